@@ -1,0 +1,344 @@
+//! `warroom demo`: the real bot against the in-crate Slack emulator, playing a scripted
+//! incident (an EC2 fleet saturated behind its load balancer, traced to RDS connection
+//! exhaustion), then printing the channel as a transcript and the recorded timeline.
+//!
+//! Nothing is faked on warroom's side: the bot connects over Socket Mode, receives the slash
+//! commands and messages as envelopes, acks them, and calls the Web API over HTTP.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::{Config, Secrets};
+use crate::domain::UserId;
+use crate::report;
+use crate::slack::render::plain_text;
+use crate::slack_emulator::{EmulatorConfig, SlackEmulator};
+
+/// How long any one step of the script may take before the demo gives up.
+const STEP_DEADLINE: Duration = Duration::from_secs(15);
+
+/// The scopes the emulator grants (the ones warroom's manifest asks for).
+pub fn bot_scopes() -> Vec<String> {
+    [
+        "channels:manage",
+        "channels:read",
+        "channels:history",
+        "chat:write",
+        "commands",
+        "pins:write",
+        "reactions:read",
+        "pins:read",
+        "users:read",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+/// Config and secrets pointing a bot at `emu`, with the database at `db_url`.
+pub fn config_for_emulator(
+    emu: &SlackEmulator,
+    db_url: &str,
+    responders: &[&str],
+) -> anyhow::Result<(Config, Secrets)> {
+    let mut config = Config::default();
+    config.slack.api_url = emu.api_url();
+    config.slack.proactive_rate_limits = false;
+    config.slack.socket_connections = 1;
+    config.slack.responders = responders
+        .iter()
+        .map(|r| UserId::parse(r).map_err(|e| anyhow!("{r}: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    config.database.url = db_url.to_string();
+    let secrets = Secrets::new(
+        emu.config().app_token.clone(),
+        emu.config().bot_token.clone(),
+    )?;
+    Ok((config, secrets))
+}
+
+const ALICE: &str = "U0ALICE";
+const BOB: &str = "U0BOB";
+const CAROL: &str = "U0CAROL";
+
+/// Run the demo; the database lives in a temp dir unless `db` is given.
+pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir().context("cannot create a temp dir")?;
+    let db_path = db.unwrap_or_else(|| tmp.path().join("warroom-demo.db"));
+    let db_url = format!("sqlite://{}", db_path.display());
+
+    let emu = SlackEmulator::start(EmulatorConfig {
+        scopes: bot_scopes(),
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    emu.add_user(ALICE, "alice");
+    emu.add_user(BOB, "bob");
+    emu.add_user(CAROL, "carol");
+    let ops = emu.create_channel(ALICE, "ops");
+    emu.join_channel(&ops, BOB);
+
+    println!(
+        "warroom demo: a Slack emulator on {} and a fresh database at {}",
+        emu.api_url(),
+        db_path.display()
+    );
+    println!("Responders on call: @bob, @carol. Alice is the first to notice.\n");
+
+    let (config, secrets) = config_for_emulator(&emu, &db_url, &[BOB, CAROL])?;
+    let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
+    emu.wait_for_connections(1, STEP_DEADLINE).await?;
+
+    let script = Script { emu: &emu };
+    let result = script.play(&ops).await;
+    let store = app.service.store.clone();
+    let transcript = match &result {
+        Ok(channel) => Some(script.transcript(channel)),
+        Err(_) => None,
+    };
+    let incidents = store.incidents(false).await?;
+    let timeline = match incidents.first() {
+        Some(r) => Some((r.clone(), store.timeline(r.incident.id).await?)),
+        None => None,
+    };
+    app.stop().await?;
+    emu.shutdown();
+    let channel = result?;
+
+    println!(
+        "──── #{} as the responders saw it ────",
+        emu.channel(&channel).map(|c| c.name).unwrap_or_default()
+    );
+    print!("{}", transcript.unwrap_or_default());
+    println!(
+        "\n──── recorded timeline (warroom timeline {}) ────",
+        incidents.first().map(|r| r.incident.id.0).unwrap_or(0)
+    );
+    if let Some((record, entries)) = timeline {
+        print!("{}", report::timeline(&record, &entries));
+    }
+    println!("\n──── incidents (warroom incidents --all) ────");
+    print!("{}", report::incidents(&incidents, chrono::Utc::now()));
+    Ok(())
+}
+
+struct Script<'a> {
+    emu: &'a SlackEmulator,
+}
+
+impl Script<'_> {
+    async fn command(&self, user: &str, channel: &str, text: &str) -> anyhow::Result<()> {
+        let outcome = self.emu.slash_command(user, channel, text).await?;
+        if let Some(p) = outcome
+            .payload()
+            .and_then(|p| p.get("text"))
+            .and_then(|t| t.as_str())
+        {
+            if !p.is_empty() {
+                return Err(anyhow!("/incident {text} was refused: {p}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait until the channel has `n` messages from the bot.
+    async fn bot_messages(&self, channel: &str, n: usize) -> anyhow::Result<()> {
+        let bot = self.emu.config().bot_user_id.clone();
+        let ch = channel.to_string();
+        self.emu
+            .wait_until(STEP_DEADLINE, |ws| {
+                let count = ws
+                    .messages
+                    .get(&ch)
+                    .map(|m| m.iter().filter(|m| m.user == bot).count())
+                    .unwrap_or(0);
+                (count >= n).then_some(())
+            })
+            .await
+            .map_err(|e| anyhow!("waiting for warroom's message #{n} in the incident channel: {e}"))
+    }
+
+    async fn play(&self, ops: &str) -> anyhow::Result<String> {
+        let emu = self.emu;
+        let now = chrono::Utc::now();
+        let hhmm = |minutes_ago: i64| {
+            (now - chrono::Duration::minutes(minutes_ago))
+                .format("%H:%M")
+                .to_string()
+        };
+        self.command(
+            ALICE,
+            ops,
+            "declare Checkout API returning 5xx behind the ELB sev2",
+        )
+        .await?;
+        let channel = emu
+            .wait_until(STEP_DEADLINE, |ws| {
+                ws.channels
+                    .iter()
+                    .find(|c| c.name.starts_with("inc-") && !c.is_im)
+                    .map(|c| c.id.clone())
+            })
+            .await
+            .map_err(|e| anyhow!("the incident channel never appeared: {e}"))?;
+        emu.wait_until(STEP_DEADLINE, |ws| {
+            ws.channel(&channel)
+                .filter(|c| c.is_member(ALICE) && c.is_member(BOB) && c.is_member(CAROL))
+                .map(|_| ())
+        })
+        .await?;
+        self.bot_messages(&channel, 1).await?;
+
+        let first = emu.post_message(
+            ALICE,
+            &channel,
+            &format!(
+                "CloudWatch: CPUUtilization 98% on the checkout ASG, ELB 5xx climbing since {}",
+                hhmm(12)
+            ),
+            None,
+        )?;
+        emu.post_message(
+            BOB,
+            &channel,
+            "Scaling out didn't help: new instances saturate within minutes",
+            None,
+        )?;
+        let rds = emu.post_message(
+            BOB,
+            &channel,
+            "RDS: DatabaseConnections pinned at max_connections (500) on checkout-db",
+            None,
+        )?;
+        emu.post_message(
+            ALICE,
+            &channel,
+            "Threads piling up waiting for a DB connection, that explains the CPU",
+            Some(&rds),
+        )?;
+        emu.add_reaction(ALICE, &channel, &rds, "pushpin")?;
+        self.command(
+            BOB,
+            &channel,
+            "status identified RDS connection exhaustion; app servers block on the pool",
+        )
+        .await?;
+        self.bot_messages(&channel, 2).await?;
+        self.command(
+            ALICE,
+            &channel,
+            &format!(
+                "note at {} deploy 2026.11.21-3 raised the pool size per instance from 10 to 50",
+                hhmm(40)
+            ),
+        )
+        .await?;
+        self.bot_messages(&channel, 3).await?;
+        emu.edit_message(
+            ALICE,
+            &channel,
+            &first,
+            &format!(
+                "CloudWatch: CPUUtilization 98% on the checkout ASG, ELB 5xx climbing since {} UTC",
+                hhmm(12)
+            ),
+        )?;
+        self.command(ALICE, &channel, "lead <@U0BOB>").await?;
+        self.bot_messages(&channel, 4).await?;
+        emu.post_message(
+            CAROL,
+            &channel,
+            "Stakeholders told: checkout degraded, next update in 30 min",
+            None,
+        )?;
+        self.command(
+            BOB,
+            &channel,
+            "status monitoring rolled back to 2026.11.21-2; connections dropping",
+        )
+        .await?;
+        self.bot_messages(&channel, 5).await?;
+        let fixed = emu.post_message(
+            BOB,
+            &channel,
+            "5xx back to baseline, p99 latency normal",
+            None,
+        )?;
+        emu.pin_message(BOB, &channel, &fixed)?;
+        self.command(
+            BOB,
+            &channel,
+            "resolve error rate at baseline for 20 minutes",
+        )
+        .await?;
+        self.bot_messages(&channel, 6).await?;
+        // The header is updated right after the resolve notice.
+        let ch = channel.clone();
+        emu.wait_until(STEP_DEADLINE, |ws| {
+            ws.messages
+                .get(&ch)?
+                .iter()
+                .find(|m| m.pinned && m.bot_id.is_some() && m.text.contains("resolved"))
+                .map(|_| ())
+        })
+        .await
+        .map_err(|e| anyhow!("the header never showed the resolution: {e}"))?;
+        // Events are applied in arrival order, so once the resolve notice is out, the
+        // messages and the pin before it are on the timeline.
+        Ok(channel)
+    }
+
+    fn transcript(&self, channel: &str) -> String {
+        let name_of = |id: &str| -> String {
+            self.emu
+                .workspace()
+                .users
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| {
+                    if id == self.emu.config().bot_user_id {
+                        "warroom".into()
+                    } else {
+                        id.to_string()
+                    }
+                })
+        };
+        let mut out = String::new();
+        for m in self.emu.messages(channel) {
+            let at = crate::slack::inbound::ts_to_time(&m.ts)
+                .map(|t| t.format("%H:%M:%S").to_string())
+                .unwrap_or_default();
+            let who = if m.bot_id.is_some() {
+                "warroom".to_string()
+            } else {
+                name_of(&m.user)
+            };
+            let mut flags = String::new();
+            if m.thread_ts.is_some() && m.thread_ts.as_deref() != Some(m.ts.as_str()) {
+                flags.push_str(" (in thread)");
+            }
+            if m.edited.is_some() {
+                flags.push_str(" (edited)");
+            }
+            if m.pinned {
+                flags.push_str(" (pinned)");
+            }
+            let body = plain_text(&m.text, m.blocks.as_ref());
+            let mut lines = body.lines();
+            out.push_str(&format!(
+                "[{at}] {who}{flags}: {}\n",
+                lines.next().unwrap_or_default()
+            ));
+            for l in lines {
+                out.push_str(&format!("           {l}\n"));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,1049 @@
+//! The `/incident` grammar: one enum, one parse function, table tests.
+//!
+//! # Format
+//! ```text
+//! /incident declare <title> [sev1|sev2|sev3|sev4]
+//! /incident status <investigating|identified|monitoring|resolved> [note]
+//! /incident sev <1-4>
+//! /incident lead <@user>
+//! /incident note [at HH:MM] <text>
+//! /incident timeline
+//! /incident resolve [note]
+//! /incident list
+//! /incident help
+//! ```
+//! Subcommand names are case-insensitive. Mentions arrive from Slack escaped as
+//! `<@U123ABC>` or `<@U123ABC|name>` (the manifest sets `should_escape`); a bare user id
+//! (`U123ABC`) is accepted too.
+
+use std::fmt;
+
+use chrono::NaiveTime;
+
+use super::severity::Severity;
+use super::status::Status;
+use super::timeline::UserId;
+
+/// Longest accepted incident title, in characters. Slack headers and channel names stay
+/// readable; anything longer belongs in a note.
+pub const MAX_TITLE_CHARS: usize = 150;
+/// Longest accepted free text (notes, status notes), in characters.
+pub const MAX_TEXT_CHARS: usize = 3000;
+/// Longest accepted command text as a whole, in characters; checked before anything else.
+pub const MAX_COMMAND_CHARS: usize = 4000;
+
+/// A parsed `/incident` command.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Command {
+    /// Open a new incident and its channel. Severity defaults to [`Severity::DEFAULT`].
+    Declare {
+        title: String,
+        severity: Option<Severity>,
+    },
+    /// Move the incident to a new status, with an optional note.
+    Status {
+        status: Status,
+        note: Option<String>,
+    },
+    /// Change the severity.
+    Sev(Severity),
+    /// Hand the incident to a new lead.
+    Lead(UserId),
+    /// Add a timeline entry, optionally backdated to `at` (UTC, today or yesterday).
+    Note { at: Option<NaiveTime>, text: String },
+    /// Show the timeline to the caller only.
+    Timeline,
+    /// Resolve the incident, with an optional closing note.
+    Resolve { note: Option<String> },
+    /// Show open incidents to the caller only.
+    List,
+    /// Show the usage text to the caller only.
+    Help,
+}
+
+impl Command {
+    /// Whether the command only makes sense inside an incident channel.
+    pub fn needs_incident(&self) -> bool {
+        match self {
+            Command::Status { .. }
+            | Command::Sev(_)
+            | Command::Lead(_)
+            | Command::Note { .. }
+            | Command::Timeline
+            | Command::Resolve { .. } => true,
+            Command::Declare { .. } | Command::List | Command::Help => false,
+        }
+    }
+
+    /// Whether the command changes state (and so is recorded and processed in order),
+    /// as opposed to a read-only reply to the caller.
+    pub fn is_mutation(&self) -> bool {
+        match self {
+            Command::Declare { .. }
+            | Command::Status { .. }
+            | Command::Sev(_)
+            | Command::Lead(_)
+            | Command::Note { .. }
+            | Command::Resolve { .. } => true,
+            Command::Timeline | Command::List | Command::Help => false,
+        }
+    }
+}
+
+/// A command the user got wrong: what was wrong and how to write it. Shown to the caller
+/// only; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    /// What was wrong, in one sentence without a trailing period (e.g. `unknown severity "9"`).
+    pub problem: String,
+    /// The usage line of the subcommand concerned, or the whole [`USAGE`] text when the
+    /// subcommand itself is unknown or missing.
+    pub usage: &'static str,
+}
+
+impl fmt::Display for UsageError {
+    /// `"{problem}\nUsage: {usage}"` for one subcommand, `"{problem}\n{USAGE}"` for all.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.usage == USAGE {
+            write!(f, "{}\n{}", self.problem, USAGE)
+        } else {
+            write!(f, "{}\nUsage: {}", self.problem, self.usage)
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl UsageError {
+    /// An error about one subcommand, shown with that subcommand's usage line.
+    fn new(usage: &'static str, problem: impl Into<String>) -> UsageError {
+        UsageError {
+            problem: problem.into(),
+            usage,
+        }
+    }
+
+    /// An error not tied to a known subcommand, shown with the whole [`USAGE`].
+    fn general(problem: impl Into<String>) -> UsageError {
+        UsageError::new(USAGE, problem)
+    }
+
+    /// Whether the error is shown with the whole [`USAGE`] rather than one line of it.
+    pub fn shows_full_usage(&self) -> bool {
+        self.usage == USAGE
+    }
+}
+
+// One macro per usage line, so each line exists once and `USAGE` can be assembled with
+// `concat!` at compile time.
+macro_rules! declare_usage {
+    () => {
+        "/incident declare <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3)"
+    };
+}
+macro_rules! status_usage {
+    () => {
+        "/incident status <investigating|identified|monitoring|resolved> [note] — move the incident to a new status, with an optional note"
+    };
+}
+macro_rules! sev_usage {
+    () => {
+        "/incident sev <1-4> — change the severity (1 is the most severe)"
+    };
+}
+macro_rules! lead_usage {
+    () => {
+        "/incident lead <@user> — hand the incident to a new lead"
+    };
+}
+macro_rules! note_usage {
+    () => {
+        "/incident note [at HH:MM] <text> — add a note to the timeline, optionally backdated (HH:MM in UTC)"
+    };
+}
+macro_rules! timeline_usage {
+    () => {
+        "/incident timeline — show the incident's timeline (only you see it)"
+    };
+}
+macro_rules! resolve_usage {
+    () => {
+        "/incident resolve [note] — resolve the incident, with an optional closing note"
+    };
+}
+macro_rules! list_usage {
+    () => {
+        "/incident list — show the open incidents (only you see it)"
+    };
+}
+macro_rules! help_usage {
+    () => {
+        "/incident help — show this help (only you see it)"
+    };
+}
+
+const DECLARE_USAGE: &str = declare_usage!();
+const STATUS_USAGE: &str = status_usage!();
+const SEV_USAGE: &str = sev_usage!();
+const LEAD_USAGE: &str = lead_usage!();
+const NOTE_USAGE: &str = note_usage!();
+const TIMELINE_USAGE: &str = timeline_usage!();
+const RESOLVE_USAGE: &str = resolve_usage!();
+const LIST_USAGE: &str = list_usage!();
+const HELP_USAGE: &str = help_usage!();
+
+/// The full help text: one line per subcommand with a short explanation.
+pub const USAGE: &str = concat!(
+    declare_usage!(),
+    "\n",
+    status_usage!(),
+    "\n",
+    sev_usage!(),
+    "\n",
+    lead_usage!(),
+    "\n",
+    note_usage!(),
+    "\n",
+    timeline_usage!(),
+    "\n",
+    resolve_usage!(),
+    "\n",
+    list_usage!(),
+    "\n",
+    help_usage!(),
+);
+
+/// Parse the text after `/incident`. Leading/trailing whitespace is ignored; empty text is
+/// a usage error (with the full [`USAGE`]). Errors for: unknown subcommand, missing or
+/// invalid arguments, unexpected extra arguments (`timeline`, `list`, `help`, `sev`),
+/// a title or text over the limits above, a command over [`MAX_COMMAND_CHARS`].
+/// The title is trimmed, inner whitespace is kept; a trailing `sevN` word is the severity
+/// (only when a title remains before it).
+pub fn parse(text: &str) -> Result<Command, UsageError> {
+    let chars = text.chars().count();
+    if chars > MAX_COMMAND_CHARS {
+        return Err(UsageError::general(format!(
+            "the command is too long ({chars} characters, at most {MAX_COMMAND_CHARS}): keep the title short and add details as separate notes"
+        )));
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(UsageError::general(
+            "a subcommand is missing: say what to do, e.g. /incident declare Checkout errors sev2",
+        ));
+    }
+    let (word, rest) = split_word(text);
+    match word.to_ascii_lowercase().as_str() {
+        "declare" => parse_declare(rest),
+        "status" => parse_status(rest),
+        "sev" => parse_sev(rest),
+        "lead" => parse_lead(rest),
+        "note" => parse_note(rest),
+        "timeline" => no_arguments("timeline", rest, TIMELINE_USAGE).map(|()| Command::Timeline),
+        "resolve" => Ok(Command::Resolve {
+            note: optional_text(rest, "closing note", RESOLVE_USAGE)?,
+        }),
+        "list" => no_arguments("list", rest, LIST_USAGE).map(|()| Command::List),
+        "help" => no_arguments("help", rest, HELP_USAGE).map(|()| Command::Help),
+        _ => Err(UsageError::general(format!(
+            "unknown subcommand {}; these are the ones I know",
+            quoted(word)
+        ))),
+    }
+}
+
+/// The first whitespace-separated word and the rest with its leading whitespace removed
+/// (inner whitespace kept). `s` must not start with whitespace.
+fn split_word(s: &str) -> (&str, &str) {
+    match s.split_once(char::is_whitespace) {
+        Some((word, rest)) => (word, rest.trim_start()),
+        None => (s, ""),
+    }
+}
+
+/// User input echoed back in an error: quoted and cut to a readable length.
+fn quoted(s: &str) -> String {
+    const MAX: usize = 40;
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("\"{}…\"", s.get(..cut).unwrap_or(s)),
+        None => format!("\"{s}\""),
+    }
+}
+
+fn no_arguments(name: &str, rest: &str, usage: &'static str) -> Result<(), UsageError> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(UsageError::new(
+            usage,
+            format!("{name} takes no arguments, but got {}", quoted(rest)),
+        ))
+    }
+}
+
+/// Free text over [`MAX_TEXT_CHARS`] is an error naming `what` it is.
+fn check_text(text: &str, what: &str, usage: &'static str) -> Result<(), UsageError> {
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        Err(UsageError::new(
+            usage,
+            format!(
+                "the {what} is too long ({chars} characters, at most {MAX_TEXT_CHARS}): split it into several notes"
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `None` for empty text, else the (already trimmed) text within the limit.
+fn optional_text(
+    text: &str,
+    what: &str,
+    usage: &'static str,
+) -> Result<Option<String>, UsageError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    check_text(text, what, usage)?;
+    Ok(Some(text.to_owned()))
+}
+
+/// `sev` followed by digits, in any case: meant as a severity, valid or not.
+fn is_severity_word(word: &str) -> bool {
+    word.get(..3)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sev"))
+        && word.len() > 3
+        && word.bytes().skip(3).all(|b| b.is_ascii_digit())
+}
+
+fn parse_declare(rest: &str) -> Result<Command, UsageError> {
+    const EXAMPLE: &str = "e.g. /incident declare Checkout errors sev2";
+    if rest.is_empty() {
+        return Err(UsageError::new(
+            DECLARE_USAGE,
+            format!("the title is missing: say what is wrong, {EXAMPLE}"),
+        ));
+    }
+    let (title, severity) = match rest.rsplit_once(char::is_whitespace) {
+        Some((before, last)) if is_severity_word(last) => (before.trim_end(), Some(last)),
+        None if is_severity_word(rest) => {
+            return Err(UsageError::new(
+                DECLARE_USAGE,
+                format!("the title is missing: write it before the severity, {EXAMPLE}"),
+            ));
+        }
+        _ => (rest, None),
+    };
+    let severity = severity
+        .map(|word| word.parse::<Severity>())
+        .transpose()
+        .map_err(|problem| UsageError::new(DECLARE_USAGE, problem))?;
+    let chars = title.chars().count();
+    if chars > MAX_TITLE_CHARS {
+        return Err(UsageError::new(
+            DECLARE_USAGE,
+            format!(
+                "the title is too long ({chars} characters, at most {MAX_TITLE_CHARS}): keep it short and add details with /incident note"
+            ),
+        ));
+    }
+    Ok(Command::Declare {
+        title: title.to_owned(),
+        severity,
+    })
+}
+
+fn parse_status(rest: &str) -> Result<Command, UsageError> {
+    let (word, note) = split_word(rest);
+    if word.is_empty() {
+        return Err(UsageError::new(
+            STATUS_USAGE,
+            "the status is missing: use investigating, identified, monitoring or resolved",
+        ));
+    }
+    let status = word
+        .parse::<Status>()
+        .map_err(|problem| UsageError::new(STATUS_USAGE, problem))?;
+    Ok(Command::Status {
+        status,
+        note: optional_text(note, "note", STATUS_USAGE)?,
+    })
+}
+
+fn parse_sev(rest: &str) -> Result<Command, UsageError> {
+    let (word, extra) = split_word(rest);
+    if word.is_empty() {
+        return Err(UsageError::new(
+            SEV_USAGE,
+            "the severity is missing: use 1 (most severe) to 4, e.g. /incident sev 2",
+        ));
+    }
+    let severity = word
+        .parse::<Severity>()
+        .map_err(|problem| UsageError::new(SEV_USAGE, problem))?;
+    if !extra.is_empty() {
+        return Err(UsageError::new(
+            SEV_USAGE,
+            format!(
+                "sev takes one severity, but got more after it: {}",
+                quoted(extra)
+            ),
+        ));
+    }
+    Ok(Command::Sev(severity))
+}
+
+fn parse_lead(rest: &str) -> Result<Command, UsageError> {
+    if rest.is_empty() {
+        return Err(UsageError::new(
+            LEAD_USAGE,
+            "the new lead is missing: mention them, e.g. /incident lead @alice",
+        ));
+    }
+    // A mention is `<@U123>` or `<@U123|name>`; take it whole up to its `>` so a label
+    // with spaces in it does not count as extra text.
+    let (mention, extra) = match rest.strip_prefix("<@").and_then(|m| m.split_once('>')) {
+        Some((inner, extra)) => {
+            let id = inner.split_once('|').map_or(inner, |(id, _label)| id);
+            (id, extra.trim_start())
+        }
+        None => split_word(rest),
+    };
+    let user = UserId::parse(mention).map_err(|_| {
+        UsageError::new(
+            LEAD_USAGE,
+            format!(
+                "{} is not a user: mention the new lead with @ so Slack picks the person, e.g. /incident lead @alice",
+                quoted(mention)
+            ),
+        )
+    })?;
+    if !extra.is_empty() {
+        return Err(UsageError::new(
+            LEAD_USAGE,
+            format!(
+                "lead takes one person, but got more after the mention: {}",
+                quoted(extra)
+            ),
+        ));
+    }
+    Ok(Command::Lead(user))
+}
+
+fn parse_note(rest: &str) -> Result<Command, UsageError> {
+    let missing = |problem: &str| {
+        UsageError::new(
+            NOTE_USAGE,
+            format!(
+                "{problem}: write what happened, e.g. /incident note at 13:50 error rate doubled"
+            ),
+        )
+    };
+    if rest.is_empty() {
+        return Err(missing("the note text is missing"));
+    }
+    let (first, after_at) = split_word(rest);
+    if first.eq_ignore_ascii_case("at") {
+        let (time, text) = split_word(after_at);
+        if looks_like_time(time) {
+            let at = parse_time(time)?;
+            if text.is_empty() {
+                return Err(missing("the note text is missing after the time"));
+            }
+            check_text(text, "note", NOTE_USAGE)?;
+            return Ok(Command::Note {
+                at: Some(at),
+                text: text.to_owned(),
+            });
+        }
+    }
+    // Not a time after `at` ("note at least 3 hosts are down"): plain text.
+    check_text(rest, "note", NOTE_USAGE)?;
+    Ok(Command::Note {
+        at: None,
+        text: rest.to_owned(),
+    })
+}
+
+/// Digits and colons starting with a digit, with at least one colon: meant as a time.
+fn looks_like_time(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_digit())
+        && word.contains(':')
+        && word.chars().all(|c| c.is_ascii_digit() || c == ':')
+}
+
+/// `H:MM` or `HH:MM`, 24-hour.
+fn parse_time(word: &str) -> Result<NaiveTime, UsageError> {
+    let parsed = word.split_once(':').and_then(|(h, m)| {
+        if h.is_empty() || h.len() > 2 || m.len() != 2 {
+            return None;
+        }
+        let h: u32 = h.parse().ok()?;
+        let m: u32 = m.parse().ok()?;
+        NaiveTime::from_hms_opt(h, m, 0)
+    });
+    parsed.ok_or_else(|| {
+        UsageError::new(
+            NOTE_USAGE,
+            format!(
+                "{} is not a time: use 24-hour HH:MM in UTC, from 00:00 to 23:59, e.g. 13:50",
+                quoted(word)
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> UserId {
+        UserId::parse(id).unwrap()
+    }
+
+    fn hm(h: u32, m: u32) -> Option<NaiveTime> {
+        Some(NaiveTime::from_hms_opt(h, m, 0).unwrap())
+    }
+
+    fn declare(title: &str, severity: Option<Severity>) -> Command {
+        Command::Declare {
+            title: title.to_owned(),
+            severity,
+        }
+    }
+
+    fn status(status: Status, note: Option<&str>) -> Command {
+        Command::Status {
+            status,
+            note: note.map(str::to_owned),
+        }
+    }
+
+    fn note(at: Option<NaiveTime>, text: &str) -> Command {
+        Command::Note {
+            at,
+            text: text.to_owned(),
+        }
+    }
+
+    fn resolve(note: Option<&str>) -> Command {
+        Command::Resolve {
+            note: note.map(str::to_owned),
+        }
+    }
+
+    /// What a table row expects: the command, or an error whose `Display` contains every
+    /// listed substring.
+    enum Expect {
+        Ok(Command),
+        Err(&'static [&'static str]),
+    }
+    use Expect::{Err as E, Ok as K};
+
+    fn table() -> Vec<(String, Expect)> {
+        let long_title = "x".repeat(MAX_TITLE_CHARS + 1);
+        let max_title = "x".repeat(MAX_TITLE_CHARS);
+        let long_text = "y".repeat(MAX_TEXT_CHARS + 1);
+        let max_text = "y".repeat(MAX_TEXT_CHARS);
+        let rows: Vec<(&str, Expect)> = vec![
+            // declare
+            ("declare DB down", K(declare("DB down", None))),
+            (
+                "declare DB down sev1",
+                K(declare("DB down", Some(Severity::Sev1))),
+            ),
+            (
+                "declare DB down SEV4",
+                K(declare("DB down", Some(Severity::Sev4))),
+            ),
+            (
+                "declare DB down Sev2",
+                K(declare("DB down", Some(Severity::Sev2))),
+            ),
+            (
+                "declare  Checkout errors SEV2",
+                K(declare("Checkout errors", Some(Severity::Sev2))),
+            ),
+            (
+                "  DECLARE   Checkout   errors   sev3  ",
+                K(declare("Checkout   errors", Some(Severity::Sev3))),
+            ),
+            ("Declare x", K(declare("x", None))),
+            (
+                "declare\tTabbed\ttitle\tsev1",
+                K(declare("Tabbed\ttitle", Some(Severity::Sev1))),
+            ),
+            (
+                "declare sev1 sev2",
+                K(declare("sev1", Some(Severity::Sev2))),
+            ),
+            // Only a trailing `sevN` word is the severity.
+            (
+                "declare sev1 is the worst kind",
+                K(declare("sev1 is the worst kind", None)),
+            ),
+            (
+                "declare Outage in us-east-1",
+                K(declare("Outage in us-east-1", None)),
+            ),
+            ("declare DB down 1", K(declare("DB down 1", None))),
+            ("declare DB down s1", K(declare("DB down s1", None))),
+            ("declare DB down severe", K(declare("DB down severe", None))),
+            ("declare DB down sev", K(declare("DB down sev", None))),
+            (
+                "declare DB down sev9",
+                E(&["unknown severity \"sev9\"", "Usage: /incident declare"]),
+            ),
+            ("declare DB down sev0", E(&["unknown severity \"sev0\""])),
+            (
+                "declare sev1",
+                E(&["title is missing", "Usage: /incident declare"]),
+            ),
+            ("declare   SEV2  ", E(&["title is missing"])),
+            (
+                "declare",
+                E(&["title is missing", "Usage: /incident declare"]),
+            ),
+            ("declare    ", E(&["title is missing"])),
+            (
+                "declare <!channel> everything is on fire",
+                K(declare("<!channel> everything is on fire", None)),
+            ),
+            (
+                "declare <https://evil|click> & <@U1> sev1",
+                K(declare(
+                    "<https://evil|click> & <@U1>",
+                    Some(Severity::Sev1),
+                )),
+            ),
+            (
+                "declare 🔥 Paiements échoués 🔥 sev2",
+                K(declare("🔥 Paiements échoués 🔥", Some(Severity::Sev2))),
+            ),
+            // status
+            (
+                "status investigating",
+                K(status(Status::Investigating, None)),
+            ),
+            ("status identified", K(status(Status::Identified, None))),
+            ("status monitoring", K(status(Status::Monitoring, None))),
+            ("status resolved", K(status(Status::Resolved, None))),
+            (
+                "status investigating looking at the pool",
+                K(status(Status::Investigating, Some("looking at the pool"))),
+            ),
+            (
+                "status identified rolled back the deploy",
+                K(status(Status::Identified, Some("rolled back the deploy"))),
+            ),
+            (
+                "status monitoring error rate back to normal",
+                K(status(
+                    Status::Monitoring,
+                    Some("error rate back to normal"),
+                )),
+            ),
+            (
+                "status resolved pool size raised",
+                K(status(Status::Resolved, Some("pool size raised"))),
+            ),
+            (
+                "STATUS   Identified    two  spaces   kept  ",
+                K(status(Status::Identified, Some("two  spaces   kept"))),
+            ),
+            (
+                "status identified line one\nline two",
+                K(status(Status::Identified, Some("line one\nline two"))),
+            ),
+            (
+                "status bogus",
+                E(&[
+                    "unknown status \"bogus\"",
+                    "investigating, identified, monitoring or resolved",
+                    "Usage: /incident status",
+                ]),
+            ),
+            ("status resolve", E(&["unknown status \"resolve\""])),
+            (
+                "status",
+                E(&["status is missing", "Usage: /incident status"]),
+            ),
+            ("status   ", E(&["status is missing"])),
+            // sev
+            ("sev 1", K(Command::Sev(Severity::Sev1))),
+            ("sev 2", K(Command::Sev(Severity::Sev2))),
+            ("sev 3", K(Command::Sev(Severity::Sev3))),
+            ("sev 4", K(Command::Sev(Severity::Sev4))),
+            ("sev sev2", K(Command::Sev(Severity::Sev2))),
+            ("SEV SEV1", K(Command::Sev(Severity::Sev1))),
+            ("sev s3", K(Command::Sev(Severity::Sev3))),
+            ("  sev    4  ", K(Command::Sev(Severity::Sev4))),
+            (
+                "sev 9",
+                E(&["unknown severity \"9\"", "Usage: /incident sev <1-4>"]),
+            ),
+            ("sev 0", E(&["unknown severity \"0\""])),
+            ("sev two", E(&["unknown severity \"two\"", "sev1"])),
+            ("sev -1", E(&["unknown severity \"-1\""])),
+            ("sev", E(&["severity is missing", "Usage: /incident sev"])),
+            ("sev 1 2", E(&["sev takes one severity", "\"2\""])),
+            ("sev 1 because it is bad", E(&["\"because it is bad\""])),
+            // lead
+            ("lead <@U123ABC>", K(Command::Lead(user("U123ABC")))),
+            ("lead <@U123ABC|alice>", K(Command::Lead(user("U123ABC")))),
+            (
+                "lead <@W123ABC|alice.smith>",
+                K(Command::Lead(user("W123ABC"))),
+            ),
+            (
+                "lead <@U123ABC|Alice Smith>",
+                K(Command::Lead(user("U123ABC"))),
+            ),
+            ("lead U123ABC", K(Command::Lead(user("U123ABC")))),
+            ("LEAD   <@U123ABC>  ", K(Command::Lead(user("U123ABC")))),
+            (
+                "lead alice",
+                E(&["\"alice\" is not a user", "@", "Usage: /incident lead"]),
+            ),
+            ("lead @alice", E(&["\"@alice\" is not a user"])),
+            ("lead u123abc", E(&["is not a user"])),
+            ("lead <@alice>", E(&["\"alice\" is not a user"])),
+            ("lead <!channel>", E(&["\"<!channel>\" is not a user"])),
+            ("lead <#C123|general>", E(&["is not a user"])),
+            ("lead <@U123ABC", E(&["is not a user"])),
+            ("lead", E(&["new lead is missing", "Usage: /incident lead"])),
+            (
+                "lead <@U1> <@U2>",
+                E(&["lead takes one person", "\"<@U2>\""]),
+            ),
+            ("lead U1 and U2", E(&["lead takes one person"])),
+            // note
+            (
+                "note restarted the pool",
+                K(note(None, "restarted the pool")),
+            ),
+            (
+                "note at 13:50 saw errors",
+                K(note(hm(13, 50), "saw errors")),
+            ),
+            (
+                "NOTE AT 13:50 saw errors",
+                K(note(hm(13, 50), "saw errors")),
+            ),
+            (
+                "note   at   9:05   saw   errors  ",
+                K(note(hm(9, 5), "saw   errors")),
+            ),
+            ("note at 00:00 midnight", K(note(hm(0, 0), "midnight"))),
+            ("note at 23:59 late", K(note(hm(23, 59), "late"))),
+            (
+                "note at least 3 hosts are down",
+                K(note(None, "at least 3 hosts are down")),
+            ),
+            ("note at", K(note(None, "at"))),
+            ("note 13:50 saw errors", K(note(None, "13:50 saw errors"))),
+            ("note multi\nline\nnote", K(note(None, "multi\nline\nnote"))),
+            ("note <!channel> look", K(note(None, "<!channel> look"))),
+            (
+                "note at 25:00 x",
+                E(&["\"25:00\" is not a time", "HH:MM", "Usage: /incident note"]),
+            ),
+            ("note at 13:60 x", E(&["\"13:60\" is not a time"])),
+            ("note at 24:00 x", E(&["\"24:00\" is not a time"])),
+            ("note at 1:5 x", E(&["\"1:5\" is not a time"])),
+            ("note at 123:45 x", E(&["\"123:45\" is not a time"])),
+            ("note at 13:50:00 x", E(&["\"13:50:00\" is not a time"])),
+            ("note at 13: x", E(&["\"13:\" is not a time"])),
+            (
+                "note at 13:50",
+                E(&[
+                    "note text is missing after the time",
+                    "Usage: /incident note",
+                ]),
+            ),
+            (
+                "note at 13:50   ",
+                E(&["note text is missing after the time"]),
+            ),
+            (
+                "note",
+                E(&["note text is missing", "Usage: /incident note"]),
+            ),
+            ("note    ", E(&["note text is missing"])),
+            // timeline, list, help
+            ("timeline", K(Command::Timeline)),
+            ("TimeLine  ", K(Command::Timeline)),
+            (
+                "timeline extra",
+                E(&[
+                    "timeline takes no arguments",
+                    "\"extra\"",
+                    "Usage: /incident timeline",
+                ]),
+            ),
+            ("list", K(Command::List)),
+            ("LIST", K(Command::List)),
+            (
+                "list all",
+                E(&["list takes no arguments", "Usage: /incident list"]),
+            ),
+            ("help", K(Command::Help)),
+            ("Help", K(Command::Help)),
+            ("help me", E(&["help takes no arguments"])),
+            // resolve
+            ("resolve", K(resolve(None))),
+            ("RESOLVE   ", K(resolve(None))),
+            (
+                "resolve pool size raised",
+                K(resolve(Some("pool size raised"))),
+            ),
+            (
+                "resolve   spaced   note  ",
+                K(resolve(Some("spaced   note"))),
+            ),
+            // unknown, empty
+            (
+                "frobnicate",
+                E(&["unknown subcommand \"frobnicate\"", USAGE]),
+            ),
+            (
+                "frobnicate the widgets",
+                E(&["unknown subcommand \"frobnicate\"", USAGE]),
+            ),
+            ("declared DB down", E(&["unknown subcommand \"declared\""])),
+            ("<!channel>", E(&["unknown subcommand \"<!channel>\""])),
+            ("", E(&["subcommand is missing", USAGE])),
+            ("   ", E(&["subcommand is missing", USAGE])),
+            ("\t\n \r\n", E(&["subcommand is missing", USAGE])),
+        ];
+        let mut rows: Vec<(String, Expect)> =
+            rows.into_iter().map(|(s, e)| (s.to_owned(), e)).collect();
+        rows.extend([
+            // Limits.
+            (format!("declare {max_title}"), K(declare(&max_title, None))),
+            (
+                format!("declare {max_title} sev1"),
+                K(declare(&max_title, Some(Severity::Sev1))),
+            ),
+            (
+                format!("declare {long_title}"),
+                E(&[
+                    "title is too long (151 characters, at most 150)",
+                    "/incident note",
+                ]),
+            ),
+            (
+                format!("declare {long_title} sev1"),
+                E(&["title is too long"]),
+            ),
+            (
+                format!("declare {}", "x".repeat(3000)),
+                E(&["title is too long (3000 characters"]),
+            ),
+            (
+                format!("declare {}", "x".repeat(5000)),
+                E(&["command is too long (5008 characters, at most 4000)"]),
+            ),
+            (
+                format!("declare {}", "é".repeat(MAX_TITLE_CHARS)),
+                K(declare(&"é".repeat(MAX_TITLE_CHARS), None)),
+            ),
+            (format!("note {max_text}"), K(note(None, &max_text))),
+            (
+                format!("note at 13:50 {max_text}"),
+                K(note(hm(13, 50), &max_text)),
+            ),
+            (
+                format!("note {long_text}"),
+                E(&["note is too long (3001 characters, at most 3000)"]),
+            ),
+            (
+                format!("note at 13:50 {long_text}"),
+                E(&["note is too long"]),
+            ),
+            (
+                format!("status identified {long_text}"),
+                E(&["note is too long", "Usage: /incident status"]),
+            ),
+            (
+                format!("resolve {long_text}"),
+                E(&["closing note is too long", "Usage: /incident resolve"]),
+            ),
+            (
+                "note ".repeat(2048),
+                E(&["command is too long (10240 characters", USAGE]),
+            ),
+            (
+                format!("frobnicate {}", "z".repeat(10_000)),
+                E(&["command is too long"]),
+            ),
+            (
+                "z".repeat(100),
+                E(&["unknown subcommand \"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz…\""]),
+            ),
+        ]);
+        rows
+    }
+
+    #[test]
+    fn parse_table() {
+        let mut failures = Vec::new();
+        for (input, expect) in table() {
+            let got = parse(&input);
+            let shown: String = input.chars().take(60).collect();
+            match (&expect, &got) {
+                (K(want), Ok(cmd)) if want == cmd => {}
+                (E(needles), Err(err)) => {
+                    let text = err.to_string();
+                    for needle in *needles {
+                        if !text.contains(needle) {
+                            failures.push(format!("{shown:?}: error {text:?} lacks {needle:?}"));
+                        }
+                    }
+                    if err.problem.ends_with('.') {
+                        failures.push(format!("{shown:?}: trailing period in {:?}", err.problem));
+                    }
+                    if err.problem.contains('\n') {
+                        failures.push(format!("{shown:?}: multi-line problem {:?}", err.problem));
+                    }
+                }
+                (K(want), _) => failures.push(format!("{shown:?}: want {want:?}, got {got:?}")),
+                (E(needles), Ok(cmd)) => {
+                    failures.push(format!("{shown:?}: want error {needles:?}, got {cmd:?}"))
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn usage_has_one_line_per_subcommand() {
+        let lines: Vec<&str> = USAGE.lines().collect();
+        let subcommands = [
+            "declare", "status", "sev", "lead", "note", "timeline", "resolve", "list", "help",
+        ];
+        assert_eq!(lines.len(), subcommands.len(), "{USAGE}");
+        for (line, sub) in lines.iter().zip(subcommands) {
+            assert!(line.starts_with(&format!("/incident {sub} ")), "{line}");
+            assert!(line.contains(" — "), "{line}");
+            assert!(!line.ends_with('.'), "{line}");
+        }
+        assert_eq!(
+            lines[0],
+            "/incident declare <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3)"
+        );
+        for status in Status::ALL {
+            assert!(lines[1].contains(status.as_str()));
+        }
+        for usage in [
+            DECLARE_USAGE,
+            STATUS_USAGE,
+            SEV_USAGE,
+            LEAD_USAGE,
+            NOTE_USAGE,
+            TIMELINE_USAGE,
+            RESOLVE_USAGE,
+            LIST_USAGE,
+            HELP_USAGE,
+        ] {
+            assert!(lines.contains(&usage), "{usage}");
+        }
+    }
+
+    #[test]
+    fn every_subcommand_error_shows_its_own_usage_line() {
+        let cases = [
+            ("declare", DECLARE_USAGE),
+            ("status", STATUS_USAGE),
+            ("sev", SEV_USAGE),
+            ("lead", LEAD_USAGE),
+            ("note", NOTE_USAGE),
+            ("timeline x", TIMELINE_USAGE),
+            (
+                &format!("resolve {}", "r".repeat(MAX_TEXT_CHARS + 1)),
+                RESOLVE_USAGE,
+            ),
+            ("list x", LIST_USAGE),
+            ("help x", HELP_USAGE),
+        ];
+        for (input, usage) in cases {
+            let err = parse(input).unwrap_err();
+            assert_eq!(err.usage, usage, "{input}");
+            assert!(!err.shows_full_usage());
+            assert_eq!(err.to_string(), format!("{}\nUsage: {usage}", err.problem));
+        }
+    }
+
+    #[test]
+    fn general_errors_show_the_full_usage() {
+        for input in ["", "frobnicate", &"x".repeat(MAX_COMMAND_CHARS + 1)] {
+            let err = parse(input).unwrap_err();
+            assert!(err.shows_full_usage(), "{input}");
+            assert_eq!(err.usage, USAGE);
+            assert_eq!(err.to_string(), format!("{}\n{USAGE}", err.problem));
+        }
+        let err = parse("frobnicate").unwrap_err();
+        assert_eq!(
+            err.problem,
+            "unknown subcommand \"frobnicate\"; these are the ones I know"
+        );
+    }
+
+    #[test]
+    fn command_limit_is_checked_first_and_counts_chars() {
+        // Exactly at the limit in chars (but far more bytes): not a length error.
+        let title = "é".repeat(MAX_COMMAND_CHARS - "declare ".len());
+        let err = parse(&format!("declare {title}")).unwrap_err();
+        assert!(err.problem.contains("title is too long"), "{}", err.problem);
+        // One more char: the command limit, before anything else is looked at.
+        let err = parse(&format!("declare {title}é")).unwrap_err();
+        assert!(
+            err.problem.contains("command is too long"),
+            "{}",
+            err.problem
+        );
+    }
+
+    #[test]
+    fn needs_incident_and_is_mutation() {
+        let cases = [
+            (declare("x", None), false, true),
+            (status(Status::Identified, None), true, true),
+            (Command::Sev(Severity::Sev1), true, true),
+            (Command::Lead(user("U1")), true, true),
+            (note(None, "x"), true, true),
+            (Command::Timeline, true, false),
+            (resolve(None), true, true),
+            (Command::List, false, false),
+            (Command::Help, false, false),
+        ];
+        for (cmd, needs_incident, is_mutation) in cases {
+            assert_eq!(cmd.needs_incident(), needs_incident, "{cmd:?}");
+            assert_eq!(cmd.is_mutation(), is_mutation, "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn commands_round_trip_through_serde() {
+        for cmd in [
+            declare("<!channel> DB down", Some(Severity::Sev1)),
+            declare("x", None),
+            status(Status::Monitoring, Some("ok")),
+            Command::Sev(Severity::Sev2),
+            Command::Lead(user("U123ABC")),
+            note(hm(13, 50), "saw errors"),
+            Command::Timeline,
+            resolve(None),
+            Command::List,
+            Command::Help,
+        ] {
+            let json = serde_json::to_string(&cmd).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Command>(&json).unwrap(),
+                cmd,
+                "{json}"
+            );
+        }
+    }
+}

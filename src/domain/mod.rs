@@ -1,0 +1,20 @@
+//! The domain core: incidents, severities, statuses, the `/incident` grammar, channel
+//! naming and the timeline vocabulary.
+//!
+//! Architecture invariant: nothing in here does IO or knows about Slack, AWS or SQLite.
+//! Time is always passed in (`now: DateTime<Utc>`), so every policy is testable without
+//! waiting.
+
+pub mod channel_name;
+pub mod command;
+pub mod incident;
+pub mod severity;
+pub mod status;
+pub mod time;
+pub mod timeline;
+
+pub use command::{Command, UsageError};
+pub use incident::{Change, DomainError, Incident, IncidentId};
+pub use severity::Severity;
+pub use status::Status;
+pub use timeline::{EntryKind, UserId};

@@ -1,0 +1,198 @@
+//! The timeline vocabulary: what kinds of entries an incident's timeline holds.
+
+use std::fmt;
+
+/// A Slack-independent user identifier (in practice a Slack user id such as `U024BE7LH`).
+/// Validated on construction: 2..=32 chars of `[A-Z0-9]`, starting with `U` or `W`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    /// Longest accepted user id, in characters.
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(s: &str) -> Result<UserId, String> {
+        let well_formed = (2..=Self::MAX_LEN).contains(&s.len())
+            && s.starts_with(['U', 'W'])
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if well_formed {
+            Ok(UserId(s.to_owned()))
+        } else {
+            Err(format!(
+                "\"{s}\" is not a Slack user id (expected something like U024BE7LH: U or W followed by capital letters and digits)"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        UserId::parse(&s)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(u: UserId) -> String {
+        u.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a timeline entry records. Stored as its `as_str` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum EntryKind {
+    /// The incident was declared (by a person or, later, by an alarm).
+    Declared,
+    /// A message a person posted in the incident channel.
+    Message,
+    /// `/incident status …`
+    StatusChanged,
+    /// `/incident sev …`
+    SeverityChanged,
+    /// `/incident lead …`
+    LeadChanged,
+    /// `/incident note …`, possibly backdated.
+    Note,
+    /// `/incident resolve`
+    Resolved,
+    /// The incident was reopened by moving a resolved incident to an open status.
+    Reopened,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 8] = [
+        EntryKind::Declared,
+        EntryKind::Message,
+        EntryKind::StatusChanged,
+        EntryKind::SeverityChanged,
+        EntryKind::LeadChanged,
+        EntryKind::Note,
+        EntryKind::Resolved,
+        EntryKind::Reopened,
+    ];
+
+    /// snake_case name used in the database (`status_changed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Declared => "declared",
+            EntryKind::Message => "message",
+            EntryKind::StatusChanged => "status_changed",
+            EntryKind::SeverityChanged => "severity_changed",
+            EntryKind::LeadChanged => "lead_changed",
+            EntryKind::Note => "note",
+            EntryKind::Resolved => "resolved",
+            EntryKind::Reopened => "reopened",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntryKind> {
+        EntryKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether entries of this kind are key events by nature (everything but plain messages;
+    /// messages become key events when pinned or marked with :pushpin:).
+    pub fn is_key_by_default(self) -> bool {
+        self != EntryKind::Message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_accepts_slack_ids() {
+        for ok in [
+            "U024BE7LH",
+            "W012A3CDE",
+            "U1",
+            "U123ABC",
+            &format!("U{}", "A".repeat(31)),
+        ] {
+            let id = UserId::parse(ok).unwrap();
+            assert_eq!(id.as_str(), ok);
+            assert_eq!(id.to_string(), ok);
+            assert_eq!(String::from(id.clone()), ok);
+            assert_eq!(UserId::try_from(ok.to_owned()), Ok(id));
+        }
+    }
+
+    #[test]
+    fn user_id_rejects_everything_else() {
+        for bad in [
+            "",
+            "U",
+            "W",
+            "alice",
+            "u123abc",
+            "C123ABC",
+            "123",
+            "U123 ABC",
+            "U123abc",
+            "<@U123ABC>",
+            "@U123ABC",
+            "U123-ABC",
+            "Ü123",
+            &format!("U{}", "A".repeat(32)),
+        ] {
+            let err = UserId::parse(bad).unwrap_err();
+            assert!(err.contains("not a Slack user id"), "{bad:?}: {err}");
+            assert!(!err.ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn user_id_serde_validates() {
+        let id: UserId = serde_json::from_str("\"U123ABC\"").unwrap();
+        assert_eq!(id.as_str(), "U123ABC");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"U123ABC\"");
+        assert!(serde_json::from_str::<UserId>("\"alice\"").is_err());
+    }
+
+    #[test]
+    fn entry_kind_names_round_trip_and_are_unique() {
+        let names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "declared",
+                "message",
+                "status_changed",
+                "severity_changed",
+                "lead_changed",
+                "note",
+                "resolved",
+                "reopened"
+            ]
+        );
+        for kind in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EntryKind::parse("Declared"), None);
+        assert_eq!(EntryKind::parse("bogus"), None);
+    }
+
+    #[test]
+    fn only_messages_are_not_key_by_default() {
+        for kind in EntryKind::ALL {
+            assert_eq!(
+                kind.is_key_by_default(),
+                kind != EntryKind::Message,
+                "{kind:?}"
+            );
+        }
+    }
+}

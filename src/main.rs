@@ -1,0 +1,144 @@
+//! The `warroom` command line: run the bot, check a config, read the database, play the demo.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use warroom::app::{self, App};
+use warroom::clock::SystemClock;
+use warroom::config::{Config, Secrets};
+use warroom::domain::IncidentId;
+use warroom::{demo, report};
+
+#[derive(Parser)]
+#[command(
+    name = "warroom",
+    version,
+    about = "Incident war rooms in Slack for teams on AWS"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Connect to Slack (Socket Mode) and serve /incident. Tokens come from SLACK_APP_TOKEN
+    /// and SLACK_BOT_TOKEN.
+    Run {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate a config file without connecting to anything.
+    CheckConfig {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// List incidents from the database (open ones unless --all).
+    Incidents {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print one incident's full timeline from the database.
+    Timeline {
+        /// Incident number (as in #12).
+        id: i64,
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
+    /// AWS account needed.
+    Demo {
+        /// Keep the database here instead of a temporary directory.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+fn init_logs(format: LogFormat, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Cmd::Demo { .. } | Cmd::Incidents { .. } | Cmd::Timeline { .. } | Cmd::CheckConfig { .. }
+    );
+    init_logs(
+        cli.log_format,
+        if quiet { "warn" } else { "info,warroom=info" },
+    );
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Run { config } => {
+            let config = Config::load(&config)?;
+            let secrets = Secrets::from_env()?;
+            let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
+            app.run_until(app::shutdown_signal()).await
+        }
+        Cmd::CheckConfig { config } => {
+            let path = config.display().to_string();
+            Config::load(&config)?;
+            println!("{path}: ok");
+            Ok(())
+        }
+        Cmd::Incidents { config, all } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            let records = store.incidents(!all).await?;
+            print!("{}", report::incidents(&records, chrono::Utc::now()));
+            Ok(())
+        }
+        Cmd::Timeline { id, config } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            let record = store
+                .incident(IncidentId(id))
+                .await
+                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+            let entries = store.timeline(record.incident.id).await?;
+            print!("{}", report::timeline(&record, &entries));
+            Ok(())
+        }
+        Cmd::Demo { db } => demo::run(db).await,
+    }
+}

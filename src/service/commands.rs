@@ -1,0 +1,296 @@
+//! Executing recorded `/incident` commands: declare (channel, invites, pinned header) and
+//! the changes made inside an incident channel.
+
+use anyhow::anyhow;
+
+use super::worker::Failure;
+use super::Service;
+use crate::domain::channel_name::{channel_name, with_suffix};
+use crate::domain::command::{self, Command};
+use crate::domain::incident::Change;
+use crate::domain::time::backdate;
+use crate::domain::{EntryKind, Severity, UserId};
+use crate::slack::inbound::CommandInvocation;
+use crate::slack::render;
+use crate::slack::web::Outgoing;
+use crate::store::{InboxRow, IncidentRecord, NewEntry, NewIncident};
+
+/// Suffixes tried on `name_taken` before giving up.
+const MAX_NAME_ATTEMPTS: u32 = 50;
+
+impl Service {
+    pub(super) async fn execute_command(
+        &self,
+        row: &InboxRow,
+        inv: CommandInvocation,
+    ) -> Result<(), Failure> {
+        let cmd = match command::parse(&inv.text) {
+            Ok(c) => c,
+            Err(usage) => {
+                self.reply(&inv, &render::usage_error(&usage)).await;
+                return Ok(());
+            }
+        };
+        let actor = match UserId::parse(&inv.user) {
+            Ok(u) => u,
+            Err(e) => {
+                return Err(Failure::Permanent(anyhow!(
+                    "command from an unusable user id: {e}"
+                )))
+            }
+        };
+        match cmd {
+            Command::Declare { title, severity } => {
+                self.declare(
+                    row,
+                    &inv,
+                    actor,
+                    title,
+                    severity.unwrap_or(Severity::DEFAULT),
+                )
+                .await
+            }
+            Command::Status { status, note } => {
+                self.change(row, &inv, actor, Change::Status { to: status, note })
+                    .await
+            }
+            Command::Sev(s) => self.change(row, &inv, actor, Change::Severity(s)).await,
+            Command::Lead(u) => self.change(row, &inv, actor, Change::Lead(u)).await,
+            Command::Resolve { note } => {
+                self.change(row, &inv, actor, Change::Resolve { note })
+                    .await
+            }
+            Command::Note { at, text } => self.note(row, &inv, actor, at, text).await,
+            // Read-only commands are answered in the ack; nothing to do if one got here.
+            Command::Timeline | Command::List | Command::Help => Ok(()),
+        }
+    }
+
+    /// Tell the caller something, privately. Best effort: the command's effect stands.
+    async fn reply(&self, inv: &CommandInvocation, msg: &Outgoing) {
+        if let Err(e) = self.web.respond_ephemeral(&inv.response_url, msg).await {
+            tracing::warn!(error = %e, "could not reply to the caller");
+        }
+    }
+
+    async fn declare(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        title: String,
+        severity: Severity,
+    ) -> Result<(), Failure> {
+        let new = NewIncident {
+            source_key: row.dedupe_key.clone(),
+            channel_name: channel_name(inv.at, &title),
+            title,
+            severity,
+            declared_by: actor.clone(),
+            opened_at: inv.at,
+        };
+        let (mut record, created) = self.store.create_incident(&new, self.clock.now()).await?;
+        if created {
+            tracing::info!(incident = %record.incident.id, "incident declared");
+        }
+        match self.open_war_room(&mut record, &actor).await {
+            Ok(()) => {
+                self.reply(inv, &render::declared_reply(&record)).await;
+                Ok(())
+            }
+            Err(Failure::Permanent(e)) => {
+                self.reply(
+                    inv,
+                    &render::problem(&format!(
+                        "incident {} is recorded, but its channel could not be set up: {e:#}",
+                        record.incident.id
+                    )),
+                )
+                .await;
+                Err(Failure::Permanent(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Channel, members, pinned header: each step recorded, so a replay resumes where a crash
+    /// stopped instead of starting over.
+    async fn open_war_room(
+        &self,
+        record: &mut IncidentRecord,
+        declarer: &UserId,
+    ) -> Result<(), Failure> {
+        let id = record.incident.id;
+        let channel = match record.channel_id.clone() {
+            Some(c) => c,
+            None => {
+                let c = self.create_channel(record).await?;
+                self.store.attach_channel(id, &c).await?;
+                record.channel_id = Some(c.clone());
+                c
+            }
+        };
+        if !record.members_invited {
+            let mut users: Vec<String> = self
+                .config
+                .slack
+                .responders
+                .iter()
+                .chain(std::iter::once(declarer))
+                .map(|u| u.as_str().to_string())
+                .filter(|u| *u != self.bot.user_id)
+                .collect();
+            users.sort();
+            users.dedup();
+            self.web.invite(&channel, &users).await?;
+            self.store.mark_members_invited(id).await?;
+            record.members_invited = true;
+        }
+        let ts = match record.header_ts.clone() {
+            Some(ts) => ts,
+            None => {
+                let ts = self
+                    .web
+                    .post(&channel, &render::header(record, self.clock.now()))
+                    .await?;
+                self.store.set_header(id, &ts).await?;
+                record.header_ts = Some(ts.clone());
+                ts
+            }
+        };
+        if !record.header_pinned {
+            self.web.pin(&channel, &ts).await?;
+            self.store.mark_header_pinned(id).await?;
+            record.header_pinned = true;
+        }
+        Ok(())
+    }
+
+    /// `conversations.create` with Slack's naming rules; on `name_taken`, adopt the channel if
+    /// it is the one this incident created before a crash, else try `-2`, `-3`, …
+    async fn create_channel(&self, record: &IncidentRecord) -> Result<String, Failure> {
+        let id = record.incident.id;
+        let base = channel_name(record.incident.opened_at, &record.incident.title);
+        let mut name = record.channel_name.clone();
+        let mut attempt = 1;
+        loop {
+            match self.web.create_channel(&name).await {
+                Ok(channel) => return Ok(channel),
+                Err(e) if e.code() == Some("name_taken") => {
+                    if let Some(found) = self.web.find_channel(&name).await? {
+                        let ours = found.creator.as_deref() == Some(self.bot.user_id.as_str());
+                        if ours && self.store.incident_by_channel(&found.id).await?.is_none() {
+                            tracing::info!(incident = %id, channel = %found.id, "adopting the channel created before a restart");
+                            return Ok(found.id);
+                        }
+                    }
+                    attempt += 1;
+                    if attempt > MAX_NAME_ATTEMPTS {
+                        return Err(Failure::Permanent(anyhow!(
+                            "every name from {base} to {name} is taken"
+                        )));
+                    }
+                    name = with_suffix(&base, attempt);
+                    self.store.set_channel_name(id, &name).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn incident_here(
+        &self,
+        inv: &CommandInvocation,
+    ) -> Result<Option<IncidentRecord>, Failure> {
+        let found = self.store.incident_by_channel(&inv.channel).await?;
+        if found.is_none() {
+            self.reply(
+                inv,
+                &render::problem(
+                    "this command works inside an incident channel; run /incident list to find one",
+                ),
+            )
+            .await;
+        }
+        Ok(found)
+    }
+
+    async fn change(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        change: Change,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        let channel = record.channel_id.clone().unwrap_or_default();
+        // A replay after a crash: the change is on record; only redo the header.
+        if self.store.entry_exists(&row.dedupe_key).await? {
+            return self.refresh_header(&record).await;
+        }
+        let now = self.clock.now();
+        let applied = match record.incident.apply(&change, now) {
+            Ok(a) => a,
+            Err(e) => {
+                self.reply(inv, &render::problem(&e.to_string())).await;
+                return Ok(());
+            }
+        };
+        self.store
+            .apply_change(&applied, &row.dedupe_key, &actor, now)
+            .await?;
+        let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
+        self.web.post(&channel, &notice).await?;
+        let updated = self.store.incident(record.incident.id).await?;
+        self.refresh_header(&updated).await
+    }
+
+    /// Keep the pinned header in step with the database.
+    pub(crate) async fn refresh_header(&self, record: &IncidentRecord) -> Result<(), Failure> {
+        if let (Some(channel), Some(ts)) = (&record.channel_id, &record.header_ts) {
+            self.web
+                .update(channel, ts, &render::header(record, self.clock.now()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn note(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        at: Option<chrono::NaiveTime>,
+        text: String,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        let occurred_at = at.map(|t| backdate(inv.at, t)).unwrap_or(inv.at);
+        let entry = NewEntry {
+            incident_id: record.incident.id,
+            dedupe_key: row.dedupe_key.clone(),
+            kind: EntryKind::Note,
+            occurred_at,
+            actor: Some(actor.as_str().to_string()),
+            text: text.clone(),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let new = self.store.add_entry(&entry, self.clock.now(), None).await?;
+        if new {
+            if let Some(channel) = &record.channel_id {
+                self.web
+                    .post(
+                        channel,
+                        &render::note_notice(&actor, &text, occurred_at, at.is_some()),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

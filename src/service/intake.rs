@@ -1,0 +1,73 @@
+//! The fast path, run inside Socket Mode callbacks before the ack: record, or answer at once.
+
+use futures::future::BoxFuture;
+
+use super::Service;
+use crate::domain::command::{self, Command};
+use crate::slack::inbound::{CommandInvocation, Inbound};
+use crate::slack::render;
+use crate::slack::socket::EventSink;
+use crate::slack::web::Outgoing;
+
+impl Service {
+    async fn record_inbound(&self, key: &str, inbound: &Inbound) -> anyhow::Result<()> {
+        let payload = serde_json::to_string(inbound)?;
+        if !self
+            .store
+            .record_inbound(key, &payload, self.clock.now())
+            .await?
+        {
+            tracing::debug!(key, "redelivered event already recorded");
+        }
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Answer what can be answered without changing anything; record the rest.
+    async fn take_command(&self, mut inv: CommandInvocation) -> anyhow::Result<Option<Outgoing>> {
+        inv.at = self.clock.now();
+        let cmd = match command::parse(&inv.text) {
+            Ok(c) => c,
+            Err(usage) => return Ok(Some(render::usage_error(&usage))),
+        };
+        let incident = if cmd.needs_incident() || matches!(cmd, Command::Timeline) {
+            match self.store.incident_by_channel(&inv.channel).await? {
+                Some(r) => Some(r),
+                None => return Ok(Some(render::problem(
+                    "this command works inside an incident channel; run /incident list to find one",
+                ))),
+            }
+        } else {
+            None
+        };
+        match (&cmd, incident) {
+            (Command::Help, _) => Ok(Some(render::help())),
+            (Command::List, _) => {
+                let open = self.store.incidents(true).await?;
+                Ok(Some(render::incident_list(&open, self.clock.now())))
+            }
+            (Command::Timeline, Some(record)) => {
+                let entries = self.store.timeline(record.incident.id).await?;
+                Ok(Some(render::timeline(&record, &entries)))
+            }
+            _ => {
+                let key = format!("cmd:{}", inv.trigger_id);
+                self.record_inbound(&key, &Inbound::Command(inv)).await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The Socket Mode callbacks call into the service through this.
+pub struct Intake(pub std::sync::Arc<Service>);
+
+impl EventSink for Intake {
+    fn record(&self, key: String, inbound: Inbound) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { self.0.record_inbound(&key, &inbound).await })
+    }
+
+    fn command(&self, inv: CommandInvocation) -> BoxFuture<'_, anyhow::Result<Option<Outgoing>>> {
+        Box::pin(self.0.take_command(inv))
+    }
+}

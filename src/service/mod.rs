@@ -1,0 +1,52 @@
+//! The application layer: takes what Slack delivered (recorded first, see [`intake`]),
+//! turns it into domain changes, store writes and Slack effects ([`worker`], [`commands`]).
+//!
+//! Invariant: every event is in the inbox before its envelope is acked; the worker applies
+//! inbox rows one at a time in arrival order, and each step is idempotent, so a crash at any
+//! point is repaired by replaying the row.
+
+mod commands;
+pub mod intake;
+mod worker;
+
+pub use intake::Intake;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::slack::web::{BotIdentity, SlackWeb};
+use crate::store::Store;
+
+/// Everything the handlers need, shared by the intake (Socket Mode callbacks) and the worker.
+pub struct Service {
+    pub store: Store,
+    pub web: SlackWeb,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+    /// The bot's own identity, to recognise its channels and messages.
+    pub bot: BotIdentity,
+    /// Woken whenever something is recorded, so the worker never polls.
+    wake: Notify,
+}
+
+impl Service {
+    pub fn new(
+        store: Store,
+        web: SlackWeb,
+        clock: SharedClock,
+        config: Arc<Config>,
+        bot: BotIdentity,
+    ) -> Arc<Service> {
+        Arc::new(Service {
+            store,
+            web,
+            clock,
+            config,
+            bot,
+            wake: Notify::new(),
+        })
+    }
+}

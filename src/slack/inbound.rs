@@ -1,0 +1,104 @@
+//! What warroom takes from Slack, in its own terms: the Slack adapter turns Socket Mode
+//! payloads into these, the store records them verbatim (JSON) before the envelope is
+//! acked, and the service processes them in order.
+//!
+//! Keeping our own type here (rather than slack-morphism's models) means the recorded inbox
+//! stays readable after a library upgrade, and nothing past the adapter sees Slack's shapes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened in Slack that warroom acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Inbound {
+    /// `/incident …` (already parsed once for the quick ack; parsed again by the service).
+    Command(CommandInvocation),
+    /// A person posted in a channel the bot is in.
+    Message {
+        channel: String,
+        user: String,
+        ts: String,
+        thread_ts: Option<String>,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// A message was edited (`message_changed`).
+    MessageEdited {
+        channel: String,
+        ts: String,
+        user: Option<String>,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// A message was deleted (`message_deleted`).
+    MessageDeleted {
+        channel: String,
+        ts: String,
+        at: DateTime<Utc>,
+    },
+    /// A reaction was added to a message.
+    Reaction {
+        channel: String,
+        ts: String,
+        user: String,
+        reaction: String,
+        at: DateTime<Utc>,
+    },
+    /// A message was pinned.
+    Pinned {
+        channel: String,
+        ts: String,
+        user: String,
+        at: DateTime<Utc>,
+    },
+}
+
+/// A slash command as Slack delivered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandInvocation {
+    pub user: String,
+    pub channel: String,
+    pub text: String,
+    /// Where delayed replies to the caller go (ephemeral, works in any channel).
+    pub response_url: String,
+    /// Unique per invocation: the inbox key.
+    pub trigger_id: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Inbound {
+    /// The channel the event happened in.
+    pub fn channel(&self) -> &str {
+        match self {
+            Inbound::Command(c) => &c.channel,
+            Inbound::Message { channel, .. }
+            | Inbound::MessageEdited { channel, .. }
+            | Inbound::MessageDeleted { channel, .. }
+            | Inbound::Reaction { channel, .. }
+            | Inbound::Pinned { channel, .. } => channel,
+        }
+    }
+}
+
+/// Parse a Slack message timestamp (`"1732150000.000100"`) into UTC.
+pub fn ts_to_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
+    DateTime::from_timestamp(secs, micros * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_ts_parses_to_utc() {
+        let t = ts_to_time("1732150000.000100").unwrap();
+        assert_eq!(t.timestamp(), 1732150000);
+        assert_eq!(t.timestamp_subsec_micros(), 100);
+        assert!(ts_to_time("nonsense").is_none());
+        assert_eq!(ts_to_time("1732150000").unwrap().timestamp(), 1732150000);
+    }
+}

@@ -1,0 +1,13 @@
+//! The Slack adapter. Architecture invariant: the only module that imports slack-morphism.
+//!
+//! - [`web`]: outbound Web API calls.
+//! - [`socket`]: Socket Mode: receive, record, ack.
+//! - [`inbound`]: warroom's own types for what Slack delivers.
+//! - [`render`]: Block Kit and text for every message warroom posts.
+//! - [`mrkdwn`]: escaping of untrusted text.
+
+pub mod inbound;
+pub mod mrkdwn;
+pub mod render;
+pub mod socket;
+pub mod web;

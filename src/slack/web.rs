@@ -1,0 +1,361 @@
+//! Outbound Web API calls, through slack-morphism, with errors in warroom's terms.
+//!
+//! The HTTP connector accepts `http://` as well as `https://` so `[slack] api_url` can point
+//! at the emulator; rate control honours `Retry-After` on 429 (and, unless turned off,
+//! spaces calls by Slack's published tiers). Errors carry the method and Slack's error code,
+//! never the token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+/// The connector type used for every Slack call.
+pub type Connector = SlackClientHyperHttpsConnector;
+/// The slack-morphism client over [`Connector`].
+pub type Client = SlackClient<Connector>;
+
+/// A failed Web API call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SlackError {
+    /// Slack answered `{"ok":false,"error":code}`.
+    #[error("Slack {method} failed: {code}")]
+    Api { method: &'static str, code: String },
+    /// Still rate limited after the retries rate control allows.
+    #[error("Slack {method} is rate limited (retry after {retry_after:?})")]
+    RateLimited {
+        method: &'static str,
+        retry_after: Option<Duration>,
+    },
+    /// Network, HTTP 5xx, or an unreadable answer.
+    #[error("Slack {method} did not answer properly: {detail}")]
+    Transport {
+        method: &'static str,
+        detail: String,
+    },
+}
+
+impl SlackError {
+    /// Slack's error code for API errors (`name_taken`, `channel_not_found`, …).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SlackError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later can help (as opposed to a permanent refusal).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SlackError::Api { code, .. } => matches!(
+                code.as_str(),
+                "internal_error"
+                    | "fatal_error"
+                    | "service_unavailable"
+                    | "request_timeout"
+                    | "ratelimited"
+            ),
+            SlackError::RateLimited { .. } | SlackError::Transport { .. } => true,
+        }
+    }
+
+    fn from_client(method: &'static str, e: SlackClientError) -> SlackError {
+        match e {
+            SlackClientError::ApiError(api) => SlackError::Api {
+                method,
+                code: api.code,
+            },
+            SlackClientError::RateLimitError(rl) => SlackError::RateLimited {
+                method,
+                retry_after: rl.retry_after,
+            },
+            SlackClientError::HttpError(h) => SlackError::Transport {
+                method,
+                detail: format!("HTTP {}", h.status_code),
+            },
+            other => SlackError::Transport {
+                method,
+                detail: redact_detail(&other.to_string()),
+            },
+        }
+    }
+}
+
+/// Keep error details short and free of anything token-like.
+fn redact_detail(s: &str) -> String {
+    let mut out: String = s
+        .split_whitespace()
+        .map(|w| {
+            if w.contains("xoxb-") || w.contains("xapp-") || w.contains("xoxp-") {
+                "[redacted]"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if out.len() > 300 {
+        let cut = (0..=300)
+            .rev()
+            .find(|i| out.is_char_boundary(*i))
+            .unwrap_or(0);
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+/// Who the bot is in the workspace (from `auth.test`).
+#[derive(Debug, Clone)]
+pub struct BotIdentity {
+    pub user_id: String,
+    pub team_id: String,
+    pub bot_id: Option<String>,
+}
+
+/// A channel found by name.
+#[derive(Debug, Clone)]
+pub struct ChannelInfo {
+    pub id: String,
+    pub name: String,
+    pub creator: Option<String>,
+}
+
+/// A message to send: fallback text (notifications, screen readers) and optional blocks
+/// (Block Kit JSON, built by [`super::render`]).
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    pub text: String,
+    pub blocks: Option<serde_json::Value>,
+}
+
+impl Outgoing {
+    pub fn text(text: impl Into<String>) -> Outgoing {
+        Outgoing {
+            text: text.into(),
+            blocks: None,
+        }
+    }
+
+    fn content(&self) -> SlackMessageContent {
+        let blocks =
+            self.blocks
+                .clone()
+                .and_then(|b| match serde_json::from_value::<Vec<SlackBlock>>(b) {
+                    Ok(blocks) => Some(blocks),
+                    Err(e) => {
+                        tracing::error!(error = %e, "dropping blocks that do not fit Block Kit");
+                        None
+                    }
+                });
+        SlackMessageContent::new()
+            .with_text(self.text.clone())
+            .opt_blocks(blocks)
+    }
+}
+
+/// Build the HTTP client: http-or-https connector, API base URL, rate control.
+pub fn build_client(api_url: &str, proactive_rate_limits: bool) -> anyhow::Result<Arc<Client>> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .context("cannot load the system's TLS root certificates")?
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    let mut rate = SlackApiRateControlConfig::new().with_max_retries(5);
+    if !proactive_rate_limits {
+        rate = rate.with_tiers_limits(Default::default());
+    }
+    // slack-morphism joins base and method with a '/', so the base goes without one.
+    let connector = SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_url.trim_end_matches('/'))
+        .with_rate_control(rate);
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// The bot's Web API surface: the calls warroom makes, each with the bot token.
+#[derive(Clone)]
+pub struct SlackWeb {
+    client: Arc<Client>,
+    token: SlackApiToken,
+}
+
+impl std::fmt::Debug for SlackWeb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlackWeb { token: [redacted] }")
+    }
+}
+
+macro_rules! call {
+    ($self:ident, $method:literal, |$s:ident| $body:expr) => {{
+        let $s = $self.client.open_session(&$self.token);
+        let result = $body.await;
+        crate::slack::web::count_call($method, result.is_ok());
+        result.map_err(|e| SlackError::from_client($method, e))
+    }};
+}
+
+/// Hook for metrics; a plain trace for now.
+pub(crate) fn count_call(method: &'static str, ok: bool) {
+    tracing::trace!(method, ok, "slack call");
+}
+
+impl SlackWeb {
+    pub fn new(client: Arc<Client>, bot_token: &secrecy::SecretString) -> SlackWeb {
+        SlackWeb {
+            client,
+            token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
+        }
+    }
+
+    pub fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    pub async fn auth_test(&self) -> Result<BotIdentity, SlackError> {
+        let r = call!(self, "auth.test", |s| s.auth_test())?;
+        Ok(BotIdentity {
+            user_id: r.user_id.0,
+            team_id: r.team_id.0,
+            bot_id: r.bot_id.map(|b| b.0),
+        })
+    }
+
+    /// `conversations.create` (public). Returns the new channel id.
+    pub async fn create_channel(&self, name: &str) -> Result<String, SlackError> {
+        let req = SlackApiConversationsCreateRequest::new(name.to_string());
+        let r = call!(self, "conversations.create", |s| s
+            .conversations_create(&req))?;
+        Ok(r.channel.id.0)
+    }
+
+    /// Find a non-archived public channel by exact name (pages through conversations.list).
+    pub async fn find_channel(&self, name: &str) -> Result<Option<ChannelInfo>, SlackError> {
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let req = SlackApiConversationsListRequest::new()
+                .with_exclude_archived(true)
+                .with_limit(200)
+                .with_types(vec![SlackConversationType::Public])
+                .opt_cursor(cursor.clone());
+            let r = call!(self, "conversations.list", |s| s.conversations_list(&req))?;
+            if let Some(c) = r.channels.iter().find(|c| c.name.as_deref() == Some(name)) {
+                return Ok(Some(ChannelInfo {
+                    id: c.id.0.clone(),
+                    name: name.to_string(),
+                    creator: c.creator.as_ref().map(|u| u.0.clone()),
+                }));
+            }
+            cursor = r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Invite users; users already in the channel (and the bot itself) are not an error.
+    pub async fn invite(&self, channel: &str, users: &[String]) -> Result<(), SlackError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let req = SlackApiConversationsInviteRequest::new(
+            SlackChannelId(channel.to_string()),
+            users.iter().map(|u| SlackUserId(u.clone())).collect(),
+        );
+        match call!(self, "conversations.invite", |s| s
+            .conversations_invite(&req))
+        {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.code(), Some("already_in_channel" | "cant_invite_self")) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `chat.postMessage`; returns the message ts.
+    pub async fn post(&self, channel: &str, msg: &Outgoing) -> Result<String, SlackError> {
+        let req =
+            SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), msg.content())
+                .with_unfurl_links(false)
+                .with_unfurl_media(false);
+        let r = call!(self, "chat.postMessage", |s| s.chat_post_message(&req))?;
+        Ok(r.ts.0)
+    }
+
+    pub async fn update(&self, channel: &str, ts: &str, msg: &Outgoing) -> Result<(), SlackError> {
+        let req = SlackApiChatUpdateRequest::new(
+            SlackChannelId(channel.to_string()),
+            msg.content(),
+            SlackTs(ts.to_string()),
+        );
+        call!(self, "chat.update", |s| s.chat_update(&req)).map(drop)
+    }
+
+    /// Pin a message; an already pinned message is fine.
+    pub async fn pin(&self, channel: &str, ts: &str) -> Result<(), SlackError> {
+        let req = SlackApiPinsAddRequest::new(
+            SlackChannelId(channel.to_string()),
+            SlackTs(ts.to_string()),
+        );
+        match call!(self, "pins.add", |s| s.pins_add(&req)) {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("already_pinned") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reply to the person who ran a command, visible to them only (the command's
+    /// `response_url`, which works in any channel, even ones the bot is not in).
+    pub async fn respond_ephemeral(
+        &self,
+        response_url: &str,
+        msg: &Outgoing,
+    ) -> Result<(), SlackError> {
+        let url = url::Url::parse(response_url).map_err(|e| SlackError::Transport {
+            method: "response_url",
+            detail: format!("bad response_url: {e}"),
+        })?;
+        let req = SlackApiPostWebhookMessageRequest::new(msg.content());
+        let result = self
+            .client
+            .respond_to_event(&SlackResponseUrl(url), &req)
+            .await;
+        count_call("response_url", result.is_ok());
+        result
+            .map(drop)
+            .map_err(|e| SlackError::from_client("response_url", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_never_carry_tokens() {
+        let d = redact_detail("failed calling https://x with xoxb-123-secret and xapp-1-abc");
+        assert!(!d.contains("xoxb-") && !d.contains("xapp-"), "{d}");
+    }
+
+    #[test]
+    fn transient_errors_are_told_apart() {
+        let api = |code: &str| SlackError::Api {
+            method: "chat.postMessage",
+            code: code.to_string(),
+        };
+        assert!(!api("channel_not_found").is_transient());
+        assert!(!api("is_archived").is_transient());
+        assert!(api("internal_error").is_transient());
+        assert!(SlackError::RateLimited {
+            method: "x",
+            retry_after: None
+        }
+        .is_transient());
+    }
+}

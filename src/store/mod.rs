@@ -1,0 +1,179 @@
+//! SQLite through sqlx: the only module that writes SQL.
+//!
+//! Opened with WAL (readers never block the writer), foreign keys on, `synchronous=NORMAL`
+//! (in WAL mode a committed transaction survives a process crash, kill -9 included) and a
+//! busy timeout so a second writer waits instead of failing. Migrations in `migrations/`
+//! run at open. Times are stored as UTC text in one fixed, sortable format.
+
+mod inbox;
+mod incidents;
+mod timeline;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use inbox::InboxRow;
+pub use incidents::{IncidentRecord, NewIncident};
+pub use timeline::{message_key as timeline_message_key, NewEntry, TimelineEntry};
+
+/// Errors callers may want to tell apart; everything else is `Other` with its context.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Other(anyhow::Error::new(e))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database handle. Cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Open (creating it with mode 0600 when missing) and migrate the database at `url`
+    /// (`sqlite://path`, or `sqlite::memory:` for throwaway use).
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("invalid database url {url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let path = options.get_filename().to_path_buf();
+        let in_memory = url.contains(":memory:") || path.as_os_str().is_empty();
+        if !in_memory && !path.exists() {
+            create_private_file(&path)
+                .with_context(|| format!("cannot create database file {}", path.display()))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("cannot apply database migrations")?;
+        Ok(Store { pool })
+    }
+
+    /// Whether a write goes through right now (for readiness checks).
+    pub async fn check_writable(&self) -> StoreResult<()> {
+        sqlx::query("BEGIN IMMEDIATE; ROLLBACK;")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
+}
+
+/// The one stored time format: `2026-11-21T13:50:00.000Z`.
+pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_time(s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("bad stored time {s:?}: {e}")))
+}
+
+pub(crate) fn parse_opt_time(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_time).transpose()
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Store;
+
+    /// A fresh on-disk database in a temp dir (kept alive by the returned guard).
+    pub async fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        (Store::open(&url).await.unwrap(), dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn database_file_is_private_and_migrated() {
+        let (store, dir) = test_support::temp_store().await;
+        store.check_writable().await.unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("t.db"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM incidents")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn time_format_round_trips_and_sorts() {
+        let a = DateTime::parse_from_rfc3339("2026-11-21T09:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = a + chrono::Duration::milliseconds(1500);
+        assert_eq!(parse_time(&fmt_time(a)).unwrap(), a);
+        assert!(fmt_time(a) < fmt_time(b));
+        assert_eq!(fmt_time(a), "2026-11-21T09:05:00.000Z");
+    }
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the bot: the real `App` (or the real binary) against the in-crate Slack
+//! emulator, over Socket Mode and the Web API on loopback, with a SQLite file per test.
+
+mod helpers;
+
+mod bad_input;
+mod commands;
+mod declare;
+mod restart;
+mod timeline;
