@@ -33,7 +33,6 @@ pub fn bot_scopes() -> Vec<String> {
         "pins:write",
         "reactions:read",
         "pins:read",
-        "users:read",
     ]
     .into_iter()
     .map(String::from)

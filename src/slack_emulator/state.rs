@@ -83,7 +83,7 @@ impl Channel {
         }
     }
 
-    /// The conversation object as the Web API returns it (`viewer` decides `is_member`).
+    /// The conversation object as the Web API returns it (`is_member` is the bot's view).
     pub(super) fn to_json(&self, cfg: &EmulatorConfig) -> Value {
         if self.is_im {
             return json!({

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State as AxumState};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -29,6 +29,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/link/", get(socket_mode::upgrade))
         .route("/upload/{file_id}", post(hooks::upload))
         .route("/response/{id}", post(hooks::response_url))
+        .fallback(api_fallback)
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(shared)
 }
@@ -283,23 +284,56 @@ async fn handle(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let parsed = parse_params(&headers, query.as_deref(), &body);
+    serve_method(&shared, method, &headers, query, &body).await
+}
+
+/// `/api//{method}`: slack-morphism joins its base URL and the method with a `/`, so a base
+/// ending in `/` (as [`super::SlackEmulator::api_url`] returns) doubles it. Slack's edge
+/// tolerates that; so do we.
+async fn api_fallback(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let method = uri
+        .path()
+        .strip_prefix("/api/")
+        .map(|m| m.trim_start_matches('/'))
+        .filter(|m| !m.is_empty() && !m.contains('/'));
+    match method {
+        Some(method) => {
+            let query = uri.query().map(String::from);
+            serve_method(&shared, method.to_string(), &headers, query, &body).await
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn serve_method(
+    shared: &Arc<Shared>,
+    method: String,
+    headers: &HeaderMap,
+    query: Option<String>,
+    body: &[u8],
+) -> Response {
+    let parsed = parse_params(headers, query.as_deref(), body);
     let params = parsed.clone().unwrap_or_default();
-    let token = bearer(&headers).or_else(|| params.nonempty("token"));
+    let token = bearer(headers).or_else(|| params.nonempty("token"));
     let mut recorded = params.0.clone();
     recorded.remove("token");
     let accepted = spec(&method)
         .map(|s| s.scopes.join(","))
         .unwrap_or_default();
     let outcome = match parsed {
-        Ok(params) => run(&shared, &method, token.as_deref(), &params, recorded).await,
+        Ok(params) => run(shared, &method, token.as_deref(), &params, recorded).await,
         Err(e) => {
             let outcome = Outcome::Api(Err(e));
             shared.with(|st| record(st, &method, recorded, &outcome));
             outcome
         }
     };
-    respond(&shared, outcome, &accepted)
+    respond(shared, outcome, &accepted)
 }
 
 async fn run(

@@ -69,6 +69,28 @@ async fn auth_test_and_headers() {
 }
 
 #[tokio::test]
+async fn base_url_joined_with_a_slash_still_works() {
+    // slack-morphism builds `{base}/{method}`; with `api_url()`'s trailing slash that is `//`.
+    let h = Harness::new().await;
+    let resp = h
+        .http
+        .get(format!("{}/auth.test", h.emu.api_url()))
+        .bearer_auth(&h.emu.config().bot_token)
+        .send()
+        .await
+        .expect("sent");
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["ok"], json!(true), "{body}");
+    let elsewhere = h
+        .http
+        .get(format!("{}/nothing/here", h.emu.base_url()))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(elsewhere.status().as_u16(), 404);
+}
+
+#[tokio::test]
 async fn missing_scope_is_reported() {
     let h = Harness::with(EmulatorConfig {
         scopes: vec!["chat:write".into()],
