@@ -9,8 +9,12 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::aws::AwsAccess;
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets, APP_TOKEN_VAR, BOT_TOKEN_VAR};
+use crate::ops::health::{OpsServer, OpsState};
+use crate::ops::metrics::Metrics;
+use crate::postmortem::Templates;
 use crate::service::{Intake, Service};
 use crate::slack::socket::{SocketMode, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
@@ -26,44 +30,105 @@ pub struct App {
     pub service: Arc<Service>,
     socket: SocketMode,
     worker: JoinHandle<()>,
+    scheduler: JoinHandle<()>,
+    /// The CloudWatch alarm poller, when `[alarms]` is configured.
+    alarms: Option<JoinHandle<()>>,
     stop_worker: watch::Sender<bool>,
+    /// This bot's counters (`/metrics`).
+    pub metrics: Arc<Metrics>,
+    /// The `[server] listen` endpoints, when configured.
+    ops: Option<OpsServer>,
 }
 
 impl App {
-    /// Open the database, check both tokens with Slack, connect Socket Mode, start the worker.
+    /// Open the database, check both tokens with Slack, connect Socket Mode, start the worker
+    /// (and the alarm poller when `[alarms]` is configured; AWS credentials from the SDK's
+    /// default chain).
     pub async fn build(
         config: Config,
         secrets: Secrets,
         clock: SharedClock,
     ) -> anyhow::Result<App> {
+        Self::build_with_aws(config, secrets, clock, AwsAccess::DefaultChain).await
+    }
+
+    /// [`App::build`] with the AWS credentials chosen by the caller: the demo and the tests
+    /// give fixed keys for their local AWS fakes.
+    pub async fn build_with_aws(
+        config: Config,
+        secrets: Secrets,
+        clock: SharedClock,
+        aws_access: AwsAccess,
+    ) -> anyhow::Result<App> {
         install_crypto_provider();
+        // A broken custom postmortem template stops the start, not a later draft.
+        let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
         let store = Store::open(&config.database.url).await?;
+        let metrics = Arc::new(Metrics::default());
+        let status = Arc::new(SocketStatus::default());
+        // Up before Slack is reached, so probes see the process alive (and not ready) while
+        // it connects.
+        let ops = match config.server.listen {
+            Some(addr) => Some(
+                OpsServer::start(
+                    addr,
+                    OpsState {
+                        store: store.clone(),
+                        socket: status.clone(),
+                        metrics: metrics.clone(),
+                    },
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let client = build_client(&config.slack.api_url, config.slack.proactive_rate_limits)?;
-        let web = SlackWeb::new(client.clone(), &secrets.bot_token);
+        let web = SlackWeb::new(client.clone(), &secrets.bot_token).with_metrics(metrics.clone());
         let bot = web
             .auth_test()
             .await
             .map_err(|e| token_error(BOT_TOKEN_VAR, e))?;
         tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, "Slack bot token accepted");
-        let service = Service::new(store, web, clock, config.clone(), bot.clone());
+        let service = Service::new(store, web, clock, config.clone(), bot.clone(), templates);
         let socket = SocketMode::start(
             client,
             &secrets.app_token,
-            Arc::new(Intake(service.clone())),
+            Arc::new(Intake(service.clone(), metrics.clone())),
             bot.user_id.clone(),
             config.slack.socket_connections,
+            status,
+            metrics.clone(),
         )
         .await
         .map_err(|e| token_error(APP_TOKEN_VAR, e))?;
+        service.ensure_summary_scheduled().await?;
         let (stop_worker, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(service.clone().run_worker(stop_rx));
+        let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
+        let alarms = if config.alarms.enabled {
+            let aws = crate::aws::Aws::connect(&config, &aws_access).await;
+            Some(tokio::spawn(
+                service.clone().run_alarms(aws, stop_rx.clone()),
+            ))
+        } else {
+            None
+        };
+        let scheduler = tokio::spawn(service.clone().run_scheduler(stop_rx));
         Ok(App {
             service,
             socket,
             worker,
+            scheduler,
+            alarms,
             stop_worker,
+            metrics,
+            ops,
         })
+    }
+
+    /// Where `/healthz`, `/readyz` and `/metrics` are served, when `[server] listen` is set.
+    pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ops.as_ref().map(OpsServer::addr)
     }
 
     pub fn socket_status(&self) -> &Arc<SocketStatus> {
@@ -81,6 +146,10 @@ impl App {
         tracing::info!("shutting down: no new envelopes, finishing in-flight work");
         self.socket.shutdown().await;
         let _ = self.stop_worker.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.scheduler).await;
+        if let Some(alarms) = self.alarms {
+            let _ = tokio::time::timeout(Duration::from_secs(10), alarms).await;
+        }
         if tokio::time::timeout(Duration::from_secs(20), self.worker)
             .await
             .is_err()
@@ -88,6 +157,9 @@ impl App {
             tracing::warn!("worker did not finish in 20s; unprocessed events stay in the inbox");
         }
         self.service.store.close().await;
+        if let Some(ops) = self.ops {
+            ops.stop().await;
+        }
         Ok(())
     }
 }
@@ -109,26 +181,81 @@ fn token_error(var: &str, e: SlackError) -> anyhow::Error {
     }
 }
 
-/// Wait for Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Listen for Ctrl-C (SIGINT) and SIGTERM from now on (call it before `App::build`, so a
+/// signal during start-up is not lost); the future completes at the first one. From then on
+/// a second signal ends the process at once (exit status 128 + the signal's number), for
+/// when a graceful stop takes too long: whatever was acked is already in the database, the
+/// rest Slack redelivers.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
+    let signals = Signals::new();
+    async move {
+        let mut signals = match signals {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for termination signals; stop with SIGKILL");
+                return std::future::pending().await;
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        };
+        let first = signals.recv().await;
+        tracing::info!(
+            signal = first.0,
+            "stopping gracefully; send the signal again to exit at once"
+        );
+        tokio::spawn(async move {
+            let (name, code) = signals.recv().await;
+            tracing::warn!(signal = name, "second signal: exiting at once");
+            std::process::exit(code);
+        });
     }
+}
+
+/// SIGINT and SIGTERM, listened to from creation on (so none is missed between two waits).
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The next signal's name and the exit status that a second one ends the process with.
+    async fn recv(&mut self) -> (&'static str, i32) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => ("SIGINT", 130),
+                _ = self.term.recv() => ("SIGTERM", 143),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            ("Ctrl-C", 130)
+        }
+    }
+}
+
+/// The postmortem templates: the shipped ones, overridden from `[postmortem] template_dir`.
+pub fn load_templates(config: &Config) -> anyhow::Result<Templates> {
+    let templates = Templates::load(config.postmortem.template_dir.as_deref())?;
+    let custom = templates.overridden();
+    if !custom.is_empty() {
+        tracing::info!(templates = ?custom, "using custom postmortem templates");
+    }
+    Ok(templates)
 }
 
 /// Open the store for the operator commands (no Slack needed).

@@ -51,6 +51,15 @@ pub struct Config {
     pub alarms: AlarmsConfig,
     pub escalation: EscalationConfig,
     pub summary: SummaryConfig,
+    pub server: ServerConfig,
+    pub postmortem: PostmortemConfig,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// Where to serve `/healthz`, `/readyz` and `/metrics` (plain HTTP); off when `None`.
+    /// Port 0 picks a free port (tests).
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +96,18 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone)]
 pub struct AlarmsConfig {
+    /// Whether to poll CloudWatch at all: true when the file has an `[alarms]` section.
+    pub enabled: bool,
     pub poll_interval: Duration,
+    /// Regions polled (alarms are regional); `[aws] region` when not given.
+    pub regions: Vec<String>,
+    /// An alarm on the route of an open incident whose latest alarm fired less than this
+    /// long before joins that incident instead of opening another.
+    pub correlation_window: Duration,
+    /// How often AWS Health is asked again while an alarm-opened incident is open.
+    pub health_recheck: Duration,
+    /// `[[alarms.route]]` in order, and `[alarms.default]`.
+    pub routes: crate::domain::routing::Routes,
 }
 
 #[derive(Debug, Clone)]
@@ -98,7 +118,26 @@ pub struct EscalationConfig {
 
 #[derive(Debug, Clone)]
 pub struct SummaryConfig {
-    pub every: Duration,
+    /// Send a summary this long after the previous one. `None` when only `at` is configured.
+    pub every: Option<Duration>,
+    /// Fixed local times of day (`["09:00", "17:00"]`) in `timezone`.
+    pub at: Vec<chrono::NaiveTime>,
+    /// IANA zone for `at` (`Europe/Berlin`); UTC by default.
+    pub timezone: chrono_tz::Tz,
+    /// When nothing is open and nothing was resolved, say so once, then stay quiet until
+    /// something changes.
+    pub quiet_when_idle: bool,
+}
+
+impl SummaryConfig {
+    /// The schedule these settings describe.
+    pub fn schedule(&self) -> crate::domain::schedule::Schedule {
+        crate::domain::schedule::Schedule {
+            every: self.every.and_then(|d| chrono::Duration::from_std(d).ok()),
+            at: self.at.clone(),
+            tz: self.timezone,
+        }
+    }
 }
 
 impl Default for Config {
@@ -120,15 +159,25 @@ impl Default for Config {
                 url: "sqlite://warroom.db".to_string(),
             },
             alarms: AlarmsConfig {
+                enabled: false,
                 poll_interval: Duration::from_secs(30),
+                regions: vec!["us-east-1".to_string()],
+                correlation_window: Duration::from_secs(30 * 60),
+                health_recheck: Duration::from_secs(5 * 60),
+                routes: crate::domain::routing::Routes::default(),
             },
             escalation: EscalationConfig {
                 aws_support_after: Duration::from_secs(30 * 60),
                 renudge_every: Duration::from_secs(15 * 60),
             },
             summary: SummaryConfig {
-                every: Duration::from_secs(60 * 60),
+                every: Some(Duration::from_secs(60 * 60)),
+                at: Vec::new(),
+                timezone: chrono_tz::Tz::UTC,
+                quiet_when_idle: true,
             },
+            server: ServerConfig::default(),
+            postmortem: PostmortemConfig::default(),
         }
     }
 }
@@ -143,12 +192,21 @@ struct RawConfig {
     aws: RawAws,
     #[serde(default)]
     database: RawDatabase,
-    #[serde(default)]
-    alarms: RawAlarms,
+    alarms: Option<RawAlarms>,
     #[serde(default)]
     escalation: RawEscalation,
     #[serde(default)]
     summary: RawSummary,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    postmortem: RawPostmortem,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +239,28 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawAlarms {
     poll_interval: Option<String>,
+    regions: Option<Vec<String>>,
+    correlation_window: Option<String>,
+    health_recheck: Option<String>,
+    default: Option<RawRoute>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+}
+
+/// `[[alarms.route]]` (and `[alarms.default]`, which has no match keys and no name).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    name: Option<String>,
+    alarm_name: Option<String>,
+    namespace: Option<String>,
+    tags: Option<std::collections::BTreeMap<String, String>>,
+    severity: Option<String>,
+    #[serde(default)]
+    responders: Vec<String>,
+    usergroup: Option<String>,
+    runbook: Option<String>,
+    opens_incident: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +274,10 @@ struct RawEscalation {
 #[serde(deny_unknown_fields)]
 struct RawSummary {
     every: Option<String>,
+    #[serde(default)]
+    at: Vec<String>,
+    timezone: Option<String>,
+    quiet_when_idle: Option<bool>,
 }
 
 impl Config {
@@ -254,16 +338,7 @@ impl Config {
         }
 
         let region = raw.aws.region.unwrap_or(defaults.aws.region);
-        if region.is_empty()
-            || !region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            return Err(invalid(
-                "[aws] region",
-                format!("\"{region}\" is not an AWS region name (like us-east-1)"),
-            ));
-        }
+        check_region("[aws] region", &region)?;
         if let Some(endpoint) = &raw.aws.endpoint_url {
             url::Url::parse(endpoint)
                 .map_err(|e| invalid("[aws] endpoint_url", format!("not a URL ({e})")))?;
@@ -290,17 +365,11 @@ impl Config {
                 socket_connections,
             },
             aws: AwsConfig {
-                region,
+                region: region.clone(),
                 endpoint_url: raw.aws.endpoint_url,
             },
             database: DatabaseConfig { url: db_url },
-            alarms: AlarmsConfig {
-                poll_interval: duration(
-                    "[alarms] poll_interval",
-                    raw.alarms.poll_interval,
-                    defaults.alarms.poll_interval,
-                )?,
-            },
+            alarms: alarms_config(raw.alarms, &region, &defaults.alarms)?,
             escalation: EscalationConfig {
                 aws_support_after: duration(
                     "[escalation] aws_support_after",
@@ -313,11 +382,303 @@ impl Config {
                     defaults.escalation.renudge_every,
                 )?,
             },
-            summary: SummaryConfig {
-                every: duration("[summary] every", raw.summary.every, defaults.summary.every)?,
+            summary: summary_config(raw.summary, &defaults.summary)?,
+            server: ServerConfig {
+                listen: raw
+                    .server
+                    .listen
+                    .as_deref()
+                    .map(listen_address)
+                    .transpose()?,
             },
+            postmortem: postmortem_config(raw.postmortem)?,
         })
     }
+}
+
+fn check_region(key: &str, region: &str) -> Result<(), ConfigError> {
+    let well_formed = !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            format!("\"{region}\" is not an AWS region name (like us-east-1)"),
+        ))
+    }
+}
+
+/// `[alarms]`: present means "poll CloudWatch". Routes are checked here so a typo in a
+/// rule fails at start, with the rule named.
+fn alarms_config(
+    raw: Option<RawAlarms>,
+    aws_region: &str,
+    defaults: &AlarmsConfig,
+) -> Result<AlarmsConfig, ConfigError> {
+    use crate::domain::routing::{Route, Routes};
+    let enabled = raw.is_some();
+    let raw = raw.unwrap_or_default();
+    let regions = match raw.regions {
+        None => vec![aws_region.to_string()],
+        Some(list) if list.is_empty() => {
+            return Err(invalid(
+                "[alarms] regions",
+                "is empty; list at least one region or remove the key to use [aws] region",
+            ))
+        }
+        Some(mut list) => {
+            for (i, r) in list.iter().enumerate() {
+                check_region(&format!("[alarms] regions[{i}]"), r)?;
+            }
+            list.dedup();
+            list
+        }
+    };
+    let default = match raw.default {
+        None => Route::default_route(),
+        Some(d) => {
+            if d.name.is_some()
+                || d.alarm_name.is_some()
+                || d.namespace.is_some()
+                || d.tags.is_some()
+            {
+                return Err(invalid(
+                    "[alarms.default]",
+                    "takes no name, alarm_name, namespace or tags: it applies when no route matches",
+                ));
+            }
+            route_target("[alarms.default]", "default".to_string(), d)?
+        }
+    };
+    let mut routes = Vec::new();
+    for (i, r) in raw.route.into_iter().enumerate() {
+        let key = format!("[[alarms.route]] #{}", i + 1);
+        let name = match r.name.as_deref().map(str::trim) {
+            None | Some("") => return Err(invalid(&format!("{key} name"), "is missing")),
+            Some(n) => n.to_string(),
+        };
+        let key = format!("[[alarms.route]] \"{name}\"");
+        if name == "default" || routes.iter().any(|x: &Route| x.name == name) {
+            return Err(invalid(
+                &format!("{key} name"),
+                "is used twice (\"default\" is taken)",
+            ));
+        }
+        routes.push(route_target(&key, name, r)?);
+    }
+    Ok(AlarmsConfig {
+        enabled,
+        poll_interval: duration(
+            "[alarms] poll_interval",
+            raw.poll_interval,
+            defaults.poll_interval,
+        )?,
+        regions,
+        correlation_window: duration(
+            "[alarms] correlation_window",
+            raw.correlation_window,
+            defaults.correlation_window,
+        )?,
+        health_recheck: duration(
+            "[alarms] health_recheck",
+            raw.health_recheck,
+            defaults.health_recheck,
+        )?,
+        routes: Routes { routes, default },
+    })
+}
+
+fn route_target(
+    key: &str,
+    name: String,
+    raw: RawRoute,
+) -> Result<crate::domain::routing::Route, ConfigError> {
+    use crate::domain::routing::{Glob, Matcher, Route};
+    let matcher = Matcher {
+        alarm_name: raw.alarm_name.as_deref().map(Glob::new),
+        namespace: raw.namespace.as_deref().map(Glob::new),
+        tags: raw
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Glob::new(&v)))
+            .collect(),
+    };
+    if name != "default" && matcher.is_empty() {
+        return Err(invalid(
+            key,
+            "matches nothing: give alarm_name, namespace or tags (use [alarms.default] for the rest)",
+        ));
+    }
+    let severity = match raw.severity {
+        None => crate::domain::Severity::DEFAULT,
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| invalid(&format!("{key} severity"), e))?,
+    };
+    let responders = parse_users(&format!("{key} responders"), &raw.responders)?;
+    if let Some(g) = &raw.usergroup {
+        let ok = g.len() >= 2
+            && g.len() <= 32
+            && g.starts_with('S')
+            && g.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !ok {
+            return Err(invalid(
+                &format!("{key} usergroup"),
+                format!("\"{g}\" is not a Slack user group id (like S0614TZR7)"),
+            ));
+        }
+    }
+    if let Some(url) = &raw.runbook {
+        let parsed = url::Url::parse(url).map_err(|e| {
+            invalid(
+                &format!("{key} runbook"),
+                format!("\"{url}\" is not a URL ({e})"),
+            )
+        })?;
+        // Shown as a Slack link: only http(s), and nothing that could break out of `<…|…>`.
+        if !matches!(parsed.scheme(), "http" | "https") || url.contains(['<', '>', '|', ' ']) {
+            return Err(invalid(
+                &format!("{key} runbook"),
+                format!("\"{url}\" must be an http(s) URL without spaces, <, > or |"),
+            ));
+        }
+    }
+    Ok(Route {
+        name,
+        matcher,
+        severity,
+        responders,
+        usergroup: raw.usergroup,
+        runbook: raw.runbook,
+        opens_incident: raw.opens_incident.unwrap_or(true),
+    })
+}
+
+/// `[postmortem]`: where custom templates live and how the draft is cut.
+#[derive(Debug, Clone)]
+pub struct PostmortemConfig {
+    /// `*.tera` files here replace the shipped templates of the same name (relative paths
+    /// are relative to the working directory). Checked at start and by `check-config`.
+    pub template_dir: Option<std::path::PathBuf>,
+    /// Quiet spells longer than this many minutes are called out in the draft.
+    pub gap_minutes: u32,
+    /// The message log appendix stops before it passes this many bytes of Markdown, so the
+    /// uploaded file stays small; key events are never cut.
+    pub appendix_max_bytes: usize,
+}
+
+impl Default for PostmortemConfig {
+    fn default() -> Self {
+        PostmortemConfig {
+            template_dir: None,
+            gap_minutes: 30,
+            appendix_max_bytes: 256 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPostmortem {
+    template_dir: Option<String>,
+    gap_minutes: Option<i64>,
+    appendix_max_bytes: Option<i64>,
+}
+
+fn postmortem_config(raw: RawPostmortem) -> Result<PostmortemConfig, ConfigError> {
+    let defaults = PostmortemConfig::default();
+    let template_dir = match raw.template_dir {
+        Some(dir) if dir.trim().is_empty() => {
+            return Err(invalid(
+                "[postmortem] template_dir",
+                "is empty; remove the key to use the shipped templates",
+            ))
+        }
+        dir => dir.map(std::path::PathBuf::from),
+    };
+    let gap_minutes = match raw.gap_minutes {
+        None => defaults.gap_minutes,
+        Some(m) => u32::try_from(m)
+            .ok()
+            .filter(|m| (1..=7 * 24 * 60).contains(m))
+            .ok_or_else(|| {
+                invalid(
+                    "[postmortem] gap_minutes",
+                    format!("{m} is out of range: use 1 to 10080 minutes (a week)"),
+                )
+            })?,
+    };
+    const MAX_APPENDIX: i64 = 50 * 1024 * 1024;
+    let appendix_max_bytes = match raw.appendix_max_bytes {
+        None => defaults.appendix_max_bytes,
+        Some(b) => usize::try_from(b)
+            .ok()
+            .filter(|_| (1024..=MAX_APPENDIX).contains(&b))
+            .ok_or_else(|| {
+                invalid(
+                    "[postmortem] appendix_max_bytes",
+                    format!("{b} is out of range: use 1024 to {MAX_APPENDIX} bytes"),
+                )
+            })?,
+    };
+    Ok(PostmortemConfig {
+        template_dir,
+        gap_minutes,
+        appendix_max_bytes,
+    })
+}
+
+fn summary_config(raw: RawSummary, defaults: &SummaryConfig) -> Result<SummaryConfig, ConfigError> {
+    let at = raw
+        .at
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            chrono::NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
+                invalid(
+                    &format!("[summary] at[{i}]"),
+                    format!("\"{t}\" is not a time of day; write e.g. \"09:00\""),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // With fixed times and no explicit period, only the fixed times apply.
+    let every = match (raw.every, at.is_empty()) {
+        (Some(text), _) => Some(duration("[summary] every", Some(text), Duration::ZERO)?),
+        (None, true) => defaults.every,
+        (None, false) => None,
+    };
+    let timezone = match raw.timezone {
+        None => defaults.timezone,
+        Some(tz) => tz.parse::<chrono_tz::Tz>().map_err(|_| {
+            invalid(
+                "[summary] timezone",
+                format!("\"{tz}\" is not an IANA time zone name (like Europe/Berlin or UTC)"),
+            )
+        })?,
+    };
+    Ok(SummaryConfig {
+        every,
+        at,
+        timezone,
+        quiet_when_idle: raw.quiet_when_idle.unwrap_or(defaults.quiet_when_idle),
+    })
+}
+
+/// `[server] listen`: an IP address and port; names are refused so what is bound is
+/// exactly what was written.
+fn listen_address(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    text.parse().map_err(|_| {
+        invalid(
+            "[server] listen",
+            format!("\"{text}\" is not an IP address and port like \"127.0.0.1:9090\" or \"[::]:9090\""),
+        )
+    })
 }
 
 fn parse_users(key: &str, raw: &[String]) -> Result<Vec<UserId>, ConfigError> {
@@ -456,7 +817,7 @@ mod tests {
         assert_eq!(c.slack.status_channel.as_deref(), Some("C0STATUS"));
         assert_eq!(c.aws.region, "eu-west-1");
         assert_eq!(c.alarms.poll_interval, Duration::from_secs(45));
-        assert_eq!(c.summary.every, Duration::from_secs(7200));
+        assert_eq!(c.summary.every, Some(Duration::from_secs(7200)));
     }
 
     #[test]
@@ -477,7 +838,11 @@ mod tests {
             ),
             ("[database]\nurl = \"postgres://x\"", "[database] url"),
             ("[summary]\nevery = \"0s\"", "[summary] every"),
+            ("[summary]\nat = [\"9am\"]", "[summary] at[0]"),
+            ("[summary]\ntimezone = \"Mars/Olympus\"", "[summary] timezone"),
             ("[aws]\nregion = \"US East\"", "[aws] region"),
+            ("[server]\nlisten = \"localhost:9090\"", "[server] listen"),
+            ("[server]\nlisten = \"127.0.0.1\"", "[server] listen"),
         ];
         for (text, key) in cases {
             let err = Config::parse(text).unwrap_err().to_string();
@@ -499,5 +864,177 @@ mod tests {
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("secret"));
         assert!(Secrets::new("xoxb-wrong".into(), "xoxb-ok".into()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn fixed_times_alone_replace_the_default_period() {
+        let c = Config::parse("[summary]\nat = [\"09:00\", \"17:00\"]\ntimezone = \"Europe/Berlin\"").unwrap();
+        assert_eq!(c.summary.every, None);
+        assert_eq!(c.summary.at.len(), 2);
+        assert_eq!(c.summary.timezone, chrono_tz::Europe::Berlin);
+        let both = Config::parse("[summary]\nevery = \"4h\"\nat = [\"09:00\"]").unwrap();
+        assert_eq!(both.summary.every, Some(Duration::from_secs(4 * 3600)));
+        assert!(Config::parse("").unwrap().summary.quiet_when_idle);
+    }
+}
+
+#[cfg(test)]
+mod server_tests {
+    use super::*;
+
+    #[test]
+    fn the_ops_listener_is_off_unless_an_address_is_given() {
+        assert_eq!(Config::parse("").unwrap().server.listen, None);
+        let c = Config::parse("[server]\nlisten = \"127.0.0.1:9090\"").unwrap();
+        assert_eq!(c.server.listen, Some("127.0.0.1:9090".parse().unwrap()));
+        let v6 = Config::parse("[server]\nlisten = \"[::]:9090\"").unwrap();
+        assert_eq!(v6.server.listen.map(|a| a.port()), Some(9090));
+    }
+}
+
+#[cfg(test)]
+mod postmortem_tests {
+    use super::*;
+
+    #[test]
+    fn postmortem_defaults_and_values() {
+        let c = Config::parse("").unwrap().postmortem;
+        assert_eq!(c.template_dir, None);
+        assert_eq!(c.gap_minutes, 30);
+        assert_eq!(c.appendix_max_bytes, 256 * 1024);
+        let c = Config::parse(
+            "[postmortem]\ntemplate_dir = \"/etc/warroom/templates\"\ngap_minutes = 45\nappendix_max_bytes = 100000",
+        )
+        .unwrap()
+        .postmortem;
+        assert_eq!(
+            c.template_dir.as_deref(),
+            Some(std::path::Path::new("/etc/warroom/templates"))
+        );
+        assert_eq!(c.gap_minutes, 45);
+        assert_eq!(c.appendix_max_bytes, 100_000);
+    }
+
+    #[test]
+    fn postmortem_errors_name_the_key() {
+        for (text, key) in [
+            ("[postmortem]\ngap_minutes = 0", "[postmortem] gap_minutes"),
+            ("[postmortem]\ngap_minutes = -5", "[postmortem] gap_minutes"),
+            (
+                "[postmortem]\nappendix_max_bytes = 10",
+                "[postmortem] appendix_max_bytes",
+            ),
+            (
+                "[postmortem]\ntemplate_dir = \" \"",
+                "[postmortem] template_dir",
+            ),
+            ("[postmortem]\ntemplates = \"x\"", "templates"),
+        ] {
+            let err = Config::parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}");
+            assert!(!err.ends_with('.'), "{err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod alarms_tests {
+    use super::*;
+
+    #[test]
+    fn alarms_are_off_without_the_section_and_default_to_the_aws_region() {
+        let off = Config::parse("[aws]\nregion = \"eu-west-1\"")
+            .unwrap()
+            .alarms;
+        assert!(!off.enabled);
+        let on = Config::parse("[aws]\nregion = \"eu-west-1\"\n[alarms]")
+            .unwrap()
+            .alarms;
+        assert!(on.enabled);
+        assert_eq!(on.regions, ["eu-west-1"]);
+        assert_eq!(on.correlation_window, Duration::from_secs(1800));
+        assert_eq!(on.routes.default.name, "default");
+        assert!(on.routes.routes.is_empty());
+    }
+
+    #[test]
+    fn routes_parse_in_order() {
+        let c = Config::parse(
+            r#"
+            [alarms]
+            regions = ["us-east-1", "eu-west-1"]
+            correlation_window = "10m"
+            [alarms.default]
+            severity = "sev4"
+            opens_incident = false
+            [[alarms.route]]
+            name = "payments-db"
+            namespace = "AWS/RDS"
+            tags = { team = "payments" }
+            severity = "sev1"
+            responders = ["U0DBA"]
+            usergroup = "S0DBAS"
+            runbook = "https://wiki.example.com/rds?x=1"
+            [[alarms.route]]
+            name = "prod"
+            alarm_name = "prod-*"
+            "#,
+        )
+        .unwrap()
+        .alarms;
+        assert_eq!(c.regions, ["us-east-1", "eu-west-1"]);
+        assert_eq!(c.correlation_window, Duration::from_secs(600));
+        let r = &c.routes.routes;
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].name, "payments-db");
+        assert_eq!(r[0].severity, crate::domain::Severity::Sev1);
+        assert_eq!(r[0].usergroup.as_deref(), Some("S0DBAS"));
+        assert_eq!(r[0].matcher.tags.len(), 1);
+        assert!(r[1].opens_incident);
+        assert_eq!(c.routes.default.severity, crate::domain::Severity::Sev4);
+        assert!(!c.routes.default.opens_incident);
+    }
+
+    #[test]
+    fn alarm_errors_name_the_key() {
+        let cases = [
+            ("[alarms]\nregions = []", "[alarms] regions"),
+            ("[alarms]\nregions = [\"Mars\"]", "[alarms] regions[0]"),
+            ("[alarms]\ncorrelation_window = \"soon\"", "[alarms] correlation_window"),
+            ("[[alarms.route]]\nalarm_name = \"x\"", "[[alarms.route]] #1 name"),
+            ("[[alarms.route]]\nname = \"all\"", "[[alarms.route]] \"all\""),
+            (
+                "[[alarms.route]]\nname = \"a\"\nalarm_name = \"x\"\nseverity = \"huge\"",
+                "[[alarms.route]] \"a\" severity",
+            ),
+            (
+                "[[alarms.route]]\nname = \"a\"\nalarm_name = \"x\"\nusergroup = \"oncall\"",
+                "[[alarms.route]] \"a\" usergroup",
+            ),
+            (
+                "[[alarms.route]]\nname = \"a\"\nalarm_name = \"x\"\nrunbook = \"https://x/<!channel>\"",
+                "[[alarms.route]] \"a\" runbook",
+            ),
+            (
+                "[[alarms.route]]\nname = \"a\"\nalarm_name = \"x\"\nresponders = [\"bob\"]",
+                "[[alarms.route]] \"a\" responders[0]",
+            ),
+            (
+                "[[alarms.route]]\nname = \"a\"\nalarm_name = \"x\"\n[[alarms.route]]\nname = \"a\"\nalarm_name = \"y\"",
+                "[[alarms.route]] \"a\" name",
+            ),
+            ("[alarms.default]\nalarm_name = \"x\"", "[alarms.default]"),
+            ("[[alarms.route]]\nname = \"a\"\nalarm = \"x\"", "alarm"),
+        ];
+        for (text, key) in cases {
+            let err = Config::parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}");
+            assert!(!err.ends_with('.'), "{err}");
+        }
     }
 }

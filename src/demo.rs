@@ -2,8 +2,13 @@
 //! incident (an EC2 fleet saturated behind its load balancer, traced to RDS connection
 //! exhaustion), then printing the channel as a transcript and the recorded timeline.
 //!
+//! The incident starts from a CloudWatch alarm: the load balancer's 5xx alarm goes to ALARM
+//! in the in-process AWS fake ([`crate::aws::fake`], in-memory CloudWatch and Health), and
+//! the bot's poller opens the war room on its own. From there people take over.
+//!
 //! Nothing is faked on warroom's side: the bot connects over Socket Mode, receives the slash
-//! commands and messages as envelopes, acks them, and calls the Web API over HTTP.
+//! commands and messages as envelopes, acks them, calls the Web API over HTTP, and calls AWS
+//! through the SDK (Smithy RPC v2 CBOR) like it would in production.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,8 +17,12 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 
 use crate::app::App;
+use crate::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
+use crate::aws::AwsAccess;
 use crate::clock::SystemClock;
 use crate::config::{Config, Secrets};
+use crate::domain::routing::{Glob, Matcher, Route};
+use crate::domain::Severity;
 use crate::domain::UserId;
 use crate::report;
 use crate::slack::render::plain_text;
@@ -22,21 +31,9 @@ use crate::slack_emulator::{EmulatorConfig, SlackEmulator};
 /// How long any one step of the script may take before the demo gives up.
 const STEP_DEADLINE: Duration = Duration::from_secs(15);
 
-/// The scopes the emulator grants (the ones warroom's manifest asks for).
+/// The scopes the emulator grants: exactly the ones warroom's manifest asks for.
 pub fn bot_scopes() -> Vec<String> {
-    [
-        "channels:manage",
-        "channels:read",
-        "channels:history",
-        "chat:write",
-        "commands",
-        "pins:write",
-        "reactions:read",
-        "pins:read",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect()
+    crate::slack::manifest::bot_scopes()
 }
 
 /// Config and secrets pointing a bot at `emu`, with the database at `db_url`.
@@ -87,14 +84,25 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         emu.api_url(),
         db_path.display()
     );
-    println!("Responders on call: @bob, @carol. Alice is the first to notice.\n");
+    println!(
+        "Responders on call: @bob, @carol; @alice is on the checkout alarm route. A CloudWatch alarm notices first.\n"
+    );
 
-    let (config, secrets) = config_for_emulator(&emu, &db_url, &[BOB, CAROL])?;
-    let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
+    let aws = AwsFake::start(CloudWatchBackend::InMemory).await?;
+    let (mut config, secrets) = config_for_emulator(&emu, &db_url, &[BOB, CAROL])?;
+    alarm_config(&mut config, &aws.endpoint_url())?;
+    let access = AwsAccess::Static {
+        access_key_id: "demo".to_string(),
+        secret_access_key: "demo".to_string(),
+    };
+    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access).await?;
     emu.wait_for_connections(1, STEP_DEADLINE).await?;
 
-    let script = Script { emu: &emu };
-    let result = script.play(&ops).await;
+    let script = Script {
+        emu: &emu,
+        aws: &aws,
+    };
+    let result = script.play().await;
     let store = app.service.store.clone();
     let transcript = match &result {
         Ok(channel) => Some(script.transcript(channel)),
@@ -107,6 +115,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     };
     app.stop().await?;
     emu.shutdown();
+    aws.shutdown();
     let channel = result?;
 
     println!(
@@ -126,8 +135,32 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's AWS side: one region, the checkout route (SEV2, Alice on it), polled fast.
+fn alarm_config(config: &mut Config, endpoint: &str) -> anyhow::Result<()> {
+    config.aws.endpoint_url = Some(endpoint.to_string());
+    config.alarms.enabled = true;
+    config.alarms.regions = vec![DEMO_REGION.to_string()];
+    config.alarms.poll_interval = Duration::from_millis(200);
+    config.alarms.routes.routes = vec![Route {
+        name: "checkout".to_string(),
+        matcher: Matcher {
+            alarm_name: Some(Glob::new("checkout-*")),
+            ..Matcher::default()
+        },
+        severity: Severity::Sev2,
+        responders: vec![UserId::parse(ALICE).map_err(|e| anyhow!("{e}"))?],
+        usergroup: None,
+        runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
+        opens_incident: true,
+    }];
+    Ok(())
+}
+
+const DEMO_REGION: &str = "us-east-1";
+
 struct Script<'a> {
     emu: &'a SlackEmulator,
+    aws: &'a AwsFake,
 }
 
 impl Script<'_> {
@@ -162,7 +195,7 @@ impl Script<'_> {
             .map_err(|e| anyhow!("waiting for warroom's message #{n} in the incident channel: {e}"))
     }
 
-    async fn play(&self, ops: &str) -> anyhow::Result<String> {
+    async fn play(&self) -> anyhow::Result<String> {
         let emu = self.emu;
         let now = chrono::Utc::now();
         let hhmm = |minutes_ago: i64| {
@@ -170,12 +203,28 @@ impl Script<'_> {
                 .format("%H:%M")
                 .to_string()
         };
-        self.command(
-            ALICE,
-            ops,
-            "declare Checkout API returning 5xx behind the ELB sev2",
-        )
-        .await?;
+        // The load balancer's 5xx alarm fires; nobody declares anything.
+        self.aws.set_alarm(FakeAlarm {
+            region: DEMO_REGION.to_string(),
+            name: "checkout-alb-5xx".to_string(),
+            description: Some(
+                "Checkout API returning 5xx behind the ALB. Page the checkout on-call.".to_string(),
+            ),
+            namespace: "AWS/ApplicationELB".to_string(),
+            metric_name: "HTTPCode_Target_5XX_Count".to_string(),
+            dimensions: vec![(
+                "LoadBalancer".to_string(),
+                "app/checkout-alb/50dc6c495c0c9188".to_string(),
+            )],
+            statistic: "Sum".to_string(),
+            period_secs: 60,
+            threshold: 50.0,
+            comparison: "GreaterThanThreshold".to_string(),
+            state: "ALARM".to_string(),
+            state_reason: "Threshold Crossed: 3 datapoints [412.0, 388.0, 97.0] were greater than the threshold (50.0)".to_string(),
+            state_updated_at: now - chrono::Duration::minutes(2),
+            tags: vec![("team".to_string(), "checkout".to_string())],
+        });
         let channel = emu
             .wait_until(STEP_DEADLINE, |ws| {
                 ws.channels
@@ -191,7 +240,8 @@ impl Script<'_> {
                 .map(|_| ())
         })
         .await?;
-        self.bot_messages(&channel, 1).await?;
+        // Header, the alarm's details, its graph and what AWS Health says: then people talk.
+        let base = self.opening(&channel).await?;
 
         let first = emu.post_message(
             ALICE,
@@ -227,7 +277,7 @@ impl Script<'_> {
             "status identified RDS connection exhaustion; app servers block on the pool",
         )
         .await?;
-        self.bot_messages(&channel, 2).await?;
+        self.bot_messages(&channel, base + 1).await?;
         self.command(
             ALICE,
             &channel,
@@ -237,7 +287,7 @@ impl Script<'_> {
             ),
         )
         .await?;
-        self.bot_messages(&channel, 3).await?;
+        self.bot_messages(&channel, base + 2).await?;
         emu.edit_message(
             ALICE,
             &channel,
@@ -248,7 +298,7 @@ impl Script<'_> {
             ),
         )?;
         self.command(ALICE, &channel, "lead <@U0BOB>").await?;
-        self.bot_messages(&channel, 4).await?;
+        self.bot_messages(&channel, base + 3).await?;
         emu.post_message(
             CAROL,
             &channel,
@@ -261,7 +311,7 @@ impl Script<'_> {
             "status monitoring rolled back to 2026.11.21-2; connections dropping",
         )
         .await?;
-        self.bot_messages(&channel, 5).await?;
+        self.bot_messages(&channel, base + 4).await?;
         let fixed = emu.post_message(
             BOB,
             &channel,
@@ -275,7 +325,7 @@ impl Script<'_> {
             "resolve error rate at baseline for 20 minutes",
         )
         .await?;
-        self.bot_messages(&channel, 6).await?;
+        self.bot_messages(&channel, base + 5).await?;
         // The header is updated right after the resolve notice.
         let ch = channel.clone();
         emu.wait_until(STEP_DEADLINE, |ws| {
@@ -290,6 +340,27 @@ impl Script<'_> {
         // Events are applied in arrival order, so once the resolve notice is out, the
         // messages and the pin before it are on the timeline.
         Ok(channel)
+    }
+
+    /// Wait for the alarm's war room to be complete (the Health check is its last post);
+    /// returns how many messages the bot has posted so far.
+    async fn opening(&self, channel: &str) -> anyhow::Result<usize> {
+        let bot = self.emu.config().bot_user_id.clone();
+        let ch = channel.to_string();
+        self.emu
+            .wait_until(STEP_DEADLINE, |ws| {
+                let mine: Vec<_> = ws
+                    .messages
+                    .get(&ch)?
+                    .iter()
+                    .filter(|m| m.user == bot)
+                    .collect();
+                mine.iter()
+                    .any(|m| m.text.contains("AWS Health"))
+                    .then_some(mine.len())
+            })
+            .await
+            .map_err(|e| anyhow!("the alarm's war room was never completed: {e}"))
     }
 
     fn transcript(&self, channel: &str) -> String {

@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`domain`]: incidents, severities, statuses, the `/incident` grammar, channel
 //!   naming, the timeline vocabulary. Pure: no IO, time passed in.
+//! - [`aws`]: the AWS adapter — CloudWatch alarms and graphs, AWS Health (the only module
+//!   that imports the AWS SDK), and local fakes speaking the SDK's protocol.
 //! - [`config`]: the TOML operator contract and secrets from the environment.
 //! - [`store`]: SQLite through sqlx — migrations, the inbox of received events, incidents
 //!   and their timeline. The only module that writes SQL.
@@ -14,13 +16,18 @@
 //!   store writes and Slack effects.
 //! - [`app`]: `App::build(config)`, used by `main`, the demo and the tests.
 //! - [`demo`]: the scripted offline incident behind `warroom demo`.
+//! - [`postmortem`]: postmortem drafts from templates (data, tera templates, escaping).
 //! - [`report`]: operator output for `warroom incidents` / `warroom timeline`.
+//! - [`ops`]: health and metrics endpoints, `warroom doctor`.
 
 pub mod app;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod postmortem;
+pub mod ops;
 pub mod report;
 pub mod service;
 pub mod slack;

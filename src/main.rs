@@ -11,7 +11,8 @@ use warroom::app::{self, App};
 use warroom::clock::SystemClock;
 use warroom::config::{Config, Secrets};
 use warroom::domain::IncidentId;
-use warroom::{demo, report};
+use warroom::postmortem::{self, Format};
+use warroom::{demo, ops, report};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,21 @@ enum Cmd {
         #[arg(long, env = "WARROOM_CONFIG")]
         config: PathBuf,
     },
+    /// Check a deployment live: both Slack tokens, the granted scopes, a Socket Mode
+    /// connection, the database. Prints a checklist; exits non-zero when a check fails.
+    Doctor {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Copy the database to FILE, consistently, while the bot may be running (restore: stop
+    /// the bot and put FILE in the database's place).
+    Backup {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// Where to write the copy; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Validate a config file without connecting to anything.
     CheckConfig {
         #[arg(long, env = "WARROOM_CONFIG")]
@@ -59,6 +75,20 @@ enum Cmd {
         id: i64,
         #[arg(long, env = "WARROOM_CONFIG")]
         config: PathBuf,
+    },
+    /// Write one incident's postmortem draft: Markdown (as uploaded to Slack) or a
+    /// self-contained HTML page.
+    Postmortem {
+        /// Incident number (as in #12).
+        id: i64,
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// Write the draft here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// md or html.
+        #[arg(long, default_value = "md")]
+        format: Format,
     },
     /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
     /// AWS account needed.
@@ -85,7 +115,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Cmd::Demo { .. } | Cmd::Incidents { .. } | Cmd::Timeline { .. } | Cmd::CheckConfig { .. }
+        Cmd::Demo { .. }
+            | Cmd::Incidents { .. }
+            | Cmd::Timeline { .. }
+            | Cmd::CheckConfig { .. }
+            | Cmd::Postmortem { .. }
+            | Cmd::Doctor { .. }
+            | Cmd::Backup { .. }
     );
     init_logs(
         cli.log_format,
@@ -112,12 +148,34 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Run { config } => {
             let config = Config::load(&config)?;
             let secrets = Secrets::from_env()?;
+            let shutdown = app::shutdown_signal();
             let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
-            app.run_until(app::shutdown_signal()).await
+            app.run_until(shutdown).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Cmd::Doctor { config } => {
+            println!("warroom doctor: checking {}", config.display());
+            let report = ops::doctor::run(&config).await;
+            print!("{report}");
+            if report.healthy() {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("doctor found problems (see the ✗ lines)"))
+            }
+        }
+        Cmd::Backup { config, out } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            store.backup_to(&out).await?;
+            store.close().await;
+            println!("{} → {}: ok", config.database.url, out.display());
+            Ok(())
         }
         Cmd::CheckConfig { config } => {
             let path = config.display().to_string();
-            Config::load(&config)?;
+            let config = Config::load(&config)?;
+            app::load_templates(&config)?;
             println!("{path}: ok");
             Ok(())
         }
@@ -137,6 +195,32 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
             let entries = store.timeline(record.incident.id).await?;
             print!("{}", report::timeline(&record, &entries));
+            Ok(())
+        }
+        Cmd::Postmortem {
+            id,
+            config,
+            out,
+            format,
+        } => {
+            let config = Config::load(&config)?;
+            let templates = app::load_templates(&config)?;
+            let store = app::open_store(&config).await?;
+            let source = store
+                .postmortem_source(IncidentId(id))
+                .await
+                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+            let options = postmortem::Options::from_config(&config);
+            let draft =
+                postmortem::draft(&templates, &source, &options, chrono::Utc::now(), format)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, draft)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("incident #{id} → {}: ok", path.display());
+                }
+                None => print!("{draft}"),
+            }
             Ok(())
         }
         Cmd::Demo { db } => demo::run(db).await,

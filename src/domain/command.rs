@@ -11,6 +11,10 @@
 //! /incident resolve [note]
 //! /incident list
 //! /incident help
+//! /incident action <text> [<@owner>]
+//! /incident action done <n>
+//! /incident actions
+//! /incident postmortem
 //! ```
 //! Subcommand names are case-insensitive. Mentions arrive from Slack escaped as
 //! `<@U123ABC>` or `<@U123ABC|name>` (the manifest sets `should_escape`); a bare user id
@@ -59,6 +63,16 @@ pub enum Command {
     List,
     /// Show the usage text to the caller only.
     Help,
+    /// Add an action item for the postmortem; `owner` is a trailing mention.
+    Action { text: String, owner: Option<UserId> },
+    /// Mark the action item with this per-incident number done.
+    ActionDone(u32),
+    /// Show the incident's action items to the caller only.
+    Actions,
+    /// Draft the postmortem and upload it to the incident channel.
+    Postmortem,
+    /// Post a stakeholder update (incident channel and status channel).
+    Update { text: String },
 }
 
 impl Command {
@@ -70,13 +84,18 @@ impl Command {
             | Command::Lead(_)
             | Command::Note { .. }
             | Command::Timeline
-            | Command::Resolve { .. } => true,
+            | Command::Resolve { .. }
+            | Command::Update { .. }
+            | Command::Action { .. }
+            | Command::ActionDone(_)
+            | Command::Actions
+            | Command::Postmortem => true,
             Command::Declare { .. } | Command::List | Command::Help => false,
         }
     }
 
-    /// Whether the command changes state (and so is recorded and processed in order),
-    /// as opposed to a read-only reply to the caller.
+    /// Whether the command changes state or posts for everyone (and so is recorded and
+    /// processed in order), as opposed to a read-only reply to the caller.
     pub fn is_mutation(&self) -> bool {
         match self {
             Command::Declare { .. }
@@ -84,8 +103,12 @@ impl Command {
             | Command::Sev(_)
             | Command::Lead(_)
             | Command::Note { .. }
-            | Command::Resolve { .. } => true,
-            Command::Timeline | Command::List | Command::Help => false,
+            | Command::Resolve { .. }
+            | Command::Update { .. }
+            | Command::Action { .. }
+            | Command::ActionDone(_)
+            | Command::Postmortem => true,
+            Command::Timeline | Command::List | Command::Help | Command::Actions => false,
         }
     }
 }
@@ -161,6 +184,11 @@ macro_rules! note_usage {
         "/incident note [at HH:MM] <text> — add a note to the timeline, optionally backdated (HH:MM in UTC)"
     };
 }
+macro_rules! update_usage {
+    () => {
+        "/incident update <text> — post a stakeholder update here and in the status channel"
+    };
+}
 macro_rules! timeline_usage {
     () => {
         "/incident timeline — show the incident's timeline (only you see it)"
@@ -169,6 +197,26 @@ macro_rules! timeline_usage {
 macro_rules! resolve_usage {
     () => {
         "/incident resolve [note] — resolve the incident, with an optional closing note"
+    };
+}
+macro_rules! action_usage {
+    () => {
+        "/incident action <text> [@owner] — add an action item for the postmortem, optionally with an owner"
+    };
+}
+macro_rules! action_done_usage {
+    () => {
+        "/incident action done <n> — mark action item n done"
+    };
+}
+macro_rules! actions_usage {
+    () => {
+        "/incident actions — list the action items (only you see it)"
+    };
+}
+macro_rules! postmortem_usage {
+    () => {
+        "/incident postmortem — draft the postmortem and upload it here as a Markdown file"
     };
 }
 macro_rules! list_usage {
@@ -188,7 +236,12 @@ const SEV_USAGE: &str = sev_usage!();
 const LEAD_USAGE: &str = lead_usage!();
 const NOTE_USAGE: &str = note_usage!();
 const TIMELINE_USAGE: &str = timeline_usage!();
+const UPDATE_USAGE: &str = update_usage!();
 const RESOLVE_USAGE: &str = resolve_usage!();
+const ACTION_USAGE: &str = action_usage!();
+const ACTION_DONE_USAGE: &str = action_done_usage!();
+const ACTIONS_USAGE: &str = actions_usage!();
+const POSTMORTEM_USAGE: &str = postmortem_usage!();
 const LIST_USAGE: &str = list_usage!();
 const HELP_USAGE: &str = help_usage!();
 
@@ -204,9 +257,19 @@ pub const USAGE: &str = concat!(
     "\n",
     note_usage!(),
     "\n",
+    update_usage!(),
+    "\n",
     timeline_usage!(),
     "\n",
     resolve_usage!(),
+    "\n",
+    action_usage!(),
+    "\n",
+    action_done_usage!(),
+    "\n",
+    actions_usage!(),
+    "\n",
+    postmortem_usage!(),
     "\n",
     list_usage!(),
     "\n",
@@ -244,7 +307,13 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             note: optional_text(rest, "closing note", RESOLVE_USAGE)?,
         }),
         "list" => no_arguments("list", rest, LIST_USAGE).map(|()| Command::List),
+        "update" => parse_update(rest),
         "help" => no_arguments("help", rest, HELP_USAGE).map(|()| Command::Help),
+        "action" => parse_action(rest),
+        "actions" => no_arguments("actions", rest, ACTIONS_USAGE).map(|()| Command::Actions),
+        "postmortem" => {
+            no_arguments("postmortem", rest, POSTMORTEM_USAGE).map(|()| Command::Postmortem)
+        }
         _ => Err(UsageError::general(format!(
             "unknown subcommand {}; these are the ones I know",
             quoted(word)
@@ -431,6 +500,99 @@ fn parse_lead(rest: &str) -> Result<Command, UsageError> {
     Ok(Command::Lead(user))
 }
 
+fn parse_update(rest: &str) -> Result<Command, UsageError> {
+    if rest.is_empty() {
+        return Err(UsageError::new(
+            UPDATE_USAGE,
+            "the update text is missing: say what stakeholders need to know, e.g. /incident update checkout degraded, next update 14:30",
+        ));
+    }
+    check_text(rest, "update", UPDATE_USAGE)?;
+    Ok(Command::Update {
+        text: rest.to_owned(),
+    })
+}
+
+/// `action done <n>` closes item n; anything else is `action <text> [<@owner>]`, where only
+/// a trailing `<@U…>` mention is the owner (a bare id could be a word such as "UPS").
+fn parse_action(rest: &str) -> Result<Command, UsageError> {
+    let (first, after) = split_word(rest);
+    if first.eq_ignore_ascii_case("done") {
+        return parse_action_done(after);
+    }
+    if rest.is_empty() {
+        return Err(UsageError::new(
+            ACTION_USAGE,
+            "the action text is missing: say what should change, e.g. /incident action add an alarm on RDS connections @bob",
+        ));
+    }
+    let (text, owner) = match trailing_mention(rest) {
+        Some((text, id)) => {
+            let owner = UserId::parse(id).map_err(|_| {
+                UsageError::new(
+                    ACTION_USAGE,
+                    format!(
+                        "{} is not a user: mention the owner with @ so Slack picks the person, e.g. /incident action add an alarm @bob",
+                        quoted(id)
+                    ),
+                )
+            })?;
+            (text, Some(owner))
+        }
+        None => (rest, None),
+    };
+    if text.is_empty() {
+        return Err(UsageError::new(
+            ACTION_USAGE,
+            "the action text is missing before the owner: write what should change first, e.g. /incident action add an alarm @bob",
+        ));
+    }
+    check_text(text, "action text", ACTION_USAGE)?;
+    Ok(Command::Action {
+        text: text.to_owned(),
+        owner,
+    })
+}
+
+/// `text <@U123|label>` → `(text, "U123")`: a mention that ends the text (its label may hold
+/// spaces). The text before it is trimmed and may be empty.
+fn trailing_mention(s: &str) -> Option<(&str, &str)> {
+    let inner = s.strip_suffix('>')?;
+    let start = inner.rfind("<@")?;
+    let mention = inner.get(start + 2..)?;
+    if mention.contains(['<', '>']) {
+        return None;
+    }
+    let before = inner.get(..start)?;
+    if !(before.is_empty() || before.ends_with(char::is_whitespace)) {
+        return None;
+    }
+    let id = mention.split_once('|').map_or(mention, |(id, _label)| id);
+    Some((before.trim_end(), id))
+}
+
+fn parse_action_done(rest: &str) -> Result<Command, UsageError> {
+    if rest.is_empty() {
+        return Err(UsageError::new(
+            ACTION_DONE_USAGE,
+            "the action number is missing: /incident actions shows them, e.g. /incident action done 2",
+        ));
+    }
+    let digits = rest.strip_prefix('#').unwrap_or(rest);
+    match digits.parse::<u32>() {
+        Ok(n) if n >= 1 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Command::ActionDone(n))
+        }
+        _ => Err(UsageError::new(
+            ACTION_DONE_USAGE,
+            format!(
+                "{} is not an action number: use the number /incident actions shows, e.g. /incident action done 2",
+                quoted(rest)
+            ),
+        )),
+    }
+}
+
 fn parse_note(rest: &str) -> Result<Command, UsageError> {
     let missing = |problem: &str| {
         UsageError::new(
@@ -524,6 +686,13 @@ mod tests {
         Command::Note {
             at,
             text: text.to_owned(),
+        }
+    }
+
+    fn action(text: &str, owner: Option<&str>) -> Command {
+        Command::Action {
+            text: text.to_owned(),
+            owner: owner.map(user),
         }
     }
 
@@ -791,6 +960,98 @@ mod tests {
             ("help", K(Command::Help)),
             ("Help", K(Command::Help)),
             ("help me", E(&["help takes no arguments"])),
+            // update
+            (
+                "update checkout degraded, next update 14:30",
+                K(Command::Update {
+                    text: "checkout degraded, next update 14:30".into(),
+                }),
+            ),
+            (
+                "UPDATE   <!channel> all good  ",
+                K(Command::Update {
+                    text: "<!channel> all good".into(),
+                }),
+            ),
+            (
+                "update",
+                E(&["update text is missing", "Usage: /incident update"]),
+            ),
+            // action, action done, actions, postmortem
+            (
+                "action add an alarm on RDS connections",
+                K(action("add an alarm on RDS connections", None)),
+            ),
+            (
+                "action add an alarm on RDS connections <@U0BOB>",
+                K(action("add an alarm on RDS connections", Some("U0BOB"))),
+            ),
+            (
+                "ACTION   raise the pool size   <@U0BOB|Bob Smith>  ",
+                K(action("raise the pool size", Some("U0BOB"))),
+            ),
+            (
+                "action ask <@U0BOB> about <@U0CAROL> runbook",
+                K(action("ask <@U0BOB> about <@U0CAROL> runbook", None)),
+            ),
+            (
+                "action ask <@U0BOB> to page <@U0CAROL>",
+                K(action("ask <@U0BOB> to page", Some("U0CAROL"))),
+            ),
+            // A bare id is a word, not an owner ("check the UPS").
+            ("action check the UPS", K(action("check the UPS", None))),
+            ("action x<@U0BOB>", K(action("x<@U0BOB>", None))),
+            (
+                "action fix `a | b` # now",
+                K(action("fix `a | b` # now", None)),
+            ),
+            ("action <!channel> look", K(action("<!channel> look", None))),
+            ("action done 2", K(Command::ActionDone(2))),
+            ("ACTION DONE #12", K(Command::ActionDone(12))),
+            ("action   done   3  ", K(Command::ActionDone(3))),
+            (
+                "action",
+                E(&["action text is missing", "Usage: /incident action <text>"]),
+            ),
+            (
+                "action <@U0BOB>",
+                E(&["action text is missing before the owner"]),
+            ),
+            (
+                "action add alarm <@alice>",
+                E(&["\"alice\" is not a user", "Usage: /incident action <text>"]),
+            ),
+            (
+                "action done",
+                E(&[
+                    "action number is missing",
+                    "Usage: /incident action done <n>",
+                ]),
+            ),
+            (
+                "action done two",
+                E(&["\"two\" is not an action number", "/incident actions"]),
+            ),
+            ("action done 0", E(&["\"0\" is not an action number"])),
+            ("action done -1", E(&["\"-1\" is not an action number"])),
+            ("action done +1", E(&["\"+1\" is not an action number"])),
+            ("action done 1 2", E(&["\"1 2\" is not an action number"])),
+            ("action done 99999999999", E(&["is not an action number"])),
+            ("actions", K(Command::Actions)),
+            ("Actions", K(Command::Actions)),
+            (
+                "actions all",
+                E(&["actions takes no arguments", "Usage: /incident actions"]),
+            ),
+            ("postmortem", K(Command::Postmortem)),
+            ("POSTMORTEM  ", K(Command::Postmortem)),
+            (
+                "postmortem html",
+                E(&[
+                    "postmortem takes no arguments",
+                    "Usage: /incident postmortem",
+                ]),
+            ),
             // resolve
             ("resolve", K(resolve(None))),
             ("RESOLVE   ", K(resolve(None))),
@@ -867,6 +1128,11 @@ mod tests {
                 E(&["note is too long", "Usage: /incident status"]),
             ),
             (
+                format!("action {long_text}"),
+                E(&["action text is too long (3001 characters, at most 3000)"]),
+            ),
+            (format!("action {max_text}"), K(action(&max_text, None))),
+            (
                 format!("resolve {long_text}"),
                 E(&["closing note is too long", "Usage: /incident resolve"]),
             ),
@@ -921,7 +1187,20 @@ mod tests {
     fn usage_has_one_line_per_subcommand() {
         let lines: Vec<&str> = USAGE.lines().collect();
         let subcommands = [
-            "declare", "status", "sev", "lead", "note", "timeline", "resolve", "list", "help",
+            "declare",
+            "status",
+            "sev",
+            "lead",
+            "note",
+            "update",
+            "timeline",
+            "resolve",
+            "action",
+            "action",
+            "actions",
+            "postmortem",
+            "list",
+            "help",
         ];
         assert_eq!(lines.len(), subcommands.len(), "{USAGE}");
         for (line, sub) in lines.iter().zip(subcommands) {
@@ -944,6 +1223,10 @@ mod tests {
             NOTE_USAGE,
             TIMELINE_USAGE,
             RESOLVE_USAGE,
+            ACTION_USAGE,
+            ACTION_DONE_USAGE,
+            ACTIONS_USAGE,
+            POSTMORTEM_USAGE,
             LIST_USAGE,
             HELP_USAGE,
         ] {
@@ -966,6 +1249,10 @@ mod tests {
             ),
             ("list x", LIST_USAGE),
             ("help x", HELP_USAGE),
+            ("action", ACTION_USAGE),
+            ("action done", ACTION_DONE_USAGE),
+            ("actions x", ACTIONS_USAGE),
+            ("postmortem x", POSTMORTEM_USAGE),
         ];
         for (input, usage) in cases {
             let err = parse(input).unwrap_err();
@@ -1017,6 +1304,17 @@ mod tests {
             (resolve(None), true, true),
             (Command::List, false, false),
             (Command::Help, false, false),
+            (action("x", None), true, true),
+            (Command::ActionDone(1), true, true),
+            (Command::Actions, true, false),
+            (Command::Postmortem, true, true),
+            (
+                Command::Update {
+                    text: "x".into(),
+                },
+                true,
+                true,
+            ),
         ];
         for (cmd, needs_incident, is_mutation) in cases {
             assert_eq!(cmd.needs_incident(), needs_incident, "{cmd:?}");
@@ -1037,6 +1335,11 @@ mod tests {
             resolve(None),
             Command::List,
             Command::Help,
+            action("<!channel> add an alarm", Some("U0BOB")),
+            action("x", None),
+            Command::ActionDone(3),
+            Command::Actions,
+            Command::Postmortem,
         ] {
             let json = serde_json::to_string(&cmd).unwrap();
             assert_eq!(

@@ -52,6 +52,30 @@ pub struct Applied {
     /// `severity SEV3 → SEV1`, `lead U123 → U456` (or `lead set to U456`), `resolved: note`,
     /// `reopened (monitoring)`.
     pub summary: String,
+    /// The same change as data, stored with the timeline entry (severity history and
+    /// time-to-mitigate in the postmortem come from it).
+    pub detail: ChangeDetail,
+}
+
+/// What a change did, as data. Serialised as JSON with a `change` tag
+/// (`{"change":"severity","from":"Sev3","to":"Sev1"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum ChangeDetail {
+    /// Any status move: resolve (`to: Resolved`) and reopen (`from: Resolved`) included.
+    Status {
+        from: Status,
+        to: Status,
+        note: Option<String>,
+    },
+    Severity {
+        from: Severity,
+        to: Severity,
+    },
+    Lead {
+        from: Option<UserId>,
+        to: UserId,
+    },
 }
 
 /// A change the current state does not allow. Shown to the caller.
@@ -115,6 +139,10 @@ impl Incident {
                     },
                     entry: EntryKind::SeverityChanged,
                     summary: format!("severity {} → {to}", self.severity),
+                    detail: ChangeDetail::Severity {
+                        from: self.severity,
+                        to: *to,
+                    },
                 })
             }
             Change::Lead(to) => {
@@ -136,6 +164,10 @@ impl Incident {
                     },
                     entry: EntryKind::LeadChanged,
                     summary,
+                    detail: ChangeDetail::Lead {
+                        from: self.lead.clone(),
+                        to: to.clone(),
+                    },
                 })
             }
         }
@@ -168,6 +200,7 @@ impl Incident {
             },
             entry: EntryKind::Resolved,
             summary: with_note("resolved".to_owned(), note),
+            detail: status_detail(self.status, Status::Resolved, note),
         })
     }
 
@@ -193,6 +226,7 @@ impl Incident {
             incident,
             entry,
             summary: with_note(summary, note),
+            detail: status_detail(self.status, to, note),
         })
     }
 
@@ -203,6 +237,17 @@ impl Incident {
         let end = self.resolved_at.unwrap_or(now);
         end.signed_duration_since(self.opened_at)
             .max(chrono::Duration::zero())
+    }
+}
+
+fn status_detail(from: Status, to: Status, note: Option<&str>) -> ChangeDetail {
+    ChangeDetail::Status {
+        from,
+        to,
+        note: note
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
     }
 }
 
@@ -291,6 +336,14 @@ mod tests {
         assert_eq!(applied.incident.status, Status::Identified);
         assert_eq!(applied.incident.resolved_at, None);
         assert!(applied.incident.is_open());
+        assert_eq!(
+            applied.detail,
+            ChangeDetail::Status {
+                from: Status::Investigating,
+                to: Status::Identified,
+                note: Some("rolled back the deploy".to_owned()),
+            }
+        );
 
         // Any open status may move to any other, backwards included.
         let back = applied
@@ -380,6 +433,52 @@ mod tests {
             .apply(&status(Status::Investigating, Some("errors are back")), now)
             .unwrap();
         assert_eq!(applied.summary, "reopened (investigating): errors are back");
+        assert_eq!(
+            applied.detail,
+            ChangeDetail::Status {
+                from: Status::Resolved,
+                to: Status::Investigating,
+                note: Some("errors are back".to_owned()),
+            }
+        );
+    }
+
+    #[test]
+    fn change_details_round_trip_as_tagged_json() {
+        let resolved = incident()
+            .apply(
+                &Change::Resolve {
+                    note: Some("  ".to_owned()),
+                },
+                t0(),
+            )
+            .unwrap();
+        assert_eq!(
+            resolved.detail,
+            ChangeDetail::Status {
+                from: Status::Investigating,
+                to: Status::Resolved,
+                note: None,
+            }
+        );
+        for detail in [
+            resolved.detail,
+            ChangeDetail::Severity {
+                from: Severity::Sev3,
+                to: Severity::Sev1,
+            },
+            ChangeDetail::Lead {
+                from: None,
+                to: user("U222"),
+            },
+        ] {
+            let json = serde_json::to_value(&detail).unwrap();
+            assert!(json["change"].is_string(), "{json}");
+            assert_eq!(
+                serde_json::from_value::<ChangeDetail>(json).unwrap(),
+                detail
+            );
+        }
     }
 
     #[test]
@@ -389,6 +488,13 @@ mod tests {
             .unwrap();
         assert_eq!(applied.entry, EntryKind::SeverityChanged);
         assert_eq!(applied.summary, "severity SEV3 → SEV1");
+        assert_eq!(
+            applied.detail,
+            ChangeDetail::Severity {
+                from: Severity::Sev3,
+                to: Severity::Sev1
+            }
+        );
         assert_eq!(applied.incident.severity, Severity::Sev1);
         assert_eq!(applied.incident.status, Status::Investigating);
 
@@ -427,6 +533,13 @@ mod tests {
         let applied = incident().apply(&Change::Lead(user("U222")), t0()).unwrap();
         assert_eq!(applied.entry, EntryKind::LeadChanged);
         assert_eq!(applied.summary, "lead U111 → U222");
+        assert_eq!(
+            applied.detail,
+            ChangeDetail::Lead {
+                from: Some(user("U111")),
+                to: user("U222")
+            }
+        );
         assert_eq!(applied.incident.lead, Some(user("U222")));
         assert_eq!(applied.incident.declared_by, user("U111"));
 

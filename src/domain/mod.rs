@@ -5,9 +5,14 @@
 //! Time is always passed in (`now: DateTime<Utc>`), so every policy is testable without
 //! waiting.
 
+pub mod alarm;
 pub mod channel_name;
 pub mod command;
+pub mod correlation;
+pub mod health_service;
+pub mod schedule;
 pub mod incident;
+pub mod routing;
 pub mod severity;
 pub mod status;
 pub mod time;

@@ -70,10 +70,18 @@ pub enum EntryKind {
     Resolved,
     /// The incident was reopened by moving a resolved incident to an open status.
     Reopened,
+    /// `/incident update`: a stakeholder update (resets the stale-update clock).
+    Update,
+    /// A CloudWatch alarm went to ALARM (the one that opened the incident, or one that joined).
+    AlarmFired,
+    /// An alarm of the incident went back to OK or INSUFFICIENT_DATA.
+    AlarmRecovered,
+    /// AWS Health reported an event (or an update to one) for the alarming service.
+    HealthEvent,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 8] = [
+    pub const ALL: &'static [EntryKind] = &[
         EntryKind::Declared,
         EntryKind::Message,
         EntryKind::StatusChanged,
@@ -82,6 +90,10 @@ impl EntryKind {
         EntryKind::Note,
         EntryKind::Resolved,
         EntryKind::Reopened,
+        EntryKind::Update,
+        EntryKind::AlarmFired,
+        EntryKind::AlarmRecovered,
+        EntryKind::HealthEvent,
     ];
 
     /// snake_case name used in the database (`status_changed`).
@@ -95,11 +107,15 @@ impl EntryKind {
             EntryKind::Note => "note",
             EntryKind::Resolved => "resolved",
             EntryKind::Reopened => "reopened",
+            EntryKind::Update => "update",
+            EntryKind::AlarmFired => "alarm_fired",
+            EntryKind::AlarmRecovered => "alarm_recovered",
+            EntryKind::HealthEvent => "health_event",
         }
     }
 
     pub fn parse(s: &str) -> Option<EntryKind> {
-        EntryKind::ALL.into_iter().find(|k| k.as_str() == s)
+        EntryKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
     /// Whether entries of this kind are key events by nature (everything but plain messages;
@@ -175,10 +191,14 @@ mod tests {
                 "lead_changed",
                 "note",
                 "resolved",
-                "reopened"
+                "reopened",
+                "update",
+                "alarm_fired",
+                "alarm_recovered",
+                "health_event"
             ]
         );
-        for kind in EntryKind::ALL {
+        for &kind in EntryKind::ALL {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EntryKind::parse("Declared"), None);
@@ -187,7 +207,7 @@ mod tests {
 
     #[test]
     fn only_messages_are_not_key_by_default() {
-        for kind in EntryKind::ALL {
+        for &kind in EntryKind::ALL {
             assert_eq!(
                 kind.is_key_by_default(),
                 kind != EntryKind::Message,

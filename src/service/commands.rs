@@ -61,13 +61,17 @@ impl Service {
                     .await
             }
             Command::Note { at, text } => self.note(row, &inv, actor, at, text).await,
+            Command::Update { text } => self.stakeholder_update(row, &inv, actor, text).await,
+            Command::Action { text, owner } => self.add_action(row, &inv, actor, text, owner).await,
+            Command::ActionDone(n) => self.close_action(row, &inv, actor, n).await,
+            Command::Postmortem => self.postmortem_command(&inv, actor).await,
             // Read-only commands are answered in the ack; nothing to do if one got here.
-            Command::Timeline | Command::List | Command::Help => Ok(()),
+            Command::Timeline | Command::List | Command::Help | Command::Actions => Ok(()),
         }
     }
 
     /// Tell the caller something, privately. Best effort: the command's effect stands.
-    async fn reply(&self, inv: &CommandInvocation, msg: &Outgoing) {
+    pub(super) async fn reply(&self, inv: &CommandInvocation, msg: &Outgoing) {
         if let Err(e) = self.web.respond_ephemeral(&inv.response_url, msg).await {
             tracing::warn!(error = %e, "could not reply to the caller");
         }
@@ -93,7 +97,7 @@ impl Service {
         if created {
             tracing::info!(incident = %record.incident.id, "incident declared");
         }
-        match self.open_war_room(&mut record, &actor).await {
+        match self.open_war_room(&mut record, &actor, &[]).await {
             Ok(()) => {
                 self.reply(inv, &render::declared_reply(&record)).await;
                 Ok(())
@@ -114,11 +118,13 @@ impl Service {
     }
 
     /// Channel, members, pinned header: each step recorded, so a replay resumes where a crash
-    /// stopped instead of starting over.
-    async fn open_war_room(
+    /// stopped instead of starting over. `extra` are invited on top of `[slack] responders`
+    /// and the declarer (an alarm route's responders and user group).
+    pub(super) async fn open_war_room(
         &self,
         record: &mut IncidentRecord,
         declarer: &UserId,
+        extra: &[String],
     ) -> Result<(), Failure> {
         let id = record.incident.id;
         let channel = match record.channel_id.clone() {
@@ -138,6 +144,7 @@ impl Service {
                 .iter()
                 .chain(std::iter::once(declarer))
                 .map(|u| u.as_str().to_string())
+                .chain(extra.iter().cloned())
                 .filter(|u| *u != self.bot.user_id)
                 .collect();
             users.sort();
@@ -198,7 +205,7 @@ impl Service {
         }
     }
 
-    async fn incident_here(
+    pub(super) async fn incident_here(
         &self,
         inv: &CommandInvocation,
     ) -> Result<Option<IncidentRecord>, Failure> {
@@ -244,7 +251,73 @@ impl Service {
         let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
         self.web.post(&channel, &notice).await?;
         let updated = self.store.incident(record.incident.id).await?;
-        self.refresh_header(&updated).await
+        self.refresh_header(&updated).await?;
+        let b = &record.incident;
+        let a = &updated.incident;
+        if b.status != a.status || b.severity != a.severity {
+            self.tell_status_channel(&render::status_channel_notice(&actor, b, &updated))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Post to `[slack] status_channel` when one is configured. Best effort: the change
+    /// itself is recorded and visible in the incident channel whatever happens here.
+    pub(crate) async fn tell_status_channel(&self, msg: &Outgoing) {
+        if let Some(channel) = &self.config.slack.status_channel {
+            if let Err(e) = self.web.post(channel, msg).await {
+                tracing::warn!(error = %e, "could not post to the status channel");
+            }
+        }
+    }
+
+    /// Whether `user` may speak for the incident: its lead, a configured responder, or
+    /// someone who declared it or took part in its channel.
+    async fn is_responder(&self, record: &IncidentRecord, user: &UserId) -> Result<bool, Failure> {
+        Ok(record.incident.lead.as_ref() == Some(user)
+            || self.config.slack.responders.contains(user)
+            || self.store.is_participant(record.incident.id, user.as_str()).await?)
+    }
+
+    async fn stakeholder_update(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        text: String,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        if !self.is_responder(&record, &actor).await? {
+            self.reply(
+                inv,
+                &render::problem("stakeholder updates come from the lead or the responders; ask the lead, or say something in the channel first to join the response"),
+            )
+            .await;
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let entry = NewEntry {
+            incident_id: record.incident.id,
+            dedupe_key: row.dedupe_key.clone(),
+            kind: EntryKind::Update,
+            occurred_at: inv.at,
+            actor: Some(actor.as_str().to_string()),
+            text: text.clone(),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let new = self.store.add_entry(&entry, now, None).await?;
+        if new {
+            let msg = render::stakeholder_update(&record, &actor, &text, now);
+            if let Some(channel) = &record.channel_id {
+                self.web.post(channel, &msg).await?;
+            }
+            self.tell_status_channel(&msg).await;
+        }
+        Ok(())
     }
 
     /// Keep the pinned header in step with the database.

@@ -4,13 +4,19 @@ use futures::future::BoxFuture;
 
 use super::Service;
 use crate::domain::command::{self, Command};
+use crate::ops::metrics::Metrics;
 use crate::slack::inbound::{CommandInvocation, Inbound};
 use crate::slack::render;
 use crate::slack::socket::EventSink;
 use crate::slack::web::Outgoing;
 
 impl Service {
-    async fn record_inbound(&self, key: &str, inbound: &Inbound) -> anyhow::Result<()> {
+    async fn record_inbound(
+        &self,
+        key: &str,
+        inbound: &Inbound,
+        metrics: &Metrics,
+    ) -> anyhow::Result<()> {
         let payload = serde_json::to_string(inbound)?;
         if !self
             .store
@@ -18,13 +24,18 @@ impl Service {
             .await?
         {
             tracing::debug!(key, "redelivered event already recorded");
+            metrics.envelope_redelivered();
         }
         self.wake.notify_one();
         Ok(())
     }
 
     /// Answer what can be answered without changing anything; record the rest.
-    async fn take_command(&self, mut inv: CommandInvocation) -> anyhow::Result<Option<Outgoing>> {
+    async fn take_command(
+        &self,
+        mut inv: CommandInvocation,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Option<Outgoing>> {
         inv.at = self.clock.now();
         let cmd = match command::parse(&inv.text) {
             Ok(c) => c,
@@ -44,7 +55,16 @@ impl Service {
             (Command::Help, _) => Ok(Some(render::help())),
             (Command::List, _) => {
                 let open = self.store.incidents(true).await?;
-                Ok(Some(render::incident_list(&open, self.clock.now())))
+                let last_updates = self.store.last_updates().await?;
+                Ok(Some(render::incident_list(&render::Overview {
+                    open: &open,
+                    last_updates: &last_updates,
+                    now: self.clock.now(),
+                })))
+            }
+            (Command::Actions, Some(record)) => {
+                let items = self.store.actions(record.incident.id).await?;
+                Ok(Some(render::action_list(&record, &items)))
             }
             (Command::Timeline, Some(record)) => {
                 let entries = self.store.timeline(record.incident.id).await?;
@@ -52,22 +72,24 @@ impl Service {
             }
             _ => {
                 let key = format!("cmd:{}", inv.trigger_id);
-                self.record_inbound(&key, &Inbound::Command(inv)).await?;
+                self.record_inbound(&key, &Inbound::Command(inv), metrics)
+                    .await?;
                 Ok(None)
             }
         }
     }
 }
 
-/// The Socket Mode callbacks call into the service through this.
-pub struct Intake(pub std::sync::Arc<Service>);
+/// The Socket Mode callbacks call into the service through this; redeliveries are
+/// counted in the metrics.
+pub struct Intake(pub std::sync::Arc<Service>, pub std::sync::Arc<Metrics>);
 
 impl EventSink for Intake {
     fn record(&self, key: String, inbound: Inbound) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move { self.0.record_inbound(&key, &inbound).await })
+        Box::pin(async move { self.0.record_inbound(&key, &inbound, &self.1).await })
     }
 
     fn command(&self, inv: CommandInvocation) -> BoxFuture<'_, anyhow::Result<Option<Outgoing>>> {
-        Box::pin(self.0.take_command(inv))
+        Box::pin(self.0.take_command(inv, &self.1))
     }
 }

@@ -1,12 +1,18 @@
 //! The application layer: takes what Slack delivered (recorded first, see [`intake`]),
-//! turns it into domain changes, store writes and Slack effects ([`worker`], [`commands`]).
+//! turns it into domain changes, store writes and Slack effects ([`worker`], [`commands`],
+//! action items and postmortem drafts in `postmortem`).
 //!
 //! Invariant: every event is in the inbox before its envelope is acked; the worker applies
 //! inbox rows one at a time in arrival order, and each step is idempotent, so a crash at any
 //! point is repaired by replaying the row.
 
+mod alarms;
 mod commands;
+mod health;
 pub mod intake;
+mod postmortem;
+mod summary;
+mod timers;
 mod worker;
 
 pub use intake::Intake;
@@ -17,6 +23,7 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::postmortem::Templates;
 use crate::slack::web::{BotIdentity, SlackWeb};
 use crate::store::Store;
 
@@ -28,8 +35,12 @@ pub struct Service {
     pub config: Arc<Config>,
     /// The bot's own identity, to recognise its channels and messages.
     pub bot: BotIdentity,
+    /// Postmortem templates, loaded and checked at start.
+    pub templates: Arc<Templates>,
     /// Woken whenever something is recorded, so the worker never polls.
     wake: Notify,
+    /// Woken when timers change or the clock is moved by hand.
+    timers_kick: Notify,
 }
 
 impl Service {
@@ -39,6 +50,7 @@ impl Service {
         clock: SharedClock,
         config: Arc<Config>,
         bot: BotIdentity,
+        templates: Arc<Templates>,
     ) -> Arc<Service> {
         Arc::new(Service {
             store,
@@ -46,7 +58,9 @@ impl Service {
             clock,
             config,
             bot,
+            templates,
             wake: Notify::new(),
+            timers_kick: Notify::new(),
         })
     }
 }

@@ -130,12 +130,18 @@ impl Service {
         if let Inbound::Command(inv) = inbound {
             return self.execute_command(row, inv).await;
         }
+        if let Inbound::Action(click) = inbound {
+            return self.handle_click(click).await;
+        }
+        if let Inbound::AppHomeOpened { user, .. } = inbound {
+            return self.publish_home(&user).await;
+        }
         let Some(record) = self.store.incident_by_channel(inbound.channel()).await? else {
             return Ok(()); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
         match inbound {
-            Inbound::Command(_) => Ok(()),
+            Inbound::Command(_) | Inbound::AppHomeOpened { .. } | Inbound::Action(_) => Ok(()),
             Inbound::Message {
                 channel,
                 user,

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 pub enum Inbound {
     /// `/incident …` (already parsed once for the quick ack; parsed again by the service).
     Command(CommandInvocation),
+    /// Someone clicked a button on one of warroom's messages.
+    Action(ActionClick),
     /// A person posted in a channel the bot is in.
     Message {
         channel: String,
@@ -52,6 +54,26 @@ pub enum Inbound {
         user: String,
         at: DateTime<Utc>,
     },
+    /// Someone opened the bot's App Home tab.
+    AppHomeOpened { user: String, at: DateTime<Utc> },
+}
+
+/// A click on an interactive element (a button) of one of warroom's messages
+/// (`block_actions`). Which button is `action_id`; the handler looks at nothing else to
+/// decide what to do, so new buttons only need a new `action_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionClick {
+    pub user: String,
+    pub channel: String,
+    /// The message the button is on.
+    pub message_ts: String,
+    pub action_id: String,
+    /// The button's `value`, if it has one.
+    pub value: Option<String>,
+    pub trigger_id: String,
+    /// Where replies to the clicker go (ephemeral, or replacing the message).
+    pub response_url: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A slash command as Slack delivered it.
@@ -68,15 +90,17 @@ pub struct CommandInvocation {
 }
 
 impl Inbound {
-    /// The channel the event happened in.
+    /// The channel the event happened in (empty for App Home).
     pub fn channel(&self) -> &str {
         match self {
             Inbound::Command(c) => &c.channel,
+            Inbound::Action(a) => &a.channel,
             Inbound::Message { channel, .. }
             | Inbound::MessageEdited { channel, .. }
             | Inbound::MessageDeleted { channel, .. }
             | Inbound::Reaction { channel, .. }
             | Inbound::Pinned { channel, .. } => channel,
+            Inbound::AppHomeOpened { .. } => "",
         }
     }
 }

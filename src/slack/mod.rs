@@ -5,8 +5,12 @@
 //! - [`inbound`]: warroom's own types for what Slack delivers.
 //! - [`render`]: Block Kit and text for every message warroom posts.
 //! - [`mrkdwn`]: escaping of untrusted text.
+//! - [`manifest`]: the methods, events and scopes warroom needs (the app manifest's source).
+//! - `connection`: Socket Mode connection lifecycle and envelope counts.
 
+pub(crate) mod connection;
 pub mod inbound;
+pub mod manifest;
 pub mod mrkdwn;
 pub mod render;
 pub mod socket;

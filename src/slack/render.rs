@@ -4,6 +4,8 @@
 //! lands in a message; the only `<…>` sequences warroom emits are the mentions, channel links
 //! and dates it builds itself from validated ids.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -12,8 +14,9 @@ use super::web::Outgoing;
 use crate::domain::command::UsageError;
 use crate::domain::incident::Change;
 use crate::domain::time::format_duration;
-use crate::domain::{EntryKind, Incident, Status, UserId};
-use crate::store::{IncidentRecord, TimelineEntry};
+use crate::domain::{EntryKind, Incident, IncidentId, Status, UserId};
+use crate::postmortem::PostmortemData;
+use crate::store::{ActionItem, IncidentRecord, TimelineEntry};
 
 /// Longest title or note echoed in one message line, in characters.
 const MAX_ECHO_CHARS: usize = 500;
@@ -134,7 +137,135 @@ pub fn change_notice(
             None => format!(":crown: {who} made {} the lead", user_mention(l)),
         },
     };
+    if after.status == Status::Resolved && before.status != Status::Resolved {
+        return with_postmortem_button(text, after);
+    }
     Outgoing::text(text)
+}
+
+/// `action_id` of the "Draft the postmortem" button on the resolve notice.
+pub const DRAFT_POSTMORTEM_ACTION: &str = "postmortem_draft";
+
+/// The resolve notice: the text, and a button that drafts the postmortem.
+fn with_postmortem_button(text: String, incident: &Incident) -> Outgoing {
+    let blocks = json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "elements": [{
+            "type": "button",
+            "action_id": DRAFT_POSTMORTEM_ACTION,
+            "text": {"type": "plain_text", "text": "Draft the postmortem"},
+            "value": incident.id.0.to_string(),
+        }]},
+    ]);
+    Outgoing {
+        text,
+        blocks: Some(blocks),
+    }
+}
+
+/// `/incident action …` as posted in the channel.
+pub fn action_added(actor: &UserId, item: &ActionItem) -> Outgoing {
+    let owner = item
+        .owner
+        .as_ref()
+        .map(|o| format!(" — owner {}", user_mention(o)))
+        .unwrap_or_default();
+    Outgoing::text(format!(
+        ":clipboard: {} added action item {}: {}{owner}",
+        user_mention(actor),
+        item.number,
+        escape(&truncate(&item.text, MAX_ECHO_CHARS))
+    ))
+}
+
+/// `/incident action done <n>` as posted in the channel.
+pub fn action_closed(actor: &UserId, item: &ActionItem) -> Outgoing {
+    Outgoing::text(format!(
+        ":ballot_box_with_check: {} closed action item {}: {}",
+        user_mention(actor),
+        item.number,
+        escape(&truncate(&item.text, MAX_ECHO_CHARS))
+    ))
+}
+
+/// For the caller only: that item was closed before.
+pub fn action_already_done(item: &ActionItem) -> Outgoing {
+    let by = item
+        .done_by
+        .as_deref()
+        .map(|u| format!(" by {}", mention_str(u)))
+        .unwrap_or_default();
+    let when = item
+        .done_at
+        .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default();
+    Outgoing::text(format!(
+        ":information_source: action item {} is already done (closed{by}{when})",
+        item.number
+    ))
+}
+
+/// `/incident actions`: for the caller only.
+pub fn action_list(record: &IncidentRecord, items: &[ActionItem]) -> Outgoing {
+    if items.is_empty() {
+        return Outgoing::text(format!(
+            "Incident {} has no action items yet; add one with `/incident action <text> @owner`",
+            record.incident.id
+        ));
+    }
+    let open = items.iter().filter(|i| !i.is_done()).count();
+    let mut lines = vec![format!(
+        "*Action items of incident {}: {}* ({} open, {} done)",
+        record.incident.id,
+        title(&record.incident),
+        open,
+        items.len() - open
+    )];
+    for i in items {
+        let owner = i
+            .owner
+            .as_ref()
+            .map(user_mention)
+            .unwrap_or_else(|| "_no owner_".to_string());
+        let text = escape(&truncate(&i.text.replace('\n', " "), 300));
+        lines.push(if i.is_done() {
+            format!("{}. ~{text}~ — {owner} — done", i.number)
+        } else {
+            format!("{}. {text} — {owner} — open", i.number)
+        });
+    }
+    Outgoing::text(lines.join("\n"))
+}
+
+/// The message the postmortem draft file is shared with.
+pub fn postmortem_summary(
+    record: &IncidentRecord,
+    data: &PostmortemData,
+    requested_by: &UserId,
+) -> Outgoing {
+    let i = &record.incident;
+    let state = match i.resolved_at {
+        Some(r) => format!("resolved after {}", format_duration(r - i.opened_at)),
+        None => format!("still {}", i.status),
+    };
+    let key_events = data.timeline.iter().filter(|t| t.kind == "event").count();
+    let people = data.participants.iter().filter(|p| p.messages > 0).count();
+    let severity = if data.incident.peak_severity != data.incident.severity {
+        format!("{} (peak {})", i.severity, data.incident.peak_severity)
+    } else {
+        i.severity.to_string()
+    };
+    Outgoing::text(format!(
+        ":memo: Postmortem draft for incident {}: *{}*, requested by {}.\n{severity}, {state}. {key_events} key events, {} quiet spell(s) over {}m, {} action item(s) ({} open), {} message(s) from {people} people.\nDownload it, fill in the ✏️ parts, and share it.",
+        i.id,
+        title(i),
+        user_mention(requested_by),
+        data.gaps.len(),
+        data.settings.gap_minutes,
+        data.actions.len(),
+        data.actions_open,
+        data.appendix.total,
+    ))
 }
 
 /// A `/incident note` as posted in the channel.
@@ -178,38 +309,189 @@ pub fn help() -> Outgoing {
     Outgoing::text(escape(crate::domain::command::USAGE))
 }
 
-/// `/incident list`: open incidents, worst first.
-pub fn incident_list(records: &[IncidentRecord], now: DateTime<Utc>) -> Outgoing {
-    if records.is_empty() {
+/// Open incidents and their last stakeholder update, as shown by `/incident list`,
+/// the periodic summary and App Home.
+pub struct Overview<'a> {
+    pub open: &'a [IncidentRecord],
+    pub last_updates: &'a HashMap<IncidentId, DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+impl Overview<'_> {
+    /// Open incidents, worst severity first, then oldest first.
+    fn sorted(&self) -> Vec<&IncidentRecord> {
+        let mut open: Vec<&IncidentRecord> = self.open.iter().collect();
+        open.sort_by_key(|r| (r.incident.severity, r.incident.opened_at, r.incident.id));
+        open
+    }
+
+    /// One line per open incident: severity, title, status, age, lead, time since the last
+    /// update, channel.
+    fn open_lines(&self) -> Vec<String> {
+        self.sorted()
+            .into_iter()
+            .map(|r| {
+                let i = &r.incident;
+                let lead = i.lead.as_ref().map(user_mention).unwrap_or_else(|| "no lead".into());
+                let update = match self.last_updates.get(&i.id) {
+                    Some(t) => format!("last update {} ago", format_duration(self.now - *t)),
+                    None => "no update yet".to_string(),
+                };
+                format!(
+                    "• *{}* {} {} — {} {} · open {} · lead {} · {} · {}",
+                    i.severity,
+                    i.id,
+                    title(i),
+                    status_emoji(i.status),
+                    i.status,
+                    format_duration(self.now - i.opened_at),
+                    lead,
+                    update,
+                    place(r)
+                )
+            })
+            .collect()
+    }
+}
+
+fn place(r: &IncidentRecord) -> String {
+    r.channel_id
+        .as_deref()
+        .map(mrkdwn::channel_link)
+        .unwrap_or_else(|| "_channel pending_".to_string())
+}
+
+fn resolved_lines(resolved: &[IncidentRecord]) -> Vec<String> {
+    resolved
+        .iter()
+        .map(|r| {
+            let i = &r.incident;
+            let took = i.resolved_at.map(|t| format_duration(t - i.opened_at)).unwrap_or_default();
+            format!("• *{}* {} {} — resolved after {} · {}", i.severity, i.id, title(i), took, place(r))
+        })
+        .collect()
+}
+
+/// Sections of at most ~2,900 characters (Slack's section text limit is 3,000).
+fn sections(lines: &[String]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut chunk = String::new();
+    for line in lines {
+        if !chunk.is_empty() && chunk.len() + line.len() + 1 > 2900 {
+            out.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": chunk}}));
+            chunk = String::new();
+        }
+        if !chunk.is_empty() {
+            chunk.push('\n');
+        }
+        chunk.push_str(&truncate(line, 2900));
+    }
+    if !chunk.is_empty() {
+        out.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": chunk}}));
+    }
+    out
+}
+
+/// `/incident list`: open incidents, worst first, to the caller only.
+pub fn incident_list(overview: &Overview<'_>) -> Outgoing {
+    if overview.open.is_empty() {
         return Outgoing::text("No open incidents. :tada:");
     }
-    let mut lines = vec![format!("*{} open incident(s)*", records.len())];
-    for r in records {
-        let i = &r.incident;
-        let place = r
-            .channel_id
-            .as_deref()
-            .map(mrkdwn::channel_link)
-            .unwrap_or_else(|| "_channel pending_".to_string());
-        let lead = i
-            .lead
-            .as_ref()
-            .map(user_mention)
-            .unwrap_or_else(|| "no lead".into());
-        lines.push(
-            format!(
-                "• {} *{}* {} — {} {}, open {}, lead {}",
-                i.id,
-                i.severity,
-                title(i),
-                status_emoji(i.status),
-                i.status,
-                format_duration(now - i.opened_at),
-                lead
-            ) + &format!(" — {place}"),
-        );
-    }
+    let mut lines = vec![format!("*{} open incident(s)*", overview.open.len())];
+    lines.extend(overview.open_lines());
     Outgoing::text(lines.join("\n"))
+}
+
+/// The periodic summary for the status channel and managers' DMs.
+pub fn summary(overview: &Overview<'_>, resolved_since: &[IncidentRecord]) -> Outgoing {
+    let (open, resolved) = (overview.open.len(), resolved_since.len());
+    let headline = match (open, resolved) {
+        (0, 0) => ":white_check_mark: *Incident summary*: no open incidents, and none resolved since the last summary".to_string(),
+        _ => format!(":bar_chart: *Incident summary*: {open} open, {resolved} resolved since the last summary"),
+    };
+    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": headline}})];
+    if open > 0 {
+        let mut lines = vec!["*Open*".to_string()];
+        lines.extend(overview.open_lines());
+        blocks.extend(sections(&lines));
+    }
+    if resolved > 0 {
+        let mut lines = vec!["*Resolved since the last summary*".to_string()];
+        lines.extend(resolved_lines(resolved_since));
+        blocks.extend(sections(&lines));
+    }
+    Outgoing {
+        text: headline,
+        blocks: Some(Value::Array(blocks)),
+    }
+}
+
+/// The App Home tab: open incidents and the last resolved ones.
+pub fn home(overview: &Overview<'_>, recent: &[IncidentRecord]) -> Value {
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": "Incidents"}})];
+    let mut open = vec![format!("*Open ({})*", overview.open.len())];
+    if overview.open.is_empty() {
+        open.push("No open incidents. :tada:".to_string());
+    }
+    open.extend(overview.open_lines());
+    blocks.extend(sections(&open));
+    blocks.push(json!({"type": "divider"}));
+    let mut resolved = vec![format!("*Recently resolved ({})*", recent.len())];
+    if recent.is_empty() {
+        resolved.push("Nothing resolved yet.".to_string());
+    }
+    resolved.extend(resolved_lines(recent));
+    blocks.extend(sections(&resolved));
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("As of {}. `/incident help` lists the commands.", when(overview.now))}]}));
+    blocks.truncate(100);
+    Value::Array(blocks)
+}
+
+/// A stakeholder update, for the incident channel and the status channel.
+pub fn stakeholder_update(record: &IncidentRecord, actor: &UserId, text: &str, now: DateTime<Utc>) -> Outgoing {
+    let i = &record.incident;
+    let context = format!(
+        "*{}* · {} {} · open {} · {}",
+        i.severity,
+        status_emoji(i.status),
+        i.status,
+        format_duration(now - i.opened_at),
+        place(record)
+    );
+    let head = format!(":loudspeaker: *Update on incident {}: {}*", i.id, title(i));
+    let body = escape(&truncate(text, 2800));
+    Outgoing {
+        text: format!("Update on incident {}: {}", i.id, body),
+        blocks: Some(json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("{head}\n{context}")}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": body}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("Posted by {}", user_mention(actor))}]}
+        ])),
+    }
+}
+
+/// The one-line notice in the status channel for a status or severity change.
+pub fn status_channel_notice(actor: &UserId, before: &Incident, after: &IncidentRecord) -> Outgoing {
+    let a = &after.incident;
+    let what = if before.status != a.status {
+        if a.status == Status::Resolved {
+            format!("resolved after {}", format_duration(a.resolved_at.unwrap_or(a.opened_at) - a.opened_at))
+        } else {
+            format!("status {} → *{}*", before.status, a.status)
+        }
+    } else {
+        format!("severity {} → *{}*", before.severity, a.severity)
+    };
+    Outgoing::text(format!(
+        "{} Incident {} {} ({}): {} by {} · {}",
+        status_emoji(a.status),
+        a.id,
+        title(a),
+        a.severity,
+        what,
+        user_mention(actor),
+        place(after)
+    ))
 }
 
 fn entry_line(e: &TimelineEntry) -> String {
@@ -328,6 +610,260 @@ mod tests {
         assert_eq!(
             unformat("<@U1> at <!date^1^{time}|13:50 UTC> in <#C1> &lt;!channel&gt;"),
             "@U1 at 13:50 UTC in #C1 <!channel>"
+        );
+    }
+}
+
+// --- CloudWatch alarms and AWS Health (issue 3) ---
+
+/// Longest alarm description or state reason shown, in characters.
+const MAX_ALARM_TEXT: usize = 1500;
+/// Alarm names listed in one "joined" post before "and N more".
+const MAX_JOINED_NAMES: usize = 25;
+
+fn alarm_name(a: &crate::domain::alarm::Alarm) -> String {
+    format!("*{}*", escape_inline(&truncate(&a.name, 255)))
+}
+
+/// The first post of an alarm-opened war room: what fired, where, why, and where to look.
+pub fn alarm_first_post(
+    alarm: &crate::domain::alarm::Alarm,
+    route: &crate::domain::routing::Route,
+) -> Outgoing {
+    use crate::domain::alarm::format_number;
+    let field = |label: &str, value: String| json!({"type": "mrkdwn", "text": format!("*{label}*\n{value}")});
+    let none = || "_none_".to_string();
+    let mut fields = vec![
+        field(
+            "Metric",
+            alarm
+                .condition()
+                .map(|c| escape_inline(&truncate(&c, 300)))
+                .unwrap_or_else(none),
+        ),
+        field(
+            "Namespace",
+            alarm
+                .namespace
+                .as_deref()
+                .map(escape_inline)
+                .unwrap_or_else(none),
+        ),
+        field(
+            "Dimensions",
+            if alarm.dimensions.is_empty() {
+                none()
+            } else {
+                escape_inline(&truncate(&alarm.dimensions_text(), 300))
+            },
+        ),
+        field(
+            "Threshold",
+            match (alarm.comparison_symbol(), alarm.threshold) {
+                (Some(op), Some(t)) => escape_inline(&format!("{op} {}", format_number(t))),
+                _ => none(),
+            },
+        ),
+        field("Region", escape_inline(&alarm.region)),
+        field("In ALARM since", when(alarm.state_updated_at)),
+    ];
+    fields.push(field(
+        "Route",
+        format!("{} ({})", escape_inline(&route.name), route.severity),
+    ));
+    let description = alarm
+        .description
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| escape(&truncate(d, MAX_ALARM_TEXT)))
+        .unwrap_or_else(|| "_The alarm has no description._".to_string());
+    let reason = alarm
+        .state_reason
+        .as_deref()
+        .map(|r| escape(&truncate(r, MAX_ALARM_TEXT)))
+        .unwrap_or_else(none);
+    let mut links = vec![format!(
+        "<{}|Open the alarm in the CloudWatch console>",
+        alarm.console_url()
+    )];
+    match &route.runbook {
+        Some(url) => links.push(format!("<{url}|Runbook>")),
+        None => links.push("No runbook for this route".to_string()),
+    }
+    let text = format!(
+        "CloudWatch alarm {} is in ALARM ({}): {}",
+        escape_inline(&truncate(&alarm.name, 255)),
+        escape_inline(&alarm.region),
+        escape_inline(&truncate(alarm.state_reason.as_deref().unwrap_or(""), 300))
+    );
+    Outgoing {
+        text,
+        blocks: Some(json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: CloudWatch alarm {} is in *ALARM*", alarm_name(alarm))}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": description}},
+            {"type": "section", "fields": fields},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*State reason*\n{reason}")}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": links.join("  ·  ")}]}
+        ])),
+    }
+}
+
+/// Alarms that joined the incident since the last post (same route or the same alarm again).
+pub fn alarms_joined(alarms: &[&crate::domain::alarm::Alarm], repeats: usize) -> Outgoing {
+    let mut lines: Vec<String> = alarms
+        .iter()
+        .take(MAX_JOINED_NAMES)
+        .map(|a| {
+            format!(
+                "• {} ({}, {}): {}",
+                alarm_name(a),
+                escape_inline(&a.region),
+                when(a.state_updated_at),
+                escape_inline(&truncate(a.state_reason.as_deref().unwrap_or(""), 200))
+            )
+        })
+        .collect();
+    if alarms.len() > MAX_JOINED_NAMES {
+        lines.push(format!(
+            "…and {} more (all on the timeline: `/incident timeline`)",
+            alarms.len() - MAX_JOINED_NAMES
+        ));
+    }
+    let head = match (alarms.len(), repeats) {
+        (1, 1) => ":repeat: This alarm is in ALARM again:".to_string(),
+        (1, _) => ":heavy_plus_sign: Another alarm fired and joined this incident:".to_string(),
+        (n, 0) => format!(":heavy_plus_sign: {n} more alarms fired and joined this incident:"),
+        (n, r) => format!(
+            ":heavy_plus_sign: {n} alarms fired ({r} of them again) and joined this incident:"
+        ),
+    };
+    Outgoing::text(format!("{head}\n{}", lines.join("\n")))
+}
+
+/// An alarm of the incident left ALARM. The incident stays open: people decide.
+pub fn alarm_recovered(alarm: &crate::domain::alarm::Alarm) -> Outgoing {
+    use crate::domain::alarm::AlarmState;
+    let (emoji, what) = match alarm.state {
+        AlarmState::Ok => (":large_green_circle:", "recovered (OK)".to_string()),
+        other => (":grey_question:", format!("went to {}", other.as_str())),
+    };
+    Outgoing::text(format!(
+        "{emoji} {} {what} at {}: {}. Consider `/incident status monitoring`; the incident stays open until someone resolves it.",
+        alarm_name(alarm),
+        when(alarm.state_updated_at),
+        escape_inline(&truncate(alarm.state_reason.as_deref().unwrap_or("no reason given"), 300))
+    ))
+}
+
+/// The message the alarm graph is shared with.
+pub fn alarm_graph_comment(alarm: &crate::domain::alarm::Alarm) -> String {
+    format!(
+        ":chart_with_upwards_trend: {} around the breach (threshold as a horizontal line)",
+        alarm_name(alarm)
+    )
+}
+
+/// Said instead of the graph when it cannot be had; the incident goes on without it.
+pub fn alarm_graph_unavailable(alarm: &crate::domain::alarm::Alarm, reason: &str) -> Outgoing {
+    Outgoing::text(format!(
+        ":chart_with_upwards_trend: The graph of {} is unavailable: {}",
+        alarm_name(alarm),
+        escape(&truncate(reason, 300))
+    ))
+}
+
+fn health_line(e: &crate::domain::health_service::HealthEvent) -> String {
+    let mut line = format!(
+        "• *{}* ({}",
+        escape_inline(&e.event_type),
+        escape_inline(&e.status)
+    );
+    if let Some(t) = e.started_at {
+        line.push_str(&format!(", since {}", when(t)));
+    }
+    if let Some(t) = e.last_updated_at {
+        line.push_str(&format!(", updated {}", when(t)));
+    }
+    line.push(')');
+    line
+}
+
+/// What AWS Health reports for the alarming service: events (new or updated), or none.
+pub fn health_report(
+    service: &str,
+    region: &str,
+    events: &[crate::domain::health_service::HealthEvent],
+    recheck: bool,
+) -> Outgoing {
+    let (service, region) = (escape_inline(service), escape_inline(region));
+    if events.is_empty() {
+        return Outgoing::text(format!(
+            ":white_check_mark: AWS Health reports no open issue for {service} in {region}."
+        ));
+    }
+    let head = if recheck {
+        format!(":warning: AWS Health has news for {service} in {region}:")
+    } else {
+        format!(":warning: AWS Health reports an issue for {service} in {region}:")
+    };
+    let lines: Vec<String> = events.iter().map(health_line).collect();
+    Outgoing::text(format!("{head}\n{}", lines.join("\n")))
+}
+
+/// Said once, the first time the Health API refuses for lack of a support plan.
+pub fn health_unavailable() -> Outgoing {
+    Outgoing::text(
+        ":information_source: AWS Health cannot be checked: its API needs a Business, Enterprise On-Ramp or Enterprise support plan, which this AWS account does not have. warroom will not ask it again.",
+    )
+}
+
+#[cfg(test)]
+mod alarm_tests {
+    use super::*;
+    use crate::domain::routing::Route;
+
+    #[test]
+    fn alarm_text_never_pings_or_links() {
+        let mut alarm = crate::domain::alarm::tests::cpu_alarm("web <!here> cpu");
+        alarm.description = Some("<!channel> look at <https://evil|click>".into());
+        alarm.state_reason = Some("Threshold <@U0BOSS> crossed".into());
+        let route = Route {
+            runbook: Some("https://wiki.example.com/cpu".into()),
+            ..Route::default_route()
+        };
+        for msg in [
+            alarm_first_post(&alarm, &route),
+            alarms_joined(&[&alarm], 0),
+            alarm_recovered(&alarm),
+            alarm_graph_unavailable(&alarm, "<!channel>"),
+        ] {
+            let all = format!(
+                "{}{}",
+                msg.text,
+                msg.blocks.map(|b| b.to_string()).unwrap_or_default()
+            );
+            for bad in ["<!channel>", "<!here>", "<https://evil", "<@U0BOSS>"] {
+                assert!(!all.contains(bad), "{bad} in {all}");
+            }
+        }
+        let first = alarm_first_post(&alarm, &route).blocks.unwrap().to_string();
+        assert!(first.contains("&lt;!channel&gt;"), "{first}");
+        assert!(
+            first.contains("<https://wiki.example.com/cpu|Runbook>"),
+            "{first}"
+        );
+        assert!(
+            first.contains("#alarmsV2:alarm/web%20%3C%21here%3E%20cpu|"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn health_says_none_plainly() {
+        let none = health_report("EC2", "us-east-1", &[], false);
+        assert_eq!(
+            none.text,
+            ":white_check_mark: AWS Health reports no open issue for EC2 in us-east-1."
         );
     }
 }

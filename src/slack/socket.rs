@@ -7,8 +7,9 @@
 //! non-success status, no ack is sent and Slack redelivers. Malformed payloads are logged
 //! and skipped (slack-morphism acks them so they are not redelivered forever).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -17,8 +18,13 @@ use serde_json::Value;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
-use super::inbound::{ts_to_time, CommandInvocation, Inbound};
-use super::web::{Client, Connector, Outgoing, SlackError};
+use super::connection::ObservedConnector;
+use super::inbound::{ts_to_time, ActionClick, CommandInvocation, Inbound};
+use super::web::{Client, Outgoing, SlackError};
+use crate::ops::metrics::Metrics;
+
+/// The client type the Socket Mode callbacks are given.
+type SocketClient = SlackClient<ObservedConnector>;
 
 /// Where received events go. Implemented by the service.
 pub trait EventSink: Send + Sync + 'static {
@@ -31,13 +37,57 @@ pub trait EventSink: Send + Sync + 'static {
     fn command(&self, inv: CommandInvocation) -> BoxFuture<'_, anyhow::Result<Option<Outgoing>>>;
 }
 
-/// Connection health, shared with whoever needs to know (readiness, the demo, tests).
+/// Connection health, shared with whoever needs to know (readiness, metrics, tests).
+/// Kept up to date by [`super::connection`], which sees every connection's `hello` and end.
 #[derive(Debug, Default)]
 pub struct SocketStatus {
-    /// A `hello` has been received and no disconnect seen since.
+    /// At least one connection has said `hello` and has not ended since.
     pub connected: AtomicBool,
     /// Number of `hello` frames received (one per (re)connection).
     pub hellos: AtomicU64,
+    /// Connections that ended (dropped, failed pings, or refreshed by Slack).
+    pub disconnects: AtomicU64,
+    /// Ids of the connections that are up.
+    live: Mutex<HashSet<String>>,
+}
+
+impl SocketStatus {
+    /// Whether any Socket Mode connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    /// How many Socket Mode connections are up.
+    pub fn live_connections(&self) -> usize {
+        self.live_ids().len()
+    }
+
+    fn live_ids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn connection_up(&self, id: String) {
+        let mut live = self.live_ids();
+        live.insert(id);
+        self.hellos.fetch_add(1, Ordering::SeqCst);
+        self.connected.store(true, Ordering::SeqCst);
+    }
+
+    /// Idempotent: slack-morphism may report the end of one connection more than once.
+    pub(crate) fn connection_down(&self, id: &str) {
+        let mut live = self.live_ids();
+        if live.remove(id) {
+            self.disconnects.fetch_add(1, Ordering::SeqCst);
+            tracing::info!(connection = id, "Socket Mode connection ended");
+        }
+        self.connected.store(!live.is_empty(), Ordering::SeqCst);
+    }
+
+    pub(crate) fn all_down(&self) {
+        let mut live = self.live_ids();
+        live.clear();
+        self.connected.store(false, Ordering::SeqCst);
+    }
 }
 
 struct ListenerState {
@@ -53,19 +103,22 @@ struct NotRecorded(String);
 
 /// A running Socket Mode listener.
 pub struct SocketMode {
-    listener: SlackClientSocketModeListener<Connector>,
+    listener: SlackClientSocketModeListener<ObservedConnector>,
     pub status: Arc<SocketStatus>,
 }
 
 impl SocketMode {
     /// Check the app token (one `apps.connections.open`, so a bad token fails here with a
-    /// clear error instead of retrying forever in the background), then connect.
+    /// clear error instead of retrying forever in the background), then connect. `status`
+    /// and `metrics` follow the connections and envelopes from then on.
     pub async fn start(
         client: Arc<Client>,
         app_token: &secrecy::SecretString,
         sink: Arc<dyn EventSink>,
         bot_user_id: String,
         connections: u32,
+        status: Arc<SocketStatus>,
+        metrics: Arc<Metrics>,
     ) -> Result<SocketMode, SlackError> {
         let token = SlackApiToken::new(SlackApiTokenValue(app_token.expose_secret().to_string()));
         client
@@ -83,13 +136,14 @@ impl SocketMode {
                 },
             })?;
 
-        let status = Arc::new(SocketStatus::default());
+        let observed = SlackClient::new(ObservedConnector::new(client, status.clone(), metrics));
         let callbacks = SlackSocketModeListenerCallbacks::new()
             .with_hello_events(on_hello)
             .with_command_events(on_command)
-            .with_push_events(on_push);
+            .with_push_events(on_push)
+            .with_interaction_events(on_interaction);
         let env = Arc::new(
-            SlackClientEventsListenerEnvironment::new(client)
+            SlackClientEventsListenerEnvironment::new(Arc::new(observed))
                 .with_error_handler(on_error)
                 .with_user_state(ListenerState {
                     sink,
@@ -115,7 +169,7 @@ impl SocketMode {
 
     /// Close every connection; envelopes not yet acked will be redelivered by Slack.
     pub async fn shutdown(&self) {
-        self.status.connected.store(false, Ordering::SeqCst);
+        self.status.all_down();
         self.listener.shutdown().await;
     }
 }
@@ -131,21 +185,19 @@ async fn state_of(
 
 // Generic over the event type only because slack-morphism does not export the hello
 // event's type under a nameable path.
+// The connection state itself is kept by `super::connection`, which knows which
+// connection the hello came on.
 async fn on_hello<E: std::fmt::Debug>(
     event: E,
-    _client: Arc<Client>,
-    states: SlackClientEventsUserState,
+    _client: Arc<SocketClient>,
+    _states: SlackClientEventsUserState,
 ) {
     tracing::info!(hello = ?event, "Socket Mode connected");
-    if let Some((_, _, status)) = state_of(&states).await {
-        status.connected.store(true, Ordering::SeqCst);
-        status.hellos.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 async fn on_command(
     event: SlackCommandEvent,
-    _client: Arc<Client>,
+    _client: Arc<SocketClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let Some((sink, _, _)) = state_of(&states).await else {
@@ -176,7 +228,7 @@ async fn on_command(
 
 async fn on_push(
     event: SlackPushEventCallback,
-    _client: Arc<Client>,
+    _client: Arc<SocketClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     let Some((sink, bot_user, _)) = state_of(&states).await else {
@@ -202,9 +254,87 @@ async fn on_push(
     })
 }
 
+/// Button clicks (`block_actions`) are recorded like events, one inbox row per action, and
+/// acked empty; whatever they do happens in the worker.
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SocketClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let Some((sink, _, _)) = state_of(&states).await else {
+        return Err(Box::new(NotRecorded("listener state missing".into())));
+    };
+    let body = match serde_json::to_value(&event) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping an interaction that cannot be read");
+            return Ok(());
+        }
+    };
+    let clicks = translate_interaction(&body, Utc::now());
+    if clicks.is_empty() {
+        let kind = body.get("type").and_then(Value::as_str).unwrap_or("?");
+        tracing::debug!(kind, "ignoring interaction");
+    }
+    for (key, inbound) in clicks {
+        sink.record(key, inbound).await.map_err(|e| {
+            tracing::error!(error = %format!("{e:#}"), "click not recorded; Slack will show the user an error");
+            Box::new(NotRecorded(e.to_string())) as Box<dyn std::error::Error + Send + Sync>
+        })?;
+    }
+    Ok(())
+}
+
+/// Turn an interaction payload into what warroom records, with the inbox key of each
+/// (`act:<trigger_id>:<action_ts>`, the same on a redelivery). Only `block_actions` on
+/// messages are taken; anything else gives nothing.
+pub fn translate_interaction(payload: &Value, at: DateTime<Utc>) -> Vec<(String, Inbound)> {
+    let message_click = || -> Option<Vec<(String, Inbound)>> {
+        if payload.get("type")?.as_str()? != "block_actions" {
+            return None;
+        }
+        let container = payload.get("container")?;
+        if container.get("type")?.as_str()? != "message" {
+            return None;
+        }
+        let channel = s(container, "channel_id")
+            .or_else(|| payload.get("channel").and_then(|c| s(c, "id")))?;
+        let message_ts = s(container, "message_ts")?;
+        let user = payload.get("user").and_then(|u| s(u, "id"))?;
+        let trigger_id = s(payload, "trigger_id")?;
+        let response_url = s(payload, "response_url").unwrap_or_default();
+        let actions = payload.get("actions")?.as_array()?;
+        Some(
+            actions
+                .iter()
+                .filter_map(|a| {
+                    let action_id = s(a, "action_id")?;
+                    let action_ts = s(a, "action_ts");
+                    let key = format!(
+                        "act:{trigger_id}:{}",
+                        action_ts.as_deref().unwrap_or(&action_id)
+                    );
+                    let click = ActionClick {
+                        user: user.clone(),
+                        channel: channel.clone(),
+                        message_ts: message_ts.clone(),
+                        action_id,
+                        value: s(a, "value"),
+                        trigger_id: trigger_id.clone(),
+                        response_url: response_url.clone(),
+                        at: action_ts.as_deref().and_then(ts_to_time).unwrap_or(at),
+                    };
+                    Some((key, Inbound::Action(click)))
+                })
+                .collect(),
+        )
+    };
+    message_click().unwrap_or_default()
+}
+
 fn on_error(
     err: Box<dyn std::error::Error + Send + Sync>,
-    _client: Arc<Client>,
+    _client: Arc<SocketClient>,
     _states: SlackClientEventsUserState,
 ) -> HttpStatusCode {
     if err.downcast_ref::<NotRecorded>().is_some() {
@@ -312,6 +442,15 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                 at,
             })
         }
+        "app_home_opened" => {
+            if ev.get("tab").and_then(Value::as_str).is_some_and(|t| t != "home") {
+                return None;
+            }
+            Some(Inbound::AppHomeOpened {
+                user: s(ev, "user")?,
+                at,
+            })
+        }
         _ => None,
     }
 }
@@ -376,6 +515,48 @@ mod tests {
         assert!(
             matches!(translate_event(&p, "B", at()), Some(Inbound::Pinned { ts, .. }) if ts == "5.0")
         );
+    }
+
+    #[test]
+    fn app_home_opens_are_read_and_the_messages_tab_is_not() {
+        let home = json!({"type":"app_home_opened","user":"U1","channel":"D1","tab":"home","event_ts":"1.0"});
+        assert!(matches!(translate_event(&home, "B", at()), Some(Inbound::AppHomeOpened { user, .. }) if user == "U1"));
+        let msgs = json!({"type":"app_home_opened","user":"U1","channel":"D1","tab":"messages","event_ts":"1.0"});
+        assert_eq!(translate_event(&msgs, "B", at()), None);
+    }
+
+    #[test]
+    fn button_clicks_on_messages_are_read_with_a_stable_key() {
+        let click = json!({
+            "type": "block_actions",
+            "user": {"id": "U1", "name": "ann"},
+            "container": {"type": "message", "message_ts": "5.0", "channel_id": "C1"},
+            "trigger_id": "1.2.abc",
+            "response_url": "https://hooks/x",
+            "actions": [{"action_id": "postmortem_draft", "value": "4", "type": "button", "action_ts": "1800000001.000200"}],
+        });
+        let got = translate_interaction(&click, at());
+        assert_eq!(got.len(), 1);
+        let (key, Inbound::Action(a)) = &got[0] else {
+            panic!("not a click: {got:?}")
+        };
+        assert_eq!(key, "act:1.2.abc:1800000001.000200");
+        assert_eq!(
+            (a.user.as_str(), a.channel.as_str(), a.message_ts.as_str()),
+            ("U1", "C1", "5.0")
+        );
+        assert_eq!(a.action_id, "postmortem_draft");
+        assert_eq!(a.value.as_deref(), Some("4"));
+        assert_eq!(a.at.timestamp(), 1_800_000_001);
+        // Same payload again (a redelivery): same key.
+        assert_eq!(translate_interaction(&click, at())[0].0, *key);
+
+        let in_a_modal = json!({"type": "block_actions", "user": {"id": "U1"}, "trigger_id": "t",
+            "container": {"type": "view", "view_id": "V1"}, "actions": [{"action_id": "x"}]});
+        assert!(translate_interaction(&in_a_modal, at()).is_empty());
+        let submission = json!({"type": "view_submission", "user": {"id": "U1"}});
+        assert!(translate_interaction(&submission, at()).is_empty());
+        assert!(translate_interaction(&json!(null), at()).is_empty());
     }
 
     #[test]

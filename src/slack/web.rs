@@ -13,6 +13,8 @@ use secrecy::ExposeSecret;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use crate::ops::metrics::Metrics;
+
 /// The connector type used for every Slack call.
 pub type Connector = SlackClientHyperHttpsConnector;
 /// The slack-morphism client over [`Connector`].
@@ -157,6 +159,18 @@ impl Outgoing {
     }
 }
 
+/// A file to share in a channel with [`SlackWeb::upload_file`].
+#[derive(Debug, Clone)]
+pub struct FileUpload {
+    pub filename: String,
+    pub title: String,
+    /// `text/markdown; charset=utf-8`, `image/png`, …
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+    /// The message the file is shared with (mrkdwn, already escaped).
+    pub comment: String,
+}
+
 /// Build the HTTP client: http-or-https connector, API base URL, rate control.
 pub fn build_client(api_url: &str, proactive_rate_limits: bool) -> anyhow::Result<Arc<Client>> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
@@ -182,6 +196,8 @@ pub fn build_client(api_url: &str, proactive_rate_limits: bool) -> anyhow::Resul
 pub struct SlackWeb {
     client: Arc<Client>,
     token: SlackApiToken,
+    /// Where every call is counted (`/metrics`).
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for SlackWeb {
@@ -194,14 +210,15 @@ macro_rules! call {
     ($self:ident, $method:literal, |$s:ident| $body:expr) => {{
         let $s = $self.client.open_session(&$self.token);
         let result = $body.await;
-        crate::slack::web::count_call($method, result.is_ok());
+        crate::slack::web::count_call(&$self.metrics, $method, result.is_ok());
         result.map_err(|e| SlackError::from_client($method, e))
     }};
 }
 
-/// Hook for metrics; a plain trace for now.
-pub(crate) fn count_call(method: &'static str, ok: bool) {
+/// Every Web API call ends here: counted per method for `/metrics`.
+pub(crate) fn count_call(metrics: &Metrics, method: &'static str, ok: bool) {
     tracing::trace!(method, ok, "slack call");
+    metrics.slack_call(method, ok);
 }
 
 impl SlackWeb {
@@ -209,7 +226,14 @@ impl SlackWeb {
         SlackWeb {
             client,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
+            metrics: Arc::default(),
         }
+    }
+
+    /// Count calls into `metrics` (the running bot's) instead of a private set.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> SlackWeb {
+        self.metrics = metrics;
+        self
     }
 
     pub fn client(&self) -> &Arc<Client> {
@@ -278,6 +302,14 @@ impl SlackWeb {
         }
     }
 
+    /// The members of a user group (`usergroups.users.list`), e.g. a route's on-call group.
+    pub async fn usergroup_members(&self, usergroup: &str) -> Result<Vec<String>, SlackError> {
+        let req = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(usergroup.to_string()));
+        let r = call!(self, "usergroups.users.list", |s| s
+            .usergroups_users_list(&req))?;
+        Ok(r.users.into_iter().map(|u| u.0).collect())
+    }
+
     /// `chat.postMessage`; returns the message ts.
     pub async fn post(&self, channel: &str, msg: &Outgoing) -> Result<String, SlackError> {
         let req =
@@ -310,6 +342,55 @@ impl SlackWeb {
         }
     }
 
+    /// A direct message to `user`: `conversations.open`, then `chat.postMessage` to the IM.
+    pub async fn post_dm(&self, user: &str, msg: &Outgoing) -> Result<String, SlackError> {
+        let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId(user.to_string())]);
+        let im = call!(self, "conversations.open", |s| s.conversations_open(&req))?;
+        self.post(&im.channel.id.0, msg).await
+    }
+
+    /// Publish `blocks` as `user`'s App Home tab (`views.publish`).
+    pub async fn publish_home(&self, user: &str, blocks: serde_json::Value) -> Result<(), SlackError> {
+        let blocks: Vec<SlackBlock> = serde_json::from_value(blocks).map_err(|e| SlackError::Transport {
+            method: "views.publish",
+            detail: format!("home view does not fit Block Kit: {e}"),
+        })?;
+        let req = SlackApiViewsPublishRequest::new(
+            SlackUserId(user.to_string()),
+            SlackView::Home(SlackHomeView::new(blocks)),
+        );
+        call!(self, "views.publish", |s| s.views_publish(&req)).map(drop)
+    }
+
+    /// Share a file in `channel` with a message: `files.getUploadURLExternal`, the bytes to
+    /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file id.
+    pub async fn upload_file(
+        &self,
+        channel: &str,
+        file: &FileUpload,
+    ) -> Result<String, SlackError> {
+        let req =
+            SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), file.bytes.len());
+        let target = call!(self, "files.getUploadURLExternal", |s| s
+            .get_upload_url_external(&req))?;
+        let upload = SlackApiFilesUploadViaUrlRequest::new(
+            target.upload_url,
+            file.bytes.clone(),
+            file.content_type.to_string(),
+        );
+        call!(self, "upload_url", |s| s.files_upload_via_url(&upload))?;
+        let complete =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                target.file_id.clone(),
+            )
+            .with_title(file.title.clone())])
+            .with_channel_id(SlackChannelId(channel.to_string()))
+            .with_initial_comment(file.comment.clone());
+        call!(self, "files.completeUploadExternal", |s| s
+            .files_complete_upload_external(&complete))?;
+        Ok(target.file_id.0)
+    }
+
     /// Reply to the person who ran a command, visible to them only (the command's
     /// `response_url`, which works in any channel, even ones the bot is not in).
     pub async fn respond_ephemeral(
@@ -326,7 +407,7 @@ impl SlackWeb {
             .client
             .respond_to_event(&SlackResponseUrl(url), &req)
             .await;
-        count_call("response_url", result.is_ok());
+        count_call(&self.metrics, "response_url", result.is_ok());
         result
             .map(drop)
             .map_err(|e| SlackError::from_client("response_url", e))

@@ -384,6 +384,13 @@ impl SlackEmulator {
         })
     }
 
+    /// Message timestamps (and so the times the app records) come from `now` instead of the
+    /// system clock, for tests that need fixed times; `None` goes back to the system clock.
+    /// Timestamps still only grow, by a microsecond per message at a fixed time.
+    pub fn set_clock(&self, now: Option<chrono::DateTime<chrono::Utc>>) {
+        self.shared.with(|st| st.clock = now);
+    }
+
     /// Adds `user` (a person or the bot user) to `channel`.
     pub fn join_channel(&self, channel: &str, user: &str) {
         self.shared.with(|st| {

@@ -474,6 +474,9 @@ pub(super) struct State {
     /// Used connection tickets stay here so a reuse is told apart from a forgery in logs.
     pub used_tickets: HashSet<String>,
     last_ts_micros: i64,
+    /// When set, message timestamps come from this time instead of the system clock
+    /// ([`super::SlackEmulator::set_clock`]).
+    pub clock: Option<DateTime<Utc>>,
 }
 
 impl State {
@@ -497,13 +500,14 @@ impl State {
             faults: HashMap::new(),
             used_tickets: HashSet::new(),
             last_ts_micros: 0,
+            clock: None,
         }
     }
 
     /// A fresh Slack timestamp (`"1700000000.000123"`), strictly increasing so every message
     /// and event gets a unique, ordered ts as in real Slack.
     pub fn next_ts(&mut self) -> String {
-        let now = Utc::now().timestamp_micros();
+        let now = self.clock.unwrap_or_else(Utc::now).timestamp_micros();
         let t = now.max(self.last_ts_micros + 1);
         self.last_ts_micros = t;
         format!("{}.{:06}", t / 1_000_000, t % 1_000_000)

@@ -35,11 +35,11 @@ pub struct NewIncident {
     pub channel_name: String,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, title, severity, status, lead_user, declared_by, opened_at, resolved_at, \
                        channel_name, channel_id, header_ts, header_pinned, members_invited";
 
-fn from_row(row: &SqliteRow) -> StoreResult<IncidentRecord> {
+pub(super) fn from_row(row: &SqliteRow) -> StoreResult<IncidentRecord> {
     let bad = |what: &str, v: String| StoreError::Other(anyhow::anyhow!("bad stored {what}: {v}"));
     let severity: i64 = row.try_get("severity")?;
     let status: String = row.try_get("status")?;
@@ -210,10 +210,12 @@ impl Store {
         actor: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        let detail = serde_json::to_string(&applied.detail)
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot serialise a change: {e}")))?;
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, actor, text, key_event)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+            "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, actor, text, key_event, data)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(applied.incident.id.0)
@@ -223,6 +225,7 @@ impl Store {
         .bind(fmt_time(now))
         .bind(actor.as_str())
         .bind(&applied.summary)
+        .bind(detail)
         .execute(&mut *tx)
         .await?
         .rows_affected()

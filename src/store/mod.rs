@@ -5,9 +5,15 @@
 //! busy timeout so a second writer waits instead of failing. Migrations in `migrations/`
 //! run at open. Times are stored as UTC text in one fixed, sortable format.
 
+mod actions;
+mod alarms;
 mod inbox;
+mod overview;
 mod incidents;
+mod maintenance;
+mod postmortem;
 mod timeline;
+mod timers;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,9 +23,15 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use actions::{ActionItem, CloseOutcome};
+pub use alarms::{outcome as alarm_outcome, AlarmIncident, AlarmTransition, WatchedAlarm};
 pub use inbox::InboxRow;
 pub use incidents::{IncidentRecord, NewIncident};
+pub use postmortem::{
+    AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, PostmortemSource,
+};
 pub use timeline::{message_key as timeline_message_key, NewEntry, TimelineEntry};
+pub use timers::{FiredSummary, NewOutgoing, OutboxRow, SummaryRecord, Timer};
 
 /// Errors callers may want to tell apart; everything else is `Other` with its context.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +125,11 @@ fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
         .create_new(true)
         .open(path)
         .map(drop)
+}
+
+/// The stored time format, for keys derived from times (`2026-11-21T13:50:00.000Z`).
+pub fn format_time(t: DateTime<Utc>) -> String {
+    fmt_time(t)
 }
 
 /// The one stored time format: `2026-11-21T13:50:00.000Z`.

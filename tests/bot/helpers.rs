@@ -76,6 +76,34 @@ impl World {
         app
     }
 
+    /// Start the bot with a hand-moved clock and config changes (responders: bob and carol).
+    pub async fn start_bot_with(
+        &self,
+        clock: warroom::clock::SharedClock,
+        tweak: impl FnOnce(&mut warroom::config::Config),
+    ) -> App {
+        let (mut config, secrets) =
+            config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).unwrap();
+        tweak(&mut config);
+        let before = self.emu.connection_count();
+        let app = App::build(config, secrets, clock)
+            .await
+            .expect("bot starts");
+        self.emu
+            .wait_for_connections(before + 1, DEADLINE)
+            .await
+            .expect("bot connects");
+        app
+    }
+
+    /// A channel the bot is in (e.g. the status channel); returns its id.
+    pub fn bot_channel(&self, name: &str) -> String {
+        let id = self.emu.create_channel(ALICE, name);
+        self.emu
+            .join_channel(&id, &self.emu.config().bot_user_id.clone());
+        id
+    }
+
     /// A second handle on the bot's database, for assertions.
     pub async fn store(&self) -> Store {
         Store::open(&self.db_url).await.expect("database opens")
@@ -222,9 +250,15 @@ pub struct BotProcess {
 
 impl BotProcess {
     pub async fn start(world: &World) -> BotProcess {
+        Self::start_with(world, "", &[]).await
+    }
+
+    /// Start with `extra` appended to the config file (more TOML sections) and `env` set
+    /// for the process (e.g. AWS credentials for the default chain).
+    pub async fn start_with(world: &World, extra: &str, env: &[(&str, &str)]) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
-            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n[database]\nurl = \"{}\"\n",
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n[database]\nurl = \"{}\"\n{extra}",
             world.emu.api_url(),
             world.db_url
         );
@@ -238,6 +272,7 @@ impl BotProcess {
             .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
             .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())

@@ -3,8 +3,11 @@
 
 mod helpers;
 
+mod alarms;
 mod bad_input;
 mod commands;
 mod declare;
+mod postmortem;
 mod restart;
+mod summaries;
 mod timeline;

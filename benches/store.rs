@@ -1,0 +1,177 @@
+//! In-process SQLite figures: what one durable write costs, from the raw limit down to
+//! warroom's own store calls. Run with `cargo bench --bench store`.
+//!
+//! Every database is a real file in a temp dir, created and migrated by `Store::open`, so
+//! schema and durability settings (WAL, `synchronous=NORMAL`) are exactly warroom's.
+//! - `raw_rusqlite`: one timeline INSERT per transaction through the C library: the limit.
+//! - `raw_sqlx`: the same statement through sqlx (warroom's driver), one connection.
+//! - `record_inbound`: `Store::record_inbound`, the write done before every ack.
+//! - `add_entry`: `Store::add_entry`, the worker's timeline write (+ inbox mark, one tx).
+
+#[path = "support/raw_sqlite.rs"]
+mod raw_sqlite;
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use warroom::domain::{EntryKind, IncidentId};
+use warroom::store::{NewEntry, Store};
+
+struct Db {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    url: String,
+}
+
+fn migrated_db(rt: &tokio::runtime::Runtime) -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bench.db");
+    let url = format!("sqlite://{}", path.display());
+    rt.block_on(async {
+        Store::open(&url).await.expect("store opens").close().await;
+    });
+    Db {
+        _dir: dir,
+        path,
+        url,
+    }
+}
+
+fn writes(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("sqlite_write");
+    g.throughput(Throughput::Elements(1));
+
+    {
+        let db = migrated_db(&rt);
+        let conn = raw_sqlite::open(&db.path).expect("open");
+        let incident_id = raw_sqlite::insert_incident(&conn, 1, "C0RAW").expect("incident");
+        let mut seq = 0u64;
+        g.bench_function("raw_rusqlite", |b| {
+            b.iter(|| {
+                seq += 1;
+                raw_sqlite::insert_entry(
+                    &conn,
+                    &raw_sqlite::RawMessage {
+                        incident_id,
+                        channel: "C0RAW",
+                        seq,
+                    },
+                )
+                .expect("insert")
+            })
+        });
+    }
+
+    {
+        let db = migrated_db(&rt);
+        let incident_id = {
+            let conn = raw_sqlite::open(&db.path).expect("open");
+            raw_sqlite::insert_incident(&conn, 1, "C0SQLX").expect("incident")
+        };
+        let pool = rt.block_on(async {
+            let options = SqliteConnectOptions::from_str(&db.url)
+                .expect("url")
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .expect("pool")
+        });
+        let seq = AtomicU64::new(0);
+        g.bench_function("raw_sqlx", |b| {
+            b.to_async(&rt).iter(|| async {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let ts = format!("{}.{:06}", 1_800_000_000 + n / 1_000_000, n % 1_000_000);
+                sqlx::query(
+                    "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at,
+                        recorded_at, actor, text, slack_ts, thread_ts, key_event)
+                     VALUES (?, ?, 'message', ?, ?, 'U0ALICE', ?, ?, NULL, 0)",
+                )
+                .bind(incident_id)
+                .bind(format!("msg:C0SQLX:{ts}"))
+                .bind("2026-11-21T09:05:00.000Z")
+                .bind("2026-11-21T09:05:00.000Z")
+                .bind(format!(
+                    "raw insert {n} checking the ALB 5xx graph and the RDS connection count"
+                ))
+                .bind(&ts)
+                .execute(&pool)
+                .await
+                .expect("insert")
+            })
+        });
+        rt.block_on(pool.close());
+    }
+
+    {
+        let db = migrated_db(&rt);
+        let store = rt.block_on(Store::open(&db.url)).expect("store");
+        let payload = r#"{"Message":{"channel":"C0STORE","user":"U0ALICE","ts":"1800000000.000100","thread_ts":null,"text":"checking the ALB 5xx graph and the RDS connection count","at":"2026-11-21T09:05:00Z"}}"#;
+        let seq = AtomicU64::new(0);
+        let now = chrono::Utc::now();
+        g.bench_function("record_inbound", |b| {
+            b.to_async(&rt).iter(|| async {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                store
+                    .record_inbound(&format!("ev:Ev{n:010}"), payload, now)
+                    .await
+                    .expect("record")
+            })
+        });
+        rt.block_on(store.close());
+    }
+
+    {
+        let db = migrated_db(&rt);
+        let incident_id = {
+            let conn = raw_sqlite::open(&db.path).expect("open");
+            raw_sqlite::insert_incident(&conn, 1, "C0ENTRY").expect("incident")
+        };
+        let store = rt.block_on(Store::open(&db.url)).expect("store");
+        let seq = AtomicU64::new(0);
+        let now = chrono::Utc::now();
+        g.bench_function("add_entry", |b| {
+            b.to_async(&rt).iter(|| async {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                let ts = format!("{}.{:06}", 1_800_000_000 + n / 1_000_000, n % 1_000_000);
+                let entry = NewEntry {
+                    incident_id: IncidentId(incident_id),
+                    dedupe_key: warroom::store::timeline_message_key("C0ENTRY", &ts),
+                    kind: EntryKind::Message,
+                    occurred_at: now,
+                    actor: Some("U0ALICE".into()),
+                    text: format!(
+                        "entry {n} checking the ALB 5xx graph and the RDS connection count"
+                    ),
+                    slack_ts: Some(ts),
+                    thread_ts: None,
+                    key_event: false,
+                };
+                store.add_entry(&entry, now, None).await.expect("entry")
+            })
+        });
+        rt.block_on(store.close());
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = writes
+}
+criterion_main!(benches);

@@ -1,0 +1,881 @@
+//! The load driver behind BENCHMARKS.md: runs a bot as a separate process (the release
+//! `warroom` binary, or the Bolt-for-Python peer in `benches/peer/`) against the in-crate
+//! Slack emulator, which lives in this process, and measures what the emulator sees.
+//!
+//! ```sh
+//! cargo build --release --bins --examples && benches/peer/setup.sh
+//! target/release/examples/load all --runs 3
+//! ```
+//!
+//! Scenarios (`load <scenario>... [options]`, `load --help`):
+//! - `ack`: figure 1. People post `--events` messages at `--rate` per second into an incident
+//!   channel, with `--commands` `/incident note …` slash commands spread among them. Ack
+//!   latency per envelope is the emulator's `acked_at - delivered_at` (envelope handed to the
+//!   connection → ack frame read), for the people's messages and the slash commands.
+//! - `ingest`: figure 2. `--ingest-events` messages pushed as fast as the emulator can, then
+//!   the time until every one is a row in the bot's SQLite file (polled with a read-only
+//!   connection). Raw SQLite insert rate of the same schema and settings measured right after
+//!   in the same run. warroom with each of `--connections`; the peer with one connection.
+//! - `memory`: figure 5. Peak RSS (`VmHWM`) idle, after `ack`+`ingest`, and for warroom with
+//!   1,000 open incidents and 1,000,000 timeline rows (filled straight into its schema).
+//! - `startup`: figure 6. Process spawn → Socket Mode connected (the emulator sees the
+//!   WebSocket), fresh and with the big database; binary size.
+//! - `peer`: figure 7. `ack` + `ingest` + RSS for warroom and Bolt in one run, as ratios.
+//! - `all`: everything above.
+//!
+//! Every scenario runs `--runs` times; the summary prints each figure's median over runs
+//! (and the spread), and `--json FILE` keeps every run's numbers.
+
+#[path = "../benches/support/raw_sqlite.rs"]
+mod raw_sqlite;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, ValueEnum};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, EnvelopeRecord, SlackEmulator};
+use warroom::store::Store;
+
+const ALICE: &str = "U0ALICE";
+const BOB: &str = "U0BOB";
+const DEADLINE: Duration = Duration::from_secs(120);
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Load driver for warroom's benchmarks (see BENCHMARKS.md)")]
+struct Args {
+    /// What to measure.
+    #[arg(value_enum, required = true)]
+    scenarios: Vec<Scenario>,
+    /// Repetitions of every scenario.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Message events in the ack-latency scenario.
+    #[arg(long, default_value_t = 10_000)]
+    events: usize,
+    /// Slash commands in the ack-latency scenario (spread among the messages).
+    #[arg(long, default_value_t = 1_000)]
+    commands: usize,
+    /// Offered message rate (per second) in the ack-latency scenario.
+    #[arg(long, default_value_t = 1_000.0)]
+    rate: f64,
+    /// Message events per ingest run.
+    #[arg(long, default_value_t = 20_000)]
+    ingest_events: usize,
+    /// Ingest flow control: most events pushed but not yet recorded at any time.
+    #[arg(long, default_value_t = 500)]
+    window: usize,
+    /// Socket Mode connection counts to run warroom's ingest with.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u32, 4])]
+    connections: Vec<u32>,
+    /// Bots to run (`ack`, `ingest`, `memory` idle); `peer` always runs both.
+    #[arg(long, value_delimiter = ',', default_values_t = [Bot::Warroom])]
+    bots: Vec<Bot>,
+    /// Start-ups timed per run.
+    #[arg(long, default_value_t = 5)]
+    startups: usize,
+    /// The warroom binary (default: `warroom` next to this example's folder).
+    #[arg(long)]
+    warroom_bin: Option<PathBuf>,
+    /// The peer's Python (default: target/bolt-peer-venv/bin/python, from benches/peer/setup.sh).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Write every run's numbers here (JSON).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Ack,
+    Ingest,
+    Memory,
+    Startup,
+    Peer,
+    All,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Bot {
+    Warroom,
+    Bolt,
+}
+
+impl std::fmt::Display for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Bot::Warroom => "warroom",
+            Bot::Bolt => "bolt",
+        })
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Args {
+    fn warroom_bin(&self) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.warroom_bin {
+            return Ok(p.clone());
+        }
+        let exe = std::env::current_exe().context("locating this example")?;
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .ok_or_else(|| anyhow!("cannot find the target folder from {}", exe.display()))?;
+        Ok(dir.join("warroom"))
+    }
+
+    fn python(&self) -> PathBuf {
+        self.python
+            .clone()
+            .unwrap_or_else(|| repo_root().join("target/bolt-peer-venv/bin/python"))
+    }
+}
+
+// --- numbers ---
+
+/// Every figure of every run, keyed by figure name.
+#[derive(Default)]
+struct Results {
+    runs: BTreeMap<String, Vec<f64>>,
+    units: BTreeMap<String, &'static str>,
+}
+
+impl Results {
+    fn add(&mut self, name: &str, unit: &'static str, v: f64) {
+        println!("  {name} = {v:.3} {unit}");
+        self.runs.entry(name.to_string()).or_default().push(v);
+        self.units.insert(name.to_string(), unit);
+    }
+
+    fn median(&self, name: &str) -> Option<f64> {
+        self.runs.get(name).map(|v| percentile(v, 50.0))
+    }
+
+    fn print_summary(&self) {
+        println!("\n| figure | unit | median | min | max | runs |");
+        println!("| --- | --- | ---: | ---: | ---: | ---: |");
+        for (name, v) in &self.runs {
+            let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
+            let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            println!(
+                "| {name} | {} | {:.3} | {min:.3} | {max:.3} | {} |",
+                self.units[name],
+                percentile(v, 50.0),
+                v.len()
+            );
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let figures: BTreeMap<_, _> = self
+            .runs
+            .iter()
+            .map(|(k, v)| (k.clone(), json!({"unit": self.units[k], "runs": v})))
+            .collect();
+        json!(figures)
+    }
+}
+
+/// Nearest-rank percentile of unsorted values.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+// --- process figures ---
+
+/// `VmHWM` (peak) and `VmRSS` of a process, in MiB.
+fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .ok_or_else(|| anyhow!("{name} missing"))?;
+        let kb: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .ok_or_else(|| anyhow!("{name} empty"))?
+            .parse()?;
+        Ok(kb / 1024.0)
+    };
+    Ok((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// User + system CPU seconds a process has used.
+fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow!("odd /proc stat"))?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    Ok(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+// --- the world: an emulator with people, a bot process, an incident channel ---
+
+struct World {
+    emu: SlackEmulator,
+    ops: String,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> anyhow::Result<World> {
+        let emu = SlackEmulator::start(EmulatorConfig {
+            scopes: warroom::demo::bot_scopes(),
+            ..EmulatorConfig::default()
+        })
+        .await?;
+        emu.add_user(ALICE, "alice");
+        emu.add_user(BOB, "bob");
+        let ops = emu.create_channel(ALICE, "ops");
+        emu.join_channel(&ops, BOB);
+        Ok(World {
+            emu,
+            ops,
+            dir: tempfile::tempdir()?,
+        })
+    }
+
+    fn db_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A bot process under test.
+struct BotProc {
+    bot: Bot,
+    child: Child,
+    pid: u32,
+    db: PathBuf,
+    /// The incident channel the load goes to.
+    channel: String,
+    /// How long from spawn until the emulator saw the connection(s).
+    connected_after: Duration,
+}
+
+impl BotProc {
+    async fn stop(mut self, world: &World) -> anyhow::Result<()> {
+        self.child.kill().await.context("killing the bot")?;
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+            .await?;
+        Ok(())
+    }
+}
+
+async fn spawn_warroom(
+    args: &Args,
+    world: &World,
+    db: &Path,
+    connections: u32,
+) -> anyhow::Result<(Child, u32, Duration)> {
+    let config_path = db.with_extension("toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\"]\nproactive_rate_limits = false\n\
+             socket_connections = {connections}\n[database]\nurl = \"sqlite://{}\"\n",
+            world.emu.api_url(),
+            db.display()
+        ),
+    )?;
+    let bin = args.warroom_bin()?;
+    let start = Instant::now();
+    let child = Command::new(&bin)
+        .arg("run")
+        .arg("--config")
+        .arg(&config_path)
+        .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+        .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
+        // BOT_LOG=warroom=debug shows the bot's own logs on stderr.
+        .env("RUST_LOG", std::env::var("BOT_LOG").unwrap_or_else(|_| "warn".into()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {} (cargo build --release?)", bin.display()))?;
+    let pid = child.id().ok_or_else(|| anyhow!("bot exited at once"))?;
+    world
+        .emu
+        .wait_for_connections(connections as usize, DEADLINE)
+        .await?;
+    Ok((child, pid, start.elapsed()))
+}
+
+/// Start warroom and declare the incident the load goes to (the real declare flow).
+async fn start_warroom(
+    args: &Args,
+    world: &World,
+    db_name: &str,
+    connections: u32,
+) -> anyhow::Result<BotProc> {
+    let db = world.db_path(db_name);
+    let (child, pid, connected_after) = spawn_warroom(args, world, &db, connections).await?;
+    let before: Vec<String> = world.emu.channels().into_iter().map(|c| c.id).collect();
+    world
+        .emu
+        .slash_command(ALICE, &world.ops, &format!("declare Load test {db_name} sev2"))
+        .await?;
+    let bot = world.emu.config().bot_user_id.clone();
+    let channel = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.channels
+                .iter()
+                .filter(|c| c.name.starts_with("inc-") && !before.contains(&c.id))
+                .find(|c| {
+                    ws.messages
+                        .get(&c.id)
+                        .is_some_and(|m| m.iter().any(|m| m.user == bot && m.pinned))
+                })
+                .map(|c| c.id.clone())
+        })
+        .await?;
+    Ok(BotProc {
+        bot: Bot::Warroom,
+        child,
+        pid,
+        db,
+        channel,
+        connected_after,
+    })
+}
+
+/// Start the Bolt peer on a channel made for it (it has no declare flow).
+async fn start_bolt(args: &Args, world: &World, db_name: &str) -> anyhow::Result<BotProc> {
+    let db = world.db_path(db_name);
+    let channel = world
+        .emu
+        .create_channel(ALICE, &format!("inc-bolt-{}", db_name.replace('.', "-")));
+    world.emu.join_channel(&channel, BOB);
+    world
+        .emu
+        .join_channel(&channel, &world.emu.config().bot_user_id);
+    let python = args.python();
+    let start = Instant::now();
+    let child = Command::new(&python)
+        .arg(repo_root().join("benches/peer/bolt_peer.py"))
+        .env("SLACK_API_URL", world.emu.api_url())
+        .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+        .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
+        .env("BOLT_PEER_DB", &db)
+        .env("BOLT_PEER_CHANNEL", &channel)
+        .env("WARROOM_MIGRATIONS", repo_root().join("migrations"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {} (benches/peer/setup.sh?)", python.display()))?;
+    let pid = child.id().ok_or_else(|| anyhow!("peer exited at once"))?;
+    world.emu.wait_for_connections(1, DEADLINE).await?;
+    Ok(BotProc {
+        bot: Bot::Bolt,
+        child,
+        pid,
+        db,
+        channel,
+        connected_after: start.elapsed(),
+    })
+}
+
+async fn start_bot(
+    args: &Args,
+    world: &World,
+    bot: Bot,
+    db_name: &str,
+    connections: u32,
+) -> anyhow::Result<BotProc> {
+    match bot {
+        Bot::Warroom => start_warroom(args, world, db_name, connections).await,
+        Bot::Bolt => start_bolt(args, world, db_name).await,
+    }
+}
+
+/// Rows in `table` with `id > after`, read through a fresh read-only connection.
+fn count_after(db: &Path, table: &str, after: i64) -> anyhow::Result<i64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn.query_row(
+        &format!("SELECT COUNT(*) FROM {table} WHERE id > ?1"),
+        [after],
+        |r| r.get(0),
+    )?)
+}
+
+fn max_id(db: &Path, table: &str) -> anyhow::Result<i64> {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn.query_row(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"), [], |r| r.get(0))?)
+}
+
+/// Poll (a condition with a deadline) until `table` has `n` rows after `after`.
+async fn wait_rows(db: &Path, table: &str, after: i64, n: i64) -> anyhow::Result<Instant> {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        let got = count_after(db, table, after)?;
+        if got >= n {
+            return Ok(Instant::now());
+        }
+        if Instant::now() > until {
+            bail!("{table}: {got} of {n} rows after {DEADLINE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn redeliveries(emu: &SlackEmulator) -> usize {
+    emu.envelopes()
+        .iter()
+        .filter(|e| e.retry_attempt > 0)
+        .count()
+}
+
+fn latency_us(e: &EnvelopeRecord) -> Option<f64> {
+    let d = e.acked_at? - e.delivered_at?;
+    d.num_microseconds().map(|us| us as f64)
+}
+
+/// An envelope carrying a message a person typed (not the bot's own posts echoed back).
+fn is_person_message(e: &EnvelopeRecord, bot_user: &str) -> bool {
+    let ev = &e.payload["event"];
+    e.kind == EnvelopeKind::EventsApi
+        && ev["type"] == "message"
+        && ev.get("subtype").is_none()
+        && ev.get("bot_id").is_none()
+        && ev["user"].as_str().is_some_and(|u| u != bot_user)
+}
+
+// --- figure 1: ack latency ---
+
+async fn ack_run(
+    args: &Args,
+    world: &World,
+    bot: &BotProc,
+    run: usize,
+    res: &mut Results,
+) -> anyhow::Result<()> {
+    let emu = &world.emu;
+    let bot_user = emu.config().bot_user_id.clone();
+    let since = chrono::Utc::now();
+    let every = (args.events / args.commands.max(1)).max(1);
+    let mut commands = Vec::new();
+    let start = tokio::time::Instant::now();
+    let gap = Duration::from_secs_f64(1.0 / args.rate);
+    for i in 0..args.events {
+        tokio::time::sleep_until(start + gap.mul_f64(i as f64)).await;
+        let who = if i % 2 == 0 { ALICE } else { BOB };
+        emu.post_message(
+            who,
+            &bot.channel,
+            &format!("run {run} message {i}: ALB 5xx still at 3%, checking RDS connections"),
+            None,
+        )?;
+        if i % every == every - 1 && commands.len() < args.commands {
+            let emu = emu.clone();
+            let channel = bot.channel.clone();
+            let text = format!("note run {run} command {i}: failover of the writer done");
+            commands.push(tokio::spawn(async move {
+                emu.slash_command(ALICE, &channel, &text).await
+            }));
+        }
+    }
+    let offered = start.elapsed();
+    let mut failed = 0;
+    for c in commands {
+        if !matches!(c.await, Ok(Ok(_))) {
+            failed += 1;
+        }
+    }
+    // Every person's message acked (a condition with a deadline, checked every 50 ms).
+    let until = Instant::now() + DEADLINE;
+    let envelopes = loop {
+        let envs: Vec<EnvelopeRecord> = emu
+            .envelopes()
+            .into_iter()
+            .filter(|e| e.delivered_at.is_some_and(|t| t >= since))
+            .collect();
+        let msgs = envs.iter().filter(|e| is_person_message(e, &bot_user));
+        let (n, acked) = msgs.fold((0, 0), |(n, a), e| (n + 1, a + e.acked_at.is_some() as usize));
+        if n >= args.events && acked >= n {
+            break envs;
+        }
+        if Instant::now() > until {
+            bail!("{acked} of {n} message envelopes acked after {DEADLINE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let msg: Vec<f64> = envelopes
+        .iter()
+        .filter(|e| is_person_message(e, &bot_user) && e.retry_attempt == 0)
+        .filter_map(latency_us)
+        .collect();
+    let cmd: Vec<f64> = envelopes
+        .iter()
+        .filter(|e| e.kind == EnvelopeKind::SlashCommands)
+        .filter_map(latency_us)
+        .collect();
+    let all: Vec<f64> = msg.iter().chain(cmd.iter()).cloned().collect();
+    let retries = envelopes.iter().filter(|e| e.retry_attempt > 0).count();
+    let b = bot.bot;
+    println!(
+        "{b} ack run {run}: {} message envelopes, {} slash commands ({failed} failed), \
+         {retries} redeliveries, offered in {:.2}s",
+        msg.len(),
+        cmd.len(),
+        offered.as_secs_f64()
+    );
+    let ms = |v: f64| v / 1000.0;
+    res.add(&format!("{b}.ack.all.p50"), "ms", ms(percentile(&all, 50.0)));
+    res.add(&format!("{b}.ack.all.p99"), "ms", ms(percentile(&all, 99.0)));
+    res.add(&format!("{b}.ack.all.max"), "ms", ms(percentile(&all, 100.0)));
+    res.add(&format!("{b}.ack.message.p50"), "ms", ms(percentile(&msg, 50.0)));
+    res.add(&format!("{b}.ack.message.p99"), "ms", ms(percentile(&msg, 99.0)));
+    res.add(&format!("{b}.ack.command.p50"), "ms", ms(percentile(&cmd, 50.0)));
+    res.add(&format!("{b}.ack.command.p99"), "ms", ms(percentile(&cmd, 99.0)));
+    res.add(&format!("{b}.ack.command.failed"), "count", failed as f64);
+    res.add(&format!("{b}.ack.redeliveries"), "count", retries as f64);
+    Ok(())
+}
+
+// --- figure 2: ingest ---
+
+async fn ingest_run(
+    args: &Args,
+    world: &World,
+    bot: &BotProc,
+    label: &str,
+    run: usize,
+    res: &mut Results,
+) -> anyhow::Result<()> {
+    let n = args.ingest_events;
+    let timeline_base = max_id(&bot.db, "timeline")?;
+    let inbox_base = match bot.bot {
+        Bot::Warroom => Some(max_id(&bot.db, "inbox")?),
+        Bot::Bolt => None,
+    };
+    let redeliveries_before = redeliveries(&world.emu);
+    // Flow control: at most `--window` events recorded-but-not-yet-seen in flight, as Slack
+    // never dumps tens of thousands of events on one app at once; without it, events queued
+    // behind the first ones pass Slack's 3 s ack timeout and get redelivered.
+    let progress_table = if bot.bot == Bot::Warroom { "inbox" } else { "timeline" };
+    let progress_base = max_id(&bot.db, progress_table)?;
+    let progress = rusqlite::Connection::open_with_flags(
+        &bot.db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let progress_sql = format!("SELECT COALESCE(MAX(id), 0) FROM {progress_table}");
+    let cpu_before = cpu_secs(bot.pid)?;
+    let start = Instant::now();
+    let mut seen = 0usize;
+    for i in 0..n {
+        while i >= seen + args.window {
+            let max: i64 = progress.query_row(&progress_sql, [], |r| r.get(0))?;
+            seen = (max - progress_base).max(0) as usize;
+            if i >= seen + args.window {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            if start.elapsed() > DEADLINE {
+                bail!("{label}: stuck at {seen} of {n} events recorded");
+            }
+        }
+        let who = if i % 2 == 0 { ALICE } else { BOB };
+        world.emu.post_message(
+            who,
+            &bot.channel,
+            &format!("ingest {run}/{i}: error rate back under 0.1% after the pool resize"),
+            None,
+        )?;
+        // Let the runtime breathe so the emulator's socket writers run while pushing.
+        if i % 64 == 63 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let pushed = start.elapsed();
+    let recorded = match inbox_base {
+        Some(base) => Some(wait_rows(&bot.db, "inbox", base, n as i64).await?),
+        None => None,
+    };
+    let visible = wait_rows(&bot.db, "timeline", timeline_base, n as i64).await?;
+    let cpu = cpu_secs(bot.pid)? - cpu_before;
+    let rate = n as f64 / (visible - start).as_secs_f64();
+    res.add(
+        &format!("{label}.ingest.redeliveries"),
+        "count",
+        (redeliveries(&world.emu) - redeliveries_before) as f64,
+    );
+    println!(
+        "{label} ingest run {run}: {n} events pushed in {:.2}s, all in the timeline after {:.2}s",
+        pushed.as_secs_f64(),
+        (visible - start).as_secs_f64()
+    );
+    res.add(&format!("{label}.ingest.timeline_rate"), "events/s", rate);
+    if let Some(t) = recorded {
+        res.add(
+            &format!("{label}.ingest.recorded_rate"),
+            "events/s",
+            n as f64 / (t - start).as_secs_f64(),
+        );
+    }
+    res.add(
+        &format!("{label}.ingest.cpu_per_1k"),
+        "ms",
+        cpu * 1000.0 / (n as f64 / 1000.0),
+    );
+    // The raw limit, same schema and settings, same machine, right now.
+    let raw_db = world.db_path(&format!("raw-{label}-{run}.db"));
+    let url = format!("sqlite://{}", raw_db.display());
+    Store::open(&url).await?.close().await;
+    let raw_path = raw_db.clone();
+    let raw = tokio::task::spawn_blocking(move || raw_sqlite::insert_rate(&raw_path, n as u64))
+        .await??;
+    res.add(&format!("{label}.ingest.raw_rate"), "events/s", raw);
+    res.add(&format!("{label}.ingest.fraction_of_raw"), "%", 100.0 * rate / raw);
+    Ok(())
+}
+
+// --- figure 5: memory ---
+
+async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Result<()> {
+    const INCIDENTS: u64 = 1_000;
+    const ROWS: u64 = 1_000;
+    let world = World::new().await?;
+    let channels: Vec<String> = (0..INCIDENTS)
+        .map(|n| {
+            let c = world.emu.create_channel(ALICE, &format!("inc-20261121-load-{n}"));
+            world.emu.join_channel(&c, BOB);
+            world.emu.join_channel(&c, &world.emu.config().bot_user_id);
+            c
+        })
+        .collect();
+    let db = world.db_path("big.db");
+    Store::open(&format!("sqlite://{}", db.display()))
+        .await?
+        .close()
+        .await;
+    let fill_start = Instant::now();
+    let (fill_db, fill_channels) = (db.clone(), channels.clone());
+    tokio::task::spawn_blocking(move || {
+        raw_sqlite::fill(&fill_db, INCIDENTS, ROWS, |n| fill_channels[n as usize].clone())
+    })
+    .await??;
+    let size = std::fs::metadata(&db)?.len() as f64 / (1024.0 * 1024.0);
+    println!(
+        "big database: {INCIDENTS} incidents, {} timeline rows, {size:.0} MiB, filled in {:.1}s",
+        INCIDENTS * ROWS,
+        fill_start.elapsed().as_secs_f64()
+    );
+    let (mut child, pid, connected) = spawn_warroom(args, &world, &db, 1).await?;
+    res.add("warroom.startup.big_db", "ms", connected.as_secs_f64() * 1000.0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    res.add("warroom.rss.big_db_idle", "MiB", rss_mib(pid)?.0);
+    // Use it: the open-incident list, one incident's timeline, and 10,000 messages spread
+    // over 100 incidents.
+    world.emu.slash_command(ALICE, &world.ops, "list").await?;
+    world.emu.slash_command(ALICE, &channels[7], "timeline").await?;
+    let base = max_id(&db, "timeline")?;
+    for i in 0..10_000usize {
+        world.emu.post_message(
+            if i % 2 == 0 { ALICE } else { BOB },
+            &channels[i % 100],
+            &format!("big db run {run} message {i}: scaling the read replicas"),
+            None,
+        )?;
+        if i % 256 == 255 {
+            tokio::task::yield_now().await;
+        }
+    }
+    wait_rows(&db, "timeline", base, 10_000).await?;
+    res.add("warroom.rss.big_db_peak", "MiB", rss_mib(pid)?.0);
+    child.kill().await?;
+    Ok(())
+}
+
+// --- scenarios ---
+
+/// Figures 1, 2 and the RSS part of 5 and 7. Each measurement gets a fresh emulator, bot and
+/// database: warroom's worker applies events in order and posts a notice per `note`
+/// command (paced by slack-morphism at 1/s), so an ingest run right after the ack run would
+/// measure that backlog instead.
+async fn scenario_ack_ingest(
+    args: &Args,
+    bots: &[Bot],
+    with_ingest: bool,
+    with_ack: bool,
+    res: &mut Results,
+) -> anyhow::Result<()> {
+    for run in 1..=args.runs {
+        for &bot in bots {
+            let world = World::new().await?;
+            let proc = start_bot(args, &world, bot, &format!("{bot}-ack-{run}.db"), 1).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            res.add(&format!("{bot}.rss.idle"), "MiB", rss_mib(proc.pid)?.0);
+            if with_ack {
+                ack_run(args, &world, &proc, run, res).await?;
+                res.add(&format!("{bot}.rss.after_ack"), "MiB", rss_mib(proc.pid)?.0);
+            }
+            proc.stop(&world).await?;
+            if with_ingest {
+                let world = World::new().await?;
+                let proc =
+                    start_bot(args, &world, bot, &format!("{bot}-ingest-{run}.db"), 1).await?;
+                ingest_run(args, &world, &proc, &format!("{bot}.c1"), run, res).await?;
+                res.add(&format!("{bot}.rss.after_ingest"), "MiB", rss_mib(proc.pid)?.0);
+                proc.stop(&world).await?;
+            }
+        }
+        if with_ingest && bots.contains(&Bot::Warroom) {
+            for &c in args.connections.iter().filter(|&&c| c != 1) {
+                let world = World::new().await?;
+                let proc =
+                    start_bot(args, &world, Bot::Warroom, &format!("warroom-c{c}-{run}.db"), c)
+                        .await?;
+                ingest_run(args, &world, &proc, &format!("warroom.c{c}"), run, res).await?;
+                proc.stop(&world).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn scenario_startup(args: &Args, res: &mut Results) -> anyhow::Result<()> {
+    let bin = args.warroom_bin()?;
+    let size = std::fs::metadata(&bin)
+        .with_context(|| format!("{} (cargo build --release?)", bin.display()))?
+        .len();
+    res.add("warroom.binary_size", "MiB", size as f64 / (1024.0 * 1024.0));
+    for run in 1..=args.runs {
+        let world = World::new().await?;
+        for i in 0..args.startups {
+            let db = world.db_path(&format!("startup-{run}-{i}.db"));
+            let (mut child, _, t) = spawn_warroom(args, &world, &db, 1).await?;
+            res.add("warroom.startup.fresh_db", "ms", t.as_secs_f64() * 1000.0);
+            child.kill().await?;
+            world
+                .emu
+                .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+                .await?;
+            // Second start on the now-existing database (migrations already applied).
+            let (mut child, _, t) = spawn_warroom(args, &world, &db, 1).await?;
+            res.add("warroom.startup.existing_db", "ms", t.as_secs_f64() * 1000.0);
+            child.kill().await?;
+            world
+                .emu
+                .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+                .await?;
+        }
+        if args.python().exists() {
+            for i in 0..args.startups {
+                let proc = start_bolt(args, &world, &format!("bolt-startup-{run}-{i}.db")).await?;
+                res.add("bolt.startup", "ms", proc.connected_after.as_secs_f64() * 1000.0);
+                proc.stop(&world).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ratios(res: &mut Results) {
+    let pairs = [
+        ("ack.all.p99", "ratio.ack_p99"),
+        ("ack.all.p50", "ratio.ack_p50"),
+        ("rss.after_ack", "ratio.rss_after_ack"),
+        ("rss.after_ingest", "ratio.rss_after_ingest"),
+        ("rss.idle", "ratio.rss_idle"),
+    ];
+    for (figure, name) in pairs {
+        if let (Some(w), Some(b)) = (
+            res.median(&format!("warroom.{figure}")),
+            res.median(&format!("bolt.{figure}")),
+        ) {
+            res.add(name, "warroom/bolt", w / b);
+        }
+    }
+    if let (Some(w), Some(b)) = (
+        res.median("warroom.c1.ingest.timeline_rate"),
+        res.median("bolt.c1.ingest.timeline_rate"),
+    ) {
+        res.add("ratio.events_per_s", "warroom/bolt", w / b);
+    }
+}
+
+async fn main_async(args: Args) -> anyhow::Result<()> {
+    let has = |s: Scenario| args.scenarios.contains(&s) || args.scenarios.contains(&Scenario::All);
+    let mut res = Results::default();
+    let peer = has(Scenario::Peer);
+    if peer && !args.python().exists() {
+        bail!(
+            "{} is missing: run benches/peer/setup.sh first",
+            args.python().display()
+        );
+    }
+    let mut bots = args.bots.clone();
+    if peer {
+        bots = vec![Bot::Warroom, Bot::Bolt];
+    }
+    let (ack, ingest) = (has(Scenario::Ack) || peer, has(Scenario::Ingest) || peer);
+    if ack || ingest || has(Scenario::Memory) {
+        println!("== ack / ingest / memory: {bots:?}");
+        scenario_ack_ingest(&args, &bots, ingest, ack, &mut res).await?;
+    }
+    if has(Scenario::Memory) {
+        for run in 1..=args.runs {
+            println!("== memory with a big database, run {run}");
+            big_db_memory(&args, run, &mut res).await?;
+        }
+    }
+    if has(Scenario::Startup) {
+        println!("== start-up");
+        scenario_startup(&args, &mut res).await?;
+    }
+    ratios(&mut res);
+    res.print_summary();
+    if let Some(path) = &args.json {
+        let out = json!({
+            "args": format!("{args:?}"),
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "loadavg": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+            "figures": res.to_json(),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&out)?)?;
+        println!("\nwrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    warroom::app::install_crypto_provider();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(main_async(args))
+}

@@ -1,0 +1,329 @@
+//! CloudWatch calls: DescribeAlarms (metric and composite, every page), ListTagsForResource
+//! and GetMetricWidgetImage, with SDK shapes turned into [`Alarm`]s.
+
+use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm, StateValue};
+use aws_sdk_cloudwatch::Client;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+use super::{sdk_error, to_chrono, AwsError};
+use crate::domain::alarm::{Alarm, AlarmKind, AlarmState, Dimension};
+
+/// DescribeAlarms takes at most 100 names per call.
+const NAMES_PER_CALL: usize = 100;
+
+pub(super) async fn alarms_in_alarm(client: &Client, region: &str) -> Result<Vec<Alarm>, AwsError> {
+    let mut pages = client
+        .describe_alarms()
+        .state_value(StateValue::Alarm)
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("DescribeAlarms", e))?;
+        collect(
+            region,
+            page.metric_alarms(),
+            page.composite_alarms(),
+            &mut out,
+        );
+    }
+    Ok(out)
+}
+
+pub(super) async fn alarms_named(
+    client: &Client,
+    region: &str,
+    names: &[String],
+) -> Result<Vec<Alarm>, AwsError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(NAMES_PER_CALL) {
+        let mut pages = client
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("DescribeAlarms", e))?;
+            collect(
+                region,
+                page.metric_alarms(),
+                page.composite_alarms(),
+                &mut out,
+            );
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn tags(client: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let out = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("ListTagsForResource", e))?;
+    Ok(out
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect())
+}
+
+pub(super) async fn widget_image(client: &Client, widget: &str) -> Result<Vec<u8>, AwsError> {
+    let out = client
+        .get_metric_widget_image()
+        .metric_widget(widget)
+        .output_format("png")
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetMetricWidgetImage", e))?;
+    let bytes = out
+        .metric_widget_image()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default();
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(AwsError::Transport {
+            operation: "GetMetricWidgetImage",
+            detail: format!("the answer is not a PNG image ({} bytes)", bytes.len()),
+        });
+    }
+    Ok(bytes)
+}
+
+fn collect(
+    region: &str,
+    metric: &[MetricAlarm],
+    composite: &[CompositeAlarm],
+    out: &mut Vec<Alarm>,
+) {
+    for a in metric {
+        match from_metric_alarm(region, a) {
+            Some(alarm) => out.push(alarm),
+            None => {
+                tracing::warn!(name = ?a.alarm_name(), "skipping a metric alarm without ARN, state or timestamp")
+            }
+        }
+    }
+    for a in composite {
+        match from_composite_alarm(region, a) {
+            Some(alarm) => out.push(alarm),
+            None => {
+                tracing::warn!(name = ?a.alarm_name(), "skipping a composite alarm without ARN, state or timestamp")
+            }
+        }
+    }
+}
+
+fn state(v: Option<&StateValue>) -> Option<AlarmState> {
+    AlarmState::parse(v?.as_str())
+}
+
+fn from_metric_alarm(region: &str, a: &MetricAlarm) -> Option<Alarm> {
+    Some(Alarm {
+        arn: a.alarm_arn()?.to_string(),
+        name: a.alarm_name()?.to_string(),
+        kind: AlarmKind::Metric,
+        description: a.alarm_description().map(str::to_string),
+        region: region.to_string(),
+        namespace: a.namespace().map(str::to_string),
+        metric_name: a.metric_name().map(str::to_string),
+        dimensions: a
+            .dimensions()
+            .iter()
+            .filter_map(|d| {
+                Some(Dimension {
+                    name: d.name()?.to_string(),
+                    value: d.value()?.to_string(),
+                })
+            })
+            .collect(),
+        statistic: a
+            .statistic()
+            .map(|s| s.as_str().to_string())
+            .or_else(|| a.extended_statistic().map(str::to_string)),
+        period_secs: a.period(),
+        threshold: a.threshold(),
+        comparison: a.comparison_operator().map(|c| c.as_str().to_string()),
+        rule: None,
+        state: state(a.state_value())?,
+        state_reason: a.state_reason().map(str::to_string),
+        state_updated_at: to_chrono(a.state_updated_timestamp()?)?,
+        tags: Vec::new(),
+    })
+}
+
+fn from_composite_alarm(region: &str, a: &CompositeAlarm) -> Option<Alarm> {
+    Some(Alarm {
+        arn: a.alarm_arn()?.to_string(),
+        name: a.alarm_name()?.to_string(),
+        kind: AlarmKind::Composite,
+        description: a.alarm_description().map(str::to_string),
+        region: region.to_string(),
+        namespace: None,
+        metric_name: None,
+        dimensions: Vec::new(),
+        statistic: None,
+        period_secs: None,
+        threshold: None,
+        comparison: None,
+        rule: a.alarm_rule().map(str::to_string),
+        state: state(a.state_value())?,
+        state_reason: a.state_reason().map(str::to_string),
+        state_updated_at: to_chrono(a.state_updated_timestamp()?)?,
+        tags: Vec::new(),
+    })
+}
+
+/// The GetMetricWidgetImage request for an alarm: its metric from three hours before the
+/// breach to an hour after (or now), with the threshold as a horizontal line. `None` when
+/// there is no single metric to draw.
+pub(super) fn widget_json(alarm: &Alarm, now: DateTime<Utc>) -> Option<String> {
+    let namespace = alarm.namespace.as_deref()?;
+    let metric = alarm.metric_name.as_deref()?;
+    let mut series: Vec<serde_json::Value> = vec![namespace.into(), metric.into()];
+    for d in &alarm.dimensions {
+        series.push(d.name.clone().into());
+        series.push(d.value.clone().into());
+    }
+    let mut options = serde_json::Map::new();
+    if let Some(stat) = &alarm.statistic {
+        options.insert("stat".into(), stat.clone().into());
+    }
+    series.push(options.into());
+    let at = alarm.state_updated_at;
+    let end = (at + Duration::hours(1)).min(now).max(at);
+    let iso = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut widget = serde_json::json!({
+        "metrics": [series],
+        "region": alarm.region,
+        "title": alarm.name,
+        "start": iso(at - Duration::hours(3)),
+        "end": iso(end),
+        "view": "timeSeries",
+        "stacked": false,
+        "width": 800,
+        "height": 400,
+    });
+    if let Some(p) = alarm.period_secs {
+        widget["period"] = p.into();
+    }
+    if let Some(t) = alarm.threshold {
+        widget["annotations"] = serde_json::json!({
+            "horizontal": [{ "label": "threshold", "value": t }]
+        });
+    }
+    Some(widget.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+    use aws_sdk_cloudwatch::primitives::DateTime as SdkTime;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn metric_alarm(name: &str) -> MetricAlarm {
+        MetricAlarm::builder()
+            .alarm_name(name)
+            .alarm_arn(format!("arn:aws:cloudwatch:eu-west-1:1:alarm:{name}"))
+            .state_value(StateValue::Alarm)
+            .state_updated_timestamp(SdkTime::from_secs(1_795_000_000))
+            .namespace("AWS/RDS")
+            .metric_name("DatabaseConnections")
+            .threshold(500.0)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn every_page_is_read_and_both_kinds_are_kept() {
+        let first = mock!(Client::describe_alarms)
+            .match_requests(|r| {
+                r.next_token().is_none() && r.state_value() == Some(&StateValue::Alarm)
+            })
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .metric_alarms(metric_alarm("a"))
+                    .metric_alarms(metric_alarm("b"))
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(Client::describe_alarms)
+            .match_requests(|r| r.next_token() == Some("page-2"))
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .metric_alarms(metric_alarm("c"))
+                    .composite_alarms(
+                        CompositeAlarm::builder()
+                            .alarm_name("web-down")
+                            .alarm_arn("arn:aws:cloudwatch:eu-west-1:1:alarm:web-down")
+                            .alarm_rule("ALARM(a) AND ALARM(c)")
+                            .state_value(StateValue::Alarm)
+                            .state_updated_timestamp(SdkTime::from_secs(1_795_000_100))
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&first, &second]);
+        let alarms = alarms_in_alarm(&client, "eu-west-1").await.unwrap();
+        let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "web-down"]);
+        assert_eq!(alarms[0].region, "eu-west-1");
+        assert_eq!(alarms[0].threshold, Some(500.0));
+        assert_eq!(alarms[3].kind, AlarmKind::Composite);
+        assert_eq!(alarms[3].rule.as_deref(), Some("ALARM(a) AND ALARM(c)"));
+        assert_eq!(first.num_calls() + second.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn service_errors_keep_their_code() {
+        let denied = mock!(Client::describe_alarms).then_error(|| {
+            aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError::generic(
+                aws_sdk_cloudwatch::error::ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not allowed")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudwatch, [&denied]);
+        let err = alarms_in_alarm(&client, "us-east-1").await.unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"));
+        assert_eq!(
+            err.to_string(),
+            "AWS DescribeAlarms failed: AccessDenied: not allowed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_widget_answer_that_is_not_png_is_an_error() {
+        let junk = mock!(Client::get_metric_widget_image).then_output(|| {
+            aws_sdk_cloudwatch::operation::get_metric_widget_image::GetMetricWidgetImageOutput::builder()
+                .metric_widget_image(aws_sdk_cloudwatch::primitives::Blob::new("<html>"))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_cloudwatch, [&junk]);
+        let err = widget_image(&client, "{}").await.unwrap_err();
+        assert!(err.to_string().contains("not a PNG"), "{err}");
+    }
+
+    #[test]
+    fn the_widget_shows_the_metric_around_the_breach_with_the_threshold() {
+        let mut alarm = crate::domain::alarm::tests::cpu_alarm("web-cpu");
+        let now = alarm.state_updated_at + Duration::minutes(10);
+        let w: serde_json::Value =
+            serde_json::from_str(&widget_json(&alarm, now).unwrap()).unwrap();
+        assert_eq!(
+            w["metrics"][0],
+            serde_json::json!(["AWS/EC2", "CPUUtilization", "AutoScalingGroupName", "web", {"stat": "Average"}])
+        );
+        assert_eq!(w["start"], "2026-11-21T07:00:00Z");
+        assert_eq!(w["end"], "2026-11-21T10:10:00Z");
+        assert_eq!(w["annotations"]["horizontal"][0]["value"], 80.0);
+        assert_eq!(w["period"], 300);
+        alarm.namespace = None;
+        assert_eq!(widget_json(&alarm, now), None);
+    }
+}

@@ -1,0 +1,607 @@
+//! Local stand-ins for AWS, speaking the protocol the SDK speaks (Smithy RPC v2 CBOR), on
+//! 127.0.0.1. Point `[aws] endpoint_url` at [`AwsFake::endpoint_url`].
+//!
+//! - CloudWatch goes to a [`CloudWatchBackend`]: either a running `moto_server`, reached
+//!   through a translating front (CBOR ⇄ JSON 1.0, see `cbor`), which is what the
+//!   integration tests use, or a small in-memory table of alarms for `warroom demo`, which
+//!   must run without Python.
+//! - GetMetricWidgetImage, which moto lacks, is answered here with a PNG chart (`png`).
+//! - The AWS Health API, which moto lacks entirely, is answered here from events the test
+//!   or the demo adds ([`AwsFake::add_health_event`]), or with
+//!   `SubscriptionRequiredException` ([`AwsFake::require_subscription`]).
+//!
+//! Like the Slack emulator, this is shipped in the crate (not behind a feature) because the
+//! demo uses it; it shares no code with the SDK adapter it serves.
+
+mod cbor;
+mod moto;
+mod png;
+
+pub use moto::MotoServer;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use ciborium::Value as Cbor;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HttpClient;
+use serde_json::{json, Value as Json};
+use tokio::sync::watch;
+
+use crate::domain::health_service::HealthEvent;
+
+/// The service names in the RPC v2 paths (`/service/<name>/operation/<op>`).
+const CLOUDWATCH: &str = "GraniteServiceVersion20100801";
+const HEALTH: &str = "AWSHealth_20160804";
+/// The account id the in-memory CloudWatch puts in ARNs (moto's default too).
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// Where CloudWatch calls other than GetMetricWidgetImage go.
+#[derive(Debug, Clone)]
+pub enum CloudWatchBackend {
+    /// A `moto_server` at this base URL (`http://127.0.0.1:PORT`).
+    Moto(String),
+    /// Alarms set with [`AwsFake::set_alarm`] (DescribeAlarms and ListTagsForResource only).
+    InMemory,
+}
+
+/// An alarm for the in-memory CloudWatch.
+#[derive(Debug, Clone)]
+pub struct FakeAlarm {
+    pub region: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: Vec<(String, String)>,
+    pub statistic: String,
+    pub period_secs: i64,
+    pub threshold: f64,
+    pub comparison: String,
+    /// `ALARM`, `OK`, `INSUFFICIENT_DATA`.
+    pub state: String,
+    pub state_reason: String,
+    pub state_updated_at: DateTime<Utc>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// One call the fake answered, for tests that count calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeCall {
+    pub service: String,
+    pub operation: String,
+    /// From the request's SigV4 credential scope.
+    pub region: Option<String>,
+    /// Whether the body arrived gzip-compressed.
+    pub gzipped: bool,
+}
+
+#[derive(Default)]
+struct FakeState {
+    /// In-memory alarms by (region, name), as CloudWatch's JSON shape.
+    alarms: BTreeMap<(String, String), Json>,
+    tags: BTreeMap<String, Vec<(String, String)>>,
+    health_events: Vec<HealthEvent>,
+    subscription_required: bool,
+    /// GetMetricWidgetImage answers with an error while set.
+    widget_failure: bool,
+    widget_requests: Vec<Json>,
+    calls: Vec<FakeCall>,
+}
+
+struct Shared {
+    backend: CloudWatchBackend,
+    state: Mutex<FakeState>,
+    http: HttpClient<HttpConnector, Body>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, FakeState> {
+        // A panic while holding the lock leaves plain data; keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The running fake.
+pub struct AwsFake {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl AwsFake {
+    /// Serve on 127.0.0.1 with a free port.
+    pub async fn start(backend: CloudWatchBackend) -> anyhow::Result<AwsFake> {
+        let http = HttpClient::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let shared = Arc::new(Shared {
+            backend,
+            state: Mutex::new(FakeState::default()),
+            http,
+        });
+        let app = Router::new()
+            .route("/service/{service}/operation/{operation}", post(handle))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot bind the AWS fake on 127.0.0.1")?;
+        let addr = listener.local_addr()?;
+        let (stop, mut stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "AWS fake stopped");
+            }
+        });
+        Ok(AwsFake { shared, addr, stop })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `[aws] endpoint_url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Add or replace an alarm in the in-memory CloudWatch.
+    pub fn set_alarm(&self, alarm: FakeAlarm) {
+        let arn = format!(
+            "arn:aws:cloudwatch:{}:{ACCOUNT_ID}:alarm:{}",
+            alarm.region, alarm.name
+        );
+        let ts = alarm.state_updated_at.timestamp_millis() as f64 / 1000.0;
+        let value = json!({
+            "AlarmName": alarm.name,
+            "AlarmArn": arn,
+            "AlarmDescription": alarm.description,
+            "AlarmConfigurationUpdatedTimestamp": ts,
+            "ActionsEnabled": true,
+            "StateValue": alarm.state,
+            "StateReason": alarm.state_reason,
+            "StateUpdatedTimestamp": ts,
+            "MetricName": alarm.metric_name,
+            "Namespace": alarm.namespace,
+            "Statistic": alarm.statistic,
+            "Dimensions": alarm.dimensions.iter().map(|(n, v)| json!({"Name": n, "Value": v})).collect::<Vec<_>>(),
+            "Period": alarm.period_secs,
+            "EvaluationPeriods": 1,
+            "Threshold": alarm.threshold,
+            "ComparisonOperator": alarm.comparison,
+        });
+        let mut st = self.shared.state();
+        st.tags.insert(arn, alarm.tags.clone());
+        st.alarms.insert((alarm.region, alarm.name), value);
+    }
+
+    /// Change an in-memory alarm's state (a new transition).
+    pub fn set_alarm_state(
+        &self,
+        region: &str,
+        name: &str,
+        state: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) {
+        let mut st = self.shared.state();
+        if let Some(a) = st.alarms.get_mut(&(region.to_string(), name.to_string())) {
+            a["StateValue"] = state.into();
+            a["StateReason"] = reason.into();
+            a["StateUpdatedTimestamp"] = (at.timestamp_millis() as f64 / 1000.0).into();
+        }
+    }
+
+    /// An event AWS Health reports from now on (replaces one with the same ARN).
+    pub fn add_health_event(&self, event: HealthEvent) {
+        let mut st = self.shared.state();
+        st.health_events.retain(|e| e.arn != event.arn);
+        st.health_events.push(event);
+    }
+
+    /// Answer every Health call with `SubscriptionRequiredException`, as AWS does for an
+    /// account without a Business or Enterprise support plan.
+    pub fn require_subscription(&self, required: bool) {
+        self.shared.state().subscription_required = required;
+    }
+
+    /// Make GetMetricWidgetImage fail (or work again).
+    pub fn fail_widget_images(&self, fail: bool) {
+        self.shared.state().widget_failure = fail;
+    }
+
+    /// The MetricWidget JSON of every GetMetricWidgetImage call.
+    pub fn widget_requests(&self) -> Vec<Json> {
+        self.shared.state().widget_requests.clone()
+    }
+
+    pub fn calls(&self) -> Vec<FakeCall> {
+        self.shared.state().calls.clone()
+    }
+
+    /// How many calls of `operation` were answered.
+    pub fn call_count(&self, operation: &str) -> usize {
+        self.shared
+            .state()
+            .calls
+            .iter()
+            .filter(|c| c.operation == operation)
+            .count()
+    }
+}
+
+impl Drop for AwsFake {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// An RPC v2 CBOR answer.
+fn cbor_response(status: StatusCode, body: &Cbor) -> Response {
+    let mut resp = (status, cbor::encode(body)).into_response();
+    let h = resp.headers_mut();
+    h.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+    h.insert("content-type", HeaderValue::from_static("application/cbor"));
+    resp
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = Cbor::Map(vec![
+        (Cbor::Text("__type".into()), Cbor::Text(code.into())),
+        (Cbor::Text("message".into()), Cbor::Text(message.into())),
+    ]);
+    cbor_response(status, &body)
+}
+
+fn ok_response(operation: &str, body: &Json) -> Response {
+    cbor_response(
+        StatusCode::OK,
+        &cbor::to_cbor(body, cbor::output_shape(operation)),
+    )
+}
+
+/// The region from a SigV4 `Authorization` header's credential scope.
+fn signing_region(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    scope.split('/').nth(2).map(str::to_string)
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    Path((service, operation)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if headers.get("smithy-protocol").and_then(|v| v.to_str().ok()) != Some("rpc-v2-cbor") {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            "missing smithy-protocol: rpc-v2-cbor",
+        );
+    }
+    let gzipped = headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let raw = if gzipped {
+        let mut out = Vec::new();
+        if let Err(e) = flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out) {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                &format!("bad gzip body: {e}"),
+            );
+        }
+        out
+    } else {
+        body.to_vec()
+    };
+    let input = match cbor::decode(&raw) {
+        Ok(v) => cbor::to_json(&v),
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, "SerializationException", &e),
+    };
+    let region = signing_region(&headers);
+    shared.state().calls.push(FakeCall {
+        service: service.clone(),
+        operation: operation.clone(),
+        region: region.clone(),
+        gzipped,
+    });
+    match (service.as_str(), operation.as_str()) {
+        (CLOUDWATCH, "GetMetricWidgetImage") => widget_image(&shared, &input),
+        (CLOUDWATCH, _) => match &shared.backend {
+            CloudWatchBackend::Moto(url) => {
+                moto::forward(&shared.http, url, &operation, &headers, &input).await
+            }
+            CloudWatchBackend::InMemory => in_memory(
+                &shared,
+                region.as_deref().unwrap_or("us-east-1"),
+                &operation,
+                &input,
+            ),
+        },
+        (HEALTH, "DescribeEvents") => describe_events(&shared, &input),
+        _ => error_response(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            &format!("the AWS fake does not implement {service}.{operation}"),
+        ),
+    }
+}
+
+fn widget_image(shared: &Shared, input: &Json) -> Response {
+    let widget: Json = input
+        .get("MetricWidget")
+        .and_then(Json::as_str)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Json::Null);
+    let mut st = shared.state();
+    st.widget_requests.push(widget.clone());
+    if st.widget_failure {
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServiceFault",
+            "the metric widget could not be rendered",
+        );
+    }
+    if widget.get("metrics").is_none() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            "MetricWidget must be JSON with a metrics array",
+        );
+    }
+    let has_threshold = widget.pointer("/annotations/horizontal/0/value").is_some();
+    let png = png::chart(if has_threshold { 0.7 } else { 1.1 });
+    let body = Cbor::Map(vec![(
+        Cbor::Text("MetricWidgetImage".into()),
+        Cbor::Bytes(png),
+    )]);
+    cbor_response(StatusCode::OK, &body)
+}
+
+fn in_memory(shared: &Shared, region: &str, operation: &str, input: &Json) -> Response {
+    let st = shared.state();
+    match operation {
+        "DescribeAlarms" => {
+            let state = input.get("StateValue").and_then(Json::as_str);
+            let names: Vec<&str> = input
+                .get("AlarmNames")
+                .and_then(Json::as_array)
+                .map(|a| a.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            let all: Vec<&Json> = st
+                .alarms
+                .iter()
+                .filter(|((r, name), a)| {
+                    r == region
+                        && (names.is_empty() || names.contains(&name.as_str()))
+                        && state.is_none_or(|s| a["StateValue"] == s)
+                })
+                .map(|(_, a)| a)
+                .collect();
+            let page_size = input
+                .get("MaxRecords")
+                .and_then(Json::as_u64)
+                .unwrap_or(50)
+                .clamp(1, 100) as usize;
+            let start: usize = input
+                .get("NextToken")
+                .and_then(Json::as_str)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let page: Vec<&Json> = all.iter().skip(start).take(page_size).copied().collect();
+            let mut out = json!({ "MetricAlarms": page, "CompositeAlarms": [] });
+            if start + page_size < all.len() {
+                out["NextToken"] = (start + page_size).to_string().into();
+            }
+            ok_response(operation, &out)
+        }
+        "ListTagsForResource" => {
+            let arn = input
+                .get("ResourceARN")
+                .and_then(Json::as_str)
+                .unwrap_or("");
+            match st.tags.get(arn) {
+                Some(tags) => ok_response(
+                    operation,
+                    &json!({"Tags": tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>()}),
+                ),
+                None => error_response(
+                    StatusCode::BAD_REQUEST,
+                    "ResourceNotFoundException",
+                    &format!("no alarm {arn}"),
+                ),
+            }
+        }
+        other => error_response(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("the in-memory CloudWatch does not implement {other}"),
+        ),
+    }
+}
+
+fn describe_events(shared: &Shared, input: &Json) -> Response {
+    let st = shared.state();
+    if st.subscription_required {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "SubscriptionRequiredException",
+            "The AWS Health API requires a Business, Enterprise On-Ramp, or Enterprise support plan",
+        );
+    }
+    let filter = input.get("filter").cloned().unwrap_or(Json::Null);
+    let list = |key: &str| -> Vec<String> {
+        filter
+            .get(key)
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (services, regions, statuses) =
+        (list("services"), list("regions"), list("eventStatusCodes"));
+    let secs = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_millis() as f64 / 1000.0);
+    let events: Vec<Json> = st
+        .health_events
+        .iter()
+        .filter(|e| services.is_empty() || services.contains(&e.service))
+        .filter(|e| regions.is_empty() || e.region.as_ref().is_some_and(|r| regions.contains(r)))
+        .filter(|e| statuses.is_empty() || statuses.contains(&e.status))
+        .map(|e| {
+            json!({
+                "arn": e.arn,
+                "service": e.service,
+                "eventTypeCode": e.event_type,
+                "eventTypeCategory": e.category,
+                "region": e.region,
+                "startTime": secs(e.started_at),
+                "lastUpdatedTime": secs(e.last_updated_at),
+                "statusCode": e.status,
+                "eventScopeCode": "PUBLIC",
+            })
+        })
+        .collect();
+    ok_response("DescribeEvents", &json!({ "events": events }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_cloudwatch::types::{MetricDatum, StateValue};
+
+    fn client(fake: &AwsFake) -> aws_sdk_cloudwatch::Client {
+        let conf = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .endpoint_url(fake.endpoint_url())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(conf)
+    }
+
+    fn alarm(i: usize, state: &str) -> FakeAlarm {
+        FakeAlarm {
+            region: "eu-west-1".into(),
+            name: format!("a-{i:03}"),
+            description: None,
+            namespace: "AWS/EC2".into(),
+            metric_name: "CPUUtilization".into(),
+            dimensions: vec![],
+            statistic: "Average".into(),
+            period_secs: 60,
+            threshold: 80.0,
+            comparison: "GreaterThanThreshold".into(),
+            state: state.into(),
+            state_reason: "test".into(),
+            state_updated_at: Utc::now(),
+            tags: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_in_memory_cloudwatch_pages_and_filters_like_aws() {
+        let fake = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+        for i in 0..120 {
+            fake.set_alarm(alarm(i, if i % 3 == 0 { "OK" } else { "ALARM" }));
+        }
+        let cw = client(&fake);
+        let mut pages = cw
+            .describe_alarms()
+            .state_value(StateValue::Alarm)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.unwrap();
+            names.extend(
+                page.metric_alarms()
+                    .iter()
+                    .map(|a| a.alarm_name().unwrap().to_string()),
+            );
+        }
+        assert_eq!(names.len(), 80);
+        assert_eq!(fake.call_count("DescribeAlarms"), 2, "two pages of 50");
+        let calls = fake.calls();
+        assert!(calls
+            .iter()
+            .all(|c| c.region.as_deref() == Some("eu-west-1")));
+        let first = cw
+            .describe_alarms()
+            .alarm_names("a-001")
+            .send()
+            .await
+            .unwrap();
+        let a = &first.metric_alarms()[0];
+        assert_eq!(a.threshold(), Some(80.0));
+        assert_eq!(a.period(), Some(60));
+        assert!(a.state_updated_timestamp().is_some());
+    }
+
+    #[tokio::test]
+    async fn gzipped_sdk_requests_reach_moto() {
+        let moto = MotoServer::start().await.expect("moto_server starts");
+        let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+            .await
+            .unwrap();
+        let cw = client(&fake);
+        // PutMetricData is compressed by the SDK once the body passes 10 KiB.
+        let mut put = cw.put_metric_data().namespace("Warroom/Test");
+        for i in 0..400 {
+            put = put.metric_data(
+                MetricDatum::builder()
+                    .metric_name(format!("metric-with-a-long-name-{i:04}"))
+                    .value(i as f64)
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                        1_795_000_000,
+                    ))
+                    .build(),
+            );
+        }
+        put.send().await.expect("PutMetricData through the front");
+        assert!(fake
+            .calls()
+            .iter()
+            .any(|c| c.operation == "PutMetricData" && c.gzipped));
+        let listed = cw
+            .list_metrics()
+            .namespace("Warroom/Test")
+            .metric_name("metric-with-a-long-name-0399")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.metrics().len(), 1);
+        // moto's errors come back as the SDK's errors.
+        let err = cw
+            .set_alarm_state()
+            .alarm_name("no-such-alarm")
+            .state_value(StateValue::Alarm)
+            .state_reason("x")
+            .send()
+            .await
+            .unwrap_err();
+        use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+        assert_eq!(err.code(), Some("ResourceNotFound"));
+    }
+}

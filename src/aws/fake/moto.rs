@@ -1,0 +1,161 @@
+//! moto (PyPI `moto[server]`) behind the CBOR front: starting `moto_server` on a free
+//! loopback port, and forwarding one CloudWatch call to it as JSON 1.0.
+//!
+//! The binary is found from `MOTO_SERVER`, then `.venv/bin/moto_server` in the crate, then
+//! `PATH` (`.ci/run` installs it into `.venv`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::Response;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HttpClient;
+use serde_json::Value as Json;
+
+use super::{error_response, ok_response, CLOUDWATCH};
+
+/// How long moto may take to start answering.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A `moto_server` child process on 127.0.0.1; killed when dropped.
+pub struct MotoServer {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl MotoServer {
+    /// Start moto on a free port and wait until it answers.
+    pub async fn start() -> anyhow::Result<MotoServer> {
+        let bin = find_binary().ok_or_else(|| {
+            anyhow!(
+                "moto_server not found: set MOTO_SERVER to its path, or install it with \
+                 `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'` (as .ci/run does)"
+            )
+        })?;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
+            l.local_addr()?.port()
+        };
+        let child = tokio::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let mut server = MotoServer { child, url };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + START_DEADLINE;
+        let addr = self.url.trim_start_matches("http://").to_string();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(anyhow!("moto_server exited at start ({status})"));
+            }
+            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(anyhow!(
+                    "moto_server did not listen on {addr} within {START_DEADLINE:?}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn find_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("moto_server"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Send one CloudWatch call to moto as JSON 1.0 and translate the answer back to CBOR.
+pub(super) async fn forward(
+    http: &HttpClient<HttpConnector, Body>,
+    base: &str,
+    operation: &str,
+    headers: &HeaderMap,
+    input: &Json,
+) -> Response {
+    match call(http, base, operation, headers, input).await {
+        Ok((status, query_error, body)) => {
+            if status.is_success() {
+                return ok_response(operation, &body);
+            }
+            let code = body
+                .get("__type")
+                .and_then(Json::as_str)
+                .unwrap_or("InternalFailure");
+            let message = body
+                .get("message")
+                .or_else(|| body.get("Message"))
+                .and_then(Json::as_str)
+                .unwrap_or("");
+            let mut resp = error_response(status, code, message);
+            if let Some(q) = query_error {
+                resp.headers_mut().insert("x-amzn-query-error", q);
+            }
+            resp
+        }
+        Err(e) => error_response(
+            StatusCode::BAD_GATEWAY,
+            "InternalFailure",
+            &format!("moto did not answer: {e:#}"),
+        ),
+    }
+}
+
+async fn call(
+    http: &HttpClient<HttpConnector, Body>,
+    base: &str,
+    operation: &str,
+    headers: &HeaderMap,
+    input: &Json,
+) -> anyhow::Result<(StatusCode, Option<HeaderValue>, Json)> {
+    let mut req = Request::post(format!("{base}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", format!("{CLOUDWATCH}.{operation}"));
+    // moto takes the account's region (and access key) from the SigV4 credential scope.
+    for name in ["authorization", "x-amz-date"] {
+        if let Some(v) = headers.get(name) {
+            req = req.header(name, v.clone());
+        }
+    }
+    let req = req.body(Body::from(input.to_string()))?;
+    let resp = http.request(req).await.context("request to moto failed")?;
+    let status = resp.status();
+    let query_error = resp.headers().get("x-amzn-query-error").cloned();
+    let bytes = axum::body::to_bytes(Body::new(resp.into_body()), 64 * 1024 * 1024)
+        .await
+        .context("reading moto's answer")?;
+    let body = if bytes.is_empty() {
+        Json::Object(Default::default())
+    } else {
+        serde_json::from_slice(&bytes).context("moto's answer is not JSON")?
+    };
+    Ok((status, query_error, body))
+}

@@ -1,0 +1,235 @@
+//! The AWS adapter: CloudWatch (alarms, metric graphs) and AWS Health, through the AWS SDK
+//! for Rust, with answers in warroom's own types ([`crate::domain::alarm::Alarm`],
+//! [`crate::domain::health_service::HealthEvent`]).
+//!
+//! Both services speak Smithy RPC v2 CBOR on the wire. Credentials come from the SDK's
+//! default chain (environment, profile, instance role), never from warroom's config file;
+//! `[aws] endpoint_url` points every client elsewhere (VPC endpoints, the local fakes).
+//!
+//! - `cloudwatch`: DescribeAlarms (all pages), ListTagsForResource, GetMetricWidgetImage.
+//! - `health`: DescribeEvents in us-east-1 (Health's global endpoint).
+//! - [`fake`]: local stand-ins speaking the same protocol, for the tests and the demo.
+//!
+//! Architecture invariant: the only module that imports the AWS SDK.
+
+mod cloudwatch;
+pub mod fake;
+mod health;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_config::{BehaviorVersion, Region};
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::domain::alarm::Alarm;
+use crate::domain::health_service::HealthEvent;
+
+/// Health's global endpoint lives in us-east-1, whatever region the alarm is in.
+pub const HEALTH_REGION: &str = "us-east-1";
+
+/// A failed AWS call, without credentials or request signatures.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AwsError {
+    /// AWS answered with an error (`AccessDenied`, `Throttling`, …).
+    #[error("AWS {operation} failed: {code}: {message}")]
+    Service {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    /// No usable answer: network, timeout, an unreadable response, missing credentials.
+    #[error("AWS {operation} did not answer properly: {detail}")]
+    Transport {
+        operation: &'static str,
+        detail: String,
+    },
+}
+
+impl AwsError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Service { code, .. } => Some(code),
+            AwsError::Transport { .. } => None,
+        }
+    }
+}
+
+/// What AWS Health said for one service and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthAnswer {
+    /// Open and upcoming events (possibly none).
+    Events(Vec<HealthEvent>),
+    /// The account has no Business/Enterprise support plan, so no Health API.
+    SubscriptionRequired,
+}
+
+/// Where credentials come from.
+#[derive(Clone, Default)]
+pub enum AwsAccess {
+    /// The SDK's default chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`,
+    /// SSO, instance and container roles. What `warroom run` uses.
+    #[default]
+    DefaultChain,
+    /// Fixed keys, for the in-process fakes of the demo and the tests only.
+    Static {
+        access_key_id: String,
+        secret_access_key: String,
+    },
+}
+
+impl fmt::Debug for AwsAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AwsAccess::DefaultChain => f.write_str("DefaultChain"),
+            AwsAccess::Static { .. } => f.write_str("Static { [redacted] }"),
+        }
+    }
+}
+
+/// Clients for every region warroom polls, plus Health.
+#[derive(Clone)]
+pub struct Aws {
+    cloudwatch: HashMap<String, aws_sdk_cloudwatch::Client>,
+    health: aws_sdk_health::Client,
+}
+
+impl fmt::Debug for Aws {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Aws")
+            .field("regions", &self.cloudwatch.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Aws {
+    /// Build clients for `[alarms] regions` and Health. Nothing is called yet: credentials
+    /// are resolved on the first request.
+    pub async fn connect(config: &Config, access: &AwsAccess) -> Aws {
+        let mut cloudwatch = HashMap::new();
+        for region in &config.alarms.regions {
+            let sdk = sdk_config(config, access, region).await;
+            cloudwatch.insert(region.clone(), aws_sdk_cloudwatch::Client::new(&sdk));
+        }
+        let sdk = sdk_config(config, access, HEALTH_REGION).await;
+        Aws {
+            cloudwatch,
+            health: aws_sdk_health::Client::new(&sdk),
+        }
+    }
+
+    fn cloudwatch(&self, region: &str) -> Result<&aws_sdk_cloudwatch::Client, AwsError> {
+        self.cloudwatch
+            .get(region)
+            .ok_or_else(|| AwsError::Transport {
+                operation: "CloudWatch",
+                detail: format!("region {region} is not in [alarms] regions"),
+            })
+    }
+
+    /// Every metric and composite alarm in ALARM in `region`, all pages.
+    pub async fn alarms_in_alarm(&self, region: &str) -> Result<Vec<Alarm>, AwsError> {
+        cloudwatch::alarms_in_alarm(self.cloudwatch(region)?, region).await
+    }
+
+    /// The current state of the named alarms (any state); alarms that no longer exist are
+    /// simply absent.
+    pub async fn alarms_named(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<Vec<Alarm>, AwsError> {
+        cloudwatch::alarms_named(self.cloudwatch(region)?, region, names).await
+    }
+
+    /// The alarm's tags (for routes that match on tags).
+    pub async fn tags(&self, region: &str, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+        cloudwatch::tags(self.cloudwatch(region)?, arn).await
+    }
+
+    /// A PNG of the alarm's metric around `alarm.state_updated_at`, threshold line included.
+    /// `Ok(None)` when the alarm has no single metric to draw (composite, metric math).
+    pub async fn alarm_graph(
+        &self,
+        alarm: &Alarm,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u8>>, AwsError> {
+        let Some(widget) = cloudwatch::widget_json(alarm, now) else {
+            return Ok(None);
+        };
+        cloudwatch::widget_image(self.cloudwatch(&alarm.region)?, &widget)
+            .await
+            .map(Some)
+    }
+
+    /// Open and upcoming Health events for `service` in `region`.
+    pub async fn health_events(
+        &self,
+        service: &str,
+        region: &str,
+    ) -> Result<HealthAnswer, AwsError> {
+        health::open_events(&self.health, service, region).await
+    }
+}
+
+async fn sdk_config(config: &Config, access: &AwsAccess, region: &str) -> aws_config::SdkConfig {
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+    if let Some(url) = &config.aws.endpoint_url {
+        loader = loader.endpoint_url(url.clone());
+    }
+    if let AwsAccess::Static {
+        access_key_id,
+        secret_access_key,
+    } = access
+    {
+        loader = loader.credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+            access_key_id.clone(),
+            secret_access_key.clone(),
+            None,
+            None,
+            "warroom-static",
+        ));
+    }
+    loader.load().await
+}
+
+/// Turn an SDK error into [`AwsError`]: the service's code and message, or a short
+/// description of the transport failure (the SDK's own texts never carry credentials).
+fn sdk_error<E, R>(
+    operation: &'static str,
+    e: aws_sdk_cloudwatch::error::SdkError<E, R>,
+) -> AwsError
+where
+    E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_cloudwatch::error::SdkError;
+    match &e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            AwsError::Service {
+                operation,
+                code: err.code().unwrap_or("Unknown").to_string(),
+                message: err.message().unwrap_or_default().to_string(),
+            }
+        }
+        _ => AwsError::Transport {
+            operation,
+            detail: short(&aws_sdk_cloudwatch::error::DisplayErrorContext(&e).to_string()),
+        },
+    }
+}
+
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(300).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn to_chrono(t: &aws_sdk_cloudwatch::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(t.to_millis().ok()?)
+}

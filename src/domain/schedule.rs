@@ -1,0 +1,93 @@
+//! When periodic things are due: pure functions over a config and `now`.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// A repeating schedule: every `every`, and/or at fixed local times of day in `tz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub every: Option<Duration>,
+    pub at: Vec<NaiveTime>,
+    pub tz: Tz,
+}
+
+impl Schedule {
+    /// The first due time strictly after `after`: the earliest of `after + every` and the
+    /// next fixed time of day. `None` when the schedule has neither.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let periodic = self.every.map(|e| after + e);
+        let fixed = self.next_fixed_after(after);
+        match (periodic, fixed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn next_fixed_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local_today = after.with_timezone(&self.tz).date_naive();
+        // Today, tomorrow, and the day after (a DST gap can remove one local time).
+        (0..3)
+            .flat_map(|days| {
+                let day = local_today + Duration::days(days);
+                self.at.iter().filter_map(move |t| {
+                    // An ambiguous local time (DST fall-back) takes its first occurrence; a
+                    // skipped one (spring-forward) does not occur that day.
+                    self.tz.from_local_datetime(&day.and_time(*t)).earliest()
+                })
+            })
+            .map(|local| local.with_timezone(&Utc))
+            .filter(|t| *t > after)
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn hm(s: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(s, "%H:%M").unwrap()
+    }
+
+    #[test]
+    fn every_adds_the_period() {
+        let s = Schedule { every: Some(Duration::hours(1)), at: vec![], tz: Tz::UTC };
+        assert_eq!(s.next_after(utc("2026-11-21T10:15:00Z")), Some(utc("2026-11-21T11:15:00Z")));
+    }
+
+    #[test]
+    fn fixed_times_are_local_to_the_zone() {
+        let s = Schedule { every: None, at: vec![hm("09:00"), hm("17:00")], tz: chrono_tz::Europe::Berlin };
+        // 07:30 UTC is 08:30 in Berlin (CET, UTC+1): next is 09:00 Berlin = 08:00 UTC.
+        assert_eq!(s.next_after(utc("2026-11-21T07:30:00Z")), Some(utc("2026-11-21T08:00:00Z")));
+        // Exactly at a due time: the next one, not the same one again.
+        assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), Some(utc("2026-11-21T16:00:00Z")));
+        // After the last one of the day: tomorrow's first.
+        assert_eq!(s.next_after(utc("2026-11-21T18:00:00Z")), Some(utc("2026-11-22T08:00:00Z")));
+    }
+
+    #[test]
+    fn the_earliest_of_both_wins() {
+        let s = Schedule { every: Some(Duration::hours(4)), at: vec![hm("09:00")], tz: Tz::UTC };
+        assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), Some(utc("2026-11-21T09:00:00Z")));
+        assert_eq!(s.next_after(utc("2026-11-21T09:00:00Z")), Some(utc("2026-11-21T13:00:00Z")));
+    }
+
+    #[test]
+    fn a_time_skipped_by_dst_moves_to_the_next_day() {
+        // 2026-03-29: Berlin jumps from 02:00 to 03:00.
+        let s = Schedule { every: None, at: vec![hm("02:30")], tz: chrono_tz::Europe::Berlin };
+        let next = s.next_after(utc("2026-03-28T23:00:00Z")).unwrap();
+        assert_eq!(next, utc("2026-03-30T00:30:00Z"));
+    }
+
+    #[test]
+    fn an_empty_schedule_is_never_due() {
+        let s = Schedule { every: None, at: vec![], tz: Tz::UTC };
+        assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), None);
+    }
+}

@@ -1,0 +1,331 @@
+//! Process-wide counters for `/metrics`, rendered in the Prometheus text format.
+//!
+//! One [`Metrics`] per running bot (not a global), so several bots in one test process do
+//! not count each other's work. The hot paths only touch atomics; the per-method map takes
+//! a short lock. Gauges that live in the database (open incidents, inbox backlog) are read
+//! at scrape time by [`super::health`] and passed to [`Metrics::render`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the ack latency buckets. Slack wants an ack within 3 s; the
+/// interesting range is the few milliseconds a SQLite commit takes.
+const ACK_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// Counters of one running bot.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    envelopes_received: AtomicU64,
+    envelopes_acked: AtomicU64,
+    envelopes_redelivered: AtomicU64,
+    ack_buckets: [AtomicU64; ACK_BUCKETS.len()],
+    ack_count: AtomicU64,
+    ack_sum_micros: AtomicU64,
+    /// Web API method → (calls, errors).
+    slack_calls: Mutex<BTreeMap<&'static str, (u64, u64)>>,
+    // AWS calls by operation and result, nudges fired and timer lag belong here when the
+    // alarms and escalation features land (issue 7, deliverable 4).
+}
+
+/// What the database says at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct StoreGauges {
+    /// `(label, count)` per severity, worst first, zeros included.
+    pub open_incidents: Vec<(String, u64)>,
+    pub inbox_backlog: u64,
+}
+
+/// What the Socket Mode side says at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketGauges {
+    pub live_connections: u64,
+    pub disconnects: u64,
+}
+
+impl Metrics {
+    /// A Socket Mode envelope arrived (before it is handled).
+    pub fn envelope_received(&self) {
+        self.envelopes_received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An envelope was acked after `recording` (the time between receiving and acking).
+    pub fn envelope_acked(&self, recording: Duration) {
+        self.envelopes_acked.fetch_add(1, Ordering::Relaxed);
+        let secs = recording.as_secs_f64();
+        if let Some(i) = ACK_BUCKETS.iter().position(|b| secs <= *b) {
+            self.ack_buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.ack_count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(recording.as_micros()).unwrap_or(u64::MAX);
+        self.ack_sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// An event arrived whose inbox key was already recorded.
+    pub fn envelope_redelivered(&self) {
+        self.envelopes_redelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One Web API call finished; `ok` is false for `ok:false`, HTTP and network errors.
+    pub fn slack_call(&self, method: &'static str, ok: bool) {
+        let mut calls = self
+            .slack_calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = calls.entry(method).or_default();
+        entry.0 += 1;
+        if !ok {
+            entry.1 += 1;
+        }
+    }
+
+    /// Calls and errors of one Web API method so far.
+    pub fn slack_calls_of(&self, method: &str) -> (u64, u64) {
+        let calls = self
+            .slack_calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        calls.get(method).copied().unwrap_or_default()
+    }
+
+    pub fn envelopes(&self) -> (u64, u64, u64) {
+        (
+            self.envelopes_received.load(Ordering::Relaxed),
+            self.envelopes_acked.load(Ordering::Relaxed),
+            self.envelopes_redelivered.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The Prometheus text exposition (format 0.0.4). `store` is `None` when the database
+    /// could not be read for this scrape; its gauges are then left out rather than faked.
+    pub fn render(&self, store: Option<&StoreGauges>, socket: SocketGauges) -> String {
+        let mut out = String::new();
+        let (received, acked, redelivered) = self.envelopes();
+        if let Some(store) = store {
+            header(
+                &mut out,
+                "warroom_open_incidents",
+                "gauge",
+                "Incidents not resolved, by severity.",
+            );
+            for (severity, n) in &store.open_incidents {
+                let _ = writeln!(
+                    out,
+                    "warroom_open_incidents{{severity=\"{}\"}} {n}",
+                    label(severity)
+                );
+            }
+            header(
+                &mut out,
+                "warroom_inbox_backlog",
+                "gauge",
+                "Recorded events not yet processed by the worker.",
+            );
+            let _ = writeln!(out, "warroom_inbox_backlog {}", store.inbox_backlog);
+        }
+        counter(
+            &mut out,
+            "warroom_envelopes_received_total",
+            "Socket Mode envelopes received.",
+            received,
+        );
+        counter(
+            &mut out,
+            "warroom_envelopes_acked_total",
+            "Socket Mode envelopes acked (after recording).",
+            acked,
+        );
+        counter(
+            &mut out,
+            "warroom_envelopes_redelivered_total",
+            "Events delivered again whose inbox key was already recorded.",
+            redelivered,
+        );
+
+        header(
+            &mut out,
+            "warroom_ack_latency_seconds",
+            "histogram",
+            "Time from receiving an envelope to acking it (recording included).",
+        );
+        let mut cumulative = 0;
+        for (bound, n) in ACK_BUCKETS.iter().zip(&self.ack_buckets) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "warroom_ack_latency_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = self.ack_count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "warroom_ack_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let sum = self.ack_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "warroom_ack_latency_seconds_sum {sum}");
+        let _ = writeln!(out, "warroom_ack_latency_seconds_count {count}");
+
+        let calls: Vec<(&'static str, (u64, u64))> = self
+            .slack_calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(m, c)| (*m, *c))
+            .collect();
+        header(
+            &mut out,
+            "warroom_slack_api_calls_total",
+            "counter",
+            "Slack Web API calls, by method.",
+        );
+        for (method, (n, _)) in &calls {
+            let _ = writeln!(
+                out,
+                "warroom_slack_api_calls_total{{method=\"{}\"}} {n}",
+                label(method)
+            );
+        }
+        header(
+            &mut out,
+            "warroom_slack_api_errors_total",
+            "counter",
+            "Slack Web API calls that failed (ok:false, HTTP or network errors), by method.",
+        );
+        for (method, (_, errors)) in &calls {
+            let _ = writeln!(
+                out,
+                "warroom_slack_api_errors_total{{method=\"{}\"}} {errors}",
+                label(method)
+            );
+        }
+
+        header(
+            &mut out,
+            "warroom_socket_mode_connections",
+            "gauge",
+            "Socket Mode connections open (hello received, not dropped).",
+        );
+        let _ = writeln!(
+            out,
+            "warroom_socket_mode_connections {}",
+            socket.live_connections
+        );
+        counter(
+            &mut out,
+            "warroom_socket_mode_disconnects_total",
+            "Socket Mode connections lost or refreshed.",
+            socket.disconnects,
+        );
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    header(out, name, "counter", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// Escape a label value as the exposition format requires.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_match_the_count() {
+        let m = Metrics::default();
+        m.envelope_acked(Duration::from_micros(300));
+        m.envelope_acked(Duration::from_millis(3));
+        m.envelope_acked(Duration::from_secs(5));
+        let text = m.render(None, SocketGauges::default());
+        assert_eq!(
+            value(&text, "warroom_ack_latency_seconds_bucket{le=\"0.0005\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, "warroom_ack_latency_seconds_bucket{le=\"0.005\"}"),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&text, "warroom_ack_latency_seconds_bucket{le=\"2.5\"}"),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&text, "warroom_ack_latency_seconds_bucket{le=\"+Inf\"}"),
+            Some(3.0)
+        );
+        assert_eq!(value(&text, "warroom_ack_latency_seconds_count"), Some(3.0));
+        let sum = value(&text, "warroom_ack_latency_seconds_sum").unwrap();
+        assert!((sum - 5.0033).abs() < 1e-6, "{sum}");
+    }
+
+    #[test]
+    fn slack_calls_and_errors_are_counted_per_method() {
+        let m = Metrics::default();
+        m.slack_call("chat.postMessage", true);
+        m.slack_call("chat.postMessage", false);
+        m.slack_call("pins.add", true);
+        let text = m.render(None, SocketGauges::default());
+        assert_eq!(
+            value(
+                &text,
+                "warroom_slack_api_calls_total{method=\"chat.postMessage\"}"
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                "warroom_slack_api_errors_total{method=\"chat.postMessage\"}"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, "warroom_slack_api_errors_total{method=\"pins.add\"}"),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn database_gauges_are_left_out_when_unknown() {
+        let m = Metrics::default();
+        assert!(!m
+            .render(None, SocketGauges::default())
+            .contains("warroom_open_incidents"));
+        let gauges = StoreGauges {
+            open_incidents: vec![("sev1".into(), 2)],
+            inbox_backlog: 7,
+        };
+        let text = m.render(Some(&gauges), SocketGauges::default());
+        assert_eq!(
+            value(&text, "warroom_open_incidents{severity=\"sev1\"}"),
+            Some(2.0)
+        );
+        assert_eq!(value(&text, "warroom_inbox_backlog"), Some(7.0));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,1024 @@
+//! The postmortem as data: what the templates see. Built from the recorded facts
+//! ([`PostmortemSource`]: the timeline, action items, and the AWS [`Evidence`] — alarms,
+//! Support cases, Health events, graphs), with every time already in UTC text and every
+//! duration already formatted, so templates only lay things out.
+//!
+//! Pure: no IO, `now` passed in.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::text::{escape_markdown, slack_to_plain};
+use crate::domain::incident::ChangeDetail;
+use crate::domain::time::format_duration;
+use crate::domain::{EntryKind, Severity, Status, UserId};
+use crate::store::{Evidence, PostmortemSource, TimelineEntry};
+
+/// Knobs from `[postmortem]` and `[escalation]`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Quiet spells longer than this are called out.
+    pub gap: Duration,
+    /// The message log appendix stops before it would pass this many bytes.
+    pub appendix_max_bytes: usize,
+    /// `[escalation] aws_support_after`: the target for opening an AWS Support case.
+    pub escalation_target: Duration,
+}
+
+impl Options {
+    pub fn from_config(config: &crate::config::Config) -> Options {
+        Options {
+            gap: Duration::minutes(i64::from(config.postmortem.gap_minutes)),
+            appendix_max_bytes: config.postmortem.appendix_max_bytes,
+            escalation_target: Duration::from_std(config.escalation.aws_support_after)
+                .unwrap_or(Duration::MAX),
+        }
+    }
+}
+
+/// The whole draft, as the templates see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostmortemData {
+    /// When the draft was made, `2026-11-21 15:00 UTC`.
+    pub generated_at: String,
+    pub incident: IncidentView,
+    /// The starting severity, then every change.
+    pub severity_history: Vec<SeverityStep>,
+    pub participants: Vec<Participant>,
+    /// Facts for the summary: status notes, stakeholder updates, alarms.
+    pub summary: Vec<Fact>,
+    /// Facts for the impact section.
+    pub impact: Vec<String>,
+    pub key_times: Vec<KeyTime>,
+    /// Key events and quiet spells in time order.
+    pub timeline: Vec<TimelineItem>,
+    pub gaps: Vec<Gap>,
+    pub actions: Vec<ActionView>,
+    pub actions_open: usize,
+    pub alarms: Vec<AlarmView>,
+    pub aws_cases: Vec<CaseView>,
+    pub health_events: Vec<HealthView>,
+    pub graphs: Vec<GraphView>,
+    pub retrospective: Vec<Question>,
+    pub appendix: Appendix,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    /// The number shown as `#4`.
+    pub id: i64,
+    pub title: String,
+    pub severity: String,
+    pub peak_severity: String,
+    pub status: String,
+    pub open: bool,
+    /// `@U…`, or none.
+    pub lead: Option<String>,
+    pub declared_by: String,
+    pub channel: String,
+    pub opened_at: String,
+    pub resolved_at: Option<String>,
+    /// Open to resolved, or to the draft's time while open.
+    pub duration: String,
+    pub reopened: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeverityStep {
+    pub at: String,
+    pub severity: String,
+    pub by: String,
+    /// `declared`, `raised` or `lowered`.
+    pub change: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub user: String,
+    pub messages: usize,
+    /// Commands and notes (status, severity, notes, action items …).
+    pub actions: usize,
+    /// `lead`, `declared`, `lead, declared` or empty.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fact {
+    pub at: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyTime {
+    /// `Alarm fired`, `Incident opened`, …
+    pub event: String,
+    pub at: Option<String>,
+    /// `time to detect`, `time to engage`, …
+    pub measure: String,
+    pub duration: Option<String>,
+    /// Why there is no time, or how it was measured.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineItem {
+    /// `event` or `gap`.
+    pub kind: String,
+    pub at: String,
+    /// `status`, `severity`, `note`, `pinned message`, `action item` … (events only).
+    pub what: String,
+    pub who: String,
+    pub text: String,
+    /// `backdated`, `edited`, `deleted` (events only).
+    pub flags: Vec<String>,
+    /// The quiet spell's length (gaps only).
+    pub duration: String,
+    /// When the quiet spell ended (gaps only).
+    pub until: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub from: String,
+    pub until: String,
+    pub duration: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionView {
+    pub number: u32,
+    pub text: String,
+    pub owner: Option<String>,
+    pub done: bool,
+    pub added_at: String,
+    pub added_by: String,
+    pub done_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmView {
+    pub name: String,
+    pub state: String,
+    pub at: String,
+    pub region: String,
+    pub metric: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub id: String,
+    pub severity: String,
+    pub subject: String,
+    pub status: String,
+    pub opened_at: String,
+    pub communications: Vec<Fact>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthView {
+    pub service: String,
+    pub region: String,
+    pub event_type: String,
+    pub status: String,
+    pub started_at: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphView {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Question {
+    pub question: String,
+    /// What the recorded data already says.
+    pub answers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Appendix {
+    pub lines: Vec<LogLine>,
+    pub total: usize,
+    pub shown: usize,
+    pub omitted: usize,
+    pub truncated: bool,
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogLine {
+    pub at: String,
+    pub who: String,
+    pub text: String,
+    /// A reply in a thread.
+    pub reply: bool,
+    pub edited: bool,
+    pub deleted: bool,
+    /// Pinned or marked with :pushpin:.
+    pub key: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub gap_minutes: i64,
+    pub escalation_target: String,
+    pub appendix_max_bytes: usize,
+}
+
+/// Rough Markdown bytes a log line takes besides its text and author (time, separators,
+/// flags); the appendix budget counts it so the limit holds for the rendered file.
+const LOG_LINE_OVERHEAD: usize = 48;
+
+/// `2026-11-21 13:50`
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `@U0ALICE` for user ids, the text itself otherwise, `warroom` for no one.
+fn who(actor: Option<&str>) -> String {
+    match actor {
+        Some(a) if UserId::parse(a).is_ok() => format!("@{a}"),
+        Some(a) => a.to_string(),
+        None => "warroom".to_string(),
+    }
+}
+
+fn mention(user: &UserId) -> String {
+    format!("@{user}")
+}
+
+/// Entries written with a time well before they were recorded: notes typed later.
+fn is_backdated(e: &TimelineEntry) -> bool {
+    e.kind == EntryKind::Note && e.occurred_at + Duration::seconds(60) < e.recorded_at
+}
+
+/// Times within the incident: `13:50` when everything happened on one day, else the date too.
+struct Clock {
+    single_day: bool,
+}
+
+impl Clock {
+    fn at(&self, t: DateTime<Utc>) -> String {
+        if self.single_day {
+            t.format("%H:%M").to_string()
+        } else {
+            stamp(t)
+        }
+    }
+}
+
+/// The structured detail of an entry, when it has one.
+enum Detail {
+    Change(ChangeDetail),
+    ActionAdded,
+    ActionDone,
+    /// Data this version does not know (written by a newer one).
+    Other,
+}
+
+fn detail_of(details: &HashMap<i64, serde_json::Value>, e: &TimelineEntry) -> Option<Detail> {
+    let value = details.get(&e.id)?;
+    match value.get("change").and_then(serde_json::Value::as_str) {
+        Some("action_added") => Some(Detail::ActionAdded),
+        Some("action_done") => Some(Detail::ActionDone),
+        _ => Some(
+            serde_json::from_value::<ChangeDetail>(value.clone())
+                .map(Detail::Change)
+                .unwrap_or(Detail::Other),
+        ),
+    }
+}
+
+/// Build the draft. `now` is the draft's time (and the end of a still-open incident).
+pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -> PostmortemData {
+    let evidence: &Evidence = &source.evidence;
+    let inc = &source.record.incident;
+    let entries = &source.entries;
+    let end = inc.resolved_at.unwrap_or(now);
+    let first_alarm = evidence
+        .alarms
+        .iter()
+        .filter(|a| a.state == "ALARM")
+        .map(|a| a.at)
+        .min();
+    // Durations run from the start of trouble: the alarm if one fired first, else the
+    // declaration.
+    let start = first_alarm.map_or(inc.opened_at, |a| a.min(inc.opened_at));
+    let single_day = entries
+        .iter()
+        .map(|e| e.occurred_at)
+        .chain([inc.opened_at, end, start])
+        .all(|t| t.date_naive() == inc.opened_at.date_naive());
+    let clock = Clock { single_day };
+
+    // Status and severity history from the change details.
+    let mut first_monitoring = None;
+    let mut severity_history = Vec::new();
+    let mut initial_severity = None;
+    let mut first_raise: Option<(DateTime<Utc>, Severity, Severity)> = None;
+    for e in entries {
+        if let Some(Detail::Change(change)) = detail_of(&source.details, e) {
+            match change {
+                ChangeDetail::Status { to, .. } => {
+                    if to == Status::Monitoring && first_monitoring.is_none() {
+                        first_monitoring = Some(e.occurred_at);
+                    }
+                }
+                ChangeDetail::Severity { from, to } => {
+                    initial_severity.get_or_insert(from);
+                    if to < from && first_raise.is_none() {
+                        first_raise = Some((e.occurred_at, from, to));
+                    }
+                    severity_history.push(SeverityStep {
+                        at: clock.at(e.occurred_at),
+                        severity: to.to_string(),
+                        by: who(e.actor.as_deref()),
+                        change: if to < from { "raised" } else { "lowered" }.to_string(),
+                    });
+                }
+                ChangeDetail::Lead { .. } => {}
+            }
+        }
+    }
+    let initial_severity = initial_severity.unwrap_or(inc.severity);
+    severity_history.insert(
+        0,
+        SeverityStep {
+            at: clock.at(inc.opened_at),
+            severity: initial_severity.to_string(),
+            by: mention(&inc.declared_by),
+            change: "declared".to_string(),
+        },
+    );
+    let peak = std::iter::once(initial_severity)
+        .chain(
+            severity_history
+                .iter()
+                .filter_map(|s| s.severity.parse().ok()),
+        )
+        .min()
+        .unwrap_or(inc.severity);
+    let reopened = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Reopened)
+        .count();
+
+    let incident = IncidentView {
+        id: inc.id.0,
+        title: inc.title.clone(),
+        severity: inc.severity.to_string(),
+        peak_severity: peak.to_string(),
+        status: inc.status.to_string(),
+        open: inc.is_open(),
+        lead: inc.lead.as_ref().map(mention),
+        declared_by: mention(&inc.declared_by),
+        channel: format!("#{}", source.record.channel_name),
+        opened_at: stamp(inc.opened_at),
+        resolved_at: inc.resolved_at.map(stamp),
+        duration: format_duration(end - inc.opened_at),
+        reopened,
+    };
+
+    let participants = participants(entries, inc.lead.as_ref(), &inc.declared_by);
+    let gaps = quiet_spells(entries, inc.opened_at, end, options.gap);
+    let first_message = entries
+        .iter()
+        .find(|e| e.kind == EntryKind::Message && e.occurred_at >= inc.opened_at);
+    let first_case = evidence.aws_cases.iter().map(|c| c.opened_at).min();
+
+    let key_times = key_times(KeyTimeFacts {
+        clock: &clock,
+        start,
+        first_alarm,
+        opened_at: inc.opened_at,
+        declared_by: &inc.declared_by,
+        first_message: first_message.map(|e| e.occurred_at),
+        first_case,
+        first_monitoring,
+        resolved_at: inc.resolved_at,
+        status: inc.status,
+    });
+
+    let mut summary = Vec::new();
+    for a in evidence.alarms.iter().filter(|a| a.state == "ALARM") {
+        let description = a
+            .description
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        summary.push(Fact {
+            at: clock.at(a.at),
+            text: format!("alarm {} fired in {}{description}", a.name, a.region),
+        });
+    }
+    for e in entries {
+        let fact = match (e.kind, detail_of(&source.details, e)) {
+            (
+                _,
+                Some(Detail::Change(ChangeDetail::Status {
+                    to,
+                    note: Some(note),
+                    ..
+                })),
+            ) => Some(format!("{to}: {note}")),
+            // `/incident update` entries (matched by name: the kind is added by that feature).
+            (kind, _) if kind.as_str() == "update" => Some(format!("update: {}", e.text)),
+            _ => None,
+        };
+        if let Some(text) = fact {
+            summary.push(Fact {
+                at: clock.at(e.occurred_at),
+                text,
+            });
+        }
+    }
+    summary.sort_by(|a, b| a.at.cmp(&b.at));
+
+    let mut impact = Vec::new();
+    match inc.resolved_at {
+        Some(r) => impact.push(format!(
+            "Open from {} to {} UTC ({}).",
+            stamp(inc.opened_at),
+            stamp(r),
+            format_duration(r - inc.opened_at)
+        )),
+        None => impact.push(format!(
+            "Open since {} UTC ({} so far, now {}).",
+            stamp(inc.opened_at),
+            format_duration(now - inc.opened_at),
+            inc.status
+        )),
+    }
+    if severity_history.len() > 1 {
+        impact.push(format!(
+            "Severity {} at declaration, {} at its peak.",
+            initial_severity, peak
+        ));
+    } else {
+        impact.push(format!("Severity {initial_severity} throughout."));
+    }
+    for a in evidence.alarms.iter().filter(|a| a.state == "ALARM") {
+        if let Some(metric) = &a.metric {
+            impact.push(format!("Alarm {} on {metric}.", a.name));
+        }
+    }
+
+    let timeline = timeline(source, &clock, &gaps);
+
+    let actions: Vec<ActionView> = source
+        .actions
+        .iter()
+        .map(|a| ActionView {
+            number: a.number,
+            text: a.text.clone(),
+            owner: a.owner.as_ref().map(mention),
+            done: a.is_done(),
+            added_at: clock.at(a.created_at),
+            added_by: who(Some(&a.created_by)),
+            done_at: a.done_at.map(|t| clock.at(t)),
+        })
+        .collect();
+    let actions_open = actions.iter().filter(|a| !a.done).count();
+
+    let retrospective = retrospective(Retro {
+        evidence,
+        options,
+        clock: &clock,
+        entries,
+        start,
+        end,
+        opened_at: inc.opened_at,
+        declared_by: &inc.declared_by,
+        first_alarm,
+        first_message: first_message.map(|e| e.occurred_at),
+        first_case,
+        first_monitoring,
+        resolved: inc.resolved_at.is_some(),
+        first_raise,
+        reopened,
+        gaps: &gaps,
+        actions: &actions,
+        actions_open,
+    });
+
+    PostmortemData {
+        generated_at: format!("{} UTC", stamp(now)),
+        incident,
+        severity_history,
+        participants,
+        summary,
+        impact,
+        key_times,
+        timeline,
+        gaps: gaps
+            .iter()
+            .map(|g| Gap {
+                from: clock.at(g.0),
+                until: clock.at(g.1),
+                duration: format_duration(g.1 - g.0),
+            })
+            .collect(),
+        actions,
+        actions_open,
+        alarms: evidence
+            .alarms
+            .iter()
+            .map(|a| AlarmView {
+                name: a.name.clone(),
+                state: a.state.clone(),
+                at: stamp(a.at),
+                region: a.region.clone(),
+                metric: a.metric.clone(),
+                description: a.description.clone(),
+            })
+            .collect(),
+        aws_cases: evidence
+            .aws_cases
+            .iter()
+            .map(|c| CaseView {
+                id: c.id.clone(),
+                severity: c.severity.clone(),
+                subject: c.subject.clone(),
+                status: c.status.clone(),
+                opened_at: stamp(c.opened_at),
+                communications: c
+                    .communications
+                    .iter()
+                    .map(|m| Fact {
+                        at: stamp(m.at),
+                        text: format!("{}: {}", m.from, m.text),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        health_events: evidence
+            .health_events
+            .iter()
+            .map(|h| HealthView {
+                service: h.service.clone(),
+                region: h.region.clone(),
+                event_type: h.event_type.clone(),
+                status: h.status.clone(),
+                started_at: h.started_at.map(stamp),
+                description: h.description.clone(),
+            })
+            .collect(),
+        graphs: evidence
+            .graphs
+            .iter()
+            .map(|g| GraphView {
+                title: g.title.clone(),
+                url: g.url.clone(),
+            })
+            .collect(),
+        retrospective,
+        appendix: appendix(entries, &clock, options.appendix_max_bytes),
+        settings: Settings {
+            gap_minutes: options.gap.num_minutes(),
+            escalation_target: format_duration(options.escalation_target),
+            appendix_max_bytes: options.appendix_max_bytes,
+        },
+    }
+}
+
+fn participants(
+    entries: &[TimelineEntry],
+    lead: Option<&UserId>,
+    declared_by: &UserId,
+) -> Vec<Participant> {
+    // (messages, actions, first seen) per person, in order of first appearance.
+    let mut order: Vec<&str> = Vec::new();
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
+    for e in entries {
+        let Some(actor) = e.actor.as_deref() else {
+            continue;
+        };
+        let c = counts.entry(actor).or_insert_with(|| {
+            order.push(actor);
+            (0, 0)
+        });
+        if e.kind == EntryKind::Message {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    }
+    let mut people: Vec<Participant> = order
+        .iter()
+        .map(|actor| {
+            let (messages, actions) = counts.get(actor).copied().unwrap_or_default();
+            let mut roles = Vec::new();
+            if lead.is_some_and(|l| l.as_str() == *actor) {
+                roles.push("lead");
+            }
+            if declared_by.as_str() == *actor {
+                roles.push("declared");
+            }
+            Participant {
+                user: who(Some(actor)),
+                messages,
+                actions,
+                role: roles.join(", "),
+            }
+        })
+        .collect();
+    // Most messages first; ties keep the order of first appearance (the sort is stable).
+    people.sort_by_key(|p| std::cmp::Reverse(p.messages));
+    people
+}
+
+/// Quiet spells longer than `gap` between `opened` and `end`, as (from, until).
+fn quiet_spells(
+    entries: &[TimelineEntry],
+    opened: DateTime<Utc>,
+    end: DateTime<Utc>,
+    gap: Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut times: Vec<DateTime<Utc>> = entries
+        .iter()
+        .map(|e| e.occurred_at)
+        .filter(|t| *t >= opened && *t <= end)
+        .collect();
+    times.push(opened);
+    times.push(end);
+    times.sort();
+    times
+        .windows(2)
+        .filter(|w| w[1] - w[0] > gap)
+        .map(|w| (w[0], w[1]))
+        .collect()
+}
+
+fn what(e: &TimelineEntry, detail: Option<&Detail>) -> String {
+    match (e.kind, detail) {
+        (EntryKind::Note, Some(Detail::ActionAdded)) => "action item".to_string(),
+        (EntryKind::Note, Some(Detail::ActionDone)) => "action done".to_string(),
+        (EntryKind::Message, _) if e.thread_ts.is_some() => "pinned reply".to_string(),
+        (EntryKind::Message, _) => "pinned message".to_string(),
+        (EntryKind::StatusChanged, _) => "status".to_string(),
+        (EntryKind::SeverityChanged, _) => "severity".to_string(),
+        (EntryKind::LeadChanged, _) => "lead".to_string(),
+        (kind, _) => kind.as_str().replace('_', " "),
+    }
+}
+
+/// Text of an entry as a reader should see it.
+fn entry_text(e: &TimelineEntry) -> String {
+    if e.kind == EntryKind::Message {
+        slack_to_plain(&e.text)
+    } else {
+        e.text.clone()
+    }
+}
+
+fn flags(e: &TimelineEntry) -> Vec<String> {
+    let mut flags = Vec::new();
+    if is_backdated(e) {
+        flags.push("backdated".to_string());
+    }
+    if e.edited_at.is_some() {
+        flags.push("edited".to_string());
+    }
+    if e.deleted_at.is_some() {
+        flags.push("deleted".to_string());
+    }
+    flags
+}
+
+fn timeline(
+    source: &PostmortemSource,
+    clock: &Clock,
+    gaps: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Vec<TimelineItem> {
+    let mut items = Vec::new();
+    let mut gaps = gaps.iter().peekable();
+    for e in source.entries.iter().filter(|e| e.key_event) {
+        // A quiet spell goes after the last event at or before its start.
+        while let Some((from, until)) = gaps.next_if(|(from, _)| *from < e.occurred_at) {
+            items.push(gap_item(clock, *from, *until));
+        }
+        let detail = detail_of(&source.details, e);
+        items.push(TimelineItem {
+            kind: "event".to_string(),
+            at: clock.at(e.occurred_at),
+            what: what(e, detail.as_ref()),
+            who: who(e.actor.as_deref()),
+            text: entry_text(e),
+            flags: flags(e),
+            duration: String::new(),
+            until: String::new(),
+        });
+    }
+    for (from, until) in gaps {
+        items.push(gap_item(clock, *from, *until));
+    }
+    items
+}
+
+fn gap_item(clock: &Clock, from: DateTime<Utc>, until: DateTime<Utc>) -> TimelineItem {
+    TimelineItem {
+        kind: "gap".to_string(),
+        at: clock.at(from),
+        what: String::new(),
+        who: String::new(),
+        text: format!("no activity for {}", format_duration(until - from)),
+        flags: Vec::new(),
+        duration: format_duration(until - from),
+        until: clock.at(until),
+    }
+}
+
+struct KeyTimeFacts<'a> {
+    clock: &'a Clock,
+    start: DateTime<Utc>,
+    first_alarm: Option<DateTime<Utc>>,
+    opened_at: DateTime<Utc>,
+    declared_by: &'a UserId,
+    first_message: Option<DateTime<Utc>>,
+    first_case: Option<DateTime<Utc>>,
+    first_monitoring: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    status: Status,
+}
+
+fn key_times(f: KeyTimeFacts<'_>) -> Vec<KeyTime> {
+    let row = |event: &str,
+               at: Option<DateTime<Utc>>,
+               measure: &str,
+               from: DateTime<Utc>,
+               none: String,
+               note: &str| KeyTime {
+        event: event.to_string(),
+        at: at.map(|t| f.clock.at(t)),
+        measure: measure.to_string(),
+        duration: at.map(|t| format_duration(t - from)),
+        note: if at.is_some() { note.to_string() } else { none },
+    };
+    vec![
+        KeyTime {
+            event: "Alarm fired".to_string(),
+            at: f.first_alarm.map(|t| f.clock.at(t)),
+            measure: String::new(),
+            duration: None,
+            note: match f.first_alarm {
+                Some(_) => "the start".to_string(),
+                None => "no alarm recorded".to_string(),
+            },
+        },
+        KeyTime {
+            event: "Incident opened".to_string(),
+            at: Some(f.clock.at(f.opened_at)),
+            measure: "time to detect".to_string(),
+            duration: f.first_alarm.map(|a| format_duration(f.opened_at - a)),
+            note: match f.first_alarm {
+                Some(_) => "from the alarm".to_string(),
+                None => format!("declared by @{} (no alarm to measure from)", f.declared_by),
+            },
+        },
+        row(
+            "First responder message",
+            f.first_message,
+            "time to engage",
+            f.opened_at,
+            "nobody wrote in the channel".to_string(),
+            "from the incident opening",
+        ),
+        row(
+            "AWS Support case opened",
+            f.first_case,
+            "time to escalate",
+            f.start,
+            "no case recorded".to_string(),
+            "from the start",
+        ),
+        row(
+            "Status monitoring",
+            f.first_monitoring,
+            "time to mitigate",
+            f.start,
+            "status never set to monitoring".to_string(),
+            "from the start",
+        ),
+        row(
+            "Resolved",
+            f.resolved_at,
+            "time to resolve",
+            f.start,
+            format!("still {}", f.status),
+            "from the start",
+        ),
+    ]
+}
+
+struct Retro<'a> {
+    evidence: &'a Evidence,
+    options: &'a Options,
+    clock: &'a Clock,
+    entries: &'a [TimelineEntry],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    opened_at: DateTime<Utc>,
+    declared_by: &'a UserId,
+    first_alarm: Option<DateTime<Utc>>,
+    first_message: Option<DateTime<Utc>>,
+    first_case: Option<DateTime<Utc>>,
+    first_monitoring: Option<DateTime<Utc>>,
+    resolved: bool,
+    first_raise: Option<(DateTime<Utc>, Severity, Severity)>,
+    reopened: usize,
+    gaps: &'a [(DateTime<Utc>, DateTime<Utc>)],
+    actions: &'a [ActionView],
+    actions_open: usize,
+}
+
+fn quote(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut: String = one_line.chars().take(120).collect();
+    if cut.len() < one_line.len() {
+        format!("“{cut}…”")
+    } else {
+        format!("“{cut}”")
+    }
+}
+
+fn retrospective(r: Retro<'_>) -> Vec<Question> {
+    let d = |a: DateTime<Utc>, b: DateTime<Utc>| format_duration(b - a);
+
+    let mut detect = Vec::new();
+    match r.first_alarm {
+        Some(alarm) => detect.push(format!(
+            "The first alarm fired at {}; the incident was opened {} later (time to detect).",
+            r.clock.at(alarm),
+            d(alarm, r.opened_at)
+        )),
+        None => detect.push(format!(
+            "No alarm is recorded: @{} declared the incident by hand at {}. Would an alarm have caught it sooner?",
+            r.declared_by,
+            r.clock.at(r.opened_at)
+        )),
+    }
+    if let Some(early) = r
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Note && e.occurred_at < r.opened_at)
+        .min_by_key(|e| e.occurred_at)
+    {
+        detect.push(format!(
+            "A note backdated to {} puts the first sign {} before the incident was opened: {}.",
+            r.clock.at(early.occurred_at),
+            d(early.occurred_at, r.opened_at),
+            quote(&early.text)
+        ));
+    }
+    match r.first_message {
+        Some(m) => detect.push(format!(
+            "The first message in the channel came {} after it opened (time to engage).",
+            d(r.opened_at, m)
+        )),
+        None => detect.push("Nobody wrote in the incident channel.".to_string()),
+    }
+
+    let mut resolve = Vec::new();
+    match r.first_monitoring {
+        Some(m) => resolve.push(format!(
+            "Mitigated (status monitoring) after {}.",
+            d(r.start, m)
+        )),
+        None => resolve.push(
+            "The status was never set to monitoring, so the time to mitigate is unknown."
+                .to_string(),
+        ),
+    }
+    if r.resolved {
+        resolve.push(format!("Resolved after {}.", d(r.start, r.end)));
+    } else {
+        resolve.push(format!("Still open after {}.", d(r.start, r.end)));
+    }
+    let target = format_duration(r.options.escalation_target);
+    match r.first_case {
+        Some(case) => {
+            let took = case - r.start;
+            if took > r.options.escalation_target {
+                resolve.push(format!(
+                    "The AWS Support case was opened after {}, {} past the {target} target ([escalation] aws_support_after).",
+                    format_duration(took),
+                    format_duration(took - r.options.escalation_target)
+                ));
+            } else {
+                resolve.push(format!(
+                    "The AWS Support case was opened after {}, within the {target} target ([escalation] aws_support_after).",
+                    format_duration(took)
+                ));
+            }
+        }
+        None if r.end - r.start > r.options.escalation_target => resolve.push(format!(
+            "No AWS Support case was opened, and the incident ran {}, past the {target} escalation target ([escalation] aws_support_after). Was AWS involved, and would a case have helped?",
+            d(r.start, r.end)
+        )),
+        None if r.resolved => resolve.push(format!(
+            "No AWS Support case was opened; the incident ended within the {target} escalation target."
+        )),
+        None => resolve.push(format!(
+            "No AWS Support case has been opened; the incident is {} old, within the {target} escalation target so far.",
+            d(r.start, r.end)
+        )),
+    }
+    if let Some((from, until)) = r.gaps.iter().max_by_key(|(f, u)| *u - *f) {
+        resolve.push(format!(
+            "The longest quiet spell lasted {} ({} to {}), longer than {}m.",
+            d(*from, *until),
+            r.clock.at(*from),
+            r.clock.at(*until),
+            r.options.gap.num_minutes()
+        ));
+    }
+    if let Some((at, from, to)) = r.first_raise {
+        resolve.push(format!(
+            "Severity was raised from {from} to {to} {} after the start.",
+            d(r.start, at)
+        ));
+    }
+    if r.reopened > 0 {
+        resolve.push(format!(
+            "The incident was reopened {} time(s) after being resolved.",
+            r.reopened
+        ));
+    }
+
+    let mut prevent = Vec::new();
+    if r.actions.is_empty() {
+        prevent
+            .push("No action items are recorded yet: add them with /incident action.".to_string());
+    } else {
+        prevent.push(format!(
+            "{} action item(s) recorded, {} still open.",
+            r.actions.len(),
+            r.actions_open
+        ));
+    }
+    if !r.evidence.health_events.is_empty() {
+        prevent.push(format!(
+            "AWS Health reported {} event(s) during the incident: was this an AWS issue we could have designed around?",
+            r.evidence.health_events.len()
+        ));
+    }
+
+    vec![
+        Question {
+            question: "Could it have been detected sooner?".to_string(),
+            answers: detect,
+        },
+        Question {
+            question: "Could it have been resolved sooner?".to_string(),
+            answers: resolve,
+        },
+        Question {
+            question: "Could it have been prevented?".to_string(),
+            answers: prevent,
+        },
+    ]
+}
+
+/// Every message, oldest first, until the next one would pass `max_bytes`.
+fn appendix(entries: &[TimelineEntry], clock: &Clock, max_bytes: usize) -> Appendix {
+    let messages: Vec<&TimelineEntry> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Message)
+        .collect();
+    let mut lines = Vec::new();
+    let mut used = 0usize;
+    for e in &messages {
+        let text = slack_to_plain(&e.text);
+        let who = who(e.actor.as_deref());
+        // Counted as the escaped Markdown it becomes (the format uploaded to Slack).
+        let cost = LOG_LINE_OVERHEAD + escape_markdown(&text).len() + who.len();
+        if used + cost > max_bytes {
+            break;
+        }
+        used += cost;
+        lines.push(LogLine {
+            at: clock.at(e.occurred_at),
+            who,
+            text,
+            reply: e.thread_ts.is_some(),
+            edited: e.edited_at.is_some(),
+            deleted: e.deleted_at.is_some(),
+            key: e.key_event,
+        });
+    }
+    let shown = lines.len();
+    Appendix {
+        lines,
+        total: messages.len(),
+        shown,
+        omitted: messages.len() - shown,
+        truncated: shown < messages.len(),
+        max_bytes,
+    }
+}

@@ -1,0 +1,267 @@
+//! Sample incidents the templates are checked against when loaded: one with every section
+//! filled (alarms, AWS cases, Health events, graphs, gaps, action items, a deleted and an
+//! edited message), one with nothing but the declaration.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+
+use super::model::{build, Options, PostmortemData};
+use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
+use crate::store::{
+    ActionItem, AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, IncidentRecord,
+    PostmortemSource, TimelineEntry,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0)
+        .single()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn user(id: &str) -> Result<UserId, String> {
+    UserId::parse(id)
+}
+
+fn options() -> Options {
+    Options {
+        gap: Duration::minutes(30),
+        appendix_max_bytes: 256 * 1024,
+        escalation_target: Duration::minutes(30),
+    }
+}
+
+fn record(status: Status, resolved_at: Option<DateTime<Utc>>) -> Result<IncidentRecord, String> {
+    Ok(IncidentRecord {
+        incident: Incident {
+            id: IncidentId(7),
+            title: "Checkout | errors `5xx` # spike".to_string(),
+            severity: Severity::Sev1,
+            status,
+            lead: Some(user("U0BOB")?),
+            declared_by: user("U0ALICE")?,
+            opened_at: t0(),
+            resolved_at,
+        },
+        channel_name: "inc-20261121-checkout-errors".to_string(),
+        channel_id: Some("C0SAMPLE".to_string()),
+        header_ts: None,
+        header_pinned: true,
+        members_invited: true,
+    })
+}
+
+struct Entries {
+    list: Vec<TimelineEntry>,
+    details: HashMap<i64, serde_json::Value>,
+}
+
+impl Entries {
+    fn push(
+        &mut self,
+        minutes: i64,
+        kind: EntryKind,
+        actor: Option<&str>,
+        text: &str,
+        data: Option<serde_json::Value>,
+    ) -> &mut TimelineEntry {
+        let id = self.list.len() as i64 + 1;
+        let at = t0() + Duration::minutes(minutes);
+        if let Some(data) = data {
+            self.details.insert(id, data);
+        }
+        self.list.push(TimelineEntry {
+            id,
+            incident_id: IncidentId(7),
+            kind,
+            occurred_at: at,
+            recorded_at: at,
+            actor: actor.map(str::to_string),
+            text: text.to_string(),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: kind.is_key_by_default(),
+            edited_at: None,
+            deleted_at: None,
+            revisions: Vec::new(),
+        });
+        let last = self.list.len() - 1;
+        &mut self.list[last]
+    }
+}
+
+/// Every section has something in it.
+pub fn full() -> Result<PostmortemData, String> {
+    let mut e = Entries {
+        list: Vec::new(),
+        details: HashMap::new(),
+    };
+    let note = e.push(
+        -20,
+        EntryKind::Note,
+        Some("U0BOB"),
+        "errors started <after> deploy",
+        None,
+    );
+    note.recorded_at = t0() + Duration::minutes(5);
+    e.push(
+        0,
+        EntryKind::Declared,
+        Some("U0ALICE"),
+        "declared SEV3 Checkout errors",
+        None,
+    );
+    e.push(
+        2,
+        EntryKind::Message,
+        Some("U0BOB"),
+        "looking at <@U0ALICE|alice>'s graph: <https://x.io|dash>",
+        None,
+    );
+    e.push(
+        3,
+        EntryKind::Message,
+        Some("U0CAROL"),
+        "| pipes | and `ticks` # hash\nsecond line",
+        None,
+    )
+    .key_event = true;
+    e.push(
+        4,
+        EntryKind::SeverityChanged,
+        Some("U0BOB"),
+        "severity SEV3 → SEV1",
+        Some(json!({"change": "severity", "from": "Sev3", "to": "Sev1"})),
+    );
+    e.push(5, EntryKind::Message, Some("U0BOB"), "typo", None)
+        .edited_at = Some(t0());
+    e.push(6, EntryKind::Message, Some("U0CAROL"), "oops", None)
+        .deleted_at = Some(t0());
+    e.push(
+        10,
+        EntryKind::StatusChanged,
+        Some("U0BOB"),
+        "status investigating → identified: bad config",
+        Some(json!({"change": "status", "from": "Investigating", "to": "Identified", "note": "bad config"})),
+    );
+    e.push(
+        12,
+        EntryKind::Note,
+        Some("U0BOB"),
+        "action item 1: alarm on pool use (owner U0CAROL)",
+        Some(json!({"change": "action_added", "number": 1, "owner": "U0CAROL"})),
+    );
+    e.push(
+        70,
+        EntryKind::StatusChanged,
+        Some("U0BOB"),
+        "status identified → monitoring",
+        Some(json!({"change": "status", "from": "Identified", "to": "Monitoring", "note": null})),
+    );
+    e.push(
+        85,
+        EntryKind::Resolved,
+        Some("U0BOB"),
+        "resolved: rolled back",
+        Some(json!({"change": "status", "from": "Monitoring", "to": "Resolved", "note": "rolled back"})),
+    );
+    let evidence = Evidence {
+        alarms: vec![
+            AlarmEvent {
+                name: "checkout-5xx".to_string(),
+                state: "ALARM".to_string(),
+                at: t0() - Duration::minutes(6),
+                region: "us-east-1".to_string(),
+                metric: Some("AWS/ApplicationELB HTTPCode_Target_5XX_Count > 50".to_string()),
+                description: Some("<!channel> 5xx on checkout".to_string()),
+            },
+            AlarmEvent {
+                name: "checkout-5xx".to_string(),
+                state: "OK".to_string(),
+                at: t0() + Duration::minutes(72),
+                region: "us-east-1".to_string(),
+                metric: None,
+                description: None,
+            },
+        ],
+        aws_cases: vec![AwsCase {
+            id: "case-123456".to_string(),
+            severity: "urgent".to_string(),
+            subject: "RDS connections exhausted".to_string(),
+            status: "resolved".to_string(),
+            opened_at: t0() + Duration::minutes(40),
+            communications: vec![CaseMessage {
+                at: t0() + Duration::minutes(55),
+                from: "AWS".to_string(),
+                text: "We see elevated | connections".to_string(),
+            }],
+        }],
+        health_events: vec![HealthEvent {
+            service: "RDS".to_string(),
+            region: "us-east-1".to_string(),
+            event_type: "AWS_RDS_OPERATIONAL_ISSUE".to_string(),
+            status: "closed".to_string(),
+            started_at: Some(t0() - Duration::minutes(30)),
+            description: "Increased connection errors".to_string(),
+        }],
+        graphs: vec![Graph {
+            title: "checkout-5xx".to_string(),
+            url: "https://files.example/checkout-5xx.png".to_string(),
+        }],
+    };
+    let source = PostmortemSource {
+        record: record(Status::Resolved, Some(t0() + Duration::minutes(85)))?,
+        entries: e.list,
+        details: e.details,
+        actions: vec![
+            ActionItem {
+                incident_id: IncidentId(7),
+                number: 1,
+                text: "alarm on pool use".to_string(),
+                owner: Some(user("U0CAROL")?),
+                created_by: "U0BOB".to_string(),
+                created_at: t0() + Duration::minutes(12),
+                done_at: None,
+                done_by: None,
+            },
+            ActionItem {
+                incident_id: IncidentId(7),
+                number: 2,
+                text: "runbook for <rollbacks>".to_string(),
+                owner: None,
+                created_by: "U0ALICE".to_string(),
+                created_at: t0() + Duration::minutes(80),
+                done_at: Some(t0() + Duration::minutes(84)),
+                done_by: Some("U0ALICE".to_string()),
+            },
+        ],
+        evidence,
+    };
+    Ok(build(&source, &options(), t0() + Duration::minutes(90)))
+}
+
+/// Nothing but the declaration, still open.
+pub fn empty() -> Result<PostmortemData, String> {
+    let mut e = Entries {
+        list: Vec::new(),
+        details: HashMap::new(),
+    };
+    e.push(
+        0,
+        EntryKind::Declared,
+        Some("U0ALICE"),
+        "declared SEV1 x",
+        None,
+    );
+    let mut record = record(Status::Investigating, None)?;
+    record.incident.lead = None;
+    let source = PostmortemSource {
+        record,
+        entries: e.list,
+        details: e.details,
+        actions: Vec::new(),
+        evidence: Evidence::default(),
+    };
+    Ok(build(&source, &options(), t0() + Duration::minutes(5)))
+}

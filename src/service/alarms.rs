@@ -1,0 +1,489 @@
+//! The alarm poller: CloudWatch alarms open war rooms with no human in the loop.
+//!
+//! Every `[alarms] poll_interval`, for each region in `[alarms] regions`:
+//! 1. **Record.** DescribeAlarms (metric and composite, StateValue=ALARM, every page); each
+//!    transition not seen before is written to the database *before* anything else happens
+//!    with it. Alarms of open incidents that are no longer in ALARM are looked up by name,
+//!    and their OK / INSUFFICIENT_DATA transition is recorded too.
+//! 2. **Decide.** Each recorded transition is routed (`domain::routing`) and correlated
+//!    (`domain::correlation`): it opens an incident, joins one, or is ignored. The decision,
+//!    the alarm link and the timeline entry are one transaction. No Slack call yet, so a
+//!    storm of alarms is on record at once, whatever Slack says.
+//! 3. **Slack.** For each alarm-opened incident, the resumable steps: the war room (shared
+//!    with `/incident declare`), the first post, the graph, AWS Health, then posts for the
+//!    alarms that joined or recovered. When Slack says 429 (conversations.create is Tier 2)
+//!    or fails, the incident waits until `Retry-After` and is tried again; nothing is dropped.
+//!
+//! A crash anywhere is repaired by the next round: transitions are unique, decisions are
+//! idempotent and each Slack step is recorded when done.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::worker::Failure;
+use super::Service;
+use crate::aws::Aws;
+use crate::domain::alarm::{Alarm, AlarmState};
+use crate::domain::channel_name::channel_name;
+use crate::domain::correlation::{correlate, Decision, JoinReason};
+use crate::domain::health_service::health_service;
+use crate::domain::routing::Route;
+use crate::domain::UserId;
+use crate::slack::render;
+use crate::slack::web::{FileUpload, SlackError};
+use crate::store::{alarm_outcome, AlarmIncident, AlarmTransition, NewIncident};
+
+/// Transitions decided per batch.
+const DECIDE_BATCH: i64 = 500;
+/// Longest wait before Slack work for an incident is tried again after a non-429 failure.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+/// Longest incident title taken from an alarm name (channel names are cut further).
+const MAX_TITLE_CHARS: usize = 200;
+
+impl Service {
+    /// Poll, decide and post until `shutdown` turns true.
+    pub async fn run_alarms(self: Arc<Self>, aws: Aws, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(regions = ?self.config.alarms.regions, every = ?self.config.alarms.poll_interval, "polling CloudWatch alarms");
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            self.poll_alarms(&aws).await;
+            if let Err(e) = self.decide_alarms().await {
+                tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
+            }
+            let next_retry = self.alarm_slack_work(&aws).await;
+            let mut wait = self.config.alarms.poll_interval;
+            if let Some(at) = next_retry {
+                let until = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+                wait = wait.min(until);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Step 1: record every new transition, in every region. A region that fails is logged
+    /// and tried again next round; the others go on.
+    async fn poll_alarms(&self, aws: &Aws) {
+        for region in &self.config.alarms.regions {
+            if let Err(e) = self.poll_region(aws, region).await {
+                tracing::warn!(region = %region, error = %format!("{e:#}"), "alarm poll failed; will retry");
+            }
+        }
+    }
+
+    async fn poll_region(&self, aws: &Aws, region: &str) -> anyhow::Result<()> {
+        let in_alarm = aws.alarms_in_alarm(region).await?;
+        let uses_tags = self
+            .config
+            .alarms
+            .routes
+            .routes
+            .iter()
+            .any(|r| !r.matcher.tags.is_empty());
+        let mut firing: HashSet<String> = HashSet::new();
+        let mut new = 0usize;
+        for mut alarm in in_alarm {
+            firing.insert(alarm.arn.clone());
+            if self
+                .store
+                .transition_known(&alarm.arn, alarm.state_updated_at)
+                .await?
+            {
+                continue;
+            }
+            if uses_tags {
+                // Without its tags the alarm could take the wrong route: leave it for the
+                // next round rather than guess.
+                alarm.tags = aws.tags(region, &alarm.arn).await?;
+            }
+            if self
+                .store
+                .record_transition(&alarm, self.clock.now())
+                .await?
+            {
+                new += 1;
+            }
+        }
+        if new > 0 {
+            tracing::info!(region, new, "recorded alarm transitions");
+        }
+        // Alarms of open incidents that left ALARM: ask for their current state by name.
+        let mut names: Vec<String> = self
+            .store
+            .watched_alarms()
+            .await?
+            .into_iter()
+            .filter(|w| w.region == region && !firing.contains(&w.arn))
+            .map(|w| w.name)
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return Ok(());
+        }
+        for alarm in aws.alarms_named(region, &names).await? {
+            if alarm.state != AlarmState::Alarm
+                && !self
+                    .store
+                    .transition_known(&alarm.arn, alarm.state_updated_at)
+                    .await?
+            {
+                self.store
+                    .record_transition(&alarm, self.clock.now())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 2: route and correlate every recorded transition, oldest first. Database only.
+    async fn decide_alarms(&self) -> anyhow::Result<()> {
+        loop {
+            let batch = self.store.undecided_transitions(DECIDE_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for t in batch {
+                self.decide(&t).await?;
+            }
+        }
+    }
+
+    async fn decide(&self, t: &AlarmTransition) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let alarm = &t.alarm;
+        if alarm.state != AlarmState::Alarm {
+            match self.store.incident_watching(&alarm.arn).await? {
+                Some(incident) => {
+                    let text = format!(
+                        "{} went to {} in {}: {}",
+                        alarm.name,
+                        alarm.state.as_str(),
+                        alarm.region,
+                        alarm.state_reason.as_deref().unwrap_or("no reason given")
+                    );
+                    self.store.decide_recovery(t, incident, &text, now).await?;
+                    tracing::info!(incident = %incident, alarm = %alarm.name, state = alarm.state.as_str(), "alarm recovered");
+                }
+                None => {
+                    self.store
+                        .decide_nothing(t, alarm_outcome::UNLINKED, None, now)
+                        .await?
+                }
+            }
+            return Ok(());
+        }
+        let route = self.config.alarms.routes.route(alarm);
+        if !route.opens_incident {
+            tracing::info!(alarm = %alarm.name, route = %route.name, "alarm on a route that opens no incident");
+            return Ok(self
+                .store
+                .decide_nothing(t, alarm_outcome::IGNORED, Some(&route.name), now)
+                .await?);
+        }
+        let text = format!(
+            "{} went to ALARM in {}: {}",
+            alarm.name,
+            alarm.region,
+            alarm.state_reason.as_deref().unwrap_or("no reason given")
+        );
+        let window = chrono::Duration::from_std(self.config.alarms.correlation_window)
+            .unwrap_or(chrono::Duration::MAX);
+        let links = self.store.open_alarm_links().await?;
+        match correlate(
+            &alarm.arn,
+            &route.name,
+            alarm.state_updated_at,
+            window,
+            &links,
+        ) {
+            Decision::Join { incident, reason } => {
+                let outcome = match reason {
+                    JoinReason::SameAlarm => alarm_outcome::REPEAT,
+                    JoinReason::SameRoute => alarm_outcome::JOINED,
+                };
+                self.store
+                    .decide_join(t, incident, &route.name, outcome, &text, now)
+                    .await?;
+                tracing::info!(incident = %incident, alarm = %alarm.name, outcome, "alarm joined an open incident");
+            }
+            Decision::Open => {
+                let bot = UserId::parse(&self.bot.user_id)
+                    .map_err(|e| anyhow!("the bot's own user id is unusable: {e}"))?;
+                let opened_at = alarm.state_updated_at.min(now);
+                let title = crate::slack::mrkdwn::truncate(&alarm.name, MAX_TITLE_CHARS);
+                let new = NewIncident {
+                    source_key: format!(
+                        "alarm:{}@{}",
+                        alarm.arn,
+                        crate::store::format_time(alarm.state_updated_at)
+                    ),
+                    channel_name: channel_name(opened_at, &title),
+                    title,
+                    severity: route.severity,
+                    declared_by: bot,
+                    opened_at,
+                };
+                let (record, _) = self.store.create_incident(&new, now).await?;
+                let health = alarm
+                    .namespace
+                    .as_deref()
+                    .and_then(health_service)
+                    .map(|s| (s, alarm.region.as_str()));
+                self.store
+                    .decide_open(t, record.incident.id, &route.name, health, &text, now)
+                    .await?;
+                tracing::info!(incident = %record.incident.id, alarm = %alarm.name, route = %route.name, "alarm opened an incident");
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 3: the Slack side of every alarm-opened incident that has some left. Returns
+    /// the earliest time an incident waiting on Slack should be tried again.
+    async fn alarm_slack_work(&self, aws: &Aws) -> Option<DateTime<Utc>> {
+        let work = match self.store.alarm_incidents_with_work().await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read alarm incidents");
+                return None;
+            }
+        };
+        let mut next: Option<DateTime<Utc>> = None;
+        for ai in work {
+            let now = self.clock.now();
+            if let Some(at) = ai.retry_at.filter(|at| *at > now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+                continue;
+            }
+            match self.alarm_incident_steps(aws, &ai).await {
+                Ok(()) => {
+                    if ai.retry_at.is_some() {
+                        let _ = self.store.clear_alarm_retry(ai.incident_id).await;
+                    }
+                }
+                Err(failure) => {
+                    let (delay, msg) = retry_delay(&failure, ai.attempts);
+                    tracing::warn!(incident = %ai.incident_id, error = %msg, retry_in = ?delay, "alarm incident not fully set up in Slack yet; will retry");
+                    let at = self.clock.now()
+                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
+                    if let Err(e) = self.store.set_alarm_retry(ai.incident_id, at, &msg).await {
+                        tracing::error!(error = %e, "cannot record the retry");
+                    }
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
+            }
+        }
+        next
+    }
+
+    /// War room, first post, graph, Health, then the posts still due. Each step is recorded,
+    /// so a failure or a crash resumes at the step that did not finish.
+    async fn alarm_incident_steps(&self, aws: &Aws, ai: &AlarmIncident) -> Result<(), Failure> {
+        let id = ai.incident_id;
+        let mut record = self.store.incident(id).await?;
+        let opening = self.store.alarm_transition(ai.transition_id).await?;
+        let routes = &self.config.alarms.routes;
+        let route = routes.by_name(&ai.route).unwrap_or(&routes.default).clone();
+        let set_up = record.channel_id.is_some()
+            && record.members_invited
+            && record.header_ts.is_some()
+            && record.header_pinned;
+        if !set_up {
+            let bot = UserId::parse(&self.bot.user_id).map_err(|e| {
+                Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}"))
+            })?;
+            let extra = if record.members_invited {
+                Vec::new()
+            } else {
+                self.route_invitees(&route).await?
+            };
+            self.open_war_room(&mut record, &bot, &extra).await?;
+        }
+        let Some(channel) = record.channel_id.clone() else {
+            return Err(Failure::Transient(anyhow!(
+                "incident {id} has no channel yet"
+            )));
+        };
+        if ai.first_post_ts.is_none() {
+            let ts = self
+                .web
+                .post(&channel, &render::alarm_first_post(&opening.alarm, &route))
+                .await?;
+            self.store
+                .set_alarm_first_post(id, &ts, self.clock.now())
+                .await?;
+        }
+        if !ai.graph_done {
+            self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
+            self.store
+                .mark_alarm_graph_done(id, self.clock.now())
+                .await?;
+        }
+        self.alarm_health_check(aws, ai, &record, &channel).await?;
+        self.post_alarm_updates(id, &channel).await
+    }
+
+    /// The route's responders and its user group's members, for the invitation. A user group
+    /// Slack refuses (deleted, wrong id) is logged and skipped: the war room opens anyway.
+    async fn route_invitees(&self, route: &Route) -> Result<Vec<String>, Failure> {
+        let mut users: Vec<String> = route
+            .responders
+            .iter()
+            .map(|u| u.as_str().to_string())
+            .collect();
+        if let Some(group) = &route.usergroup {
+            match self.web.usergroup_members(group).await {
+                Ok(members) => users.extend(members),
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(usergroup = %group, route = %route.name, error = %e, "cannot list the route's user group; inviting the others")
+                }
+            }
+        }
+        Ok(users)
+    }
+
+    /// Upload the metric graph, or say why there is none. Only a transient Slack failure
+    /// stops here (and is retried); AWS failures never hold the incident up.
+    async fn post_alarm_graph(
+        &self,
+        aws: &Aws,
+        channel: &str,
+        alarm: &Alarm,
+    ) -> Result<(), Failure> {
+        let reason = match aws.alarm_graph(alarm, self.clock.now()).await {
+            Ok(Some(png)) => {
+                let upload = FileUpload {
+                    filename: format!("{}.png", file_stem(&alarm.name)),
+                    title: format!("{} around the breach", alarm.name),
+                    content_type: "image/png",
+                    bytes: png,
+                    comment: render::alarm_graph_comment(alarm),
+                };
+                match self.web.upload_file(channel, &upload).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.is_transient() => return Err(e.into()),
+                    Err(e) => format!("Slack refused the upload ({})", e.code().unwrap_or("error")),
+                }
+            }
+            Ok(None) => {
+                "the alarm has no single metric to draw (composite or metric math)".to_string()
+            }
+            Err(e) => {
+                tracing::warn!(alarm = %alarm.name, error = %e, "no graph for the alarm");
+                e.to_string()
+            }
+        };
+        self.web
+            .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
+            .await?;
+        Ok(())
+    }
+
+    /// Post the alarms that joined (in one message) and the recoveries (one each).
+    async fn post_alarm_updates(
+        &self,
+        id: crate::domain::IncidentId,
+        channel: &str,
+    ) -> Result<(), Failure> {
+        let pending = self.store.unposted_transitions(id).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let (fired, recovered): (Vec<&AlarmTransition>, Vec<&AlarmTransition>) = pending
+            .iter()
+            .partition(|t| t.alarm.state == AlarmState::Alarm);
+        if !fired.is_empty() {
+            let alarms: Vec<&Alarm> = fired.iter().map(|t| &t.alarm).collect();
+            let repeats = fired
+                .iter()
+                .filter(|t| t.outcome.as_deref() == Some(alarm_outcome::REPEAT))
+                .count();
+            self.web
+                .post(channel, &render::alarms_joined(&alarms, repeats))
+                .await?;
+            let ids: Vec<i64> = fired.iter().map(|t| t.id).collect();
+            self.store
+                .mark_transitions_posted(&ids, self.clock.now())
+                .await?;
+        }
+        for t in recovered {
+            self.web
+                .post(channel, &render::alarm_recovered(&t.alarm))
+                .await?;
+            self.store
+                .mark_transitions_posted(&[t.id], self.clock.now())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// How long to wait after a failed Slack step, and what to record. A 429 waits exactly
+/// as long as Slack asked; other failures back off from 2 s up to five minutes.
+fn retry_delay(failure: &Failure, attempts: i64) -> (Duration, String) {
+    let (Failure::Transient(e) | Failure::Permanent(e)) = failure;
+    let msg = format!("{e:#}");
+    if let Some(SlackError::RateLimited { retry_after, .. }) = e.downcast_ref::<SlackError>() {
+        return (retry_after.unwrap_or(Duration::from_secs(5)), msg);
+    }
+    let backoff = Duration::from_secs(2u64.saturating_pow(attempts.clamp(0, 16) as u32 + 1));
+    (backoff.min(MAX_RETRY_DELAY), msg)
+}
+
+/// A file name from an alarm name: letters, digits, `-`, `_`, `.`; at most 80 characters.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    if stem.is_empty() {
+        "alarm".to_string()
+    } else {
+        stem
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_honour_retry_after_and_back_off_otherwise() {
+        let limited = Failure::Transient(
+            SlackError::RateLimited {
+                method: "conversations.create",
+                retry_after: Some(Duration::from_secs(7)),
+            }
+            .into(),
+        );
+        assert_eq!(retry_delay(&limited, 3).0, Duration::from_secs(7));
+        let other = Failure::Transient(anyhow!("boom"));
+        assert_eq!(retry_delay(&other, 0).0, Duration::from_secs(2));
+        assert_eq!(retry_delay(&other, 2).0, Duration::from_secs(8));
+        assert_eq!(retry_delay(&other, 30).0, MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn file_names_are_tame() {
+        assert_eq!(file_stem("prod web/cpu <high>"), "prod-web-cpu--high-");
+        assert_eq!(file_stem(""), "alarm");
+    }
+}

@@ -1,0 +1,105 @@
+//! AWS Health for alarm-opened incidents: on open, what Health reports for the alarming
+//! service in the alarm's region; then a re-check every `[alarms] health_recheck` while the
+//! incident is open, posting only new or updated events.
+//!
+//! Without a Business/Enterprise support plan the Health API answers
+//! `SubscriptionRequiredException`: that is said once (in the incident that found out),
+//! remembered in the database, and Health is never asked again.
+
+use super::worker::Failure;
+use super::Service;
+use crate::aws::{Aws, HealthAnswer};
+use crate::domain::health_service::HealthEvent;
+use crate::slack::render;
+use crate::store::{AlarmIncident, IncidentRecord};
+
+/// The `aws_facts` key recording that this account has no Health API.
+pub(crate) const HEALTH_UNAVAILABLE: &str = "health_subscription_required";
+
+impl Service {
+    pub(super) async fn alarm_health_check(
+        &self,
+        aws: &Aws,
+        ai: &AlarmIncident,
+        record: &IncidentRecord,
+        channel: &str,
+    ) -> Result<(), Failure> {
+        let (Some(service), Some(region)) = (&ai.health_service, &ai.health_region) else {
+            return Ok(()); // no AWS service to ask about (custom metric, composite alarm)
+        };
+        let now = self.clock.now();
+        let first = ai.health_checked_at.is_none();
+        let due = match ai.health_checked_at {
+            None => true,
+            Some(at) => {
+                record.incident.is_open()
+                    && (now - at).to_std().unwrap_or_default() >= self.config.alarms.health_recheck
+            }
+        };
+        if !due {
+            return Ok(());
+        }
+        if self.store.aws_fact(HEALTH_UNAVAILABLE).await?.is_some() {
+            return Ok(self.store.mark_health_checked(ai.incident_id, now).await?);
+        }
+        match aws.health_events(service, region).await {
+            Ok(HealthAnswer::SubscriptionRequired) => {
+                // Say it only if this is the round that learned it.
+                if self
+                    .store
+                    .learn_aws_fact(HEALTH_UNAVAILABLE, "SubscriptionRequiredException", now)
+                    .await?
+                {
+                    tracing::warn!(
+                        "AWS Health needs a support plan this account lacks; not asking again"
+                    );
+                    self.web
+                        .post(channel, &render::health_unavailable())
+                        .await?;
+                }
+            }
+            Ok(HealthAnswer::Events(events)) => {
+                let new = self
+                    .store
+                    .unseen_health_events(ai.incident_id, &events)
+                    .await?;
+                if first || !new.is_empty() {
+                    self.web
+                        .post(
+                            channel,
+                            &render::health_report(service, region, &new, !first),
+                        )
+                        .await?;
+                }
+                for e in &new {
+                    self.store
+                        .record_health_event(ai.incident_id, e, &entry_text(e), now)
+                        .await?;
+                }
+            }
+            Err(e) if first => {
+                tracing::warn!(error = %e, "AWS Health check failed");
+                self.web
+                    .post(
+                        channel,
+                        &render::problem(&format!(
+                            "AWS Health could not be checked for {service} in {region} ({e}); warroom will ask again while the incident is open"
+                        )),
+                    )
+                    .await?;
+            }
+            Err(e) => tracing::warn!(error = %e, "AWS Health re-check failed; will ask again"),
+        }
+        Ok(self.store.mark_health_checked(ai.incident_id, now).await?)
+    }
+}
+
+fn entry_text(e: &HealthEvent) -> String {
+    format!(
+        "AWS Health: {} for {} in {} is {}",
+        e.event_type,
+        e.service,
+        e.region.as_deref().unwrap_or("all regions"),
+        e.status
+    )
+}

@@ -1,0 +1,187 @@
+//! Action items and postmortem drafts: `/incident action`, `/incident action done`,
+//! `/incident postmortem`, and the buttons on warroom's own messages (the resolve notice's
+//! "Draft the postmortem").
+
+use anyhow::anyhow;
+
+use super::worker::Failure;
+use super::Service;
+use crate::domain::UserId;
+use crate::postmortem::{self, Format};
+use crate::slack::inbound::{ActionClick, CommandInvocation};
+use crate::slack::render;
+use crate::slack::web::FileUpload;
+use crate::store::{CloseOutcome, InboxRow, IncidentRecord};
+
+impl Service {
+    pub(super) async fn add_action(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        text: String,
+        owner: Option<UserId>,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        let (item, new) = self
+            .store
+            .add_action(
+                record.incident.id,
+                &text,
+                owner.as_ref(),
+                &actor,
+                inv.at,
+                &row.dedupe_key,
+                self.clock.now(),
+            )
+            .await?;
+        if new {
+            if let Some(channel) = &record.channel_id {
+                self.web
+                    .post(channel, &render::action_added(&actor, &item))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn close_action(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        number: u32,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        // A replay after a crash: the closure is on record already.
+        if self.store.entry_exists(&row.dedupe_key).await? {
+            return Ok(());
+        }
+        let outcome = self
+            .store
+            .close_action(
+                record.incident.id,
+                number,
+                &actor,
+                inv.at,
+                &row.dedupe_key,
+                self.clock.now(),
+            )
+            .await?;
+        match outcome {
+            CloseOutcome::Closed(item) => {
+                if let Some(channel) = &record.channel_id {
+                    self.web
+                        .post(channel, &render::action_closed(&actor, &item))
+                        .await?;
+                }
+            }
+            CloseOutcome::AlreadyDone(item) => {
+                self.reply(inv, &render::action_already_done(&item)).await;
+            }
+            CloseOutcome::NotFound => {
+                self.reply(
+                    inv,
+                    &render::problem(&format!(
+                        "incident {} has no action item {number}; /incident actions lists them",
+                        record.incident.id
+                    )),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// `/incident postmortem`: draft and upload, or tell the caller why not.
+    pub(super) async fn postmortem_command(
+        &self,
+        inv: &CommandInvocation,
+        actor: UserId,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        match self.draft_postmortem(&record, &actor).await {
+            Err(Failure::Permanent(e)) => {
+                self.reply(
+                    inv,
+                    &render::problem(&format!("the postmortem draft could not be posted: {e:#}")),
+                )
+                .await;
+                Err(Failure::Permanent(e))
+            }
+            other => other,
+        }
+    }
+
+    /// A button on one of warroom's messages. Unknown buttons (from newer or older
+    /// versions) are logged and dropped.
+    pub(super) async fn handle_click(&self, click: ActionClick) -> Result<(), Failure> {
+        match click.action_id.as_str() {
+            render::DRAFT_POSTMORTEM_ACTION => {
+                let Some(record) = self.store.incident_by_channel(&click.channel).await? else {
+                    return Ok(());
+                };
+                let actor = UserId::parse(&click.user).map_err(|e| {
+                    Failure::Permanent(anyhow!("button click from an unusable user id: {e}"))
+                })?;
+                match self.draft_postmortem(&record, &actor).await {
+                    Err(Failure::Permanent(e)) => {
+                        let msg = render::problem(&format!(
+                            "the postmortem draft could not be posted: {e:#}"
+                        ));
+                        if let Err(err) =
+                            self.web.respond_ephemeral(&click.response_url, &msg).await
+                        {
+                            tracing::warn!(error = %err, "could not tell the clicker");
+                        }
+                        Err(Failure::Permanent(e))
+                    }
+                    other => other,
+                }
+            }
+            other => {
+                tracing::info!(action_id = other, "ignoring a click on an unknown button");
+                Ok(())
+            }
+        }
+    }
+
+    /// Render the Markdown draft and upload it to the incident channel with a summary.
+    async fn draft_postmortem(
+        &self,
+        record: &IncidentRecord,
+        requested_by: &UserId,
+    ) -> Result<(), Failure> {
+        let Some(channel) = &record.channel_id else {
+            return Err(Failure::Permanent(anyhow!(
+                "incident {} has no channel yet",
+                record.incident.id
+            )));
+        };
+        let source = self.store.postmortem_source(record.incident.id).await?;
+        let options = postmortem::Options::from_config(&self.config);
+        let data = postmortem::build(&source, &options, self.clock.now());
+        let markdown = self
+            .templates
+            .render(Format::Markdown, &data)
+            .map_err(|e| Failure::Permanent(e.into()))?;
+        let summary = render::postmortem_summary(record, &data, requested_by);
+        let file = postmortem::file_name(&source, Format::Markdown);
+        let upload = FileUpload {
+            filename: file.clone(),
+            title: format!("Postmortem draft: incident {}", record.incident.id),
+            content_type: "text/markdown; charset=utf-8",
+            bytes: markdown.into_bytes(),
+            comment: summary.text,
+        };
+        self.web.upload_file(channel, &upload).await?;
+        tracing::info!(incident = %record.incident.id, file, "postmortem draft uploaded");
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Everything a postmortem draft is built from, read in one go: the incident, its whole
+//! timeline, the structured `data` of its change entries, its action items, and what is
+//! known from AWS (alarms, Support cases, Health events, graphs).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::actions::ActionItem;
+use super::{IncidentRecord, Store, StoreResult, TimelineEntry};
+use crate::domain::IncidentId;
+
+/// An alarm transition (recorded by the alarms feature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmEvent {
+    pub name: String,
+    /// `ALARM`, `OK`, `INSUFFICIENT_DATA`.
+    pub state: String,
+    pub at: DateTime<Utc>,
+    pub region: String,
+    pub metric: Option<String>,
+    pub description: Option<String>,
+}
+
+/// An AWS Support case and its correspondence (recorded by the escalation feature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCase {
+    pub id: String,
+    pub severity: String,
+    pub subject: String,
+    pub status: String,
+    pub opened_at: DateTime<Utc>,
+    pub communications: Vec<CaseMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseMessage {
+    pub at: DateTime<Utc>,
+    /// `AWS` or the person who wrote.
+    pub from: String,
+    pub text: String,
+}
+
+/// An AWS Health event seen during the incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub service: String,
+    pub region: String,
+    pub event_type: String,
+    pub status: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub description: String,
+}
+
+/// A graph image posted for an alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graph {
+    pub title: String,
+    pub url: String,
+}
+
+/// What warroom knows about the incident from AWS. Empty until the alarm and escalation
+/// features record it (they fill it in [`Store::postmortem_source`]); the draft then says
+/// "none recorded" in those sections.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub alarms: Vec<AlarmEvent>,
+    pub aws_cases: Vec<AwsCase>,
+    pub health_events: Vec<HealthEvent>,
+    pub graphs: Vec<Graph>,
+}
+
+/// The recorded facts about one incident.
+#[derive(Debug, Clone)]
+pub struct PostmortemSource {
+    pub record: IncidentRecord,
+    /// Oldest first, as [`Store::timeline`] returns it.
+    pub entries: Vec<TimelineEntry>,
+    /// `timeline.data` by entry id, for entries that have it (changes, action items).
+    pub details: HashMap<i64, serde_json::Value>,
+    pub actions: Vec<ActionItem>,
+    pub evidence: Evidence,
+}
+
+impl Store {
+    pub async fn postmortem_source(&self, id: IncidentId) -> StoreResult<PostmortemSource> {
+        let record = self.incident(id).await?;
+        let entries = self.timeline(id).await?;
+        let rows =
+            sqlx::query("SELECT id, data FROM timeline WHERE incident_id = ? AND data IS NOT NULL")
+                .bind(id.0)
+                .fetch_all(self.pool())
+                .await?;
+        let mut details = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let entry: i64 = row.try_get(0)?;
+            let text: String = row.try_get(1)?;
+            match serde_json::from_str(&text) {
+                Ok(value) => {
+                    details.insert(entry, value);
+                }
+                // Unreadable detail: the entry's text still tells the story.
+                Err(e) => tracing::warn!(entry, error = %e, "skipping unreadable timeline data"),
+            }
+        }
+        let actions = self.actions(id).await?;
+        Ok(PostmortemSource {
+            record,
+            entries,
+            details,
+            actions,
+            evidence: Evidence::default(),
+        })
+    }
+}

@@ -1,0 +1,650 @@
+//! CloudWatch alarms open war rooms: the real bot against the Slack emulator and against
+//! moto (through the CBOR front in `warroom::aws::fake`), with the AWS SDK speaking Smithy
+//! RPC v2 CBOR the whole way. The test plays the operator: it creates alarms and sets their
+//! state with the SDK, as `aws cloudwatch put-metric-alarm` / `set-alarm-state` would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use futures::StreamExt;
+use warroom::app::App;
+use warroom::aws::fake::{AwsFake, CloudWatchBackend, MotoServer};
+use warroom::aws::AwsAccess;
+use warroom::clock::SystemClock;
+use warroom::demo::config_for_emulator;
+use warroom::domain::health_service::HealthEvent;
+use warroom::domain::routing::{Glob, Matcher, Route};
+use warroom::domain::{EntryKind, Severity, UserId};
+use warroom::slack::render::plain_text;
+use warroom::slack_emulator::{Fault, Message};
+use warroom::store::Store;
+
+use crate::helpers::*;
+
+const REGION: &str = "us-east-1";
+const POLL: Duration = Duration::from_millis(200);
+
+/// moto, the CBOR front and Health fake before it, and an SDK client for the operator.
+struct Aws {
+    fake: AwsFake,
+    cw: aws_sdk_cloudwatch::Client,
+    _moto: MotoServer,
+}
+
+impl Aws {
+    async fn start() -> Aws {
+        let moto = MotoServer::start().await.expect("moto_server starts");
+        let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+            .await
+            .expect("AWS fake starts");
+        let conf = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(fake.endpoint_url())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .build();
+        Aws {
+            cw: aws_sdk_cloudwatch::Client::from_conf(conf),
+            fake,
+            _moto: moto,
+        }
+    }
+
+    /// An EC2 CPU alarm (in OK until [`Aws::fire`]).
+    async fn put_alarm(&self, name: &str, description: &str) {
+        self.cw
+            .put_metric_alarm()
+            .alarm_name(name)
+            .alarm_description(description)
+            .namespace("AWS/EC2")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                Dimension::builder()
+                    .name("AutoScalingGroupName")
+                    .value("checkout-web")
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(80.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .expect("PutMetricAlarm");
+    }
+
+    async fn set_state(&self, name: &str, state: StateValue, reason: &str) {
+        self.cw
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason(reason)
+            .send()
+            .await
+            .expect("SetAlarmState");
+    }
+
+    async fn fire(&self, name: &str) {
+        self.set_state(
+            name,
+            StateValue::Alarm,
+            "Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)",
+        )
+        .await;
+    }
+
+    /// Wait until the bot has polled DescribeAlarms `n` more times.
+    async fn wait_polls(&self, n: usize) {
+        let start = self.fake.call_count("DescribeAlarms");
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while self.fake.call_count("DescribeAlarms") < start + n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot stopped polling"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn route(name: &str, alarm_name: &str) -> Route {
+    Route {
+        name: name.to_string(),
+        matcher: Matcher {
+            alarm_name: Some(Glob::new(alarm_name)),
+            ..Matcher::default()
+        },
+        severity: Severity::Sev2,
+        ..Route::default_route()
+    }
+}
+
+/// The bot in-process, polling the fake every 200 ms, with `routes` and fixed test keys.
+async fn start_bot(world: &World, aws: &Aws, routes: Vec<Route>) -> App {
+    let (mut config, secrets) =
+        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
+    config.aws.endpoint_url = Some(aws.fake.endpoint_url());
+    config.alarms.enabled = true;
+    config.alarms.regions = vec![REGION.to_string()];
+    config.alarms.poll_interval = POLL;
+    config.alarms.health_recheck = Duration::from_millis(400);
+    config.alarms.routes.routes = routes;
+    let access = AwsAccess::Static {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    };
+    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access)
+        .await
+        .expect("bot starts");
+    world
+        .emu
+        .wait_for_connections(1, DEADLINE)
+        .await
+        .expect("bot connects");
+    app
+}
+
+fn incident_channels(world: &World) -> Vec<String> {
+    world
+        .emu
+        .channels()
+        .into_iter()
+        .filter(|c| c.name.starts_with("inc-"))
+        .map(|c| c.id)
+        .collect()
+}
+
+/// Wait for `n` incident channels; returns their ids in creation order.
+async fn wait_channels(world: &World, n: usize) -> Vec<String> {
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            let ids: Vec<String> = ws
+                .channels
+                .iter()
+                .filter(|c| c.name.starts_with("inc-"))
+                .map(|c| c.id.clone())
+                .collect();
+            (ids.len() >= n).then_some(ids)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {n} incident channels: {e}"))
+}
+
+/// Wait for a bot message in `channel` whose visible text contains `needle`.
+async fn wait_post(world: &World, channel: &str, needle: &str) -> Message {
+    let bot = world.emu.config().bot_user_id.clone();
+    let (ch, needle_s) = (channel.to_string(), needle.to_string());
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.messages
+                .get(&ch)?
+                .iter()
+                .find(|m| {
+                    m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(&needle_s)
+                })
+                .cloned()
+        })
+        .await
+        .unwrap_or_else(|e| {
+            let seen: Vec<String> = world
+                .emu
+                .messages(channel)
+                .iter()
+                .map(|m| plain_text(&m.text, m.blocks.as_ref()))
+                .collect();
+            panic!("no post containing {needle:?}: {e}; the channel has {seen:#?}")
+        })
+}
+
+fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
+    world
+        .emu
+        .messages(channel)
+        .iter()
+        .filter(|m| plain_text(&m.text, m.blocks.as_ref()).contains(needle))
+        .count()
+}
+
+async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
+    let r = incident_in(store, channel).await;
+    store
+        .timeline(r.incident.id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
+}
+
+#[tokio::test]
+async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let app = start_bot(&world, &aws, vec![route("checkout", "checkout-*")]).await;
+    aws.put_alarm("checkout-web-cpu", "CPU of the checkout fleet")
+        .await;
+    aws.fire("checkout-web-cpu").await;
+
+    let channel = wait_channels(&world, 1).await.remove(0);
+    let first = wait_post(
+        &world,
+        &channel,
+        "CloudWatch alarm *checkout-web-cpu* is in *ALARM*",
+    )
+    .await;
+    let shown = plain_text(&first.text, first.blocks.as_ref());
+    for want in [
+        "CPU of the checkout fleet",
+        "Average of CPUUtilization > 80 (period 5 min)",
+        "AWS/EC2",
+        "AutoScalingGroupName=checkout-web",
+        "> 80",
+        "us-east-1",
+        "Threshold Crossed: 1 datapoint [97.5]",
+        "checkout (SEV2)",
+        "Open the alarm in the CloudWatch console",
+    ] {
+        assert!(shown.contains(want), "{want:?} missing from {shown}");
+    }
+    let blocks = first.blocks.as_ref().unwrap().to_string();
+    assert!(
+        blocks.contains("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/checkout-web-cpu|"),
+        "{blocks}"
+    );
+    // The responders are in the channel; the header is pinned.
+    let members = world.emu.channel(&channel).unwrap().members;
+    assert!(members.contains(&BOB.to_string()) && members.contains(&CAROL.to_string()));
+    world
+        .wait_header(&channel, &["checkout-web-cpu", "SEV2"])
+        .await;
+    // The graph: a PNG of the alarm's metric with its threshold, shared in the channel.
+    let files = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            let f: Vec<_> = ws
+                .files
+                .iter()
+                .filter(|f| f.completed && f.channel.as_deref() == Some(channel.as_str()))
+                .cloned()
+                .collect();
+            (!f.is_empty()).then_some(f)
+        })
+        .await
+        .expect("the graph is shared");
+    assert!(files[0].bytes.starts_with(b"\x89PNG"));
+    let widget = &aws.fake.widget_requests()[0];
+    assert_eq!(widget["metrics"][0][1], "CPUUtilization");
+    assert_eq!(widget["annotations"]["horizontal"][0]["value"], 80.0);
+    // Health: nothing reported for EC2 in the alarm's region, said plainly.
+    wait_post(
+        &world,
+        &channel,
+        "AWS Health reports no open issue for EC2 in us-east-1",
+    )
+    .await;
+
+    // Three polls later: still one incident, one channel, one first post, one transition.
+    aws.wait_polls(3).await;
+    let store = world.store().await;
+    assert_eq!(store.incidents(false).await.unwrap().len(), 1);
+    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
+    let record = incident_in(&store, &channel).await;
+    assert_eq!(record.incident.severity, Severity::Sev2);
+    assert_eq!(
+        record.incident.lead, None,
+        "nobody leads until someone takes it"
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bot_killed_mid_setup_restarts_without_a_second_incident() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let config = format!(
+        "[aws]\nregion = \"{REGION}\"\nendpoint_url = \"{}\"\n[alarms]\npoll_interval = \"200ms\"\n",
+        aws.fake.endpoint_url()
+    );
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    // Slack is slow to create the channel, so the kill lands after the transition is
+    // recorded and the incident opened, before its channel exists.
+    world.emu.inject_fault(
+        "conversations.create",
+        Fault::Delay(Duration::from_secs(3)),
+        1,
+    );
+    let bot = BotProcess::start_with(&world, &config, &env).await;
+    world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
+    aws.put_alarm("db-latency", "RDS latency").await;
+    aws.fire("db-latency").await;
+    let store = world.store().await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while store.incidents(false).await.unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no incident recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bot.kill().await;
+    assert!(
+        incident_channels(&world).is_empty(),
+        "killed before the channel existed"
+    );
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+        .await
+        .unwrap();
+
+    let bot = BotProcess::start_with(&world, &config, &env).await;
+    world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
+    let channel = wait_channels(&world, 1).await.remove(0);
+    wait_post(
+        &world,
+        &channel,
+        "CloudWatch alarm *db-latency* is in *ALARM*",
+    )
+    .await;
+    aws.wait_polls(3).await;
+    assert_eq!(store.incidents(false).await.unwrap().len(), 1);
+    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
+    bot.kill().await;
+}
+
+#[tokio::test]
+async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let app = start_bot(&world, &aws, vec![]).await;
+    aws.put_alarm("web-cpu", "CPU").await;
+    aws.fire("web-cpu").await;
+    let channel = wait_channels(&world, 1).await.remove(0);
+    wait_post(&world, &channel, "is in *ALARM*").await;
+
+    aws.set_state(
+        "web-cpu",
+        StateValue::Ok,
+        "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0)",
+    )
+    .await;
+    let post = wait_post(&world, &channel, "*web-cpu* recovered (OK) at").await;
+    assert!(plain_text(&post.text, None).contains("/incident status monitoring"));
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the recovery", |e| {
+        e.iter()
+            .any(|x| x.kind == EntryKind::AlarmRecovered && x.text.contains("web-cpu went to OK"))
+    })
+    .await;
+    aws.wait_polls(2).await;
+    let record = incident_in(&store, &channel).await;
+    assert!(
+        record.incident.is_open(),
+        "recovery never resolves by itself"
+    );
+    assert_eq!(posts_containing(&world, &channel, "recovered (OK)"), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_its_timeline() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let app = start_bot(&world, &aws, vec![route("storm", "storm-*")]).await;
+    let names: Vec<String> = (0..200).map(|i| format!("storm-{i:03}")).collect();
+    let aws_ref = &aws;
+    futures::stream::iter(names.iter())
+        .for_each_concurrent(16, |n| async move {
+            aws_ref.put_alarm(n, "part of a storm").await;
+            aws_ref.fire(n).await;
+        })
+        .await;
+
+    let channel = wait_channels(&world, 1).await.remove(0);
+    let store = world.store().await;
+    let entries = wait_timeline(&store, &channel, "200 alarms", |e| {
+        e.iter().filter(|x| x.kind == EntryKind::AlarmFired).count() == 200
+    })
+    .await;
+    for n in &names {
+        assert!(
+            entries.iter().any(|e| e.kind == EntryKind::AlarmFired
+                && e.text.starts_with(&format!("{n} went to ALARM"))),
+            "{n} is not on the timeline"
+        );
+    }
+    wait_post(&world, &channel, "joined this incident").await;
+    aws.wait_polls(2).await;
+    assert_eq!(store.incidents(false).await.unwrap().len(), 1);
+    assert_eq!(incident_channels(&world).len(), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_route_with_a_user_group_invites_its_members() {
+    let world = World::new().await;
+    world.emu.add_usergroup("S0DBONCALL", "db-oncall", &[DAVE]);
+    let aws = Aws::start().await;
+    let mut db = route("db", "db-*");
+    db.usergroup = Some("S0DBONCALL".into());
+    db.responders = vec![UserId::parse(ALICE).unwrap()];
+    let app = start_bot(&world, &aws, vec![db]).await;
+    aws.put_alarm("db-connections", "RDS connections").await;
+    aws.fire("db-connections").await;
+    let channel = wait_channels(&world, 1).await.remove(0);
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.channel(&channel)
+                .filter(|c| [ALICE, BOB, CAROL, DAVE].iter().all(|u| c.is_member(u)))
+                .map(|_| ())
+        })
+        .await
+        .expect("the user group's members, the route's and the global responders are invited");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn alarm_text_is_shown_not_interpreted() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let app = start_bot(&world, &aws, vec![]).await;
+    aws.put_alarm(
+        "web-5xx",
+        "<!channel> wake up, see <https://evil.example|click here>",
+    )
+    .await;
+    aws.fire("web-5xx").await;
+    let channel = wait_channels(&world, 1).await.remove(0);
+    let first = wait_post(&world, &channel, "is in *ALARM*").await;
+    let raw = format!("{} {}", first.text, first.blocks.as_ref().unwrap());
+    assert!(!raw.contains("<!channel>"), "{raw}");
+    assert!(!raw.contains("<https://evil"), "{raw}");
+    assert!(raw.contains("&lt;!channel&gt; wake up"), "{raw}");
+    // Read as Slack shows it: the literal text, no ping, no link.
+    let shown = plain_text(&first.text, first.blocks.as_ref());
+    assert!(
+        shown.contains("<!channel> wake up, see <https://evil.example|click here>"),
+        "{shown}"
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let now = chrono::Utc::now();
+    let event = |arn: &str, region: &str, updated: chrono::DateTime<chrono::Utc>| HealthEvent {
+        arn: arn.to_string(),
+        service: "EC2".into(),
+        event_type: "AWS_EC2_OPERATIONAL_ISSUE".into(),
+        category: Some("issue".into()),
+        region: Some(region.into()),
+        status: "open".into(),
+        started_at: Some(now - chrono::Duration::minutes(20)),
+        last_updated_at: Some(updated),
+    };
+    aws.fake
+        .add_health_event(event("arn:aws:health:us-east-1::event/EC2/1", REGION, now));
+    // Another region's trouble is not this alarm's.
+    aws.fake.add_health_event(event(
+        "arn:aws:health:eu-west-1::event/EC2/2",
+        "eu-west-1",
+        now,
+    ));
+    let app = start_bot(&world, &aws, vec![]).await;
+    aws.put_alarm("web-cpu", "CPU").await;
+    aws.fire("web-cpu").await;
+    let channel = wait_channels(&world, 1).await.remove(0);
+    let post = wait_post(
+        &world,
+        &channel,
+        "AWS Health reports an issue for EC2 in us-east-1",
+    )
+    .await;
+    let shown = plain_text(&post.text, None);
+    assert!(
+        shown.contains("*AWS_EC2_OPERATIONAL_ISSUE* (open"),
+        "{shown}"
+    );
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the Health event", |e| {
+        e.iter().any(|x| x.kind == EntryKind::HealthEvent)
+    })
+    .await;
+    // AWS updates the event: the re-check posts it again, once.
+    aws.fake.add_health_event(event(
+        "arn:aws:health:us-east-1::event/EC2/1",
+        REGION,
+        now + chrono::Duration::minutes(5),
+    ));
+    wait_post(&world, &channel, "AWS Health has news for EC2 in us-east-1").await;
+    wait_timeline(&store, &channel, "the update", |e| {
+        e.iter()
+            .filter(|x| x.kind == EntryKind::HealthEvent)
+            .count()
+            == 2
+    })
+    .await;
+    // Two more re-checks with nothing new: nothing more is posted.
+    let calls = aws.fake.call_count("DescribeEvents");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while aws.fake.call_count("DescribeEvents") < calls + 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Health is not re-checked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(posts_containing(&world, &channel, "AWS Health has news"), 1);
+    assert!(aws
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "DescribeEvents")
+        .all(|c| c.region.as_deref() == Some("us-east-1")));
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_a_support_plan_health_is_explained_once_and_never_asked_again() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    aws.fake.require_subscription(true);
+    let app = start_bot(
+        &world,
+        &aws,
+        vec![route("web", "web-*"), route("db", "db-*")],
+    )
+    .await;
+    aws.put_alarm("web-cpu", "CPU").await;
+    aws.fire("web-cpu").await;
+    let first = wait_channels(&world, 1).await.remove(0);
+    wait_post(&world, &first, "AWS Health cannot be checked").await;
+    aws.put_alarm("db-cpu", "CPU").await;
+    aws.fire("db-cpu").await;
+    let channels = wait_channels(&world, 2).await;
+    wait_post(&world, &channels[1], "is in *ALARM*").await;
+    // Several polls and re-check periods later: one explanation, one Health call in all.
+    aws.wait_polls(5).await;
+    let said: usize = channels
+        .iter()
+        .map(|c| posts_containing(&world, c, "AWS Health cannot be checked"))
+        .sum();
+    assert_eq!(said, 1);
+    assert_eq!(aws.fake.call_count("DescribeEvents"), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    world.emu.inject_fault(
+        "conversations.create",
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        8,
+    );
+    let app = start_bot(
+        &world,
+        &aws,
+        vec![route("a", "a-*"), route("b", "b-*"), route("c", "c-*")],
+    )
+    .await;
+    for name in ["a-cpu", "b-cpu", "c-cpu"] {
+        aws.put_alarm(name, "CPU").await;
+        aws.fire(name).await;
+    }
+    let store = world.store().await;
+    // Every alarm is on record at once, channel or not.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while store.incidents(false).await.unwrap().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alarms not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let channels = world
+        .emu
+        .wait_until(Duration::from_secs(60), |ws| {
+            let ids: Vec<String> = ws
+                .channels
+                .iter()
+                .filter(|c| c.name.starts_with("inc-"))
+                .map(|c| c.id.clone())
+                .collect();
+            (ids.len() == 3).then_some(ids)
+        })
+        .await
+        .expect("all three channels in the end");
+    for (channel, name) in channels.iter().zip(["a-cpu", "b-cpu", "c-cpu"]) {
+        let _ = name;
+        wait_post(&world, channel, "is in *ALARM*").await;
+    }
+    let refused = world
+        .emu
+        .api_calls()
+        .iter()
+        .filter(|c| c.method == "conversations.create" && c.http_status == 429)
+        .count();
+    assert_eq!(refused, 8, "the storm happened");
+    assert_eq!(store.incidents(false).await.unwrap().len(), 3);
+    app.stop().await.unwrap();
+}

@@ -1,0 +1,619 @@
+//! Action items and postmortem drafts, end to end: the golden incident (fixed clocks, built
+//! through the emulator) against the checked-in drafts, the resolve button, the command,
+//! the operator CLI and the template checks at start.
+//!
+//! `UPDATE_GOLDEN=1 cargo test --test bot postmortem` rewrites `tests/golden/` after a
+//! deliberate change; review the diff.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use warroom::app::App;
+use warroom::clock::ManualClock;
+use warroom::config::Config;
+use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::domain::IncidentId;
+use warroom::postmortem::{self, Format, Templates};
+use warroom::slack_emulator::{EmulatorConfig, Message, UploadedFile};
+
+use crate::helpers::*;
+
+/// The golden incident opens at 13:00 UTC on a fixed day.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 13, 0, 0).unwrap()
+}
+
+/// A workspace whose bot has the scopes the manifest asks for (`files:write` included).
+async fn world() -> World {
+    assert!(bot_scopes().iter().any(|s| s == "files:write"));
+    World::new().await
+}
+
+fn config(world: &World, tweak: impl FnOnce(&mut Config)) -> (Config, warroom::config::Secrets) {
+    let (mut config, secrets) =
+        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
+    tweak(&mut config);
+    (config, secrets)
+}
+
+async fn start(world: &World, clock: &ManualClock, tweak: impl FnOnce(&mut Config)) -> App {
+    let (config, secrets) = config(world, tweak);
+    let app = App::build(config, secrets, Arc::new(clock.clone()))
+        .await
+        .expect("bot starts");
+    world
+        .emu
+        .wait_for_connections(1, DEADLINE)
+        .await
+        .expect("bot connects");
+    app
+}
+
+/// The bot's and the emulator's clocks, moved together.
+struct Clocks<'a> {
+    bot: ManualClock,
+    world: &'a World,
+}
+
+impl Clocks<'_> {
+    fn at(&self, minutes: i64) {
+        let t = t0() + Duration::minutes(minutes);
+        self.bot.set(t);
+        self.world.emu.set_clock(Some(t));
+    }
+}
+
+/// Run a command that posts a notice; wait for the notice (so the next step happens later).
+async fn command(world: &World, user: &str, channel: &str, text: &str) {
+    let before = bot_count(world, channel);
+    assert_eq!(world.command(user, channel, text).await, None, "{text}");
+    world.bot_messages(channel, before + 1).await;
+}
+
+fn bot_count(world: &World, channel: &str) -> usize {
+    let bot = world.emu.config().bot_user_id.clone();
+    world
+        .emu
+        .messages(channel)
+        .iter()
+        .filter(|m| m.user == bot)
+        .count()
+}
+
+/// Post as a person and wait until the bot recorded it.
+async fn say(world: &World, user: &str, channel: &str, text: &str, thread: Option<&str>) -> String {
+    let ts = world.emu.post_message(user, channel, text, thread).unwrap();
+    let store = world.store().await;
+    let want = ts.clone();
+    wait_timeline(&store, channel, "the message", |e| {
+        e.iter()
+            .any(|e| e.slack_ts.as_deref() == Some(want.as_str()))
+    })
+    .await;
+    ts
+}
+
+/// Wait for a completed upload in `channel` beyond the first `seen`.
+async fn upload(world: &World, channel: &str, seen: usize) -> UploadedFile {
+    let ch = channel.to_string();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.files
+                .iter()
+                .filter(|f| f.completed && f.channel.as_deref() == Some(ch.as_str()))
+                .nth(seen)
+                .cloned()
+        })
+        .await
+        .expect("a file shared in the channel")
+}
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+/// Compare with the checked-in file (or rewrite it with UPDATE_GOLDEN=1).
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from the golden file at line {}:\n  expected: {:?}\n  actual:   {:?}\n(UPDATE_GOLDEN=1 rewrites it)",
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}
+
+fn resolve_notice(world: &World, channel: &str) -> Message {
+    world
+        .emu
+        .messages(channel)
+        .into_iter()
+        .rev()
+        .find(|m| {
+            m.blocks
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("postmortem_draft"))
+        })
+        .expect("the resolve notice with its button")
+}
+
+/// The golden incident: a backdated note, a pinned message with Markdown-breaking
+/// characters, an edit, a thread reply, severity and lead changes, action items (one
+/// closed), a 1h 5m quiet spell, then resolve. Returns the channel.
+async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
+    clocks.at(0);
+    let channel = world
+        .declare(ALICE, "Checkout 5xx | payments failing sev3")
+        .await;
+    clocks.at(2);
+    let looking = say(world, BOB, &channel, "looking at the ALB dashboards", None).await;
+    clocks.at(3);
+    let evidence = say(
+        world,
+        CAROL,
+        &channel,
+        "5xx from `checkout-api` | only us-east-1\n# since ~12:55 <@U0BOB>",
+        None,
+    )
+    .await;
+    clocks.at(4);
+    world.emu.pin_message(BOB, &channel, &evidence).unwrap();
+    clocks.at(5);
+    command(
+        world,
+        BOB,
+        &channel,
+        "note at 12:55 first 5xx in the ALB logs",
+    )
+    .await;
+    clocks.at(8);
+    command(world, BOB, &channel, "sev 1").await;
+    clocks.at(10);
+    command(world, ALICE, &channel, "lead <@U0BOB|bob>").await;
+    clocks.at(15);
+    command(
+        world,
+        BOB,
+        &channel,
+        "status identified RDS connections exhausted by the reporting job",
+    )
+    .await;
+    clocks.at(16);
+    say(world, CAROL, &channel, "killed the job", Some(&looking)).await;
+    clocks.at(17);
+    world
+        .emu
+        .edit_message(
+            BOB,
+            &channel,
+            &looking,
+            "looking at the ALB and RDS dashboards",
+        )
+        .unwrap();
+    clocks.at(20);
+    command(
+        world,
+        BOB,
+        &channel,
+        "action alarm on RDS connections at 80% <@U0CAROL>",
+    )
+    .await;
+    clocks.at(21);
+    command(
+        world,
+        ALICE,
+        &channel,
+        "action runbook for the reporting job",
+    )
+    .await;
+    clocks.at(25);
+    command(
+        world,
+        BOB,
+        &channel,
+        "status monitoring error rate back to normal",
+    )
+    .await;
+    clocks.at(90);
+    let quiet = say(world, CAROL, &channel, "all quiet for an hour", None).await;
+    clocks.at(91);
+    world
+        .emu
+        .add_reaction(ALICE, &channel, &quiet, "pushpin")
+        .unwrap();
+    clocks.at(95);
+    command(world, ALICE, &channel, "action done 2").await;
+    clocks.at(100);
+    command(
+        world,
+        BOB,
+        &channel,
+        "resolve job moved to the read replica",
+    )
+    .await;
+    channel
+}
+
+#[tokio::test]
+async fn the_resolve_button_drafts_the_golden_postmortem() {
+    let world = world().await;
+    let clocks = Clocks {
+        bot: ManualClock::new(t0()),
+        world: &world,
+    };
+    world.emu.set_clock(Some(t0()));
+    let app = start(&world, &clocks.bot, |_| {}).await;
+    let channel = golden_incident(&world, &clocks).await;
+    let store = world.store().await;
+    // Wait until the pushpin reaction is on record (it has no visible effect).
+    wait_timeline(&store, &channel, "the pushpin", |e| {
+        e.iter()
+            .filter(|e| e.key_event && e.kind.as_str() == "message")
+            .count()
+            == 2
+    })
+    .await;
+
+    clocks.at(105);
+    let notice = resolve_notice(&world, &channel);
+    let outcome = world
+        .emu
+        .click_button(CAROL, &channel, &notice.ts, "postmortem_draft")
+        .await
+        .expect("the click is acked");
+    assert!(outcome.payload().is_none(), "acked empty: {outcome:?}");
+    let file = upload(&world, &channel, 0).await;
+    assert_eq!(
+        file.filename,
+        "postmortem-inc-20261120-checkout-5xx-payments-failing.md"
+    );
+    assert_eq!(file.title.as_deref(), Some("Postmortem draft: incident #1"));
+    let markdown = String::from_utf8(file.bytes.clone()).unwrap();
+    assert_golden("postmortem.md", &markdown);
+
+    // The file is shared with a short summary, in the channel, for everyone.
+    let summary = file.initial_comment.clone().unwrap_or_default();
+    assert!(
+        summary.contains("Postmortem draft for incident #1"),
+        "{summary}"
+    );
+    assert!(summary.contains("requested by <@U0CAROL>"), "{summary}");
+    assert!(summary.contains("SEV1, resolved after 1h 40m"), "{summary}");
+    assert!(summary.contains("2 action item(s) (1 open)"), "{summary}");
+    assert!(
+        summary.contains("Checkout 5xx | payments failing"),
+        "{summary}"
+    );
+    let shared = world
+        .emu
+        .message(&channel, file.message_ts.as_deref().unwrap())
+        .expect("the message sharing the file");
+    assert_eq!(shared.text, summary);
+
+    // The same incident as a self-contained HTML page, drafted at the same moment.
+    let (config, _) = config(&world, |_| {});
+    let source = store.postmortem_source(IncidentId(1)).await.unwrap();
+    let html = postmortem::draft(
+        &Templates::load(None).unwrap(),
+        &source,
+        &postmortem::Options::from_config(&config),
+        t0() + Duration::minutes(105),
+        Format::Html,
+    )
+    .unwrap();
+    assert_golden("postmortem.html", &html);
+
+    // A second click (another person) drafts again; a redelivered click would not.
+    let outcome = world
+        .emu
+        .click_button(BOB, &channel, &notice.ts, "postmortem_draft")
+        .await
+        .unwrap();
+    assert!(outcome.payload().is_none());
+    upload(&world, &channel, 1).await;
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn action_items_are_added_listed_and_closed() {
+    let world = world().await;
+    let _bot = world.start_bot().await;
+    let channel = world.declare(ALICE, "Queue backlog").await;
+
+    let empty = world.command(BOB, &channel, "actions").await.unwrap();
+    assert!(empty.contains("no action items yet"), "{empty}");
+
+    command(
+        &world,
+        BOB,
+        &channel,
+        "action add a lag alarm <!channel> <@U0CAROL|carol>",
+    )
+    .await;
+    let posted = world.bot_messages(&channel, 2).await;
+    let text = &posted[1].text;
+    assert!(
+        text.contains("added action item 1: add a lag alarm &lt;!channel&gt;"),
+        "{text}"
+    );
+    assert!(text.contains("owner <@U0CAROL>"), "{text}");
+    command(&world, ALICE, &channel, "action scale the consumers").await;
+
+    let list = world.command(DAVE, &channel, "actions").await.unwrap();
+    assert!(list.contains("(2 open, 0 done)"), "{list}");
+    assert!(
+        list.contains("1. add a lag alarm &lt;!channel&gt; — <@U0CAROL> — open"),
+        "{list}"
+    );
+    assert!(
+        list.contains("2. scale the consumers — _no owner_ — open"),
+        "{list}"
+    );
+
+    command(&world, CAROL, &channel, "action done 1").await;
+    let posted = world.bot_messages(&channel, 4).await;
+    assert!(
+        posted[3].text.contains("<@U0CAROL> closed action item 1"),
+        "{}",
+        posted[3].text
+    );
+    let list = world.command(DAVE, &channel, "actions").await.unwrap();
+    assert!(list.contains("(1 open, 1 done)"), "{list}");
+    assert!(list.contains("1. ~add a lag alarm"), "{list}");
+
+    // Closing again, or a number that does not exist: explained privately, nothing posted.
+    let seen = world.ephemeral_count(BOB);
+    assert_eq!(world.command(BOB, &channel, "action done 1").await, None);
+    let reply = world.ephemeral_after(BOB, seen).await;
+    assert!(
+        reply.contains("action item 1 is already done (closed by <@U0CAROL>"),
+        "{reply}"
+    );
+    assert_eq!(world.command(BOB, &channel, "action done 9").await, None);
+    let reply = world.ephemeral_after(BOB, seen + 1).await;
+    assert!(reply.contains("has no action item 9"), "{reply}");
+    // A typo is a usage error in the ack.
+    let usage = world
+        .command(BOB, &channel, "action done two")
+        .await
+        .unwrap();
+    assert!(usage.contains("\"two\" is not an action number"), "{usage}");
+    assert_eq!(world.bot_messages(&channel, 4).await.len(), 4);
+
+    // On the timeline: three key-event notes with what happened.
+    let store = world.store().await;
+    let entries = wait_timeline(&store, &channel, "three action notes", |e| {
+        e.iter()
+            .filter(|e| e.text.starts_with("action item"))
+            .count()
+            == 3
+    })
+    .await;
+    let notes: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.text.starts_with("action item"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "action item 1: add a lag alarm <!channel> (owner U0CAROL)",
+            "action item 2: scale the consumers",
+            "action item 1 done: add a lag alarm <!channel>",
+        ]
+    );
+    assert!(entries
+        .iter()
+        .filter(|e| e.text.starts_with("action item"))
+        .all(|e| e.key_event));
+}
+
+#[tokio::test]
+async fn the_postmortem_command_uploads_a_draft_of_an_open_incident() {
+    let world = world().await;
+    let _bot = world.start_bot().await;
+    let channel = world.declare(ALICE, "Search is slow sev2").await;
+    say(
+        &world,
+        BOB,
+        &channel,
+        "p99 | 4s `search-api` # hot shard",
+        None,
+    )
+    .await;
+    assert_eq!(world.command(BOB, &channel, "postmortem").await, None);
+    let file = upload(&world, &channel, 0).await;
+    let md = String::from_utf8(file.bytes).unwrap();
+    assert!(md.starts_with("# Postmortem: Search is slow\n"), "{md}");
+    assert!(md.contains("| Status | investigating |"), "{md}");
+    assert!(md.contains("| Resolved | not yet |"), "{md}");
+    assert!(
+        md.contains("p99 \\| 4s \\`search-api\\` \\# hot shard"),
+        "{md}"
+    );
+    let summary = file.initial_comment.unwrap_or_default();
+    assert!(summary.contains("still investigating"), "{summary}");
+
+    // Outside an incident channel: refused privately, nothing uploaded.
+    let reply = world
+        .command(ALICE, &world.ops, "postmortem")
+        .await
+        .unwrap();
+    assert!(reply.contains("inside an incident channel"), "{reply}");
+    assert_eq!(world.emu.workspace().files.len(), 1);
+}
+
+#[tokio::test]
+async fn without_files_write_the_caller_is_told_why_there_is_no_draft() {
+    let scopes = bot_scopes()
+        .into_iter()
+        .filter(|s| s != "files:write")
+        .collect();
+    let world = World::with_config(EmulatorConfig {
+        scopes,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let _bot = world.start_bot().await;
+    let channel = world.declare(ALICE, "Cache misses").await;
+    let seen = world.ephemeral_count(BOB);
+    assert_eq!(world.command(BOB, &channel, "postmortem").await, None);
+    let reply = world.ephemeral_after(BOB, seen).await;
+    assert!(
+        reply.contains("the postmortem draft could not be posted"),
+        "{reply}"
+    );
+    assert!(reply.contains("missing_scope"), "{reply}");
+    assert!(world.emu.workspace().files.iter().all(|f| !f.completed));
+}
+
+/// Write a config file for the operator commands, with `extra` TOML appended.
+fn config_file(world: &World, extra: &str) -> PathBuf {
+    let path = world.dir.path().join("warroom.toml");
+    std::fs::write(
+        &path,
+        format!("[database]\nurl = \"{}\"\n{extra}", world.db_url),
+    )
+    .unwrap();
+    path
+}
+
+async fn warroom(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(args)
+        .env_remove("WARROOM_CONFIG")
+        .output()
+        .await
+        .expect("warroom runs")
+}
+
+#[tokio::test]
+async fn the_cli_writes_drafts_and_check_config_reports_a_broken_template_with_its_line() {
+    let world = world().await;
+    let bot = world.start_bot().await;
+    let channel = world.declare(ALICE, "Disk full on db-1 sev1").await;
+    command(&world, BOB, &channel, "resolve cleaned up old WAL files").await;
+    bot.stop().await.unwrap();
+
+    let cfg = config_file(&world, "");
+    let cfg = cfg.to_str().unwrap();
+    let out = warroom(&["postmortem", "1", "--config", cfg]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# Postmortem: Disk full on db-1\n"), "{md}");
+    assert!(md.contains("resolved: cleaned up old WAL files"), "{md}");
+
+    let page = world.dir.path().join("pm.html");
+    let out = warroom(&[
+        "postmortem",
+        "1",
+        "--config",
+        cfg,
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("Disk full on db-1"));
+
+    let out = warroom(&["postmortem", "7", "--config", cfg]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no incident #7"));
+    let out = warroom(&["postmortem", "1", "--config", cfg, "--format", "pdf"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use md or html"));
+
+    // A custom template that does not parse: check-config names the file and the line.
+    let dir = world.dir.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("postmortem.md.tera"),
+        "# {{ incident.title }}\n\n<p>{{ incident.title </p>\n{{ incident.status }}\n",
+    )
+    .unwrap();
+    let cfg = config_file(
+        &world,
+        &format!("[postmortem]\ntemplate_dir = \"{}\"\n", dir.display()),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let out = warroom(&["check-config", "--config", cfg]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("postmortem template postmortem.md.tera"),
+        "{err}"
+    );
+    assert!(err.contains("templates/postmortem.md.tera"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+
+    // Fixed: check-config passes and the CLI uses the custom template.
+    std::fs::write(
+        dir.join("postmortem.md.tera"),
+        "Custom: {{ incident.title }} ({{ incident.duration }})\n",
+    )
+    .unwrap();
+    let out = warroom(&["check-config", "--config", cfg]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = warroom(&["postmortem", "1", "--config", cfg]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Custom: Disk full on db-1 (0m)\n"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_custom_template_stops_the_bot_at_start() {
+    let world = world().await;
+    let dir = world.dir.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("postmortem.html.tera"),
+        "<p>{{ incident.nope }}</p>",
+    )
+    .unwrap();
+    let (config, secrets) = config(&world, |c| c.postmortem.template_dir = Some(dir.clone()));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let err = App::build(config, secrets, clock)
+        .await
+        .err()
+        .expect("refused");
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("postmortem template postmortem.html.tera"),
+        "{err}"
+    );
+    assert!(err.contains("does not render"), "{err}");
+    assert_eq!(world.emu.connection_count(), 0, "never connected");
+}

@@ -1,0 +1,351 @@
+//! Operating a running bot: the health and metrics endpoints, and `warroom doctor`, against
+//! the in-crate Slack emulator on 127.0.0.1 with a real SQLite file.
+
+#[allow(dead_code)]
+#[path = "bot/helpers.rs"]
+mod helpers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helpers::{wait_timeline, World, ALICE, BOB, CAROL, DEADLINE};
+use warroom::app::App;
+use warroom::clock::SystemClock;
+use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault};
+
+/// Start the bot in-process with the ops listener on a free port; returns it and the base URL.
+async fn start_with_listener(world: &World) -> (App, String) {
+    let (mut config, secrets) = config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL])
+        .expect("config for the emulator");
+    config.server.listen = Some("127.0.0.1:0".parse().expect("an address"));
+    let app = App::build(config, secrets, Arc::new(SystemClock))
+        .await
+        .expect("bot starts");
+    let addr = app.ops_addr().expect("the ops listener is on");
+    (app, format!("http://{addr}"))
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.expect("the ops listener answers");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("a body"))
+}
+
+/// Poll `path` until its status is `want`; returns the body.
+async fn wait_status(base: &str, path: &str, want: u16) -> String {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (status, body) = get(&format!("{base}{path}")).await;
+        if status == want {
+            return body;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{path} never answered {want}; last: {status} {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One sample of a scrape, `None` when the series is absent.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Scrape until `f` holds for the text; returns it.
+async fn wait_metrics(base: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (status, text) = get(&format!("{base}/metrics")).await;
+        assert_eq!(status, 200);
+        if f(&text) {
+            return text;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("metrics never showed {what}:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_follows_the_socket_mode_connection() {
+    let world = World::new().await;
+    let (app, base) = start_with_listener(&world).await;
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+    wait_status(&base, "/readyz", 200).await;
+
+    // Reconnecting fails twice (about a second apart), so the outage is long enough to see.
+    world.emu.inject_fault(
+        "apps.connections.open",
+        Fault::Error("internal_error".into()),
+        2,
+    );
+    world.emu.drop_connections();
+    let body = wait_status(&base, "/readyz", 503).await;
+    assert!(body.contains("Socket Mode not connected"), "{body}");
+    assert_eq!(
+        get(&format!("{base}/healthz")).await.0,
+        200,
+        "alive while disconnected"
+    );
+
+    wait_status(&base, "/readyz", 200).await;
+    world
+        .emu
+        .wait_for_connections(1, DEADLINE)
+        .await
+        .expect("reconnected");
+    // Ready again means working again: a message is recorded.
+    let channel = world.declare(ALICE, "readiness check").await;
+    let ts = world
+        .emu
+        .post_message(ALICE, &channel, "after the reconnect", None)
+        .unwrap();
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the message", |e| {
+        e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+
+    let text = wait_metrics(&base, "the disconnect", |t| {
+        sample(t, "warroom_socket_mode_disconnects_total") >= Some(1.0)
+    })
+    .await;
+    assert_eq!(sample(&text, "warroom_socket_mode_connections"), Some(1.0));
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn readyz_is_not_ready_after_stop_begins_and_the_listener_closes_with_the_bot() {
+    let world = World::new().await;
+    let (app, base) = start_with_listener(&world).await;
+    wait_status(&base, "/readyz", 200).await;
+    app.stop().await.unwrap();
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "the listener is closed after stop"
+    );
+}
+
+#[tokio::test]
+async fn metrics_move_as_an_incident_runs() {
+    let world = World::new().await;
+    let (app, base) = start_with_listener(&world).await;
+    let before = wait_metrics(&base, "the database gauges", |t| {
+        t.contains("warroom_open_incidents{severity=\"sev2\"}")
+    })
+    .await;
+    assert_eq!(
+        sample(&before, "warroom_open_incidents{severity=\"sev2\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&before, "warroom_envelopes_received_total"),
+        Some(0.0)
+    );
+
+    let channel = world.declare(ALICE, "Checkout 5xx sev2").await;
+    // One transient failure of chat.update: retried, and counted as an error.
+    world
+        .emu
+        .inject_fault("chat.update", Fault::Error("internal_error".into()), 1);
+    world
+        .command(BOB, &channel, "status identified pool size")
+        .await;
+    let ts = world
+        .emu
+        .post_message(BOB, &channel, "pool raised to 50", None)
+        .unwrap();
+    world.wait_header(&channel, &["identified"]).await;
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the message", |e| {
+        e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+
+    let during = wait_metrics(&base, "the incident's work", |t| {
+        sample(t, "warroom_open_incidents{severity=\"sev2\"}") == Some(1.0)
+            && sample(t, "warroom_slack_api_errors_total{method=\"chat.update\"}") == Some(1.0)
+            && sample(t, "warroom_inbox_backlog") == Some(0.0)
+    })
+    .await;
+    let received = sample(&during, "warroom_envelopes_received_total").unwrap();
+    let acked = sample(&during, "warroom_envelopes_acked_total").unwrap();
+    // declare, status, the message (and whatever else the emulator pushed, e.g. joins)
+    assert!(received >= 3.0, "{during}");
+    assert_eq!(acked, received, "every envelope acked:\n{during}");
+    assert_eq!(
+        sample(&during, "warroom_ack_latency_seconds_count"),
+        Some(acked)
+    );
+    assert_eq!(
+        sample(&during, "warroom_ack_latency_seconds_bucket{le=\"+Inf\"}"),
+        Some(acked)
+    );
+    for method in ["conversations.create", "chat.postMessage", "pins.add"] {
+        let calls = sample(
+            &during,
+            &format!("warroom_slack_api_calls_total{{method=\"{method}\"}}"),
+        );
+        assert!(calls >= Some(1.0), "{method}: {calls:?}\n{during}");
+    }
+    assert!(
+        sample(
+            &during,
+            "warroom_slack_api_calls_total{method=\"chat.update\"}"
+        ) >= Some(2.0),
+        "the failed update and its retry"
+    );
+    assert_eq!(
+        sample(&during, "warroom_envelopes_redelivered_total"),
+        Some(0.0)
+    );
+
+    // Slack sends the acked message event again: recorded once, counted as a redelivery.
+    let acked_event = world
+        .emu
+        .envelopes()
+        .into_iter()
+        .find(|e| {
+            e.kind == EnvelopeKind::EventsApi
+                && e.acked_at.is_some()
+                && e.payload["event"]["ts"].as_str() == Some(ts.as_str())
+        })
+        .expect("the message's acked envelope");
+    world.emu.redeliver(&acked_event.envelope_id).unwrap();
+    wait_metrics(&base, "the redelivery", |t| {
+        sample(t, "warroom_envelopes_redelivered_total") == Some(1.0)
+    })
+    .await;
+
+    world.command(BOB, &channel, "resolve pool fixed").await;
+    wait_metrics(&base, "the resolution", |t| {
+        sample(t, "warroom_open_incidents{severity=\"sev2\"}") == Some(0.0)
+    })
+    .await;
+    app.stop().await.unwrap();
+}
+
+// --- warroom doctor ---------------------------------------------------------------------
+
+/// Write a config for `world` and run `warroom doctor` on it with `bot_token`.
+async fn doctor(world: &World, bot_token: &str) -> (bool, String) {
+    let path: PathBuf = world.dir.path().join("doctor.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[slack]\napi_url = \"{}\"\nproactive_rate_limits = false\n[database]\nurl = \"{}\"\n",
+            world.emu.api_url(),
+            world.db_url
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["doctor", "--config"])
+        .arg(&path)
+        .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+        .env("SLACK_BOT_TOKEN", bot_token)
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom doctor runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn doctor_is_green_against_a_correct_setup() {
+    let world = World::new().await;
+    let (ok, out) = doctor(&world, &world.emu.config().bot_token.clone()).await;
+    assert!(ok, "{out}");
+    for line in [
+        "✓ config",
+        "✓ bot token (SLACK_BOT_TOKEN): accepted by auth.test: @warroom (U0WARBOT)",
+        "✓ bot scopes: all",
+        "✓ app-level token (SLACK_APP_TOKEN): accepted",
+        "✓ Socket Mode: a connection opened and Slack said hello",
+        "✓ database",
+        "all 6 checks passed",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert!(!out.contains('✗'), "{out}");
+    // The database is left migrated and usable.
+    world.store().await.check_writable().await.unwrap();
+}
+
+#[tokio::test]
+async fn doctor_names_a_refused_bot_token_and_how_to_fix_it() {
+    let world = World::new().await;
+    let wrong = "xoxb-1111111111-2222222222222-WrongWrongWrongWrongWrong";
+    let (ok, out) = doctor(&world, wrong).await;
+    assert!(!ok, "doctor must fail:\n{out}");
+    assert!(
+        out.contains("✗ bot token (SLACK_BOT_TOKEN): Slack refused SLACK_BOT_TOKEN (invalid_auth)"),
+        "{out}"
+    );
+    assert!(out.contains("fix: copy the token again"), "{out}");
+    assert!(
+        out.contains("✗ bot scopes: not checked (the bot token could not be checked)"),
+        "{out}"
+    );
+    // The other checks still run.
+    assert!(out.contains("✓ Socket Mode"), "{out}");
+    assert!(out.contains("✓ database"), "{out}");
+    assert!(!out.contains(wrong), "the token is never printed:\n{out}");
+}
+
+#[tokio::test]
+async fn doctor_names_a_missing_scope_and_what_needs_it() {
+    let world = World::with_config(EmulatorConfig {
+        scopes: bot_scopes()
+            .into_iter()
+            .filter(|s| s != "pins:write")
+            .collect(),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let (ok, out) = doctor(&world, &world.emu.config().bot_token.clone()).await;
+    assert!(!ok, "doctor must fail:\n{out}");
+    assert!(
+        out.contains("✗ bot scopes: missing pins:write (for pins.add)"),
+        "{out}"
+    );
+    assert!(out.contains("reinstall the app"), "{out}");
+    assert!(out.contains("✓ bot token"), "{out}");
+}
+
+#[tokio::test]
+async fn doctor_reports_an_unusable_database() {
+    let world = World::new().await;
+    // A database path under a regular file cannot be created.
+    let blocker = world.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let path = world.dir.path().join("doctor.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[slack]\napi_url = \"{}\"\n[database]\nurl = \"sqlite://{}/warroom.db\"\n",
+            world.emu.api_url(),
+            blocker.display()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["doctor", "--config"])
+        .arg(&path)
+        .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+        .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom doctor runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("✗ database: sqlite://"), "{text}");
+    assert!(text.contains("fix: check [database] url"), "{text}");
+}
