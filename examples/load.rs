@@ -23,6 +23,9 @@
 //! - `peer`: figure 7. `ack` + `ingest` + RSS for warroom and Bolt in one run, as ratios.
 //! - `all`: everything above.
 //!
+//! `--bots null` adds a bot that acks every envelope at once and does nothing else: the
+//! floor of the apparatus (emulator, loopback, scheduling), to read the other latencies against.
+//!
 //! Every scenario runs `--runs` times; the summary prints each figure's median over runs
 //! (and the spread), and `--json FILE` keeps every run's numbers.
 
@@ -49,8 +52,11 @@ const DEADLINE: Duration = Duration::from_secs(120);
 #[command(about = "Load driver for warroom's benchmarks (see BENCHMARKS.md)")]
 struct Args {
     /// What to measure.
-    #[arg(value_enum, required = true)]
+    #[arg(value_enum, required_unless_present = "null_bot")]
     scenarios: Vec<Scenario>,
+    /// Internal: run as the null bot against this Web API base URL.
+    #[arg(long, hide = true)]
+    null_bot: Option<String>,
     /// Repetitions of every scenario.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -103,6 +109,9 @@ enum Scenario {
 enum Bot {
     Warroom,
     Bolt,
+    /// Acks every envelope at once and does nothing else: the floor of the apparatus
+    /// (emulator, loopback, scheduling on this machine), not a bot.
+    Null,
 }
 
 impl std::fmt::Display for Bot {
@@ -110,6 +119,7 @@ impl std::fmt::Display for Bot {
         f.write_str(match self {
             Bot::Warroom => "warroom",
             Bot::Bolt => "bolt",
+            Bot::Null => "null",
         })
     }
 }
@@ -399,6 +409,64 @@ async fn start_bolt(args: &Args, world: &World, db_name: &str) -> anyhow::Result
     })
 }
 
+/// Start the null bot (this program in `--null-bot` mode) on a channel made for it.
+async fn start_null(world: &World) -> anyhow::Result<BotProc> {
+    let channel = world.emu.create_channel(ALICE, "inc-null");
+    world.emu.join_channel(&channel, BOB);
+    world
+        .emu
+        .join_channel(&channel, &world.emu.config().bot_user_id);
+    let start = Instant::now();
+    let child = Command::new(std::env::current_exe()?)
+        .arg("--null-bot")
+        .arg(world.emu.api_url())
+        .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().ok_or_else(|| anyhow!("null bot exited at once"))?;
+    world.emu.wait_for_connections(1, DEADLINE).await?;
+    Ok(BotProc {
+        bot: Bot::Null,
+        child,
+        pid,
+        db: world.db_path("none.db"),
+        channel,
+        connected_after: start.elapsed(),
+    })
+}
+
+/// The null bot: `apps.connections.open`, then ack every envelope the moment it arrives.
+async fn run_null_bot(api_url: &str) -> anyhow::Result<()> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let token = std::env::var("SLACK_APP_TOKEN").context("SLACK_APP_TOKEN")?;
+    let open: Value = reqwest::Client::new()
+        .post(format!("{api_url}apps.connections.open"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let url = open["url"]
+        .as_str()
+        .ok_or_else(|| anyhow!("apps.connections.open: {open}"))?;
+    let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut tx, mut rx) = ws.split();
+    while let Some(frame) = rx.next().await {
+        if let Message::Text(text) = frame? {
+            let v: Value = serde_json::from_str(text.as_str())?;
+            if let Some(id) = v["envelope_id"].as_str() {
+                tx.send(Message::Text(json!({"envelope_id": id}).to_string().into()))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn start_bot(
     args: &Args,
     world: &World,
@@ -409,6 +477,7 @@ async fn start_bot(
     match bot {
         Bot::Warroom => start_warroom(args, world, db_name, connections).await,
         Bot::Bolt => start_bolt(args, world, db_name).await,
+        Bot::Null => start_null(world).await,
     }
 }
 
@@ -575,7 +644,7 @@ async fn ingest_run(
     let timeline_base = max_id(&bot.db, "timeline")?;
     let inbox_base = match bot.bot {
         Bot::Warroom => Some(max_id(&bot.db, "inbox")?),
-        Bot::Bolt => None,
+        Bot::Bolt | Bot::Null => None,
     };
     let redeliveries_before = redeliveries(&world.emu);
     // Flow control: at most `--window` events recorded-but-not-yet-seen in flight, as Slack
@@ -738,7 +807,7 @@ async fn scenario_ack_ingest(
                 res.add(&format!("{bot}.rss.after_ack"), "MiB", rss_mib(proc.pid)?.0);
             }
             proc.stop(&world).await?;
-            if with_ingest {
+            if with_ingest && bot != Bot::Null {
                 let world = World::new().await?;
                 let proc =
                     start_bot(args, &world, bot, &format!("{bot}-ingest-{run}.db"), 1).await?;
@@ -876,6 +945,13 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    if let Some(api_url) = &args.null_bot {
+        // One thread, like the simplest possible client.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(run_null_bot(api_url));
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(main_async(args))
 }

@@ -65,6 +65,14 @@ impl App {
         let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
         let store = Store::open(&config.database.url).await?;
+        // A read-only database would be opened read-only without complaint; then every
+        // envelope would go unacked until Slack gives up on it. Refuse to start instead.
+        store.check_writable().await.with_context(|| {
+            format!(
+                "the database {} is not writable (read-only file or file system?)",
+                config.database.url
+            )
+        })?;
         let metrics = Arc::new(Metrics::default());
         let status = Arc::new(SocketStatus::default());
         // Up before Slack is reached, so probes see the process alive (and not ready) while
@@ -90,7 +98,15 @@ impl App {
             .await
             .map_err(|e| token_error(BOT_TOKEN_VAR, e))?;
         tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, "Slack bot token accepted");
-        let service = Service::new(store, web, clock, config.clone(), bot.clone(), templates);
+        let service = Service::new(
+            store,
+            web,
+            clock,
+            config.clone(),
+            bot.clone(),
+            templates,
+            metrics.clone(),
+        );
         let socket = SocketMode::start(
             client,
             &secrets.app_token,
@@ -106,7 +122,9 @@ impl App {
         let (stop_worker, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
         let alarms = if config.alarms.enabled {
-            let aws = crate::aws::Aws::connect(&config, &aws_access).await;
+            let aws = crate::aws::Aws::connect(&config, &aws_access)
+                .await
+                .with_metrics(metrics.clone());
             Some(tokio::spawn(
                 service.clone().run_alarms(aws, stop_rx.clone()),
             ))

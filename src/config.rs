@@ -433,7 +433,8 @@ fn alarms_config(
             for (i, r) in list.iter().enumerate() {
                 check_region(&format!("[alarms] regions[{i}]"), r)?;
             }
-            list.dedup();
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|r| seen.insert(r.clone()));
             list
         }
     };

@@ -78,6 +78,8 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     emu.add_user(CAROL, "carol");
     let ops = emu.create_channel(ALICE, "ops");
     emu.join_channel(&ops, BOB);
+    let status = emu.create_channel(CAROL, "incident-status");
+    emu.join_channel(&status, &emu.config().bot_user_id.clone());
 
     println!(
         "warroom demo: a Slack emulator on {} and a fresh database at {}",
@@ -91,6 +93,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     let aws = AwsFake::start(CloudWatchBackend::InMemory).await?;
     let (mut config, secrets) = config_for_emulator(&emu, &db_url, &[BOB, CAROL])?;
     alarm_config(&mut config, &aws.endpoint_url())?;
+    config.slack.status_channel = Some(status.clone());
     let access = AwsAccess::Static {
         access_key_id: "demo".to_string(),
         secret_access_key: "demo".to_string(),
@@ -106,6 +109,15 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     let store = app.service.store.clone();
     let transcript = match &result {
         Ok(channel) => Some(script.transcript(channel)),
+        Err(_) => None,
+    };
+    let stakeholders = script.transcript(&status);
+    let draft = match &result {
+        Ok(channel) => emu
+            .files(channel)
+            .into_iter()
+            .find(|f| f.completed && f.filename.starts_with("postmortem"))
+            .map(|f| (f.filename, String::from_utf8_lossy(&f.bytes).into_owned())),
         Err(_) => None,
     };
     let incidents = store.incidents(false).await?;
@@ -130,8 +142,17 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     if let Some((record, entries)) = timeline {
         print!("{}", report::timeline(&record, &entries));
     }
+    println!("\n──── #incident-status as stakeholders saw it ────");
+    print!("{stakeholders}");
     println!("\n──── incidents (warroom incidents --all) ────");
     print!("{}", report::incidents(&incidents, chrono::Utc::now()));
+    if let Some((name, text)) = draft {
+        println!("\n──── {name}, uploaded to the channel (first 40 lines) ────");
+        for line in text.lines().take(40) {
+            println!("{line}");
+        }
+        println!("… ({} lines in all; `warroom postmortem <ID> --format html` renders it as a page)", text.lines().count());
+    }
     Ok(())
 }
 
@@ -178,18 +199,18 @@ impl Script<'_> {
         Ok(())
     }
 
-    /// Wait until the channel has `n` messages from the bot.
-    async fn bot_messages(&self, channel: &str, n: usize) -> anyhow::Result<()> {
+    /// Wait until the channel has `n` messages from the bot; returns the ts of the `n`th.
+    async fn bot_messages(&self, channel: &str, n: usize) -> anyhow::Result<String> {
         let bot = self.emu.config().bot_user_id.clone();
         let ch = channel.to_string();
         self.emu
             .wait_until(STEP_DEADLINE, |ws| {
-                let count = ws
-                    .messages
-                    .get(&ch)
-                    .map(|m| m.iter().filter(|m| m.user == bot).count())
-                    .unwrap_or(0);
-                (count >= n).then_some(())
+                ws.messages
+                    .get(&ch)?
+                    .iter()
+                    .filter(|m| m.user == bot)
+                    .nth(n.checked_sub(1)?)
+                    .map(|m| m.ts.clone())
             })
             .await
             .map_err(|e| anyhow!("waiting for warroom's message #{n} in the incident channel: {e}"))
@@ -299,19 +320,20 @@ impl Script<'_> {
         )?;
         self.command(ALICE, &channel, "lead <@U0BOB>").await?;
         self.bot_messages(&channel, base + 3).await?;
-        emu.post_message(
+        self.command(
             CAROL,
             &channel,
-            "Stakeholders told: checkout degraded, next update in 30 min",
-            None,
-        )?;
+            "update Checkout is failing for about a third of orders; we are rolling back the last deploy. Next update in 30 minutes",
+        )
+        .await?;
+        self.bot_messages(&channel, base + 4).await?;
         self.command(
             BOB,
             &channel,
             "status monitoring rolled back to 2026.11.21-2; connections dropping",
         )
         .await?;
-        self.bot_messages(&channel, base + 4).await?;
+        self.bot_messages(&channel, base + 5).await?;
         let fixed = emu.post_message(
             BOB,
             &channel,
@@ -325,7 +347,7 @@ impl Script<'_> {
             "resolve error rate at baseline for 20 minutes",
         )
         .await?;
-        self.bot_messages(&channel, base + 5).await?;
+        let resolved = self.bot_messages(&channel, base + 6).await?;
         // The header is updated right after the resolve notice.
         let ch = channel.clone();
         emu.wait_until(STEP_DEADLINE, |ws| {
@@ -337,6 +359,21 @@ impl Script<'_> {
         })
         .await
         .map_err(|e| anyhow!("the header never showed the resolution: {e}"))?;
+        // Bob takes the offer on the resolve notice and drafts the postmortem.
+        emu.click_button(BOB, &channel, &resolved, crate::slack::render::DRAFT_POSTMORTEM_ACTION)
+            .await?;
+        emu.wait_until(STEP_DEADLINE, |ws| {
+            ws.files
+                .iter()
+                .any(|f| {
+                    f.completed
+                        && f.channel.as_deref() == Some(ch.as_str())
+                        && f.filename.starts_with("postmortem")
+                })
+                .then_some(())
+        })
+        .await
+        .map_err(|e| anyhow!("the postmortem draft was never uploaded: {e}"))?;
         // Events are applied in arrival order, so once the resolve notice is out, the
         // messages and the pin before it are on the timeline.
         Ok(channel)

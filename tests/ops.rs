@@ -349,3 +349,59 @@ async fn doctor_reports_an_unusable_database() {
     assert!(text.contains("✗ database: sqlite://"), "{text}");
     assert!(text.contains("fix: check [database] url"), "{text}");
 }
+
+/// Run `warroom doctor` for a bot that polls alarms through `aws_endpoint`.
+async fn doctor_with_aws(world: &World, aws_endpoint: &str) -> (bool, String) {
+    let path: PathBuf = world.dir.path().join("doctor-aws.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[slack]\napi_url = \"{}\"\nproactive_rate_limits = false\n[database]\nurl = \"{}\"\n\
+             [aws]\nregion = \"us-east-1\"\nendpoint_url = \"{aws_endpoint}\"\n[alarms]\nregions = [\"us-east-1\"]\n",
+            world.emu.api_url(),
+            world.db_url
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["doctor", "--config"])
+        .arg(&path)
+        .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+        .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
+        .env("AWS_ACCESS_KEY_ID", "AKIADOCTORTEST000000")
+        .env("AWS_SECRET_ACCESS_KEY", "doctor-test-secret-key-not-real-0000000")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom doctor runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test]
+async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan() {
+    use warroom::aws::fake::{AwsFake, CloudWatchBackend, MotoServer};
+    let world = World::new().await;
+    let moto = MotoServer::start().await.expect("moto_server starts");
+    let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+        .await
+        .unwrap();
+
+    let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("✓ CloudWatch (us-east-1): DescribeAlarms answered"), "{out}");
+    assert!(out.contains("✓ AWS Health: DescribeEvents answered"), "{out}");
+
+    fake.require_subscription(true);
+    let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
+    assert!(!ok, "a missing plan is reported:\n{out}");
+    assert!(out.contains("✗ AWS Health: the account has no Business"), "{out}");
+    assert!(out.contains("fix: warroom works without it"), "{out}");
+    assert!(!out.contains("doctor-test-secret-key"), "no secret in the output");
+
+    // Nothing listening where AWS should be: a red line that says what to check.
+    let (ok, out) = doctor_with_aws(&world, "http://127.0.0.1:9").await;
+    assert!(!ok);
+    assert!(out.contains("✗ CloudWatch (us-east-1)") && out.contains("endpoint_url"), "{out}");
+}

@@ -18,6 +18,10 @@ returns. Configuration (all environment variables, set by the load driver):
   BOLT_PEER_DB       path of the SQLite file (created and migrated here)
   BOLT_PEER_CHANNEL  the incident channel id (an incident row is created for it)
   WARROOM_MIGRATIONS the migrations folder
+  BOLT_PEER_ADAPTER  `builtin` (Bolt's default Socket Mode client) or `websocket_client`
+                     (the same handler over the websocket-client package; the default here,
+                     because the built-in client loses WebSocket frame sync under bursts of
+                     back-to-back frames, see BENCHMARKS.md)
 """
 
 import glob
@@ -29,8 +33,12 @@ import threading
 from datetime import datetime, timezone
 
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
+
+if os.environ.get("BOLT_PEER_ADAPTER", "websocket_client") == "builtin":
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+else:
+    from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 
 DB_PATH = os.environ["BOLT_PEER_DB"]
 CHANNEL = os.environ["BOLT_PEER_CHANNEL"]

@@ -32,6 +32,17 @@ pub(super) async fn alarms_in_alarm(client: &Client, region: &str) -> Result<Vec
     Ok(out)
 }
 
+/// One small DescribeAlarms call: are CloudWatch, the credentials and the permission there?
+pub(super) async fn reachable(client: &Client) -> Result<(), AwsError> {
+    client
+        .describe_alarms()
+        .max_records(1)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| sdk_error("DescribeAlarms", e))
+}
+
 pub(super) async fn alarms_named(
     client: &Client,
     region: &str,

@@ -26,6 +26,15 @@ use crate::config::Config;
 use crate::domain::alarm::Alarm;
 use crate::domain::health_service::HealthEvent;
 
+/// Every AWS API action warroom calls, as IAM names them. `deploy/iam-policy.json` grants
+/// exactly these (a test keeps the two, and the calls in this module, in step).
+pub const IAM_ACTIONS: &[&str] = &[
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
+    "cloudwatch:GetMetricWidgetImage",
+    "health:DescribeEvents",
+];
+
 /// Health's global endpoint lives in us-east-1, whatever region the alarm is in.
 pub const HEALTH_REGION: &str = "us-east-1";
 
@@ -93,6 +102,8 @@ impl fmt::Debug for AwsAccess {
 pub struct Aws {
     cloudwatch: HashMap<String, aws_sdk_cloudwatch::Client>,
     health: aws_sdk_health::Client,
+    /// Where every call is counted (`/metrics`), when set.
+    metrics: Option<std::sync::Arc<crate::ops::metrics::Metrics>>,
 }
 
 impl fmt::Debug for Aws {
@@ -116,7 +127,27 @@ impl Aws {
         Aws {
             cloudwatch,
             health: aws_sdk_health::Client::new(&sdk),
+            metrics: None,
         }
+    }
+
+    /// Count every call into `metrics` (the running bot's).
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::ops::metrics::Metrics>) -> Aws {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Count one finished call by operation and result.
+    fn count<T>(&self, operation: &'static str, result: Result<T, AwsError>) -> Result<T, AwsError> {
+        if let Some(m) = &self.metrics {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(AwsError::Service { code, .. }) => code.as_str(),
+                Err(AwsError::Transport { .. }) => "transport",
+            };
+            m.aws_call(operation, outcome);
+        }
+        result
     }
 
     fn cloudwatch(&self, region: &str) -> Result<&aws_sdk_cloudwatch::Client, AwsError> {
@@ -128,9 +159,16 @@ impl Aws {
             })
     }
 
+    /// Whether CloudWatch in `region` answers with these credentials (for `warroom doctor`).
+    pub async fn cloudwatch_reachable(&self, region: &str) -> Result<(), AwsError> {
+        let r = cloudwatch::reachable(self.cloudwatch(region)?).await;
+        self.count("DescribeAlarms", r)
+    }
+
     /// Every metric and composite alarm in ALARM in `region`, all pages.
     pub async fn alarms_in_alarm(&self, region: &str) -> Result<Vec<Alarm>, AwsError> {
-        cloudwatch::alarms_in_alarm(self.cloudwatch(region)?, region).await
+        let r = cloudwatch::alarms_in_alarm(self.cloudwatch(region)?, region).await;
+        self.count("DescribeAlarms", r)
     }
 
     /// The current state of the named alarms (any state); alarms that no longer exist are
@@ -140,12 +178,14 @@ impl Aws {
         region: &str,
         names: &[String],
     ) -> Result<Vec<Alarm>, AwsError> {
-        cloudwatch::alarms_named(self.cloudwatch(region)?, region, names).await
+        let r = cloudwatch::alarms_named(self.cloudwatch(region)?, region, names).await;
+        self.count("DescribeAlarms", r)
     }
 
     /// The alarm's tags (for routes that match on tags).
     pub async fn tags(&self, region: &str, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
-        cloudwatch::tags(self.cloudwatch(region)?, arn).await
+        let r = cloudwatch::tags(self.cloudwatch(region)?, arn).await;
+        self.count("ListTagsForResource", r)
     }
 
     /// A PNG of the alarm's metric around `alarm.state_updated_at`, threshold line included.
@@ -158,9 +198,10 @@ impl Aws {
         let Some(widget) = cloudwatch::widget_json(alarm, now) else {
             return Ok(None);
         };
-        cloudwatch::widget_image(self.cloudwatch(&alarm.region)?, &widget)
+        let r = cloudwatch::widget_image(self.cloudwatch(&alarm.region)?, &widget)
             .await
-            .map(Some)
+            .map(Some);
+        self.count("GetMetricWidgetImage", r)
     }
 
     /// Open and upcoming Health events for `service` in `region`.
@@ -169,7 +210,13 @@ impl Aws {
         service: &str,
         region: &str,
     ) -> Result<HealthAnswer, AwsError> {
-        health::open_events(&self.health, service, region).await
+        let r = health::open_events(&self.health, service, region).await;
+        // SubscriptionRequired is an answer, not a failure, but worth seeing in metrics.
+        let r = self.count("DescribeEvents", r);
+        if let (Some(m), Ok(HealthAnswer::SubscriptionRequired)) = (&self.metrics, &r) {
+            m.aws_call("DescribeEvents", "SubscriptionRequiredException");
+        }
+        r
     }
 }
 

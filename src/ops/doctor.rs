@@ -129,10 +129,48 @@ pub async fn run(path: &Path) -> Report {
     let app = set(APP_TOKEN_VAR);
     check_slack(&mut report, &config, bot.as_deref(), app.as_deref()).await;
     check_database(&mut report, &config).await;
-    // AWS checks (CloudWatch reachable with the configured credentials and region, the
-    // Support API's plan, AWS Health) go here once the alarms and escalation features call
-    // AWS (issue 7, deliverable 5).
+    if config.alarms.enabled {
+        let aws = crate::aws::Aws::connect(&config, &crate::aws::AwsAccess::DefaultChain).await;
+        check_aws(&mut report, &config, &aws).await;
+    }
+    // The Support API check (its plan) joins these when escalation to AWS Support lands.
     report
+}
+
+/// CloudWatch in every polled region, and AWS Health, with the credentials warroom will use.
+pub async fn check_aws(report: &mut Report, config: &Config, aws: &crate::aws::Aws) {
+    use crate::aws::{AwsError, HealthAnswer};
+    let credentials_fix = "give warroom credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+                           AWS_PROFILE, or an instance/task role) and check [aws] endpoint_url";
+    let permission_fix = "attach deploy/iam-policy.json to warroom's role or user";
+    for region in &config.alarms.regions {
+        let what = format!("CloudWatch ({region})");
+        match aws.cloudwatch_reachable(region).await {
+            Ok(()) => report.pass(&what, "DescribeAlarms answered"),
+            Err(e @ AwsError::Service { .. }) => {
+                let fix = match e.code() {
+                    Some(c) if c.contains("AccessDenied") || c.contains("Unauthorized") => {
+                        permission_fix
+                    }
+                    _ => credentials_fix,
+                };
+                report.fail(&what, e.to_string(), fix)
+            }
+            Err(e) => report.fail(&what, e.to_string(), credentials_fix),
+        }
+    }
+    let what = "AWS Health";
+    let region = config.alarms.regions.first().map(String::as_str).unwrap_or("us-east-1");
+    match aws.health_events("EC2", region).await {
+        Ok(HealthAnswer::Events(_)) => report.pass(what, "DescribeEvents answered"),
+        Ok(HealthAnswer::SubscriptionRequired) => report.fail(
+            what,
+            "the account has no Business, Enterprise On-Ramp or Enterprise support plan, so no Health API",
+            "warroom works without it and says so once per incident; upgrade the support plan \
+             to see AWS Health in war rooms",
+        ),
+        Err(e) => report.fail(what, e.to_string(), permission_fix),
+    }
 }
 
 /// The Slack checks, with the tokens given (`None`: not set).

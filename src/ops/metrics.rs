@@ -28,8 +28,12 @@ pub struct Metrics {
     ack_sum_micros: AtomicU64,
     /// Web API method → (calls, errors).
     slack_calls: Mutex<BTreeMap<&'static str, (u64, u64)>>,
-    // AWS calls by operation and result, nudges fired and timer lag belong here when the
-    // alarms and escalation features land (issue 7, deliverable 4).
+    /// (AWS operation, result: `ok` or the error code) → calls.
+    aws_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
+    timers_fired: AtomicU64,
+    /// How late the last timer fired, in milliseconds (due time → fired).
+    timer_lag_millis: AtomicU64,
+    // Nudges fired joins these when escalation to AWS Support lands.
 }
 
 /// What the database says at scrape time.
@@ -81,6 +85,35 @@ impl Metrics {
         if !ok {
             entry.1 += 1;
         }
+    }
+
+    /// One AWS call finished: `result` is `ok`, the service's error code, or `transport`.
+    pub fn aws_call(&self, operation: &'static str, result: &str) {
+        let mut calls = self
+            .aws_calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *calls.entry((operation, result.to_string())).or_default() += 1;
+    }
+
+    /// Calls of one AWS operation with one result so far.
+    pub fn aws_calls_of(&self, operation: &str, result: &str) -> u64 {
+        let calls = self
+            .aws_calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        calls
+            .iter()
+            .filter(|((op, r), _)| *op == operation && r == result)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// A timer fired `lag` after it was due.
+    pub fn timer_fired(&self, lag: Duration) {
+        self.timers_fired.fetch_add(1, Ordering::Relaxed);
+        let millis = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
+        self.timer_lag_millis.store(millis, Ordering::Relaxed);
     }
 
     /// Calls and errors of one Web API method so far.
@@ -220,6 +253,41 @@ impl Metrics {
             "Socket Mode connections lost or refreshed.",
             socket.disconnects,
         );
+        let aws: Vec<((&'static str, String), u64)> = self
+            .aws_calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        header(
+            &mut out,
+            "warroom_aws_api_calls_total",
+            "counter",
+            "AWS API calls, by operation and result (ok, the error code, or transport).",
+        );
+        for ((operation, result), n) in &aws {
+            let _ = writeln!(
+                out,
+                "warroom_aws_api_calls_total{{operation=\"{}\",result=\"{}\"}} {n}",
+                label(operation),
+                label(result)
+            );
+        }
+        counter(
+            &mut out,
+            "warroom_timers_fired_total",
+            "Timers (summaries, …) fired.",
+            self.timers_fired.load(Ordering::Relaxed),
+        );
+        header(
+            &mut out,
+            "warroom_timer_lag_seconds",
+            "gauge",
+            "How late the last timer fired after its due time.",
+        );
+        let lag = self.timer_lag_millis.load(Ordering::Relaxed) as f64 / 1e3;
+        let _ = writeln!(out, "warroom_timer_lag_seconds {lag}");
         out
     }
 }

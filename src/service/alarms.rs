@@ -102,8 +102,14 @@ impl Service {
             }
             if uses_tags {
                 // Without its tags the alarm could take the wrong route: leave it for the
-                // next round rather than guess.
-                alarm.tags = aws.tags(region, &alarm.arn).await?;
+                // next round rather than guess. The other alarms go on.
+                match aws.tags(region, &alarm.arn).await {
+                    Ok(tags) => alarm.tags = tags,
+                    Err(e) => {
+                        tracing::warn!(alarm = %alarm.name, error = %e, "cannot read the alarm's tags; will retry");
+                        continue;
+                    }
+                }
             }
             if self
                 .store

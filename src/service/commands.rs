@@ -249,7 +249,16 @@ impl Service {
             .apply_change(&applied, &row.dedupe_key, &actor, now)
             .await?;
         let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
-        self.web.post(&channel, &notice).await?;
+        if let Err(e) = self.web.post(&channel, &notice).await {
+            if e.is_transient() {
+                return Err(e.into());
+            }
+            // The change is recorded: a notice Slack refuses (archived channel, bot removed)
+            // must not also leave the header and the status channel behind.
+            tracing::warn!(error = %e, "could not post the change notice");
+            let why = format!("the change is recorded, but its notice could not be posted: {e}");
+            self.reply(inv, &render::problem(&why)).await;
+        }
         let updated = self.store.incident(record.incident.id).await?;
         self.refresh_header(&updated).await?;
         let b = &record.incident;
@@ -356,12 +365,16 @@ impl Service {
         let new = self.store.add_entry(&entry, self.clock.now(), None).await?;
         if new {
             if let Some(channel) = &record.channel_id {
-                self.web
-                    .post(
-                        channel,
-                        &render::note_notice(&actor, &text, occurred_at, at.is_some()),
-                    )
-                    .await?;
+                let notice = render::note_notice(&actor, &text, occurred_at, at.is_some());
+                if let Err(e) = self.web.post(channel, &notice).await {
+                    if e.is_transient() {
+                        return Err(e.into());
+                    }
+                    tracing::warn!(error = %e, "could not post the note notice");
+                    let why =
+                        format!("the note is recorded, but its notice could not be posted: {e}");
+                    self.reply(inv, &render::problem(&why)).await;
+                }
             }
         }
         Ok(())

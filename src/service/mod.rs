@@ -37,6 +37,8 @@ pub struct Service {
     pub bot: BotIdentity,
     /// Postmortem templates, loaded and checked at start.
     pub templates: Arc<Templates>,
+    /// This bot's counters (`/metrics`).
+    pub metrics: Arc<crate::ops::metrics::Metrics>,
     /// Woken whenever something is recorded, so the worker never polls.
     wake: Notify,
     /// Woken when timers change or the clock is moved by hand.
@@ -51,6 +53,7 @@ impl Service {
         config: Arc<Config>,
         bot: BotIdentity,
         templates: Arc<Templates>,
+        metrics: Arc<crate::ops::metrics::Metrics>,
     ) -> Arc<Service> {
         Arc::new(Service {
             store,
@@ -59,6 +62,7 @@ impl Service {
             config,
             bot,
             templates,
+            metrics,
             wake: Notify::new(),
             timers_kick: Notify::new(),
         })

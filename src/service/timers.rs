@@ -70,6 +70,7 @@ impl Service {
                 tracing::warn!(key = %timer.key, error = %e, "timer failed; will retry");
                 return;
             }
+            self.metrics.timer_fired(lag.to_std().unwrap_or_default());
         }
     }
 

@@ -85,11 +85,14 @@ impl Store {
         Ok(Store { pool })
     }
 
-    /// Whether a write goes through right now (for readiness checks).
+    /// Whether a write goes through right now (for readiness checks and at start). A real
+    /// page write, rolled back: `BEGIN IMMEDIATE` alone succeeds on a read-only WAL database.
     pub async fn check_writable(&self) -> StoreResult<()> {
-        sqlx::query("BEGIN IMMEDIATE; ROLLBACK;")
-            .execute(&self.pool)
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("CREATE TABLE writable_check (x)")
+            .execute(&mut *tx)
             .await?;
+        tx.rollback().await?;
         Ok(())
     }
 

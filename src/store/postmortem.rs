@@ -105,12 +105,58 @@ impl Store {
             }
         }
         let actions = self.actions(id).await?;
+        let evidence = self.evidence(id).await?;
         Ok(PostmortemSource {
             record,
             entries,
             details,
             actions,
-            evidence: Evidence::default(),
+            evidence,
+        })
+    }
+
+    /// What the alarms feature recorded for the incident: its alarm transitions and the AWS
+    /// Health events seen while it was open. (Support cases come with the escalation feature.)
+    async fn evidence(&self, id: IncidentId) -> StoreResult<Evidence> {
+        let alarms = self
+            .incident_alarm_transitions(id)
+            .await?
+            .into_iter()
+            .map(|t| {
+                // `Average of CPUUtilization > 80 (period 5m)`, or a composite's rule.
+                let metric = match (&t.alarm.namespace, t.alarm.condition()) {
+                    (Some(ns), Some(cond)) => Some(format!("{ns}: {cond}")),
+                    (None, cond) => cond,
+                    (Some(ns), None) => Some(ns.clone()),
+                };
+                AlarmEvent {
+                    name: t.alarm.name,
+                    state: t.alarm.state.as_str().to_string(),
+                    at: t.alarm.state_updated_at,
+                    region: t.alarm.region,
+                    metric,
+                    description: t.alarm.description,
+                }
+            })
+            .collect();
+        let health_events = self
+            .health_events_seen(id)
+            .await?
+            .into_iter()
+            .map(|h| HealthEvent {
+                service: h.service,
+                region: h.region.unwrap_or_else(|| "global".to_string()),
+                description: h.category.clone().unwrap_or_default(),
+                event_type: h.event_type,
+                status: h.status,
+                started_at: h.started_at,
+            })
+            .collect();
+        Ok(Evidence {
+            alarms,
+            aws_cases: Vec::new(),
+            health_events,
+            graphs: Vec::new(),
         })
     }
 }

@@ -54,8 +54,22 @@ impl Aws {
 
     /// An EC2 CPU alarm (in OK until [`Aws::fire`]).
     async fn put_alarm(&self, name: &str, description: &str) {
+        self.put_tagged_alarm(name, description, &[]).await
+    }
+
+    async fn put_tagged_alarm(&self, name: &str, description: &str, tags: &[(&str, &str)]) {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+            })
+            .collect();
         self.cw
             .put_metric_alarm()
+            .set_tags(Some(tags))
             .alarm_name(name)
             .alarm_description(description)
             .namespace("AWS/EC2")
@@ -301,6 +315,23 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
         record.incident.lead, None,
         "nobody leads until someone takes it"
     );
+    // The postmortem draft carries the alarm as evidence, and times detection from it.
+    let source = store.postmortem_source(record.incident.id).await.unwrap();
+    let draft = warroom::postmortem::draft(
+        &warroom::postmortem::Templates::load(None).unwrap(),
+        &source,
+        &warroom::postmortem::Options::from_config(&warroom::config::Config::default()),
+        chrono::Utc::now(),
+        warroom::postmortem::Format::Markdown,
+    )
+    .unwrap();
+    assert!(!draft.contains("No CloudWatch alarm is attached"), "{draft}");
+    assert!(draft.contains("checkout-web-cpu"), "{draft}");
+    assert!(draft.contains("CPUUtilization"), "{draft}");
+    // Every AWS call was counted for /metrics.
+    assert!(app.metrics.aws_calls_of("DescribeAlarms", "ok") >= 3);
+    assert_eq!(app.metrics.aws_calls_of("GetMetricWidgetImage", "ok"), 1);
+    assert!(app.metrics.aws_calls_of("DescribeEvents", "ok") >= 1);
     app.stop().await.unwrap();
 }
 
@@ -438,13 +469,29 @@ async fn a_route_with_a_user_group_invites_its_members() {
     let world = World::new().await;
     world.emu.add_usergroup("S0DBONCALL", "db-oncall", &[DAVE]);
     let aws = Aws::start().await;
-    let mut db = route("db", "db-*");
+    // The route matches on the alarm's tags (ListTagsForResource), not its name.
+    let mut db = Route {
+        matcher: Matcher {
+            tags: vec![("team".to_string(), Glob::new("data*"))],
+            ..Matcher::default()
+        },
+        ..route("db", "")
+    };
     db.usergroup = Some("S0DBONCALL".into());
     db.responders = vec![UserId::parse(ALICE).unwrap()];
     let app = start_bot(&world, &aws, vec![db]).await;
-    aws.put_alarm("db-connections", "RDS connections").await;
-    aws.fire("db-connections").await;
+    aws.put_tagged_alarm(
+        "rds-connections",
+        "RDS connections",
+        &[("team", "data-platform")],
+    )
+    .await;
+    aws.fire("rds-connections").await;
     let channel = wait_channels(&world, 1).await.remove(0);
+    // The tag route's severity, not the default's SEV3.
+    world
+        .wait_header(&channel, &["rds-connections", "SEV2"])
+        .await;
     world
         .emu
         .wait_until(DEADLINE, |ws| {
@@ -634,8 +681,7 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
         })
         .await
         .expect("all three channels in the end");
-    for (channel, name) in channels.iter().zip(["a-cpu", "b-cpu", "c-cpu"]) {
-        let _ = name;
+    for channel in &channels {
         wait_post(&world, channel, "is in *ALARM*").await;
     }
     let refused = world

@@ -15,7 +15,7 @@ use warroom::config::Config;
 use warroom::demo::{bot_scopes, config_for_emulator};
 use warroom::domain::IncidentId;
 use warroom::postmortem::{self, Format, Templates};
-use warroom::slack_emulator::{EmulatorConfig, Message, UploadedFile};
+use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, UploadedFile};
 
 use crate::helpers::*;
 
@@ -320,14 +320,37 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
     .unwrap();
     assert_golden("postmortem.html", &html);
 
-    // A second click (another person) drafts again; a redelivered click would not.
+    // Slack redelivers the click: recorded once, so no second draft. Bob's click after it
+    // is the next draft (the worker goes in order: a duplicate would have come first).
+    let click = world
+        .emu
+        .envelopes()
+        .into_iter()
+        .rev()
+        .find(|e| e.kind == EnvelopeKind::Interactive)
+        .expect("the click's envelope");
+    world.emu.redeliver(&click.envelope_id).unwrap();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            (ws.envelopes
+                .iter()
+                .filter(|e| e.kind == EnvelopeKind::Interactive && e.acked_at.is_some())
+                .count()
+                == 2)
+                .then_some(())
+        })
+        .await
+        .expect("the redelivery is acked");
     let outcome = world
         .emu
         .click_button(BOB, &channel, &notice.ts, "postmortem_draft")
         .await
         .unwrap();
     assert!(outcome.payload().is_none());
-    upload(&world, &channel, 1).await;
+    let second = upload(&world, &channel, 1).await;
+    let summary = second.initial_comment.unwrap_or_default();
+    assert!(summary.contains("requested by <@U0BOB>"), "{summary}");
     app.stop().await.unwrap();
 }
 

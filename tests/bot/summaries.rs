@@ -132,6 +132,8 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     let posts = wait_texts(&world, &status, 1).await;
     assert!(posts[0].contains("no open incidents"), "{posts:?}");
     dm_texts(&world, MANAGER, 1).await;
+    let metrics = bot.metrics.render(None, Default::default());
+    assert!(metrics.contains("warroom_timers_fired_total 1"), "{metrics}");
 
     // Still nothing: the next one stays quiet.
     clock.advance(Duration::hours(1));

@@ -1,0 +1,377 @@
+//! The chaos suite's world: an emulator, a database, the bot (in-process or the real
+//! binary), and the invariants every scenario ends with. Adapted from `tests/bot/helpers.rs`
+//! (which stays untouched) with what fault injection needs: a database in a chosen folder, a
+//! tweaked emulator, the binary with extra config, and [`check_invariants`].
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use warroom::app::App;
+use warroom::clock::SystemClock;
+use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, SlackEmulator, Workspace};
+use warroom::store::{IncidentRecord, Store, TimelineEntry};
+
+/// Upper bound for any single awaited effect; generous for a loaded 2-core machine.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub const ALICE: &str = "U0ALICE";
+pub const BOB: &str = "U0BOB";
+pub const CAROL: &str = "U0CAROL";
+pub const DAVE: &str = "U0DAVE";
+
+/// An emulated workspace (alice, bob, carol, dave; #ops with alice and bob) and a database.
+pub struct World {
+    pub emu: SlackEmulator,
+    pub ops: String,
+    pub dir: tempfile::TempDir,
+    pub db_path: PathBuf,
+    pub db_url: String,
+}
+
+impl World {
+    pub async fn new() -> World {
+        Self::with(EmulatorConfig::default(), None).await
+    }
+
+    /// `tweak` adjusts the emulator; `db_dir` puts the database elsewhere (a small tmpfs).
+    pub async fn with(mut config: EmulatorConfig, db_dir: Option<&Path>) -> World {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        config.scopes = bot_scopes();
+        let emu = SlackEmulator::start(config).await.expect("emulator starts");
+        for (id, name) in [
+            (ALICE, "alice"),
+            (BOB, "bob"),
+            (CAROL, "carol"),
+            (DAVE, "dave"),
+        ] {
+            emu.add_user(id, name);
+        }
+        let ops = emu.create_channel(ALICE, "ops");
+        emu.join_channel(&ops, BOB);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = db_dir.unwrap_or(dir.path()).join("warroom.db");
+        let db_url = format!("sqlite://{}", db_path.display());
+        World {
+            emu,
+            ops,
+            dir,
+            db_path,
+            db_url,
+        }
+    }
+
+    /// Start the bot in-process (responders: bob and carol) and wait for its connection.
+    pub async fn start_bot(&self) -> App {
+        self.start_bot_with(|_| {}).await
+    }
+
+    pub async fn start_bot_with(&self, tweak: impl FnOnce(&mut warroom::config::Config)) -> App {
+        let (mut config, secrets) =
+            config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).expect("config");
+        tweak(&mut config);
+        let before = self.emu.connection_count();
+        let app = App::build(config, secrets, Arc::new(SystemClock))
+            .await
+            .expect("bot starts");
+        self.emu
+            .wait_for_connections(before + 1, DEADLINE)
+            .await
+            .expect("bot connects");
+        app
+    }
+
+    /// A channel the bot is in (e.g. the status channel); returns its id.
+    pub fn bot_channel(&self, name: &str) -> String {
+        let id = self.emu.create_channel(ALICE, name);
+        self.emu
+            .join_channel(&id, &self.emu.config().bot_user_id.clone());
+        id
+    }
+
+    /// A second handle on the bot's database, for assertions.
+    pub async fn store(&self) -> Store {
+        Store::open(&self.db_url).await.expect("database opens")
+    }
+
+    /// Run `/incident <text>` and return the text shown to the caller in the ack, if any.
+    pub async fn command(&self, user: &str, channel: &str, text: &str) -> Option<String> {
+        let outcome = self
+            .emu
+            .slash_command(user, channel, text)
+            .await
+            .expect("command acked");
+        outcome
+            .payload()
+            .and_then(|p| p.get("text"))
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    }
+
+    /// Declare from #ops and wait for the channel with its pinned header; returns its id.
+    pub async fn declare(&self, user: &str, text: &str) -> String {
+        let reply = self
+            .command(user, &self.ops, &format!("declare {text}"))
+            .await;
+        assert_eq!(reply, None, "declare was refused");
+        self.wait_war_room(&[]).await
+    }
+
+    /// Wait for an `inc-` channel not in `known` with the bot's pinned header.
+    pub async fn wait_war_room(&self, known: &[String]) -> String {
+        let bot = self.emu.config().bot_user_id.clone();
+        self.emu
+            .wait_until(DEADLINE, |ws| {
+                ws.channels
+                    .iter()
+                    .filter(|c| c.name.starts_with("inc-") && !known.contains(&c.id))
+                    .find(|c| {
+                        ws.messages
+                            .get(&c.id)
+                            .is_some_and(|m| m.iter().any(|m| m.user == bot && m.pinned))
+                    })
+                    .map(|c| c.id.clone())
+            })
+            .await
+            .expect("incident channel with a pinned header")
+    }
+
+    /// Wait until the bot has posted at least `n` messages in `channel`; returns them.
+    pub async fn bot_messages(&self, channel: &str, n: usize) -> Vec<Message> {
+        let bot = self.emu.config().bot_user_id.clone();
+        let ch = channel.to_string();
+        self.emu
+            .wait_until(DEADLINE, |ws| {
+                let mine: Vec<Message> = ws
+                    .messages
+                    .get(&ch)
+                    .map(|m| m.iter().filter(|m| m.user == bot).cloned().collect())
+                    .unwrap_or_default();
+                (mine.len() >= n).then_some(mine)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {n} bot messages: {e}"))
+    }
+
+    /// Wait until the envelope carrying the message `ts` has been acked.
+    pub async fn wait_acked(&self, ts: &str) {
+        self.emu
+            .wait_until(DEADLINE, |ws| {
+                ws.envelopes
+                    .iter()
+                    .any(|e| {
+                        e.payload.pointer("/event/ts").and_then(|t| t.as_str()) == Some(ts)
+                            && e.acked_at.is_some()
+                    })
+                    .then_some(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("message {ts} never acked: {e}"));
+    }
+
+    pub fn inc_channels(&self) -> Vec<String> {
+        self.emu
+            .channels()
+            .into_iter()
+            .filter(|c| c.name.starts_with("inc-"))
+            .map(|c| c.id)
+            .collect()
+    }
+}
+
+pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
+    store
+        .incident_by_channel(channel)
+        .await
+        .expect("database readable")
+        .expect("an incident for the channel")
+}
+
+/// Poll the database (a condition with a deadline) until `f` holds for the incident's timeline.
+pub async fn wait_timeline(
+    store: &Store,
+    channel: &str,
+    what: &str,
+    mut f: impl FnMut(&[TimelineEntry]) -> bool,
+) -> Vec<TimelineEntry> {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Ok(Some(r)) = store.incident_by_channel(channel).await {
+            if let Ok(entries) = store.timeline(r.incident.id).await {
+                if f(&entries) {
+                    return entries;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    panic!("timeline never showed {what}: {entries:#?}");
+                }
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("no incident for {channel} while waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The `ts` of every plain message by a person that Slack saw acked in `channel`.
+pub fn acked_messages(ws: &Workspace, channel: &str, bot_user: &str) -> Vec<String> {
+    let mut out: Vec<String> = ws
+        .envelopes
+        .iter()
+        .filter(|e| e.kind == EnvelopeKind::EventsApi && e.acked_at.is_some())
+        .filter_map(|e| {
+            let ev = e.payload.get("event")?;
+            let plain = ev.get("type")?.as_str()? == "message"
+                && ev.get("subtype").is_none()
+                && ev.get("bot_id").is_none_or(|b| b.is_null())
+                && ev.get("channel")?.as_str()? == channel
+                && ev.get("user")?.as_str()? != bot_user;
+            plain.then(|| ev.get("ts")?.as_str().map(str::to_string))?
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The invariants every scenario ends with:
+/// - exactly `incidents` incidents, each with its own `inc-` channel, and no other `inc-`
+///   channel (nothing duplicated);
+/// - every person's message that Slack saw acked in an incident channel is on that
+///   incident's timeline exactly once;
+/// - the pinned header says what the database says (text of `render::header`).
+pub async fn check_invariants(world: &World, store: &Store, incidents: usize) {
+    let records = store.incidents(false).await.expect("incidents readable");
+    assert_eq!(records.len(), incidents, "incidents: {records:#?}");
+    let mut channels: Vec<String> = records
+        .iter()
+        .map(|r| {
+            r.channel_id
+                .clone()
+                .expect("every incident has its channel")
+        })
+        .collect();
+    channels.sort();
+    let mut inc = world.inc_channels();
+    inc.sort();
+    assert_eq!(channels, inc, "one channel per incident, no strays");
+
+    let bot = world.emu.config().bot_user_id.clone();
+    let ws = world.emu.workspace();
+    for channel in &channels {
+        let acked = acked_messages(&ws, channel, &bot);
+        let entries = wait_timeline(store, channel, "every acked message", |e| {
+            acked
+                .iter()
+                .all(|ts| e.iter().any(|x| x.slack_ts.as_deref() == Some(ts.as_str())))
+        })
+        .await;
+        for ts in &acked {
+            let n = entries
+                .iter()
+                .filter(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+                .count();
+            assert_eq!(n, 1, "message {ts} is on the timeline {n} times");
+        }
+        wait_header_matches(world, store, channel).await;
+    }
+}
+
+/// Wait until the pinned header's text is what the database's record renders to.
+pub async fn wait_header_matches(world: &World, store: &Store, channel: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let record = incident_in(store, channel).await;
+        let want = warroom::slack::render::header(&record, chrono::Utc::now()).text;
+        let pinned: Vec<Message> = world
+            .emu
+            .messages(channel)
+            .into_iter()
+            .filter(|m| m.pinned && m.bot_id.is_some())
+            .collect();
+        let ok = pinned.len() == 1
+            && pinned[0].text == want
+            && record.header_ts.as_deref() == Some(pinned[0].ts.as_str());
+        if ok {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let got: Vec<&str> = pinned.iter().map(|m| m.text.as_str()).collect();
+            panic!("the pinned header never matched the database: want {want:?}, got {got:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The real `warroom` binary, run with a config file against the emulator.
+pub struct BotProcess {
+    child: tokio::process::Child,
+}
+
+impl BotProcess {
+    /// Start with `slack` added to the `[slack]` section and `extra` appended to the config
+    /// file (more TOML sections). Its log (warn and up) goes to [`BotProcess::log_path`].
+    pub async fn start(world: &World, slack: &str, extra: &str) -> BotProcess {
+        let config_path: PathBuf = world.dir.path().join("warroom.toml");
+        let text = format!(
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\n{extra}",
+            world.emu.api_url(),
+            world.db_url
+        );
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Self::log_path(world))
+            .expect("log file");
+        std::fs::write(&config_path, text).expect("config written");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path)
+            .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+            .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("warroom binary starts");
+        BotProcess { child }
+    }
+
+    /// Where every run's stderr goes (appended).
+    pub fn log_path(world: &World) -> PathBuf {
+        world.dir.path().join("warroom.log")
+    }
+
+    /// The process's exit status, if it has exited.
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Wait (with the deadline) for the process to exit by itself.
+    pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(DEADLINE, self.child.wait())
+            .await
+            .expect("the process exits")
+            .expect("exit status")
+    }
+
+    /// SIGKILL: no graceful anything. Waits until Slack has seen the socket go.
+    pub async fn kill(mut self, world: &World) {
+        self.child.kill().await.expect("kill -9");
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+            .await
+            .expect("the socket closes with the process");
+    }
+}

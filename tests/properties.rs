@@ -1,0 +1,282 @@
+//! Property tests of the escaping invariant: no text a person typed (titles, notes, status
+//! notes, updates, action items, timeline entries, command text echoed in usage errors) ever
+//! reaches an outbound message as a live `<!…>`, `<@…>`, `<#…>` or `<http…|…>`. The only
+//! `<…>` sequences allowed in the output are the mentions, channel links and dates warroom
+//! builds itself from validated ids, which the test knows.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use serde_json::Value;
+use warroom::domain::incident::Change;
+use warroom::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
+use warroom::slack::render::{self, Overview};
+use warroom::slack::web::Outgoing;
+use warroom::store::{ActionItem, IncidentRecord, TimelineEntry};
+
+const CHANNEL: &str = "C0INCIDENT";
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("a valid user id")
+}
+
+fn opened() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).unwrap()
+}
+
+/// Hostile text: Slack control sequences, entities, brackets and unicode, mixed with noise.
+fn hostile() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("<!channel>".to_string()),
+        Just("<!here>".to_string()),
+        Just("<!everyone>".to_string()),
+        Just("<!subteam^S0123|@oncall>".to_string()),
+        Just("<!date^1700000000^{date}|x>".to_string()),
+        Just("<@U0DAVE>".to_string()),
+        Just("<@U0DAVE|dave>".to_string()),
+        Just("<#C0OTHER>".to_string()),
+        Just("<#C0OTHER|general>".to_string()),
+        Just("<https://evil.example|click here>".to_string()),
+        Just("<http://evil.example>".to_string()),
+        Just("<mailto:a@b.c|mail>".to_string()),
+        Just("&lt;!channel&gt;".to_string()),
+        Just("&amp;".to_string()),
+        Just("<".to_string()),
+        Just(">".to_string()),
+        Just("&".to_string()),
+        Just("|".to_string()),
+        Just("\n".to_string()),
+        Just("\r\n".to_string()),
+        Just("*bold* _it_ `code` ~s~".to_string()),
+        Just("\u{202E}\u{200B}\u{200D}\u{FEFF}".to_string()),
+        Just("👨\u{200D}👩\u{200D}👧".to_string()),
+        "[a-z ]{0,12}",
+        any::<String>(),
+    ];
+    prop::collection::vec(token, 0..12).prop_map(|v| v.concat())
+}
+
+fn incident(title: &str, status: Status, resolved: bool) -> IncidentRecord {
+    IncidentRecord {
+        incident: Incident {
+            id: IncidentId(7),
+            title: title.to_string(),
+            severity: Severity::Sev2,
+            status,
+            lead: Some(user("U0ALICE")),
+            declared_by: user("U0BOB"),
+            opened_at: opened(),
+            resolved_at: resolved.then(|| opened() + chrono::Duration::hours(2)),
+        },
+        channel_name: "inc-20261121-x".to_string(),
+        channel_id: Some(CHANNEL.to_string()),
+        header_ts: Some("1763717400.000100".to_string()),
+        header_pinned: true,
+        members_invited: true,
+    }
+}
+
+fn entry(kind: EntryKind, text: &str, actor: &str) -> TimelineEntry {
+    TimelineEntry {
+        id: 1,
+        incident_id: IncidentId(7),
+        kind,
+        occurred_at: opened(),
+        recorded_at: opened(),
+        actor: Some(actor.to_string()),
+        text: text.to_string(),
+        slack_ts: Some("1763717401.000200".to_string()),
+        thread_ts: None,
+        key_event: false,
+        edited_at: None,
+        deleted_at: None,
+        revisions: vec![text.to_string()],
+    }
+}
+
+fn action(text: &str, created_by: &str) -> ActionItem {
+    ActionItem {
+        incident_id: IncidentId(7),
+        number: 1,
+        text: text.to_string(),
+        owner: Some(user("U0CAROL")),
+        created_by: created_by.to_string(),
+        created_at: opened(),
+        done_at: Some(opened()),
+        done_by: Some(created_by.to_string()),
+    }
+}
+
+/// Every string in a message: its fallback text and every string inside its blocks.
+fn strings(out: &Outgoing) -> Vec<String> {
+    let mut all = vec![out.text.clone()];
+    if let Some(b) = &out.blocks {
+        collect(b, &mut all);
+    }
+    all
+}
+
+fn collect(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect(x, out)),
+        _ => {}
+    }
+}
+
+/// The `<…>` warroom may emit: mentions of the users in the fixtures, the incident's channel
+/// link, and its own date tokens. Anything else starting with `<` came from user text.
+fn assert_no_live_sequences(what: &str, texts: &[String]) -> Result<(), TestCaseError> {
+    let allowed = ["<@U0ALICE>", "<@U0BOB>", "<@U0CAROL>", "<#C0INCIDENT>"];
+    for text in texts {
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find('<') {
+            let tail = &rest[i..];
+            if let Some(ok) = allowed.iter().find(|a| tail.starts_with(**a)) {
+                rest = &tail[ok.len()..];
+                continue;
+            }
+            if let Some(date) = tail.strip_prefix("<!date^") {
+                // warroom's date token: <!date^SECONDS^{date_short_pretty} {time}|YYYY-MM-DD HH:MM UTC>
+                let end = date.find('>').ok_or_else(|| {
+                    TestCaseError::fail(format!("{what}: unterminated date token in {text:?}"))
+                })?;
+                let body = &date[..end];
+                let digits_then_format = body
+                    .split_once("^{date_short_pretty} {time}|")
+                    .is_some_and(|(secs, fallback)| {
+                        secs.bytes().all(|b| b.is_ascii_digit())
+                            && fallback.ends_with(" UTC")
+                            && !fallback.contains('<')
+                    });
+                prop_assert!(
+                    digits_then_format,
+                    "{what}: a date token warroom did not build: {body:?} in {text:?}"
+                );
+                rest = &date[end + 1..];
+                continue;
+            }
+            return Err(TestCaseError::fail(format!(
+                "{what}: a live <…> sequence from user text: {:?} in {text:?}",
+                tail.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incident_messages_never_carry_live_sequences_from_user_text(
+        title in hostile(),
+        note in hostile(),
+        text in hostile(),
+        actor_text in hostile(),
+    ) {
+        let alice = user("U0ALICE");
+        let open = incident(&title, Status::Identified, false);
+        let before = incident(&title, Status::Investigating, false);
+        let resolved = incident(&title, Status::Resolved, true);
+        let now = opened() + chrono::Duration::minutes(95);
+        let changes = [
+            Change::Status { to: Status::Identified, note: Some(note.clone()) },
+            Change::Status { to: Status::Investigating, note: Some(note.clone()) },
+            Change::Resolve { note: Some(note.clone()) },
+            Change::Severity(Severity::Sev1),
+            Change::Lead(user("U0CAROL")),
+        ];
+        let mut outs: Vec<(&str, Outgoing)> = vec![
+            ("header", render::header(&open, now)),
+            ("header resolved", render::header(&resolved, now)),
+            ("note", render::note_notice(&alice, &note, now, true)),
+            ("declared", render::declared_reply(&open)),
+            ("problem", render::problem(&text)),
+            ("update", render::stakeholder_update(&open, &alice, &text, now)),
+            ("status channel", render::status_channel_notice(&alice, &before.incident, &open)),
+            ("action added", render::action_added(&alice, &action(&text, &actor_text))),
+            ("action closed", render::action_closed(&alice, &action(&text, &actor_text))),
+            ("action done", render::action_already_done(&action(&text, &actor_text))),
+            ("actions", render::action_list(&open, &[action(&text, &actor_text), action(&note, "U0BOB")])),
+        ];
+        for change in &changes {
+            outs.push(("change", render::change_notice(&alice, &before.incident, &open.incident, change)));
+            outs.push(("change from resolved", render::change_notice(&alice, &resolved.incident, &open.incident, change)));
+        }
+        let entries: Vec<TimelineEntry> = [
+            EntryKind::Declared, EntryKind::Message, EntryKind::StatusChanged,
+            EntryKind::Note, EntryKind::Resolved,
+        ]
+        .into_iter()
+        .map(|k| entry(k, &text, &actor_text))
+        .chain([entry(EntryKind::Message, &note, "U0BOB")])
+        .collect();
+        outs.push(("timeline", render::timeline(&open, &entries)));
+        // Whatever the command text, a usage error echoes it escaped.
+        if let Err(e) = warroom::domain::command::parse(&format!("{text} {note}")) {
+            outs.push(("usage", render::usage_error(&e)));
+        }
+        if let Err(e) = warroom::domain::command::parse(&format!("sev {text}")) {
+            outs.push(("usage sev", render::usage_error(&e)));
+        }
+        for (what, out) in &outs {
+            assert_no_live_sequences(what, &strings(out))?;
+        }
+    }
+
+    #[test]
+    fn list_summary_and_home_never_carry_live_sequences_from_user_text(
+        titles in prop::collection::vec(hostile(), 1..5),
+    ) {
+        let open: Vec<IncidentRecord> = titles
+            .iter()
+            .map(|t| incident(t, Status::Monitoring, false))
+            .collect();
+        let resolved: Vec<IncidentRecord> = titles
+            .iter()
+            .map(|t| incident(t, Status::Resolved, true))
+            .collect();
+        let updates: HashMap<IncidentId, DateTime<Utc>> =
+            [(IncidentId(7), opened())].into_iter().collect();
+        let overview = Overview {
+            open: &open,
+            last_updates: &updates,
+            now: opened() + chrono::Duration::hours(3),
+        };
+        assert_no_live_sequences("list", &strings(&render::incident_list(&overview)))?;
+        assert_no_live_sequences("summary", &strings(&render::summary(&overview, &resolved)))?;
+        let mut home = Vec::new();
+        collect(&render::home(&overview, &resolved), &mut home);
+        assert_no_live_sequences("home", &home)?;
+    }
+
+    #[test]
+    fn escape_leaves_no_bracket_and_round_trips(text in hostile()) {
+        let escaped = warroom::slack::mrkdwn::escape(&text);
+        prop_assert!(!escaped.contains('<') && !escaped.contains('>'));
+        let back = escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        prop_assert_eq!(back, text);
+    }
+}
+
+/// The checker itself: a raw sequence is caught, warroom's own tokens are not.
+#[test]
+fn the_checker_tells_live_sequences_from_warroom_s_own() {
+    for raw in [
+        "hi <!channel>",
+        "<@U0DAVE>",
+        "<#C0OTHER|general>",
+        "<https://evil.example|click>",
+    ] {
+        assert!(
+            assert_no_live_sequences("raw", &[raw.to_string()]).is_err(),
+            "{raw}"
+        );
+    }
+    let own = "<@U0ALICE> in <#C0INCIDENT> at <!date^1763717400^{date_short_pretty} {time}|2026-11-21 09:30 UTC>";
+    assert!(assert_no_live_sequences("own", &[own.to_string()]).is_ok());
+    assert!(assert_no_live_sequences("escaped", &[render::problem("<!channel>").text]).is_ok());
+}
