@@ -2,7 +2,9 @@
 //! loopback port, and forwarding one CloudWatch call to it as JSON 1.0.
 //!
 //! The binary is found from `MOTO_SERVER`, then `.venv/bin/moto_server` in the crate, then
-//! `PATH` (`.ci/run` installs it into `.venv`).
+//! `PATH`. When none is there, it is installed into the crate's `.venv` from PyPI once
+//! (`python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`), so `cargo test` works
+//! on a fresh machine with Python 3; `.ci/run` does the same up front.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,12 +31,10 @@ pub struct MotoServer {
 impl MotoServer {
     /// Start moto on a free port and wait until it answers.
     pub async fn start() -> anyhow::Result<MotoServer> {
-        let bin = find_binary().ok_or_else(|| {
-            anyhow!(
-                "moto_server not found: set MOTO_SERVER to its path, or install it with \
-                 `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'` (as .ci/run does)"
-            )
-        })?;
+        let bin = match find_binary() {
+            Some(bin) => bin,
+            None => install().await?,
+        };
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
             l.local_addr()?.port()
@@ -76,6 +76,38 @@ impl MotoServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Install moto into the crate's `.venv`, once per process (tests start many servers).
+async fn install() -> anyhow::Result<PathBuf> {
+    static INSTALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = INSTALL.lock().await;
+    if let Some(bin) = find_binary() {
+        return Ok(bin);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join(".venv");
+    let how = "install it by hand: `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`, \
+               or set MOTO_SERVER to a moto_server binary";
+    tracing::warn!("moto_server not found; installing moto[server] into {}", venv.display());
+    let status = tokio::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .await
+        .with_context(|| format!("moto_server not found and python3 cannot run; {how}"))?;
+    if !status.success() {
+        return Err(anyhow!("python3 -m venv failed ({status}); {how}"));
+    }
+    let status = tokio::process::Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "moto[server]"])
+        .status()
+        .await
+        .with_context(|| format!("cannot run pip in {}; {how}", venv.display()))?;
+    if !status.success() {
+        return Err(anyhow!("pip install 'moto[server]' failed ({status}); {how}"));
+    }
+    find_binary().ok_or_else(|| anyhow!("moto_server still missing after installing; {how}"))
 }
 
 fn find_binary() -> Option<PathBuf> {
