@@ -14,9 +14,18 @@ use warroom::slack::mrkdwn;
 fn parse_commands(c: &mut Criterion) {
     let mut g = c.benchmark_group("command_parse");
     let inputs = [
-        ("declare", "declare RDS connection exhaustion behind the API fleet sev2"),
-        ("status_note", "status identified pool size 20 is too small for the 40 tasks"),
-        ("note_backdated", "note at 13:50 first 5xx alarms on the ALB"),
+        (
+            "declare",
+            "declare RDS connection exhaustion behind the API fleet sev2",
+        ),
+        (
+            "status_note",
+            "status identified pool size 20 is too small for the 40 tasks",
+        ),
+        (
+            "note_backdated",
+            "note at 13:50 first 5xx alarms on the ALB",
+        ),
         ("lead", "lead <@U024BE7LH|alice>"),
         ("usage_error", "staus investigating"),
     ];
@@ -29,10 +38,15 @@ fn parse_commands(c: &mut Criterion) {
 
 fn escape_text(c: &mut Criterion) {
     let mut g = c.benchmark_group("mrkdwn_escape");
-    let plain = "checked the dashboards, p99 latency is back to 180ms after the pool resize ".repeat(4);
+    let plain =
+        "checked the dashboards, p99 latency is back to 180ms after the pool resize ".repeat(4);
     let hostile = "<!channel> <https://evil.example|click> & <@U0ALICE> ".repeat(6);
     let unicode = "déploiement terminé ✅ — ロールバック完了 👍 ".repeat(6);
-    for (name, text) in [("plain", &plain), ("hostile", &hostile), ("unicode", &unicode)] {
+    for (name, text) in [
+        ("plain", &plain),
+        ("hostile", &hostile),
+        ("unicode", &unicode),
+    ] {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function(name, |b| b.iter(|| mrkdwn::escape(black_box(text))));
     }

@@ -317,7 +317,10 @@ async fn spawn_warroom(
         .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
         .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
         // BOT_LOG=warroom=debug shows the bot's own logs on stderr.
-        .env("RUST_LOG", std::env::var("BOT_LOG").unwrap_or_else(|_| "warn".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("BOT_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -344,7 +347,11 @@ async fn start_warroom(
     let before: Vec<String> = world.emu.channels().into_iter().map(|c| c.id).collect();
     world
         .emu
-        .slash_command(ALICE, &world.ops, &format!("declare Load test {db_name} sev2"))
+        .slash_command(
+            ALICE,
+            &world.ops,
+            &format!("declare Load test {db_name} sev2"),
+        )
         .await?;
     let bot = world.emu.config().bot_user_id.clone();
     let channel = world
@@ -426,7 +433,9 @@ async fn start_null(world: &World) -> anyhow::Result<BotProc> {
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
-    let pid = child.id().ok_or_else(|| anyhow!("null bot exited at once"))?;
+    let pid = child
+        .id()
+        .ok_or_else(|| anyhow!("null bot exited at once"))?;
     world.emu.wait_for_connections(1, DEADLINE).await?;
     Ok(BotProc {
         bot: Bot::Null,
@@ -496,9 +505,14 @@ fn count_after(db: &Path, table: &str, after: i64) -> anyhow::Result<i64> {
 }
 
 fn max_id(db: &Path, table: &str) -> anyhow::Result<i64> {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    Ok(conn.query_row(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"), [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        &format!("SELECT COALESCE(MAX(id), 0) FROM {table}"),
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Poll (a condition with a deadline) until `table` has `n` rows after `after`.
@@ -588,7 +602,9 @@ async fn ack_run(
             .filter(|e| e.delivered_at.is_some_and(|t| t >= since))
             .collect();
         let msgs = envs.iter().filter(|e| is_person_message(e, &bot_user));
-        let (n, acked) = msgs.fold((0, 0), |(n, a), e| (n + 1, a + e.acked_at.is_some() as usize));
+        let (n, acked) = msgs.fold((0, 0), |(n, a), e| {
+            (n + 1, a + e.acked_at.is_some() as usize)
+        });
         if n >= args.events && acked >= n {
             break envs;
         }
@@ -618,13 +634,41 @@ async fn ack_run(
         offered.as_secs_f64()
     );
     let ms = |v: f64| v / 1000.0;
-    res.add(&format!("{b}.ack.all.p50"), "ms", ms(percentile(&all, 50.0)));
-    res.add(&format!("{b}.ack.all.p99"), "ms", ms(percentile(&all, 99.0)));
-    res.add(&format!("{b}.ack.all.max"), "ms", ms(percentile(&all, 100.0)));
-    res.add(&format!("{b}.ack.message.p50"), "ms", ms(percentile(&msg, 50.0)));
-    res.add(&format!("{b}.ack.message.p99"), "ms", ms(percentile(&msg, 99.0)));
-    res.add(&format!("{b}.ack.command.p50"), "ms", ms(percentile(&cmd, 50.0)));
-    res.add(&format!("{b}.ack.command.p99"), "ms", ms(percentile(&cmd, 99.0)));
+    res.add(
+        &format!("{b}.ack.all.p50"),
+        "ms",
+        ms(percentile(&all, 50.0)),
+    );
+    res.add(
+        &format!("{b}.ack.all.p99"),
+        "ms",
+        ms(percentile(&all, 99.0)),
+    );
+    res.add(
+        &format!("{b}.ack.all.max"),
+        "ms",
+        ms(percentile(&all, 100.0)),
+    );
+    res.add(
+        &format!("{b}.ack.message.p50"),
+        "ms",
+        ms(percentile(&msg, 50.0)),
+    );
+    res.add(
+        &format!("{b}.ack.message.p99"),
+        "ms",
+        ms(percentile(&msg, 99.0)),
+    );
+    res.add(
+        &format!("{b}.ack.command.p50"),
+        "ms",
+        ms(percentile(&cmd, 50.0)),
+    );
+    res.add(
+        &format!("{b}.ack.command.p99"),
+        "ms",
+        ms(percentile(&cmd, 99.0)),
+    );
     res.add(&format!("{b}.ack.command.failed"), "count", failed as f64);
     res.add(&format!("{b}.ack.redeliveries"), "count", retries as f64);
     Ok(())
@@ -650,12 +694,14 @@ async fn ingest_run(
     // Flow control: at most `--window` events recorded-but-not-yet-seen in flight, as Slack
     // never dumps tens of thousands of events on one app at once; without it, events queued
     // behind the first ones pass Slack's 3 s ack timeout and get redelivered.
-    let progress_table = if bot.bot == Bot::Warroom { "inbox" } else { "timeline" };
+    let progress_table = if bot.bot == Bot::Warroom {
+        "inbox"
+    } else {
+        "timeline"
+    };
     let progress_base = max_id(&bot.db, progress_table)?;
-    let progress = rusqlite::Connection::open_with_flags(
-        &bot.db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
+    let progress =
+        rusqlite::Connection::open_with_flags(&bot.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let progress_sql = format!("SELECT COALESCE(MAX(id), 0) FROM {progress_table}");
     let cpu_before = cpu_secs(bot.pid)?;
     let start = Instant::now();
@@ -719,10 +765,14 @@ async fn ingest_run(
     let url = format!("sqlite://{}", raw_db.display());
     Store::open(&url).await?.close().await;
     let raw_path = raw_db.clone();
-    let raw = tokio::task::spawn_blocking(move || raw_sqlite::insert_rate(&raw_path, n as u64))
-        .await??;
+    let raw =
+        tokio::task::spawn_blocking(move || raw_sqlite::insert_rate(&raw_path, n as u64)).await??;
     res.add(&format!("{label}.ingest.raw_rate"), "events/s", raw);
-    res.add(&format!("{label}.ingest.fraction_of_raw"), "%", 100.0 * rate / raw);
+    res.add(
+        &format!("{label}.ingest.fraction_of_raw"),
+        "%",
+        100.0 * rate / raw,
+    );
     Ok(())
 }
 
@@ -734,7 +784,9 @@ async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Re
     let world = World::new().await?;
     let channels: Vec<String> = (0..INCIDENTS)
         .map(|n| {
-            let c = world.emu.create_channel(ALICE, &format!("inc-20261121-load-{n}"));
+            let c = world
+                .emu
+                .create_channel(ALICE, &format!("inc-20261121-load-{n}"));
             world.emu.join_channel(&c, BOB);
             world.emu.join_channel(&c, &world.emu.config().bot_user_id);
             c
@@ -748,7 +800,9 @@ async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Re
     let fill_start = Instant::now();
     let (fill_db, fill_channels) = (db.clone(), channels.clone());
     tokio::task::spawn_blocking(move || {
-        raw_sqlite::fill(&fill_db, INCIDENTS, ROWS, |n| fill_channels[n as usize].clone())
+        raw_sqlite::fill(&fill_db, INCIDENTS, ROWS, |n| {
+            fill_channels[n as usize].clone()
+        })
     })
     .await??;
     let size = std::fs::metadata(&db)?.len() as f64 / (1024.0 * 1024.0);
@@ -758,13 +812,20 @@ async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Re
         fill_start.elapsed().as_secs_f64()
     );
     let (mut child, pid, connected) = spawn_warroom(args, &world, &db, 1).await?;
-    res.add("warroom.startup.big_db", "ms", connected.as_secs_f64() * 1000.0);
+    res.add(
+        "warroom.startup.big_db",
+        "ms",
+        connected.as_secs_f64() * 1000.0,
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     res.add("warroom.rss.big_db_idle", "MiB", rss_mib(pid)?.0);
     // Use it: the open-incident list, one incident's timeline, and 10,000 messages spread
     // over 100 incidents.
     world.emu.slash_command(ALICE, &world.ops, "list").await?;
-    world.emu.slash_command(ALICE, &channels[7], "timeline").await?;
+    world
+        .emu
+        .slash_command(ALICE, &channels[7], "timeline")
+        .await?;
     let base = max_id(&db, "timeline")?;
     for i in 0..10_000usize {
         world.emu.post_message(
@@ -812,16 +873,25 @@ async fn scenario_ack_ingest(
                 let proc =
                     start_bot(args, &world, bot, &format!("{bot}-ingest-{run}.db"), 1).await?;
                 ingest_run(args, &world, &proc, &format!("{bot}.c1"), run, res).await?;
-                res.add(&format!("{bot}.rss.after_ingest"), "MiB", rss_mib(proc.pid)?.0);
+                res.add(
+                    &format!("{bot}.rss.after_ingest"),
+                    "MiB",
+                    rss_mib(proc.pid)?.0,
+                );
                 proc.stop(&world).await?;
             }
         }
         if with_ingest && bots.contains(&Bot::Warroom) {
             for &c in args.connections.iter().filter(|&&c| c != 1) {
                 let world = World::new().await?;
-                let proc =
-                    start_bot(args, &world, Bot::Warroom, &format!("warroom-c{c}-{run}.db"), c)
-                        .await?;
+                let proc = start_bot(
+                    args,
+                    &world,
+                    Bot::Warroom,
+                    &format!("warroom-c{c}-{run}.db"),
+                    c,
+                )
+                .await?;
                 ingest_run(args, &world, &proc, &format!("warroom.c{c}"), run, res).await?;
                 proc.stop(&world).await?;
             }
@@ -835,7 +905,11 @@ async fn scenario_startup(args: &Args, res: &mut Results) -> anyhow::Result<()> 
     let size = std::fs::metadata(&bin)
         .with_context(|| format!("{} (cargo build --release?)", bin.display()))?
         .len();
-    res.add("warroom.binary_size", "MiB", size as f64 / (1024.0 * 1024.0));
+    res.add(
+        "warroom.binary_size",
+        "MiB",
+        size as f64 / (1024.0 * 1024.0),
+    );
     for run in 1..=args.runs {
         let world = World::new().await?;
         for i in 0..args.startups {
@@ -849,7 +923,11 @@ async fn scenario_startup(args: &Args, res: &mut Results) -> anyhow::Result<()> 
                 .await?;
             // Second start on the now-existing database (migrations already applied).
             let (mut child, _, t) = spawn_warroom(args, &world, &db, 1).await?;
-            res.add("warroom.startup.existing_db", "ms", t.as_secs_f64() * 1000.0);
+            res.add(
+                "warroom.startup.existing_db",
+                "ms",
+                t.as_secs_f64() * 1000.0,
+            );
             child.kill().await?;
             world
                 .emu
@@ -859,7 +937,11 @@ async fn scenario_startup(args: &Args, res: &mut Results) -> anyhow::Result<()> 
         if args.python().exists() {
             for i in 0..args.startups {
                 let proc = start_bolt(args, &world, &format!("bolt-startup-{run}-{i}.db")).await?;
-                res.add("bolt.startup", "ms", proc.connected_after.as_secs_f64() * 1000.0);
+                res.add(
+                    "bolt.startup",
+                    "ms",
+                    proc.connected_after.as_secs_f64() * 1000.0,
+                );
                 proc.stop(&world).await?;
             }
         }

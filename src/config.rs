@@ -677,7 +677,9 @@ fn listen_address(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
     text.parse().map_err(|_| {
         invalid(
             "[server] listen",
-            format!("\"{text}\" is not an IP address and port like \"127.0.0.1:9090\" or \"[::]:9090\""),
+            format!(
+                "\"{text}\" is not an IP address and port like \"127.0.0.1:9090\" or \"[::]:9090\""
+            ),
         )
     })
 }
@@ -840,7 +842,10 @@ mod tests {
             ("[database]\nurl = \"postgres://x\"", "[database] url"),
             ("[summary]\nevery = \"0s\"", "[summary] every"),
             ("[summary]\nat = [\"9am\"]", "[summary] at[0]"),
-            ("[summary]\ntimezone = \"Mars/Olympus\"", "[summary] timezone"),
+            (
+                "[summary]\ntimezone = \"Mars/Olympus\"",
+                "[summary] timezone",
+            ),
             ("[aws]\nregion = \"US East\"", "[aws] region"),
             ("[server]\nlisten = \"localhost:9090\"", "[server] listen"),
             ("[server]\nlisten = \"127.0.0.1\"", "[server] listen"),
@@ -874,7 +879,9 @@ mod summary_tests {
 
     #[test]
     fn fixed_times_alone_replace_the_default_period() {
-        let c = Config::parse("[summary]\nat = [\"09:00\", \"17:00\"]\ntimezone = \"Europe/Berlin\"").unwrap();
+        let c =
+            Config::parse("[summary]\nat = [\"09:00\", \"17:00\"]\ntimezone = \"Europe/Berlin\"")
+                .unwrap();
         assert_eq!(c.summary.every, None);
         assert_eq!(c.summary.at.len(), 2);
         assert_eq!(c.summary.timezone, chrono_tz::Europe::Berlin);

@@ -151,7 +151,10 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         for line in text.lines().take(40) {
             println!("{line}");
         }
-        println!("… ({} lines in all; `warroom postmortem <ID> --format html` renders it as a page)", text.lines().count());
+        println!(
+            "… ({} lines in all; `warroom postmortem <ID> --format html` renders it as a page)",
+            text.lines().count()
+        );
     }
     Ok(())
 }
@@ -360,8 +363,13 @@ impl Script<'_> {
         .await
         .map_err(|e| anyhow!("the header never showed the resolution: {e}"))?;
         // Bob takes the offer on the resolve notice and drafts the postmortem.
-        emu.click_button(BOB, &channel, &resolved, crate::slack::render::DRAFT_POSTMORTEM_ACTION)
-            .await?;
+        emu.click_button(
+            BOB,
+            &channel,
+            &resolved,
+            crate::slack::render::DRAFT_POSTMORTEM_ACTION,
+        )
+        .await?;
         emu.wait_until(STEP_DEADLINE, |ws| {
             ws.files
                 .iter()

@@ -173,12 +173,16 @@ fn operation_name(snake: &str) -> String {
 /// expression on one line, `.operation()` starting the next.
 fn aws_calls_in_source() -> BTreeSet<String> {
     let mut calls = BTreeSet::new();
-    for (file, service) in [("src/aws/cloudwatch.rs", "cloudwatch"), ("src/aws/health.rs", "health")] {
+    for (file, service) in [
+        ("src/aws/cloudwatch.rs", "cloudwatch"),
+        ("src/aws/health.rs", "health"),
+    ] {
         let text = std::fs::read_to_string(repo_file(file)).expect("readable source");
         let lines: Vec<&str> = text.lines().collect();
         for pair in lines.windows(2) {
             let (prev, line) = (pair[0].trim(), pair[1].trim());
-            let is_client = prev.ends_with("client") || prev.ends_with("client()") || prev.ends_with(".health");
+            let is_client =
+                prev.ends_with("client") || prev.ends_with("client()") || prev.ends_with(".health");
             if let (true, Some(rest)) = (is_client, line.strip_prefix('.')) {
                 if let Some(op) = rest.strip_suffix("()") {
                     if op.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
@@ -193,26 +197,42 @@ fn aws_calls_in_source() -> BTreeSet<String> {
 
 #[test]
 fn the_iam_policy_grants_exactly_the_aws_actions_the_code_calls() {
-    let text = std::fs::read_to_string(repo_file("deploy/iam-policy.json")).expect("deploy/iam-policy.json");
+    let text = std::fs::read_to_string(repo_file("deploy/iam-policy.json"))
+        .expect("deploy/iam-policy.json");
     let policy: serde_json::Value = serde_json::from_str(&text).expect("the policy is valid JSON");
     assert_eq!(policy["Version"], "2012-10-17");
     let mut granted = BTreeSet::new();
     for statement in policy["Statement"].as_array().expect("statements") {
-        assert_eq!(statement["Effect"], "Allow", "least privilege: allow statements only");
+        assert_eq!(
+            statement["Effect"], "Allow",
+            "least privilege: allow statements only"
+        );
         for action in statement["Action"].as_array().expect("an Action list") {
             let action = action.as_str().expect("action names are strings");
             assert!(!action.contains('*'), "no wildcard actions: {action}");
             assert!(granted.insert(action.to_string()), "{action} granted twice");
         }
     }
-    let listed: BTreeSet<String> = warroom::aws::IAM_ACTIONS.iter().map(|a| a.to_string()).collect();
-    assert_eq!(granted, listed, "deploy/iam-policy.json and warroom::aws::IAM_ACTIONS differ");
+    let listed: BTreeSet<String> = warroom::aws::IAM_ACTIONS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(
+        granted, listed,
+        "deploy/iam-policy.json and warroom::aws::IAM_ACTIONS differ"
+    );
     let called = aws_calls_in_source();
     assert!(called.len() >= 3, "the scan found only {called:?}");
     let unlisted: Vec<_> = called.difference(&listed).collect();
-    assert!(unlisted.is_empty(), "called but not in IAM_ACTIONS: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "called but not in IAM_ACTIONS: {unlisted:?}"
+    );
     let unused: Vec<_> = listed.difference(&called).collect();
-    assert!(unused.is_empty(), "in IAM_ACTIONS but never called: {unused:?}");
+    assert!(
+        unused.is_empty(),
+        "in IAM_ACTIONS but never called: {unused:?}"
+    );
 }
 
 /// The event types `translate_event` acts on: each must have a subscription.

@@ -369,14 +369,20 @@ async fn doctor_with_aws(world: &World, aws_endpoint: &str) -> (bool, String) {
         .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
         .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
         .env("AWS_ACCESS_KEY_ID", "AKIADOCTORTEST000000")
-        .env("AWS_SECRET_ACCESS_KEY", "doctor-test-secret-key-not-real-0000000")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "doctor-test-secret-key-not-real-0000000",
+        )
         .env_remove("AWS_PROFILE")
         .env_remove("RUST_LOG")
         .kill_on_drop(true)
         .output()
         .await
         .expect("warroom doctor runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -390,18 +396,33 @@ async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan
 
     let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
     assert!(ok, "{out}");
-    assert!(out.contains("✓ CloudWatch (us-east-1): DescribeAlarms answered"), "{out}");
-    assert!(out.contains("✓ AWS Health: DescribeEvents answered"), "{out}");
+    assert!(
+        out.contains("✓ CloudWatch (us-east-1): DescribeAlarms answered"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ AWS Health: DescribeEvents answered"),
+        "{out}"
+    );
 
     fake.require_subscription(true);
     let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
     assert!(!ok, "a missing plan is reported:\n{out}");
-    assert!(out.contains("✗ AWS Health: the account has no Business"), "{out}");
+    assert!(
+        out.contains("✗ AWS Health: the account has no Business"),
+        "{out}"
+    );
     assert!(out.contains("fix: warroom works without it"), "{out}");
-    assert!(!out.contains("doctor-test-secret-key"), "no secret in the output");
+    assert!(
+        !out.contains("doctor-test-secret-key"),
+        "no secret in the output"
+    );
 
     // Nothing listening where AWS should be: a red line that says what to check.
     let (ok, out) = doctor_with_aws(&world, "http://127.0.0.1:9").await;
     assert!(!ok);
-    assert!(out.contains("✗ CloudWatch (us-east-1)") && out.contains("endpoint_url"), "{out}");
+    assert!(
+        out.contains("✗ CloudWatch (us-east-1)") && out.contains("endpoint_url"),
+        "{out}"
+    );
 }

@@ -53,7 +53,11 @@ const INSERT_ENTRY: &str = "INSERT INTO timeline (incident_id, dedupe_key, kind,
 /// Insert one timeline entry in its own (autocommit) transaction: the durable unit of work a
 /// bot must finish per event before acking it.
 pub fn insert_entry(conn: &Connection, m: &RawMessage<'_>) -> rusqlite::Result<()> {
-    let ts = format!("{}.{:06}", 1_800_000_000 + m.seq / 1_000_000, m.seq % 1_000_000);
+    let ts = format!(
+        "{}.{:06}",
+        1_800_000_000 + m.seq / 1_000_000,
+        m.seq % 1_000_000
+    );
     conn.prepare_cached(INSERT_ENTRY)?.execute(params![
         m.incident_id,
         format!("msg:{}:{ts}", m.channel),

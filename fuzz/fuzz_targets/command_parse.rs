@@ -10,6 +10,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Err(e) = warroom::domain::command::parse(text) {
         let shown = warroom::slack::render::usage_error(&e);
-        assert!(!shown.text.contains('<'), "unescaped usage error: {:?}", shown.text);
+        assert!(
+            !shown.text.contains('<'),
+            "unescaped usage error: {:?}",
+            shown.text
+        );
     }
 });

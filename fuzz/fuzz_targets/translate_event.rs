@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let at = chrono::DateTime::from_timestamp(1_763_700_000, 0).unwrap_or_default();
     let event = value.get("event").unwrap_or(&value);
     let mut taken: Vec<Inbound> = Vec::new();
-    taken.extend(warroom::slack::socket::translate_event(event, "U0WARBOT", at));
+    taken.extend(warroom::slack::socket::translate_event(
+        event, "U0WARBOT", at,
+    ));
     let payload = value.get("payload").unwrap_or(&value);
     taken.extend(
         warroom::slack::socket::translate_interaction(payload, at)

@@ -138,7 +138,11 @@ impl Aws {
     }
 
     /// Count one finished call by operation and result.
-    fn count<T>(&self, operation: &'static str, result: Result<T, AwsError>) -> Result<T, AwsError> {
+    fn count<T>(
+        &self,
+        operation: &'static str,
+        result: Result<T, AwsError>,
+    ) -> Result<T, AwsError> {
         if let Some(m) = &self.metrics {
             let outcome = match &result {
                 Ok(_) => "ok",

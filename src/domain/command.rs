@@ -1308,13 +1308,7 @@ mod tests {
             (Command::ActionDone(1), true, true),
             (Command::Actions, true, false),
             (Command::Postmortem, true, true),
-            (
-                Command::Update {
-                    text: "x".into(),
-                },
-                true,
-                true,
-            ),
+            (Command::Update { text: "x".into() }, true, true),
         ];
         for (cmd, needs_incident, is_mutation) in cases {
             assert_eq!(cmd.needs_incident(), needs_incident, "{cmd:?}");

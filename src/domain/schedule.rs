@@ -55,39 +55,77 @@ mod tests {
 
     #[test]
     fn every_adds_the_period() {
-        let s = Schedule { every: Some(Duration::hours(1)), at: vec![], tz: Tz::UTC };
-        assert_eq!(s.next_after(utc("2026-11-21T10:15:00Z")), Some(utc("2026-11-21T11:15:00Z")));
+        let s = Schedule {
+            every: Some(Duration::hours(1)),
+            at: vec![],
+            tz: Tz::UTC,
+        };
+        assert_eq!(
+            s.next_after(utc("2026-11-21T10:15:00Z")),
+            Some(utc("2026-11-21T11:15:00Z"))
+        );
     }
 
     #[test]
     fn fixed_times_are_local_to_the_zone() {
-        let s = Schedule { every: None, at: vec![hm("09:00"), hm("17:00")], tz: chrono_tz::Europe::Berlin };
+        let s = Schedule {
+            every: None,
+            at: vec![hm("09:00"), hm("17:00")],
+            tz: chrono_tz::Europe::Berlin,
+        };
         // 07:30 UTC is 08:30 in Berlin (CET, UTC+1): next is 09:00 Berlin = 08:00 UTC.
-        assert_eq!(s.next_after(utc("2026-11-21T07:30:00Z")), Some(utc("2026-11-21T08:00:00Z")));
+        assert_eq!(
+            s.next_after(utc("2026-11-21T07:30:00Z")),
+            Some(utc("2026-11-21T08:00:00Z"))
+        );
         // Exactly at a due time: the next one, not the same one again.
-        assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), Some(utc("2026-11-21T16:00:00Z")));
+        assert_eq!(
+            s.next_after(utc("2026-11-21T08:00:00Z")),
+            Some(utc("2026-11-21T16:00:00Z"))
+        );
         // After the last one of the day: tomorrow's first.
-        assert_eq!(s.next_after(utc("2026-11-21T18:00:00Z")), Some(utc("2026-11-22T08:00:00Z")));
+        assert_eq!(
+            s.next_after(utc("2026-11-21T18:00:00Z")),
+            Some(utc("2026-11-22T08:00:00Z"))
+        );
     }
 
     #[test]
     fn the_earliest_of_both_wins() {
-        let s = Schedule { every: Some(Duration::hours(4)), at: vec![hm("09:00")], tz: Tz::UTC };
-        assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), Some(utc("2026-11-21T09:00:00Z")));
-        assert_eq!(s.next_after(utc("2026-11-21T09:00:00Z")), Some(utc("2026-11-21T13:00:00Z")));
+        let s = Schedule {
+            every: Some(Duration::hours(4)),
+            at: vec![hm("09:00")],
+            tz: Tz::UTC,
+        };
+        assert_eq!(
+            s.next_after(utc("2026-11-21T08:00:00Z")),
+            Some(utc("2026-11-21T09:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(utc("2026-11-21T09:00:00Z")),
+            Some(utc("2026-11-21T13:00:00Z"))
+        );
     }
 
     #[test]
     fn a_time_skipped_by_dst_moves_to_the_next_day() {
         // 2026-03-29: Berlin jumps from 02:00 to 03:00.
-        let s = Schedule { every: None, at: vec![hm("02:30")], tz: chrono_tz::Europe::Berlin };
+        let s = Schedule {
+            every: None,
+            at: vec![hm("02:30")],
+            tz: chrono_tz::Europe::Berlin,
+        };
         let next = s.next_after(utc("2026-03-28T23:00:00Z")).unwrap();
         assert_eq!(next, utc("2026-03-30T00:30:00Z"));
     }
 
     #[test]
     fn an_empty_schedule_is_never_due() {
-        let s = Schedule { every: None, at: vec![], tz: Tz::UTC };
+        let s = Schedule {
+            every: None,
+            at: vec![],
+            tz: Tz::UTC,
+        };
         assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), None);
     }
 }

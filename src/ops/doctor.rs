@@ -160,7 +160,12 @@ pub async fn check_aws(report: &mut Report, config: &Config, aws: &crate::aws::A
         }
     }
     let what = "AWS Health";
-    let region = config.alarms.regions.first().map(String::as_str).unwrap_or("us-east-1");
+    let region = config
+        .alarms
+        .regions
+        .first()
+        .map(String::as_str)
+        .unwrap_or("us-east-1");
     match aws.health_events("EC2", region).await {
         Ok(HealthAnswer::Events(_)) => report.pass(what, "DescribeEvents answered"),
         Ok(HealthAnswer::SubscriptionRequired) => report.fail(

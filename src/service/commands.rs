@@ -285,7 +285,10 @@ impl Service {
     async fn is_responder(&self, record: &IncidentRecord, user: &UserId) -> Result<bool, Failure> {
         Ok(record.incident.lead.as_ref() == Some(user)
             || self.config.slack.responders.contains(user)
-            || self.store.is_participant(record.incident.id, user.as_str()).await?)
+            || self
+                .store
+                .is_participant(record.incident.id, user.as_str())
+                .await?)
     }
 
     async fn stakeholder_update(

@@ -27,7 +27,9 @@ impl Service {
             return Ok(()); // nobody to send it to
         }
         if let Some(due) = self.config.summary.schedule().next_after(self.clock.now()) {
-            self.store.schedule_timer(SUMMARY, &summary_key(due), due, "{}").await?;
+            self.store
+                .schedule_timer(SUMMARY, &summary_key(due), due, "{}")
+                .await?;
         }
         Ok(())
     }
@@ -39,7 +41,10 @@ impl Service {
         let open = self.store.incidents(true).await?;
         let last = self.store.last_summary().await?;
         // The first summary covers the period before it.
-        let since = last.as_ref().map(|l| l.at).unwrap_or(timer.due_at - chrono::Duration::days(1));
+        let since = last
+            .as_ref()
+            .map(|l| l.at)
+            .unwrap_or(timer.due_at - chrono::Duration::days(1));
         let resolved = self.store.resolved_since(since).await?;
         let last_updates = self.store.last_updates().await?;
         let idle = open.is_empty() && resolved.is_empty();
@@ -58,13 +63,13 @@ impl Service {
                 &resolved,
             );
             let blocks = msg.blocks.as_ref().map(|b| b.to_string());
-            let destinations = self
-                .config
-                .slack
-                .status_channel
-                .iter()
-                .cloned()
-                .chain(self.config.slack.managers.iter().map(|m| m.as_str().to_string()));
+            let destinations = self.config.slack.status_channel.iter().cloned().chain(
+                self.config
+                    .slack
+                    .managers
+                    .iter()
+                    .map(|m| m.as_str().to_string()),
+            );
             messages = destinations
                 .map(|destination| NewOutgoing {
                     destination,
@@ -91,7 +96,12 @@ impl Service {
             next,
         };
         if self.store.fire_summary(timer, &fired, now).await? {
-            tracing::info!(open = open.len(), resolved = resolved.len(), sent = send, "summary fired");
+            tracing::info!(
+                open = open.len(),
+                resolved = resolved.len(),
+                sent = send,
+                "summary fired"
+            );
         }
         Ok(())
     }

@@ -36,7 +36,10 @@ impl Service {
             self.fire_due().await;
             self.deliver_outbox().await;
             let wait = match self.store.next_due().await {
-                Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP),
+                Ok(Some(due)) => (due - self.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SLEEP),
                 _ => MAX_SLEEP,
             };
             tokio::select! {
@@ -93,7 +96,10 @@ impl Service {
     async fn deliver(&self, row: &OutboxRow) -> bool {
         let msg = Outgoing {
             text: row.text.clone(),
-            blocks: row.blocks.as_deref().and_then(|b| serde_json::from_str(b).ok()),
+            blocks: row
+                .blocks
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok()),
         };
         let is_user = row.destination.starts_with('U') || row.destination.starts_with('W');
         let result = if is_user {
@@ -110,16 +116,26 @@ impl Service {
                 true
             }
             Err(e) if e.is_transient() => {
-                let attempts = self.store.outgoing_failed(row.id, &e.to_string()).await.unwrap_or(row.attempts + 1);
+                let attempts = self
+                    .store
+                    .outgoing_failed(row.id, &e.to_string())
+                    .await
+                    .unwrap_or(row.attempts + 1);
                 if attempts >= MAX_DELIVERY_ATTEMPTS {
                     tracing::error!(destination = %row.destination, error = %e, "giving up on a message");
-                    let _ = self.store.finish_outgoing(row.id, now, Some(&e.to_string())).await;
+                    let _ = self
+                        .store
+                        .finish_outgoing(row.id, now, Some(&e.to_string()))
+                        .await;
                     return true;
                 }
                 false
             }
             Err(e) => {
-                let _ = self.store.finish_outgoing(row.id, now, Some(&e.to_string())).await;
+                let _ = self
+                    .store
+                    .finish_outgoing(row.id, now, Some(&e.to_string()))
+                    .await;
                 let first = self
                     .store
                     .record_recipient_problem(&row.destination, e.code().unwrap_or("error"), now)

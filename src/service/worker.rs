@@ -12,7 +12,15 @@ use crate::slack::web::SlackError;
 use crate::store::{InboxRow, NewEntry};
 
 /// Attempts before an event is given up on (its failure is recorded in the inbox row).
-const MAX_ATTEMPTS: i64 = 6;
+/// With [`backoff`], that is six to seven minutes of a failing Slack: long enough to ride out
+/// an outage without abandoning a declare half set up, short enough not to hold the queue
+/// for ever behind an event that cannot succeed.
+const MAX_ATTEMPTS: i64 = 60;
+
+/// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
+fn backoff(attempts: i64) -> Duration {
+    Duration::from_millis((250 * attempts.clamp(1, 40) as u64).min(10_000))
+}
 
 /// Why handling an event failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,9 +125,7 @@ impl Service {
                     None
                 } else {
                     tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
-                    Some(Duration::from_millis(
-                        250 * (1 << attempts.clamp(0, 7)) as u64,
-                    ))
+                    Some(backoff(attempts))
                 }
             }
         }
@@ -219,5 +225,22 @@ async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, d: Duration) -> 
     tokio::select! {
         _ = tokio::time::sleep(d) => *shutdown.borrow(),
         _ = shutdown.changed() => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_budget_rides_out_minutes_of_slack_failures() {
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(4), Duration::from_millis(1000));
+        assert_eq!(backoff(100), Duration::from_secs(10));
+        let total: Duration = (1..MAX_ATTEMPTS).map(backoff).sum();
+        assert!(
+            total > Duration::from_secs(4 * 60) && total < Duration::from_secs(8 * 60),
+            "{total:?}"
+        );
     }
 }

@@ -332,7 +332,11 @@ impl Overview<'_> {
             .into_iter()
             .map(|r| {
                 let i = &r.incident;
-                let lead = i.lead.as_ref().map(user_mention).unwrap_or_else(|| "no lead".into());
+                let lead = i
+                    .lead
+                    .as_ref()
+                    .map(user_mention)
+                    .unwrap_or_else(|| "no lead".into());
                 let update = match self.last_updates.get(&i.id) {
                     Some(t) => format!("last update {} ago", format_duration(self.now - *t)),
                     None => "no update yet".to_string(),
@@ -366,8 +370,18 @@ fn resolved_lines(resolved: &[IncidentRecord]) -> Vec<String> {
         .iter()
         .map(|r| {
             let i = &r.incident;
-            let took = i.resolved_at.map(|t| format_duration(t - i.opened_at)).unwrap_or_default();
-            format!("• *{}* {} {} — resolved after {} · {}", i.severity, i.id, title(i), took, place(r))
+            let took = i
+                .resolved_at
+                .map(|t| format_duration(t - i.opened_at))
+                .unwrap_or_default();
+            format!(
+                "• *{}* {} {} — resolved after {} · {}",
+                i.severity,
+                i.id,
+                title(i),
+                took,
+                place(r)
+            )
         })
         .collect()
 }
@@ -428,7 +442,8 @@ pub fn summary(overview: &Overview<'_>, resolved_since: &[IncidentRecord]) -> Ou
 
 /// The App Home tab: open incidents and the last resolved ones.
 pub fn home(overview: &Overview<'_>, recent: &[IncidentRecord]) -> Value {
-    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": "Incidents"}})];
+    let mut blocks =
+        vec![json!({"type": "header", "text": {"type": "plain_text", "text": "Incidents"}})];
     let mut open = vec![format!("*Open ({})*", overview.open.len())];
     if overview.open.is_empty() {
         open.push("No open incidents. :tada:".to_string());
@@ -448,7 +463,12 @@ pub fn home(overview: &Overview<'_>, recent: &[IncidentRecord]) -> Value {
 }
 
 /// A stakeholder update, for the incident channel and the status channel.
-pub fn stakeholder_update(record: &IncidentRecord, actor: &UserId, text: &str, now: DateTime<Utc>) -> Outgoing {
+pub fn stakeholder_update(
+    record: &IncidentRecord,
+    actor: &UserId,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Outgoing {
     let i = &record.incident;
     let context = format!(
         "*{}* · {} {} · open {} · {}",
@@ -471,11 +491,18 @@ pub fn stakeholder_update(record: &IncidentRecord, actor: &UserId, text: &str, n
 }
 
 /// The one-line notice in the status channel for a status or severity change.
-pub fn status_channel_notice(actor: &UserId, before: &Incident, after: &IncidentRecord) -> Outgoing {
+pub fn status_channel_notice(
+    actor: &UserId,
+    before: &Incident,
+    after: &IncidentRecord,
+) -> Outgoing {
     let a = &after.incident;
     let what = if before.status != a.status {
         if a.status == Status::Resolved {
-            format!("resolved after {}", format_duration(a.resolved_at.unwrap_or(a.opened_at) - a.opened_at))
+            format!(
+                "resolved after {}",
+                format_duration(a.resolved_at.unwrap_or(a.opened_at) - a.opened_at)
+            )
         } else {
             format!("status {} → *{}*", before.status, a.status)
         }

@@ -63,7 +63,9 @@ impl SocketStatus {
     }
 
     fn live_ids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn connection_up(&self, id: String) {
@@ -443,7 +445,11 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
             })
         }
         "app_home_opened" => {
-            if ev.get("tab").and_then(Value::as_str).is_some_and(|t| t != "home") {
+            if ev
+                .get("tab")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t != "home")
+            {
                 return None;
             }
             Some(Inbound::AppHomeOpened {
@@ -520,7 +526,9 @@ mod tests {
     #[test]
     fn app_home_opens_are_read_and_the_messages_tab_is_not() {
         let home = json!({"type":"app_home_opened","user":"U1","channel":"D1","tab":"home","event_ts":"1.0"});
-        assert!(matches!(translate_event(&home, "B", at()), Some(Inbound::AppHomeOpened { user, .. }) if user == "U1"));
+        assert!(
+            matches!(translate_event(&home, "B", at()), Some(Inbound::AppHomeOpened { user, .. }) if user == "U1")
+        );
         let msgs = json!({"type":"app_home_opened","user":"U1","channel":"D1","tab":"messages","event_ts":"1.0"});
         assert_eq!(translate_event(&msgs, "B", at()), None);
     }

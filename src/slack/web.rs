@@ -344,17 +344,23 @@ impl SlackWeb {
 
     /// A direct message to `user`: `conversations.open`, then `chat.postMessage` to the IM.
     pub async fn post_dm(&self, user: &str, msg: &Outgoing) -> Result<String, SlackError> {
-        let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId(user.to_string())]);
+        let req =
+            SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId(user.to_string())]);
         let im = call!(self, "conversations.open", |s| s.conversations_open(&req))?;
         self.post(&im.channel.id.0, msg).await
     }
 
     /// Publish `blocks` as `user`'s App Home tab (`views.publish`).
-    pub async fn publish_home(&self, user: &str, blocks: serde_json::Value) -> Result<(), SlackError> {
-        let blocks: Vec<SlackBlock> = serde_json::from_value(blocks).map_err(|e| SlackError::Transport {
-            method: "views.publish",
-            detail: format!("home view does not fit Block Kit: {e}"),
-        })?;
+    pub async fn publish_home(
+        &self,
+        user: &str,
+        blocks: serde_json::Value,
+    ) -> Result<(), SlackError> {
+        let blocks: Vec<SlackBlock> =
+            serde_json::from_value(blocks).map_err(|e| SlackError::Transport {
+                method: "views.publish",
+                detail: format!("home view does not fit Block Kit: {e}"),
+            })?;
         let req = SlackApiViewsPublishRequest::new(
             SlackUserId(user.to_string()),
             SlackView::Home(SlackHomeView::new(blocks)),

@@ -8,9 +8,9 @@
 mod actions;
 mod alarms;
 mod inbox;
-mod overview;
 mod incidents;
 mod maintenance;
+mod overview;
 mod postmortem;
 mod timeline;
 mod timers;

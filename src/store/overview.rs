@@ -43,7 +43,12 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok((IncidentId(r.try_get(0)?), parse_time(&r.try_get::<String, _>(1)?)?)))
+            .map(|r| {
+                Ok((
+                    IncidentId(r.try_get(0)?),
+                    parse_time(&r.try_get::<String, _>(1)?)?,
+                ))
+            })
             .collect()
     }
 

@@ -115,13 +115,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let claimed = sqlx::query("UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL")
-            .bind(fmt_time(now))
-            .bind(timer.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let claimed =
+            sqlx::query("UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL")
+                .bind(fmt_time(now))
+                .bind(timer.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
         if !claimed {
             return Ok(false);
         }
@@ -182,7 +183,9 @@ impl Store {
 
     /// How many summaries have fired (sent or kept quiet).
     pub async fn summary_count(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM summaries").fetch_one(self.pool()).await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM summaries")
+            .fetch_one(self.pool())
+            .await?;
         Ok(row.try_get(0)?)
     }
 
@@ -209,7 +212,12 @@ impl Store {
     }
 
     /// Mark a message delivered, or given up on with `error`.
-    pub async fn finish_outgoing(&self, id: i64, now: DateTime<Utc>, error: Option<&str>) -> StoreResult<()> {
+    pub async fn finish_outgoing(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?")
             .bind(fmt_time(now))
             .bind(error)
@@ -272,21 +280,46 @@ mod tests {
     #[tokio::test]
     async fn a_timer_fires_once_and_schedules_the_next() {
         let (store, _dir) = temp_store().await;
-        assert!(store.schedule_timer("summary", "summary:a", t("2026-11-21T10:00:00Z"), "{}").await.unwrap());
-        assert!(!store.schedule_timer("summary", "summary:a", t("2026-11-21T10:00:00Z"), "{}").await.unwrap());
-        assert!(store.due_timers(t("2026-11-21T09:59:59Z")).await.unwrap().is_empty());
+        assert!(store
+            .schedule_timer("summary", "summary:a", t("2026-11-21T10:00:00Z"), "{}")
+            .await
+            .unwrap());
+        assert!(!store
+            .schedule_timer("summary", "summary:a", t("2026-11-21T10:00:00Z"), "{}")
+            .await
+            .unwrap());
+        assert!(store
+            .due_timers(t("2026-11-21T09:59:59Z"))
+            .await
+            .unwrap()
+            .is_empty());
         let due = store.due_timers(t("2026-11-21T10:00:00Z")).await.unwrap();
         assert_eq!(due.len(), 1);
         let fired = FiredSummary {
-            summary: SummaryRecord { at: t("2026-11-21T10:00:00Z"), open_count: 1, resolved_count: 0, sent: true },
-            messages: vec![NewOutgoing { destination: "C1".into(), text: "hi".into(), blocks: None }],
+            summary: SummaryRecord {
+                at: t("2026-11-21T10:00:00Z"),
+                open_count: 1,
+                resolved_count: 0,
+                sent: true,
+            },
+            messages: vec![NewOutgoing {
+                destination: "C1".into(),
+                text: "hi".into(),
+                blocks: None,
+            }],
             next: Some(("summary:b".into(), t("2026-11-21T11:00:00Z"))),
         };
         let now = t("2026-11-21T10:00:01Z");
         assert!(store.fire_summary(&due[0], &fired, now).await.unwrap());
-        assert!(!store.fire_summary(&due[0], &fired, now).await.unwrap(), "never twice");
+        assert!(
+            !store.fire_summary(&due[0], &fired, now).await.unwrap(),
+            "never twice"
+        );
         assert_eq!(store.pending_outbox(10).await.unwrap().len(), 1);
-        assert_eq!(store.next_due().await.unwrap(), Some(t("2026-11-21T11:00:00Z")));
+        assert_eq!(
+            store.next_due().await.unwrap(),
+            Some(t("2026-11-21T11:00:00Z"))
+        );
         assert_eq!(store.last_summary().await.unwrap().unwrap().open_count, 1);
     }
 
@@ -294,7 +327,13 @@ mod tests {
     async fn a_refused_recipient_is_reported_once() {
         let (store, _dir) = temp_store().await;
         let now = Utc::now();
-        assert!(store.record_recipient_problem("U0NOPE", "user_not_found", now).await.unwrap());
-        assert!(!store.record_recipient_problem("U0NOPE", "user_not_found", now).await.unwrap());
+        assert!(store
+            .record_recipient_problem("U0NOPE", "user_not_found", now)
+            .await
+            .unwrap());
+        assert!(!store
+            .record_recipient_problem("U0NOPE", "user_not_found", now)
+            .await
+            .unwrap());
     }
 }

@@ -325,7 +325,10 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
         warroom::postmortem::Format::Markdown,
     )
     .unwrap();
-    assert!(!draft.contains("No CloudWatch alarm is attached"), "{draft}");
+    assert!(
+        !draft.contains("No CloudWatch alarm is attached"),
+        "{draft}"
+    );
     assert!(draft.contains("checkout-web-cpu"), "{draft}");
     assert!(draft.contains("CPUUtilization"), "{draft}");
     // Every AWS call was counted for /metrics.

@@ -15,7 +15,10 @@ const OTHER_MANAGER: &str = "U0BOSS";
 fn clock() -> ManualClock {
     // A whole hour, so due times are easy to read; "now" for Slack's own timestamps.
     let now = Utc::now();
-    ManualClock::new(Utc.timestamp_opt(now.timestamp() - now.timestamp() % 3600, 0).unwrap())
+    ManualClock::new(
+        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 3600, 0)
+            .unwrap(),
+    )
 }
 
 fn texts(world: &World, channel: &str) -> Vec<String> {
@@ -35,7 +38,11 @@ async fn wait_texts(world: &World, channel: &str, n: usize) -> Vec<String> {
     world
         .emu
         .wait_until(DEADLINE, |ws| {
-            let count = ws.messages.get(&ch).map(|m| m.iter().filter(|m| m.user == bot).count()).unwrap_or(0);
+            let count = ws
+                .messages
+                .get(&ch)
+                .map(|m| m.iter().filter(|m| m.user == bot).count())
+                .unwrap_or(0);
             (count >= n).then_some(())
         })
         .await
@@ -48,9 +55,16 @@ async fn dm_texts(world: &World, user: &str, n: usize) -> Vec<String> {
     world
         .emu
         .wait_until(DEADLINE, |ws| {
-            let im = ws.channels.iter().find(|c| c.is_im && c.im_user.as_deref() == Some(u.as_str()))?;
+            let im = ws
+                .channels
+                .iter()
+                .find(|c| c.is_im && c.im_user.as_deref() == Some(u.as_str()))?;
             let msgs = ws.messages.get(&im.id)?;
-            (msgs.len() >= n).then(|| msgs.iter().map(|m| warroom::slack::render::plain_text(&m.text, m.blocks.as_ref())).collect())
+            (msgs.len() >= n).then(|| {
+                msgs.iter()
+                    .map(|m| warroom::slack::render::plain_text(&m.text, m.blocks.as_ref()))
+                    .collect()
+            })
         })
         .await
         .unwrap_or_else(|e| panic!("waiting for {n} DMs to {user}: {e}"))
@@ -61,32 +75,73 @@ async fn an_update_is_posted_in_both_places_and_recorded() {
     let world = World::new().await;
     let status = world.bot_channel("incident-status");
     let _bot = world
-        .start_bot_with(Arc::new(warroom::clock::SystemClock), |c| c.slack.status_channel = Some(status.clone()))
+        .start_bot_with(Arc::new(warroom::clock::SystemClock), |c| {
+            c.slack.status_channel = Some(status.clone())
+        })
         .await;
     let channel = world.declare(ALICE, "Checkout errors sev2").await;
 
-    assert_eq!(world.command(ALICE, &channel, "update checkout degraded for EU customers; next update 14:30").await, None);
+    assert_eq!(
+        world
+            .command(
+                ALICE,
+                &channel,
+                "update checkout degraded for EU customers; next update 14:30"
+            )
+            .await,
+        None
+    );
     let in_channel = world.bot_messages(&channel, 2).await;
-    let shown = warroom::slack::render::plain_text(&in_channel[1].text, in_channel[1].blocks.as_ref());
-    for expected in ["Update on incident #1", "SEV2", "investigating", "checkout degraded for EU customers", "@U0ALICE"] {
+    let shown =
+        warroom::slack::render::plain_text(&in_channel[1].text, in_channel[1].blocks.as_ref());
+    for expected in [
+        "Update on incident #1",
+        "SEV2",
+        "investigating",
+        "checkout degraded for EU customers",
+        "@U0ALICE",
+    ] {
         assert!(shown.contains(expected), "{expected:?} missing: {shown}");
     }
     let status_posts = wait_texts(&world, &status, 1).await;
-    assert!(status_posts[0].contains("checkout degraded for EU customers"), "{status_posts:?}");
+    assert!(
+        status_posts[0].contains("checkout degraded for EU customers"),
+        "{status_posts:?}"
+    );
 
-    let entries = wait_timeline(&world.store().await, &channel, "the update", |e| e.iter().any(|x| x.kind.as_str() == "update")).await;
-    let update = entries.iter().find(|e| e.kind.as_str() == "update").unwrap();
+    let entries = wait_timeline(&world.store().await, &channel, "the update", |e| {
+        e.iter().any(|x| x.kind.as_str() == "update")
+    })
+    .await;
+    let update = entries
+        .iter()
+        .find(|e| e.kind.as_str() == "update")
+        .unwrap();
     assert_eq!(update.actor.as_deref(), Some(ALICE));
     assert!(update.key_event);
 
     // Status and severity changes leave a one-line notice in the status channel.
-    assert_eq!(world.command(BOB, &channel, "status identified").await, None);
+    assert_eq!(
+        world.command(BOB, &channel, "status identified").await,
+        None
+    );
     assert_eq!(world.command(BOB, &channel, "sev 1").await, None);
     let status_posts = wait_texts(&world, &status, 3).await;
-    assert!(status_posts[1].contains("status investigating → *identified*"), "{status_posts:?}");
-    assert!(status_posts[2].contains("severity SEV2 → *SEV1*"), "{status_posts:?}");
+    assert!(
+        status_posts[1].contains("status investigating → *identified*"),
+        "{status_posts:?}"
+    );
+    assert!(
+        status_posts[2].contains("severity SEV2 → *SEV1*"),
+        "{status_posts:?}"
+    );
     // A note is not stakeholder news.
-    assert_eq!(world.command(BOB, &channel, "note checked the dashboards").await, None);
+    assert_eq!(
+        world
+            .command(BOB, &channel, "note checked the dashboards")
+            .await,
+        None
+    );
     world.bot_messages(&channel, 5).await;
     assert_eq!(texts(&world, &status).len(), 3);
 }
@@ -96,18 +151,33 @@ async fn only_people_in_the_response_may_post_updates() {
     let world = World::new().await;
     let status = world.bot_channel("incident-status");
     let _bot = world
-        .start_bot_with(Arc::new(warroom::clock::SystemClock), |c| c.slack.status_channel = Some(status.clone()))
+        .start_bot_with(Arc::new(warroom::clock::SystemClock), |c| {
+            c.slack.status_channel = Some(status.clone())
+        })
         .await;
     let channel = world.declare(ALICE, "Search is slow").await;
     world.emu.join_channel(&channel, DAVE);
     let seen = world.ephemeral_count(DAVE);
-    assert_eq!(world.command(DAVE, &channel, "update all fine, nothing to see").await, None);
+    assert_eq!(
+        world
+            .command(DAVE, &channel, "update all fine, nothing to see")
+            .await,
+        None
+    );
     let reply = world.ephemeral_after(DAVE, seen).await;
     assert!(reply.contains("lead or the responders"), "{reply}");
     assert!(texts(&world, &status).is_empty());
     // Once dave has taken part, he may.
-    world.emu.post_message(DAVE, &channel, "I own the search cluster, looking", None).unwrap();
-    assert_eq!(world.command(DAVE, &channel, "update search latency back to normal").await, None);
+    world
+        .emu
+        .post_message(DAVE, &channel, "I own the search cluster, looking", None)
+        .unwrap();
+    assert_eq!(
+        world
+            .command(DAVE, &channel, "update search latency back to normal")
+            .await,
+        None
+    );
     assert!(wait_texts(&world, &status, 1).await[0].contains("search latency back to normal"));
 }
 
@@ -122,7 +192,10 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
             c.slack.status_channel = Some(status.clone());
-            c.slack.managers = vec![UserId::parse(MANAGER).unwrap(), UserId::parse(OTHER_MANAGER).unwrap()];
+            c.slack.managers = vec![
+                UserId::parse(MANAGER).unwrap(),
+                UserId::parse(OTHER_MANAGER).unwrap(),
+            ];
         })
         .await;
 
@@ -133,7 +206,10 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     assert!(posts[0].contains("no open incidents"), "{posts:?}");
     dm_texts(&world, MANAGER, 1).await;
     let metrics = bot.metrics.render(None, Default::default());
-    assert!(metrics.contains("warroom_timers_fired_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("warroom_timers_fired_total 1"),
+        "{metrics}"
+    );
 
     // Still nothing: the next one stays quiet.
     clock.advance(Duration::hours(1));
@@ -148,7 +224,10 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     let sev1 = world.declare(BOB, "Checkout down sev1").await;
     clock.advance(Duration::minutes(5));
     let sev2 = world.declare(CAROL, "Emails delayed sev2").await;
-    assert_eq!(world.command(CAROL, &sev2, "update queue draining").await, None);
+    assert_eq!(
+        world.command(CAROL, &sev2, "update queue draining").await,
+        None
+    );
     world.bot_messages(&sev2, 2).await;
     clock.advance(Duration::minutes(20));
     assert_eq!(world.command(CAROL, &sev2, "resolve").await, None);
@@ -160,7 +239,10 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     let summaries = world
         .emu
         .wait_until(DEADLINE, |ws| {
-            let posts: Vec<String> = ws.messages.get(&status)?.iter()
+            let posts: Vec<String> = ws
+                .messages
+                .get(&status)?
+                .iter()
                 .map(|m| warroom::slack::render::plain_text(&m.text, m.blocks.as_ref()))
                 .filter(|t| t.contains("Incident summary"))
                 .collect();
@@ -169,15 +251,30 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
         .await
         .expect("the second summary in the status channel");
     let summary = &summaries[1];
-    assert!(summary.contains("2 open, 1 resolved since the last summary"), "{summary}");
+    assert!(
+        summary.contains("2 open, 1 resolved since the last summary"),
+        "{summary}"
+    );
     let p1 = summary.find("Checkout down").expect("sev1 listed");
     let p3 = summary.find("Slow reports").expect("sev3 listed");
     assert!(p1 < p3, "worst first: {summary}");
-    assert!(summary.contains("open 50m"), "the sev1 is 50m old: {summary}");
-    assert!(summary.contains("open 1h 0m"), "the sev3 is 1h old: {summary}");
+    assert!(
+        summary.contains("open 50m"),
+        "the sev1 is 50m old: {summary}"
+    );
+    assert!(
+        summary.contains("open 1h 0m"),
+        "the sev3 is 1h old: {summary}"
+    );
     assert!(summary.contains("no update yet"), "{summary}");
-    assert!(summary.contains("Emails delayed") && summary.contains("resolved after 20m"), "{summary}");
-    assert!(summary.contains(&format!("#{sev1}")) && summary.contains(&format!("#{sev3}")), "channel links: {summary}");
+    assert!(
+        summary.contains("Emails delayed") && summary.contains("resolved after 20m"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("#{sev1}")) && summary.contains(&format!("#{sev3}")),
+        "channel links: {summary}"
+    );
     // Every manager gets the same by DM.
     for m in [MANAGER, OTHER_MANAGER] {
         let dms = dm_texts(&world, m, 2).await;
@@ -193,7 +290,10 @@ async fn wait_summaries(store: &warroom::store::Store, n: i64) {
         if count >= n {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {count} summaries fired");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {count} summaries fired"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
@@ -207,7 +307,10 @@ async fn a_manager_slack_rejects_is_reported_once_and_the_others_still_get_their
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
             c.slack.status_channel = Some(status.clone());
-            c.slack.managers = vec![UserId::parse("U0GHOST").unwrap(), UserId::parse(MANAGER).unwrap()];
+            c.slack.managers = vec![
+                UserId::parse("U0GHOST").unwrap(),
+                UserId::parse(MANAGER).unwrap(),
+            ];
             c.summary.quiet_when_idle = false;
         })
         .await;
@@ -219,8 +322,18 @@ async fn a_manager_slack_rejects_is_reported_once_and_the_others_still_get_their
     let posts = texts(&world, &status);
     let complaints: Vec<_> = posts.iter().filter(|p| p.contains("U0GHOST")).collect();
     assert_eq!(complaints.len(), 1, "{posts:#?}");
-    assert!(complaints[0].contains("user_not_found"), "{}", complaints[0]);
-    assert_eq!(posts.iter().filter(|p| p.contains("Incident summary")).count(), 2);
+    assert!(
+        complaints[0].contains("user_not_found"),
+        "{}",
+        complaints[0]
+    );
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|p| p.contains("Incident summary"))
+            .count(),
+        2
+    );
 }
 
 /// Stop an in-process bot. slack-morphism's shutdown does not always close the socket (the
@@ -228,7 +341,11 @@ async fn a_manager_slack_rejects_is_reported_once_and_the_others_still_get_their
 async fn stop(world: &World, bot: warroom::app::App) {
     bot.stop().await.unwrap();
     world.emu.drop_connections();
-    world.emu.wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(())).await.unwrap();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -256,7 +373,10 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
     let store = world.store().await;
     let pending = store.pending_timers("summary").await.unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].due_at, warroom::clock::Clock::now(&clock) + Duration::minutes(1));
+    assert_eq!(
+        pending[0].due_at,
+        warroom::clock::Clock::now(&clock) + Duration::minutes(1)
+    );
     assert_eq!(texts(&world, &status).len(), 1);
     clock.advance(Duration::minutes(1));
     bot.service.kick_timers();
@@ -276,15 +396,29 @@ async fn app_home_shows_open_and_recently_resolved_incidents() {
     world.emu.open_app_home(DAVE);
     let view = world
         .emu
-        .wait_until(DEADLINE, |ws| ws.views_published.iter().find(|v| v.user == DAVE).map(|v| v.view.clone()))
+        .wait_until(DEADLINE, |ws| {
+            ws.views_published
+                .iter()
+                .find(|v| v.user == DAVE)
+                .map(|v| v.view.clone())
+        })
         .await
         .expect("a published home view");
     let text = view.to_string();
-    assert!(text.contains("Open thing") && text.contains(&format!("<#{open}>")), "{text}");
-    assert!(text.contains("Recently resolved (1)") && text.contains("Done thing"), "{text}");
+    assert!(
+        text.contains("Open thing") && text.contains(&format!("<#{open}>")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Recently resolved (1)") && text.contains("Done thing"),
+        "{text}"
+    );
     assert_eq!(view["type"], "home");
 
     // `/incident list` shows the same open incidents, to the caller only.
     let list = world.command(DAVE, &world.ops, "list").await.unwrap();
-    assert!(list.contains("Open thing") && !list.contains("Done thing"), "{list}");
+    assert!(
+        list.contains("Open thing") && !list.contains("Done thing"),
+        "{list}"
+    );
 }

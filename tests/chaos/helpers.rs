@@ -365,6 +365,23 @@ impl BotProcess {
             .expect("exit status")
     }
 
+    /// SIGTERM, and wait for the graceful exit.
+    pub async fn terminate(mut self, world: &World) {
+        let pid = self.child.id().expect("still running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+        let status = self.wait_exit().await;
+        assert!(status.success(), "a graceful stop exits 0: {status}");
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+            .await
+            .expect("the socket closes with the process");
+    }
+
     /// SIGKILL: no graceful anything. Waits until Slack has seen the socket go.
     pub async fn kill(mut self, world: &World) {
         self.child.kill().await.expect("kill -9");

@@ -87,9 +87,13 @@ async fn install() -> anyhow::Result<PathBuf> {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join(".venv");
-    let how = "install it by hand: `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`, \
+    let how =
+        "install it by hand: `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`, \
                or set MOTO_SERVER to a moto_server binary";
-    tracing::warn!("moto_server not found; installing moto[server] into {}", venv.display());
+    tracing::warn!(
+        "moto_server not found; installing moto[server] into {}",
+        venv.display()
+    );
     let status = tokio::process::Command::new("python3")
         .args(["-m", "venv"])
         .arg(&venv)
@@ -100,12 +104,19 @@ async fn install() -> anyhow::Result<PathBuf> {
         return Err(anyhow!("python3 -m venv failed ({status}); {how}"));
     }
     let status = tokio::process::Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "moto[server]"])
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "moto[server]",
+        ])
         .status()
         .await
         .with_context(|| format!("cannot run pip in {}; {how}", venv.display()))?;
     if !status.success() {
-        return Err(anyhow!("pip install 'moto[server]' failed ({status}); {how}"));
+        return Err(anyhow!(
+            "pip install 'moto[server]' failed ({status}); {how}"
+        ));
     }
     find_binary().ok_or_else(|| anyhow!("moto_server still missing after installing; {how}"))
 }
