@@ -462,7 +462,10 @@ async fn run_null_bot(api_url: &str) -> anyhow::Result<()> {
     let url = open["url"]
         .as_str()
         .ok_or_else(|| anyhow!("apps.connections.open: {open}"))?;
-    let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+    // NULL_BOT_NODELAY=1 turns Nagle's algorithm off, as websocket-client (the Bolt peer)
+    // does; by default it stays on, as in slack-morphism's `connect_async`.
+    let nodelay = std::env::var("NULL_BOT_NODELAY").is_ok_and(|v| v == "1");
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, nodelay).await?;
     let (mut tx, mut rx) = ws.split();
     while let Some(frame) = rx.next().await {
         if let Message::Text(text) = frame? {
@@ -704,6 +707,7 @@ async fn ingest_run(
         rusqlite::Connection::open_with_flags(&bot.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let progress_sql = format!("SELECT COALESCE(MAX(id), 0) FROM {progress_table}");
     let cpu_before = cpu_secs(bot.pid)?;
+    let driver_cpu_before = cpu_secs(std::process::id())?;
     let start = Instant::now();
     let mut seen = 0usize;
     for i in 0..n {
@@ -736,6 +740,7 @@ async fn ingest_run(
     };
     let visible = wait_rows(&bot.db, "timeline", timeline_base, n as i64).await?;
     let cpu = cpu_secs(bot.pid)? - cpu_before;
+    let driver_cpu = cpu_secs(std::process::id())? - driver_cpu_before;
     let rate = n as f64 / (visible - start).as_secs_f64();
     res.add(
         &format!("{label}.ingest.redeliveries"),
@@ -759,6 +764,12 @@ async fn ingest_run(
         &format!("{label}.ingest.cpu_per_1k"),
         "ms",
         cpu * 1000.0 / (n as f64 / 1000.0),
+    );
+    // The emulator and this driver share the 2 cores with the bot.
+    res.add(
+        &format!("{label}.ingest.emulator_cpu_per_1k"),
+        "ms",
+        driver_cpu * 1000.0 / (n as f64 / 1000.0),
     );
     // The raw limit, same schema and settings, same machine, right now.
     let raw_db = world.db_path(&format!("raw-{label}-{run}.db"));

@@ -73,8 +73,14 @@ impl Store {
             create_private_file(&path)
                 .with_context(|| format!("cannot create database file {}", path.display()))?;
         }
+        // One connection: SQLite takes one writer at a time anyway, and with several
+        // connections a writer that finds the lock taken sleeps in SQLite's busy handler
+        // (1, 2, 5, 10 … ms) instead of queueing here; each switch of connection also drops
+        // the page cache. No ping before each use: a local file does not go stale.
+        // Measured in BENCHMARKS.md (figure 2): about twice the recorded-event rate.
         let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 4 })
+            .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", path.display()))?;
