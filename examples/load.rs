@@ -78,7 +78,7 @@ struct Args {
     /// Socket Mode connection counts to run warroom's ingest with.
     #[arg(long, value_delimiter = ',', default_values_t = [1u32, 4])]
     connections: Vec<u32>,
-    /// Bots to run (`ack`, `ingest`, `memory` idle); `peer` always runs both.
+    /// Bots to run (`ack`, `ingest`, `memory` idle); `peer` adds warroom and bolt.
     #[arg(long, value_delimiter = ',', default_values_t = [Bot::Warroom])]
     bots: Vec<Bot>,
     /// Start-ups timed per run.
@@ -996,8 +996,10 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
     }
     let mut bots = args.bots.clone();
     if peer {
-        bots = vec![Bot::Warroom, Bot::Bolt];
+        bots.extend([Bot::Warroom, Bot::Bolt]);
     }
+    bots.sort();
+    bots.dedup();
     let (ack, ingest) = (has(Scenario::Ack) || peer, has(Scenario::Ingest) || peer);
     if ack || ingest || has(Scenario::Memory) {
         println!("== ack / ingest / memory: {bots:?}");

@@ -104,7 +104,8 @@ def insert_entry(channel: str, key: str, kind: str, occurred: str, actor, text: 
 
 
 logging.basicConfig(level=logging.WARNING)
-client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
+# Popped so Bolt does not also pick it up from the environment (and warn that it is unused).
+client = WebClient(token=os.environ.pop("SLACK_BOT_TOKEN"), base_url=os.environ["SLACK_API_URL"])
 # process_before_response: the listener (the insert) completes before the ack is sent, the
 # same "durable before ack" rule warroom follows.
 app = App(client=client, process_before_response=True)
