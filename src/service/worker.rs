@@ -22,6 +22,13 @@ fn backoff(attempts: i64) -> Duration {
     Duration::from_millis((250 * attempts.clamp(1, 40) as u64).min(10_000))
 }
 
+/// Whether handling an event already marked its inbox row processed (timeline writes do it
+/// in their own transaction, so the event is applied exactly once even across a crash).
+enum Marked {
+    Already,
+    No,
+}
+
 /// Why handling an event failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Failure {
@@ -97,7 +104,9 @@ impl Service {
         };
         let now = self.clock.now();
         match result {
-            Ok(()) => {
+            // The store already marked it, in the transaction that applied it.
+            Ok(Marked::Already) => None,
+            Ok(Marked::No) => {
                 if let Err(e) = self.store.mark_processed(row.id, now, None).await {
                     tracing::error!(error = %e, "cannot mark event processed");
                     return Some(Duration::from_millis(500));
@@ -131,23 +140,25 @@ impl Service {
         }
     }
 
-    async fn handle(&self, row: &InboxRow, inbound: Inbound) -> Result<(), Failure> {
+    async fn handle(&self, row: &InboxRow, inbound: Inbound) -> Result<Marked, Failure> {
         let now = self.clock.now();
         if let Inbound::Command(inv) = inbound {
-            return self.execute_command(row, inv).await;
+            return self.execute_command(row, inv).await.map(|()| Marked::No);
         }
         if let Inbound::Action(click) = inbound {
-            return self.handle_click(click).await;
+            return self.handle_click(click).await.map(|()| Marked::No);
         }
         if let Inbound::AppHomeOpened { user, .. } = inbound {
-            return self.publish_home(&user).await;
+            return self.publish_home(&user).await.map(|()| Marked::No);
         }
         let Some(record) = self.store.incident_by_channel(inbound.channel()).await? else {
-            return Ok(()); // not an incident channel: nothing to record
+            return Ok(Marked::No); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
         match inbound {
-            Inbound::Command(_) | Inbound::AppHomeOpened { .. } | Inbound::Action(_) => Ok(()),
+            Inbound::Command(_) | Inbound::AppHomeOpened { .. } | Inbound::Action(_) => {
+                Ok(Marked::No)
+            }
             Inbound::Message {
                 channel,
                 user,
@@ -168,7 +179,7 @@ impl Service {
                     key_event: false,
                 };
                 self.store.add_entry(&entry, now, Some(row.id)).await?;
-                Ok(())
+                Ok(Marked::Already)
             }
             Inbound::MessageEdited {
                 channel,
@@ -189,13 +200,13 @@ impl Service {
                         Some(row.id),
                     )
                     .await?;
-                Ok(())
+                Ok(Marked::Already)
             }
             Inbound::MessageDeleted { channel, ts, at } => {
                 self.store
                     .delete_message(id, &channel, &ts, at, now, Some(row.id))
                     .await?;
-                Ok(())
+                Ok(Marked::Already)
             }
             Inbound::Reaction {
                 channel,
@@ -207,14 +218,15 @@ impl Service {
                     self.store
                         .mark_key_event(&channel, &ts, now, Some(row.id))
                         .await?;
+                    return Ok(Marked::Already);
                 }
-                Ok(())
+                Ok(Marked::No)
             }
             Inbound::Pinned { channel, ts, .. } => {
                 self.store
                     .mark_key_event(&channel, &ts, now, Some(row.id))
                     .await?;
-                Ok(())
+                Ok(Marked::Already)
             }
         }
     }
