@@ -33,6 +33,8 @@ pub struct App {
     scheduler: JoinHandle<()>,
     /// The CloudWatch alarm poller, when `[alarms]` is configured.
     alarms: Option<JoinHandle<()>>,
+    /// The AWS Support correspondence poller (returns at once without the Support API).
+    support: JoinHandle<()>,
     stop_worker: watch::Sender<bool>,
     /// This bot's counters (`/metrics`).
     pub metrics: Arc<Metrics>,
@@ -98,6 +100,16 @@ impl App {
             .await
             .map_err(|e| token_error(BOT_TOKEN_VAR, e))?;
         tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, "Slack bot token accepted");
+        // Clients only; nothing is called (and no credentials resolved) until needed.
+        let aws = if config.alarms.enabled || config.escalation.support_api {
+            Some(
+                crate::aws::Aws::connect(&config, &aws_access)
+                    .await
+                    .with_metrics(metrics.clone()),
+            )
+        } else {
+            None
+        };
         let service = Service::new(
             store,
             web,
@@ -106,6 +118,7 @@ impl App {
             bot.clone(),
             templates,
             metrics.clone(),
+            aws,
         );
         let socket = SocketMode::start(
             client,
@@ -119,18 +132,16 @@ impl App {
         .await
         .map_err(|e| token_error(APP_TOKEN_VAR, e))?;
         service.ensure_summary_scheduled().await?;
+        service.arm_all_nudges().await?;
         let (stop_worker, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
-        let alarms = if config.alarms.enabled {
-            let aws = crate::aws::Aws::connect(&config, &aws_access)
-                .await
-                .with_metrics(metrics.clone());
-            Some(tokio::spawn(
-                service.clone().run_alarms(aws, stop_rx.clone()),
-            ))
-        } else {
-            None
+        let alarms = match (&service.aws, config.alarms.enabled) {
+            (Some(aws), true) => Some(tokio::spawn(
+                service.clone().run_alarms(aws.clone(), stop_rx.clone()),
+            )),
+            _ => None,
         };
+        let support = tokio::spawn(service.clone().run_support(stop_rx.clone()));
         let scheduler = tokio::spawn(service.clone().run_scheduler(stop_rx));
         Ok(App {
             service,
@@ -138,6 +149,7 @@ impl App {
             worker,
             scheduler,
             alarms,
+            support,
             stop_worker,
             metrics,
             ops,
@@ -168,6 +180,7 @@ impl App {
         if let Some(alarms) = self.alarms {
             let _ = tokio::time::timeout(Duration::from_secs(10), alarms).await;
         }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.support).await;
         if tokio::time::timeout(Duration::from_secs(20), self.worker)
             .await
             .is_err()

@@ -231,13 +231,15 @@ async fn metrics_move_as_an_incident_runs() {
 
 // --- warroom doctor ---------------------------------------------------------------------
 
-/// Write a config for `world` and run `warroom doctor` on it with `bot_token`.
+/// Write a config for `world` and run `warroom doctor` on it with `bot_token`. The Support
+/// API is off: these are the Slack and database checks (AWS has its own tests below).
 async fn doctor(world: &World, bot_token: &str) -> (bool, String) {
     let path: PathBuf = world.dir.path().join("doctor.toml");
     std::fs::write(
         &path,
         format!(
-            "[slack]\napi_url = \"{}\"\nproactive_rate_limits = false\n[database]\nurl = \"{}\"\n",
+            "[slack]\napi_url = \"{}\"\nproactive_rate_limits = false\n[database]\nurl = \"{}\"\n\
+             [escalation]\nsupport_api = false\n",
             world.emu.api_url(),
             world.db_url
         ),
@@ -329,7 +331,8 @@ async fn doctor_reports_an_unusable_database() {
     std::fs::write(
         &path,
         format!(
-            "[slack]\napi_url = \"{}\"\n[database]\nurl = \"sqlite://{}/warroom.db\"\n",
+            "[slack]\napi_url = \"{}\"\n[database]\nurl = \"sqlite://{}/warroom.db\"\n\
+             [escalation]\nsupport_api = false\n",
             world.emu.api_url(),
             blocker.display()
         ),
@@ -350,14 +353,26 @@ async fn doctor_reports_an_unusable_database() {
     assert!(text.contains("fix: check [database] url"), "{text}");
 }
 
-/// Run `warroom doctor` for a bot that polls alarms through `aws_endpoint`.
+/// Run `warroom doctor` for a bot that polls alarms through `aws_endpoint` (and uses the
+/// Support API there, the default).
 async fn doctor_with_aws(world: &World, aws_endpoint: &str) -> (bool, String) {
+    doctor_with_config(
+        world,
+        &format!(
+            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{aws_endpoint}\"\n\
+             [alarms]\nregions = [\"us-east-1\"]\n"
+        ),
+    )
+    .await
+}
+
+/// Run `warroom doctor` with test AWS keys on `[slack]`, `[database]` and `extra`.
+async fn doctor_with_config(world: &World, extra: &str) -> (bool, String) {
     let path: PathBuf = world.dir.path().join("doctor-aws.toml");
     std::fs::write(
         &path,
         format!(
-            "[slack]\napi_url = \"{}\"\nproactive_rate_limits = false\n[database]\nurl = \"{}\"\n\
-             [aws]\nregion = \"us-east-1\"\nendpoint_url = \"{aws_endpoint}\"\n[alarms]\nregions = [\"us-east-1\"]\n",
+            "[slack]\napi_url = \"{}\"\nproactive_rate_limits = false\n[database]\nurl = \"{}\"\n{extra}",
             world.emu.api_url(),
             world.db_url
         ),
@@ -425,4 +440,60 @@ async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan
         out.contains("✗ CloudWatch (us-east-1)") && out.contains("endpoint_url"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn doctor_checks_the_support_api_and_explains_a_missing_support_plan() {
+    use warroom::aws::fake::{AwsFake, CloudWatchBackend, SUPPORT};
+    let world = World::new().await;
+    let fake = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+    // Escalation without alarm polling, in another region than Support's.
+    let config = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n",
+        fake.endpoint_url()
+    );
+
+    let (ok, out) = doctor_with_config(&world, &config).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("✓ AWS Support API: DescribeCases answered"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("CloudWatch"),
+        "no [alarms], no CloudWatch check:\n{out}"
+    );
+    let calls: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.service == SUPPORT)
+        .collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].region.as_deref(), Some("us-east-1"));
+
+    fake.require_subscription(true);
+    let (ok, out) = doctor_with_config(&world, &config).await;
+    assert!(!ok, "a missing plan is reported:\n{out}");
+    assert!(
+        out.contains(
+            "✗ AWS Support API: the account has no Business, Enterprise On-Ramp or Enterprise \
+             support plan"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fix: warroom still nudges towards AWS Support but links to the Support Center"
+        ),
+        "{out}"
+    );
+
+    // Turned off: not checked at all.
+    let (ok, out) = doctor_with_config(
+        &world,
+        &format!("{config}[escalation]\nsupport_api = false\n"),
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(!out.contains("AWS Support API"), "{out}");
 }

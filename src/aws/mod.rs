@@ -1,20 +1,25 @@
-//! The AWS adapter: CloudWatch (alarms, metric graphs) and AWS Health, through the AWS SDK
-//! for Rust, with answers in warroom's own types ([`crate::domain::alarm::Alarm`],
-//! [`crate::domain::health_service::HealthEvent`]).
+//! The AWS adapter: CloudWatch (alarms, metric graphs), AWS Health and AWS Support cases,
+//! through the AWS SDK for Rust, with answers in warroom's own types
+//! ([`crate::domain::alarm::Alarm`], [`crate::domain::health_service::HealthEvent`],
+//! [`crate::domain::support`]).
 //!
-//! Both services speak Smithy RPC v2 CBOR on the wire. Credentials come from the SDK's
-//! default chain (environment, profile, instance role), never from warroom's config file;
-//! `[aws] endpoint_url` points every client elsewhere (VPC endpoints, the local fakes).
+//! CloudWatch and Health speak Smithy RPC v2 CBOR on the wire, Support speaks JSON 1.1.
+//! Credentials come from the SDK's default chain (environment, profile, instance role), never
+//! from warroom's config file; `[aws] endpoint_url` points every client elsewhere (VPC
+//! endpoints, the local fakes).
 //!
 //! - `cloudwatch`: DescribeAlarms (all pages), ListTagsForResource, GetMetricWidgetImage.
 //! - `health`: DescribeEvents in us-east-1 (Health's global endpoint).
-//! - [`fake`]: local stand-ins speaking the same protocol, for the tests and the demo.
+//! - `support`: CreateCase, DescribeCases, DescribeCommunications (all pages),
+//!   AddCommunicationToCase, ResolveCase in us-east-1 (Support's only endpoint).
+//! - [`fake`]: local stand-ins speaking the same protocols, for the tests and the demo.
 //!
 //! Architecture invariant: the only module that imports the AWS SDK.
 
 mod cloudwatch;
 pub mod fake;
 mod health;
+mod support;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +30,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::domain::alarm::Alarm;
 use crate::domain::health_service::HealthEvent;
+use crate::domain::support::{CaseInfo, CaseRequest, Communication};
 
 /// Every AWS API action warroom calls, as IAM names them. `deploy/iam-policy.json` grants
 /// exactly these (a test keeps the two, and the calls in this module, in step).
@@ -33,10 +39,18 @@ pub const IAM_ACTIONS: &[&str] = &[
     "cloudwatch:ListTagsForResource",
     "cloudwatch:GetMetricWidgetImage",
     "health:DescribeEvents",
+    "support:CreateCase",
+    "support:DescribeCases",
+    "support:DescribeCommunications",
+    "support:AddCommunicationToCase",
+    "support:ResolveCase",
 ];
 
 /// Health's global endpoint lives in us-east-1, whatever region the alarm is in.
 pub const HEALTH_REGION: &str = "us-east-1";
+
+/// The Support API is served only from us-east-1, whatever region the alarms are in.
+pub const SUPPORT_REGION: &str = "us-east-1";
 
 /// A failed AWS call, without credentials or request signatures.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -61,6 +75,39 @@ impl AwsError {
         match self {
             AwsError::Service { code, .. } => Some(code),
             AwsError::Transport { .. } => None,
+        }
+    }
+
+    /// AWS says the account has no Business/Enterprise support plan
+    /// (`SubscriptionRequiredException`): retrying will not help, opening a case by hand will.
+    pub fn is_subscription_required(&self) -> bool {
+        self.code() == Some("SubscriptionRequiredException")
+    }
+
+    /// Throttling, too many requests, AWS's own failures, or no usable answer at all: the
+    /// same call may work later. (The SDK has already retried a few times by then.)
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AwsError::Transport { .. } => true,
+            AwsError::Service { code, .. } => matches!(
+                code.as_str(),
+                "Throttling"
+                    | "ThrottlingException"
+                    | "ThrottledException"
+                    | "TooManyRequestsException"
+                    | "RequestLimitExceeded"
+                    | "RequestThrottled"
+                    | "RequestThrottledException"
+                    | "SlowDown"
+                    | "ServiceUnavailable"
+                    | "ServiceUnavailableException"
+                    | "InternalServerError"
+                    | "InternalServerErrorException"
+                    | "InternalFailure"
+                    | "InternalError"
+                    | "RequestTimeout"
+                    | "RequestTimeoutException"
+            ),
         }
     }
 }
@@ -97,11 +144,12 @@ impl fmt::Debug for AwsAccess {
     }
 }
 
-/// Clients for every region warroom polls, plus Health.
+/// Clients for every region warroom polls, plus Health and Support.
 #[derive(Clone)]
 pub struct Aws {
     cloudwatch: HashMap<String, aws_sdk_cloudwatch::Client>,
     health: aws_sdk_health::Client,
+    support: aws_sdk_support::Client,
     /// Where every call is counted (`/metrics`), when set.
     metrics: Option<std::sync::Arc<crate::ops::metrics::Metrics>>,
 }
@@ -115,18 +163,21 @@ impl fmt::Debug for Aws {
 }
 
 impl Aws {
-    /// Build clients for `[alarms] regions` and Health. Nothing is called yet: credentials
-    /// are resolved on the first request.
+    /// Build clients for `[alarms] regions`, Health and Support. Nothing is called yet:
+    /// credentials are resolved on the first request.
     pub async fn connect(config: &Config, access: &AwsAccess) -> Aws {
         let mut cloudwatch = HashMap::new();
         for region in &config.alarms.regions {
             let sdk = sdk_config(config, access, region).await;
             cloudwatch.insert(region.clone(), aws_sdk_cloudwatch::Client::new(&sdk));
         }
-        let sdk = sdk_config(config, access, HEALTH_REGION).await;
+        let health = aws_sdk_health::Client::new(&sdk_config(config, access, HEALTH_REGION).await);
+        let support =
+            aws_sdk_support::Client::new(&sdk_config(config, access, SUPPORT_REGION).await);
         Aws {
             cloudwatch,
-            health: aws_sdk_health::Client::new(&sdk),
+            health,
+            support,
             metrics: None,
         }
     }
@@ -222,6 +273,67 @@ impl Aws {
         }
         r
     }
+
+    /// CreateCase (`language` "en", `issueType` "technical"); returns the case id.
+    pub async fn create_case(&self, req: &CaseRequest) -> Result<String, AwsError> {
+        let r = support::create_case(&self.support, req).await;
+        self.count("CreateCase", r)
+    }
+
+    /// DescribeCases for one id, resolved cases included, without communications.
+    /// `Ok(None)` when AWS does not know the case.
+    pub async fn describe_case(&self, case_id: &str) -> Result<Option<CaseInfo>, AwsError> {
+        let r = support::describe_case(&self.support, case_id).await;
+        self.count("DescribeCases", r)
+    }
+
+    /// The newest case created at or after `since` whose subject is exactly `subject`,
+    /// resolved ones included (DescribeCases with afterTime, every page). CreateCase has no
+    /// idempotency token: this finds the case an attempt whose answer was lost opened.
+    pub async fn case_with_subject(
+        &self,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<CaseInfo>, AwsError> {
+        let r = support::case_with_subject(&self.support, subject, since).await;
+        self.count("DescribeCases", r)
+    }
+
+    /// DescribeCommunications, every page, oldest first. `after` becomes `afterTime`; AWS
+    /// may include a message from that very instant, so callers tell seen ones apart with
+    /// [`Communication::key`].
+    pub async fn communications(
+        &self,
+        case_id: &str,
+        after: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Communication>, AwsError> {
+        let r = support::communications(&self.support, case_id, after).await;
+        self.count("DescribeCommunications", r)
+    }
+
+    /// AddCommunicationToCase: a message from warroom's side, copied to `cc`.
+    pub async fn add_communication(
+        &self,
+        case_id: &str,
+        body: &str,
+        cc: &[String],
+    ) -> Result<(), AwsError> {
+        let r = support::add_communication(&self.support, case_id, body, cc).await;
+        self.count("AddCommunicationToCase", r)
+    }
+
+    /// ResolveCase; returns `finalCaseStatus`.
+    pub async fn resolve_case(&self, case_id: &str) -> Result<String, AwsError> {
+        let r = support::resolve_case(&self.support, case_id).await;
+        self.count("ResolveCase", r)
+    }
+
+    /// Whether the Support API answers with these credentials and this account's plan (for
+    /// `warroom doctor`): one small DescribeCases.
+    pub async fn support_reachable(&self) -> Result<(), AwsError> {
+        let r = support::reachable(&self.support).await;
+        self.count("DescribeCases", r)
+    }
 }
 
 async fn sdk_config(config: &Config, access: &AwsAccess, region: &str) -> aws_config::SdkConfig {
@@ -248,6 +360,10 @@ async fn sdk_config(config: &Config, access: &AwsAccess, region: &str) -> aws_co
 
 /// Turn an SDK error into [`AwsError`]: the service's code and message, or a short
 /// description of the transport failure (the SDK's own texts never carry credentials).
+///
+/// Every SDK crate re-exports the same `SdkError` and `ProvideErrorMetadata` (from
+/// aws-smithy-runtime-api and aws-smithy-types), so this serves CloudWatch, Health and
+/// Support errors alike.
 fn sdk_error<E, R>(
     operation: &'static str,
     e: aws_sdk_cloudwatch::error::SdkError<E, R>,

@@ -15,6 +15,10 @@
 //! /incident action done <n>
 //! /incident actions
 //! /incident postmortem
+//! /incident snooze <duration>
+//! /incident aws yes|no|status
+//! /incident aws reply <text>
+//! /incident escalate aws [low|normal|high|urgent|critical]
 //! ```
 //! Subcommand names are case-insensitive. Mentions arrive from Slack escaped as
 //! `<@U123ABC>` or `<@U123ABC|name>` (the manifest sets `should_escape`); a bare user id
@@ -26,6 +30,7 @@ use chrono::NaiveTime;
 
 use super::severity::Severity;
 use super::status::Status;
+use super::support::SupportSeverity;
 use super::timeline::UserId;
 
 /// Longest accepted incident title, in characters. Slack headers and channel names stay
@@ -35,6 +40,10 @@ pub const MAX_TITLE_CHARS: usize = 150;
 pub const MAX_TEXT_CHARS: usize = 3000;
 /// Longest accepted command text as a whole, in characters; checked before anything else.
 pub const MAX_COMMAND_CHARS: usize = 4000;
+/// Shortest snooze: anything shorter is over before anyone notices it.
+pub const MIN_SNOOZE: chrono::Duration = chrono::Duration::minutes(1);
+/// Longest snooze: an incident left quiet for longer needs a person, not a timer.
+pub const MAX_SNOOZE: chrono::Duration = chrono::Duration::days(7);
 
 /// A parsed `/incident` command.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,6 +82,16 @@ pub enum Command {
     Postmortem,
     /// Post a stakeholder update (incident channel and status channel).
     Update { text: String },
+    /// Silence warroom's nudges in this incident for a while (1 minute to 7 days).
+    Snooze(chrono::Duration),
+    /// Whether AWS is involved: `aws yes` starts the AWS Support clock, `aws no` stops it.
+    AwsInvolved(bool),
+    /// Show the AWS Support case's state (asks AWS, so it is processed by the worker).
+    AwsStatus,
+    /// Add a message to the incident's open AWS Support case.
+    AwsReply { text: String },
+    /// Open an AWS Support case now, without the modal; severity defaults from the incident's.
+    EscalateAws { severity: Option<SupportSeverity> },
 }
 
 impl Command {
@@ -89,13 +108,18 @@ impl Command {
             | Command::Action { .. }
             | Command::ActionDone(_)
             | Command::Actions
-            | Command::Postmortem => true,
+            | Command::Postmortem
+            | Command::Snooze(_)
+            | Command::AwsInvolved(_)
+            | Command::AwsStatus
+            | Command::AwsReply { .. }
+            | Command::EscalateAws { .. } => true,
             Command::Declare { .. } | Command::List | Command::Help => false,
         }
     }
 
-    /// Whether the command changes state or posts for everyone (and so is recorded and
-    /// processed in order), as opposed to a read-only reply to the caller.
+    /// Whether the command is recorded and processed in order by the worker (changes state,
+    /// posts for everyone, or calls AWS), as opposed to a read-only reply to the caller.
     pub fn is_mutation(&self) -> bool {
         match self {
             Command::Declare { .. }
@@ -107,7 +131,12 @@ impl Command {
             | Command::Update { .. }
             | Command::Action { .. }
             | Command::ActionDone(_)
-            | Command::Postmortem => true,
+            | Command::Postmortem
+            | Command::Snooze(_)
+            | Command::AwsInvolved(_)
+            | Command::AwsStatus
+            | Command::AwsReply { .. }
+            | Command::EscalateAws { .. } => true,
             Command::Timeline | Command::List | Command::Help | Command::Actions => false,
         }
     }
@@ -189,6 +218,31 @@ macro_rules! update_usage {
         "/incident update <text> — post a stakeholder update here and in the status channel"
     };
 }
+macro_rules! snooze_usage {
+    () => {
+        "/incident snooze <duration> — silence warroom's nudges in this incident for a while (1m to 7d, e.g. 30m or 1h30m)"
+    };
+}
+macro_rules! aws_usage {
+    () => {
+        "/incident aws <yes|no> — say whether AWS is involved: yes starts the AWS Support clock, no stops it"
+    };
+}
+macro_rules! aws_status_usage {
+    () => {
+        "/incident aws status — show the state of the incident's AWS Support case"
+    };
+}
+macro_rules! aws_reply_usage {
+    () => {
+        "/incident aws reply <text> — add a message to the incident's open AWS Support case"
+    };
+}
+macro_rules! escalate_usage {
+    () => {
+        "/incident escalate aws [low|normal|high|urgent|critical] — open an AWS Support case now (severity follows the incident's unless given)"
+    };
+}
 macro_rules! timeline_usage {
     () => {
         "/incident timeline — show the incident's timeline (only you see it)"
@@ -237,6 +291,19 @@ const LEAD_USAGE: &str = lead_usage!();
 const NOTE_USAGE: &str = note_usage!();
 const TIMELINE_USAGE: &str = timeline_usage!();
 const UPDATE_USAGE: &str = update_usage!();
+const SNOOZE_USAGE: &str = snooze_usage!();
+const AWS_USAGE: &str = aws_usage!();
+const AWS_STATUS_USAGE: &str = aws_status_usage!();
+const AWS_REPLY_USAGE: &str = aws_reply_usage!();
+/// Every `aws` line, for `aws` alone or with a word it does not know.
+const AWS_ALL_USAGE: &str = concat!(
+    aws_usage!(),
+    "\n",
+    aws_status_usage!(),
+    "\n",
+    aws_reply_usage!()
+);
+const ESCALATE_USAGE: &str = escalate_usage!();
 const RESOLVE_USAGE: &str = resolve_usage!();
 const ACTION_USAGE: &str = action_usage!();
 const ACTION_DONE_USAGE: &str = action_done_usage!();
@@ -259,6 +326,16 @@ pub const USAGE: &str = concat!(
     "\n",
     update_usage!(),
     "\n",
+    snooze_usage!(),
+    "\n",
+    aws_usage!(),
+    "\n",
+    aws_status_usage!(),
+    "\n",
+    aws_reply_usage!(),
+    "\n",
+    escalate_usage!(),
+    "\n",
     timeline_usage!(),
     "\n",
     resolve_usage!(),
@@ -278,7 +355,8 @@ pub const USAGE: &str = concat!(
 
 /// Parse the text after `/incident`. Leading/trailing whitespace is ignored; empty text is
 /// a usage error (with the full [`USAGE`]). Errors for: unknown subcommand, missing or
-/// invalid arguments, unexpected extra arguments (`timeline`, `list`, `help`, `sev`),
+/// invalid arguments, unexpected extra arguments (`timeline`, `list`, `help`, `sev`,
+/// `aws yes|no|status`, `escalate aws <severity>`), a snooze outside 1 minute to 7 days,
 /// a title or text over the limits above, a command over [`MAX_COMMAND_CHARS`].
 /// The title is trimmed, inner whitespace is kept; a trailing `sevN` word is the severity
 /// (only when a title remains before it).
@@ -308,6 +386,9 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         }),
         "list" => no_arguments("list", rest, LIST_USAGE).map(|()| Command::List),
         "update" => parse_update(rest),
+        "snooze" => parse_snooze(rest),
+        "aws" => parse_aws(rest),
+        "escalate" => parse_escalate(rest),
         "help" => no_arguments("help", rest, HELP_USAGE).map(|()| Command::Help),
         "action" => parse_action(rest),
         "actions" => no_arguments("actions", rest, ACTIONS_USAGE).map(|()| Command::Actions),
@@ -513,6 +594,119 @@ fn parse_update(rest: &str) -> Result<Command, UsageError> {
     })
 }
 
+/// `snooze <duration>`: humantime's units (`30m`, `2h`, `1h30m`, `1h 30m`, `2d`), read in
+/// lower case so a chat-typed `30M` means minutes rather than humantime's months.
+fn parse_snooze(rest: &str) -> Result<Command, UsageError> {
+    if rest.is_empty() {
+        return Err(UsageError::new(
+            SNOOZE_USAGE,
+            "the snooze duration is missing: say for how long, e.g. /incident snooze 30m",
+        ));
+    }
+    let not_a_duration = || {
+        UsageError::new(
+            SNOOZE_USAGE,
+            format!("{} is not a duration (like 30m or 2h)", quoted(rest)),
+        )
+    };
+    let std = humantime::parse_duration(&rest.to_lowercase()).map_err(|_| not_a_duration())?;
+    let duration = chrono::Duration::from_std(std).map_err(|_| not_a_duration())?;
+    if duration < MIN_SNOOZE {
+        return Err(UsageError::new(
+            SNOOZE_USAGE,
+            format!(
+                "{} is too short: snooze for at least 1 minute, e.g. /incident snooze 30m",
+                quoted(rest)
+            ),
+        ));
+    }
+    if duration > MAX_SNOOZE {
+        return Err(UsageError::new(
+            SNOOZE_USAGE,
+            format!(
+                "{} is too long: snooze for at most 7 days (7d)",
+                quoted(rest)
+            ),
+        ));
+    }
+    Ok(Command::Snooze(duration))
+}
+
+/// `aws yes|no|status` and `aws reply <text>`.
+fn parse_aws(rest: &str) -> Result<Command, UsageError> {
+    let (word, after) = split_word(rest);
+    let no_more = |name: &str, usage: &'static str| -> Result<(), UsageError> {
+        no_arguments(name, after, usage)
+    };
+    match word.to_ascii_lowercase().as_str() {
+        "" => Err(UsageError::new(
+            AWS_ALL_USAGE,
+            "say what about AWS: yes or no (is AWS involved?), status, or reply <text>",
+        )),
+        "yes" => no_more("aws yes", AWS_USAGE).map(|()| Command::AwsInvolved(true)),
+        "no" => no_more("aws no", AWS_USAGE).map(|()| Command::AwsInvolved(false)),
+        "status" => no_more("aws status", AWS_STATUS_USAGE).map(|()| Command::AwsStatus),
+        "reply" => {
+            if after.is_empty() {
+                return Err(UsageError::new(
+                    AWS_REPLY_USAGE,
+                    "the reply text is missing: say what AWS Support should know, e.g. /incident aws reply errors stopped at 14:05 after the failover",
+                ));
+            }
+            check_text(after, "reply", AWS_REPLY_USAGE)?;
+            Ok(Command::AwsReply {
+                text: after.to_owned(),
+            })
+        }
+        _ => Err(UsageError::new(
+            AWS_ALL_USAGE,
+            format!(
+                "{} is not an aws subcommand: use yes, no, status or reply <text>",
+                quoted(word)
+            ),
+        )),
+    }
+}
+
+/// `escalate aws [severity]`: AWS Support is the only place warroom escalates to.
+fn parse_escalate(rest: &str) -> Result<Command, UsageError> {
+    let (target, after) = split_word(rest);
+    if target.is_empty() {
+        return Err(UsageError::new(
+            ESCALATE_USAGE,
+            "say where to escalate: only AWS Support is supported, e.g. /incident escalate aws",
+        ));
+    }
+    if !target.eq_ignore_ascii_case("aws") {
+        return Err(UsageError::new(
+            ESCALATE_USAGE,
+            format!(
+                "cannot escalate to {}: only AWS Support is supported, e.g. /incident escalate aws",
+                quoted(target)
+            ),
+        ));
+    }
+    let (word, extra) = split_word(after);
+    if !extra.is_empty() {
+        return Err(UsageError::new(
+            ESCALATE_USAGE,
+            format!(
+                "escalate aws takes at most a case severity, but got more after it: {}",
+                quoted(extra)
+            ),
+        ));
+    }
+    let severity = if word.is_empty() {
+        None
+    } else {
+        Some(
+            word.parse::<SupportSeverity>()
+                .map_err(|problem| UsageError::new(ESCALATE_USAGE, problem))?,
+        )
+    };
+    Ok(Command::EscalateAws { severity })
+}
+
 /// `action done <n>` closes item n; anything else is `action <text> [<@owner>]`, where only
 /// a trailing `<@U…>` mention is the owner (a bare id could be a word such as "UPS").
 fn parse_action(rest: &str) -> Result<Command, UsageError> {
@@ -700,6 +894,20 @@ mod tests {
         Command::Resolve {
             note: note.map(str::to_owned),
         }
+    }
+
+    fn snooze(secs: i64) -> Command {
+        Command::Snooze(chrono::Duration::seconds(secs))
+    }
+
+    fn aws_reply(text: &str) -> Command {
+        Command::AwsReply {
+            text: text.to_owned(),
+        }
+    }
+
+    fn escalate(severity: Option<SupportSeverity>) -> Command {
+        Command::EscalateAws { severity }
     }
 
     /// What a table row expects: the command, or an error whose `Display` contains every
@@ -977,6 +1185,182 @@ mod tests {
                 "update",
                 E(&["update text is missing", "Usage: /incident update"]),
             ),
+            // snooze
+            ("snooze 30m", K(snooze(30 * 60))),
+            ("snooze 2h", K(snooze(2 * 3600))),
+            ("snooze 1h30m", K(snooze(90 * 60))),
+            ("snooze 1h 30m", K(snooze(90 * 60))),
+            ("SNOOZE   45min  ", K(snooze(45 * 60))),
+            // In chat, an upper-case M means minutes (humantime's `M` is months).
+            ("Snooze 30M", K(snooze(30 * 60))),
+            ("snooze 2H", K(snooze(2 * 3600))),
+            ("snooze 1m", K(snooze(60))),
+            ("snooze 60s", K(snooze(60))),
+            ("snooze 90s", K(snooze(90))),
+            ("snooze 7d", K(snooze(7 * 86400))),
+            ("snooze 1w", K(snooze(7 * 86400))),
+            ("snooze 1.5h", K(snooze(90 * 60))),
+            (
+                "snooze soon",
+                E(&[
+                    "\"soon\" is not a duration (like 30m or 2h)",
+                    "Usage: /incident snooze <duration>",
+                ]),
+            ),
+            ("snooze 30", E(&["\"30\" is not a duration"])),
+            ("snooze -5m", E(&["\"-5m\" is not a duration"])),
+            ("snooze 2h because of the deploy", E(&["is not a duration"])),
+            (
+                "snooze 30s",
+                E(&[
+                    "\"30s\" is too short",
+                    "at least 1 minute",
+                    "Usage: /incident snooze",
+                ]),
+            ),
+            ("snooze 59s", E(&["too short"])),
+            ("snooze 0m", E(&["too short"])),
+            (
+                "snooze 8d",
+                E(&[
+                    "\"8d\" is too long",
+                    "at most 7 days",
+                    "Usage: /incident snooze",
+                ]),
+            ),
+            ("snooze 7d 1s", E(&["too long"])),
+            ("snooze 1 month", E(&["too long"])),
+            ("snooze 99999999999999999999d", E(&["is not a duration"])),
+            (
+                "snooze",
+                E(&["snooze duration is missing", "Usage: /incident snooze"]),
+            ),
+            ("snooze   ", E(&["snooze duration is missing"])),
+            // aws
+            ("aws yes", K(Command::AwsInvolved(true))),
+            ("aws no", K(Command::AwsInvolved(false))),
+            ("AWS YES", K(Command::AwsInvolved(true))),
+            ("Aws   No  ", K(Command::AwsInvolved(false))),
+            ("aws status", K(Command::AwsStatus)),
+            ("AWS Status", K(Command::AwsStatus)),
+            (
+                "aws reply errors stopped at 14:05",
+                K(aws_reply("errors stopped at 14:05")),
+            ),
+            (
+                "AWS REPLY   Still   failing  ",
+                K(aws_reply("Still   failing")),
+            ),
+            // Kept verbatim: escaping is the renderer's job, and AWS gets what was typed.
+            (
+                "aws reply <!channel> see <https://evil|click> & <@U1> `a|b` *x* > y",
+                K(aws_reply(
+                    "<!channel> see <https://evil|click> & <@U1> `a|b` *x* > y",
+                )),
+            ),
+            (
+                "aws reply line one\nline two",
+                K(aws_reply("line one\nline two")),
+            ),
+            ("aws reply yes", K(aws_reply("yes"))),
+            (
+                "aws reply",
+                E(&["reply text is missing", "Usage: /incident aws reply <text>"]),
+            ),
+            ("aws reply   ", E(&["reply text is missing"])),
+            (
+                "aws",
+                E(&[
+                    "say what about AWS",
+                    "Usage: /incident aws <yes|no>",
+                    "/incident aws status",
+                    "/incident aws reply <text>",
+                ]),
+            ),
+            (
+                "aws maybe",
+                E(&[
+                    "\"maybe\" is not an aws subcommand",
+                    "Usage: /incident aws <yes|no>",
+                    "/incident aws reply <text>",
+                ]),
+            ),
+            ("aws true", E(&["\"true\" is not an aws subcommand"])),
+            (
+                "aws yes please",
+                E(&[
+                    "aws yes takes no arguments",
+                    "\"please\"",
+                    "Usage: /incident aws <yes|no>",
+                ]),
+            ),
+            ("aws no way", E(&["aws no takes no arguments"])),
+            (
+                "aws status now",
+                E(&[
+                    "aws status takes no arguments",
+                    "Usage: /incident aws status",
+                ]),
+            ),
+            // escalate
+            ("escalate aws", K(escalate(None))),
+            ("ESCALATE AWS", K(escalate(None))),
+            ("escalate aws low", K(escalate(Some(SupportSeverity::Low)))),
+            (
+                "escalate aws normal",
+                K(escalate(Some(SupportSeverity::Normal))),
+            ),
+            (
+                "escalate aws high",
+                K(escalate(Some(SupportSeverity::High))),
+            ),
+            (
+                "Escalate Aws URGENT",
+                K(escalate(Some(SupportSeverity::Urgent))),
+            ),
+            (
+                "  escalate   aws   critical  ",
+                K(escalate(Some(SupportSeverity::Critical))),
+            ),
+            (
+                "escalate",
+                E(&[
+                    "only AWS Support is supported",
+                    "Usage: /incident escalate aws",
+                ]),
+            ),
+            (
+                "escalate pagerduty",
+                E(&[
+                    "cannot escalate to \"pagerduty\"",
+                    "only AWS Support is supported",
+                    "Usage: /incident escalate aws",
+                ]),
+            ),
+            (
+                "escalate to aws",
+                E(&["cannot escalate to \"to\"", "only AWS Support"]),
+            ),
+            (
+                "escalate aws sev1",
+                E(&[
+                    "unknown AWS Support severity \"sev1\"",
+                    "low, normal, high, urgent or critical",
+                    "Usage: /incident escalate aws",
+                ]),
+            ),
+            (
+                "escalate aws bad",
+                E(&["unknown AWS Support severity \"bad\""]),
+            ),
+            (
+                "escalate aws high now",
+                E(&[
+                    "escalate aws takes at most a case severity",
+                    "\"now\"",
+                    "Usage: /incident escalate aws",
+                ]),
+            ),
             // action, action done, actions, postmortem
             (
                 "action add an alarm on RDS connections",
@@ -1136,6 +1520,14 @@ mod tests {
                 format!("resolve {long_text}"),
                 E(&["closing note is too long", "Usage: /incident resolve"]),
             ),
+            (format!("aws reply {max_text}"), K(aws_reply(&max_text))),
+            (
+                format!("aws reply {long_text}"),
+                E(&[
+                    "reply is too long (3001 characters, at most 3000)",
+                    "Usage: /incident aws reply",
+                ]),
+            ),
             (
                 "note ".repeat(2048),
                 E(&["command is too long (10240 characters", USAGE]),
@@ -1193,6 +1585,11 @@ mod tests {
             "lead",
             "note",
             "update",
+            "snooze",
+            "aws",
+            "aws",
+            "aws",
+            "escalate",
             "timeline",
             "resolve",
             "action",
@@ -1221,6 +1618,12 @@ mod tests {
             SEV_USAGE,
             LEAD_USAGE,
             NOTE_USAGE,
+            UPDATE_USAGE,
+            SNOOZE_USAGE,
+            AWS_USAGE,
+            AWS_STATUS_USAGE,
+            AWS_REPLY_USAGE,
+            ESCALATE_USAGE,
             TIMELINE_USAGE,
             RESOLVE_USAGE,
             ACTION_USAGE,
@@ -1231,6 +1634,13 @@ mod tests {
             HELP_USAGE,
         ] {
             assert!(lines.contains(&usage), "{usage}");
+        }
+        assert_eq!(
+            AWS_ALL_USAGE.lines().collect::<Vec<_>>(),
+            [AWS_USAGE, AWS_STATUS_USAGE, AWS_REPLY_USAGE]
+        );
+        for severity in SupportSeverity::ALL {
+            assert!(ESCALATE_USAGE.contains(severity.code()), "{severity}");
         }
     }
 
@@ -1253,6 +1663,13 @@ mod tests {
             ("action done", ACTION_DONE_USAGE),
             ("actions x", ACTIONS_USAGE),
             ("postmortem x", POSTMORTEM_USAGE),
+            ("update", UPDATE_USAGE),
+            ("snooze", SNOOZE_USAGE),
+            ("aws", AWS_ALL_USAGE),
+            ("aws yes x", AWS_USAGE),
+            ("aws status x", AWS_STATUS_USAGE),
+            ("aws reply", AWS_REPLY_USAGE),
+            ("escalate", ESCALATE_USAGE),
         ];
         for (input, usage) in cases {
             let err = parse(input).unwrap_err();
@@ -1309,6 +1726,13 @@ mod tests {
             (Command::Actions, true, false),
             (Command::Postmortem, true, true),
             (Command::Update { text: "x".into() }, true, true),
+            (snooze(1800), true, true),
+            (Command::AwsInvolved(true), true, true),
+            (Command::AwsInvolved(false), true, true),
+            (Command::AwsStatus, true, true),
+            (aws_reply("x"), true, true),
+            (escalate(None), true, true),
+            (escalate(Some(SupportSeverity::High)), true, true),
         ];
         for (cmd, needs_incident, is_mutation) in cases {
             assert_eq!(cmd.needs_incident(), needs_incident, "{cmd:?}");
@@ -1334,6 +1758,16 @@ mod tests {
             Command::ActionDone(3),
             Command::Actions,
             Command::Postmortem,
+            Command::Update {
+                text: "<!channel> ok".into(),
+            },
+            snooze(90 * 60),
+            Command::AwsInvolved(true),
+            Command::AwsInvolved(false),
+            Command::AwsStatus,
+            aws_reply("<!channel> still down"),
+            escalate(None),
+            escalate(Some(SupportSeverity::Critical)),
         ] {
             let json = serde_json::to_string(&cmd).unwrap();
             assert_eq!(

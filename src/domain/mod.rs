@@ -6,15 +6,18 @@
 //! waiting.
 
 pub mod alarm;
+pub mod case_draft;
 pub mod channel_name;
 pub mod command;
 pub mod correlation;
+pub mod escalation;
 pub mod health_service;
 pub mod incident;
 pub mod routing;
 pub mod schedule;
 pub mod severity;
 pub mod status;
+pub mod support;
 pub mod time;
 pub mod timeline;
 

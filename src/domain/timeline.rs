@@ -78,6 +78,18 @@ pub enum EntryKind {
     AlarmRecovered,
     /// AWS Health reported an event (or an update to one) for the alarming service.
     HealthEvent,
+    /// warroom nudged the responders (open an AWS Support case, AWS is quiet, post an update).
+    Nudge,
+    /// Someone snoozed the nudges (`/incident snooze`, the Snooze button).
+    Snoozed,
+    /// Someone said whether AWS is involved (`/incident aws yes|no`, "Not an AWS issue").
+    AwsInvolvement,
+    /// An AWS Support case was opened, could not be opened, or was resolved.
+    SupportCase,
+    /// The customer side wrote on the case (`/incident aws reply`, or the Support Center).
+    SupportMessage,
+    /// AWS Support replied on the case.
+    AwsReply,
 }
 
 impl EntryKind {
@@ -94,6 +106,12 @@ impl EntryKind {
         EntryKind::AlarmFired,
         EntryKind::AlarmRecovered,
         EntryKind::HealthEvent,
+        EntryKind::Nudge,
+        EntryKind::Snoozed,
+        EntryKind::AwsInvolvement,
+        EntryKind::SupportCase,
+        EntryKind::SupportMessage,
+        EntryKind::AwsReply,
     ];
 
     /// snake_case name used in the database (`status_changed`).
@@ -111,6 +129,12 @@ impl EntryKind {
             EntryKind::AlarmFired => "alarm_fired",
             EntryKind::AlarmRecovered => "alarm_recovered",
             EntryKind::HealthEvent => "health_event",
+            EntryKind::Nudge => "nudge",
+            EntryKind::Snoozed => "snoozed",
+            EntryKind::AwsInvolvement => "aws_involvement",
+            EntryKind::SupportCase => "support_case",
+            EntryKind::SupportMessage => "support_message",
+            EntryKind::AwsReply => "aws_reply",
         }
     }
 
@@ -195,7 +219,13 @@ mod tests {
                 "update",
                 "alarm_fired",
                 "alarm_recovered",
-                "health_event"
+                "health_event",
+                "nudge",
+                "snoozed",
+                "aws_involvement",
+                "support_case",
+                "support_message",
+                "aws_reply"
             ]
         );
         for &kind in EntryKind::ALL {

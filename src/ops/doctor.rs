@@ -129,34 +129,67 @@ pub async fn run(path: &Path) -> Report {
     let app = set(APP_TOKEN_VAR);
     check_slack(&mut report, &config, bot.as_deref(), app.as_deref()).await;
     check_database(&mut report, &config).await;
-    if config.alarms.enabled {
+    if config.alarms.enabled || config.escalation.support_api {
         let aws = crate::aws::Aws::connect(&config, &crate::aws::AwsAccess::DefaultChain).await;
-        check_aws(&mut report, &config, &aws).await;
+        if config.alarms.enabled {
+            check_aws(&mut report, &config, &aws).await;
+        }
+        if config.escalation.support_api {
+            check_support(&mut report, &aws).await;
+        }
     }
-    // The Support API check (its plan) joins these when escalation to AWS Support lands.
     report
+}
+
+const SUPPORT: &str = "AWS Support API";
+const CREDENTIALS_FIX: &str = "give warroom credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+                               AWS_PROFILE, or an instance/task role) and check [aws] endpoint_url";
+const PERMISSION_FIX: &str = "attach deploy/iam-policy.json to warroom's role or user";
+
+/// The Support API (`[escalation] support_api`): credentials, permission and, above all, a
+/// support plan that includes the API, which many accounts lack.
+pub async fn check_support(report: &mut Report, aws: &crate::aws::Aws) {
+    match aws.support_reachable().await {
+        Ok(()) => report.pass(SUPPORT, "DescribeCases answered"),
+        Err(e) if e.is_subscription_required() => report.fail(
+            SUPPORT,
+            "the account has no Business, Enterprise On-Ramp or Enterprise support plan, which \
+             the Support API needs",
+            "warroom still nudges towards AWS Support but links to the Support Center to open \
+             cases by hand; upgrade the support plan to let warroom open and follow cases, or \
+             set [escalation] support_api = false to skip this check",
+        ),
+        Err(e) => {
+            let fix = if is_permission(&e) {
+                PERMISSION_FIX
+            } else {
+                CREDENTIALS_FIX
+            };
+            report.fail(SUPPORT, e.to_string(), fix)
+        }
+    }
+}
+
+fn is_permission(e: &crate::aws::AwsError) -> bool {
+    e.code()
+        .is_some_and(|c| c.contains("AccessDenied") || c.contains("Unauthorized"))
 }
 
 /// CloudWatch in every polled region, and AWS Health, with the credentials warroom will use.
 pub async fn check_aws(report: &mut Report, config: &Config, aws: &crate::aws::Aws) {
-    use crate::aws::{AwsError, HealthAnswer};
-    let credentials_fix = "give warroom credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
-                           AWS_PROFILE, or an instance/task role) and check [aws] endpoint_url";
-    let permission_fix = "attach deploy/iam-policy.json to warroom's role or user";
+    use crate::aws::HealthAnswer;
     for region in &config.alarms.regions {
         let what = format!("CloudWatch ({region})");
         match aws.cloudwatch_reachable(region).await {
             Ok(()) => report.pass(&what, "DescribeAlarms answered"),
-            Err(e @ AwsError::Service { .. }) => {
-                let fix = match e.code() {
-                    Some(c) if c.contains("AccessDenied") || c.contains("Unauthorized") => {
-                        permission_fix
-                    }
-                    _ => credentials_fix,
+            Err(e) => {
+                let fix = if is_permission(&e) {
+                    PERMISSION_FIX
+                } else {
+                    CREDENTIALS_FIX
                 };
                 report.fail(&what, e.to_string(), fix)
             }
-            Err(e) => report.fail(&what, e.to_string(), credentials_fix),
         }
     }
     let what = "AWS Health";
@@ -174,7 +207,7 @@ pub async fn check_aws(report: &mut Report, config: &Config, aws: &crate::aws::A
             "warroom works without it and says so once per incident; upgrade the support plan \
              to see AWS Health in war rooms",
         ),
-        Err(e) => report.fail(what, e.to_string(), permission_fix),
+        Err(e) => report.fail(what, e.to_string(), PERMISSION_FIX),
     }
 }
 

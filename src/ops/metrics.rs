@@ -33,7 +33,8 @@ pub struct Metrics {
     timers_fired: AtomicU64,
     /// How late the last timer fired, in milliseconds (due time → fired).
     timer_lag_millis: AtomicU64,
-    // Nudges fired joins these when escalation to AWS Support lands.
+    /// Nudge kind → nudges posted.
+    nudges: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// What the database says at scrape time.
@@ -114,6 +115,26 @@ impl Metrics {
         self.timers_fired.fetch_add(1, Ordering::Relaxed);
         let millis = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
         self.timer_lag_millis.store(millis, Ordering::Relaxed);
+    }
+
+    /// A nudge of `kind` (`open_case`, `aws_quiet`, `stale_update`) was posted.
+    pub fn nudge_fired(&self, kind: &'static str) {
+        *self
+            .nudges
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(kind)
+            .or_default() += 1;
+    }
+
+    /// Nudges of `kind` posted so far.
+    pub fn nudges_of(&self, kind: &str) -> u64 {
+        self.nudges
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(kind)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Calls and errors of one Web API method so far.
@@ -288,6 +309,30 @@ impl Metrics {
         );
         let lag = self.timer_lag_millis.load(Ordering::Relaxed) as f64 / 1e3;
         let _ = writeln!(out, "warroom_timer_lag_seconds {lag}");
+        header(
+            &mut out,
+            "warroom_nudges_total",
+            "counter",
+            "Nudges posted, by kind (open_case, aws_quiet, stale_update).",
+        );
+        let nudges: Vec<(&'static str, u64)> = self
+            .nudges
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect();
+        for kind in crate::domain::escalation::NudgeKind::ALL {
+            let n = nudges
+                .iter()
+                .find(|(k, _)| *k == kind.as_str())
+                .map_or(0, |(_, n)| *n);
+            let _ = writeln!(
+                out,
+                "warroom_nudges_total{{kind=\"{}\"}} {n}",
+                kind.as_str()
+            );
+        }
         out
     }
 }

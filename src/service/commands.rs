@@ -65,6 +65,11 @@ impl Service {
             Command::Action { text, owner } => self.add_action(row, &inv, actor, text, owner).await,
             Command::ActionDone(n) => self.close_action(row, &inv, actor, n).await,
             Command::Postmortem => self.postmortem_command(&inv, actor).await,
+            c @ (Command::Snooze(_)
+            | Command::AwsInvolved(_)
+            | Command::AwsStatus
+            | Command::AwsReply { .. }
+            | Command::EscalateAws { .. }) => self.escalation_command(row, &inv, actor, c).await,
             // Read-only commands are answered in the ack; nothing to do if one got here.
             Command::Timeline | Command::List | Command::Help | Command::Actions => Ok(()),
         }
@@ -170,7 +175,8 @@ impl Service {
             self.store.mark_header_pinned(id).await?;
             record.header_pinned = true;
         }
-        Ok(())
+        // The escalation clocks start with the war room.
+        self.arm_nudges(id).await
     }
 
     /// `conversations.create` with Slack's naming rules; on `name_taken`, adopt the channel if
@@ -267,7 +273,11 @@ impl Service {
             self.tell_status_channel(&render::status_channel_notice(&actor, b, &updated))
                 .await;
         }
-        Ok(())
+        if a.status == crate::domain::Status::Resolved && b.status != a.status {
+            self.offer_case_resolution(&updated).await?;
+        }
+        // A new severity moves the escalation deadline; a reopen restarts the clocks.
+        self.arm_nudges(a.id).await
     }
 
     /// Post to `[slack] status_channel` when one is configured. Best effort: the change
@@ -329,7 +339,7 @@ impl Service {
             }
             self.tell_status_channel(&msg).await;
         }
-        Ok(())
+        self.arm_nudges(record.incident.id).await
     }
 
     /// Keep the pinned header in step with the database.

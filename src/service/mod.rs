@@ -8,10 +8,13 @@
 
 mod alarms;
 mod commands;
+mod escalation;
 mod health;
 pub mod intake;
+mod nudges;
 mod postmortem;
 mod summary;
+mod support;
 mod timers;
 mod worker;
 
@@ -39,13 +42,18 @@ pub struct Service {
     pub templates: Arc<Templates>,
     /// This bot's counters (`/metrics`).
     pub metrics: Arc<crate::ops::metrics::Metrics>,
+    /// AWS clients, for the Support API (`None` when the bot runs without AWS).
+    pub aws: Option<crate::aws::Aws>,
     /// Woken whenever something is recorded, so the worker never polls.
     wake: Notify,
     /// Woken when timers change or the clock is moved by hand.
     timers_kick: Notify,
+    /// Woken when a case is opened, so its correspondence is polled at once.
+    support_kick: Notify,
 }
 
 impl Service {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         web: SlackWeb,
@@ -54,6 +62,7 @@ impl Service {
         bot: BotIdentity,
         templates: Arc<Templates>,
         metrics: Arc<crate::ops::metrics::Metrics>,
+        aws: Option<crate::aws::Aws>,
     ) -> Arc<Service> {
         Arc::new(Service {
             store,
@@ -63,8 +72,10 @@ impl Service {
             bot,
             templates,
             metrics,
+            aws,
             wake: Notify::new(),
             timers_kick: Notify::new(),
+            support_kick: Notify::new(),
         })
     }
 }

@@ -121,7 +121,14 @@ impl Service {
 
     /// A button on one of warroom's messages. Unknown buttons (from newer or older
     /// versions) are logged and dropped.
-    pub(super) async fn handle_click(&self, click: ActionClick) -> Result<(), Failure> {
+    pub(super) async fn handle_click(
+        &self,
+        row: &InboxRow,
+        click: ActionClick,
+    ) -> Result<(), Failure> {
+        if self.handle_escalation_click(row, &click).await? {
+            return Ok(());
+        }
         match click.action_id.as_str() {
             render::DRAFT_POSTMORTEM_ACTION => {
                 let Some(record) = self.store.incident_by_channel(&click.channel).await? else {

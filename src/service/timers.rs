@@ -13,7 +13,7 @@ use super::summary::SUMMARY;
 use super::Service;
 use crate::slack::render;
 use crate::slack::web::Outgoing;
-use crate::store::OutboxRow;
+use crate::store::{OutboxRow, CASE_RETRY_TIMER, NUDGE_TIMER};
 
 /// The longest the scheduler sleeps before looking again (bounds timer lag when the clock is
 /// moved by hand, and after a system clock jump).
@@ -63,6 +63,8 @@ impl Service {
             tracing::debug!(key = %timer.key, lag_ms = lag.num_milliseconds(), "timer due");
             let result = match timer.kind.as_str() {
                 SUMMARY => self.fire_summary(&timer).await,
+                NUDGE_TIMER => self.fire_nudge(&timer).await,
+                CASE_RETRY_TIMER => self.fire_case_retry(&timer).await,
                 other => {
                     tracing::warn!(kind = other, key = %timer.key, "unknown timer kind; leaving it");
                     Ok(())

@@ -146,19 +146,23 @@ impl Service {
             return self.execute_command(row, inv).await.map(|()| Marked::No);
         }
         if let Inbound::Action(click) = inbound {
-            return self.handle_click(click).await.map(|()| Marked::No);
+            return self.handle_click(row, click).await.map(|()| Marked::No);
         }
         if let Inbound::AppHomeOpened { user, .. } = inbound {
             return self.publish_home(&user).await.map(|()| Marked::No);
+        }
+        if let Inbound::ViewSubmitted(v) = inbound {
+            return self.handle_submission(row, v).await.map(|()| Marked::No);
         }
         let Some(record) = self.store.incident_by_channel(inbound.channel()).await? else {
             return Ok(Marked::No); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
         match inbound {
-            Inbound::Command(_) | Inbound::AppHomeOpened { .. } | Inbound::Action(_) => {
-                Ok(Marked::No)
-            }
+            Inbound::Command(_)
+            | Inbound::AppHomeOpened { .. }
+            | Inbound::Action(_)
+            | Inbound::ViewSubmitted(_) => Ok(Marked::No),
             Inbound::Message {
                 channel,
                 user,

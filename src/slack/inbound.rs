@@ -16,6 +16,8 @@ pub enum Inbound {
     Command(CommandInvocation),
     /// Someone clicked a button on one of warroom's messages.
     Action(ActionClick),
+    /// Someone submitted one of warroom's modals.
+    ViewSubmitted(ViewSubmission),
     /// A person posted in a channel the bot is in.
     Message {
         channel: String,
@@ -76,6 +78,18 @@ pub struct ActionClick {
     pub at: DateTime<Utc>,
 }
 
+/// A submitted modal (`view_submission`): which one (`callback_id`), what warroom put in
+/// it (`private_metadata`), and the inputs as `block_id → value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewSubmission {
+    pub user: String,
+    pub view_id: String,
+    pub callback_id: String,
+    pub private_metadata: String,
+    pub values: std::collections::BTreeMap<String, String>,
+    pub at: DateTime<Utc>,
+}
+
 /// A slash command as Slack delivered it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandInvocation {
@@ -100,7 +114,7 @@ impl Inbound {
             | Inbound::MessageDeleted { channel, .. }
             | Inbound::Reaction { channel, .. }
             | Inbound::Pinned { channel, .. } => channel,
-            Inbound::AppHomeOpened { .. } => "",
+            Inbound::AppHomeOpened { .. } | Inbound::ViewSubmitted(_) => "",
         }
     }
 }

@@ -92,6 +92,12 @@ pub const METHODS: &[Method] = &[
         why: "post the header and change notices",
     },
     Method {
+        name: "chat.postEphemeral",
+        token: Token::Bot,
+        scope: Some("chat:write"),
+        why: "answer a case form's submitter privately",
+    },
+    Method {
         name: "chat.update",
         token: Token::Bot,
         scope: Some("chat:write"),
@@ -119,13 +125,19 @@ pub const METHODS: &[Method] = &[
         name: "usergroups.users.list",
         token: Token::Bot,
         scope: Some("usergroups:read"),
-        why: "invite an alarm route's user group",
+        why: "invite an alarm route's user group; check who may open AWS Support cases",
     },
     Method {
         name: "views.publish",
         token: Token::Bot,
         scope: None,
         why: "show open incidents on the App Home tab",
+    },
+    Method {
+        name: "views.open",
+        token: Token::Bot,
+        scope: None,
+        why: "open the AWS Support case form",
     },
 ];
 

@@ -13,5 +13,6 @@ pub mod inbound;
 pub mod manifest;
 pub mod mrkdwn;
 pub mod render;
+pub mod render_support;
 pub mod socket;
 pub mod web;

@@ -19,7 +19,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::connection::ObservedConnector;
-use super::inbound::{ts_to_time, ActionClick, CommandInvocation, Inbound};
+use super::inbound::{ts_to_time, ActionClick, CommandInvocation, Inbound, ViewSubmission};
 use super::web::{Client, Outgoing, SlackError};
 use crate::ops::metrics::Metrics;
 
@@ -288,9 +288,12 @@ async fn on_interaction(
 }
 
 /// Turn an interaction payload into what warroom records, with the inbox key of each
-/// (`act:<trigger_id>:<action_ts>`, the same on a redelivery). Only `block_actions` on
-/// messages are taken; anything else gives nothing.
+/// (`act:<trigger_id>:<action_ts>`, the same on a redelivery). `block_actions` on messages
+/// and `view_submission`s of warroom's modals are taken; anything else gives nothing.
 pub fn translate_interaction(payload: &Value, at: DateTime<Utc>) -> Vec<(String, Inbound)> {
+    if payload.get("type").and_then(Value::as_str) == Some("view_submission") {
+        return translate_submission(payload, at).into_iter().collect();
+    }
     let message_click = || -> Option<Vec<(String, Inbound)>> {
         if payload.get("type")?.as_str()? != "block_actions" {
             return None;
@@ -332,6 +335,45 @@ pub fn translate_interaction(payload: &Value, at: DateTime<Utc>) -> Vec<(String,
         )
     };
     message_click().unwrap_or_default()
+}
+
+/// A modal submission, keyed by the view id (a modal is submitted once; a redelivery has
+/// the same id). Inputs are flattened to `block_id → value` (typed text or the chosen
+/// option's value).
+fn translate_submission(payload: &Value, at: DateTime<Utc>) -> Option<(String, Inbound)> {
+    let view = payload.get("view")?;
+    let view_id = s(view, "id")?;
+    let user = payload.get("user").and_then(|u| s(u, "id"))?;
+    let mut values = std::collections::BTreeMap::new();
+    if let Some(blocks) = view.pointer("/state/values").and_then(Value::as_object) {
+        for (block_id, actions) in blocks {
+            let Some(actions) = actions.as_object() else {
+                continue;
+            };
+            for state in actions.values() {
+                let value = state.get("value").and_then(Value::as_str).or_else(|| {
+                    state
+                        .pointer("/selected_option/value")
+                        .and_then(Value::as_str)
+                });
+                if let Some(v) = value {
+                    values.insert(block_id.clone(), v.to_string());
+                }
+            }
+        }
+    }
+    let submission = ViewSubmission {
+        user,
+        view_id: view_id.clone(),
+        callback_id: s(view, "callback_id").unwrap_or_default(),
+        private_metadata: s(view, "private_metadata").unwrap_or_default(),
+        values,
+        at,
+    };
+    Some((
+        format!("view:{view_id}"),
+        Inbound::ViewSubmitted(submission),
+    ))
 }
 
 fn on_error(
@@ -562,9 +604,38 @@ mod tests {
         let in_a_modal = json!({"type": "block_actions", "user": {"id": "U1"}, "trigger_id": "t",
             "container": {"type": "view", "view_id": "V1"}, "actions": [{"action_id": "x"}]});
         assert!(translate_interaction(&in_a_modal, at()).is_empty());
-        let submission = json!({"type": "view_submission", "user": {"id": "U1"}});
-        assert!(translate_interaction(&submission, at()).is_empty());
+        let no_view = json!({"type": "view_submission", "user": {"id": "U1"}});
+        assert!(translate_interaction(&no_view, at()).is_empty());
         assert!(translate_interaction(&json!(null), at()).is_empty());
+    }
+
+    #[test]
+    fn modal_submissions_are_read_with_their_inputs() {
+        let submission = json!({
+            "type": "view_submission",
+            "user": {"id": "U1"},
+            "view": {
+                "id": "V9", "callback_id": "support_case", "private_metadata": "{\"incident\":3}",
+                "state": {"values": {
+                    "subject": {"subject_input": {"type": "plain_text_input", "value": "Checkout <down>"}},
+                    "severity": {"severity_input": {"type": "static_select", "selected_option": {"value": "urgent"}}},
+                    "empty": {"x": {"type": "plain_text_input", "value": null}}
+                }}
+            }
+        });
+        let got = translate_interaction(&submission, at());
+        let [(key, Inbound::ViewSubmitted(v))] = got.as_slice() else {
+            panic!("not a submission: {got:?}")
+        };
+        assert_eq!(key, "view:V9");
+        assert_eq!(v.callback_id, "support_case");
+        assert_eq!(v.private_metadata, "{\"incident\":3}");
+        assert_eq!(
+            v.values.get("subject").map(String::as_str),
+            Some("Checkout <down>")
+        );
+        assert_eq!(v.values.get("severity").map(String::as_str), Some("urgent"));
+        assert!(!v.values.contains_key("empty"));
     }
 
     #[test]

@@ -368,6 +368,37 @@ impl SlackWeb {
         call!(self, "views.publish", |s| s.views_publish(&req)).map(drop)
     }
 
+    /// A message in `channel` only `user` sees (`chat.postEphemeral`), for answers where
+    /// there is no response_url (modal submissions).
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        msg: &Outgoing,
+    ) -> Result<(), SlackError> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId(channel.to_string()),
+            SlackUserId(user.to_string()),
+            msg.content(),
+        );
+        call!(self, "chat.postEphemeral", |s| s.chat_post_ephemeral(&req)).map(drop)
+    }
+
+    /// Open a modal for the person whose click gave `trigger_id` (`views.open`; Slack
+    /// accepts a trigger for 3 seconds after the click).
+    pub async fn open_view(
+        &self,
+        trigger_id: &str,
+        view: serde_json::Value,
+    ) -> Result<(), SlackError> {
+        let view: SlackView = serde_json::from_value(view).map_err(|e| SlackError::Transport {
+            method: "views.open",
+            detail: format!("modal does not fit Block Kit: {e}"),
+        })?;
+        let req = SlackApiViewsOpenRequest::new(SlackTriggerId(trigger_id.to_string()), view);
+        call!(self, "views.open", |s| s.views_open(&req)).map(drop)
+    }
+
     /// Share a file in `channel` with a message: `files.getUploadURLExternal`, the bytes to
     /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file id.
     pub async fn upload_file(

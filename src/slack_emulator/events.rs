@@ -260,7 +260,8 @@ pub(super) fn view_submission(
 }
 
 /// Builds `view.state.values` from `{block_id: {action_id: value}}` the way Slack reports
-/// each input element; elements without a value are reported empty, as Slack does.
+/// each input element; elements given no value report their initial value (empty when
+/// they have none), as Slack does.
 /// A plain string becomes the element's natural value (`value`, `selected_option` from the
 /// element's options, `selected_date` …); an object is taken as the element state verbatim.
 pub(super) fn state_values(view: &Value, given: &Value) -> Value {
@@ -310,7 +311,19 @@ fn element_state(element: &Value, supplied: &Value) -> Option<Value> {
     if supplied.is_object() {
         return Some(supplied.clone());
     }
-    let text = supplied.as_str();
+    // Slack submits what the input shows: a field the user did not touch keeps its initial
+    // value (or option).
+    let text = supplied.as_str().or_else(|| {
+        if supplied.is_null() {
+            element["initial_value"].as_str().or_else(|| {
+                element
+                    .pointer("/initial_option/value")
+                    .and_then(Value::as_str)
+            })
+        } else {
+            None
+        }
+    });
     let state = match kind {
         "plain_text_input" | "email_text_input" | "url_text_input" | "number_input" => {
             json!({"type": kind, "value": text})

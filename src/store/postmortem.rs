@@ -115,8 +115,8 @@ impl Store {
         })
     }
 
-    /// What the alarms feature recorded for the incident: its alarm transitions and the AWS
-    /// Health events seen while it was open. (Support cases come with the escalation feature.)
+    /// What warroom recorded from AWS for the incident: its alarm transitions, the AWS
+    /// Health events seen while it was open, and its Support cases with their correspondence.
     async fn evidence(&self, id: IncidentId) -> StoreResult<Evidence> {
         let alarms = self
             .incident_alarm_transitions(id)
@@ -152,9 +152,39 @@ impl Store {
                 started_at: h.started_at,
             })
             .collect();
+        let mut aws_cases = Vec::new();
+        for case in self.incident_cases(id).await? {
+            let Some(case_id) = case.case_id.clone() else {
+                continue; // never opened at AWS (failed): the timeline tells that story
+            };
+            let communications = self
+                .case_communications(case.row)
+                .await?
+                .into_iter()
+                .map(|c| CaseMessage {
+                    at: c.at,
+                    from: if c.from_aws {
+                        "AWS".to_string()
+                    } else if c.sent_by_warroom {
+                        c.submitted_by
+                    } else {
+                        format!("{} (Support Center)", c.submitted_by)
+                    },
+                    text: c.body,
+                })
+                .collect();
+            aws_cases.push(AwsCase {
+                id: case.display_id.unwrap_or(case_id),
+                severity: case.severity.code().to_string(),
+                subject: case.subject,
+                status: case.status,
+                opened_at: case.opened_at.unwrap_or(case.requested_at),
+                communications,
+            });
+        }
         Ok(Evidence {
             alarms,
-            aws_cases: Vec::new(),
+            aws_cases,
             health_events,
             graphs: Vec::new(),
         })

@@ -70,7 +70,39 @@ fn from_row(row: &SqliteRow) -> StoreResult<TimelineEntry> {
     })
 }
 
-async fn mark_inbox(
+/// Insert an entry inside a caller's transaction (no-op when its key exists; a message that
+/// arrives after its own delete fills in the tombstone's text). Returns whether it was new.
+pub(super) async fn insert_entry(
+    tx: &mut Transaction<'_, Sqlite>,
+    entry: &NewEntry,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let written = sqlx::query(
+        "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, actor,
+                               text, slack_ts, thread_ts, key_event)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dedupe_key) DO UPDATE SET text = excluded.text
+         WHERE timeline.text = '' AND timeline.deleted_at IS NOT NULL",
+    )
+    .bind(entry.incident_id.0)
+    .bind(&entry.dedupe_key)
+    .bind(entry.kind.as_str())
+    .bind(fmt_time(entry.occurred_at))
+    .bind(fmt_time(now))
+    .bind(&entry.actor)
+    .bind(&entry.text)
+    .bind(&entry.slack_ts)
+    .bind(&entry.thread_ts)
+    .bind(entry.key_event as i64)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok(written)
+}
+
+/// Mark the inbox row processed inside a caller's transaction.
+pub(super) async fn mark_inbox(
     tx: &mut Transaction<'_, Sqlite>,
     inbox_id: Option<i64>,
     now: DateTime<Utc>,
@@ -96,27 +128,7 @@ impl Store {
         inbox_id: Option<i64>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let written = sqlx::query(
-            "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, actor,
-                                   text, slack_ts, thread_ts, key_event)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (dedupe_key) DO UPDATE SET text = excluded.text
-             WHERE timeline.text = '' AND timeline.deleted_at IS NOT NULL",
-        )
-        .bind(entry.incident_id.0)
-        .bind(&entry.dedupe_key)
-        .bind(entry.kind.as_str())
-        .bind(fmt_time(entry.occurred_at))
-        .bind(fmt_time(now))
-        .bind(&entry.actor)
-        .bind(&entry.text)
-        .bind(&entry.slack_ts)
-        .bind(&entry.thread_ts)
-        .bind(entry.key_event as i64)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let written = insert_entry(&mut tx, entry, now).await?;
         mark_inbox(&mut tx, inbox_id, now).await?;
         tx.commit().await?;
         Ok(written)

@@ -115,15 +115,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let claimed =
-            sqlx::query("UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL")
-                .bind(fmt_time(now))
-                .bind(timer.id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-        if !claimed {
+        if !claim_timer(&mut tx, timer.id, now).await? {
             return Ok(false);
         }
         let s = &fired.summary;
@@ -138,26 +130,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for m in &fired.messages {
-            sqlx::query(
-                "INSERT INTO outbox (timer_id, destination, text, blocks, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(timer.id)
-            .bind(&m.destination)
-            .bind(&m.text)
-            .bind(&m.blocks)
-            .bind(fmt_time(now))
-            .execute(&mut *tx)
-            .await?;
+            enqueue(&mut tx, Some(timer.id), m, now).await?;
         }
         if let Some((key, due)) = &fired.next {
-            sqlx::query(
-                "INSERT INTO timers (kind, key, due_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(&timer.kind)
-            .bind(key)
-            .bind(fmt_time(*due))
-            .execute(&mut *tx)
-            .await?;
+            schedule_in(&mut tx, &timer.kind, key, *due, "{}").await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -256,6 +232,64 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Claim a pending timer inside a caller's transaction; `false` when it had fired already.
+pub(super) async fn claim_timer(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    timer_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    Ok(
+        sqlx::query("UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL")
+            .bind(fmt_time(now))
+            .bind(timer_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Schedule a timer inside a caller's transaction (a second one with the same key is ignored).
+pub(super) async fn schedule_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    kind: &str,
+    key: &str,
+    due_at: DateTime<Utc>,
+    payload: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO timers (kind, key, due_at, payload) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(kind)
+    .bind(key)
+    .bind(fmt_time(due_at))
+    .bind(payload)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Put a message in the outbox inside a caller's transaction; delivered after it commits.
+pub(super) async fn enqueue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    timer_id: Option<i64>,
+    message: &NewOutgoing,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (timer_id, destination, text, blocks, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(timer_id)
+    .bind(&message.destination)
+    .bind(&message.text)
+    .bind(&message.blocks)
+    .bind(fmt_time(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn timer_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<Timer> {

@@ -7,6 +7,7 @@ mod alarms;
 mod bad_input;
 mod commands;
 mod declare;
+mod escalation;
 mod postmortem;
 mod restart;
 mod summaries;

@@ -1,5 +1,6 @@
-//! Local stand-ins for AWS, speaking the protocol the SDK speaks (Smithy RPC v2 CBOR), on
-//! 127.0.0.1. Point `[aws] endpoint_url` at [`AwsFake::endpoint_url`].
+//! Local stand-ins for AWS, speaking the protocols the SDK speaks (Smithy RPC v2 CBOR at
+//! `/service/{service}/operation/{op}`, JSON 1.1 at `/` with `X-Amz-Target`), on one
+//! 127.0.0.1 listener. Point `[aws] endpoint_url` at [`AwsFake::endpoint_url`].
 //!
 //! - CloudWatch goes to a [`CloudWatchBackend`]: either a running `moto_server`, reached
 //!   through a translating front (CBOR ⇄ JSON 1.0, see `cbor`), which is what the
@@ -9,6 +10,10 @@
 //! - The AWS Health API, which moto lacks entirely, is answered here from events the test
 //!   or the demo adds ([`AwsFake::add_health_event`]), or with
 //!   `SubscriptionRequiredException` ([`AwsFake::require_subscription`]).
+//! - AWS Support (`support`): with moto, CreateCase, DescribeCases and ResolveCase go to moto
+//!   (with moto's made-up status and severity changes undone), and DescribeCommunications
+//!   and AddCommunicationToCase, which moto lacks, are answered here; in memory, all five
+//!   are. Tests play AWS's engineers with [`AwsFake::add_support_reply`].
 //!
 //! Like the Slack emulator, this is shipped in the crate (not behind a feature) because the
 //! demo uses it; it shares no code with the SDK adapter it serves.
@@ -16,8 +21,10 @@
 mod cbor;
 mod moto;
 mod png;
+mod support;
 
 pub use moto::MotoServer;
+pub use support::{FakeCase, SUPPORT};
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -46,12 +53,13 @@ const HEALTH: &str = "AWSHealth_20160804";
 /// The account id the in-memory CloudWatch puts in ARNs (moto's default too).
 pub const ACCOUNT_ID: &str = "123456789012";
 
-/// Where CloudWatch calls other than GetMetricWidgetImage go.
+/// Where CloudWatch calls other than GetMetricWidgetImage go, and Support's case calls.
 #[derive(Debug, Clone)]
 pub enum CloudWatchBackend {
     /// A `moto_server` at this base URL (`http://127.0.0.1:PORT`).
     Moto(String),
-    /// Alarms set with [`AwsFake::set_alarm`] (DescribeAlarms and ListTagsForResource only).
+    /// Alarms set with [`AwsFake::set_alarm`] (DescribeAlarms and ListTagsForResource only),
+    /// and Support cases kept here.
     InMemory,
 }
 
@@ -97,6 +105,7 @@ struct FakeState {
     widget_failure: bool,
     widget_requests: Vec<Json>,
     calls: Vec<FakeCall>,
+    support: support::SupportState,
 }
 
 struct Shared {
@@ -123,6 +132,9 @@ impl AwsFake {
     /// Serve on 127.0.0.1 with a free port.
     pub async fn start(backend: CloudWatchBackend) -> anyhow::Result<AwsFake> {
         let http = HttpClient::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        if let CloudWatchBackend::Moto(url) = &backend {
+            moto::pin_support_case_status(&http, url).await?;
+        }
         let shared = Arc::new(Shared {
             backend,
             state: Mutex::new(FakeState::default()),
@@ -130,6 +142,7 @@ impl AwsFake {
         });
         let app = Router::new()
             .route("/service/{service}/operation/{operation}", post(handle))
+            .route("/", post(handle_json11))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -213,8 +226,8 @@ impl AwsFake {
         st.health_events.push(event);
     }
 
-    /// Answer every Health call with `SubscriptionRequiredException`, as AWS does for an
-    /// account without a Business or Enterprise support plan.
+    /// Answer every Health and Support call with `SubscriptionRequiredException`, as AWS
+    /// does for an account without a Business or Enterprise support plan.
     pub fn require_subscription(&self, required: bool) {
         self.shared.state().subscription_required = required;
     }
@@ -227,6 +240,39 @@ impl AwsFake {
     /// The MetricWidget JSON of every GetMetricWidgetImage call.
     pub fn widget_requests(&self) -> Vec<Json> {
         self.shared.state().widget_requests.clone()
+    }
+
+    /// An AWS Support engineer replies on the case (submittedBy "Amazon Web Services").
+    /// A case the fake does not know is ignored, with a warning.
+    pub fn add_support_reply(
+        &self,
+        case_id: &str,
+        body: &str,
+        at: DateTime<Utc>,
+        attachments: &[&str],
+    ) {
+        self.shared
+            .state()
+            .support
+            .add_reply(case_id, body, at, attachments);
+    }
+
+    /// The cases created through the fake, oldest first.
+    pub fn support_cases(&self) -> Vec<FakeCase> {
+        self.shared.state().support.cases()
+    }
+
+    /// Bodies sent with AddCommunicationToCase to this case, oldest first.
+    pub fn support_replies_sent(&self, case_id: &str) -> Vec<String> {
+        self.shared.state().support.sent(case_id)
+    }
+
+    /// The next `times` calls of `operation` (e.g. "CreateCase") fail with `code`
+    /// ("InternalServerError" → 500, others 400, such as "ThrottlingException"). `times` 0
+    /// clears what is left. The SDK retries throttling and 500s itself, so a test that wants
+    /// warroom to see the error injects more failures than the SDK's attempts.
+    pub fn fail_support(&self, operation: &str, code: &str, times: u32) {
+        self.shared.state().support.fail(operation, code, times);
     }
 
     pub fn calls(&self) -> Vec<FakeCall> {
@@ -281,6 +327,39 @@ fn signing_region(headers: &HeaderMap) -> Option<String> {
     scope.split('/').nth(2).map(str::to_string)
 }
 
+/// The body as sent, gunzipped when `Content-Encoding: gzip` says so, and whether it was.
+fn request_body(headers: &HeaderMap, body: Bytes) -> Result<(Bytes, bool), String> {
+    let gzipped = headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    if !gzipped {
+        return Ok((body, false));
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bad gzip body: {e}"))?;
+    Ok((Bytes::from(out), true))
+}
+
+/// JSON 1.1 at `/`: AWS Support.
+async fn handle_json11(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match request_body(&headers, body) {
+        Ok((raw, gzipped)) => support::handle(&shared, &headers, raw, gzipped).await,
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/x-amz-json-1.1")],
+            json!({"__type": "SerializationException", "message": e}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     Path((service, operation)): Path<(String, String)>,
@@ -294,22 +373,9 @@ async fn handle(
             "missing smithy-protocol: rpc-v2-cbor",
         );
     }
-    let gzipped = headers
-        .get("content-encoding")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let raw = if gzipped {
-        let mut out = Vec::new();
-        if let Err(e) = flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out) {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "SerializationException",
-                &format!("bad gzip body: {e}"),
-            );
-        }
-        out
-    } else {
-        body.to_vec()
+    let (raw, gzipped) = match request_body(&headers, body) {
+        Ok(b) => b,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, "SerializationException", &e),
     };
     let input = match cbor::decode(&raw) {
         Ok(v) => cbor::to_json(&v),

@@ -1,5 +1,6 @@
-//! moto (PyPI `moto[server]`) behind the CBOR front: starting `moto_server` on a free
-//! loopback port, and forwarding one CloudWatch call to it as JSON 1.0.
+//! moto (PyPI `moto[server]`) behind the fake's front: starting `moto_server` on a free
+//! loopback port, forwarding one CloudWatch call to it as JSON 1.0 and one Support call as
+//! the JSON 1.1 it already is, and pinning the status of moto's Support cases.
 //!
 //! The binary is found from `MOTO_SERVER`, then `.venv/bin/moto_server` in the crate, then
 //! `PATH`. When none is there, it is installed into the crate's `.venv` from PyPI once
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -170,6 +171,65 @@ pub(super) async fn forward(
             &format!("moto did not answer: {e:#}"),
         ),
     }
+}
+
+/// Send one Support call (JSON 1.1, `X-Amz-Target`) to moto unchanged; moto's status and
+/// body come back as they are.
+pub(super) async fn forward_json11(
+    http: &HttpClient<HttpConnector, Body>,
+    base: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> anyhow::Result<(StatusCode, Bytes)> {
+    let mut req = Request::post(format!("{base}/"));
+    // moto picks the service and region from the SigV4 credential scope, the operation
+    // from the target.
+    for name in [
+        "content-type",
+        "x-amz-target",
+        "authorization",
+        "x-amz-date",
+    ] {
+        if let Some(v) = headers.get(name) {
+            req = req.header(name, v.clone());
+        }
+    }
+    let resp = http
+        .request(req.body(Body::from(body))?)
+        .await
+        .context("request to moto failed")?;
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(Body::new(resp.into_body()), 64 * 1024 * 1024)
+        .await
+        .context("reading moto's answer")?;
+    Ok((status, bytes))
+}
+
+/// moto moves a Support case one status further on every DescribeCases and ResolveCase
+/// (`support::case` progresses "manual"ly, one step per call, by default); AWS never moves
+/// a case by itself. With a step only every billion calls, cases stay where they are.
+pub(super) async fn pin_support_case_status(
+    http: &HttpClient<HttpConnector, Body>,
+    base: &str,
+) -> anyhow::Result<()> {
+    let body = serde_json::json!({
+        "model_name": "support::case",
+        "transition": {"progression": "manual", "times": 1_000_000_000u64},
+    });
+    let req = Request::post(format!("{base}/moto-api/state-manager/set-transition"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))?;
+    let resp = http
+        .request(req)
+        .await
+        .context("moto's state manager did not answer")?;
+    if !resp.status().is_success() {
+        return Err(anyhow!(
+            "moto refused to pin support::case transitions ({})",
+            resp.status()
+        ));
+    }
+    Ok(())
 }
 
 async fn call(

@@ -1,0 +1,312 @@
+//! The nudge clocks: arming them when facts change, firing them from the scheduler, and
+//! the answers people give (snooze, "AWS is / is not involved").
+//!
+//! A clock is a timer row per incident, kind and due time. When one fires, the policy is
+//! asked again with the current facts ([`crate::domain::escalation::next_due`]): a nudge is
+//! posted only if it is still due, and the next look is scheduled in the same transaction,
+//! so a restart neither loses a nudge nor posts one twice.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::worker::Failure;
+use super::Service;
+use crate::domain::escalation::{self, Facts, NudgeKind, Policy};
+use crate::domain::{EntryKind, IncidentId, UserId};
+use crate::slack::render_support as render;
+use crate::slack::web::Outgoing;
+use crate::store::{
+    parse_nudge_payload, IncidentRecord, NewEntry, NewOutgoing, NudgeOutcome, Timer,
+};
+
+/// Who asked for something (a command, a button or a modal), and where to answer them.
+#[derive(Debug, Clone)]
+pub(super) struct Request<'a> {
+    /// The inbox key: the idempotency key of whatever the request records.
+    pub key: &'a str,
+    pub inbox_id: i64,
+    pub actor: UserId,
+    pub at: DateTime<Utc>,
+    /// Where a private answer goes (a command's or a click's response_url); `None` for
+    /// modal submissions, which are answered in the channel.
+    pub response_url: Option<&'a str>,
+}
+
+impl Service {
+    /// The `[escalation]` knobs as the policy wants them.
+    pub(crate) fn escalation_policy(&self) -> Policy {
+        let e = &self.config.escalation;
+        let d = |s: std::time::Duration| Duration::from_std(s).unwrap_or(Duration::MAX);
+        Policy {
+            support_after: crate::domain::Severity::ALL
+                .into_iter()
+                .map(|s| (s, d(e.support_after(s))))
+                .collect(),
+            renudge_every: d(e.renudge_every),
+            update_every: e.update_every.map(d),
+            response_targets: crate::domain::support::SupportSeverity::ALL
+                .into_iter()
+                .map(|s| (s, d(e.response_target(s))))
+                .collect(),
+        }
+    }
+
+    /// Schedule a look at every clock of `incident` for its next due time. Idempotent; call
+    /// it whenever a fact changes (declare, severity, snooze, answers, a case, an update).
+    pub(crate) async fn arm_nudges(&self, incident: IncidentId) -> Result<(), Failure> {
+        let facts = self.store.escalation_facts(incident).await?;
+        let policy = self.escalation_policy();
+        let mut scheduled = false;
+        for kind in NudgeKind::ALL {
+            if let Some(due) = escalation::next_due(&policy, &facts, kind) {
+                scheduled |= self.store.schedule_nudge(incident, kind, due).await?;
+            }
+        }
+        if scheduled {
+            self.kick_timers();
+        }
+        Ok(())
+    }
+
+    /// At start: arm every open incident's clocks (covers incidents from before an upgrade
+    /// and config changes such as a shorter `aws_support_after`).
+    pub async fn arm_all_nudges(&self) -> anyhow::Result<()> {
+        for id in self.store.open_incident_ids().await? {
+            self.arm_nudges(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("arming nudges of incident {id}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// A nudge timer is due: post the nudge if the facts still call for it.
+    pub(crate) async fn fire_nudge(&self, timer: &Timer) -> Result<(), Failure> {
+        let Some((incident, kind)) = parse_nudge_payload(&timer.payload) else {
+            tracing::warn!(key = %timer.key, "unreadable nudge timer; dropping it");
+            let outcome = NudgeOutcome::Wait { next: None };
+            self.store
+                .fire_nudge(
+                    timer,
+                    IncidentId(0),
+                    NudgeKind::OpenCase,
+                    &outcome,
+                    self.clock.now(),
+                )
+                .await?;
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let policy = self.escalation_policy();
+        let mut facts = self.store.escalation_facts(incident).await?;
+        let record = self.store.incident(incident).await?;
+        let outcome = match (
+            &record.channel_id,
+            escalation::is_due(&policy, &facts, kind, now),
+        ) {
+            (Some(channel), true) => {
+                let message = self
+                    .nudge_message(&record, &facts, kind, &policy, now)
+                    .await?;
+                facts.last_nudge.insert(kind, now);
+                NudgeOutcome::Nudge {
+                    kind,
+                    entry: NewEntry {
+                        incident_id: incident,
+                        dedupe_key: format!("nudge:{}", timer.key),
+                        kind: EntryKind::Nudge,
+                        occurred_at: now,
+                        actor: None,
+                        text: format!("warroom nudged: {}", render::nudge_label(kind)),
+                        slack_ts: None,
+                        thread_ts: None,
+                        key_event: true,
+                    },
+                    message: NewOutgoing {
+                        destination: channel.clone(),
+                        text: message.text,
+                        blocks: message.blocks.map(|b| b.to_string()),
+                    },
+                    next: escalation::next_due(&policy, &facts, kind),
+                }
+            }
+            // The war room is still being set up: look again shortly.
+            (None, true) => NudgeOutcome::Wait {
+                next: Some(now + Duration::minutes(1)),
+            },
+            (_, false) => NudgeOutcome::Wait {
+                next: escalation::next_due(&policy, &facts, kind).filter(|d| *d > now),
+            },
+        };
+        let nudged = matches!(outcome, NudgeOutcome::Nudge { .. });
+        if self
+            .store
+            .fire_nudge(timer, incident, kind, &outcome, now)
+            .await?
+            && nudged
+        {
+            tracing::info!(incident = %incident, kind = %kind, "nudged");
+            self.metrics.nudge_fired(kind.as_str());
+        }
+        Ok(())
+    }
+
+    async fn nudge_message(
+        &self,
+        record: &IncidentRecord,
+        facts: &Facts,
+        kind: NudgeKind,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, Failure> {
+        let people = self.nudge_people(record).await?;
+        Ok(match kind {
+            NudgeKind::OpenCase => render::open_case_nudge(
+                &record.incident,
+                &people,
+                policy.support_after(record.incident.severity),
+                self.config.escalation.support_api,
+                now,
+            ),
+            NudgeKind::AwsQuiet => {
+                let case = self.store.latest_case(record.incident.id).await?;
+                match (case, facts.case.as_ref().and_then(|c| c.awaiting_aws_since)) {
+                    (Some(case), Some(since)) => render::aws_quiet_nudge(
+                        &case,
+                        &people,
+                        since,
+                        policy.response_target(case.severity),
+                        now,
+                    ),
+                    _ => Outgoing::text("AWS Support has been quiet on this incident's case."),
+                }
+            }
+            NudgeKind::StaleUpdate => render::stale_update_nudge(
+                &people,
+                facts.last_update_at.unwrap_or(record.incident.opened_at),
+                facts.last_update_at.is_some(),
+                now,
+            ),
+        })
+    }
+
+    /// Nudges mention the lead; without one, the responders (configured and of the alarm
+    /// route) and whoever declared (unless an alarm did).
+    async fn nudge_people(&self, record: &IncidentRecord) -> Result<Vec<UserId>, Failure> {
+        if let Some(lead) = &record.incident.lead {
+            return Ok(vec![lead.clone()]);
+        }
+        let mut people = self.config.slack.responders.clone();
+        if let Some(route) = self.store.alarm_route_of(record.incident.id).await? {
+            let routes = &self.config.alarms.routes;
+            if let Some(r) = routes.by_name(&route).or(Some(&routes.default)) {
+                people.extend(r.responders.iter().cloned());
+            }
+        }
+        people.push(record.incident.declared_by.clone());
+        people.retain(|u| u.as_str() != self.bot.user_id);
+        let mut seen = std::collections::HashSet::new();
+        people.retain(|u| seen.insert(u.clone()));
+        Ok(people)
+    }
+
+    /// `/incident snooze <duration>` and the Snooze button.
+    pub(super) async fn snooze(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        duration: Duration,
+    ) -> Result<(), Failure> {
+        let now = self.clock.now();
+        let until = now + duration;
+        let entry = NewEntry {
+            incident_id: record.incident.id,
+            dedupe_key: req.key.to_string(),
+            kind: EntryKind::Snoozed,
+            occurred_at: req.at,
+            actor: Some(req.actor.as_str().to_string()),
+            text: format!(
+                "snoozed nudges for {} (until {} UTC)",
+                crate::domain::time::format_duration(duration),
+                until.format("%H:%M")
+            ),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let new = self
+            .store
+            .snooze_nudges(record.incident.id, until, &entry, now, Some(req.inbox_id))
+            .await?;
+        if new {
+            self.post_in(record, &render::snoozed(&req.actor, until))
+                .await?;
+        }
+        self.arm_nudges(record.incident.id).await
+    }
+
+    /// `/incident aws yes|no` and the "Not an AWS issue" button.
+    pub(super) async fn set_involvement(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        involved: bool,
+    ) -> Result<(), Failure> {
+        let now = self.clock.now();
+        let entry = NewEntry {
+            incident_id: record.incident.id,
+            dedupe_key: req.key.to_string(),
+            kind: EntryKind::AwsInvolvement,
+            occurred_at: req.at,
+            actor: Some(req.actor.as_str().to_string()),
+            text: if involved {
+                "said AWS is involved".to_string()
+            } else {
+                "said this is not an AWS issue".to_string()
+            },
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let new = self
+            .store
+            .set_aws_involvement(
+                record.incident.id,
+                involved,
+                &entry,
+                now,
+                Some(req.inbox_id),
+            )
+            .await?;
+        if new {
+            let after = Duration::from_std(
+                self.config
+                    .escalation
+                    .support_after(record.incident.severity),
+            )
+            .unwrap_or(Duration::MAX);
+            self.post_in(record, &render::involvement(&req.actor, involved, after))
+                .await?;
+        }
+        self.arm_nudges(record.incident.id).await
+    }
+
+    /// Post in the incident's channel (when it has one yet).
+    pub(super) async fn post_in(
+        &self,
+        record: &IncidentRecord,
+        msg: &Outgoing,
+    ) -> Result<(), Failure> {
+        if let Some(channel) = &record.channel_id {
+            self.web.post(channel, msg).await?;
+        }
+        Ok(())
+    }
+
+    /// Answer the requester privately, when they can be answered privately.
+    pub(super) async fn tell(&self, req: &Request<'_>, msg: &Outgoing) {
+        if let Some(url) = req.response_url {
+            if let Err(e) = self.web.respond_ephemeral(url, msg).await {
+                tracing::warn!(error = %e, "could not answer the requester");
+            }
+        }
+    }
+}

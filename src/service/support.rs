@@ -1,0 +1,817 @@
+//! AWS Support cases from Slack: the case modal and `/incident escalate aws`, CreateCase
+//! with retries that never open a second case, `/incident aws reply|status`, resolving, and
+//! the poller that mirrors AWS's replies into the channel.
+//!
+//! Who may open, answer or resolve a case: the incident's lead, the responders (configured,
+//! or of the alarm route), whoever declared it, and members of
+//! `[escalation] support_usergroup`. Everyone else gets a refusal that says so.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::watch;
+
+use super::nudges::Request;
+use super::worker::Failure;
+use super::Service;
+use crate::aws::{Aws, AwsError};
+use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
+use crate::domain::support::{CaseRequest, Communication, SupportSeverity};
+use crate::domain::{EntryKind, IncidentId, UserId};
+use crate::slack::inbound::ViewSubmission;
+use crate::slack::render_support::{self as render, field, CaseForm};
+use crate::store::{IncidentRecord, NewCase, NewEntry, NewOutgoing, SupportCase, Timer};
+
+/// CreateCase retries (after the first attempt) before the request is given up on.
+const MAX_CASE_RETRIES: i64 = 8;
+/// Timeline entries quoted in the case body.
+const EXCERPT_ENTRIES: usize = 40;
+
+/// The wait before CreateCase retry `attempt` (1-based): 15 s doubling, at most 4 min.
+fn case_retry_delay(attempt: i64) -> Duration {
+    Duration::seconds((15_i64 << attempt.clamp(1, 5).saturating_sub(1)).min(240))
+}
+
+impl Service {
+    fn support_api(&self) -> Option<&Aws> {
+        if self.config.escalation.support_api {
+            self.aws.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Whether `user` may open, answer or resolve this incident's AWS Support case.
+    pub(super) async fn may_handle_case(
+        &self,
+        record: &IncidentRecord,
+        user: &UserId,
+    ) -> Result<bool, Failure> {
+        let i = &record.incident;
+        if i.lead.as_ref() == Some(user)
+            || &i.declared_by == user
+            || self.config.slack.responders.contains(user)
+        {
+            return Ok(true);
+        }
+        if let Some(route) = self.store.alarm_route_of(i.id).await? {
+            let routes = &self.config.alarms.routes;
+            let found = routes.by_name(&route).unwrap_or(&routes.default);
+            if found.responders.contains(user) {
+                return Ok(true);
+            }
+        }
+        if let Some(group) = &self.config.escalation.support_usergroup {
+            match self.web.usergroup_members(group).await {
+                Ok(members) => return Ok(members.iter().any(|m| m == user.as_str())),
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => tracing::warn!(error = %e, "cannot read [escalation] support_usergroup"),
+            }
+        }
+        Ok(false)
+    }
+
+    async fn refuse(&self, req: &Request<'_>, record: &IncidentRecord, what: &str) {
+        let msg = render::not_allowed(what, self.config.escalation.support_usergroup.as_deref());
+        if req.response_url.is_some() {
+            self.tell(req, &msg).await;
+        } else if let Some(channel) = &record.channel_id {
+            // A modal has no response_url: answer in the channel, visible to the submitter only.
+            let _ = self
+                .web
+                .post_ephemeral(channel, req.actor.as_str(), &msg)
+                .await;
+        }
+    }
+
+    /// The case form drafted from the incident: subject, severity, codes and body.
+    pub(super) async fn draft_case(
+        &self,
+        record: &IncidentRecord,
+        severity: Option<SupportSeverity>,
+    ) -> Result<CaseForm, Failure> {
+        let i = &record.incident;
+        let now = self.clock.now();
+        let mut alarms: Vec<crate::domain::alarm::Alarm> = Vec::new();
+        for t in self
+            .store
+            .incident_alarm_transitions(i.id)
+            .await?
+            .into_iter()
+            .rev()
+        {
+            if !alarms.iter().any(|a| a.arn == t.alarm.arn) {
+                alarms.push(t.alarm);
+            }
+        }
+        alarms.reverse();
+        let health = self.store.health_events_seen(i.id).await?;
+        let entries = self.store.timeline(i.id).await?;
+        let line = |e: &crate::store::TimelineEntry| ExcerptLine {
+            at: e.occurred_at,
+            who: e.actor.clone().unwrap_or_default(),
+            text: e.text.clone(),
+        };
+        let live: Vec<_> = entries.iter().filter(|e| e.deleted_at.is_none()).collect();
+        let impact = live
+            .iter()
+            .rev()
+            .find(|e| e.kind == EntryKind::Update)
+            .map(|e| e.text.as_str());
+        let tried: Vec<ExcerptLine> = live
+            .iter()
+            .filter(|e| e.kind == EntryKind::Note || (e.kind == EntryKind::Message && e.key_event))
+            .map(|e| line(e))
+            .collect();
+        let recent: Vec<&&crate::store::TimelineEntry> = live
+            .iter()
+            .filter(|e| !matches!(e.kind, EntryKind::Nudge))
+            .collect();
+        let excerpt: Vec<ExcerptLine> = recent[recent.len().saturating_sub(EXCERPT_ENTRIES)..]
+            .iter()
+            .map(|e| line(e))
+            .collect();
+        let body = case_draft::body(&DraftInput {
+            incident_id: i.id.0,
+            title: &i.title,
+            severity: i.severity,
+            status: i.status,
+            opened_at: i.opened_at,
+            now,
+            impact,
+            alarms: &alarms,
+            health: &health,
+            tried: &tried,
+            excerpt: &excerpt,
+        });
+        Ok(CaseForm {
+            subject: case_draft::subject(i.id.0, &i.title),
+            severity: severity
+                .unwrap_or_else(|| self.config.escalation.case_severity_for(i.severity)),
+            service_code: self.config.escalation.service_code.clone(),
+            category_code: self.config.escalation.category_code.clone(),
+            body,
+        })
+    }
+
+    /// The nudge's "Open AWS Support case" button: the prefilled modal.
+    pub(super) async fn show_case_modal(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        trigger_id: &str,
+    ) -> Result<(), Failure> {
+        if !self.may_handle_case(record, &req.actor).await? {
+            self.refuse(req, record, "open AWS Support cases").await;
+            return Ok(());
+        }
+        if let Some(case) = self.store.latest_case(record.incident.id).await? {
+            if case.is_open() {
+                self.tell(req, &render::case_already_open(&case)).await;
+                return Ok(());
+            }
+        }
+        let form = self.draft_case(record, None).await?;
+        let metadata = serde_json::json!({"incident": record.incident.id.0}).to_string();
+        if let Err(e) = self
+            .web
+            .open_view(trigger_id, render::case_modal(&form, &metadata))
+            .await
+        {
+            // Triggers expire after 3 seconds: a slow queue loses the modal, not the case.
+            tracing::warn!(error = %e, "could not open the case modal");
+            self.tell(
+                req,
+                &crate::slack::render::problem(&format!(
+                    "the case form could not be opened ({e}); `/incident escalate aws` opens the case with the drafted text"
+                )),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// The case modal was submitted.
+    pub(super) async fn case_submitted(
+        &self,
+        row: &crate::store::InboxRow,
+        v: &ViewSubmission,
+    ) -> Result<(), Failure> {
+        let incident = serde_json::from_str::<serde_json::Value>(&v.private_metadata)
+            .ok()
+            .and_then(|m| m.get("incident")?.as_i64());
+        let (Some(id), Ok(actor)) = (incident, UserId::parse(&v.user)) else {
+            return Err(Failure::Permanent(anyhow::anyhow!(
+                "a case form without its incident or with an unusable user"
+            )));
+        };
+        let record = self.store.incident(IncidentId(id)).await?;
+        let req = Request {
+            key: &row.dedupe_key,
+            inbox_id: row.id,
+            actor,
+            at: v.at,
+            response_url: None,
+        };
+        let get = |k: &str| {
+            v.values
+                .get(k)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let drafted = self.draft_case(&record, None).await?;
+        let form = CaseForm {
+            subject: get(field::SUBJECT).unwrap_or(drafted.subject),
+            severity: get(field::SEVERITY)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(drafted.severity),
+            service_code: get(field::SERVICE),
+            category_code: get(field::CATEGORY),
+            body: get(field::BODY).unwrap_or(drafted.body),
+        };
+        self.open_case(&req, &record, form).await
+    }
+
+    /// `/incident escalate aws [severity]`: the drafted case, without the modal.
+    pub(super) async fn escalate_command(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        severity: Option<SupportSeverity>,
+    ) -> Result<(), Failure> {
+        let form = self.draft_case(record, severity).await?;
+        self.open_case(req, record, form).await
+    }
+
+    /// Record the request, then try CreateCase once; retryable failures go to a timer so
+    /// the inbox queue is not held up by AWS.
+    async fn open_case(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        form: CaseForm,
+    ) -> Result<(), Failure> {
+        if !self.may_handle_case(record, &req.actor).await? {
+            self.refuse(req, record, "open AWS Support cases").await;
+            return Ok(());
+        }
+        if self.support_api().is_none() {
+            self.tell(
+                req,
+                &render::case_failed(
+                    None,
+                    "warroom does not call the Support API here ([escalation] support_api = false)",
+                ),
+            )
+            .await;
+            return Ok(());
+        }
+        if let Some(existing) = self.store.latest_case(record.incident.id).await? {
+            if existing.source_key != req.key
+                && (existing.is_open() || existing.status == "requested")
+            {
+                self.tell(req, &render::case_already_open(&existing)).await;
+                return Ok(());
+            }
+        }
+        let (case, fresh) = self
+            .store
+            .request_case(&NewCase {
+                incident_id: record.incident.id,
+                source_key: req.key.to_string(),
+                subject: form.subject,
+                severity: form.severity,
+                body: form.body,
+                service_code: form.service_code,
+                category_code: form.category_code,
+                requested_by: req.actor.as_str().to_string(),
+                requested_at: req.at,
+            })
+            .await?;
+        self.attempt_case(&case, fresh).await
+    }
+
+    /// One CreateCase attempt for a recorded request (from the worker or a retry timer).
+    async fn attempt_case(&self, case: &SupportCase, fresh: bool) -> Result<(), Failure> {
+        if case.case_id.is_some() || case.status == "failed" {
+            return Ok(()); // done before a crash or a redelivery
+        }
+        let Some(aws) = self.support_api() else {
+            return Ok(());
+        };
+        let record = self.store.incident(case.incident_id).await?;
+        let channel = record.channel_id.clone().unwrap_or_default();
+        // CreateCase has no idempotency token: after a crash or a lost answer, look for the
+        // case the earlier attempt may have opened before opening another.
+        let adopted = if fresh {
+            None
+        } else {
+            aws.case_with_subject(&case.subject, case.requested_at - Duration::minutes(5))
+                .await
+                .ok()
+                .flatten()
+        };
+        let result = match adopted {
+            Some(info) => Ok(info.case_id),
+            // (the adopted case's id, or what CreateCase returned)
+            None => {
+                aws.create_case(&CaseRequest {
+                    subject: case.subject.clone(),
+                    severity: case.severity,
+                    service_code: case.service_code.clone(),
+                    category_code: case.category_code.clone(),
+                    body: case.body.clone(),
+                    cc: self.config.escalation.cc_email_addresses.clone(),
+                })
+                .await
+            }
+        };
+        let now = self.clock.now();
+        let entry = |suffix: &str, text: String| NewEntry {
+            incident_id: case.incident_id,
+            dedupe_key: format!("case:{}:{suffix}", case.row),
+            kind: EntryKind::SupportCase,
+            occurred_at: now,
+            actor: Some(case.requested_by.clone()),
+            text,
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let outgoing = |m: crate::slack::web::Outgoing| NewOutgoing {
+            destination: channel.clone(),
+            text: m.text,
+            blocks: m.blocks.map(|b| b.to_string()),
+        };
+        match result {
+            Ok(case_id) => {
+                let display_id = match aws.describe_case(&case_id).await {
+                    Ok(Some(info)) => info.display_id,
+                    _ => None,
+                };
+                let mut opened = case.clone();
+                opened.case_id = Some(case_id.clone());
+                opened.display_id = display_id.clone();
+                opened.opened_at = Some(now);
+                let actor = UserId::parse(&case.requested_by).map_err(|e| {
+                    Failure::Permanent(anyhow::anyhow!("case requested by an unusable id: {e}"))
+                })?;
+                let text = format!(
+                    "opened AWS Support case {} ({}): {}",
+                    display_id.as_deref().unwrap_or(&case_id),
+                    case.severity,
+                    case.subject
+                );
+                self.store
+                    .case_opened(
+                        case.row,
+                        &case_id,
+                        display_id.as_deref(),
+                        &case.body,
+                        &entry("opened", text),
+                        &outgoing(render::case_opened(&actor, &opened)),
+                        now,
+                    )
+                    .await?;
+                tracing::info!(incident = %case.incident_id, case_id, "AWS Support case opened");
+                self.kick_timers();
+                self.arm_nudges(case.incident_id).await?;
+                self.kick_support();
+                Ok(())
+            }
+            Err(e) if e.is_retryable() && case.attempts < MAX_CASE_RETRIES => {
+                let attempts = self
+                    .store
+                    .case_attempt_failed(
+                        case.row,
+                        &e.to_string(),
+                        now + case_retry_delay(case.attempts + 1),
+                    )
+                    .await?;
+                tracing::warn!(incident = %case.incident_id, attempts, error = %e, "CreateCase failed; will retry");
+                if attempts == 1 {
+                    self.post_in(&record, &render::case_retrying(&e.to_string()))
+                        .await?;
+                }
+                self.kick_timers();
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(incident = %case.incident_id, error = %e, "CreateCase failed");
+                let msg = match &e {
+                    AwsError::Service { code, message, .. } => {
+                        render::case_failed(Some(code), message)
+                    }
+                    other => render::case_failed(None, &other.to_string()),
+                };
+                self.store
+                    .case_failed(
+                        case.row,
+                        &e.to_string(),
+                        &entry(
+                            "failed",
+                            format!("the AWS Support case could not be opened: {e}"),
+                        ),
+                        &outgoing(msg),
+                        now,
+                    )
+                    .await?;
+                self.kick_timers();
+                Ok(())
+            }
+        }
+    }
+
+    /// A CreateCase retry timer is due.
+    pub(crate) async fn fire_case_retry(&self, timer: &Timer) -> Result<(), Failure> {
+        let row = serde_json::from_str::<serde_json::Value>(&timer.payload)
+            .ok()
+            .and_then(|v| v.get("case_row")?.as_i64());
+        if let Some(case) = match row {
+            Some(r) => self.store.case_by_row(r).await?,
+            None => None,
+        } {
+            self.attempt_case(&case, false).await?;
+        }
+        self.store.claim_case_retry(timer, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// `/incident aws reply <text>`.
+    pub(super) async fn aws_reply(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        text: &str,
+    ) -> Result<(), Failure> {
+        if !self.may_handle_case(record, &req.actor).await? {
+            self.refuse(req, record, "write on the AWS Support case")
+                .await;
+            return Ok(());
+        }
+        let Some(case) = self
+            .store
+            .latest_case(record.incident.id)
+            .await?
+            .filter(SupportCase::is_open)
+        else {
+            self.tell(req, &render::no_case()).await;
+            return Ok(());
+        };
+        if self.store.entry_exists(req.key).await? {
+            return Ok(()); // sent and recorded before a crash
+        }
+        let (Some(aws), Some(case_id)) = (self.support_api(), case.case_id.as_deref()) else {
+            self.tell(req, &render::no_case()).await;
+            return Ok(());
+        };
+        if let Err(e) = aws
+            .add_communication(case_id, text, &self.config.escalation.cc_email_addresses)
+            .await
+        {
+            self.tell(
+                req,
+                &crate::slack::render::problem(&format!(
+                    "AWS did not take the reply ({e}); nothing was sent. Try again, or write in the Support Center"
+                )),
+            )
+            .await;
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let entry = NewEntry {
+            incident_id: record.incident.id,
+            dedupe_key: req.key.to_string(),
+            kind: EntryKind::SupportMessage,
+            occurred_at: req.at,
+            actor: Some(req.actor.as_str().to_string()),
+            text: format!("replied on the AWS case: {text}"),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        self.store
+            .record_sent_reply(
+                case.row,
+                req.key,
+                req.actor.as_str(),
+                text,
+                &entry,
+                now,
+                Some(req.inbox_id),
+            )
+            .await?;
+        self.post_in(record, &render::reply_sent(&req.actor, &case, text))
+            .await?;
+        self.arm_nudges(record.incident.id).await
+    }
+
+    /// `/incident aws status`: AWS's view of the case, for the caller.
+    pub(super) async fn aws_status(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+    ) -> Result<(), Failure> {
+        let Some(case) = self
+            .store
+            .latest_case(record.incident.id)
+            .await?
+            .filter(|c| c.case_id.is_some())
+        else {
+            self.tell(req, &render::no_case()).await;
+            return Ok(());
+        };
+        let mut status = None;
+        if let (Some(aws), Some(id)) = (self.support_api(), case.case_id.as_deref()) {
+            match aws.describe_case(id).await {
+                Ok(Some(info)) => {
+                    self.store.set_case_status(case.row, &info.status).await?;
+                    status = Some(info.status);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "DescribeCases failed; showing what is recorded")
+                }
+            }
+        }
+        let facts = self.store.escalation_facts(record.incident.id).await?;
+        let last_aws = self
+            .store
+            .case_communications(case.row)
+            .await?
+            .iter()
+            .filter(|c| c.from_aws)
+            .map(|c| c.at)
+            .max();
+        let awaiting = facts.case.and_then(|c| c.awaiting_aws_since);
+        self.tell(
+            req,
+            &render::case_status(
+                &case,
+                status.as_deref(),
+                last_aws,
+                awaiting,
+                self.clock.now(),
+            ),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// After `/incident resolve`: offer to resolve a case that is still open.
+    pub(super) async fn offer_case_resolution(
+        &self,
+        record: &IncidentRecord,
+    ) -> Result<(), Failure> {
+        if let Some(case) = self
+            .store
+            .latest_case(record.incident.id)
+            .await?
+            .filter(SupportCase::is_open)
+        {
+            self.post_in(record, &render::resolve_case_prompt(&case))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The "Resolve AWS case" button.
+    pub(super) async fn resolve_case_click(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        case_row: Option<i64>,
+    ) -> Result<(), Failure> {
+        if !self.may_handle_case(record, &req.actor).await? {
+            self.refuse(req, record, "resolve AWS Support cases").await;
+            return Ok(());
+        }
+        let case = match case_row {
+            Some(r) => self.store.case_by_row(r).await?,
+            None => self.store.latest_case(record.incident.id).await?,
+        };
+        let Some(case) = case.filter(|c| c.incident_id == record.incident.id) else {
+            self.tell(req, &render::no_case()).await;
+            return Ok(());
+        };
+        let (Some(aws), Some(case_id), true) =
+            (self.support_api(), case.case_id.as_deref(), case.is_open())
+        else {
+            return Ok(()); // resolved already (a second click)
+        };
+        let status = match aws.resolve_case(case_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.tell(
+                    req,
+                    &crate::slack::render::problem(&format!(
+                        "AWS did not resolve the case ({e}); resolve it in the Support Center"
+                    )),
+                )
+                .await;
+                return Ok(());
+            }
+        };
+        let now = self.clock.now();
+        let entry = NewEntry {
+            incident_id: record.incident.id,
+            dedupe_key: format!("case:{}:resolved", case.row),
+            kind: EntryKind::SupportCase,
+            occurred_at: now,
+            actor: Some(req.actor.as_str().to_string()),
+            text: format!("resolved the AWS Support case {case_id}"),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let msg = render::case_resolved(Some(&req.actor), &case);
+        let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
+            destination: c.clone(),
+            text: msg.text,
+            blocks: None,
+        });
+        self.store
+            .case_resolved(case.row, &status, &entry, outgoing.as_ref(), now)
+            .await?;
+        self.kick_timers();
+        Ok(())
+    }
+
+    /// Wake the correspondence poller now (a case was just opened).
+    pub(crate) fn kick_support(&self) {
+        self.support_kick.notify_one();
+    }
+
+    /// Mirror AWS's replies on open cases until `shutdown`. Polls every
+    /// `[escalation] support_poll_interval` of the service clock, so tests move the clock
+    /// instead of waiting.
+    pub async fn run_support(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let Some(aws) = self.support_api().cloned() else {
+            return;
+        };
+        let every = Duration::from_std(self.config.escalation.support_poll_interval)
+            .unwrap_or(Duration::minutes(1));
+        let mut last: Option<DateTime<Utc>> = None;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let now = self.clock.now();
+            if last.is_none_or(|l| now - l >= every) {
+                last = Some(now);
+                self.poll_cases(&aws).await;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                _ = self.support_kick.notified() => { last = None; }
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn poll_cases(&self, aws: &Aws) {
+        let cases = match self.store.open_cases().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read open AWS Support cases");
+                return;
+            }
+        };
+        for case in cases {
+            if let Err(e) = self.poll_case(aws, &case).await {
+                tracing::warn!(incident = %case.incident_id, error = %format!("{e:#}"), "polling an AWS Support case failed; will try again");
+            }
+        }
+    }
+
+    /// New correspondence on one case, then its status.
+    async fn poll_case(&self, aws: &Aws, case: &SupportCase) -> anyhow::Result<()> {
+        let Some(case_id) = case.case_id.as_deref() else {
+            return Ok(());
+        };
+        let record = self.store.incident(case.incident_id).await?;
+        let after = self
+            .store
+            .last_communication_at(case.row)
+            .await?
+            .map(|t| t - Duration::seconds(1));
+        let comms = aws.communications(case_id, after).await?;
+        let mut new_any = false;
+        for comm in comms {
+            new_any |= self.mirror(case, &record, &comm).await?;
+        }
+        if new_any {
+            self.kick_timers();
+            self.arm_nudges(case.incident_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        if let Some(info) = aws.describe_case(case_id).await? {
+            if info.is_resolved() {
+                let now = self.clock.now();
+                let entry = NewEntry {
+                    incident_id: case.incident_id,
+                    dedupe_key: format!("case:{}:resolved", case.row),
+                    kind: EntryKind::SupportCase,
+                    occurred_at: now,
+                    actor: None,
+                    text: format!("the AWS Support case {case_id} is resolved at AWS"),
+                    slack_ts: None,
+                    thread_ts: None,
+                    key_event: true,
+                };
+                let msg = render::case_resolved(None, case);
+                let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
+                    destination: c.clone(),
+                    text: msg.text,
+                    blocks: None,
+                });
+                if self
+                    .store
+                    .case_resolved(case.row, &info.status, &entry, outgoing.as_ref(), now)
+                    .await?
+                {
+                    self.kick_timers();
+                }
+            } else if info.status != case.status {
+                self.store.set_case_status(case.row, &info.status).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Record one communication once; AWS's replies and messages written outside warroom
+    /// are posted in the channel (through the outbox, in the same transaction).
+    async fn mirror(
+        &self,
+        case: &SupportCase,
+        record: &IncidentRecord,
+        comm: &Communication,
+    ) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        let ours = !comm.from_aws() && self.store.sent_by_warroom(case.row, &comm.body).await?;
+        let (kind, msg, text) = if comm.from_aws() {
+            (
+                EntryKind::AwsReply,
+                render::aws_reply(case, comm),
+                format!("AWS Support replied: {}", comm.body.trim()),
+            )
+        } else {
+            (
+                EntryKind::SupportMessage,
+                render::outside_message(case, comm),
+                format!(
+                    "{} wrote on the AWS case: {}",
+                    comm.submitted_by,
+                    comm.body.trim()
+                ),
+            )
+        };
+        let entry = NewEntry {
+            incident_id: case.incident_id,
+            dedupe_key: format!("comm:{}", comm.key()),
+            kind,
+            occurred_at: comm.time_created,
+            actor: None,
+            text,
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
+            destination: c.clone(),
+            text: msg.text,
+            blocks: None,
+        });
+        let (entry, outgoing) = if ours {
+            (None, None)
+        } else {
+            (Some(&entry), outgoing.as_ref())
+        };
+        let new = self
+            .store
+            .record_communication(case.row, comm, entry, outgoing, now)
+            .await?;
+        if new && !ours {
+            tracing::info!(incident = %case.incident_id, from_aws = comm.from_aws(), "AWS Support correspondence mirrored");
+        }
+        Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_retries_back_off_to_four_minutes() {
+        assert_eq!(case_retry_delay(1), Duration::seconds(15));
+        assert_eq!(case_retry_delay(2), Duration::seconds(30));
+        assert_eq!(case_retry_delay(4), Duration::seconds(120));
+        assert_eq!(case_retry_delay(9), Duration::seconds(240));
+        let total: i64 = (1..=MAX_CASE_RETRIES)
+            .map(|a| case_retry_delay(a).num_seconds())
+            .sum();
+        assert!((600..=1500).contains(&total), "{total}s of retries");
+    }
+}
