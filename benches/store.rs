@@ -8,6 +8,12 @@
 //!   pinged on every acquire as `Store::open`'s pool does; `raw_sqlx_no_ping` without.
 //! - `record_inbound`: `Store::record_inbound`, the write done before every ack.
 //! - `add_entry`: `Store::add_entry`, the worker's timeline write (+ inbox mark, one tx).
+//!
+//! And batched writes (`sqlite_batch`, per row):
+//! - `add_entries_64`: `Store::add_entries`, the worker's write for a run of 64 messages
+//!   (64 entries + 64 inbox marks, one tx): how long the intake may wait behind a run.
+//! - `inbox_rows_1` / `inbox_rows_4`: the inbox INSERT with one row, and with four rows in
+//!   one statement: what group commit of four concurrent envelopes would cost per envelope.
 
 #[path = "support/raw_sqlite.rs"]
 mod raw_sqlite;
@@ -38,6 +44,27 @@ fn migrated_db(rt: &tokio::runtime::Runtime) -> Db {
         _dir: dir,
         path,
         url,
+    }
+}
+
+/// The `n`th message entry of a bench: unique key, the length of a typical message.
+fn entry(
+    incident_id: IncidentId,
+    channel: &str,
+    n: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewEntry {
+    let ts = format!("{}.{:06}", 1_800_000_000 + n / 1_000_000, n % 1_000_000);
+    NewEntry {
+        incident_id,
+        dedupe_key: warroom::store::timeline_message_key(channel, &ts),
+        kind: EntryKind::Message,
+        occurred_at: now,
+        actor: Some("U0ALICE".into()),
+        text: format!("entry {n} checking the ALB 5xx graph and the RDS connection count"),
+        slack_ts: Some(ts),
+        thread_ts: None,
+        key_event: false,
     }
 }
 
@@ -149,24 +176,112 @@ fn writes(c: &mut Criterion) {
         g.bench_function("add_entry", |b| {
             b.to_async(&rt).iter(|| async {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
-                let ts = format!("{}.{:06}", 1_800_000_000 + n / 1_000_000, n % 1_000_000);
-                let entry = NewEntry {
-                    incident_id: IncidentId(incident_id),
-                    dedupe_key: warroom::store::timeline_message_key("C0ENTRY", &ts),
-                    kind: EntryKind::Message,
-                    occurred_at: now,
-                    actor: Some("U0ALICE".into()),
-                    text: format!(
-                        "entry {n} checking the ALB 5xx graph and the RDS connection count"
-                    ),
-                    slack_ts: Some(ts),
-                    thread_ts: None,
-                    key_event: false,
-                };
+                let entry = entry(IncidentId(incident_id), "C0ENTRY", n, now);
                 store.add_entry(&entry, now, None).await.expect("entry")
             })
         });
         rt.block_on(store.close());
+    }
+    g.finish();
+}
+
+fn batches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("sqlite_batch");
+
+    {
+        const RUN: u64 = 64;
+        let db = migrated_db(&rt);
+        let incident_id = {
+            let conn = raw_sqlite::open(&db.path).expect("open");
+            raw_sqlite::insert_incident(&conn, 1, "C0BATCH").expect("incident")
+        };
+        let store = rt.block_on(Store::open(&db.url)).expect("store");
+        let seq = AtomicU64::new(0);
+        let now = chrono::Utc::now();
+        g.throughput(Throughput::Elements(RUN));
+        g.bench_function("add_entries_64", |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let (store, seq) = (&store, &seq);
+                async move {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        // Setup, not timed: 64 recorded events and their entries, as the
+                        // worker would have them in hand.
+                        let first = seq.fetch_add(RUN, Ordering::Relaxed);
+                        for n in first..first + RUN {
+                            store
+                                .record_inbound(&format!("ev:Ev{n:010}"), "{}", now)
+                                .await
+                                .expect("record");
+                        }
+                        let ids: Vec<i64> = store
+                            .pending_inbound(RUN as i64)
+                            .await
+                            .expect("pending")
+                            .iter()
+                            .map(|r| r.id)
+                            .collect();
+                        let entries: Vec<NewEntry> = (first..first + RUN)
+                            .map(|n| entry(IncidentId(incident_id), "C0BATCH", n, now))
+                            .collect();
+                        let start = std::time::Instant::now();
+                        store
+                            .add_entries(&entries, &ids, now)
+                            .await
+                            .expect("entries");
+                        spent += start.elapsed();
+                    }
+                    spent
+                }
+            })
+        });
+        rt.block_on(store.close());
+    }
+
+    for rows in [1u64, 4] {
+        let db = migrated_db(&rt);
+        let store = rt.block_on(Store::open(&db.url)).expect("store");
+        rt.block_on(store.close());
+        let pool = rt.block_on(async {
+            let options = SqliteConnectOptions::from_str(&db.url)
+                .expect("url")
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true);
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await
+                .expect("pool")
+        });
+        let values = vec!["(?, ?, ?)"; rows as usize].join(", ");
+        let sql = format!(
+            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES {values}
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+        );
+        let payload = r#"{"Message":{"channel":"C0STORE","user":"U0ALICE","ts":"1800000000.000100","thread_ts":null,"text":"checking the ALB 5xx graph and the RDS connection count","at":"2026-11-21T09:05:00Z"}}"#;
+        let seq = AtomicU64::new(0);
+        g.throughput(Throughput::Elements(rows));
+        g.bench_function(format!("inbox_rows_{rows}"), |b| {
+            b.to_async(&rt).iter(|| async {
+                let first = seq.fetch_add(rows, Ordering::Relaxed);
+                let mut q = sqlx::query(&sql);
+                for n in first..first + rows {
+                    q = q
+                        .bind(format!("ev:Ev{n:010}"))
+                        .bind(payload)
+                        .bind("2026-11-21T09:05:00.000Z");
+                }
+                q.fetch_all(&pool).await.expect("insert")
+            })
+        });
+        rt.block_on(pool.close());
     }
     g.finish();
 }
@@ -176,6 +291,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = writes
+    targets = writes, batches
 }
 criterion_main!(benches);

@@ -21,6 +21,7 @@
 //! - `startup`: figure 6. Process spawn → Socket Mode connected (the emulator sees the
 //!   WebSocket), fresh and with the big database; binary size.
 //! - `peer`: figure 7. `ack` + `ingest` + RSS for warroom and Bolt in one run, as ratios.
+//! - `alarm`, `storm`: figure 3, against the in-memory AWS fake as well ([`alarm`]).
 //! - `all`: everything above.
 //!
 //! `--bots null` adds a bot that acks every envelope at once and does nothing else: the
@@ -31,6 +32,9 @@
 
 #[path = "../benches/support/raw_sqlite.rs"]
 mod raw_sqlite;
+
+#[path = "load/alarm.rs"]
+mod alarm;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,6 +88,15 @@ struct Args {
     /// Start-ups timed per run.
     #[arg(long, default_value_t = 5)]
     startups: usize,
+    /// Alarms per run of the alarm → war room scenario (one at a time, about 2.5 s each).
+    #[arg(long, default_value_t = 60)]
+    alarms: usize,
+    /// Alarms that go to ALARM at once in the storm scenario.
+    #[arg(long, default_value_t = 1_000)]
+    storm_alarms: usize,
+    /// Routes the storm's alarms are spread over (one incident, one channel each).
+    #[arg(long, default_value_t = 50)]
+    storm_routes: usize,
     /// The warroom binary (default: `warroom` next to this example's folder).
     #[arg(long)]
     warroom_bin: Option<PathBuf>,
@@ -102,6 +115,8 @@ enum Scenario {
     Memory,
     Startup,
     Peer,
+    Alarm,
+    Storm,
     All,
 }
 
@@ -1014,6 +1029,18 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
     if has(Scenario::Startup) {
         println!("== start-up");
         scenario_startup(&args, &mut res).await?;
+    }
+    if has(Scenario::Alarm) {
+        for run in 1..=args.runs {
+            println!("== alarm to war room, run {run}");
+            alarm::latency_run(&args, run, &mut res).await?;
+        }
+    }
+    if has(Scenario::Storm) {
+        for run in 1..=args.runs {
+            println!("== alarm storm, run {run}");
+            alarm::storm_run(&args, run, &mut res).await?;
+        }
     }
     ratios(&mut res);
     res.print_summary();

@@ -71,6 +71,9 @@ pub struct SlackConfig {
     pub api_url: String,
     /// Invited to every new incident channel.
     pub responders: Vec<UserId>,
+    /// A Slack user group (`S0…`) whose members may run any incident: change its status,
+    /// severity and lead, resolve it, post updates and handle its AWS Support case.
+    pub incident_leads: Option<String>,
     /// Receive periodic summaries by DM.
     pub managers: Vec<UserId>,
     /// Stakeholder updates and summaries go here.
@@ -251,6 +254,7 @@ impl Default for Config {
             slack: SlackConfig {
                 api_url: "https://slack.com/api/".to_string(),
                 responders: Vec::new(),
+                incident_leads: None,
                 managers: Vec::new(),
                 status_channel: None,
                 proactive_rate_limits: true,
@@ -317,6 +321,7 @@ struct RawSlack {
     api_url: Option<String>,
     #[serde(default)]
     responders: Vec<String>,
+    incident_leads: Option<String>,
     #[serde(default)]
     managers: Vec<String>,
     status_channel: Option<String>,
@@ -433,6 +438,9 @@ impl Config {
             ));
         }
         let responders = parse_users("[slack] responders", &raw.slack.responders)?;
+        if let Some(g) = &raw.slack.incident_leads {
+            check_usergroup("[slack] incident_leads", g)?;
+        }
         let managers = parse_users("[slack] managers", &raw.slack.managers)?;
         if let Some(ch) = &raw.slack.status_channel {
             if !is_channel_id(ch) {
@@ -472,6 +480,7 @@ impl Config {
             slack: SlackConfig {
                 api_url,
                 responders,
+                incident_leads: raw.slack.incident_leads,
                 managers,
                 status_channel: raw.slack.status_channel,
                 proactive_rate_limits: raw
@@ -1101,6 +1110,7 @@ mod tests {
             [slack]
             api_url = "https://slack-gov.com/api/"
             responders = ["U024BE7LH", "W012A3CDE"]
+            incident_leads = "S0INCLEADS"
             managers = ["U0MANAGER"]
             status_channel = "C0STATUS"
             [aws]
@@ -1119,6 +1129,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.slack.responders.len(), 2);
+        assert_eq!(c.slack.incident_leads.as_deref(), Some("S0INCLEADS"));
         assert_eq!(c.slack.status_channel.as_deref(), Some("C0STATUS"));
         assert_eq!(c.aws.region, "eu-west-1");
         assert_eq!(c.alarms.poll_interval, Duration::from_secs(45));
@@ -1133,6 +1144,10 @@ mod tests {
                 "[escalation] renudge_every",
             ),
             ("[slack]\nresponders = [\"alice\"]", "[slack] responders[0]"),
+            (
+                "[slack]\nincident_leads = \"@incident-leads\"",
+                "[slack] incident_leads",
+            ),
             (
                 "[slack]\napi_url = \"https://slack.com/api\"",
                 "[slack] api_url",
@@ -1658,8 +1673,8 @@ mod escalation_tests {
     }
 
     #[test]
-    fn route_and_support_user_groups_follow_one_rule() {
-        // The same id shapes pass and fail in both places.
+    fn every_user_group_key_follows_one_rule() {
+        // The same id shapes pass and fail in every place.
         for (group, ok) in [
             ("S0614TZR7", true),
             ("S1", true),
@@ -1671,8 +1686,10 @@ mod escalation_tests {
             let route = Config::parse(&format!(
                 "[[alarms.route]]\nname = \"a\"\nalarm_name = \"x\"\nusergroup = \"{group}\""
             ));
+            let leads = Config::parse(&format!("[slack]\nincident_leads = \"{group}\""));
             assert_eq!(support.is_ok(), ok, "{group}");
             assert_eq!(route.is_ok(), ok, "{group}");
+            assert_eq!(leads.is_ok(), ok, "{group}");
         }
     }
 

@@ -3,8 +3,13 @@
 //! exhaustion), then printing the channel as a transcript and the recorded timeline.
 //!
 //! The incident starts from a CloudWatch alarm: the load balancer's 5xx alarm goes to ALARM
-//! in the in-process AWS fake ([`crate::aws::fake`], in-memory CloudWatch and Health), and
-//! the bot's poller opens the war room on its own. From there people take over.
+//! in the in-process AWS fake ([`crate::aws::fake`], in-memory CloudWatch, Health and
+//! Support), and the bot's poller opens the war room on its own. From there people take
+//! over; half an hour in, warroom nudges them to open an AWS Support case, they open it
+//! from the nudge's form, and AWS's reply appears in the channel.
+//!
+//! The bot runs on a hand-moved clock (as the emulator does), so the half hour passes in an
+//! instant.
 //!
 //! Nothing is faked on warroom's side: the bot connects over Socket Mode, receives the slash
 //! commands and messages as envelopes, acks them, calls the Web API over HTTP, and calls AWS
@@ -19,7 +24,7 @@ use anyhow::{anyhow, Context};
 use crate::app::App;
 use crate::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
 use crate::aws::AwsAccess;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, ManualClock};
 use crate::config::{Config, Secrets};
 use crate::domain::routing::{Glob, Matcher, Route};
 use crate::domain::Severity;
@@ -98,12 +103,16 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         access_key_id: "demo".to_string(),
         secret_access_key: "demo".to_string(),
     };
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access).await?;
+    let clock = ManualClock::new(chrono::Utc::now());
+    emu.set_clock(Some(clock.now()));
+    let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access).await?;
     emu.wait_for_connections(1, STEP_DEADLINE).await?;
 
     let script = Script {
         emu: &emu,
         aws: &aws,
+        clock: &clock,
+        app: &app,
     };
     let result = script.play().await;
     let store = app.service.store.clone();
@@ -145,7 +154,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     println!("\n──── #incident-status as stakeholders saw it ────");
     print!("{stakeholders}");
     println!("\n──── incidents (warroom incidents --all) ────");
-    print!("{}", report::incidents(&incidents, chrono::Utc::now()));
+    print!("{}", report::incidents(&incidents, clock.now()));
     if let Some((name, text)) = draft {
         println!("\n──── {name}, uploaded to the channel (first 40 lines) ────");
         for line in text.lines().take(40) {
@@ -185,9 +194,91 @@ const DEMO_REGION: &str = "us-east-1";
 struct Script<'a> {
     emu: &'a SlackEmulator,
     aws: &'a AwsFake,
+    clock: &'a ManualClock,
+    app: &'a App,
 }
 
 impl Script<'_> {
+    /// Let time pass for the bot and for Slack alike.
+    fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.emu.set_clock(Some(self.clock.now()));
+        self.app.service.kick_timers();
+    }
+
+    /// How many messages the bot has posted in `channel`.
+    fn bot_count(&self, channel: &str) -> usize {
+        let bot = self.emu.config().bot_user_id.clone();
+        self.emu
+            .messages(channel)
+            .iter()
+            .filter(|m| m.user == bot)
+            .count()
+    }
+
+    /// Wait for a bot message containing `needle`; returns its ts.
+    async fn bot_post(&self, channel: &str, needle: &str) -> anyhow::Result<String> {
+        let bot = self.emu.config().bot_user_id.clone();
+        let ch = channel.to_string();
+        self.emu
+            .wait_until(STEP_DEADLINE, |ws| {
+                ws.messages
+                    .get(&ch)?
+                    .iter()
+                    .find(|m| {
+                        m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(needle)
+                    })
+                    .map(|m| m.ts.clone())
+            })
+            .await
+            .map_err(|e| anyhow!("waiting for warroom to say {needle:?}: {e}"))
+    }
+
+    /// Half an hour in, warroom asks for an AWS Support case; Bob opens it from the nudge's
+    /// form, and AWS answers in the channel.
+    async fn escalate(&self, channel: &str) -> anyhow::Result<()> {
+        let emu = self.emu;
+        self.advance(chrono::Duration::minutes(31));
+        let nudge = self
+            .bot_post(channel, "no AWS Support case is open")
+            .await?;
+        emu.click_button(
+            BOB,
+            channel,
+            &nudge,
+            crate::slack::render_support::OPEN_CASE_ACTION,
+        )
+        .await?;
+        let form = emu
+            .wait_until(STEP_DEADLINE, |ws| {
+                ws.views_opened
+                    .iter()
+                    .find(|v| v.user == BOB && !v.closed)
+                    .map(|v| v.view_id.clone())
+            })
+            .await
+            .map_err(|e| anyhow!("the case form never opened: {e}"))?;
+        // Bob keeps the drafted subject, severity and description.
+        emu.submit_view(BOB, &form, serde_json::json!({})).await?;
+        self.bot_post(channel, "opened AWS Support case").await?;
+        let case = self
+            .aws
+            .support_cases()
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("no case reached AWS"))?;
+        self.advance(chrono::Duration::minutes(12));
+        self.aws.add_support_reply(
+            &case.case_id,
+            "Hello, this is AWS Support. The checkout-db instance has been at its max_connections limit since the alarm; \
+             the engine is healthy. Consider RDS Proxy to pool connections across the fleet. Connection graph attached.",
+            self.clock.now(),
+            &["checkout-db-connections.png"],
+        );
+        self.advance(chrono::Duration::minutes(1));
+        self.bot_post(channel, "AWS Support replied").await?;
+        Ok(())
+    }
     async fn command(&self, user: &str, channel: &str, text: &str) -> anyhow::Result<()> {
         let outcome = self.emu.slash_command(user, channel, text).await?;
         if let Some(p) = outcome
@@ -312,6 +403,9 @@ impl Script<'_> {
         )
         .await?;
         self.bot_messages(&channel, base + 2).await?;
+        self.escalate(&channel).await?;
+        // Counting warroom's posts from here on.
+        let base = self.bot_count(&channel) - 2;
         emu.edit_message(
             ALICE,
             &channel,
@@ -362,6 +456,16 @@ impl Script<'_> {
         })
         .await
         .map_err(|e| anyhow!("the header never showed the resolution: {e}"))?;
+        // The AWS case is still open: Bob resolves it from the prompt.
+        let prompt = self.bot_post(&channel, "is still open").await?;
+        emu.click_button(
+            BOB,
+            &channel,
+            &prompt,
+            crate::slack::render_support::RESOLVE_CASE_ACTION,
+        )
+        .await?;
+        self.bot_post(&channel, "resolved AWS Support case").await?;
         // Bob takes the offer on the resolve notice and drafts the postmortem.
         emu.click_button(
             BOB,

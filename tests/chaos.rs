@@ -5,12 +5,16 @@
 //! duplicated, and the pinned header says what the database says. RELIABILITY.md maps each
 //! fault to its test.
 //!
-//! Bounded: the default run takes well under 90 s on 2 cores. `WARROOM_SOAK=1` makes the
-//! SIGKILL loop longer; `WARROOM_CHAOS_SEED` picks its seed.
+//! AWS faults (`aws_faults`) run against moto behind the AWS fake.
+//!
+//! Bounded: the default run takes about 80 s on 2 cores. `WARROOM_SOAK=1` makes the SIGKILL
+//! loop and the AWS and Slack outages longer; `WARROOM_CHAOS_SEED` picks the kills' seed.
 
 #[path = "chaos/helpers.rs"]
 mod helpers;
 
+#[path = "chaos/aws_faults.rs"]
+mod aws_faults;
 #[path = "chaos/crash.rs"]
 mod crash;
 #[path = "chaos/malformed.rs"]

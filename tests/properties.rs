@@ -1,5 +1,6 @@
 //! Property tests of the escaping invariant: no text a person typed (titles, notes, status
-//! notes, updates, action items, timeline entries, command text echoed in usage errors) ever
+//! notes, updates, action items, timeline entries, command text echoed in usage errors) or
+//! AWS wrote (Support case replies, authors, attachment names, statuses, display ids) ever
 //! reaches an outbound message as a live `<!…>`, `<@…>`, `<#…>` or `<http…|…>`. The only
 //! `<…>` sequences allowed in the output are the mentions, channel links and dates warroom
 //! builds itself from validated ids, which the test knows.
@@ -138,6 +139,32 @@ fn assert_no_live_sequences(what: &str, texts: &[String]) -> Result<(), TestCase
                 rest = &tail[ok.len()..];
                 continue;
             }
+            // Links warroom builds: Support Center, the CloudWatch console, the fixture's
+            // runbook. The URL must be one piece (nothing from the text broke out of it), and
+            // the label, if any, plain escaped text.
+            let own_link = [
+                "<https://support.console.aws.amazon.com/",
+                "<https://us-east-1.console.aws.amazon.com/",
+                "<https://wiki.example.com/runbooks/",
+            ]
+            .iter()
+            .find(|p| tail.starts_with(**p));
+            if let Some(link) = own_link.map(|_| &tail[1..]) {
+                let end = link.find('>').ok_or_else(|| {
+                    TestCaseError::fail(format!("{what}: unterminated link in {text:?}"))
+                })?;
+                let body = &link[..end];
+                let (url, label) = body.split_once('|').unwrap_or((body, ""));
+                prop_assert!(
+                    !url.contains(char::is_whitespace)
+                        && !url.contains('<')
+                        && !label.contains('|')
+                        && !label.contains('<'),
+                    "{what}: a link warroom did not build: {body:?} in {text:?}"
+                );
+                rest = &link[end + 1..];
+                continue;
+            }
             if let Some(date) = tail.strip_prefix("<!date^") {
                 // warroom's date token: <!date^SECONDS^{date_short_pretty} {time}|YYYY-MM-DD HH:MM UTC>
                 let end = date.find('>').ok_or_else(|| {
@@ -251,6 +278,141 @@ proptest! {
         let mut home = Vec::new();
         collect(&render::home(&overview, &resolved), &mut home);
         assert_no_live_sequences("home", &home)?;
+    }
+
+    #[test]
+    fn escalation_messages_never_carry_live_sequences_from_aws_or_user_text(
+        title in hostile(),
+        subject in hostile(),
+        display in hostile(),
+        body in hostile(),
+        author in hostile(),
+        attachment in hostile(),
+        status in hostile(),
+    ) {
+        use warroom::domain::support::{Communication, SupportSeverity};
+        use warroom::slack::render_support as ui;
+        let open = incident(&title, Status::Identified, false);
+        let now = opened() + chrono::Duration::minutes(95);
+        let case = warroom::store::SupportCase {
+            row: 1,
+            incident_id: IncidentId(7),
+            source_key: "cmd:1".into(),
+            case_id: Some(format!("case-{display}")),
+            display_id: Some(display.clone()),
+            subject: subject.clone(),
+            severity: SupportSeverity::Urgent,
+            body: body.clone(),
+            service_code: None,
+            category_code: None,
+            attempts: 0,
+            status: status.clone(),
+            requested_by: "U0BOB".into(),
+            requested_at: opened(),
+            opened_at: Some(opened()),
+            resolved_at: None,
+            error: None,
+        };
+        let comm = Communication {
+            case_id: "case-1".into(),
+            body: body.clone(),
+            submitted_by: author.clone(),
+            time_created: now,
+            attachments: vec![attachment.clone()],
+        };
+        let bob = user("U0BOB");
+        let people = [user("U0ALICE"), user("U0CAROL")];
+        let outs: Vec<(&str, Outgoing)> = vec![
+            ("case nudge", ui::open_case_nudge(&open.incident, &people, chrono::Duration::minutes(30), true, now)),
+            ("quiet nudge", ui::aws_quiet_nudge(&case, &people, opened(), chrono::Duration::hours(1), now)),
+            ("update nudge", ui::stale_update_nudge(&people, opened(), true, now)),
+            ("opened", ui::case_opened(&bob, &case)),
+            ("failed", ui::case_failed(Some(&status), &body)),
+            ("retrying", ui::case_retrying(&body)),
+            ("aws reply", ui::aws_reply(&case, &comm)),
+            ("outside", ui::outside_message(&case, &comm)),
+            ("sent", ui::reply_sent(&bob, &case, &body)),
+            ("status", ui::case_status(&case, Some(&status), Some(now), Some(opened()), now)),
+            ("already open", ui::case_already_open(&case)),
+            ("resolve prompt", ui::resolve_case_prompt(&case)),
+            ("resolved", ui::case_resolved(Some(&bob), &case)),
+            ("refused", ui::not_allowed("open AWS Support cases", Some(&status))),
+        ];
+        for (what, out) in &outs {
+            assert_no_live_sequences(what, &strings(out))?;
+        }
+        // The form carries the drafted text as plain_text inputs: never interpreted, but it
+        // must round-trip exactly what the incident says.
+        let form = ui::CaseForm {
+            subject: subject.clone(),
+            severity: SupportSeverity::High,
+            service_code: None,
+            category_code: None,
+            body: body.clone(),
+        };
+        let modal = ui::case_modal(&form, "{}");
+        let blocks = modal["blocks"].as_array().cloned().unwrap_or_default();
+        for block in blocks.iter().filter(|b| b["element"]["type"] == "plain_text_input") {
+            let value = block["element"]["initial_value"].as_str().unwrap_or_default();
+            prop_assert!(value.is_empty() || value == subject || value == body);
+        }
+    }
+
+    #[test]
+    fn alarm_and_health_posts_never_carry_live_sequences_from_aws_text(
+        name in hostile(),
+        description in hostile(),
+        reason in hostile(),
+        namespace in hostile(),
+        metric in hostile(),
+        dimension in hostile(),
+        service in hostile(),
+        event_type in hostile(),
+    ) {
+        use warroom::domain::alarm::{Alarm, AlarmKind, AlarmState, Dimension};
+        let alarm = Alarm {
+            arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"),
+            name: name.clone(),
+            kind: AlarmKind::Metric,
+            description: Some(description.clone()),
+            region: "us-east-1".into(),
+            namespace: Some(namespace.clone()),
+            metric_name: Some(metric.clone()),
+            dimensions: vec![Dimension { name: dimension.clone(), value: dimension.clone() }],
+            statistic: Some(reason.clone()),
+            period_secs: Some(60),
+            threshold: Some(80.0),
+            comparison: Some(reason.clone()),
+            rule: Some(description.clone()),
+            state: AlarmState::Alarm,
+            state_reason: Some(reason.clone()),
+            state_updated_at: opened(),
+            tags: vec![(name.clone(), reason.clone())],
+        };
+        let mut route = warroom::domain::routing::Route::default_route();
+        route.runbook = Some("https://wiki.example.com/runbooks/checkout".into());
+        let event = warroom::domain::health_service::HealthEvent {
+            arn: format!("arn:aws:health:us-east-1::event/{event_type}"),
+            service: service.clone(),
+            event_type: event_type.clone(),
+            category: Some(description.clone()),
+            region: Some(reason.clone()),
+            status: reason.clone(),
+            started_at: Some(opened()),
+            last_updated_at: Some(opened()),
+        };
+        let outs: Vec<(&str, Outgoing)> = vec![
+            ("first post", render::alarm_first_post(&alarm, &route)),
+            ("joined", render::alarms_joined(&[&alarm, &alarm], 3)),
+            ("recovered", render::alarm_recovered(&alarm)),
+            ("graph unavailable", render::alarm_graph_unavailable(&alarm, &reason)),
+            ("graph comment", Outgoing::text(render::alarm_graph_comment(&alarm))),
+            ("health", render::health_report(&service, &reason, std::slice::from_ref(&event), false)),
+            ("health recheck", render::health_report(&service, &reason, &[event.clone(), event.clone()], true)),
+        ];
+        for (what, out) in &outs {
+            assert_no_live_sequences(what, &strings(out))?;
+        }
     }
 
     #[test]

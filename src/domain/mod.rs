@@ -6,6 +6,7 @@
 //! waiting.
 
 pub mod alarm;
+pub mod authorization;
 pub mod case_draft;
 pub mod channel_name;
 pub mod command;

@@ -17,6 +17,55 @@ const ACK_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// Upper bounds (seconds) of the alarm → war room buckets. A war room takes a handful of
+/// Slack calls (and `chat.postMessage` is paced at 1/s), so seconds are normal; minutes
+/// mean Slack was rate limiting or failing.
+const ALARM_BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// A cumulative histogram with fixed bounds (seconds), for the Prometheus text format.
+#[derive(Debug)]
+struct Histogram<const N: usize> {
+    bounds: [f64; N],
+    buckets: [AtomicU64; N],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl<const N: usize> Histogram<N> {
+    fn new(bounds: [f64; N]) -> Self {
+        Histogram {
+            bounds,
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = self.bounds.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        header(out, name, "histogram", help);
+        let mut cumulative = 0;
+        for (bound, n) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 /// Counters of one running bot.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -35,6 +84,18 @@ pub struct Metrics {
     timer_lag_millis: AtomicU64,
     /// Nudge kind → nudges posted.
     nudges: Mutex<BTreeMap<&'static str, u64>>,
+    /// Alarm recorded by a poll → first post in the war room it opened.
+    alarm_to_war_room: AlarmHistogram,
+}
+
+/// [`Histogram`] with the alarm bounds, so [`Metrics`] keeps its `Default`.
+#[derive(Debug)]
+struct AlarmHistogram(Histogram<{ ALARM_BUCKETS.len() }>);
+
+impl Default for AlarmHistogram {
+    fn default() -> Self {
+        AlarmHistogram(Histogram::new(ALARM_BUCKETS))
+    }
 }
 
 /// What the database says at scrape time.
@@ -135,6 +196,12 @@ impl Metrics {
             .get(kind)
             .copied()
             .unwrap_or_default()
+    }
+
+    /// An alarm-opened incident got its first post, `took` after the poll that recorded
+    /// the alarm (Slack's answers and pacing included: what responders wait for).
+    pub fn alarm_war_room_opened(&self, took: Duration) {
+        self.alarm_to_war_room.0.observe(took);
     }
 
     /// Calls and errors of one Web API method so far.
@@ -333,6 +400,11 @@ impl Metrics {
                 kind.as_str()
             );
         }
+        self.alarm_to_war_room.0.render(
+            &mut out,
+            "warroom_alarm_war_room_seconds",
+            "Time from the alarm poll that recorded an ALARM to the first post in the war room it opened (Slack included).",
+        );
         out
     }
 }
@@ -435,6 +507,37 @@ mod tests {
             Some(2.0)
         );
         assert_eq!(value(&text, "warroom_inbox_backlog"), Some(7.0));
+    }
+
+    #[test]
+    fn alarm_to_war_room_times_are_a_histogram() {
+        let m = Metrics::default();
+        let name = "warroom_alarm_war_room_seconds";
+        let text = m.render(None, SocketGauges::default());
+        assert_eq!(value(&text, &format!("{name}_count")), Some(0.0));
+        m.alarm_war_room_opened(Duration::from_millis(30));
+        m.alarm_war_room_opened(Duration::from_millis(1_200));
+        m.alarm_war_room_opened(Duration::from_secs(600));
+        let text = m.render(None, SocketGauges::default());
+        assert!(text.contains(&format!("# TYPE {name} histogram")));
+        assert_eq!(
+            value(&text, &format!("{name}_bucket{{le=\"0.05\"}}")),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, &format!("{name}_bucket{{le=\"2.5\"}}")),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&text, &format!("{name}_bucket{{le=\"300\"}}")),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&text, &format!("{name}_bucket{{le=\"+Inf\"}}")),
+            Some(3.0)
+        );
+        let sum = value(&text, &format!("{name}_sum")).unwrap();
+        assert!((sum - 601.23).abs() < 1e-6, "{sum}");
     }
 
     #[test]

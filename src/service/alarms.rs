@@ -325,9 +325,11 @@ impl Service {
                 .web
                 .post(&channel, &render::alarm_first_post(&opening.alarm, &route))
                 .await?;
-            self.store
-                .set_alarm_first_post(id, &ts, self.clock.now())
-                .await?;
+            let now = self.clock.now();
+            self.store.set_alarm_first_post(id, &ts, now).await?;
+            // From the poll that recorded the alarm: what responders waited for.
+            let took = (now - opening.recorded_at).to_std().unwrap_or_default();
+            self.metrics.alarm_war_room_opened(took);
         }
         if !ai.graph_done {
             self.post_alarm_graph(aws, &channel, &opening.alarm).await?;

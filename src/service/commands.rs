@@ -13,7 +13,7 @@ use crate::domain::{EntryKind, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::slack::web::Outgoing;
-use crate::store::{InboxRow, IncidentRecord, NewEntry, NewIncident};
+use crate::store::{InboxRow, IncidentRecord, NewEntry, NewIncident, NewOutgoing};
 
 /// Suffixes tried on `name_taken` before giving up.
 const MAX_NAME_ATTEMPTS: u32 = 50;
@@ -39,6 +39,10 @@ impl Service {
                 )))
             }
         };
+        // Who may do what is one table (`domain::authorization`), checked before anything runs.
+        if !self.command_permitted(row, &inv, &actor, &cmd).await? {
+            return Ok(());
+        }
         match cmd {
             Command::Declare { title, severity } => {
                 self.declare(
@@ -251,20 +255,32 @@ impl Service {
                 return Ok(());
             }
         };
-        self.store
-            .apply_change(&applied, &row.dedupe_key, &actor, now)
-            .await?;
+        // The notice goes into the outbox with the change, so a failed post is retried by
+        // the scheduler (a replay of this event finds the change recorded and would not post
+        // it). A notice Slack refuses for good (archived channel, bot removed) is explained
+        // to the caller from there; the header and the status channel go on regardless.
         let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
-        if let Err(e) = self.web.post(&channel, &notice).await {
-            if e.is_transient() {
-                return Err(e.into());
-            }
-            // The change is recorded: a notice Slack refuses (archived channel, bot removed)
-            // must not also leave the header and the status channel behind.
-            tracing::warn!(error = %e, "could not post the change notice");
-            let why = format!("the change is recorded, but its notice could not be posted: {e}");
-            self.reply(inv, &render::problem(&why)).await;
-        }
+        let notice = NewOutgoing {
+            destination: channel,
+            text: notice.text,
+            blocks: notice.blocks.map(|b| b.to_string()),
+        };
+        let refusal = NewOutgoing {
+            destination: inv.response_url.clone(),
+            text: "the change is recorded, but its notice could not be posted".to_string(),
+            blocks: None,
+        };
+        self.store
+            .apply_change_with_notice(
+                &applied,
+                &row.dedupe_key,
+                &actor,
+                Some(&notice).filter(|n| !n.destination.is_empty()),
+                Some(&refusal),
+                now,
+            )
+            .await?;
+        self.kick_timers();
         let updated = self.store.incident(record.incident.id).await?;
         self.refresh_header(&updated).await?;
         let b = &record.incident;
@@ -290,17 +306,6 @@ impl Service {
         }
     }
 
-    /// Whether `user` may speak for the incident: its lead, a configured responder, or
-    /// someone who declared it or took part in its channel.
-    async fn is_responder(&self, record: &IncidentRecord, user: &UserId) -> Result<bool, Failure> {
-        Ok(record.incident.lead.as_ref() == Some(user)
-            || self.config.slack.responders.contains(user)
-            || self
-                .store
-                .is_participant(record.incident.id, user.as_str())
-                .await?)
-    }
-
     async fn stakeholder_update(
         &self,
         row: &InboxRow,
@@ -308,17 +313,10 @@ impl Service {
         actor: UserId,
         text: String,
     ) -> Result<(), Failure> {
+        // Who may post one is checked before (`command_permitted`).
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
-        if !self.is_responder(&record, &actor).await? {
-            self.reply(
-                inv,
-                &render::problem("stakeholder updates come from the lead or the responders; ask the lead, or say something in the channel first to join the response"),
-            )
-            .await;
-            return Ok(());
-        }
         let now = self.clock.now();
         let entry = NewEntry {
             incident_id: record.incident.id,
@@ -331,14 +329,14 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let new = self.store.add_entry(&entry, now, None).await?;
-        if new {
-            let msg = render::stakeholder_update(&record, &actor, &text, now);
-            if let Some(channel) = &record.channel_id {
-                self.web.post(channel, &msg).await?;
-            }
-            self.tell_status_channel(&msg).await;
-        }
+        let msg = render::stakeholder_update(&record, &actor, &text, now);
+        let notices = self.channel_and_status(record.channel_id.as_ref(), &msg);
+        let refusal = (
+            inv.response_url.as_str(),
+            "the update is recorded, but it could not be posted",
+        );
+        self.record_and_announce(&entry, notices, Some(refusal), None)
+            .await?;
         self.arm_nudges(record.incident.id).await
     }
 
@@ -375,21 +373,18 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let new = self.store.add_entry(&entry, self.clock.now(), None).await?;
-        if new {
-            if let Some(channel) = &record.channel_id {
-                let notice = render::note_notice(&actor, &text, occurred_at, at.is_some());
-                if let Err(e) = self.web.post(channel, &notice).await {
-                    if e.is_transient() {
-                        return Err(e.into());
-                    }
-                    tracing::warn!(error = %e, "could not post the note notice");
-                    let why =
-                        format!("the note is recorded, but its notice could not be posted: {e}");
-                    self.reply(inv, &render::problem(&why)).await;
-                }
-            }
-        }
+        let notice = render::note_notice(&actor, &text, occurred_at, at.is_some());
+        let notices = record
+            .channel_id
+            .iter()
+            .map(|c| (c.clone(), notice.clone()))
+            .collect();
+        let refusal = (
+            inv.response_url.as_str(),
+            "the note is recorded, but its notice could not be posted",
+        );
+        self.record_and_announce(&entry, notices, Some(refusal), None)
+            .await?;
         Ok(())
     }
 }

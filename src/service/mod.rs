@@ -7,6 +7,7 @@
 //! point is repaired by replaying the row.
 
 mod alarms;
+mod authorization;
 mod commands;
 mod escalation;
 mod health;

@@ -232,13 +232,20 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let new = self
+        let notice = self.notice_in(record, render::snoozed(&req.actor, until));
+        if self
             .store
-            .snooze_nudges(record.incident.id, until, &entry, now, Some(req.inbox_id))
-            .await?;
-        if new {
-            self.post_in(record, &render::snoozed(&req.actor, until))
-                .await?;
+            .snooze_nudges(
+                record.incident.id,
+                until,
+                &entry,
+                notice.as_ref(),
+                now,
+                Some(req.inbox_id),
+            )
+            .await?
+        {
+            self.kick_timers();
         }
         self.arm_nudges(record.incident.id).await
     }
@@ -266,39 +273,37 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let new = self
+        let after = Duration::from_std(
+            self.config
+                .escalation
+                .support_after(record.incident.severity),
+        )
+        .unwrap_or(Duration::MAX);
+        let notice = self.notice_in(record, render::involvement(&req.actor, involved, after));
+        if self
             .store
             .set_aws_involvement(
                 record.incident.id,
                 involved,
                 &entry,
+                notice.as_ref(),
                 now,
                 Some(req.inbox_id),
             )
-            .await?;
-        if new {
-            let after = Duration::from_std(
-                self.config
-                    .escalation
-                    .support_after(record.incident.severity),
-            )
-            .unwrap_or(Duration::MAX);
-            self.post_in(record, &render::involvement(&req.actor, involved, after))
-                .await?;
+            .await?
+        {
+            self.kick_timers();
         }
         self.arm_nudges(record.incident.id).await
     }
 
-    /// Post in the incident's channel (when it has one yet).
-    pub(super) async fn post_in(
-        &self,
-        record: &IncidentRecord,
-        msg: &Outgoing,
-    ) -> Result<(), Failure> {
-        if let Some(channel) = &record.channel_id {
-            self.web.post(channel, msg).await?;
-        }
-        Ok(())
+    /// A message for the incident's channel, for the outbox (none before the channel exists).
+    pub(super) fn notice_in(&self, record: &IncidentRecord, msg: Outgoing) -> Option<NewOutgoing> {
+        record.channel_id.as_ref().map(|c| NewOutgoing {
+            destination: c.clone(),
+            text: msg.text,
+            blocks: msg.blocks.map(|b| b.to_string()),
+        })
     }
 
     /// Answer the requester privately, when they can be answered privately.

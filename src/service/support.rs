@@ -2,9 +2,10 @@
 //! with retries that never open a second case, `/incident aws reply|status`, resolving, and
 //! the poller that mirrors AWS's replies into the channel.
 //!
-//! Who may open, answer or resolve a case: the incident's lead, the responders (configured,
-//! or of the alarm route), whoever declared it, and members of
-//! `[escalation] support_usergroup`. Everyone else gets a refusal that says so.
+//! Who may open, answer or resolve a case is the `escalate aws` row of the authorization
+//! table (`domain/authorization.rs`, SECURITY.md): the incident's lead, responders, declarer,
+//! `[slack] incident_leads` and `[escalation] support_usergroup`. Everyone else gets a
+//! refusal that says who may.
 
 use std::sync::Arc;
 
@@ -47,28 +48,13 @@ impl Service {
         record: &IncidentRecord,
         user: &UserId,
     ) -> Result<bool, Failure> {
-        let i = &record.incident;
-        if i.lead.as_ref() == Some(user)
-            || &i.declared_by == user
-            || self.config.slack.responders.contains(user)
-        {
-            return Ok(true);
-        }
-        if let Some(route) = self.store.alarm_route_of(i.id).await? {
-            let routes = &self.config.alarms.routes;
-            let found = routes.by_name(&route).unwrap_or(&routes.default);
-            if found.responders.contains(user) {
-                return Ok(true);
-            }
-        }
-        if let Some(group) = &self.config.escalation.support_usergroup {
-            match self.web.usergroup_members(group).await {
-                Ok(members) => return Ok(members.iter().any(|m| m == user.as_str())),
-                Err(e) if e.is_transient() => return Err(e.into()),
-                Err(e) => tracing::warn!(error = %e, "cannot read [escalation] support_usergroup"),
-            }
-        }
-        Ok(false)
+        // Opening, answering and resolving a case share one row of the table.
+        self.authorize(
+            crate::domain::authorization::Action::EscalateAws,
+            record,
+            user,
+        )
+        .await
     }
 
     async fn refuse(&self, req: &Request<'_>, record: &IncidentRecord, what: &str) {
@@ -390,8 +376,11 @@ impl Service {
                     .await?;
                 tracing::warn!(incident = %case.incident_id, attempts, error = %e, "CreateCase failed; will retry");
                 if attempts == 1 {
-                    self.post_in(&record, &render::case_retrying(&e.to_string()))
-                        .await?;
+                    if let Some(notice) =
+                        self.notice_in(&record, render::case_retrying(&e.to_string()))
+                    {
+                        self.store.enqueue_outgoing(&notice, now).await?;
+                    }
                 }
                 self.kick_timers();
                 Ok(())
@@ -490,6 +479,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
+        let notice = self.notice_in(record, render::reply_sent(&req.actor, &case, text));
         self.store
             .record_sent_reply(
                 case.row,
@@ -497,12 +487,12 @@ impl Service {
                 req.actor.as_str(),
                 text,
                 &entry,
+                notice.as_ref(),
                 now,
                 Some(req.inbox_id),
             )
             .await?;
-        self.post_in(record, &render::reply_sent(&req.actor, &case, text))
-            .await?;
+        self.kick_timers();
         self.arm_nudges(record.incident.id).await
     }
 
@@ -569,8 +559,12 @@ impl Service {
             .await?
             .filter(SupportCase::is_open)
         {
-            self.post_in(record, &render::resolve_case_prompt(&case))
-                .await?;
+            if let Some(notice) = self.notice_in(record, render::resolve_case_prompt(&case)) {
+                self.store
+                    .enqueue_outgoing(&notice, self.clock.now())
+                    .await?;
+                self.kick_timers();
+            }
         }
         Ok(())
     }

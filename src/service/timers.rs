@@ -3,6 +3,12 @@
 //! Deadlines live in SQLite, so a restart (even kill -9) loses none: a timer that came due
 //! while the bot was down fires at start; one that fired is never fired again, because
 //! claiming it and recording what it produced is one transaction.
+//!
+//! The outbox (summaries, nudges, mirrored AWS replies, change notices) is delivered in
+//! order and effectively once: a row is marked "sending" before its post, and a row found
+//! so again (a crash or a lost answer in between) is first looked for in the destination's
+//! history. A transient failure pauses the outbox with a growing back-off, for minutes; a
+//! permanent refusal is told to the change's caller, or reported once to the status channel.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,16 +18,76 @@ use tokio::sync::watch;
 use super::summary::SUMMARY;
 use super::Service;
 use crate::slack::render;
-use crate::slack::web::Outgoing;
+use crate::slack::web::{Outgoing, PostedMessage, SlackError};
 use crate::store::{OutboxRow, CASE_RETRY_TIMER, NUDGE_TIMER};
 
 /// The longest the scheduler sleeps before looking again (bounds timer lag when the clock is
 /// moved by hand, and after a system clock jump).
 const MAX_SLEEP: Duration = Duration::from_secs(1);
-/// Delivery attempts before a message is given up on.
-const MAX_DELIVERY_ATTEMPTS: i64 = 6;
+/// Delivery attempts before a message is given up on: with [`retry_delay`], six to seven
+/// minutes of a failing Slack, the same outage the worker rides out.
+const MAX_DELIVERY_ATTEMPTS: i64 = 60;
+
+/// The pause after a message's `attempts`-th transient failure: 250 ms more per failure, at
+/// most 10 s. Kicks do not cut it short, so a busy bot does not burn the attempts in seconds.
+fn retry_delay(attempts: i64) -> Duration {
+    let attempts = u64::try_from(attempts.max(1)).unwrap_or(1);
+    Duration::from_millis(250u64.saturating_mul(attempts).min(10_000))
+}
 
 impl Service {
+    /// Record `entry` and, if it is new, announce it: `notices` go into the outbox in the
+    /// same transaction and the scheduler is woken to deliver them. Returns whether the
+    /// entry was new (a replay announces nothing twice).
+    pub(crate) async fn record_and_announce(
+        &self,
+        entry: &crate::store::NewEntry,
+        notices: Vec<(String, Outgoing)>,
+        refusal: Option<(&str, &str)>,
+        inbox_id: Option<i64>,
+    ) -> Result<bool, crate::store::StoreError> {
+        let messages: Vec<crate::store::NewOutgoing> = notices
+            .into_iter()
+            .map(|(destination, m)| crate::store::NewOutgoing {
+                destination,
+                text: m.text,
+                blocks: m.blocks.map(|b| b.to_string()),
+            })
+            .collect();
+        let refusal = refusal.map(|(url, text)| crate::store::NewOutgoing {
+            destination: url.to_string(),
+            text: text.to_string(),
+            blocks: None,
+        });
+        let new = self
+            .store
+            .add_entry_with_messages(
+                entry,
+                &messages,
+                refusal.as_ref(),
+                self.clock.now(),
+                inbox_id,
+            )
+            .await?;
+        if new && !messages.is_empty() {
+            self.kick_timers();
+        }
+        Ok(new)
+    }
+
+    /// The incident channel and, when configured, the status channel.
+    pub(crate) fn channel_and_status(
+        &self,
+        channel: Option<&String>,
+        msg: &Outgoing,
+    ) -> Vec<(String, Outgoing)> {
+        channel
+            .into_iter()
+            .chain(self.config.slack.status_channel.as_ref())
+            .map(|c| (c.clone(), msg.clone()))
+            .collect()
+    }
+
     /// Wake the scheduler now (after something was scheduled, or the clock moved).
     pub fn kick_timers(&self) {
         self.timers_kick.notify_one();
@@ -29,19 +95,29 @@ impl Service {
 
     /// Run until `shutdown` turns true.
     pub async fn run_scheduler(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        // After a transient delivery failure, the outbox waits until then (timers do not).
+        let mut outbox_paused_until: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 return;
             }
             self.fire_due().await;
-            self.deliver_outbox().await;
-            let wait = match self.store.next_due().await {
+            if outbox_paused_until.is_none_or(|t| tokio::time::Instant::now() >= t) {
+                outbox_paused_until = self
+                    .deliver_outbox()
+                    .await
+                    .map(|pause| tokio::time::Instant::now() + pause);
+            }
+            let mut wait = match self.store.next_due().await {
                 Ok(Some(due)) => (due - self.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .min(MAX_SLEEP),
                 _ => MAX_SLEEP,
             };
+            if let Some(t) = outbox_paused_until {
+                wait = wait.min(t.saturating_duration_since(tokio::time::Instant::now()));
+            }
             tokio::select! {
                 _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
                 _ = self.timers_kick.notified() => {}
@@ -79,43 +155,43 @@ impl Service {
         }
     }
 
-    async fn deliver_outbox(&self) {
+    /// Deliver pending messages in order; on a transient failure, stop (order is kept) and
+    /// return how long to pause before the next try.
+    async fn deliver_outbox(&self) -> Option<Duration> {
         let pending = match self.store.pending_outbox(100).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
-                return;
+                return Some(MAX_SLEEP);
             }
         };
         for row in pending {
-            if !self.deliver(&row).await {
-                return; // transient failure: keep order, retry on the next tick
+            if let Some(pause) = self.deliver(&row).await {
+                return Some(pause);
             }
         }
+        None
     }
 
-    /// Deliver one message; returns false on a transient failure.
-    async fn deliver(&self, row: &OutboxRow) -> bool {
-        let msg = Outgoing {
-            text: row.text.clone(),
-            blocks: row
-                .blocks
-                .as_deref()
-                .and_then(|b| serde_json::from_str(b).ok()),
-        };
-        let is_user = row.destination.starts_with('U') || row.destination.starts_with('W');
-        let result = if is_user {
-            self.web.post_dm(&row.destination, &msg).await.map(drop)
-        } else {
-            self.web.post(&row.destination, &msg).await.map(drop)
-        };
+    /// Deliver one message, or give it up; returns the pause before a retry on a transient
+    /// failure.
+    async fn deliver(&self, row: &OutboxRow) -> Option<Duration> {
+        if row.sending_since.is_none() {
+            // Wall-clock time, not the service clock: it is compared with Slack's ts (and a
+            // test's hand-moved clock may be hours ahead of Slack's).
+            if let Err(e) = self.store.mark_sending(row.id, chrono::Utc::now()).await {
+                tracing::error!(error = %e, "cannot mark a message as being sent; will retry");
+                return Some(retry_delay(1));
+            }
+        }
+        let result = self.post_once(row).await;
         let now = self.clock.now();
         match result {
             Ok(()) => {
                 if let Err(e) = self.store.finish_outgoing(row.id, now, None).await {
                     tracing::error!(error = %e, "cannot mark a message delivered");
                 }
-                true
+                None
             }
             Err(e) if e.is_transient() => {
                 let attempts = self
@@ -123,21 +199,27 @@ impl Service {
                     .outgoing_failed(row.id, &e.to_string())
                     .await
                     .unwrap_or(row.attempts + 1);
-                if attempts >= MAX_DELIVERY_ATTEMPTS {
-                    tracing::error!(destination = %row.destination, error = %e, "giving up on a message");
-                    let _ = self
-                        .store
-                        .finish_outgoing(row.id, now, Some(&e.to_string()))
-                        .await;
-                    return true;
+                if attempts < MAX_DELIVERY_ATTEMPTS {
+                    tracing::debug!(destination = %row.destination, attempts, error = %e, "delivery failed; will retry");
+                    return Some(retry_delay(attempts));
                 }
-                false
+                tracing::error!(destination = %row.destination, error = %e, "giving up on a message");
+                let _ = self
+                    .store
+                    .finish_outgoing(row.id, now, Some(&e.to_string()))
+                    .await;
+                self.tell_refusal(row, &e).await;
+                None
             }
             Err(e) => {
                 let _ = self
                     .store
                     .finish_outgoing(row.id, now, Some(&e.to_string()))
                     .await;
+                if self.tell_refusal(row, &e).await {
+                    return None;
+                }
+                let is_user = is_user(&row.destination);
                 let first = self
                     .store
                     .record_recipient_problem(&row.destination, e.code().unwrap_or("error"), now)
@@ -147,14 +229,90 @@ impl Service {
                     tracing::warn!(destination = %row.destination, error = %e, "Slack refused a recipient; reported once");
                     let who = if is_user { "manager" } else { "channel" };
                     self.tell_status_channel(&render::problem(&format!(
-                        "warroom cannot deliver summaries to {who} {}: Slack says {}. Check [slack] managers / status_channel in the config",
+                        "warroom cannot deliver messages (summaries, nudges, notices) to {who} {}: Slack says {}. Check [slack] managers / status_channel in the config, or whether the bot was removed from the channel",
                         row.destination,
                         e.code().unwrap_or("error")
                     )))
                     .await;
                 }
-                true
+                None
             }
         }
+    }
+
+    /// Post a message, unless it was found already in Slack: a row marked sending before
+    /// this attempt may have been posted by a process killed (or an answer lost) before it
+    /// was marked sent, so the destination's history since the mark is searched first.
+    async fn post_once(&self, row: &OutboxRow) -> Result<(), SlackError> {
+        if let Some(since) = row.sending_since {
+            match self.web.messages_since(&row.destination, since).await {
+                Ok(messages) => {
+                    let text = row.text.trim();
+                    let mine = |m: &PostedMessage| {
+                        m.user.as_deref() == Some(self.bot.user_id.as_str())
+                            || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
+                    };
+                    if let Some(found) = messages.iter().find(|m| mine(m) && m.text.trim() == text)
+                    {
+                        tracing::info!(destination = %row.destination, ts = %found.ts, "an interrupted post had reached Slack; not posting it again");
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                // Cannot look (a scope missing from an older install): posting twice beats
+                // not posting.
+                Err(e) => {
+                    tracing::warn!(destination = %row.destination, error = %e, "cannot check whether an interrupted post reached Slack; posting it")
+                }
+            }
+        }
+        let msg = Outgoing {
+            text: row.text.clone(),
+            blocks: row
+                .blocks
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok()),
+        };
+        if is_user(&row.destination) {
+            self.web.post_dm(&row.destination, &msg).await.map(drop)
+        } else {
+            self.web.post(&row.destination, &msg).await.map(drop)
+        }
+    }
+
+    /// Tell the person behind a message Slack will not take (a change notice's caller),
+    /// privately. Returns whether the row had someone to tell.
+    async fn tell_refusal(&self, row: &OutboxRow, e: &SlackError) -> bool {
+        let Some((url, what)) = &row.refusal else {
+            return false;
+        };
+        tracing::warn!(destination = %row.destination, error = %e, "Slack refused a notice; telling its caller");
+        let msg = render::problem(&format!("{what}: {e}"));
+        if let Err(e) = self.web.respond_ephemeral(url, &msg).await {
+            tracing::warn!(error = %e, "could not tell the caller");
+        }
+        true
+    }
+}
+
+/// Whether an outbox destination is a person (a DM) rather than a channel.
+fn is_user(destination: &str) -> bool {
+    destination.starts_with('U') || destination.starts_with('W')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_budget_rides_out_minutes_of_failures() {
+        assert_eq!(retry_delay(1), Duration::from_millis(250));
+        assert_eq!(retry_delay(4), Duration::from_secs(1));
+        assert_eq!(retry_delay(100), Duration::from_secs(10));
+        let total: Duration = (1..MAX_DELIVERY_ATTEMPTS).map(retry_delay).sum();
+        assert!(
+            (Duration::from_secs(300)..=Duration::from_secs(600)).contains(&total),
+            "{total:?} of retries"
+        );
     }
 }

@@ -1,15 +1,20 @@
-//! Applies recorded events one at a time, in arrival order.
+//! Applies recorded events in arrival order: one at a time, except that a run of
+//! consecutive message events is written in one transaction (they only add timeline
+//! entries, and one transaction per message held the timeline to a third to two thirds of
+//! the inbox rate; BENCHMARKS.md, finding 4).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::Service;
-use crate::domain::EntryKind;
+use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::web::SlackError;
-use crate::store::{InboxRow, NewEntry};
+use crate::store::{InboxRow, NewEntry, StoreError};
 
 /// Attempts before an event is given up on (its failure is recorded in the inbox row).
 /// With [`backoff`], that is six to seven minutes of a failing Slack: long enough to ride out
@@ -80,18 +85,81 @@ impl Service {
                 }
                 continue;
             }
-            for row in batch {
+            let mut next = 0;
+            // Rows before this index are taken one at a time (a run that failed as a whole).
+            let mut singly_until = 0;
+            while next < batch.len() {
                 if *shutdown.borrow() {
                     return;
                 }
-                if let Some(backoff) = self.process_row(&row).await {
+                if next >= singly_until {
+                    let run = message_run(&batch[next..]);
+                    let len = run.len();
+                    if len > 0 {
+                        match self.apply_messages(run).await {
+                            Ok(()) => {
+                                next += len;
+                                continue;
+                            }
+                            Err(e) => {
+                                // Row by row below: each row gets its own attempts and
+                                // backoff, exactly as before batching.
+                                tracing::warn!(error = %format!("{e:#}"), rows = len, "cannot apply a run of messages at once; taking them one by one");
+                                singly_until = next + len;
+                            }
+                        }
+                    }
+                }
+                if let Some(backoff) = self.process_row(&batch[next]).await {
                     if wait_or_shutdown(&mut shutdown, backoff).await {
                         return;
                     }
                     break;
                 }
+                next += 1;
             }
         }
+    }
+
+    /// Apply a run of consecutive message events in one transaction: their timeline entries
+    /// (for incident channels) and their inbox marks. All or nothing, so a crash leaves the
+    /// whole run pending and its replay is a no-op for what was already written.
+    async fn apply_messages(&self, run: Vec<(&InboxRow, Message)>) -> Result<(), StoreError> {
+        let mut incidents: HashMap<String, Option<IncidentId>> = HashMap::new();
+        let mut ids = Vec::with_capacity(run.len());
+        let mut entries = Vec::with_capacity(run.len());
+        for (row, m) in run {
+            ids.push(row.id);
+            let incident = match incidents.get(&m.channel) {
+                Some(known) => *known,
+                None => {
+                    let found = self
+                        .store
+                        .incident_by_channel(&m.channel)
+                        .await?
+                        .map(|r| r.incident.id);
+                    incidents.insert(m.channel.clone(), found);
+                    found
+                }
+            };
+            // Not an incident channel: nothing to record, the row is only marked.
+            if let Some(incident_id) = incident {
+                entries.push(NewEntry {
+                    incident_id,
+                    dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
+                    kind: EntryKind::Message,
+                    occurred_at: m.at,
+                    actor: Some(m.user),
+                    text: m.text,
+                    slack_ts: Some(m.ts),
+                    thread_ts: m.thread_ts,
+                    key_event: false,
+                });
+            }
+        }
+        self.store
+            .add_entries(&entries, &ids, self.clock.now())
+            .await
     }
 
     /// Handle one row; returns a backoff when it should be retried.
@@ -236,6 +304,50 @@ impl Service {
     }
 }
 
+/// Most message rows applied in one transaction. The intake waits for the one database
+/// connection while a run is written, so a run must stay short next to the ack budget
+/// (64 rows: about half a millisecond; `cargo bench --bench store`, `add_entries_64`).
+const MAX_RUN: usize = 64;
+
+/// A new message, as the worker records it.
+struct Message {
+    channel: String,
+    user: String,
+    ts: String,
+    thread_ts: Option<String>,
+    text: String,
+    at: DateTime<Utc>,
+}
+
+/// The message events at the head of `rows`, in order, at most [`MAX_RUN`]; stops at the
+/// first row that is anything else (or unreadable), which is then handled on its own.
+fn message_run(rows: &[InboxRow]) -> Vec<(&InboxRow, Message)> {
+    rows.iter()
+        .take(MAX_RUN)
+        .map_while(|row| match serde_json::from_str::<Inbound>(&row.payload) {
+            Ok(Inbound::Message {
+                channel,
+                user,
+                ts,
+                thread_ts,
+                text,
+                at,
+            }) => Some((
+                row,
+                Message {
+                    channel,
+                    user,
+                    ts,
+                    thread_ts,
+                    text,
+                    at,
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Sleep for `d` unless shutdown comes first; returns whether shutdown came.
 async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, d: Duration) -> bool {
     tokio::select! {
@@ -247,6 +359,58 @@ async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, d: Duration) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: i64, inbound: &Inbound) -> InboxRow {
+        InboxRow {
+            id,
+            dedupe_key: format!("ev:{id}"),
+            payload: serde_json::to_string(inbound).unwrap(),
+            attempts: 0,
+        }
+    }
+
+    fn message(ts: &str) -> Inbound {
+        Inbound::Message {
+            channel: "C1".into(),
+            user: "U1".into(),
+            ts: ts.into(),
+            thread_ts: None,
+            text: format!("at {ts}"),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_the_messages_before_anything_else_and_is_bounded() {
+        let delete = Inbound::MessageDeleted {
+            channel: "C1".into(),
+            ts: "1.000001".into(),
+            at: Utc::now(),
+        };
+        let rows = [
+            row(1, &message("1.000001")),
+            row(2, &message("1.000002")),
+            row(3, &delete),
+            row(4, &message("1.000003")),
+        ];
+        let run = message_run(&rows);
+        let ids: Vec<i64> = run.iter().map(|(r, _)| r.id).collect();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!(run[1].1.ts, "1.000002");
+        assert!(
+            message_run(&rows[2..]).is_empty(),
+            "the delete goes on its own"
+        );
+        let unreadable = InboxRow {
+            payload: "{".into(),
+            ..row(5, &message("1.0"))
+        };
+        assert!(message_run(std::slice::from_ref(&unreadable)).is_empty());
+        let many: Vec<InboxRow> = (0..200)
+            .map(|i| row(i, &message(&format!("2.{i:06}"))))
+            .collect();
+        assert_eq!(message_run(&many).len(), MAX_RUN);
+    }
 
     #[test]
     fn the_retry_budget_rides_out_minutes_of_slack_failures() {

@@ -26,6 +26,8 @@ pub struct Method {
     /// The scope warroom relies on for it (of the ones Slack accepts, the one that fits
     /// public channels); `None` when the method needs none.
     pub scope: Option<&'static str>,
+    /// Further scopes for the other conversation types warroom uses it on (DMs).
+    pub more_scopes: &'static [&'static str],
     /// What warroom uses it for.
     pub why: &'static str,
 }
@@ -53,90 +55,112 @@ pub const METHODS: &[Method] = &[
         name: "auth.test",
         token: Token::Bot,
         scope: None,
+        more_scopes: &[],
         why: "check the bot token at start",
     },
     Method {
         name: "apps.connections.open",
         token: Token::App,
         scope: Some(APP_TOKEN_SCOPE),
+        more_scopes: &[],
         why: "open Socket Mode connections",
     },
     Method {
         name: "conversations.create",
         token: Token::Bot,
         scope: Some("channels:manage"),
+        more_scopes: &[],
         why: "create the incident channel",
     },
     Method {
         name: "conversations.list",
         token: Token::Bot,
         scope: Some("channels:read"),
+        more_scopes: &[],
         why: "find a channel created before a restart",
     },
     Method {
         name: "conversations.invite",
         token: Token::Bot,
         scope: Some("channels:manage"),
+        more_scopes: &[],
         why: "invite responders",
     },
     Method {
         name: "conversations.open",
         token: Token::Bot,
         scope: Some("im:write"),
+        more_scopes: &[],
         why: "open a direct message for summaries",
+    },
+    Method {
+        name: "conversations.history",
+        token: Token::Bot,
+        scope: Some("channels:history"),
+        more_scopes: &["im:history"],
+        why: "before reposting a message a crash interrupted, see whether it was posted",
     },
     Method {
         name: "chat.postMessage",
         token: Token::Bot,
         scope: Some("chat:write"),
+        more_scopes: &[],
         why: "post the header and change notices",
     },
     Method {
         name: "chat.postEphemeral",
         token: Token::Bot,
         scope: Some("chat:write"),
+        more_scopes: &[],
         why: "answer a case form's submitter privately",
     },
     Method {
         name: "chat.update",
         token: Token::Bot,
         scope: Some("chat:write"),
+        more_scopes: &[],
         why: "keep the pinned header current",
     },
     Method {
         name: "pins.add",
         token: Token::Bot,
         scope: Some("pins:write"),
+        more_scopes: &[],
         why: "pin the header",
     },
     Method {
         name: "files.getUploadURLExternal",
         token: Token::Bot,
         scope: Some("files:write"),
+        more_scopes: &[],
         why: "upload alarm graphs and postmortem drafts",
     },
     Method {
         name: "files.completeUploadExternal",
         token: Token::Bot,
         scope: Some("files:write"),
+        more_scopes: &[],
         why: "share an uploaded file in the incident channel",
     },
     Method {
         name: "usergroups.users.list",
         token: Token::Bot,
         scope: Some("usergroups:read"),
+        more_scopes: &[],
         why: "invite an alarm route's user group; check who may open AWS Support cases",
     },
     Method {
         name: "views.publish",
         token: Token::Bot,
         scope: None,
+        more_scopes: &[],
         why: "show open incidents on the App Home tab",
     },
     Method {
         name: "views.open",
         token: Token::Bot,
         scope: None,
+        more_scopes: &[],
         why: "open the AWS Support case form",
     },
 ];
@@ -176,7 +200,7 @@ pub fn bot_scopes() -> Vec<String> {
     let mut scopes: BTreeSet<&str> = METHODS
         .iter()
         .filter(|m| m.token == Token::Bot)
-        .filter_map(|m| m.scope)
+        .flat_map(|m| m.scope.into_iter().chain(m.more_scopes.iter().copied()))
         .collect();
     scopes.extend(EVENTS.iter().filter_map(|e| e.scope));
     scopes.insert(SLASH_COMMAND_SCOPE);
@@ -188,7 +212,9 @@ pub fn bot_scopes() -> Vec<String> {
 pub fn needed_by(scope: &str) -> Vec<&'static str> {
     let mut who: Vec<&'static str> = METHODS
         .iter()
-        .filter(|m| m.token == Token::Bot && m.scope == Some(scope))
+        .filter(|m| {
+            m.token == Token::Bot && (m.scope == Some(scope) || m.more_scopes.contains(&scope))
+        })
         .map(|m| m.name)
         .collect();
     who.extend(

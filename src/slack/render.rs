@@ -209,7 +209,7 @@ pub fn action_already_done(item: &ActionItem) -> Outgoing {
 pub fn action_list(record: &IncidentRecord, items: &[ActionItem]) -> Outgoing {
     if items.is_empty() {
         return Outgoing::text(format!(
-            "Incident {} has no action items yet; add one with `/incident action <text> @owner`",
+            "Incident {} has no action items yet; add one with `/incident action &lt;text&gt; @owner`",
             record.incident.id
         ));
     }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::mrkdwn::{escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
+use crate::domain::authorization::{who_may, Action, Role};
 use crate::domain::escalation::NudgeKind;
 use crate::domain::support::{console_url, Communication, SupportSeverity, SUPPORT_CENTER_URL};
 use crate::domain::time::format_duration;
@@ -65,10 +66,11 @@ fn case_name(case: &SupportCase) -> String {
         .or_else(|| case.case_id.clone())
         .unwrap_or_else(|| "(pending)".into());
     match &case.case_id {
+        // A `|` in the label would end it early in some clients: shown as `¦`.
         Some(case_id) => format!(
             "<{}|{}>",
             console_url(case_id, case.display_id.as_deref()),
-            escape(&id)
+            escape_inline(&truncate(&id, 60)).replace('|', "¦")
         ),
         None => escape(&id),
     }
@@ -216,7 +218,7 @@ pub fn stale_update_nudge(
     };
     let text = format!(
         ":loudspeaker: {} {what}. Stakeholders are waiting: post what is affected, what you are doing \
-         and when the next update comes with `/incident update <text>`.",
+         and when the next update comes with `/incident update &lt;text&gt;`.",
         mentions(people)
     );
     with_buttons(text, vec![snooze_button()])
@@ -342,7 +344,7 @@ fn severity_option(s: SupportSeverity) -> Value {
 pub fn case_opened(actor: &UserId, case: &SupportCase) -> Outgoing {
     Outgoing::text(format!(
         ":white_check_mark: {} opened AWS Support case {} (*{}*, {}): _{}_\nwarroom posts AWS's replies here. \
-         `/incident aws reply <text>` answers on the case; `/incident aws status` shows where it stands.",
+         `/incident aws reply &lt;text&gt;` answers on the case; `/incident aws status` shows where it stands.",
         user_mention(actor),
         case_name(case),
         case.severity,
@@ -475,7 +477,7 @@ pub fn no_case() -> Outgoing {
 
 pub fn case_already_open(case: &SupportCase) -> Outgoing {
     Outgoing::text(format!(
-        "AWS Support case {} is already open for this incident; `/incident aws reply <text>` adds to it.",
+        "AWS Support case {} is already open for this incident; `/incident aws reply &lt;text&gt;` adds to it.",
         case_name(case)
     ))
 }
@@ -510,12 +512,49 @@ pub fn case_resolved(actor: Option<&UserId>, case: &SupportCase) -> Outgoing {
     })
 }
 
-/// A refusal: who may open or resolve cases.
+/// A refusal: who may open, answer or resolve cases (the support user group named by id).
 pub fn not_allowed(what: &str, usergroup: Option<&str>) -> Outgoing {
-    let group = usergroup
-        .map(|g| format!(", or members of the AWS Support user group ({})", escape(g)))
-        .unwrap_or_default();
+    let who: Vec<Role> = who_may(Action::EscalateAws)
+        .iter()
+        .copied()
+        .filter(|r| *r != Role::SupportEscalator || usergroup.is_some())
+        .collect();
+    refusal(what, &who, None, usergroup)
+}
+
+/// A refusal, privately to the caller: who may do `what`, named from the authorization
+/// table, with the user group ids given.
+pub fn refusal(
+    what: &str,
+    who: &[Role],
+    incident_leads: Option<&str>,
+    support_group: Option<&str>,
+) -> Outgoing {
+    let names: Vec<String> = who
+        .iter()
+        .map(|r| {
+            let group = match r {
+                Role::IncidentLead => incident_leads,
+                Role::SupportEscalator => support_group,
+                _ => None,
+            };
+            match group {
+                Some(g) => format!("{} ({})", r.describe(), escape(g)),
+                None => r.describe().to_string(),
+            }
+        })
+        .collect();
+    let names = match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{}, or {last}", rest.join(", ")),
+        None => "nobody".to_string(),
+    };
+    let hint = if who.contains(&Role::Participant) {
+        ", or say something in the channel first to take part"
+    } else {
+        ""
+    };
     Outgoing::text(format!(
-        ":no_entry: Only the incident lead, its responders{group} may {what}. Ask one of them."
+        ":no_entry: Only {names} may {what}. Ask one of them{hint}."
     ))
 }

@@ -159,6 +159,42 @@ impl Outgoing {
     }
 }
 
+/// A message found by [`SlackWeb::messages_since`]: who posted it and its fallback text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedMessage {
+    pub ts: String,
+    pub user: Option<String>,
+    pub bot_id: Option<String>,
+    pub text: String,
+}
+
+/// The part of `conversations.history`'s answer warroom reads. Its own type rather than
+/// slack-morphism's, whose strictly typed blocks would turn one unusual message (a block
+/// type it does not know) into a failed call.
+#[derive(Debug, serde::Deserialize)]
+struct HistoryPage {
+    #[serde(default)]
+    messages: Vec<HistoryItem>,
+    response_metadata: Option<HistoryCursor>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct HistoryItem {
+    ts: String,
+    user: Option<String>,
+    bot_id: Option<String>,
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct HistoryCursor {
+    next_cursor: Option<String>,
+}
+
+/// Pages of history read at most by [`SlackWeb::messages_since`] (200 messages each).
+const MAX_HISTORY_PAGES: usize = 10;
+
 /// A file to share in a channel with [`SlackWeb::upload_file`].
 #[derive(Debug, Clone)]
 pub struct FileUpload {
@@ -173,6 +209,29 @@ pub struct FileUpload {
 
 /// Build the HTTP client: http-or-https connector, API base URL, rate control.
 pub fn build_client(api_url: &str, proactive_rate_limits: bool) -> anyhow::Result<Arc<Client>> {
+    let mut rate = SlackApiRateControlConfig::new().with_max_retries(5);
+    if !proactive_rate_limits {
+        rate = rate.with_tiers_limits(Default::default());
+    }
+    // slack-morphism joins base and method with a '/', so the base goes without one.
+    let connector = SlackClientHyperConnector::with_connector(https_connector()?)
+        .with_slack_api_url(api_url.trim_end_matches('/'))
+        .with_rate_control(rate);
+    Ok(Arc::new(SlackClient::new(connector)))
+}
+
+/// A client for `response_url` replies only. slack-morphism paces every webhook at one per
+/// second per workspace, which would hold the ordered worker up a second per private reply;
+/// Slack limits response URLs per invocation (5 uses in 30 minutes), not per second.
+pub fn build_reply_client() -> anyhow::Result<Arc<Client>> {
+    Ok(Arc::new(SlackClient::new(
+        SlackClientHyperConnector::with_connector(https_connector()?),
+    )))
+}
+
+fn https_connector(
+) -> anyhow::Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>
+{
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .context("cannot load the system's TLS root certificates")?
@@ -180,21 +239,16 @@ pub fn build_client(api_url: &str, proactive_rate_limits: bool) -> anyhow::Resul
         .enable_http1()
         .enable_http2()
         .build();
-    let mut rate = SlackApiRateControlConfig::new().with_max_retries(5);
-    if !proactive_rate_limits {
-        rate = rate.with_tiers_limits(Default::default());
-    }
-    // slack-morphism joins base and method with a '/', so the base goes without one.
-    let connector = SlackClientHyperConnector::with_connector(https)
-        .with_slack_api_url(api_url.trim_end_matches('/'))
-        .with_rate_control(rate);
-    Ok(Arc::new(SlackClient::new(connector)))
+    Ok(https)
 }
 
 /// The bot's Web API surface: the calls warroom makes, each with the bot token.
 #[derive(Clone)]
 pub struct SlackWeb {
     client: Arc<Client>,
+    /// For `response_url` replies: unthrottled (see [`build_reply_client`]); the main client
+    /// when not set.
+    replies: Option<Arc<Client>>,
     token: SlackApiToken,
     /// Where every call is counted (`/metrics`).
     metrics: Arc<Metrics>,
@@ -225,9 +279,16 @@ impl SlackWeb {
     pub fn new(client: Arc<Client>, bot_token: &secrecy::SecretString) -> SlackWeb {
         SlackWeb {
             client,
+            replies: None,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
             metrics: Arc::default(),
         }
+    }
+
+    /// Send `response_url` replies through `client` (built by [`build_reply_client`]).
+    pub fn with_reply_client(mut self, client: Arc<Client>) -> SlackWeb {
+        self.replies = Some(client);
+        self
     }
 
     /// Count calls into `metrics` (the running bot's) instead of a private set.
@@ -350,6 +411,64 @@ impl SlackWeb {
         self.post(&im.channel.id.0, msg).await
     }
 
+    /// Top-level messages posted in `destination` at or after `since`, newest first
+    /// (`conversations.history`, up to 2,000). `destination` is what [`SlackWeb::post`] or
+    /// [`SlackWeb::post_dm`] takes: a channel id, or a user id for the bot's DM with them.
+    /// Used to tell whether a post interrupted by a crash or a lost answer reached Slack.
+    pub async fn messages_since(
+        &self,
+        destination: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PostedMessage>, SlackError> {
+        let channel = if destination.starts_with('U') || destination.starts_with('W') {
+            let req = SlackApiConversationsOpenRequest::new()
+                .with_users(vec![SlackUserId(destination.to_string())]);
+            call!(self, "conversations.open", |s| s.conversations_open(&req))?
+                .channel
+                .id
+                .0
+        } else {
+            destination.to_string()
+        };
+        let oldest = format!(
+            "{}.{:06}",
+            since.timestamp(),
+            since.timestamp_subsec_micros()
+        );
+        let mut found = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_HISTORY_PAGES {
+            let params = vec![
+                ("channel", Some(channel.clone())),
+                ("oldest", Some(oldest.clone())),
+                ("inclusive", Some("true".to_string())),
+                ("limit", Some("200".to_string())),
+                ("cursor", cursor.clone()),
+            ];
+            let page: HistoryPage = call!(self, "conversations.history", |s| s
+                .http_session_api
+                .http_get(
+                    "conversations.history",
+                    &params,
+                    Some(&SLACK_TIER3_METHOD_CONFIG)
+                ))?;
+            found.extend(page.messages.into_iter().map(|m| PostedMessage {
+                ts: m.ts,
+                user: m.user,
+                bot_id: m.bot_id,
+                text: m.text,
+            }));
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
     /// Publish `blocks` as `user`'s App Home tab (`views.publish`).
     pub async fn publish_home(
         &self,
@@ -441,7 +560,9 @@ impl SlackWeb {
         })?;
         let req = SlackApiPostWebhookMessageRequest::new(msg.content());
         let result = self
-            .client
+            .replies
+            .as_ref()
+            .unwrap_or(&self.client)
             .respond_to_event(&SlackResponseUrl(url), &req)
             .await;
         count_call(&self.metrics, "response_url", result.is_ok());

@@ -243,13 +243,14 @@ impl Store {
         parse_opt_time(row.try_get(0)?)
     }
 
-    /// Record who said whether AWS is involved (`None` for "back to the evidence"), with
-    /// its timeline entry, marking `inbox_id` processed in the same transaction.
+    /// Record who said whether AWS is involved, with its timeline entry and its channel
+    /// notice (outbox), marking `inbox_id` processed in the same transaction.
     pub async fn set_aws_involvement(
         &self,
         incident: IncidentId,
         involved: bool,
         entry: &NewEntry,
+        notice: Option<&NewOutgoing>,
         now: DateTime<Utc>,
         inbox_id: Option<i64>,
     ) -> StoreResult<bool> {
@@ -262,18 +263,23 @@ impl Store {
                 .bind(incident.0)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(notice) = notice {
+                enqueue(&mut tx, None, notice, now).await?;
+            }
         }
         mark_inbox(&mut tx, inbox_id, now).await?;
         tx.commit().await?;
         Ok(new)
     }
 
-    /// Snooze the incident's nudges until `until`, with its timeline entry.
+    /// Snooze the incident's nudges until `until`, with its timeline entry and its channel
+    /// notice (outbox).
     pub async fn snooze_nudges(
         &self,
         incident: IncidentId,
         until: DateTime<Utc>,
         entry: &NewEntry,
+        notice: Option<&NewOutgoing>,
         now: DateTime<Utc>,
         inbox_id: Option<i64>,
     ) -> StoreResult<bool> {
@@ -286,6 +292,9 @@ impl Store {
                 .bind(incident.0)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(notice) = notice {
+                enqueue(&mut tx, None, notice, now).await?;
+            }
         }
         mark_inbox(&mut tx, inbox_id, now).await?;
         tx.commit().await?;
@@ -624,6 +633,7 @@ impl Store {
         author: &str,
         body: &str,
         entry: &NewEntry,
+        notice: Option<&NewOutgoing>,
         now: DateTime<Utc>,
         inbox_id: Option<i64>,
     ) -> StoreResult<()> {
@@ -638,7 +648,11 @@ impl Store {
             now,
         )
         .await?;
-        insert_entry(&mut tx, entry, now).await?;
+        if insert_entry(&mut tx, entry, now).await? {
+            if let Some(notice) = notice {
+                enqueue(&mut tx, None, notice, now).await?;
+            }
+        }
         mark_inbox(&mut tx, inbox_id, now).await?;
         tx.commit().await?;
         Ok(())
@@ -714,6 +728,18 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Put one message in the outbox on its own.
+    pub async fn enqueue_outgoing(
+        &self,
+        message: &NewOutgoing,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        enqueue(&mut tx, None, message, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Open incidents, for re-arming nudge clocks at start.

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{fmt_time, parse_opt_time, parse_time, Store, StoreError, StoreResult};
+use super::timers::enqueue_answerable;
+use super::{fmt_time, parse_opt_time, parse_time, NewOutgoing, Store, StoreError, StoreResult};
 use crate::domain::incident::Applied;
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 
@@ -202,12 +203,30 @@ impl Store {
 
     /// Persist a domain change and its timeline entry atomically. `dedupe_key` makes a
     /// replay (after a crash) a no-op: returns `false` when the change was already recorded.
-    #[tracing::instrument(skip_all, fields(incident = %applied.incident.id, key = dedupe_key))]
     pub async fn apply_change(
         &self,
         applied: &Applied,
         dedupe_key: &str,
         actor: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.apply_change_with_notice(applied, dedupe_key, actor, None, None, now)
+            .await
+    }
+
+    /// [`Store::apply_change`], with the change's channel notice put in the outbox in the
+    /// same transaction, so a notice is neither lost to a failed post (the scheduler retries
+    /// it) nor posted twice by a replay (which finds the change recorded and enqueues
+    /// nothing). `refusal` is who to tell, and how, if Slack refuses the notice for good:
+    /// its destination is the command's response_url.
+    #[tracing::instrument(skip_all, fields(incident = %applied.incident.id, key = dedupe_key))]
+    pub async fn apply_change_with_notice(
+        &self,
+        applied: &Applied,
+        dedupe_key: &str,
+        actor: &UserId,
+        notice: Option<&NewOutgoing>,
+        refusal: Option<&NewOutgoing>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let detail = serde_json::to_string(&applied.detail)
@@ -245,8 +264,79 @@ impl Store {
             .bind(i.id.0)
             .execute(&mut *tx)
             .await?;
+            if let Some(notice) = notice {
+                enqueue_answerable(&mut tx, None, notice, refusal, now).await?;
+            }
         }
         tx.commit().await?;
         Ok(inserted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::incident::Change;
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn a_change_and_its_notice_are_recorded_together_and_once() {
+        let (store, _dir) = temp_store().await;
+        let now = Utc::now();
+        let alice = UserId::parse("U0ALICE").unwrap();
+        let new = NewIncident {
+            source_key: "cmd:1".into(),
+            title: "Checkout errors".into(),
+            severity: Severity::Sev2,
+            declared_by: alice.clone(),
+            opened_at: now,
+            channel_name: "inc-checkout-errors".into(),
+        };
+        let (record, _) = store.create_incident(&new, now).await.unwrap();
+        let applied = record
+            .incident
+            .apply(&Change::Severity(Severity::Sev1), now)
+            .unwrap();
+        let notice = NewOutgoing {
+            destination: "C0INC".into(),
+            text: "severity SEV2 → SEV1".into(),
+            blocks: None,
+        };
+        let refusal = NewOutgoing {
+            destination: "https://hooks.example/response".into(),
+            text: "the change is recorded, but its notice could not be posted".into(),
+            blocks: None,
+        };
+        for replay in [false, true] {
+            let first = store
+                .apply_change_with_notice(
+                    &applied,
+                    "cmd:2",
+                    &alice,
+                    Some(&notice),
+                    Some(&refusal),
+                    now,
+                )
+                .await
+                .unwrap();
+            assert_eq!(first, !replay);
+        }
+        let outbox = store.pending_outbox(10).await.unwrap();
+        assert_eq!(outbox.len(), 1, "a replay enqueues nothing: {outbox:?}");
+        assert_eq!(outbox[0].destination, "C0INC");
+        assert_eq!(outbox[0].sending_since, None);
+        assert_eq!(
+            outbox[0].refusal,
+            Some((refusal.destination.clone(), refusal.text.clone()))
+        );
+        assert_eq!(
+            store
+                .incident(record.incident.id)
+                .await
+                .unwrap()
+                .incident
+                .severity,
+            Severity::Sev1
+        );
     }
 }

@@ -23,6 +23,13 @@ pub struct OutboxRow {
     pub text: String,
     pub blocks: Option<String>,
     pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    /// When its first post began ([`Store::mark_sending`]); set on a row not yet marked sent
+    /// means a post may already be in Slack.
+    pub sending_since: Option<DateTime<Utc>>,
+    /// Where to tell the person behind the message when Slack refuses it for good (a
+    /// command's response_url), and what to say before Slack's reason.
+    pub refusal: Option<(String, String)>,
 }
 
 /// A message to enqueue.
@@ -168,23 +175,40 @@ impl Store {
     /// Messages not yet delivered, oldest first.
     pub async fn pending_outbox(&self, limit: i64) -> StoreResult<Vec<OutboxRow>> {
         let rows = sqlx::query(
-            "SELECT id, destination, text, blocks, attempts FROM outbox
-             WHERE sent_at IS NULL ORDER BY id LIMIT ?",
+            "SELECT id, destination, text, blocks, attempts, created_at, sending_at,
+                    refusal_url, refusal_text
+             FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
         )
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
+                let url: Option<String> = r.try_get(7)?;
+                let text: Option<String> = r.try_get(8)?;
                 Ok(OutboxRow {
                     id: r.try_get(0)?,
                     destination: r.try_get(1)?,
                     text: r.try_get(2)?,
                     blocks: r.try_get(3)?,
                     attempts: r.try_get(4)?,
+                    created_at: parse_time(&r.try_get::<String, _>(5)?)?,
+                    sending_since: parse_opt_time(r.try_get(6)?)?,
+                    refusal: url.map(|u| (u, text.unwrap_or_default())),
                 })
             })
             .collect()
+    }
+
+    /// Note that a message's first post is about to be made (committed before the Slack
+    /// call). Later calls keep the first time: a post may have landed after any of them.
+    pub async fn mark_sending(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET sending_at = COALESCE(sending_at, ?) WHERE id = ?")
+            .bind(fmt_time(at))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Mark a message delivered, or given up on with `error`.
@@ -279,14 +303,29 @@ pub(super) async fn enqueue(
     message: &NewOutgoing,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    enqueue_answerable(tx, timer_id, message, None, now).await
+}
+
+/// [`enqueue`], with whom to tell when Slack refuses the message for good: `refusal`'s
+/// destination is a command's response_url, its text what to say before Slack's reason.
+pub(super) async fn enqueue_answerable(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    timer_id: Option<i64>,
+    message: &NewOutgoing,
+    refusal: Option<&NewOutgoing>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO outbox (timer_id, destination, text, blocks, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (timer_id, destination, text, blocks, created_at, refusal_url, refusal_text)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(timer_id)
     .bind(&message.destination)
     .bind(&message.text)
     .bind(&message.blocks)
     .bind(fmt_time(now))
+    .bind(refusal.map(|r| r.destination.as_str()))
+    .bind(refusal.map(|r| r.text.as_str()))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -355,6 +394,40 @@ mod tests {
             Some(t("2026-11-21T11:00:00Z"))
         );
         assert_eq!(store.last_summary().await.unwrap().unwrap().open_count, 1);
+    }
+
+    #[tokio::test]
+    async fn a_row_keeps_the_time_its_first_post_began() {
+        let (store, _dir) = temp_store().await;
+        let mut tx = store.pool().begin().await.unwrap();
+        let message = NewOutgoing {
+            destination: "C1".into(),
+            text: "hi".into(),
+            blocks: None,
+        };
+        enqueue(&mut tx, None, &message, t("2026-11-21T10:00:00Z"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let row = store.pending_outbox(10).await.unwrap().remove(0);
+        assert_eq!(row.created_at, t("2026-11-21T10:00:00Z"));
+        assert_eq!((row.sending_since, row.refusal), (None, None));
+        store
+            .mark_sending(row.id, t("2026-11-21T10:00:01Z"))
+            .await
+            .unwrap();
+        // A retry after a failed post: a post may have landed after the first mark.
+        store
+            .mark_sending(row.id, t("2026-11-21T10:00:05Z"))
+            .await
+            .unwrap();
+        let row = store.pending_outbox(10).await.unwrap().remove(0);
+        assert_eq!(row.sending_since, Some(t("2026-11-21T10:00:01Z")));
+        store
+            .finish_outgoing(row.id, t("2026-11-21T10:00:06Z"), None)
+            .await
+            .unwrap();
+        assert!(store.pending_outbox(10).await.unwrap().is_empty());
     }
 
     #[tokio::test]

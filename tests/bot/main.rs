@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alarms;
+mod authorization;
 mod bad_input;
 mod commands;
 mod declare;

@@ -165,7 +165,7 @@ async fn only_people_in_the_response_may_post_updates() {
         None
     );
     let reply = world.ephemeral_after(DAVE, seen).await;
-    assert!(reply.contains("lead or the responders"), "{reply}");
+    assert!(reply.contains("may post stakeholder updates"), "{reply}");
     assert!(texts(&world, &status).is_empty());
     // Once dave has taken part, he may.
     world

@@ -319,6 +319,16 @@ impl BotProcess {
     /// Start with `slack` added to the `[slack]` section and `extra` appended to the config
     /// file (more TOML sections). Its log (warn and up) goes to [`BotProcess::log_path`].
     pub async fn start(world: &World, slack: &str, extra: &str) -> BotProcess {
+        Self::start_with_env(world, slack, extra, &[]).await
+    }
+
+    /// [`BotProcess::start`] with more environment variables (AWS credentials for the fake).
+    pub async fn start_with_env(
+        world: &World,
+        slack: &str,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
             "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\n{extra}",
@@ -338,6 +348,7 @@ impl BotProcess {
             .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
             .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(log)

@@ -231,11 +231,10 @@ impl World {
     }
 }
 
-/// Known issue (RELIABILITY.md): a change is committed before its notice is posted; when
-/// the post fails transiently, the retried event sees the change on record and only
-/// refreshes the header, so the notice is never posted.
+/// A change notice goes into the outbox with the change (it was once posted after the
+/// commit, and a 5xx on that post lost it: the retried event found the change on record and
+/// only refreshed the header). The scheduler retries it; it is posted once.
 #[tokio::test]
-#[ignore = "known issue: a change notice lost to a 5xx is not reposted"]
 async fn a_change_notice_lost_to_a_server_error_is_posted_on_retry() {
     let world = World::new().await;
     let _bot = world.start_bot().await;

@@ -106,6 +106,44 @@ struct FakeState {
     widget_requests: Vec<Json>,
     calls: Vec<FakeCall>,
     support: support::SupportState,
+    /// Injected CloudWatch/Health failures by operation: the error code and calls left.
+    cbor_failures: BTreeMap<String, (String, u32)>,
+    /// Held-back answers by operation (any service): the delay and calls left.
+    slow: BTreeMap<String, (std::time::Duration, u32)>,
+}
+
+impl FakeState {
+    /// Use up one injected CloudWatch/Health failure of `operation`, if any is left.
+    fn take_cbor_failure(&mut self, operation: &str) -> Option<String> {
+        let (code, left) = self.cbor_failures.get_mut(operation)?;
+        let code = code.clone();
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.cbor_failures.remove(operation);
+        }
+        Some(code)
+    }
+
+    /// Use up one held-back answer of `operation`, if any is left.
+    fn take_delay(&mut self, operation: &str) -> Option<std::time::Duration> {
+        let (delay, left) = self.slow.get_mut(operation)?;
+        let delay = *delay;
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.slow.remove(operation);
+        }
+        Some(delay)
+    }
+}
+
+/// The HTTP status AWS answers an error code with: throttling and client errors are 400,
+/// `ServiceUnavailable` 503, the rest (`InternalServiceFault`, `InternalFailure`, …) 500.
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        "ServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        c if c.starts_with("Internal") => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 struct Shared {
@@ -275,6 +313,34 @@ impl AwsFake {
         self.shared.state().support.fail(operation, code, times);
     }
 
+    /// The next `times` calls of the CloudWatch or Health `operation` ("DescribeAlarms",
+    /// "DescribeEvents", …) fail with `code`: "Throttling" (CloudWatch's throttling code,
+    /// 400), "ServiceUnavailable" (503), "InternalServiceFault" and other `Internal…` (500).
+    /// `times` 0 clears what is left. As with [`AwsFake::fail_support`], the SDK retries
+    /// throttling and 5xx itself (3 attempts), so one failed call of warroom's takes three.
+    pub fn fail_cloudwatch(&self, operation: &str, code: &str, times: u32) {
+        let mut st = self.shared.state();
+        if times == 0 {
+            st.cbor_failures.remove(operation);
+        } else {
+            st.cbor_failures
+                .insert(operation.to_string(), (code.to_string(), times));
+        }
+    }
+
+    /// The next `times` answers to `operation` (any service: "DescribeAlarms",
+    /// "CreateCase", "DescribeCommunications", …) come `delay` late. The call's work is done
+    /// first (the case exists, the message is recorded), so a caller that stops waiting
+    /// meets what a lost answer leaves behind. `times` 0 clears what is left.
+    pub fn slow_aws(&self, operation: &str, delay: std::time::Duration, times: u32) {
+        let mut st = self.shared.state();
+        if times == 0 {
+            st.slow.remove(operation);
+        } else {
+            st.slow.insert(operation.to_string(), (delay, times));
+        }
+    }
+
     pub fn calls(&self) -> Vec<FakeCall> {
         self.shared.state().calls.clone()
     }
@@ -350,7 +416,16 @@ async fn handle_json11(
     body: Bytes,
 ) -> Response {
     match request_body(&headers, body) {
-        Ok((raw, gzipped)) => support::handle(&shared, &headers, raw, gzipped).await,
+        Ok((raw, gzipped)) => {
+            let resp = support::handle(&shared, &headers, raw, gzipped).await;
+            let operation = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|t| t.rsplit('.').next())
+                .unwrap_or_default();
+            hold_back(&shared, operation).await;
+            resp
+        }
         Err(e) => (
             StatusCode::BAD_REQUEST,
             [("content-type", "application/x-amz-json-1.1")],
@@ -382,26 +457,55 @@ async fn handle(
         Err(e) => return error_response(StatusCode::BAD_REQUEST, "SerializationException", &e),
     };
     let region = signing_region(&headers);
-    shared.state().calls.push(FakeCall {
-        service: service.clone(),
-        operation: operation.clone(),
-        region: region.clone(),
-        gzipped,
-    });
-    match (service.as_str(), operation.as_str()) {
-        (CLOUDWATCH, "GetMetricWidgetImage") => widget_image(&shared, &input),
+    let failure = {
+        let mut st = shared.state();
+        st.calls.push(FakeCall {
+            service: service.clone(),
+            operation: operation.clone(),
+            region: region.clone(),
+            gzipped,
+        });
+        st.take_cbor_failure(&operation)
+    };
+    if let Some(code) = failure {
+        return error_response(status_of(&code), &code, "injected by the AWS fake");
+    }
+    let resp = cbor_operation(&shared, &service, &operation, &headers, &input, region).await;
+    hold_back(&shared, &operation).await;
+    resp
+}
+
+/// Wait out an answer held back with [`AwsFake::slow_aws`].
+async fn hold_back(shared: &Shared, operation: &str) {
+    let delay = shared.state().take_delay(operation);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Answer one CloudWatch or Health call.
+async fn cbor_operation(
+    shared: &Arc<Shared>,
+    service: &str,
+    operation: &str,
+    headers: &HeaderMap,
+    input: &Json,
+    region: Option<String>,
+) -> Response {
+    match (service, operation) {
+        (CLOUDWATCH, "GetMetricWidgetImage") => widget_image(shared, input),
         (CLOUDWATCH, _) => match &shared.backend {
             CloudWatchBackend::Moto(url) => {
-                moto::forward(&shared.http, url, &operation, &headers, &input).await
+                moto::forward(&shared.http, url, operation, headers, input).await
             }
             CloudWatchBackend::InMemory => in_memory(
-                &shared,
+                shared,
                 region.as_deref().unwrap_or("us-east-1"),
-                &operation,
-                &input,
+                operation,
+                input,
             ),
         },
-        (HEALTH, "DescribeEvents") => describe_events(&shared, &input),
+        (HEALTH, "DescribeEvents") => describe_events(shared, input),
         _ => error_response(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
