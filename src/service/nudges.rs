@@ -15,7 +15,7 @@ use crate::domain::{EntryKind, IncidentId, UserId};
 use crate::slack::render_support as render;
 use crate::slack::web::Outgoing;
 use crate::store::{
-    parse_nudge_payload, IncidentRecord, NewEntry, NewOutgoing, NudgeOutcome, Timer,
+    parse_nudge_payload, IncidentRecord, NewEntry, NewOutgoing, NudgeAnswer, NudgeOutcome, Timer,
 };
 
 /// Who asked for something (a command, a button or a modal), and where to answer them.
@@ -235,9 +235,9 @@ impl Service {
         let notice = self.notice_in(record, render::snoozed(&req.actor, until));
         if self
             .store
-            .snooze_nudges(
+            .record_answer(
                 record.incident.id,
-                until,
+                NudgeAnswer::SnoozedUntil(until),
                 &entry,
                 notice.as_ref(),
                 now,
@@ -282,9 +282,9 @@ impl Service {
         let notice = self.notice_in(record, render::involvement(&req.actor, involved, after));
         if self
             .store
-            .set_aws_involvement(
+            .record_answer(
                 record.incident.id,
-                involved,
+                NudgeAnswer::AwsInvolved(involved),
                 &entry,
                 notice.as_ref(),
                 now,

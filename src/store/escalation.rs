@@ -70,6 +70,15 @@ pub struct NewCase {
     pub requested_at: DateTime<Utc>,
 }
 
+/// An answer to the nudges, as [`Store::record_answer`] records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NudgeAnswer {
+    /// `/incident aws yes|no`, "Not an AWS issue".
+    AwsInvolved(bool),
+    /// `/incident snooze`, the Snooze button.
+    SnoozedUntil(DateTime<Utc>),
+}
+
 /// What firing a nudge timer produced, written with the claim.
 // Built and consumed once per fired timer: the size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -243,12 +252,13 @@ impl Store {
         parse_opt_time(row.try_get(0)?)
     }
 
-    /// Record who said whether AWS is involved, with its timeline entry and its channel
-    /// notice (outbox), marking `inbox_id` processed in the same transaction.
-    pub async fn set_aws_involvement(
+    /// Record an answer to the nudges (who said whether AWS is involved, or a snooze) with
+    /// its timeline entry and its channel notice (outbox), marking `inbox_id` processed, in
+    /// one transaction. Returns whether it was new (a replay changes nothing).
+    pub async fn record_answer(
         &self,
         incident: IncidentId,
-        involved: bool,
+        answer: NudgeAnswer,
         entry: &NewEntry,
         notice: Option<&NewOutgoing>,
         now: DateTime<Utc>,
@@ -258,40 +268,19 @@ impl Store {
         ensure_row(&mut tx, incident).await?;
         let new = insert_entry(&mut tx, entry, now).await?;
         if new {
-            sqlx::query("UPDATE escalation SET aws_involved = ? WHERE incident_id = ?")
-                .bind(if involved { "yes" } else { "no" })
-                .bind(incident.0)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(notice) = notice {
-                enqueue(&mut tx, None, notice, now).await?;
-            }
-        }
-        mark_inbox(&mut tx, inbox_id, now).await?;
-        tx.commit().await?;
-        Ok(new)
-    }
-
-    /// Snooze the incident's nudges until `until`, with its timeline entry and its channel
-    /// notice (outbox).
-    pub async fn snooze_nudges(
-        &self,
-        incident: IncidentId,
-        until: DateTime<Utc>,
-        entry: &NewEntry,
-        notice: Option<&NewOutgoing>,
-        now: DateTime<Utc>,
-        inbox_id: Option<i64>,
-    ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        ensure_row(&mut tx, incident).await?;
-        let new = insert_entry(&mut tx, entry, now).await?;
-        if new {
-            sqlx::query("UPDATE escalation SET snoozed_until = ? WHERE incident_id = ?")
-                .bind(fmt_time(until))
-                .bind(incident.0)
-                .execute(&mut *tx)
-                .await?;
+            let (column, value) = match answer {
+                NudgeAnswer::AwsInvolved(yes) => {
+                    ("aws_involved", if yes { "yes" } else { "no" }.to_string())
+                }
+                NudgeAnswer::SnoozedUntil(until) => ("snoozed_until", fmt_time(until)),
+            };
+            sqlx::query(&format!(
+                "UPDATE escalation SET {column} = ? WHERE incident_id = ?"
+            ))
+            .bind(value)
+            .bind(incident.0)
+            .execute(&mut *tx)
+            .await?;
             if let Some(notice) = notice {
                 enqueue(&mut tx, None, notice, now).await?;
             }

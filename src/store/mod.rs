@@ -27,8 +27,8 @@ use sqlx::SqlitePool;
 pub use actions::{ActionItem, CloseOutcome};
 pub use alarms::{outcome as alarm_outcome, AlarmIncident, AlarmTransition, WatchedAlarm};
 pub use escalation::{
-    nudge_timer_key, parse_nudge_payload, CaseCorrespondence, NewCase, NudgeOutcome, SupportCase,
-    CASE_RETRY_TIMER, NUDGE_TIMER,
+    nudge_timer_key, parse_nudge_payload, CaseCorrespondence, NewCase, NudgeAnswer, NudgeOutcome,
+    SupportCase, CASE_RETRY_TIMER, NUDGE_TIMER,
 };
 pub use inbox::InboxRow;
 pub use incidents::{IncidentRecord, NewIncident};
