@@ -215,39 +215,16 @@ impl Service {
         record: &IncidentRecord,
         duration: Duration,
     ) -> Result<(), Failure> {
-        let now = self.clock.now();
-        let until = now + duration;
-        let entry = NewEntry {
-            incident_id: record.incident.id,
-            dedupe_key: req.key.to_string(),
-            kind: EntryKind::Snoozed,
-            occurred_at: req.at,
-            actor: Some(req.actor.as_str().to_string()),
-            text: format!(
-                "snoozed nudges for {} (until {} UTC)",
-                crate::domain::time::format_duration(duration),
-                until.format("%H:%M")
-            ),
-            slack_ts: None,
-            thread_ts: None,
-            key_event: true,
-        };
-        let notice = self.notice_in(record, render::snoozed(&req.actor, until));
-        if self
-            .store
-            .record_answer(
-                record.incident.id,
-                NudgeAnswer::SnoozedUntil(until),
-                &entry,
-                notice.as_ref(),
-                now,
-                Some(req.inbox_id),
-            )
-            .await?
-        {
-            self.kick_timers();
-        }
-        self.arm_nudges(record.incident.id).await
+        let until = self.clock.now() + duration;
+        let text = format!(
+            "snoozed nudges for {} (until {} UTC)",
+            crate::domain::time::format_duration(duration),
+            until.format("%H:%M")
+        );
+        let notice = render::snoozed(&req.actor, until);
+        let answer = NudgeAnswer::SnoozedUntil(until);
+        self.answer_nudges(req, record, answer, EntryKind::Snoozed, text, notice)
+            .await
     }
 
     /// `/incident aws yes|no` and the "Not an AWS issue" button.
@@ -257,34 +234,56 @@ impl Service {
         record: &IncidentRecord,
         involved: bool,
     ) -> Result<(), Failure> {
-        let now = self.clock.now();
+        let text = if involved {
+            "said AWS is involved"
+        } else {
+            "said this is not an AWS issue"
+        };
+        let after = self
+            .escalation_policy()
+            .support_after(record.incident.severity);
+        let notice = render::involvement(&req.actor, involved, after);
+        let answer = NudgeAnswer::AwsInvolved(involved);
+        self.answer_nudges(
+            req,
+            record,
+            answer,
+            EntryKind::AwsInvolvement,
+            text.into(),
+            notice,
+        )
+        .await
+    }
+
+    /// Record an answer with its timeline entry and channel notice (once, whatever the
+    /// replays), then re-arm the clocks it changes.
+    async fn answer_nudges(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        answer: NudgeAnswer,
+        kind: EntryKind,
+        text: String,
+        notice: Outgoing,
+    ) -> Result<(), Failure> {
         let entry = NewEntry {
             incident_id: record.incident.id,
             dedupe_key: req.key.to_string(),
-            kind: EntryKind::AwsInvolvement,
+            kind,
             occurred_at: req.at,
             actor: Some(req.actor.as_str().to_string()),
-            text: if involved {
-                "said AWS is involved".to_string()
-            } else {
-                "said this is not an AWS issue".to_string()
-            },
+            text,
             slack_ts: None,
             thread_ts: None,
             key_event: true,
         };
-        let after = Duration::from_std(
-            self.config
-                .escalation
-                .support_after(record.incident.severity),
-        )
-        .unwrap_or(Duration::MAX);
-        let notice = self.notice_in(record, render::involvement(&req.actor, involved, after));
+        let notice = self.notice_in(record, notice);
+        let now = self.clock.now();
         if self
             .store
             .record_answer(
                 record.incident.id,
-                NudgeAnswer::AwsInvolved(involved),
+                answer,
                 &entry,
                 notice.as_ref(),
                 now,
