@@ -23,6 +23,13 @@ async fn start_with_listener(world: &World) -> (App, String) {
     let app = App::build(config, secrets, Arc::new(SystemClock))
         .await
         .expect("bot starts");
+    // The Socket Mode connection is opened in the background: a slash command sent before
+    // it is up finds no connection.
+    world
+        .emu
+        .wait_for_connections(1, DEADLINE)
+        .await
+        .expect("bot connects");
     let addr = app.ops_addr().expect("the ops listener is on");
     (app, format!("http://{addr}"))
 }

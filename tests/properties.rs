@@ -11,10 +11,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::Value;
 use warroom::domain::incident::Change;
+use warroom::domain::support::SupportSeverity;
 use warroom::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use warroom::slack::render::{self, Overview};
 use warroom::slack::web::Outgoing;
-use warroom::store::{ActionItem, IncidentRecord, TimelineEntry};
+use warroom::store::{ActionItem, CaseGlance, IncidentRecord, TimelineEntry};
 
 const CHANNEL: &str = "C0INCIDENT";
 
@@ -268,9 +269,24 @@ proptest! {
             .collect();
         let updates: HashMap<IncidentId, DateTime<Utc>> =
             [(IncidentId(7), opened())].into_iter().collect();
+        // A case id is AWS's text: it is echoed escaped like everything else.
+        let aws_cases: HashMap<IncidentId, CaseGlance> = open
+            .iter()
+            .zip(&titles)
+            .map(|(r, t)| {
+                let glance = CaseGlance {
+                    display_id: t.clone(),
+                    severity: SupportSeverity::Urgent,
+                    resolved: false,
+                    awaiting_aws_since: Some(opened()),
+                };
+                (r.incident.id, glance)
+            })
+            .collect();
         let overview = Overview {
             open: &open,
             last_updates: &updates,
+            aws_cases: &aws_cases,
             now: opened() + chrono::Duration::hours(3),
         };
         assert_no_live_sequences("list", &strings(&render::incident_list(&overview)))?;

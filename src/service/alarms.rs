@@ -91,13 +91,13 @@ impl Service {
             .any(|r| !r.matcher.tags.is_empty());
         let mut firing: HashSet<String> = HashSet::new();
         let mut new = 0usize;
-        for mut alarm in in_alarm {
+        let known = self
+            .store
+            .known_transitions(&transition_keys(&in_alarm))
+            .await?;
+        for (mut alarm, known) in in_alarm.into_iter().zip(known) {
             firing.insert(alarm.arn.clone());
-            if self
-                .store
-                .transition_known(&alarm.arn, alarm.state_updated_at)
-                .await?
-            {
+            if known {
                 continue;
             }
             if uses_tags {
@@ -136,15 +136,20 @@ impl Service {
         if names.is_empty() {
             return Ok(());
         }
-        for alarm in aws.alarms_named(region, &names).await? {
-            if alarm.state != AlarmState::Alarm
-                && !self
-                    .store
-                    .transition_known(&alarm.arn, alarm.state_updated_at)
-                    .await?
-            {
+        let left: Vec<Alarm> = aws
+            .alarms_named(region, &names)
+            .await?
+            .into_iter()
+            .filter(|a| a.state != AlarmState::Alarm)
+            .collect();
+        let known = self
+            .store
+            .known_transitions(&transition_keys(&left))
+            .await?;
+        for (alarm, known) in left.iter().zip(known) {
+            if !known {
                 self.store
-                    .record_transition(&alarm, self.clock.now())
+                    .record_transition(alarm, self.clock.now())
                     .await?;
             }
         }
@@ -467,6 +472,14 @@ fn file_stem(name: &str) -> String {
     } else {
         stem
     }
+}
+
+/// What identifies a transition: the alarm and when its state last changed.
+fn transition_keys(alarms: &[Alarm]) -> Vec<(&str, DateTime<Utc>)> {
+    alarms
+        .iter()
+        .map(|a| (a.arn.as_str(), a.state_updated_at))
+        .collect()
 }
 
 #[cfg(test)]

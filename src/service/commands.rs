@@ -270,6 +270,26 @@ impl Service {
             text: "the change is recorded, but its notice could not be posted".to_string(),
             blocks: None,
         };
+        // Status and severity changes are told to the status channel too, the same way.
+        let (b, a) = (&record.incident, &applied.incident);
+        let for_status_channel = self
+            .config
+            .slack
+            .status_channel
+            .as_ref()
+            .filter(|_| b.status != a.status || b.severity != a.severity)
+            .map(|destination| {
+                let after = IncidentRecord {
+                    incident: a.clone(),
+                    ..record.clone()
+                };
+                let msg = render::status_channel_notice(&actor, b, &after);
+                NewOutgoing {
+                    destination: destination.clone(),
+                    text: msg.text,
+                    blocks: msg.blocks.map(|b| b.to_string()),
+                }
+            });
         self.store
             .apply_change_with_notice(
                 &applied,
@@ -277,18 +297,14 @@ impl Service {
                 &actor,
                 Some(&notice).filter(|n| !n.destination.is_empty()),
                 Some(&refusal),
+                for_status_channel.as_ref(),
                 now,
             )
             .await?;
         self.kick_timers();
         let updated = self.store.incident(record.incident.id).await?;
         self.refresh_header(&updated).await?;
-        let b = &record.incident;
         let a = &updated.incident;
-        if b.status != a.status || b.severity != a.severity {
-            self.tell_status_channel(&render::status_channel_notice(&actor, b, &updated))
-                .await;
-        }
         if a.status == crate::domain::Status::Resolved && b.status != a.status {
             self.offer_case_resolution(&updated).await?;
         }

@@ -32,6 +32,7 @@ impl Service {
             actor,
             at: inv.at,
             response_url: Some(&inv.response_url),
+            clicked: None,
         };
         match cmd {
             Command::Snooze(d) => self.snooze(&req, &record, d).await,
@@ -76,6 +77,7 @@ impl Service {
             actor,
             at: click.at,
             response_url: Some(&click.response_url),
+            clicked: click.message.as_ref(),
         };
         match click.action_id.as_str() {
             render::OPEN_CASE_ACTION => {

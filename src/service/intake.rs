@@ -56,9 +56,11 @@ impl Service {
             (Command::List, _) => {
                 let open = self.store.incidents(true).await?;
                 let last_updates = self.store.last_updates().await?;
+                let aws_cases = self.store.case_glances().await?;
                 Ok(Some(render::incident_list(&render::Overview {
                     open: &open,
                     last_updates: &last_updates,
+                    aws_cases: &aws_cases,
                     now: self.clock.now(),
                 })))
             }

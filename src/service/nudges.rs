@@ -12,6 +12,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::escalation::{self, Facts, NudgeKind, Policy};
 use crate::domain::{EntryKind, IncidentId, UserId};
+use crate::slack::inbound::ClickedMessage;
 use crate::slack::render_support as render;
 use crate::slack::web::Outgoing;
 use crate::store::{
@@ -29,6 +30,8 @@ pub(super) struct Request<'a> {
     /// Where a private answer goes (a command's or a click's response_url); `None` for
     /// modal submissions, which are answered in the channel.
     pub response_url: Option<&'a str>,
+    /// The prompt a clicked button was on, to redraw without its buttons once answered.
+    pub clicked: Option<&'a ClickedMessage>,
 }
 
 impl Service {
@@ -277,6 +280,10 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
+        let answered = req
+            .clicked
+            .zip(req.response_url)
+            .map(|(prompt, url)| (url, render::answered_prompt(prompt, &notice)));
         let notice = self.notice_in(record, notice);
         let now = self.clock.now();
         if self
@@ -292,6 +299,12 @@ impl Service {
             .await?
         {
             self.kick_timers();
+            // Best effort: the answer is recorded and announced whatever happens here.
+            if let Some((url, prompt)) = answered {
+                if let Err(e) = self.web.replace_clicked(url, &prompt).await {
+                    tracing::warn!(error = %e, "could not take the buttons off an answered nudge");
+                }
+            }
         }
         self.arm_nudges(record.incident.id).await
     }

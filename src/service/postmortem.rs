@@ -25,7 +25,12 @@ impl Service {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
-        let (item, new) = self
+        // The notice goes into the outbox with the item: a failed post is retried, where a
+        // replay of this command would find the item and post nothing.
+        let notice = |item: &crate::store::ActionItem| {
+            self.notice_in(&record, render::action_added(&actor, item))
+        };
+        let (_, new) = self
             .store
             .add_action(
                 record.incident.id,
@@ -34,15 +39,12 @@ impl Service {
                 &actor,
                 inv.at,
                 &row.dedupe_key,
+                &notice,
                 self.clock.now(),
             )
             .await?;
         if new {
-            if let Some(channel) = &record.channel_id {
-                self.web
-                    .post(channel, &render::action_added(&actor, &item))
-                    .await?;
-            }
+            self.kick_timers();
         }
         Ok(())
     }
@@ -69,17 +71,12 @@ impl Service {
                 &actor,
                 inv.at,
                 &row.dedupe_key,
+                &|item| self.notice_in(&record, render::action_closed(&actor, item)),
                 self.clock.now(),
             )
             .await?;
         match outcome {
-            CloseOutcome::Closed(item) => {
-                if let Some(channel) = &record.channel_id {
-                    self.web
-                        .post(channel, &render::action_closed(&actor, &item))
-                        .await?;
-                }
-            }
+            CloseOutcome::Closed(_) => self.kick_timers(),
             CloseOutcome::AlreadyDone(item) => {
                 self.reply(inv, &render::action_already_done(&item)).await;
             }

@@ -47,6 +47,7 @@ impl Service {
             .unwrap_or(timer.due_at - chrono::Duration::days(1));
         let resolved = self.store.resolved_since(since).await?;
         let last_updates = self.store.last_updates().await?;
+        let aws_cases = self.store.case_glances().await?;
         let idle = open.is_empty() && resolved.is_empty();
         let said_idle_already = last
             .as_ref()
@@ -58,6 +59,7 @@ impl Service {
                 &Overview {
                     open: &open,
                     last_updates: &last_updates,
+                    aws_cases: &aws_cases,
                     now,
                 },
                 &resolved,
@@ -111,10 +113,12 @@ impl Service {
         let open = self.store.incidents(true).await?;
         let recent = self.store.recently_resolved(HOME_RECENT).await?;
         let last_updates = self.store.last_updates().await?;
+        let aws_cases = self.store.case_glances().await?;
         let view = render::home(
             &Overview {
                 open: &open,
                 last_updates: &last_updates,
+                aws_cases: &aws_cases,
                 now: self.clock.now(),
             },
             &recent,

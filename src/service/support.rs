@@ -198,6 +198,7 @@ impl Service {
             actor,
             at: v.at,
             response_url: None,
+            clicked: None,
         };
         let get = |k: &str| {
             v.values

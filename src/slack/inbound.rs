@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// One thing that happened in Slack that warroom acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +77,17 @@ pub struct ActionClick {
     /// Where replies to the clicker go (ephemeral, or replacing the message).
     pub response_url: String,
     pub at: DateTime<Utc>,
+    /// The message as the clicker saw it, so an answered prompt can be redrawn without its
+    /// buttons. (Absent from clicks recorded by older versions.)
+    #[serde(default)]
+    pub message: Option<ClickedMessage>,
+}
+
+/// The text and blocks of the message a button was on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClickedMessage {
+    pub text: String,
+    pub blocks: Option<Value>,
 }
 
 /// A submitted modal (`view_submission`): which one (`callback_id`), what warroom put in

@@ -16,7 +16,7 @@ use crate::domain::incident::Change;
 use crate::domain::time::format_duration;
 use crate::domain::{EntryKind, Incident, IncidentId, Status, UserId};
 use crate::postmortem::PostmortemData;
-use crate::store::{ActionItem, IncidentRecord, TimelineEntry};
+use crate::store::{ActionItem, CaseGlance, IncidentRecord, TimelineEntry};
 
 /// Longest title or note echoed in one message line, in characters.
 const MAX_ECHO_CHARS: usize = 500;
@@ -314,6 +314,8 @@ pub fn help() -> Outgoing {
 pub struct Overview<'a> {
     pub open: &'a [IncidentRecord],
     pub last_updates: &'a HashMap<IncidentId, DateTime<Utc>>,
+    /// The AWS Support case of open incidents that have one.
+    pub aws_cases: &'a HashMap<IncidentId, CaseGlance>,
     pub now: DateTime<Utc>,
 }
 
@@ -326,7 +328,7 @@ impl Overview<'_> {
     }
 
     /// One line per open incident: severity, title, status, age, lead, time since the last
-    /// update, channel.
+    /// update, the AWS case and whether it waits for AWS, channel.
     fn open_lines(&self) -> Vec<String> {
         self.sorted()
             .into_iter()
@@ -341,8 +343,13 @@ impl Overview<'_> {
                     Some(t) => format!("last update {} ago", format_duration(self.now - *t)),
                     None => "no update yet".to_string(),
                 };
+                let case = self
+                    .aws_cases
+                    .get(&i.id)
+                    .map(|c| format!(" · {}", case_glance(c, self.now)))
+                    .unwrap_or_default();
                 format!(
-                    "• *{}* {} {} — {} {} · open {} · lead {} · {} · {}",
+                    "• *{}* {} {} — {} {} · open {} · lead {} · {}{} · {}",
                     i.severity,
                     i.id,
                     title(i),
@@ -351,10 +358,24 @@ impl Overview<'_> {
                     format_duration(self.now - i.opened_at),
                     lead,
                     update,
+                    case,
                     place(r)
                 )
             })
             .collect()
+    }
+}
+
+/// "AWS case 1234 (urgent) waiting on AWS for 1h 5m": AWS's silence is what people miss.
+fn case_glance(c: &CaseGlance, now: DateTime<Utc>) -> String {
+    let case = format!("AWS case {} ({})", escape(&c.display_id), c.severity);
+    match (c.resolved, c.awaiting_aws_since) {
+        (true, _) => format!("{case} resolved"),
+        (false, Some(since)) => format!(
+            ":hourglass: {case} waiting on AWS for {}",
+            format_duration(now - since)
+        ),
+        (false, None) => format!("{case} answered by AWS"),
     }
 }
 

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
+use super::inbound::ClickedMessage;
 use super::mrkdwn::{escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
 use crate::domain::authorization::{who_may, Action, Role};
@@ -230,6 +231,26 @@ pub fn nudge_label(kind: NudgeKind) -> &'static str {
         NudgeKind::OpenCase => "open an AWS Support case",
         NudgeKind::AwsQuiet => "AWS Support is quiet",
         NudgeKind::StaleUpdate => "post a stakeholder update",
+    }
+}
+
+/// A prompt somebody answered, redrawn for everyone: as it was, without its buttons, with
+/// the answer underneath, so nobody acts on a question already settled.
+pub fn answered_prompt(prompt: &ClickedMessage, answer: &Outgoing) -> Outgoing {
+    let mut blocks: Vec<Value> = match prompt.blocks.as_ref().and_then(Value::as_array) {
+        Some(blocks) => blocks
+            .iter()
+            .filter(|b| b["type"] != "actions")
+            .cloned()
+            .collect(),
+        None => vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": prompt.text}})],
+    };
+    blocks.push(json!({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": truncate(&answer.text, 2900)}
+    ]}));
+    Outgoing {
+        text: prompt.text.clone(),
+        blocks: Some(Value::Array(blocks)),
     }
 }
 

@@ -19,7 +19,9 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::connection::ObservedConnector;
-use super::inbound::{ts_to_time, ActionClick, CommandInvocation, Inbound, ViewSubmission};
+use super::inbound::{
+    ts_to_time, ActionClick, ClickedMessage, CommandInvocation, Inbound, ViewSubmission,
+};
 use super::web::{Client, Outgoing, SlackError};
 use crate::ops::metrics::Metrics;
 
@@ -309,6 +311,10 @@ pub fn translate_interaction(payload: &Value, at: DateTime<Utc>) -> Vec<(String,
         let trigger_id = s(payload, "trigger_id")?;
         let response_url = s(payload, "response_url").unwrap_or_default();
         let actions = payload.get("actions")?.as_array()?;
+        let message = payload.get("message").map(|m| ClickedMessage {
+            text: s(m, "text").unwrap_or_default(),
+            blocks: m.get("blocks").filter(|b| b.is_array()).cloned(),
+        });
         Some(
             actions
                 .iter()
@@ -328,6 +334,7 @@ pub fn translate_interaction(payload: &Value, at: DateTime<Utc>) -> Vec<(String,
                         trigger_id: trigger_id.clone(),
                         response_url: response_url.clone(),
                         at: action_ts.as_deref().and_then(ts_to_time).unwrap_or(at),
+                        message: message.clone(),
                     };
                     Some((key, Inbound::Action(click)))
                 })

@@ -554,11 +554,31 @@ impl SlackWeb {
         response_url: &str,
         msg: &Outgoing,
     ) -> Result<(), SlackError> {
+        self.respond(response_url, msg, false).await
+    }
+
+    /// Redraw the message a button was on (a click's `response_url`, `replace_original`),
+    /// for everyone in the channel: an answered prompt loses its buttons.
+    pub async fn replace_clicked(
+        &self,
+        response_url: &str,
+        msg: &Outgoing,
+    ) -> Result<(), SlackError> {
+        self.respond(response_url, msg, true).await
+    }
+
+    async fn respond(
+        &self,
+        response_url: &str,
+        msg: &Outgoing,
+        replace_original: bool,
+    ) -> Result<(), SlackError> {
         let url = url::Url::parse(response_url).map_err(|e| SlackError::Transport {
             method: "response_url",
             detail: format!("bad response_url: {e}"),
         })?;
-        let req = SlackApiPostWebhookMessageRequest::new(msg.content());
+        let req = SlackApiPostWebhookMessageRequest::new(msg.content())
+            .opt_replace_original(replace_original.then_some(true));
         let result = self
             .replies
             .as_ref()

@@ -11,7 +11,8 @@ use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{fmt_time, parse_opt_time, parse_time, Store, StoreError, StoreResult};
+use super::timers::enqueue;
+use super::{fmt_time, parse_opt_time, parse_time, NewOutgoing, Store, StoreError, StoreResult};
 use crate::domain::{EntryKind, IncidentId, UserId};
 
 /// One action item.
@@ -101,8 +102,9 @@ async fn insert_entry(
 }
 
 impl Store {
-    /// Add an action item with the next number, and its timeline entry. Idempotent by
-    /// `source_key`: returns `(item, false)` when this command already added it.
+    /// Add an action item with the next number, its timeline entry and the notice `notice`
+    /// makes of it (into the outbox, so a failed post is retried rather than lost).
+    /// Idempotent by `source_key`: returns `(item, false)` when this command already added it.
     #[allow(clippy::too_many_arguments)]
     pub async fn add_action(
         &self,
@@ -112,6 +114,7 @@ impl Store {
         actor: &UserId,
         at: DateTime<Utc>,
         source_key: &str,
+        notice: &(dyn Fn(&ActionItem) -> Option<NewOutgoing> + Sync),
         now: DateTime<Utc>,
     ) -> StoreResult<(ActionItem, bool)> {
         let mut tx = self.pool().begin().await?;
@@ -154,11 +157,16 @@ impl Store {
             now,
         )
         .await?;
+        if let Some(message) = notice(&item) {
+            enqueue(&mut tx, None, &message, now).await?;
+        }
         tx.commit().await?;
         Ok((item, true))
     }
 
-    /// Mark action item `number` done, with its timeline entry.
+    /// Mark action item `number` done, with its timeline entry and the notice `notice`
+    /// makes of it (into the outbox).
+    #[allow(clippy::too_many_arguments)]
     pub async fn close_action(
         &self,
         incident_id: IncidentId,
@@ -166,6 +174,7 @@ impl Store {
         actor: &UserId,
         at: DateTime<Utc>,
         source_key: &str,
+        notice: &(dyn Fn(&ActionItem) -> Option<NewOutgoing> + Sync),
         now: DateTime<Utc>,
     ) -> StoreResult<CloseOutcome> {
         let mut tx = self.pool().begin().await?;
@@ -205,12 +214,16 @@ impl Store {
             now,
         )
         .await?;
-        tx.commit().await?;
-        Ok(CloseOutcome::Closed(ActionItem {
+        let item = ActionItem {
             done_at: Some(at),
             done_by: Some(actor.as_str().to_string()),
             ..item
-        }))
+        };
+        if let Some(message) = notice(&item) {
+            enqueue(&mut tx, None, &message, now).await?;
+        }
+        tx.commit().await?;
+        Ok(CloseOutcome::Closed(item))
     }
 
     /// The incident's action items by number.
@@ -268,6 +281,7 @@ mod tests {
                 &user("U1"),
                 now,
                 "cmd:1",
+                &|_| None,
                 now,
             )
             .await
@@ -282,6 +296,7 @@ mod tests {
                 &user("U1"),
                 now,
                 "cmd:1",
+                &|_| None,
                 now,
             )
             .await
@@ -289,12 +304,30 @@ mod tests {
         assert!(!new);
         assert_eq!(again, first);
         let (second, _) = store
-            .add_action(a, "runbook", None, &user("U1"), now, "cmd:2", now)
+            .add_action(
+                a,
+                "runbook",
+                None,
+                &user("U1"),
+                now,
+                "cmd:2",
+                &|_| None,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(second.number, 2);
         let (other, _) = store
-            .add_action(b, "other incident", None, &user("U1"), now, "cmd:3", now)
+            .add_action(
+                b,
+                "other incident",
+                None,
+                &user("U1"),
+                now,
+                "cmd:3",
+                &|_| None,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(other.number, 1);
@@ -320,23 +353,23 @@ mod tests {
         let a = incident(&store, "a").await;
         let now = Utc::now();
         store
-            .add_action(a, "x", None, &user("U1"), now, "cmd:1", now)
+            .add_action(a, "x", None, &user("U1"), now, "cmd:1", &|_| None, now)
             .await
             .unwrap();
         assert_eq!(
             store
-                .close_action(a, 7, &user("U1"), now, "cmd:2", now)
+                .close_action(a, 7, &user("U1"), now, "cmd:2", &|_| None, now)
                 .await
                 .unwrap(),
             CloseOutcome::NotFound
         );
         let closed = store
-            .close_action(a, 1, &user("U2"), now, "cmd:3", now)
+            .close_action(a, 1, &user("U2"), now, "cmd:3", &|_| None, now)
             .await
             .unwrap();
         assert!(matches!(&closed, CloseOutcome::Closed(i) if i.done_by.as_deref() == Some("U2")));
         let again = store
-            .close_action(a, 1, &user("U2"), now, "cmd:4", now)
+            .close_action(a, 1, &user("U2"), now, "cmd:4", &|_| None, now)
             .await
             .unwrap();
         assert!(matches!(again, CloseOutcome::AlreadyDone(_)));

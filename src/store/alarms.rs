@@ -186,17 +186,45 @@ async fn mark_decided(
     Ok(())
 }
 
+/// Transitions looked up per query in [`Store::known_transitions`]: two bound values each.
+const KNOWN_PER_QUERY: usize = 400;
+
 impl Store {
-    /// Whether this transition (alarm ARN + StateUpdatedTimestamp) is already recorded.
-    pub async fn transition_known(&self, arn: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let found = sqlx::query(
-            "SELECT 1 FROM alarm_transitions WHERE alarm_arn = ? AND state_updated_at = ?",
-        )
-        .bind(arn)
-        .bind(fmt_time(at))
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(found.is_some())
+    /// Which of `transitions` (alarm ARN, StateUpdatedTimestamp) are recorded already, in
+    /// their order. Every poll asks this of every alarm in ALARM, so it is one query per
+    /// [`KNOWN_PER_QUERY`] rather than one per alarm (BENCHMARKS.md, finding 8).
+    pub async fn known_transitions(
+        &self,
+        transitions: &[(&str, DateTime<Utc>)],
+    ) -> StoreResult<Vec<bool>> {
+        let keys: Vec<(&str, String)> = transitions
+            .iter()
+            .map(|(arn, at)| (*arn, fmt_time(*at)))
+            .collect();
+        let mut known = std::collections::HashSet::new();
+        for chunk in keys.chunks(KNOWN_PER_QUERY) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "SELECT alarm_arn, state_updated_at FROM alarm_transitions
+                 WHERE (alarm_arn, state_updated_at) IN (VALUES ",
+            );
+            let mut pairs = q.separated(", ");
+            for (arn, at) in chunk {
+                pairs
+                    .push("(")
+                    .push_bind_unseparated(*arn)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(at.as_str())
+                    .push_unseparated(")");
+            }
+            q.push(")");
+            for row in q.build().fetch_all(self.pool()).await? {
+                known.insert((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
+            }
+        }
+        Ok(keys
+            .into_iter()
+            .map(|(arn, at)| known.contains(&(arn.to_string(), at)))
+            .collect())
     }
 
     /// Record a transition before anything else happens with it. Returns `false` when it was
@@ -757,13 +785,38 @@ mod tests {
         let now = Utc::now();
         assert!(store.record_transition(&a, now).await.unwrap());
         assert!(!store.record_transition(&a, now).await.unwrap());
-        assert!(store
-            .transition_known(&a.arn, a.state_updated_at)
-            .await
-            .unwrap());
         let mut later = a.clone();
         later.state_updated_at += chrono::Duration::minutes(5);
+        let other = cpu_alarm("db-cpu");
+        let asked = [
+            (a.arn.as_str(), a.state_updated_at),
+            (later.arn.as_str(), later.state_updated_at),
+            (other.arn.as_str(), a.state_updated_at),
+            (a.arn.as_str(), a.state_updated_at),
+        ];
+        assert_eq!(
+            store.known_transitions(&asked).await.unwrap(),
+            [true, false, false, true],
+            "known by ARN and time together, answered in order"
+        );
         assert!(store.record_transition(&later, now).await.unwrap());
+        // More than one query's worth: still answered in order.
+        let many: Vec<(&str, DateTime<Utc>)> = (0..1000)
+            .map(|i| {
+                let at = a.state_updated_at + chrono::Duration::seconds(i);
+                (a.arn.as_str(), at)
+            })
+            .chain([(later.arn.as_str(), later.state_updated_at)])
+            .collect();
+        let known = store.known_transitions(&many).await.unwrap();
+        assert_eq!(known.len(), 1001);
+        let hits: Vec<usize> = known
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(hits, [0, 300, 1000], "the recorded two, wherever they fall");
         assert_eq!(store.undecided_transitions(10).await.unwrap().len(), 2);
     }
 

@@ -163,6 +163,28 @@ fn normalise_body(body: &str) -> String {
     body.replace("\r\n", "\n").trim().to_string()
 }
 
+/// SQL over a case row aliased `c`: when AWS last wrote on it.
+pub(super) const AWS_LAST_REPLIED: &str = "(SELECT MAX(time_created) FROM support_communications
+     WHERE case_row = c.id AND from_aws = 1)";
+/// SQL over a case row aliased `c`: the first customer message after AWS's latest reply.
+pub(super) const FIRST_UNANSWERED: &str = "(SELECT MIN(s.time_created) FROM support_communications s
+     WHERE s.case_row = c.id AND s.from_aws = 0 AND s.time_created >
+       (SELECT MAX(time_created) FROM support_communications WHERE case_row = c.id AND from_aws = 1))";
+
+/// Since when the customer waits for AWS, from three columns starting at `at`: the case's
+/// opening, [`AWS_LAST_REPLIED`] and [`FIRST_UNANSWERED`]. Until AWS first replies, the
+/// opening itself waits; after that, the first message AWS has not answered (if any).
+pub(super) fn awaiting_aws_from(
+    row: &sqlx::sqlite::SqliteRow,
+    at: usize,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let opened = parse_time(&row.try_get::<String, _>(at)?)?;
+    if parse_opt_time(row.try_get(at + 1)?)?.is_none() {
+        return Ok(Some(opened));
+    }
+    parse_opt_time(row.try_get(at + 2)?)
+}
+
 impl Store {
     /// Everything the nudge clocks look at for one incident.
     pub async fn escalation_facts(&self, incident: IncidentId) -> StoreResult<Facts> {
@@ -230,26 +252,15 @@ impl Store {
 
     /// The earliest customer message (the opening counts) after AWS's latest reply.
     async fn awaiting_aws_since(&self, case: &SupportCase) -> StoreResult<Option<DateTime<Utc>>> {
-        let row = sqlx::query(
-            "SELECT MAX(time_created) FROM support_communications WHERE case_row = ? AND from_aws = 1",
-        )
-        .bind(case.row)
-        .fetch_one(self.pool())
-        .await?;
-        let last_aws = parse_opt_time(row.try_get(0)?)?;
-        let opened = case.opened_at.unwrap_or(case.requested_at);
-        let Some(last_aws) = last_aws else {
-            return Ok(Some(opened));
-        };
-        let row = sqlx::query(
-            "SELECT MIN(time_created) FROM support_communications
-             WHERE case_row = ? AND from_aws = 0 AND time_created > ?",
-        )
-        .bind(case.row)
-        .bind(fmt_time(last_aws))
-        .fetch_one(self.pool())
-        .await?;
-        parse_opt_time(row.try_get(0)?)
+        let sql = format!(
+            "SELECT COALESCE(c.opened_at, c.requested_at), {AWS_LAST_REPLIED}, {FIRST_UNANSWERED}
+             FROM support_cases c WHERE c.id = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(case.row)
+            .fetch_one(self.pool())
+            .await?;
+        awaiting_aws_from(&row, 0)
     }
 
     /// Record an answer to the nudges (who said whether AWS is involved, or a snooze) with

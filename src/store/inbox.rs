@@ -3,7 +3,66 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{fmt_time, Store, StoreResult};
+use super::{fmt_time, Store, StoreError, StoreResult};
+
+/// Rows per grouped inbox INSERT: three bound values each, far below SQLite's limit.
+pub(super) const INBOX_ROWS_PER_STATEMENT: usize = 128;
+
+/// One event waiting to be recorded.
+pub(super) struct InboundRow {
+    dedupe_key: String,
+    payload: String,
+    received_at: String,
+}
+
+/// Insert `rows` in one statement; per row, whether it was new. A key repeated within the
+/// batch (one envelope redelivered on two connections at once) is new only the first time.
+async fn insert_inbound(pool: &sqlx::SqlitePool, rows: Vec<InboundRow>) -> Vec<StoreResult<bool>> {
+    if let [row] = rows.as_slice() {
+        // Alone (always so with one Socket Mode connection): a plain INSERT. RETURNING
+        // streams its row back as a message of its own, one more thread hand-off per event
+        // (BENCHMARKS.md, finding 11).
+        let done = sqlx::query(
+            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES (?, ?, ?)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(&row.dedupe_key)
+        .bind(&row.payload)
+        .bind(&row.received_at)
+        .execute(pool)
+        .await;
+        return vec![done
+            .map(|d| d.rows_affected() == 1)
+            .map_err(StoreError::from)];
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO inbox (dedupe_key, payload, received_at) ",
+    );
+    q.push_values(&rows, |mut b, r| {
+        b.push_bind(&r.dedupe_key)
+            .push_bind(&r.payload)
+            .push_bind(&r.received_at);
+    });
+    q.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key");
+    match q.build().fetch_all(pool).await {
+        Ok(inserted) => {
+            let mut new: std::collections::HashSet<String> =
+                inserted.iter().map(|r| r.get::<String, _>(0)).collect();
+            rows.iter().map(|r| Ok(new.remove(&r.dedupe_key))).collect()
+        }
+        Err(e) => {
+            // Every caller gets the reason; none acks, so Slack redelivers each envelope.
+            let reason = format!("{e:#}");
+            let mut errors = vec![Err(StoreError::from(e))];
+            errors.extend((1..rows.len()).map(|_| {
+                Err(StoreError::Other(anyhow::anyhow!(
+                    "recording the event failed: {reason}"
+                )))
+            }));
+            errors
+        }
+    }
+}
 
 /// A recorded event waiting to be (or already) processed.
 #[derive(Debug, Clone)]
@@ -16,7 +75,9 @@ pub struct InboxRow {
 
 impl Store {
     /// Record an event. Returns `false` when the key was already recorded (a redelivery),
-    /// in which case nothing changes.
+    /// in which case nothing changes. Events recorded at the same moment (several Socket
+    /// Mode connections, or the worker holding the database) share one statement
+    /// ([`super::group_commit`]); each caller still returns only once its row is durable.
     #[tracing::instrument(skip_all, fields(key = dedupe_key))]
     pub async fn record_inbound(
         &self,
@@ -24,16 +85,19 @@ impl Store {
         payload: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES (?, ?, ?)
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(dedupe_key)
-        .bind(payload)
-        .bind(fmt_time(now))
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let row = InboundRow {
+            dedupe_key: dedupe_key.to_owned(),
+            payload: payload.to_owned(),
+            received_at: fmt_time(now),
+        };
+        self.inbox_writes
+            .submit(row, |rows| insert_inbound(self.pool(), rows))
+            .await
+            .unwrap_or_else(|| {
+                Err(StoreError::Other(anyhow::anyhow!(
+                    "the inbox write was abandoned before it finished"
+                )))
+            })
     }
 
     /// Unprocessed events in the order they were received.
@@ -124,5 +188,53 @@ mod tests {
             1
         );
         assert_eq!(store.pending_inbound(10).await.unwrap()[0].attempts, 1);
+    }
+
+    /// Many envelopes recorded at once (several connections, redeliveries among them):
+    /// each is stored once with its own payload, and each caller learns whether its event
+    /// was new, while the database holds a write of its own in the way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_records_are_each_stored_once_and_answered_truthfully() {
+        let (store, _dir) = temp_store().await;
+        let now = chrono::Utc::now();
+        assert!(store
+            .record_inbound("ev:0", "{\"n\":0}", now)
+            .await
+            .unwrap());
+        // Hold the one connection so records queue up behind it and get grouped.
+        let mut held = store.pool().begin().await.unwrap();
+        sqlx::query("UPDATE inbox SET attempts = 0")
+            .execute(&mut *held)
+            .await
+            .unwrap();
+        let mut handles = Vec::new();
+        for n in 0..300u32 {
+            // ev:1..=149 twice, ev:150 once, ev:0 again: 150 new events, 150 redeliveries.
+            let (store, key) = (store.clone(), format!("ev:{}", n % 150 + 1));
+            let key = if n == 299 { "ev:0".to_string() } else { key };
+            handles.push(tokio::spawn(async move {
+                let payload = format!("{{\"key\":\"{key}\"}}");
+                (
+                    key.clone(),
+                    store.record_inbound(&key, &payload, now).await.unwrap(),
+                )
+            }));
+        }
+        held.commit().await.unwrap();
+        let mut new_keys = std::collections::HashMap::<String, usize>::new();
+        for h in handles {
+            let (key, new) = h.await.unwrap();
+            *new_keys.entry(key).or_default() += usize::from(new);
+        }
+        assert_eq!(new_keys["ev:0"], 0, "ev:0 was recorded before");
+        for n in 1..=150 {
+            let key = format!("ev:{n}");
+            assert_eq!(new_keys.get(&key), Some(&1), "{key} is new exactly once");
+        }
+        let rows = store.pending_inbound(1_000).await.unwrap();
+        assert_eq!(rows.len(), 151, "one row per distinct event");
+        for r in &rows[1..] {
+            assert_eq!(r.payload, format!("{{\"key\":\"{}\"}}", r.dedupe_key));
+        }
     }
 }

@@ -210,7 +210,7 @@ impl Store {
         actor: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        self.apply_change_with_notice(applied, dedupe_key, actor, None, None, now)
+        self.apply_change_with_notice(applied, dedupe_key, actor, None, None, None, now)
             .await
     }
 
@@ -218,7 +218,9 @@ impl Store {
     /// same transaction, so a notice is neither lost to a failed post (the scheduler retries
     /// it) nor posted twice by a replay (which finds the change recorded and enqueues
     /// nothing). `refusal` is who to tell, and how, if Slack refuses the notice for good:
-    /// its destination is the command's response_url.
+    /// its destination is the command's response_url. `also` is one more message (the
+    /// status channel's), enqueued the same way, whose refusal nobody is told of.
+    #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip_all, fields(incident = %applied.incident.id, key = dedupe_key))]
     pub async fn apply_change_with_notice(
         &self,
@@ -227,6 +229,7 @@ impl Store {
         actor: &UserId,
         notice: Option<&NewOutgoing>,
         refusal: Option<&NewOutgoing>,
+        also: Option<&NewOutgoing>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let detail = serde_json::to_string(&applied.detail)
@@ -266,6 +269,9 @@ impl Store {
             .await?;
             if let Some(notice) = notice {
                 enqueue_answerable(&mut tx, None, notice, refusal, now).await?;
+            }
+            if let Some(also) = also {
+                enqueue_answerable(&mut tx, None, also, None, now).await?;
             }
         }
         tx.commit().await?;
@@ -315,6 +321,7 @@ mod tests {
                     &alice,
                     Some(&notice),
                     Some(&refusal),
+                    None,
                     now,
                 )
                 .await

@@ -8,6 +8,7 @@
 mod actions;
 mod alarms;
 mod escalation;
+mod group_commit;
 mod inbox;
 mod incidents;
 mod maintenance;
@@ -32,6 +33,7 @@ pub use escalation::{
 };
 pub use inbox::InboxRow;
 pub use incidents::{IncidentRecord, NewIncident};
+pub use overview::CaseGlance;
 pub use postmortem::{
     AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, PostmortemSource,
 };
@@ -56,9 +58,17 @@ impl From<sqlx::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The database handle. Cheap to clone (a pool inside).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Inbox records made at the same moment share one statement.
+    inbox_writes: std::sync::Arc<group_commit::GroupCommit<inbox::InboundRow, StoreResult<bool>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("pool", &self.pool).finish()
+    }
 }
 
 impl Store {
@@ -93,7 +103,12 @@ impl Store {
             .run(&pool)
             .await
             .context("cannot apply database migrations")?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            inbox_writes: std::sync::Arc::new(group_commit::GroupCommit::new(
+                inbox::INBOX_ROWS_PER_STATEMENT,
+            )),
+        })
     }
 
     /// Whether a write goes through right now (for readiness checks and at start). A real

@@ -172,6 +172,8 @@ async fn a_change_that_changes_nothing_is_explained_to_the_caller() {
     assert_eq!(world.command(BOB, &channel, "sev 2").await, None);
     let reply = world.ephemeral_after(BOB, seen).await;
     assert!(reply.contains("SEV2"), "{reply}");
-    // No notice in the channel: only the header is there.
+    // No notice in the channel: only the header is there. A notice would go through the
+    // outbox and could land after the reply, so look once the outbox is empty.
+    wait_outbox_drained(&world.store().await).await;
     assert_eq!(world.bot_messages(&channel, 1).await.len(), 1);
 }

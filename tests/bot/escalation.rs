@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::json;
+use serde_json::{json, Value};
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, MotoServer};
 use warroom::aws::AwsAccess;
@@ -163,8 +163,10 @@ async fn wait_pending(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
     }
 }
 
-/// Wait until the clock of `kind` has no pending look before `after` (the scheduler has
-/// handled every due one).
+/// Wait until the clock of `kind` has no pending look before `now` (the scheduler has
+/// handled every due one) and the outbox has delivered what they produced: a nudge is
+/// committed with the claim of its timer and posted afterwards, so "no such post" means
+/// "no such nudge" only then.
 async fn wait_settled(store: &Store, kind: &str, now: DateTime<Utc>) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while pending_nudges(store, kind).await.iter().any(|d| *d <= now) {
@@ -173,6 +175,26 @@ async fn wait_settled(store: &Store, kind: &str, now: DateTime<Utc>) {
             "timers never settled"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    wait_outbox_drained(store).await;
+}
+
+/// Move the clock `n` times by the Support poll interval (a minute), waiting each time for
+/// the poll it triggers to reach AWS. The poller is one loop, so once poll `k + 1` has asked
+/// for the correspondence, everything poll `k` found is recorded (and in the outbox).
+async fn support_polls(app: &App, clock: &ManualClock, aws: &Aws, n: usize) {
+    for _ in 0..n {
+        // Counted before the clock moves, so the poll it triggers cannot be missed.
+        let before = aws.fake.call_count("DescribeCommunications");
+        advance(app, clock, Duration::minutes(1));
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while aws.fake.call_count("DescribeCommunications") == before {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot stopped polling"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -263,6 +285,20 @@ async fn the_case_nudge_fires_once_at_the_deadline_then_repeats_until_someone_ac
     stop(&world, app).await;
 }
 
+/// Wait until the bot's message `ts` has no buttons left; its blocks as JSON text.
+async fn answered(world: &World, channel: &str, ts: &str) -> String {
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            let m = ws.messages.get(channel)?.iter().find(|m| m.ts == ts)?;
+            let blocks = m.blocks.as_ref()?.as_array()?;
+            (!blocks.iter().any(|b| b["type"] == "actions")).then(|| Value::from(blocks.clone()))
+        })
+        .await
+        .expect("the answered prompt loses its buttons")
+        .to_string()
+}
+
 #[tokio::test]
 async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
     let world = World::new().await;
@@ -282,6 +318,10 @@ async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
         .expect("click acked");
     wait_posts(&world, &ch, "snoozed warroom's nudges", 1).await;
     assert_eq!(count_kind(&store, &ch, EntryKind::Snoozed).await, 1);
+    // The answered nudge is redrawn without its buttons, with the answer under it.
+    let redrawn = answered(&world, &ch, &nudge.ts).await;
+    assert!(redrawn.contains(CASE_NUDGE), "{redrawn}");
+    assert!(redrawn.contains("snoozed warroom's nudges"), "{redrawn}");
     advance(&app, &clock, Duration::minutes(15));
     wait_settled(&store, "open_case", clock.now()).await;
     assert_eq!(bot_posts(&world, &ch, CASE_NUDGE).len(), 1, "snoozed");
@@ -302,6 +342,11 @@ async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
         .await
         .expect("click acked");
     wait_posts(&world, &ch, "says this is not an AWS issue", 1).await;
+    let redrawn = answered(&world, &ch, &again[1].ts).await;
+    assert!(
+        redrawn.contains("says this is not an AWS issue"),
+        "{redrawn}"
+    );
     for _ in 0..4 {
         advance(&app, &clock, Duration::minutes(15));
     }
@@ -446,6 +491,13 @@ async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirror
     advance(&app, &clock, Duration::minutes(30));
     wait_settled(&store, "open_case", clock.now()).await;
     assert_eq!(bot_posts(&world, &ch, CASE_NUDGE).len(), 1);
+    // Anyone looking across incidents sees the case, and for how long AWS has been silent.
+    let case_line = format!("AWS case {display} (urgent)");
+    let list = world.command(CAROL, &ch, "list").await.unwrap_or_default();
+    assert!(
+        list.contains(&format!("{case_line} waiting on AWS for 30m")),
+        "{list}"
+    );
 
     // AWS replies, with an attachment and a would-be ping: mirrored once, escaped.
     aws.fake.add_support_reply(
@@ -463,22 +515,17 @@ async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirror
     );
     assert!(!replies[0].text.contains("<!channel>"));
     assert!(replies[0].text.contains("rds-events.log"));
+    let list = world.command(CAROL, &ch, "list").await.unwrap_or_default();
+    assert!(
+        list.contains(&format!("{case_line} answered by AWS")),
+        "{list}"
+    );
     stop(&world, app).await;
 
     // After a restart and more polls, still exactly one copy.
     let app = start(&world, &clock, Some(&aws), None).await;
-    for _ in 0..3 {
-        advance(&app, &clock, Duration::minutes(1));
-        let before = aws.fake.call_count("DescribeCommunications");
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while aws.fake.call_count("DescribeCommunications") == before {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped polling"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
+    support_polls(&app, &clock, &aws, 3).await;
+    wait_outbox_drained(&store).await;
     assert_eq!(bot_posts(&world, &ch, "AWS Support replied").len(), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::AwsReply).await, 1);
 
@@ -494,21 +541,24 @@ async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirror
         None
     );
     wait_posts(&world, &ch, "replied on AWS case", 1).await;
+    let list = world.command(CAROL, &ch, "list").await.unwrap_or_default();
+    assert!(
+        list.contains(&format!("{case_line} waiting on AWS for 0m")),
+        "our reply waits for AWS again: {list}"
+    );
     assert_eq!(
         aws.fake.support_replies_sent(&case.case_id),
         vec!["Failover done at 10:40; errors persist on the new primary".to_string()]
     );
-    advance(&app, &clock, Duration::minutes(1));
-    let polled = aws.fake.call_count("DescribeCommunications");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while aws.fake.call_count("DescribeCommunications") == polled {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bot stopped polling"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    // Two polls: the second one asking AWS means the first, which saw the reply, is done.
+    support_polls(&app, &clock, &aws, 2).await;
+    wait_outbox_drained(&store).await;
     assert!(bot_posts(&world, &ch, "outside Slack").is_empty());
+    assert_eq!(
+        count_kind(&store, &ch, EntryKind::SupportMessage).await,
+        1,
+        "only the reply as sent from Slack"
+    );
 
     // /incident aws status: the case as AWS shows it, to the caller.
     let seen = world.ephemeral_count(BOB);

@@ -243,6 +243,25 @@ pub async fn wait_timeline(
     }
 }
 
+/// Wait until the outbox has nothing left to deliver (every row posted or given up on).
+///
+/// Notices, nudges, summaries and mirrored AWS replies are committed to the outbox and posted
+/// later by the scheduler. A check that something was *not* posted is only meaningful once
+/// whatever the bot committed so far has been delivered: call this first.
+pub async fn wait_outbox_drained(store: &Store) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let pending = store.pending_outbox(100).await.unwrap();
+        if pending.is_empty() {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("the outbox never drained: {pending:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The real `warroom` binary, run with a config file against the emulator.
 pub struct BotProcess {
     child: tokio::process::Child,

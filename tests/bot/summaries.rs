@@ -143,6 +143,8 @@ async fn an_update_is_posted_in_both_places_and_recorded() {
         None
     );
     world.bot_messages(&channel, 5).await;
+    // A status-channel copy would be a second outbox row, posted after the channel's.
+    wait_outbox_drained(&world.store().await).await;
     assert_eq!(texts(&world, &status).len(), 3);
 }
 
@@ -216,6 +218,8 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     bot.service.kick_timers();
     let store = world.store().await;
     wait_summaries(&store, 2).await;
+    // Recorded with its messages, which are posted afterwards: look once they would be.
+    wait_outbox_drained(&store).await;
     assert_eq!(texts(&world, &status).len(), 1, "quiet when idle");
 
     // Three incidents of different severities, one resolved.
@@ -377,6 +381,8 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
         pending[0].due_at,
         warroom::clock::Clock::now(&clock) + Duration::minutes(1)
     );
+    // The row the stop may have left marked "sending" is settled (looked up, not reposted).
+    wait_outbox_drained(&store).await;
     assert_eq!(texts(&world, &status).len(), 1);
     clock.advance(Duration::minutes(1));
     bot.service.kick_timers();

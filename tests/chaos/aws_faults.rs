@@ -237,6 +237,25 @@ async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
         .count()
 }
 
+/// Wait until the incident's latest case has `n` failed CreateCase attempts on record. The
+/// bot reads its clock for the next retry only after CreateCase has answered, so a test that
+/// moves the clock as soon as AWS has *seen* the call can push that retry out of reach.
+async fn wait_case_attempts(store: &Store, channel: &str, n: i64) {
+    let id = incident_in(store, channel).await.incident.id;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let case = store.latest_case(id).await.expect("cases readable");
+        if case.as_ref().is_some_and(|c| c.attempts >= n) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{n} failed CreateCase attempts never recorded: {case:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Messages still waiting in the outbox (read-only, beside the running bot).
 fn outbox_pending(world: &World) -> i64 {
     let conn = rusqlite::Connection::open_with_flags(
@@ -397,6 +416,9 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     app.service.kick_timers();
     aws.wait_calls_since("CreateCase", asked, SDK_ATTEMPTS)
         .await;
+    // That retry's failure, and so the time of the next one, is on record before the clock
+    // moves again (else the next retry is scheduled from the moved clock, out of reach).
+    wait_case_attempts(&store, &ch, 2).await;
     clock.advance(chrono::Duration::seconds(35));
     app.service.kick_timers();
     wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;

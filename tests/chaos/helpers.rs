@@ -194,6 +194,27 @@ pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
         .expect("an incident for the channel")
 }
 
+/// Poll the database (a condition with a deadline) until `f` holds for the incident's record:
+/// a command is acked before the worker applies it.
+pub async fn wait_incident(
+    store: &Store,
+    channel: &str,
+    what: &str,
+    mut f: impl FnMut(&IncidentRecord) -> bool,
+) -> IncidentRecord {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let record = incident_in(store, channel).await;
+        if f(&record) {
+            return record;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("the incident never showed {what}: {record:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Poll the database (a condition with a deadline) until `f` holds for the incident's timeline.
 pub async fn wait_timeline(
     store: &Store,

@@ -92,6 +92,11 @@ async fn malformed_envelopes_and_events_are_skipped_and_the_connection_keeps_wor
         world.command(BOB, &channel, "status identified").await,
         None
     );
+    // Acked before the worker applies it: wait, so the header check below sees the change.
+    wait_incident(&store, &channel, "status identified", |r| {
+        r.incident.status.to_string() == "identified"
+    })
+    .await;
     check_invariants(&world, &store, 1).await;
 }
 

@@ -85,6 +85,21 @@ fn log_text(world: &World) -> String {
     std::fs::read_to_string(BotProcess::log_path(world)).unwrap_or_default()
 }
 
+/// Wait until the bot's log contains `needle`. The log is written by another process, in
+/// its own time: seeing the effect of an error (say, a redelivery) does not mean the line
+/// about it is written yet.
+async fn wait_log(world: &World, needle: &str) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !log_text(world).contains(needle) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log never said {needle:?}: {}",
+            log_text(world)
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn integrity_ok(world: &World) {
     let store = world.store().await;
     let check = store.integrity_check().await.expect("integrity check runs");
@@ -150,6 +165,11 @@ async fn a_busy_database_is_waited_for_and_nothing_is_lost() {
         None
     );
     let store = world.store().await;
+    // Acked before the worker applies it: wait, so the header check below sees the change.
+    wait_incident(&store, &channel, "status identified", |r| {
+        r.incident.status.to_string() == "identified"
+    })
+    .await;
     check_invariants(&world, &store, 1).await;
     integrity_ok(&world).await;
 }
@@ -289,11 +309,8 @@ async fn a_full_disk_withholds_acks_says_why_and_recovers() {
         }
     }
     let stuck = stuck.expect("the disk filled up");
-    assert!(
-        log_text(&world).contains("full"),
-        "the log says the disk is full: {}",
-        log_text(&world)
-    );
+    // The log says the disk is full.
+    wait_log(&world, "full").await;
     assert_eq!(world.emu.connection_count(), 1, "the connection stays up");
 
     std::fs::remove_file(filler).expect("space freed");
@@ -306,6 +323,11 @@ async fn a_full_disk_withholds_acks_says_why_and_recovers() {
         None
     );
     let store = world.store().await;
+    // Acked before the worker applies it: wait, so the header check below sees the change.
+    wait_incident(&store, &channel, "status identified", |r| {
+        r.incident.status.to_string() == "identified"
+    })
+    .await;
     check_invariants(&world, &store, 1).await;
     integrity_ok(&world).await;
     bot.kill(&world).await;

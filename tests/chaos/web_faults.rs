@@ -231,31 +231,50 @@ impl World {
     }
 }
 
-/// A change notice goes into the outbox with the change (it was once posted after the
-/// commit, and a 5xx on that post lost it: the retried event found the change on record and
-/// only refreshed the header). The scheduler retries it; it is posted once.
+/// A notice goes into the outbox with what it announces: a status change, an action item
+/// added or closed. (They were once posted after the commit, and a 5xx on that post lost
+/// them: the retried event found the change on record and posted nothing.) The scheduler
+/// retries each; each is posted once.
 #[tokio::test]
-async fn a_change_notice_lost_to_a_server_error_is_posted_on_retry() {
+async fn notices_lost_to_a_server_error_are_posted_on_retry() {
     let world = World::new().await;
     let _bot = world.start_bot().await;
     let channel = world.declare(ALICE, "Lost notice").await;
-    world
-        .emu
-        .inject_fault("chat.postMessage", Fault::HttpStatus(503), 1);
-    assert_eq!(
-        world.command(BOB, &channel, "status identified").await,
-        None
-    );
     let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.messages
-                .get(&channel)?
-                .iter()
-                .any(|m| m.user == bot && !m.pinned && m.text.contains("identified"))
-                .then_some(())
-        })
-        .await
-        .expect("the status notice is posted");
+    for (command, notice) in [
+        ("status identified", "identified"),
+        (
+            "action roll back the deploy",
+            "added action item 1: roll back the deploy",
+        ),
+        (
+            "action done 1",
+            "closed action item 1: roll back the deploy",
+        ),
+    ] {
+        world
+            .emu
+            .inject_fault("chat.postMessage", Fault::HttpStatus(503), 1);
+        assert_eq!(world.command(BOB, &channel, command).await, None);
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| {
+                ws.messages
+                    .get(&channel)?
+                    .iter()
+                    .any(|m| m.user == bot && !m.pinned && m.text.contains(notice))
+                    .then_some(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("the notice {notice:?} was never posted: {e:?}"));
+    }
+    // Posted once each: look again once the last one is out.
+    let posted = world.emu.messages(&channel);
+    for notice in ["added action item 1", "closed action item 1"] {
+        let n = posted
+            .iter()
+            .filter(|m| m.user == bot && m.text.contains(notice))
+            .count();
+        assert_eq!(n, 1, "{notice:?} posted {n} times");
+    }
 }
