@@ -22,6 +22,10 @@ use crate::store::{InboxRow, NewEntry, StoreError};
 /// for ever behind an event that cannot succeed.
 const MAX_ATTEMPTS: i64 = 60;
 
+/// How long the worker waits, once woken from idle, before it reads the inbox: a person
+/// does not notice 2 ms, and under load it turns one-event runs into runs of several.
+const LINGER: Duration = Duration::from_millis(2);
+
 /// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
 fn backoff(attempts: i64) -> Duration {
     Duration::from_millis((250 * attempts.clamp(1, 40) as u64).min(10_000))
@@ -83,6 +87,10 @@ impl Service {
                     _ = self.wake.notified() => {}
                     _ = shutdown.changed() => {}
                 }
+                // Let events that arrive together be read and applied together: without
+                // it, a busy channel is applied one event per wake-up, each costing a read
+                // of the inbox and a transaction (BENCHMARKS.md, finding 12).
+                tokio::time::sleep(LINGER).await;
                 continue;
             }
             let mut next = 0;

@@ -275,6 +275,19 @@ pub(crate) fn count_call(metrics: &Metrics, method: &'static str, ok: bool) {
     metrics.slack_call(method, ok);
 }
 
+/// How `chat.postMessage` is paced: Slack allows about one message per second *per
+/// channel*. slack-morphism's own `chat_post_message` paces it per workspace, so with two
+/// incidents (or an alarm storm) every channel waited for every other (BENCHMARKS.md,
+/// findings 5 and 9). Keyed by channel, the same throttler paces each channel alone.
+fn post_pacing(channel: &str) -> SlackApiMethodRateControlConfig {
+    SlackApiMethodRateControlConfig::new().with_special_rate_limit(
+        SlackApiRateControlSpecialLimit::new(
+            format!("chat.postMessage:{channel}").into(),
+            SlackApiRateControlLimit::new(1, Duration::from_secs(1)),
+        ),
+    )
+}
+
 impl SlackWeb {
     pub fn new(client: Arc<Client>, bot_token: &secrecy::SecretString) -> SlackWeb {
         SlackWeb {
@@ -377,7 +390,10 @@ impl SlackWeb {
             SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), msg.content())
                 .with_unfurl_links(false)
                 .with_unfurl_media(false);
-        let r = call!(self, "chat.postMessage", |s| s.chat_post_message(&req))?;
+        let pacing = post_pacing(channel);
+        let r: SlackApiChatPostMessageResponse = call!(self, "chat.postMessage", |s| s
+            .http_session_api
+            .http_post("chat.postMessage", &req, Some(&pacing)))?;
         Ok(r.ts.0)
     }
 

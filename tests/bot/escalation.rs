@@ -330,7 +330,11 @@ async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
 
     // /incident snooze does the same.
     assert_eq!(world.command(BOB, &ch, "snooze 1h").await, None);
-    wait_posts(&world, &ch, "snoozed warroom's nudges", 2).await;
+    // On the timeline (the answered nudge above also shows "snoozed", so posts can't tell).
+    wait_timeline(&store, &ch, "the second snooze", |e| {
+        e.iter().filter(|e| e.kind == EntryKind::Snoozed).count() == 2
+    })
+    .await;
     advance(&app, &clock, Duration::minutes(59));
     wait_settled(&store, "open_case", clock.now()).await;
     assert_eq!(bot_posts(&world, &ch, CASE_NUDGE).len(), 2);

@@ -238,9 +238,17 @@ impl World {
 #[tokio::test]
 async fn notices_lost_to_a_server_error_are_posted_on_retry() {
     let world = World::new().await;
-    let _bot = world.start_bot().await;
+    let status = world.bot_channel("incident-status");
+    let _bot = world
+        .start_bot_with(|c| c.slack.status_channel = Some(status.clone()))
+        .await;
     let channel = world.declare(ALICE, "Lost notice").await;
     let bot = world.emu.config().bot_user_id.clone();
+    // The status change has two notices (its channel's and the status channel's): enough
+    // failures that both meet one, whichever is posted first.
+    world
+        .emu
+        .inject_fault("chat.postMessage", Fault::HttpStatus(503), 2);
     for (command, notice) in [
         ("status identified", "identified"),
         (
@@ -268,6 +276,26 @@ async fn notices_lost_to_a_server_error_are_posted_on_retry() {
             .await
             .unwrap_or_else(|e| panic!("the notice {notice:?} was never posted: {e:?}"));
     }
+    // The status channel's notice of the change is retried too (it was posted directly,
+    // best effort, and lost to a 5xx).
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.messages
+                .get(&status)?
+                .iter()
+                .any(|m| m.user == bot && m.text.contains("→ *identified*"))
+                .then_some(())
+        })
+        .await
+        .expect("the status channel hears of the change");
+    let told = world
+        .emu
+        .messages(&status)
+        .into_iter()
+        .filter(|m| m.user == bot && m.text.contains("→ *identified*"))
+        .count();
+    assert_eq!(told, 1, "the status channel is told once");
     // Posted once each: look again once the last one is out.
     let posted = world.emu.messages(&channel);
     for notice in ["added action item 1", "closed action item 1"] {
