@@ -409,12 +409,11 @@ async fn doctor_with_config(world: &World, extra: &str) -> (bool, String) {
 
 #[tokio::test]
 async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan() {
-    use warroom::aws::fake::{AwsFake, CloudWatchBackend, MotoServer};
+    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let moto = MotoServer::start().await.expect("moto_server starts");
-    let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+    let (fake, _moto) = AwsFake::start_on_moto()
         .await
-        .unwrap();
+        .expect("moto and the AWS fake start");
 
     let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
     assert!(ok, "{out}");

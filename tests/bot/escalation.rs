@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, CloudWatchBackend, MotoServer};
+use warroom::aws::fake::{AwsFake, MotoServer};
 use warroom::aws::AwsAccess;
 use warroom::clock::{Clock, ManualClock};
 use warroom::demo::config_for_emulator;
@@ -37,10 +37,9 @@ struct Aws {
 
 impl Aws {
     async fn start() -> Aws {
-        let moto = MotoServer::start().await.expect("moto_server starts");
-        let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+        let (fake, moto) = AwsFake::start_on_moto()
             .await
-            .expect("AWS fake starts");
+            .expect("moto and the AWS fake start");
         Aws { fake, _moto: moto }
     }
 }

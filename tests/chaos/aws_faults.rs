@@ -12,11 +12,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use chrono::{TimeZone, Utc};
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, CloudWatchBackend, MotoServer};
+use warroom::aws::fake::{AwsFake, MotoServer};
 use warroom::aws::AwsAccess;
 use warroom::clock::{ManualClock, SharedClock, SystemClock};
 use warroom::demo::config_for_emulator;
@@ -48,18 +47,11 @@ struct Aws {
 
 impl Aws {
     async fn start() -> Aws {
-        let moto = MotoServer::start().await.expect("moto_server starts");
-        let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+        let (fake, moto) = AwsFake::start_on_moto()
             .await
-            .expect("AWS fake starts");
-        let conf = aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(fake.endpoint_url())
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .build();
+            .expect("moto and the AWS fake start");
         Aws {
-            cw: aws_sdk_cloudwatch::Client::from_conf(conf),
+            cw: fake.operator_cloudwatch(REGION),
             fake,
             _moto: moto,
         }

@@ -167,6 +167,27 @@ pub struct AwsFake {
 }
 
 impl AwsFake {
+    /// moto_server with a fake in front of it, as the tests run them. Keep the
+    /// [`MotoServer`]: dropping it stops moto.
+    pub async fn start_on_moto() -> anyhow::Result<(AwsFake, MotoServer)> {
+        let moto = MotoServer::start().await?;
+        let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string())).await?;
+        Ok((fake, moto))
+    }
+
+    /// A CloudWatch client on this fake with test credentials: the operator's side in tests
+    /// (creating alarms, setting their state), beside the bot's own clients.
+    pub fn operator_cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.endpoint_url())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(conf)
+    }
+
     /// Serve on 127.0.0.1 with a free port.
     pub async fn start(backend: CloudWatchBackend) -> anyhow::Result<AwsFake> {
         let http = HttpClient::builder(hyper_util::rt::TokioExecutor::new()).build_http();
@@ -658,17 +679,10 @@ fn describe_events(shared: &Shared, input: &Json) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_cloudwatch::types::{MetricDatum, StateValue};
 
     fn client(fake: &AwsFake) -> aws_sdk_cloudwatch::Client {
-        let conf = aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .endpoint_url(fake.endpoint_url())
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .build();
-        aws_sdk_cloudwatch::Client::from_conf(conf)
+        fake.operator_cloudwatch("eu-west-1")
     }
 
     fn alarm(i: usize, state: &str) -> FakeAlarm {
@@ -731,10 +745,9 @@ mod tests {
 
     #[tokio::test]
     async fn gzipped_sdk_requests_reach_moto() {
-        let moto = MotoServer::start().await.expect("moto_server starts");
-        let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string()))
+        let (fake, _moto) = AwsFake::start_on_moto()
             .await
-            .unwrap();
+            .expect("moto and the fake start");
         let cw = client(&fake);
         // PutMetricData is compressed by the SDK once the body passes 10 KiB.
         let mut put = cw.put_metric_data().namespace("Warroom/Test");
