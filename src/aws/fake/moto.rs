@@ -23,6 +23,9 @@ use super::{error_response, ok_response, CLOUDWATCH};
 /// How long moto may take to start answering.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 
+/// Ports tried before giving up on starting moto.
+const START_ATTEMPTS: usize = 3;
+
 /// A `moto_server` child process on 127.0.0.1; killed when dropped.
 pub struct MotoServer {
     child: tokio::process::Child,
@@ -36,11 +39,24 @@ impl MotoServer {
             Some(bin) => bin,
             None => install().await?,
         };
+        // The port is free when chosen, but another process (a parallel test binding port
+        // 0) may take it before moto binds it; moto then exits. Try again on another port.
+        let mut last = None;
+        for _ in 0..START_ATTEMPTS {
+            match Self::start_on_free_port(&bin).await {
+                Ok(server) => return Ok(server),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("moto_server did not start")))
+    }
+
+    async fn start_on_free_port(bin: &std::path::Path) -> anyhow::Result<MotoServer> {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
             l.local_addr()?.port()
         };
-        let child = tokio::process::Command::new(&bin)
+        let child = tokio::process::Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -59,19 +75,30 @@ impl MotoServer {
         &self.url
     }
 
+    /// Wait until moto answers its own API. Something listening on the port is not enough:
+    /// it may be another process that took the port first (moto then exits).
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + START_DEADLINE;
-        let addr = self.url.trim_start_matches("http://").to_string();
+        let http: HttpClient<HttpConnector, Body> =
+            HttpClient::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let probe = format!(
+            "{}/moto-api/state-manager/get-transition?model_name=support::case",
+            self.url
+        );
         loop {
             if let Some(status) = self.child.try_wait()? {
                 return Err(anyhow!("moto_server exited at start ({status})"));
             }
-            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-                return Ok(());
+            let req = Request::get(probe.as_str()).body(Body::empty())?;
+            if let Ok(resp) = http.request(req).await {
+                if resp.status().is_success() {
+                    return Ok(());
+                }
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(anyhow!(
-                    "moto_server did not listen on {addr} within {START_DEADLINE:?}"
+                    "moto_server did not answer on {} within {START_DEADLINE:?}",
+                    self.url
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
