@@ -20,7 +20,8 @@ use crate::slack::socket::{SocketMode, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
 use crate::store::Store;
 
-/// rustls needs exactly one process-wide crypto provider; both ring and aws-lc-rs are linked.
+/// The process-wide rustls crypto provider: ring, the only one linked (Cargo.toml says why).
+/// Clients that pick their provider explicitly (the AWS SDK's) do not depend on it.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

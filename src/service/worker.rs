@@ -314,7 +314,7 @@ impl Service {
 
 /// Most message rows applied in one transaction. The intake waits for the one database
 /// connection while a run is written, so a run must stay short next to the ack budget
-/// (64 rows: about half a millisecond; `cargo bench --bench store`, `add_entries_64`).
+/// (64 rows: about half a millisecond; `cargo bench --features bench --bench store`, `add_entries_64`).
 const MAX_RUN: usize = 64;
 
 /// A new message, as the worker records it.

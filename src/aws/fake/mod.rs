@@ -180,6 +180,7 @@ impl AwsFake {
     pub fn operator_cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
         let conf = aws_sdk_cloudwatch::Config::builder()
+            .http_client(crate::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(self.endpoint_url())

@@ -735,6 +735,7 @@ mod tests {
 
     fn client(fake: &AwsFake) -> aws_sdk_support::Client {
         let conf = aws_sdk_support::Config::builder()
+            .http_client(crate::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(fake.endpoint_url())
