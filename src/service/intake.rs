@@ -3,6 +3,7 @@
 use futures::future::BoxFuture;
 
 use super::Service;
+use crate::domain::authorization::Action;
 use crate::domain::command::{self, Command};
 use crate::ops::metrics::Metrics;
 use crate::slack::inbound::{CommandInvocation, Inbound};
@@ -51,7 +52,12 @@ impl Service {
         } else {
             None
         };
+        // Only what everybody may see is answered here, in the ack: the checkpoint's answer
+        // for those needs no lookups. Anything else is recorded and passes the checkpoint
+        // in the worker, with the caller's roles.
+        let open = Action::of(&cmd, None).open_to_anyone();
         match (&cmd, incident) {
+            _ if !open => self.record_command(inv, metrics).await,
             (Command::Help, _) => Ok(Some(render::help())),
             (Command::List, _) => {
                 let open = self.store.incidents(true).await?;
@@ -72,13 +78,19 @@ impl Service {
                 let entries = self.store.timeline(record.incident.id).await?;
                 Ok(Some(render::timeline(&record, &entries)))
             }
-            _ => {
-                let key = format!("cmd:{}", inv.trigger_id);
-                self.record_inbound(&key, &Inbound::Command(inv), metrics)
-                    .await?;
-                Ok(None)
-            }
+            _ => self.record_command(inv, metrics).await,
         }
+    }
+
+    async fn record_command(
+        &self,
+        inv: CommandInvocation,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Option<Outgoing>> {
+        let key = format!("cmd:{}", inv.trigger_id);
+        self.record_inbound(&key, &Inbound::Command(inv), metrics)
+            .await?;
+        Ok(None)
     }
 }
 

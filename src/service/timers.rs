@@ -287,7 +287,12 @@ impl Service {
             return false;
         };
         tracing::warn!(destination = %row.destination, error = %e, "Slack refused a notice; telling its caller");
-        let msg = render::problem(&format!("{what}: {e}"));
+        // Slack's error code says why (`is_archived`, `channel_not_found`); anything else is
+        // warroom's business, told by reference.
+        let msg = match e.code() {
+            Some(code) => render::problem(&format!("{what} (Slack says {code})")),
+            None => super::worker::internal_error(what, &super::worker::fresh_reference(), e),
+        };
         if let Err(e) = self.web.respond_ephemeral(url, &msg).await {
             tracing::warn!(error = %e, "could not tell the caller");
         }

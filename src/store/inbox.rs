@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{fmt_time, Store, StoreError, StoreResult};
+use super::{fmt_time, parse_time, Store, StoreError, StoreResult};
 
 /// Rows per grouped inbox INSERT: three bound values each, far below SQLite's limit.
 pub(super) const INBOX_ROWS_PER_STATEMENT: usize = 128;
@@ -71,6 +71,20 @@ pub struct InboxRow {
     pub dedupe_key: String,
     pub payload: String,
     pub attempts: i64,
+}
+
+/// An event the worker set aside after it kept failing (`warroom inbox --failed`).
+#[derive(Debug, Clone)]
+pub struct FailedEvent {
+    pub id: i64,
+    pub dedupe_key: String,
+    /// The event as recorded (JSON of `slack::inbound::Inbound`).
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+    pub failed_at: DateTime<Utc>,
+    pub attempts: i64,
+    /// The last error, with its causes.
+    pub error: String,
 }
 
 impl Store {
@@ -146,6 +160,97 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(row.get(0))
+    }
+
+    /// Set aside an event that kept failing: out of the queue, kept with its `error` until
+    /// [`Store::retry_event`] puts it back, never pruned; `notice` (for the status channel)
+    /// goes into the outbox in the same transaction.
+    pub async fn set_aside(
+        &self,
+        id: i64,
+        error: &str,
+        notice: Option<&super::NewOutgoing>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE inbox SET processed_at = $1, failed_at = $1, last_error = $2 WHERE id = $3",
+        )
+        .bind(fmt_time(now))
+        .bind(error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(notice) = notice {
+            super::timers::enqueue(&mut tx, None, notice, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The events set aside, oldest first.
+    pub async fn failed_events(&self) -> StoreResult<Vec<FailedEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, dedupe_key, payload, received_at, failed_at, attempts, last_error
+             FROM inbox WHERE failed_at IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedEvent {
+                    id: r.try_get(0)?,
+                    dedupe_key: r.try_get(1)?,
+                    payload: r.try_get(2)?,
+                    received_at: parse_time(&r.try_get::<String, _>(3)?)?,
+                    failed_at: parse_time(&r.try_get::<String, _>(4)?)?,
+                    attempts: r.try_get(5)?,
+                    error: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Put a set-aside event back in the queue, with fresh attempts; the worker applies it
+    /// next (it keeps its place: events are applied by id). `false` when `id` is not a
+    /// set-aside event.
+    pub async fn retry_event(&self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE inbox SET processed_at = NULL, failed_at = NULL, attempts = 0, last_error = NULL
+             WHERE id = $1 AND failed_at IS NOT NULL",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Keep only the dedupe key of these processed events: they recorded nothing (messages
+    /// in channels that are not incidents), so their content is not kept at all.
+    pub async fn forget_payloads(&self, ids: &[i64]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            sqlx::query("UPDATE inbox SET payload = '' WHERE id = $1 AND processed_at IS NOT NULL")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Delete events processed before `before` (raw payloads are kept only that long; what
+    /// they recorded is on the timeline). Set-aside and pending events stay. Returns how many
+    /// went.
+    pub async fn prune_inbox(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM inbox
+             WHERE processed_at IS NOT NULL AND processed_at < $1 AND failed_at IS NULL",
+        )
+        .bind(fmt_time(before))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// How many events are recorded but not yet processed.
