@@ -78,8 +78,9 @@ pub struct SlackConfig {
     pub managers: Vec<UserId>,
     /// Stakeholder updates and summaries go here.
     pub status_channel: Option<String>,
-    /// Space Web API calls by Slack's published per-method tiers before Slack has to say 429.
-    /// On by default; the emulator-backed demo and tests turn it off to run at full speed.
+    /// Space Web API calls by Slack's published per-method tiers, and `chat.postMessage` at
+    /// one per second per channel, before Slack has to say 429. On by default; the
+    /// emulator-backed demo and tests turn it off to run at full speed.
     pub proactive_rate_limits: bool,
     /// How many Socket Mode connections to keep open (Slack allows up to 10; two survive a
     /// refresh without a gap).
