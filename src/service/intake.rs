@@ -104,6 +104,10 @@ impl EventSink for Intake {
     }
 
     fn command(&self, inv: CommandInvocation) -> BoxFuture<'_, anyhow::Result<Option<Outgoing>>> {
-        Box::pin(self.0.take_command(inv, &self.1))
+        // The answer goes back in the ack, not through `slack::web`: fitted here.
+        Box::pin(async move {
+            let answer = self.0.take_command(inv, &self.1).await?;
+            Ok(answer.map(|a| crate::slack::limits::fit_message(&a)))
+        })
     }
 }

@@ -50,11 +50,13 @@ impl Service {
         }
     }
 
-    /// The case form drafted from the incident: subject, severity, codes and body.
+    /// The case form drafted from the incident: subject, severity, codes and a body of at
+    /// most `body_chars` characters.
     pub(super) async fn draft_case(
         &self,
         record: &IncidentRecord,
         severity: Option<SupportSeverity>,
+        body_chars: usize,
     ) -> Result<CaseForm, Failure> {
         let i = &record.incident;
         let now = self.clock.now();
@@ -97,19 +99,22 @@ impl Service {
             .iter()
             .map(|e| line(e))
             .collect();
-        let body = case_draft::body(&DraftInput {
-            incident_id: i.id.0,
-            title: &i.title,
-            severity: i.severity,
-            status: i.status,
-            opened_at: i.opened_at,
-            now,
-            impact,
-            alarms: &alarms,
-            health: &health,
-            tried: &tried,
-            excerpt: &excerpt,
-        });
+        let body = case_draft::body_within(
+            &DraftInput {
+                incident_id: i.id.0,
+                title: &i.title,
+                severity: i.severity,
+                status: i.status,
+                opened_at: i.opened_at,
+                now,
+                impact,
+                alarms: &alarms,
+                health: &health,
+                tried: &tried,
+                excerpt: &excerpt,
+            },
+            body_chars,
+        );
         Ok(CaseForm {
             subject: case_draft::subject(i.id.0, &i.title),
             severity: severity
@@ -133,7 +138,10 @@ impl Service {
                 return Ok(());
             }
         }
-        let form = self.draft_case(record, None).await?;
+        // The form's text input holds less than the Support API takes.
+        let form = self
+            .draft_case(record, None, crate::slack::limits::INPUT_MAX_LENGTH)
+            .await?;
         let metadata = serde_json::json!({"incident": record.incident.id.0}).to_string();
         if let Err(e) = self
             .web
@@ -164,7 +172,9 @@ impl Service {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
         };
-        let drafted = self.draft_case(record, None).await?;
+        let drafted = self
+            .draft_case(record, None, case_draft::MAX_BODY_CHARS)
+            .await?;
         let form = CaseForm {
             subject: get(field::SUBJECT).unwrap_or(drafted.subject),
             severity: get(field::SEVERITY)
@@ -184,7 +194,9 @@ impl Service {
         record: &IncidentRecord,
         severity: Option<SupportSeverity>,
     ) -> Result<(), Failure> {
-        let form = self.draft_case(record, severity).await?;
+        let form = self
+            .draft_case(record, severity, case_draft::MAX_BODY_CHARS)
+            .await?;
         self.open_case(req, record, form).await
     }
 

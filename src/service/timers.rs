@@ -244,10 +244,19 @@ impl Service {
     /// this attempt may have been posted by a process killed (or an answer lost) before it
     /// was marked sent, so the destination's history since the mark is searched first.
     async fn post_once(&self, row: &OutboxRow) -> Result<(), SlackError> {
+        let msg = Outgoing {
+            text: row.text.clone(),
+            blocks: row
+                .blocks
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok()),
+        };
         if let Some(since) = row.sending_since {
             match self.web.messages_since(&row.destination, since).await {
                 Ok(messages) => {
-                    let text = row.text.trim();
+                    // Slack has the text as it was sent: fitted to its limits.
+                    let sent = crate::slack::limits::fit_message(&msg).text;
+                    let text = sent.trim();
                     let mine = |m: &PostedMessage| {
                         m.user.as_deref() == Some(self.bot.user_id.as_str())
                             || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
@@ -266,13 +275,6 @@ impl Service {
                 }
             }
         }
-        let msg = Outgoing {
-            text: row.text.clone(),
-            blocks: row
-                .blocks
-                .as_deref()
-                .and_then(|b| serde_json::from_str(b).ok()),
-        };
         if is_user(&row.destination) {
             self.web.post_dm(&row.destination, &msg).await.map(drop)
         } else {

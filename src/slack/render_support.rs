@@ -350,7 +350,7 @@ pub fn case_modal(form: &CaseForm, metadata: &str) -> Value {
                 Some("AWS's service code (DescribeServices); empty lets AWS choose")),
             text_input(field::CATEGORY, "Category code", form.category_code.as_deref(), false, 100, true, None),
             text_input(field::BODY, "Description", Some(&form.body), true,
-                crate::domain::support::MAX_CASE_BODY_CHARS, false,
+                super::limits::INPUT_MAX_LENGTH.min(crate::domain::support::MAX_CASE_BODY_CHARS), false,
                 Some("Drafted from the incident: check the impact and what was tried")),
         ],
     })

@@ -142,10 +142,12 @@ impl Outgoing {
         }
     }
 
+    /// What Slack is sent: within its limits ([`super::limits::fit_message`]).
     fn content(&self) -> SlackMessageContent {
+        let fitted = super::limits::fit_message(self);
         let blocks =
-            self.blocks
-                .clone()
+            fitted
+                .blocks
                 .and_then(|b| match serde_json::from_value::<Vec<SlackBlock>>(b) {
                     Ok(blocks) => Some(blocks),
                     Err(e) => {
@@ -154,7 +156,7 @@ impl Outgoing {
                     }
                 });
         SlackMessageContent::new()
-            .with_text(self.text.clone())
+            .with_text(fitted.text)
             .opt_blocks(blocks)
     }
 }
@@ -190,6 +192,13 @@ struct HistoryItem {
 #[derive(Debug, serde::Deserialize)]
 struct HistoryCursor {
     next_cursor: Option<String>,
+}
+
+/// `conversations.invite` as Slack documents it: `users` comma-separated.
+#[derive(Debug, serde::Serialize)]
+struct InviteRequest {
+    channel: String,
+    users: String,
 }
 
 /// Pages of history read at most by [`SlackWeb::messages_since`] (200 messages each).
@@ -375,13 +384,21 @@ impl SlackWeb {
         if users.is_empty() {
             return Ok(());
         }
-        let req = SlackApiConversationsInviteRequest::new(
-            SlackChannelId(channel.to_string()),
-            users.iter().map(|u| SlackUserId(u.clone())).collect(),
-        );
-        match call!(self, "conversations.invite", |s| s
-            .conversations_invite(&req))
-        {
+        // Slack documents `users` as a comma-separated string; slack-morphism's request
+        // sends a JSON array, which Slack has refused before (`no_user`).
+        let req = InviteRequest {
+            channel: channel.to_string(),
+            users: users.join(","),
+        };
+        let invited: Result<SlackApiConversationsInviteResponse, _> =
+            call!(self, "conversations.invite", |s| s
+                .http_session_api
+                .http_post(
+                    "conversations.invite",
+                    &req,
+                    Some(&SLACK_TIER3_METHOD_CONFIG)
+                ));
+        match invited {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.code(), Some("already_in_channel" | "cant_invite_self")) => Ok(()),
             Err(e) => Err(e),
@@ -503,8 +520,8 @@ impl SlackWeb {
         user: &str,
         blocks: serde_json::Value,
     ) -> Result<(), SlackError> {
-        let blocks: Vec<SlackBlock> =
-            serde_json::from_value(blocks).map_err(|e| SlackError::Transport {
+        let blocks: Vec<SlackBlock> = serde_json::from_value(super::limits::fit_view(blocks))
+            .map_err(|e| SlackError::Transport {
                 method: "views.publish",
                 detail: format!("home view does not fit Block Kit: {e}"),
             })?;
@@ -538,10 +555,13 @@ impl SlackWeb {
         trigger_id: &str,
         view: serde_json::Value,
     ) -> Result<(), SlackError> {
-        let view: SlackView = serde_json::from_value(view).map_err(|e| SlackError::Transport {
-            method: "views.open",
-            detail: format!("modal does not fit Block Kit: {e}"),
-        })?;
+        let view: SlackView =
+            serde_json::from_value(super::limits::fit_view(view)).map_err(|e| {
+                SlackError::Transport {
+                    method: "views.open",
+                    detail: format!("modal does not fit Block Kit: {e}"),
+                }
+            })?;
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId(trigger_id.to_string()), view);
         call!(self, "views.open", |s| s.views_open(&req)).map(drop)
     }

@@ -14,7 +14,8 @@
 //! Layout:
 //! - `state`: the workspace model and its JSON renderings.
 //! - `web_api`: HTTP plumbing — parameters, auth, scopes, faults, responses;
-//!   `api_conversations`, `api_chat`, `api_misc`: the methods themselves.
+//!   `api_conversations`, `api_chat`, `api_misc`: the methods themselves; `block_kit`:
+//!   Slack's Block Kit limits, refused as Slack refuses them.
 //! - `hooks`: `response_url` and upload-URL endpoints.
 //! - `socket_mode`: connections, envelopes, acks, redelivery.
 //! - `events`: the event and interaction payloads Slack documents.
@@ -24,6 +25,7 @@
 mod api_chat;
 mod api_conversations;
 mod api_misc;
+mod block_kit;
 mod events;
 mod faults;
 mod hooks;
