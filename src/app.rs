@@ -87,6 +87,7 @@ impl App {
                         store: store.clone(),
                         socket: status.clone(),
                         metrics: metrics.clone(),
+                        readiness: Arc::default(),
                     },
                 )
                 .await?,

@@ -90,6 +90,19 @@ enum Cmd {
         #[arg(long, default_value = "md")]
         format: Format,
     },
+    /// The events warroom set aside because they kept failing: `--failed` lists them with
+    /// their errors, `--retry ID` puts one back in the queue (the running bot applies it
+    /// within seconds, or at its next start).
+    Inbox {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// List the events set aside.
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Put the set-aside event with this id back in the queue.
+        #[arg(long, value_name = "ID")]
+        retry: Option<i64>,
+    },
     /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
     /// AWS account needed.
     Demo {
@@ -122,6 +135,7 @@ fn main() -> ExitCode {
             | Cmd::Postmortem { .. }
             | Cmd::Doctor { .. }
             | Cmd::Backup { .. }
+            | Cmd::Inbox { .. }
     );
     init_logs(
         cli.log_format,
@@ -183,7 +197,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
             let records = store.incidents(!all).await?;
-            print!("{}", report::incidents(&records, chrono::Utc::now()));
+            print_report(&report::incidents(&records, chrono::Utc::now()));
             Ok(())
         }
         Cmd::Timeline { id, config } => {
@@ -194,7 +208,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
             let entries = store.timeline(record.incident.id).await?;
-            print!("{}", report::timeline(&record, &entries));
+            print_report(&report::timeline(&record, &entries));
             Ok(())
         }
         Cmd::Postmortem {
@@ -219,10 +233,45 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     println!("incident #{id} → {}: ok", path.display());
                 }
-                None => print!("{draft}"),
+                None => print_report(&draft),
             }
             Ok(())
         }
+        Cmd::Inbox {
+            config,
+            failed,
+            retry,
+        } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            match (failed, retry) {
+                (_, Some(id)) => {
+                    if !store.retry_event(id).await? {
+                        anyhow::bail!(
+                            "event {id} is not set aside; `warroom inbox --failed` lists those that are"
+                        );
+                    }
+                    println!("event {id} is back in the queue: the running bot applies it within seconds (or at its next start)");
+                }
+                (true, None) => print_report(&report::failed_events(&store.failed_events().await?)),
+                (false, None) => anyhow::bail!(
+                    "say what to do: --failed lists the events set aside, --retry ID replays one"
+                ),
+            }
+            store.close().await;
+            Ok(())
+        }
         Cmd::Demo { db } => demo::run(db).await,
+    }
+}
+
+/// Print recorded text: to a terminal without its control characters (an alarm or a person
+/// could have written escape sequences), to a pipe or file as recorded.
+fn print_report(text: &str) {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        print!("{}", report::for_terminal(text));
+    } else {
+        print!("{text}");
     }
 }

@@ -88,6 +88,8 @@ pub struct Metrics {
     alarm_to_war_room: AlarmHistogram,
     /// Events the worker set aside because they kept failing.
     events_set_aside: AtomicU64,
+    /// Write checks of the database made for `/readyz`.
+    readiness_database_checks: AtomicU64,
 }
 
 /// [`Histogram`] with the alarm bounds, so [`Metrics`] keeps its `Default`.
@@ -145,6 +147,12 @@ impl Metrics {
 
     pub fn events_set_aside(&self) -> u64 {
         self.events_set_aside.load(Ordering::Relaxed)
+    }
+
+    /// `/readyz` checked that the database takes writes (at most once a second).
+    pub fn readiness_database_checked(&self) {
+        self.readiness_database_checks
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// One Web API call finished; `ok` is false for `ok:false`, HTTP and network errors.
@@ -282,6 +290,12 @@ impl Metrics {
             "warroom_events_set_aside_total",
             "Events the worker set aside because they kept failing (warroom inbox --failed).",
             self.events_set_aside(),
+        );
+        counter(
+            &mut out,
+            "warroom_readiness_database_checks_total",
+            "Write checks of the database made for /readyz (at most one a second).",
+            self.readiness_database_checks.load(Ordering::Relaxed),
         );
 
         header(

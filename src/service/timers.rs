@@ -1,4 +1,5 @@
-//! The scheduler: fires due timers and delivers the outbox they fill.
+//! The scheduler: fires due timers, delivers the outbox they fill, and prunes raw events
+//! past their retention (`super::retention`).
 //!
 //! Deadlines live in SQLite, so a restart (even kill -9) loses none: a timer that came due
 //! while the bot was down fires at start; one that fired is never fired again, because
@@ -97,11 +98,13 @@ impl Service {
     pub async fn run_scheduler(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         // After a transient delivery failure, the outbox waits until then (timers do not).
         let mut outbox_paused_until: Option<tokio::time::Instant> = None;
+        let mut last_prune = None;
         loop {
             if *shutdown.borrow() {
                 return;
             }
             self.fire_due().await;
+            self.prune_raw_events(&mut last_prune).await;
             if outbox_paused_until.is_none_or(|t| tokio::time::Instant::now() >= t) {
                 outbox_paused_until = self
                     .deliver_outbox()

@@ -295,6 +295,73 @@ mod tests {
         assert_eq!(store.pending_inbound(10).await.unwrap()[0].attempts, 1);
     }
 
+    #[tokio::test]
+    async fn set_aside_events_are_kept_listed_replayed_and_never_pruned() {
+        let (store, _dir) = temp_store().await;
+        let t0 = chrono::Utc::now();
+        for key in ["ev:1", "ev:2", "ev:3"] {
+            store
+                .record_inbound(key, "{\"type\":\"message\"}", t0)
+                .await
+                .unwrap();
+        }
+        let rows = store.pending_inbound(10).await.unwrap();
+        let notice = crate::store::NewOutgoing {
+            destination: "C0STATUS".into(),
+            text: "set aside".into(),
+            blocks: None,
+        };
+        store
+            .record_attempt_failure(rows[0].id, "boom")
+            .await
+            .unwrap();
+        store
+            .set_aside(rows[0].id, "bad stored time: corrupt", Some(&notice), t0)
+            .await
+            .unwrap();
+        store.mark_processed(rows[1].id, t0, None).await.unwrap();
+        store.forget_payloads(&[rows[1].id]).await.unwrap();
+        // Out of the queue, with its error and its notice in the outbox.
+        let pending: Vec<i64> = store
+            .pending_inbound(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(pending, [rows[2].id]);
+        let failed = store.failed_events().await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].id, rows[0].id);
+        assert_eq!(failed[0].error, "bad stored time: corrupt");
+        assert_eq!(failed[0].attempts, 1);
+        assert_eq!(store.pending_outbox(10).await.unwrap()[0].text, "set aside");
+        // A forgotten payload keeps its key: a redelivery is still recognised.
+        assert!(!store.record_inbound("ev:2", "{}", t0).await.unwrap());
+        let (payload,): (String,) = sqlx::query_as("SELECT payload FROM inbox WHERE id = $1")
+            .bind(rows[1].id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(payload, "");
+        // Pruning takes processed rows only, never the one set aside or a pending one.
+        let later = t0 + chrono::Duration::days(8);
+        assert_eq!(store.prune_inbox(later).await.unwrap(), 1);
+        assert_eq!(store.failed_events().await.unwrap().len(), 1);
+        assert_eq!(store.inbox_backlog().await.unwrap(), 1);
+        // Replayed: back in the queue in its place, with fresh attempts; only once.
+        assert!(store.retry_event(rows[0].id).await.unwrap());
+        assert!(!store.retry_event(rows[0].id).await.unwrap());
+        assert!(
+            !store.retry_event(rows[2].id).await.unwrap(),
+            "not set aside"
+        );
+        let pending = store.pending_inbound(10).await.unwrap();
+        assert_eq!(pending[0].id, rows[0].id);
+        assert_eq!(pending[0].attempts, 0);
+        assert!(store.failed_events().await.unwrap().is_empty());
+    }
+
     /// Many envelopes recorded at once (several connections, redeliveries among them):
     /// each is stored once with its own payload, and each caller learns whether its event
     /// was new, while the database holds a write of its own in the way.

@@ -250,6 +250,41 @@ mod tests {
         assert_eq!(n, 0);
     }
 
+    #[tokio::test]
+    async fn store_errors_a_retry_cannot_fix_are_told_apart() {
+        let (store, _dir) = test_support::temp_store().await;
+        sqlx::query("INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ('k', '', 't')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let duplicate = sqlx::query(
+            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ('k', '', 't')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+        assert!(
+            !StoreError::from(duplicate).is_transient(),
+            "a constraint violation"
+        );
+        let decode = sqlx::query_as::<_, (i64,)>("SELECT 'not a number'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap_err();
+        assert!(
+            !StoreError::from(decode).is_transient(),
+            "a value that does not decode"
+        );
+        assert!(
+            !parse_time("garbage").unwrap_err().is_transient(),
+            "a corrupt row"
+        );
+        assert!(!StoreError::NotFound("incident #9".into()).is_transient());
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_transient());
+        let context = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("reading the inbox");
+        assert!(StoreError::Other(context).is_transient(), "through context");
+    }
+
     #[test]
     fn time_format_round_trips_and_sorts() {
         let a = DateTime::parse_from_rfc3339("2026-11-21T09:05:00Z")

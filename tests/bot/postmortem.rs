@@ -645,3 +645,36 @@ async fn a_broken_custom_template_stops_the_bot_at_start() {
     assert!(err.contains("does not render"), "{err}");
     assert_eq!(world.emu.connection_count(), 0, "never connected");
 }
+
+/// A custom template must not print the environment (the bot token) into a draft that is
+/// uploaded to Slack: `check-config` refuses it, naming the function, and shows no secret.
+#[tokio::test]
+async fn check_config_refuses_a_template_that_reads_the_environment() {
+    let world = world().await;
+    let dir = world.dir.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("postmortem.md.tera"),
+        "# {{ incident.title }}\n{% if incident.id == 424242 %}{{ get_env(name=\"SLACK_BOT_TOKEN\") }}{% endif %}\n",
+    )
+    .unwrap();
+    let cfg = config_file(
+        &world,
+        &format!("[postmortem]\ntemplate_dir = \"{}\"\n", dir.display()),
+    );
+    let token = "xoxb-1111-2222-ZZZZtemplatetokenZZZZ";
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["check-config", "--config", cfg.to_str().unwrap()])
+        .env_remove("WARROOM_CONFIG")
+        .env("SLACK_BOT_TOKEN", token)
+        .output()
+        .await
+        .expect("warroom runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("postmortem template postmortem.md.tera") && err.contains("get_env"),
+        "{err}"
+    );
+    assert!(!err.contains(token) && !String::from_utf8_lossy(&out.stdout).contains(token));
+}
