@@ -112,9 +112,27 @@ enum Cmd {
     },
 }
 
+/// Crates that log credentials below `info`: the AWS SDK's runtime prints the identity it
+/// resolved (the access key id) and SigV4 its signing inputs at debug; slack-morphism's
+/// WebSocket client the Socket Mode URL with its connection ticket. Capped at `info`
+/// whatever `RUST_LOG` says: secrets never reach the logs.
+const CAPPED_AT_INFO: [&str; 6] = [
+    "slack_morphism::hyper_tokio::socket_mode::tungstenite_wss_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_sigv4",
+    "aws_config",
+    "aws_credential_types",
+];
+
 fn init_logs(format: LogFormat, default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in CAPPED_AT_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

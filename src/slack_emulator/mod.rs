@@ -576,6 +576,22 @@ impl SlackEmulator {
         })
     }
 
+    /// What the emulator handed the app that works like a password: Socket Mode tickets
+    /// (used or not) and `response_url`s. The secrets tests look for them in the app's logs.
+    pub fn handed_out_secrets(&self) -> Vec<String> {
+        let base = self.shared.base_url.clone();
+        self.shared.read(|st| {
+            let mut out: Vec<String> = st.used_tickets.iter().cloned().collect();
+            out.extend(socket_mode::unused_tickets(st));
+            out.extend(
+                st.response_urls
+                    .keys()
+                    .map(|id| format!("{base}/response/{id}")),
+            );
+            out
+        })
+    }
+
     pub fn api_calls(&self) -> Vec<ApiCall> {
         self.shared.read(|st| st.ws.api_calls.clone())
     }
