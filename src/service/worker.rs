@@ -247,19 +247,17 @@ impl Service {
                 outside.push(row.id);
                 continue;
             };
-            {
-                entries.push(NewEntry {
-                    incident_id,
-                    dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
-                    kind: EntryKind::Message,
-                    occurred_at: m.at,
-                    actor: Some(m.user),
-                    text: m.text,
-                    slack_ts: Some(m.ts),
-                    thread_ts: m.thread_ts,
-                    key_event: false,
-                });
-            }
+            entries.push(NewEntry {
+                incident_id,
+                dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
+                kind: EntryKind::Message,
+                occurred_at: m.at,
+                actor: Some(m.user),
+                text: m.text,
+                slack_ts: Some(m.ts),
+                thread_ts: m.thread_ts,
+                key_event: false,
+            });
         }
         self.store
             .add_entries(&entries, &ids, self.clock.now())
