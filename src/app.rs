@@ -88,6 +88,7 @@ impl App {
                         store: store.clone(),
                         socket: status.clone(),
                         metrics: metrics.clone(),
+                        readiness: Arc::default(),
                     },
                 )
                 .await?,
@@ -97,6 +98,7 @@ impl App {
         let client = build_client(&config.slack.api_url, config.slack.proactive_rate_limits)?;
         let web = SlackWeb::new(client.clone(), &secrets.bot_token)
             .with_reply_client(crate::slack::web::build_reply_client()?)
+            .with_post_pacing(config.slack.proactive_rate_limits)
             .with_metrics(metrics.clone());
         let bot = web
             .auth_test()

@@ -352,7 +352,12 @@ proptest! {
             ("already open", ui::case_already_open(&case)),
             ("resolve prompt", ui::resolve_case_prompt(&case)),
             ("resolved", ui::case_resolved(Some(&bob), &case)),
-            ("refused", ui::not_allowed("open AWS Support cases", Some(&status))),
+            ("refused", ui::refusal(
+                "open AWS Support cases",
+                &[warroom::domain::authorization::Role::Lead, warroom::domain::authorization::Role::SupportEscalator],
+                Some(&status),
+                Some(&status),
+            )),
         ];
         for (what, out) in &outs {
             assert_no_live_sequences(what, &strings(out))?;

@@ -445,7 +445,7 @@ impl Service {
 /// How long to wait after a failed Slack step, and what to record. A 429 waits exactly
 /// as long as Slack asked; other failures back off from 2 s up to five minutes.
 fn retry_delay(failure: &Failure, attempts: i64) -> (Duration, String) {
-    let (Failure::Transient(e) | Failure::Permanent(e)) = failure;
+    let e = failure.error();
     let msg = format!("{e:#}");
     if let Some(SlackError::RateLimited { retry_after, .. }) = e.downcast_ref::<SlackError>() {
         return (retry_after.unwrap_or(Duration::from_secs(5)), msg);

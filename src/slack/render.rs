@@ -144,7 +144,7 @@ pub fn change_notice(
 }
 
 /// `action_id` of the "Draft the postmortem" button on the resolve notice.
-pub const DRAFT_POSTMORTEM_ACTION: &str = "postmortem_draft";
+pub const DRAFT_POSTMORTEM_ACTION: &str = crate::domain::authorization::control::DRAFT_POSTMORTEM;
 
 /// The resolve notice: the text, and a button that drafts the postmortem.
 fn with_postmortem_button(text: String, incident: &Incident) -> Outgoing {
@@ -303,6 +303,25 @@ pub fn usage_error(err: &UsageError) -> Outgoing {
 /// Any refusal or failure explained to the caller only.
 pub fn problem(text: &str) -> Outgoing {
     Outgoing::text(format!(":warning: {}", escape(text)))
+}
+
+/// Something failed on warroom's side: what it means for the caller, and the reference the
+/// operators find the details under in the log. Never the error itself.
+pub fn internal_error(what: &str, reference: &str) -> Outgoing {
+    Outgoing::text(format!(
+        ":warning: {} (reference `{}`; the details are in warroom's log)",
+        escape(what),
+        escape_inline(reference)
+    ))
+}
+
+/// For the status channel: an event was set aside after it kept failing.
+pub fn event_set_aside(inbox_id: i64, what: &str, reference: &str) -> Outgoing {
+    Outgoing::text(format!(
+        ":warning: warroom set aside {what} after it kept failing (reference `{}`); later events go on. \
+         The details are in warroom's log. `warroom inbox --failed` lists it; `warroom inbox --retry {inbox_id}` replays it once the cause is fixed.",
+        escape_inline(reference)
+    ))
 }
 
 pub fn help() -> Outgoing {

@@ -487,7 +487,7 @@ async fn the_postmortem_command_uploads_a_draft_of_an_open_incident() {
 }
 
 #[tokio::test]
-async fn without_files_write_the_caller_is_told_why_there_is_no_draft() {
+async fn without_files_write_the_caller_is_told_there_is_no_draft_with_a_reference() {
     let scopes = bot_scopes()
         .into_iter()
         .filter(|s| s != "files:write")
@@ -506,7 +506,9 @@ async fn without_files_write_the_caller_is_told_why_there_is_no_draft() {
         reply.contains("the postmortem draft could not be posted"),
         "{reply}"
     );
-    assert!(reply.contains("missing_scope"), "{reply}");
+    // What it means and a reference for the operators; Slack's answer stays in the log.
+    assert!(reply.contains("(reference `ev-"), "{reply}");
+    assert!(!reply.contains("missing_scope"), "{reply}");
     assert!(world.emu.workspace().files.iter().all(|f| !f.completed));
 }
 
@@ -642,4 +644,37 @@ async fn a_broken_custom_template_stops_the_bot_at_start() {
     );
     assert!(err.contains("does not render"), "{err}");
     assert_eq!(world.emu.connection_count(), 0, "never connected");
+}
+
+/// A custom template must not print the environment (the bot token) into a draft that is
+/// uploaded to Slack: `check-config` refuses it, naming the function, and shows no secret.
+#[tokio::test]
+async fn check_config_refuses_a_template_that_reads_the_environment() {
+    let world = world().await;
+    let dir = world.dir.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("postmortem.md.tera"),
+        "# {{ incident.title }}\n{% if incident.id == 424242 %}{{ get_env(name=\"SLACK_BOT_TOKEN\") }}{% endif %}\n",
+    )
+    .unwrap();
+    let cfg = config_file(
+        &world,
+        &format!("[postmortem]\ntemplate_dir = \"{}\"\n", dir.display()),
+    );
+    let token = "xoxb-1111-2222-ZZZZtemplatetokenZZZZ";
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["check-config", "--config", cfg.to_str().unwrap()])
+        .env_remove("WARROOM_CONFIG")
+        .env("SLACK_BOT_TOKEN", token)
+        .output()
+        .await
+        .expect("warroom runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("postmortem template postmortem.md.tera") && err.contains("get_env"),
+        "{err}"
+    );
+    assert!(!err.contains(token) && !String::from_utf8_lossy(&out.stdout).contains(token));
 }
