@@ -356,8 +356,8 @@ impl Overview<'_> {
                 let lead = i
                     .lead
                     .as_ref()
-                    .map(user_mention)
-                    .unwrap_or_else(|| "no lead".into());
+                    .map(|l| format!("lead {}", user_mention(l)))
+                    .unwrap_or_else(|| "no lead yet".into());
                 let update = match self.last_updates.get(&i.id) {
                     Some(t) => format!("last update {} ago", format_duration(self.now - *t)),
                     None => "no update yet".to_string(),
@@ -368,7 +368,7 @@ impl Overview<'_> {
                     .map(|c| format!(" · {}", case_glance(c, self.now)))
                     .unwrap_or_default();
                 format!(
-                    "• *{}* {} {} — {} {} · open {} · lead {} · {}{} · {}",
+                    "• *{}* {} {} — {} {} · open {} · {} · {}{} · {}",
                     i.severity,
                     i.id,
                     title(i),
@@ -671,6 +671,42 @@ fn unformat(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_incident_without_a_lead_says_so_once() {
+        use crate::domain::Severity;
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-20T13:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let record = |id: i64, lead: Option<&str>| IncidentRecord {
+            incident: Incident {
+                id: IncidentId(id),
+                title: format!("incident {id}"),
+                severity: Severity::Sev2,
+                status: Status::Investigating,
+                lead: lead.map(|l| UserId::parse(l).unwrap()),
+                declared_by: UserId::parse("U0WARBOT").unwrap(),
+                opened_at: t0,
+                resolved_at: None,
+            },
+            channel_name: format!("inc-{id}"),
+            channel_id: Some(format!("C{id}")),
+            header_ts: None,
+            header_pinned: true,
+            members_invited: true,
+        };
+        let open = [record(1, None), record(2, Some("U0BOB"))];
+        let lines = Overview {
+            open: &open,
+            last_updates: &HashMap::new(),
+            aws_cases: &HashMap::new(),
+            now: t0 + chrono::Duration::minutes(30),
+        }
+        .open_lines();
+        assert!(lines[0].contains(" · no lead yet · "), "{}", lines[0]);
+        assert!(!lines[0].contains("lead no lead"), "{}", lines[0]);
+        assert!(lines[1].contains(" · lead <@U0BOB> · "), "{}", lines[1]);
+    }
 
     #[test]
     fn unformat_reads_like_slack_shows_it() {

@@ -216,6 +216,13 @@ pub struct FileUpload {
     pub comment: String,
 }
 
+/// A file Slack took: its id and, when Slack says it, its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedFile {
+    pub id: String,
+    pub permalink: Option<String>,
+}
+
 /// Build the HTTP client: http-or-https connector, API base URL, rate control.
 pub fn build_client(api_url: &str, proactive_rate_limits: bool) -> anyhow::Result<Arc<Client>> {
     let mut rate = SlackApiRateControlConfig::new().with_max_retries(5);
@@ -567,12 +574,12 @@ impl SlackWeb {
     }
 
     /// Share a file in `channel` with a message: `files.getUploadURLExternal`, the bytes to
-    /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file id.
+    /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file.
     pub async fn upload_file(
         &self,
         channel: &str,
         file: &FileUpload,
-    ) -> Result<String, SlackError> {
+    ) -> Result<SharedFile, SlackError> {
         let req =
             SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), file.bytes.len());
         let target = call!(self, "files.getUploadURLExternal", |s| s
@@ -590,9 +597,18 @@ impl SlackWeb {
             .with_title(file.title.clone())])
             .with_channel_id(SlackChannelId(channel.to_string()))
             .with_initial_comment(file.comment.clone());
-        call!(self, "files.completeUploadExternal", |s| s
+        let done = call!(self, "files.completeUploadExternal", |s| s
             .files_complete_upload_external(&complete))?;
-        Ok(target.file_id.0)
+        let permalink = done
+            .files
+            .iter()
+            .find(|f| f.id == target.file_id)
+            .and_then(|f| f.permalink.as_ref())
+            .map(|u| u.to_string());
+        Ok(SharedFile {
+            id: target.file_id.0,
+            permalink,
+        })
     }
 
     /// Reply to the person who ran a command, visible to them only (the command's

@@ -521,7 +521,14 @@ pub(super) fn complete_upload(shared: &Arc<Shared>, st: &mut State, p: &Params) 
                 "is_external": false,
                 "is_public": channel.is_some(),
                 "url_private": format!("{}/files/{}", shared.base_url, file.id),
-                "permalink": format!("{}/files/{}/permalink", shared.base_url, file.id),
+                // As Slack writes it: the workspace's domain, the uploader, the file.
+                "permalink": format!(
+                    "https://{}.slack.com/files/{}/{}/{}",
+                    super::events::TEAM_DOMAIN,
+                    cfg.bot_user_id,
+                    file.id,
+                    file.filename
+                ),
             }));
         }
     }

@@ -8,6 +8,7 @@
 mod actions;
 mod alarms;
 mod escalation;
+mod graphs;
 mod group_commit;
 mod inbox;
 mod incidents;
@@ -31,11 +32,12 @@ pub use escalation::{
     nudge_timer_key, parse_nudge_payload, CaseCorrespondence, NewCase, NudgeAnswer, NudgeOutcome,
     SupportCase, CASE_RETRY_TIMER, NUDGE_TIMER,
 };
+pub use graphs::Graph;
 pub use inbox::{FailedEvent, InboxRow};
 pub use incidents::{IncidentRecord, NewIncident};
 pub use overview::CaseGlance;
 pub use postmortem::{
-    AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, PostmortemSource,
+    AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, HealthEvent, PostmortemSource,
 };
 pub use timeline::{message_key as timeline_message_key, NewEntry, TimelineEntry};
 pub use timers::{FiredSummary, NewOutgoing, OutboxRow, SummaryRecord, Timer};
