@@ -10,8 +10,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use warroom::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use warroom::postmortem::{self, Format, Options, Templates};
 use warroom::store::{
-    ActionItem, AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, IncidentRecord,
-    PostmortemSource, TimelineEntry,
+    ActionItem, AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, HealthEvent,
+    IncidentRecord, PostmortemSource, TimelineEntry,
 };
 
 const HOSTILE: [&str; 6] = [
@@ -115,6 +115,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
                     region: "eu-west-1".to_string(),
                     metric: Some(say(i)),
                     description: Some(say(i)),
+                    console_url: say(i),
                 })
                 .collect(),
             aws_cases: vec![AwsCase {
@@ -123,6 +124,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
                 subject: say(1),
                 status: "resolved".to_string(),
                 opened_at: t(20),
+                console_url: "javascript:alert(1)".to_string(),
                 communications: (0..HOSTILE.len())
                     .map(|i| CaseMessage {
                         at: t(30 + i as i64),
@@ -132,6 +134,11 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
                             say(i)
                         },
                         text: say(i),
+                        kind: if i % 2 == 0 {
+                            CaseMessageKind::Aws
+                        } else {
+                            CaseMessageKind::Outside
+                        },
                     })
                     .collect(),
             }],
@@ -143,10 +150,29 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
                 started_at: Some(t(5)),
                 description: say(3),
             }],
-            graphs: vec![Graph {
-                title: say(1),
-                url: "https://files.slack.example/graph.png".to_string(),
-            }],
+            graphs: vec![
+                Graph {
+                    alarm_name: say(0),
+                    title: say(1),
+                    // Not a PNG: the page must not show it, whatever it says.
+                    png: Some(say(2).into_bytes()),
+                    slack_file_id: Some(say(3)),
+                    permalink: Some("javascript:alert(1)".to_string()),
+                    unavailable: Some(say(4)),
+                    posted_at: t(2),
+                },
+                Graph {
+                    // A real image: its alt text and caption carry the alarm's name.
+                    alarm_name: say(1),
+                    title: say(1),
+                    png: Some(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()),
+                    slack_file_id: None,
+                    permalink: None,
+                    unavailable: None,
+                    posted_at: t(3),
+                },
+            ],
+            opened_by_alarm: Some(say(5)),
         },
     }
 }
@@ -205,7 +231,9 @@ fn hostile_text_in_the_html_postmortem_is_shown_never_run() {
             assert!(!tag.contains(live), "{live:?} in the tag {tag}");
         }
     }
-    assert!(hostile.contains("alt=\"&quot;&gt;&lt;img src=x onerror=alert(1)&gt;\""));
+    assert!(hostile.contains(
+        "alt=\"CloudWatch graph of alarm &quot;&gt;&lt;img src=x onerror=alert(1)&gt; around the breach"
+    ));
     // And people see what was written, as text.
     for escaped in [
         "&lt;script&gt;alert(",

@@ -271,7 +271,11 @@ mod tests {
         assert!(alarms.iter().all(|a| a.region == "eu-west-1"));
         assert_eq!(alarms[0].threshold, Some(500.0));
         assert_eq!(alarms[0].kind, AlarmKind::Metric);
-        assert_eq!(fake.call_count("DescribeAlarms"), 2, "two pages of at most 50");
+        assert_eq!(
+            fake.call_count("DescribeAlarms"),
+            2,
+            "two pages of at most 50"
+        );
     }
 
     #[tokio::test]

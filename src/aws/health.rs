@@ -68,7 +68,9 @@ mod tests {
         let conf = aws_sdk_health::Config::builder()
             .http_client(crate::aws::https_client())
             .behavior_version(aws_sdk_health::config::BehaviorVersion::latest())
-            .region(aws_sdk_health::config::Region::new(crate::aws::HEALTH_REGION))
+            .region(aws_sdk_health::config::Region::new(
+                crate::aws::HEALTH_REGION,
+            ))
             .endpoint_url(fake.endpoint_url())
             .credentials_provider(aws_sdk_health::config::Credentials::new(
                 "testing", "testing", None, None, "test",

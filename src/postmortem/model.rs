@@ -177,8 +177,8 @@ pub struct AlarmView {
     pub region: String,
     pub metric: Option<String>,
     pub description: Option<String>,
-    /// The alarm's page in the AWS console.
-    pub console_url: String,
+    /// The alarm's page in the AWS console, when it is a plain web address.
+    pub console_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,8 +188,8 @@ pub struct CaseView {
     pub subject: String,
     pub status: String,
     pub opened_at: String,
-    /// The case's page in the Support Center.
-    pub console_url: String,
+    /// The case's page in the Support Center, when it is a plain web address.
+    pub console_url: Option<String>,
     /// The opening description (as warroom sent it) first, then what came after it.
     pub communications: Vec<CaseMessageView>,
 }
@@ -627,7 +627,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                 region: a.region.clone(),
                 metric: a.metric.clone(),
                 description: a.description.clone(),
-                console_url: a.console_url.clone(),
+                console_url: web_link(&a.console_url),
             })
             .collect(),
         aws_cases: evidence
@@ -639,7 +639,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                 subject: c.subject.clone(),
                 status: c.status.clone(),
                 opened_at: stamp(c.opened_at),
-                console_url: c.console_url.clone(),
+                console_url: web_link(&c.console_url),
                 communications: c
                     .communications
                     .iter()
