@@ -15,6 +15,7 @@
 //! - [`service`]: the application layer — turns recorded events into domain changes,
 //!   store writes and Slack effects.
 //! - [`app`]: `App::build(config)`, used by `main`, the demo and the tests.
+//! - [`cli`]: the `warroom` command line (the binary's `main` is one call into it).
 //! - [`demo`]: the scripted offline incident behind `warroom demo`.
 //! - [`postmortem`]: postmortem drafts from templates (data, tera templates, escaping).
 //! - [`report`]: operator output for `warroom incidents` / `warroom timeline`.
@@ -23,6 +24,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -1,0 +1,302 @@
+//! The `warroom` command line: run the bot, check a config, read the database, play the demo.
+//!
+//! It lives in the library, not in `src/main.rs`, so that the bot's async code is compiled
+//! once. An async fn's future is instantiated in every crate that awaits it, and a release
+//! build shares no instantiations between crates: with the runtime's `block_on` in the binary
+//! crate, the whole service was compiled a second time there, 5 MB of the release binary and
+//! a third of its build (BENCHMARKS.md, "build").
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::app::{self, App};
+use crate::clock::SystemClock;
+use crate::config::{Config, Secrets};
+use crate::domain::IncidentId;
+use crate::postmortem::{self, Format};
+use crate::{demo, ops, report};
+
+#[derive(Parser)]
+#[command(
+    name = "warroom",
+    version,
+    about = "Incident war rooms in Slack for teams on AWS"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Connect to Slack (Socket Mode) and serve /incident. Tokens come from SLACK_APP_TOKEN
+    /// and SLACK_BOT_TOKEN.
+    Run {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Check a deployment live: both Slack tokens, the granted scopes, a Socket Mode
+    /// connection, the database. Prints a checklist; exits non-zero when a check fails.
+    Doctor {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Copy the database to FILE, consistently, while the bot may be running (restore: stop
+    /// the bot and put FILE in the database's place).
+    Backup {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// Where to write the copy; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Validate a config file without connecting to anything.
+    CheckConfig {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// List incidents from the database (open ones unless --all).
+    Incidents {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print one incident's full timeline from the database.
+    Timeline {
+        /// Incident number (as in #12).
+        id: i64,
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Write one incident's postmortem draft: Markdown (as uploaded to Slack) or a
+    /// self-contained HTML page.
+    Postmortem {
+        /// Incident number (as in #12).
+        id: i64,
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// Write the draft here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// md or html.
+        #[arg(long, default_value = "md")]
+        format: Format,
+    },
+    /// The events warroom set aside because they kept failing: `--failed` lists them with
+    /// their errors, `--retry ID` puts one back in the queue (the running bot applies it
+    /// within seconds, or at its next start).
+    Inbox {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// List the events set aside.
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Put the set-aside event with this id back in the queue.
+        #[arg(long, value_name = "ID")]
+        retry: Option<i64>,
+    },
+    /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
+    /// AWS account needed.
+    Demo {
+        /// Keep the database here instead of a temporary directory.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+/// Crates that log credentials below `info`: the AWS SDK's runtime prints the identity it
+/// resolved (the access key id) and SigV4 its signing inputs at debug; slack-morphism's
+/// WebSocket client the Socket Mode URL with its connection ticket. Capped at `info`
+/// whatever `RUST_LOG` says: secrets never reach the logs.
+const CAPPED_AT_INFO: [&str; 6] = [
+    "slack_morphism::hyper_tokio::socket_mode::tungstenite_wss_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_sigv4",
+    "aws_config",
+    "aws_credential_types",
+];
+
+fn init_logs(format: LogFormat, default: &str) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in CAPPED_AT_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// The `warroom` binary's whole `main`: parse, set up logging, run one command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Cmd::Demo { .. }
+            | Cmd::Incidents { .. }
+            | Cmd::Timeline { .. }
+            | Cmd::CheckConfig { .. }
+            | Cmd::Postmortem { .. }
+            | Cmd::Doctor { .. }
+            | Cmd::Backup { .. }
+            | Cmd::Inbox { .. }
+    );
+    init_logs(
+        cli.log_format,
+        if quiet { "warn" } else { "info,warroom=info" },
+    );
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Run { config } => {
+            let config = Config::load(&config)?;
+            let secrets = Secrets::from_env()?;
+            let shutdown = app::shutdown_signal();
+            let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
+            app.run_until(shutdown).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Cmd::Doctor { config } => {
+            println!("warroom doctor: checking {}", config.display());
+            let report = ops::doctor::run(&config).await;
+            print!("{report}");
+            if report.healthy() {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("doctor found problems (see the ✗ lines)"))
+            }
+        }
+        Cmd::Backup { config, out } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            store.backup_to(&out).await?;
+            store.close().await;
+            println!("{} → {}: ok", config.database.url, out.display());
+            Ok(())
+        }
+        Cmd::CheckConfig { config } => {
+            let path = config.display().to_string();
+            let config = Config::load(&config)?;
+            app::load_templates(&config)?;
+            println!("{path}: ok");
+            Ok(())
+        }
+        Cmd::Incidents { config, all } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            let records = store.incidents(!all).await?;
+            print_report(&report::incidents(&records, chrono::Utc::now()));
+            Ok(())
+        }
+        Cmd::Timeline { id, config } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            let record = store
+                .incident(IncidentId(id))
+                .await
+                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+            let entries = store.timeline(record.incident.id).await?;
+            print_report(&report::timeline(&record, &entries));
+            Ok(())
+        }
+        Cmd::Postmortem {
+            id,
+            config,
+            out,
+            format,
+        } => {
+            let config = Config::load(&config)?;
+            let templates = app::load_templates(&config)?;
+            let store = app::open_store(&config).await?;
+            let source = store
+                .postmortem_source(IncidentId(id))
+                .await
+                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+            let options = postmortem::Options::from_config(&config);
+            let draft =
+                postmortem::draft(&templates, &source, &options, chrono::Utc::now(), format)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, draft)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("incident #{id} → {}: ok", path.display());
+                }
+                None => print_report(&draft),
+            }
+            Ok(())
+        }
+        Cmd::Inbox {
+            config,
+            failed,
+            retry,
+        } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            match (failed, retry) {
+                (_, Some(id)) => {
+                    if !store.retry_event(id).await? {
+                        anyhow::bail!(
+                            "event {id} is not set aside; `warroom inbox --failed` lists those that are"
+                        );
+                    }
+                    println!("event {id} is back in the queue: the running bot applies it within seconds (or at its next start)");
+                }
+                (true, None) => print_report(&report::failed_events(&store.failed_events().await?)),
+                (false, None) => anyhow::bail!(
+                    "say what to do: --failed lists the events set aside, --retry ID replays one"
+                ),
+            }
+            store.close().await;
+            Ok(())
+        }
+        Cmd::Demo { db } => demo::run(db).await,
+    }
+}
+
+/// Print recorded text: to a terminal without its control characters (an alarm or a person
+/// could have written escape sequences), to a pipe or file as recorded.
+fn print_report(text: &str) {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        print!("{}", report::for_terminal(text));
+    } else {
+        print!("{text}");
+    }
+}
