@@ -412,7 +412,10 @@ async fn start_bolt(args: &Args, world: &World, db_name: &str) -> anyhow::Result
         .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
         .env("BOLT_PEER_DB", &db)
         .env("BOLT_PEER_CHANNEL", &channel)
-        .env("WARROOM_MIGRATIONS", repo_root().join("migrations"))
+        .env(
+            "WARROOM_MIGRATIONS",
+            repo_root().join("migrations").join("sqlite"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

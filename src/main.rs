@@ -12,7 +12,7 @@ use warroom::clock::SystemClock;
 use warroom::config::{Config, Secrets};
 use warroom::domain::IncidentId;
 use warroom::postmortem::{self, Format};
-use warroom::{demo, ops, report};
+use warroom::{demo, ops, report, store};
 
 #[derive(Parser)]
 #[command(
@@ -182,18 +182,17 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Incidents { config, all } => {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
-            let records = store.incidents(!all).await?;
+            let records = store::incidents::list(store.db(), !all).await?;
             print!("{}", report::incidents(&records, chrono::Utc::now()));
             Ok(())
         }
         Cmd::Timeline { id, config } => {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
-            let record = store
-                .incident(IncidentId(id))
+            let record = store::incidents::get(store.db(), IncidentId(id))
                 .await
                 .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
-            let entries = store.timeline(record.incident.id).await?;
+            let entries = store::timeline::of_incident(store.db(), record.incident.id).await?;
             print!("{}", report::timeline(&record, &entries));
             Ok(())
         }
@@ -206,8 +205,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let templates = app::load_templates(&config)?;
             let store = app::open_store(&config).await?;
-            let source = store
-                .postmortem_source(IncidentId(id))
+            let source = store::postmortem_source(store.db(), IncidentId(id))
                 .await
                 .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
             let options = postmortem::Options::from_config(&config);

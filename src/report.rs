@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::time::format_duration;
 use crate::domain::EntryKind;
-use crate::store::{IncidentRecord, TimelineEntry};
+use crate::domain::{IncidentRecord, TimelineEntry};
 
 /// One line per incident: id, severity, status, age or duration, channel, title.
 pub fn incidents(records: &[IncidentRecord], now: DateTime<Utc>) -> String {

@@ -488,13 +488,27 @@ async fn a_backup_of_the_live_database_restores_to_the_same_incidents_and_timeli
     std::fs::copy(&out, &restored_path).unwrap();
     let restored = open(&restored_path).await;
     assert_eq!(restored.integrity_check().await.unwrap(), Ok(()));
-    let incidents = live.incidents(false).await.unwrap();
-    assert_eq!(restored.incidents(false).await.unwrap(), incidents);
+    let incidents = warroom::store::incidents::list(live.db(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        warroom::store::incidents::list(restored.db(), false)
+            .await
+            .unwrap(),
+        incidents
+    );
     for record in &incidents {
         let id = record.incident.id;
-        let timeline = live.timeline(id).await.unwrap();
+        let timeline = warroom::store::timeline::of_incident(live.db(), id)
+            .await
+            .unwrap();
         assert!(timeline.len() >= 12, "{timeline:#?}");
-        assert_eq!(restored.timeline(id).await.unwrap(), timeline);
+        assert_eq!(
+            warroom::store::timeline::of_incident(restored.db(), id)
+                .await
+                .unwrap(),
+            timeline
+        );
     }
     app.stop().await.unwrap();
 }
@@ -521,7 +535,9 @@ async fn a_backup_taken_mid_burst_is_consistent() {
     assert_eq!(copy.integrity_check().await.unwrap(), Ok(()));
     let live = world.store().await;
     let incident = helpers::incident_in(&live, &channel).await;
-    let copied = copy.timeline(incident.incident.id).await.unwrap();
+    let copied = warroom::store::timeline::of_incident(copy.db(), incident.incident.id)
+        .await
+        .unwrap();
     let now = wait_timeline(&live, &channel, "the whole burst", |e| {
         e.iter().filter(|e| e.text.starts_with("burst ")).count() == 150
     })

@@ -13,8 +13,9 @@ use serde::Serialize;
 use super::text::{escape_markdown, slack_to_plain};
 use crate::domain::incident::ChangeDetail;
 use crate::domain::time::format_duration;
+use crate::domain::TimelineEntry;
 use crate::domain::{EntryKind, Severity, Status, UserId};
-use crate::store::{Evidence, PostmortemSource, TimelineEntry};
+use crate::store::{Evidence, PostmortemSource};
 
 /// Knobs from `[postmortem]` and `[escalation]`.
 #[derive(Debug, Clone)]

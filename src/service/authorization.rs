@@ -7,11 +7,13 @@
 use super::worker::Failure;
 use super::Service;
 use crate::domain::authorization::{allowed, who_may, Action, Role, RoleSet};
+use crate::domain::IncidentRecord;
 use crate::domain::{Command, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render_support;
 use crate::slack::web::Outgoing;
-use crate::store::{InboxRow, IncidentRecord};
+use crate::store::inbox::InboxRow;
+use crate::store::{alarms, incidents, timeline};
 
 impl Service {
     /// The roles of `user` in this incident that decide `action`: lookups stop once a role
@@ -39,7 +41,7 @@ impl Service {
         // The alarm route's on-call group is invited as responders, so it counts as them.
         let mut route_group = None;
         if needed(&roles, Role::Responder) {
-            if let Some(name) = self.store.alarm_route_of(i.id).await? {
+            if let Some(name) = alarms::route_of(self.store.db(), i.id).await? {
                 let routes = &self.config.alarms.routes;
                 let route = routes.by_name(&name).unwrap_or(&routes.default);
                 if route.responders.contains(user) {
@@ -49,7 +51,7 @@ impl Service {
             }
         }
         if needed(&roles, Role::Participant)
-            && self.store.is_participant(i.id, user.as_str()).await?
+            && incidents::is_participant(self.store.db(), i.id, user.as_str()).await?
         {
             roles.insert(Role::Participant);
         }
@@ -131,13 +133,13 @@ impl Service {
             return Ok(true);
         }
         // Outside an incident channel the command itself explains that.
-        let Some(record) = self.store.incident_by_channel(&inv.channel).await? else {
+        let Some(record) = incidents::by_channel(self.store.db(), &inv.channel).await? else {
             return Ok(true);
         };
         let action = Action::of(cmd, Some(record.incident.status));
         // A replay of a change already recorded was allowed when it was made; the caller
         // may since have handed the lead to someone else.
-        if self.store.entry_exists(&row.dedupe_key).await?
+        if timeline::exists(self.store.db(), &row.dedupe_key).await?
             || self.authorize(action, &record, actor).await?
         {
             return Ok(true);

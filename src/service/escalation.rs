@@ -12,7 +12,8 @@ use super::Service;
 use crate::domain::{Command, UserId};
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support as render;
-use crate::store::InboxRow;
+use crate::store::inbox::InboxRow;
+use crate::store::incidents;
 
 impl Service {
     /// `/incident snooze|aws …|escalate aws`.
@@ -65,7 +66,7 @@ impl Service {
         if click.action_id == render::LINK_ACTION {
             return Ok(true); // the browser opened the link; nothing to do here
         }
-        let Some(record) = self.store.incident_by_channel(&click.channel).await? else {
+        let Some(record) = incidents::by_channel(self.store.db(), &click.channel).await? else {
             return Ok(true);
         };
         let actor = UserId::parse(&click.user).map_err(|e| {

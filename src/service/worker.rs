@@ -14,7 +14,9 @@ use super::Service;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::web::SlackError;
-use crate::store::{InboxRow, NewEntry, StoreError};
+use crate::store::inbox::{self, InboxRow};
+use crate::store::timeline::{self, MessageEdit, NewEntry};
+use crate::store::{incidents, StoreError};
 
 /// Attempts before an event is given up on (its failure is recorded in the inbox row).
 /// With [`backoff`], that is six to seven minutes of a failing Slack: long enough to ride out
@@ -72,7 +74,7 @@ impl Service {
             if *shutdown.borrow() {
                 return;
             }
-            let batch = match self.store.pending_inbound(256).await {
+            let batch = match inbox::pending(self.store.db(), 256).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the inbox; retrying");
@@ -141,9 +143,7 @@ impl Service {
             let incident = match incidents.get(&m.channel) {
                 Some(known) => *known,
                 None => {
-                    let found = self
-                        .store
-                        .incident_by_channel(&m.channel)
+                    let found = incidents::by_channel(self.store.db(), &m.channel)
                         .await?
                         .map(|r| r.incident.id);
                     incidents.insert(m.channel.clone(), found);
@@ -154,7 +154,7 @@ impl Service {
             if let Some(incident_id) = incident {
                 entries.push(NewEntry {
                     incident_id,
-                    dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
+                    dedupe_key: timeline::message_key(&m.channel, &m.ts),
                     kind: EntryKind::Message,
                     occurred_at: m.at,
                     actor: Some(m.user),
@@ -165,9 +165,29 @@ impl Service {
                 });
             }
         }
-        self.store
-            .add_entries(&entries, &ids, self.clock.now())
-            .await
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        timeline::insert_many(&mut tx, &entries, now).await?;
+        inbox::mark_all_processed(&mut tx, &ids, now).await?;
+        tx.commit().await
+    }
+
+    /// Mark an inbox row done (with the reason when it was given up on), on its own.
+    async fn mark_done(&self, id: i64, error: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        inbox::mark_processed(&mut tx, id, self.clock.now(), error).await?;
+        tx.commit().await
+    }
+
+    /// Count a failed attempt of an inbox row; the attempts so far.
+    async fn count_failure(&self, id: i64, error: &str) -> Result<i64, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let attempts = inbox::record_failure(&mut tx, id, error).await?;
+        tx.commit().await?;
+        Ok(attempts)
     }
 
     /// Handle one row; returns a backoff when it should be retried.
@@ -178,12 +198,11 @@ impl Service {
                 "unreadable inbox payload: {e}"
             ))),
         };
-        let now = self.clock.now();
         match result {
             // The store already marked it, in the transaction that applied it.
             Ok(Marked::Already) => None,
             Ok(Marked::No) => {
-                if let Err(e) = self.store.mark_processed(row.id, now, None).await {
+                if let Err(e) = self.mark_done(row.id, None).await {
                     tracing::error!(error = %e, "cannot mark event processed");
                     return Some(Duration::from_millis(500));
                 }
@@ -191,22 +210,18 @@ impl Service {
             }
             Err(Failure::Permanent(e)) => {
                 tracing::warn!(key = %row.dedupe_key, error = %format!("{e:#}"), "giving up on event");
-                let _ = self
-                    .store
-                    .mark_processed(row.id, now, Some(&format!("{e:#}")))
-                    .await;
+                let _ = self.mark_done(row.id, Some(&format!("{e:#}"))).await;
                 None
             }
             Err(Failure::Transient(e)) => {
                 let msg = format!("{e:#}");
                 let attempts = self
-                    .store
-                    .record_attempt_failure(row.id, &msg)
+                    .count_failure(row.id, &msg)
                     .await
                     .unwrap_or(row.attempts + 1);
                 if attempts >= MAX_ATTEMPTS {
                     tracing::error!(key = %row.dedupe_key, error = %msg, attempts, "giving up on event after retries");
-                    let _ = self.store.mark_processed(row.id, now, Some(&msg)).await;
+                    let _ = self.mark_done(row.id, Some(&msg)).await;
                     None
                 } else {
                     tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
@@ -230,7 +245,7 @@ impl Service {
         if let Inbound::ViewSubmitted(v) = inbound {
             return self.handle_submission(row, v).await.map(|()| Marked::No);
         }
-        let Some(record) = self.store.incident_by_channel(inbound.channel()).await? else {
+        let Some(record) = incidents::by_channel(self.store.db(), inbound.channel()).await? else {
             return Ok(Marked::No); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
@@ -249,7 +264,7 @@ impl Service {
             } => {
                 let entry = NewEntry {
                     incident_id: id,
-                    dedupe_key: crate::store::timeline_message_key(&channel, &ts),
+                    dedupe_key: timeline::message_key(&channel, &ts),
                     kind: EntryKind::Message,
                     occurred_at: at,
                     actor: Some(user),
@@ -258,7 +273,10 @@ impl Service {
                     thread_ts,
                     key_event: false,
                 };
-                self.store.add_entry(&entry, now, Some(row.id)).await?;
+                let mut tx = self.store.begin().await?;
+                timeline::insert(&mut tx, &entry, now).await?;
+                inbox::mark_processed(&mut tx, row.id, now, None).await?;
+                tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::MessageEdited {
@@ -268,24 +286,25 @@ impl Service {
                 text,
                 at,
             } => {
-                self.store
-                    .edit_message(
-                        id,
-                        &channel,
-                        &ts,
-                        user.as_deref(),
-                        &text,
-                        at,
-                        now,
-                        Some(row.id),
-                    )
-                    .await?;
+                let edit = MessageEdit {
+                    incident_id: id,
+                    channel: &channel,
+                    ts: &ts,
+                    actor: user.as_deref(),
+                    text: &text,
+                    at,
+                };
+                let mut tx = self.store.begin().await?;
+                timeline::edit_message(&mut tx, &edit, now).await?;
+                inbox::mark_processed(&mut tx, row.id, now, None).await?;
+                tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::MessageDeleted { channel, ts, at } => {
-                self.store
-                    .delete_message(id, &channel, &ts, at, now, Some(row.id))
-                    .await?;
+                let mut tx = self.store.begin().await?;
+                timeline::delete_message(&mut tx, id, &channel, &ts, at, now).await?;
+                inbox::mark_processed(&mut tx, row.id, now, None).await?;
+                tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::Reaction {
@@ -295,20 +314,31 @@ impl Service {
                 ..
             } => {
                 if reaction == "pushpin" || reaction == "round_pushpin" {
-                    self.store
-                        .mark_key_event(&channel, &ts, now, Some(row.id))
-                        .await?;
+                    self.mark_key_event(row, &channel, &ts).await?;
                     return Ok(Marked::Already);
                 }
                 Ok(Marked::No)
             }
             Inbound::Pinned { channel, ts, .. } => {
-                self.store
-                    .mark_key_event(&channel, &ts, now, Some(row.id))
-                    .await?;
+                self.mark_key_event(row, &channel, &ts).await?;
                 Ok(Marked::Already)
             }
         }
+    }
+}
+
+impl Service {
+    /// A pin or :pushpin: makes a message a key event; the row is marked with it.
+    async fn mark_key_event(
+        &self,
+        row: &InboxRow,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        timeline::mark_key_event(&mut tx, channel, ts).await?;
+        inbox::mark_processed(&mut tx, row.id, self.clock.now(), None).await?;
+        tx.commit().await
     }
 }
 

@@ -1,9 +1,10 @@
 //! The inbox: every Slack event, recorded before its envelope is acked.
 
 use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
 use sqlx::Row;
 
-use super::{fmt_time, Store, StoreError, StoreResult};
+use super::{fmt_time, placeholders, value_rows, Db, Store, StoreError, StoreResult, Tx};
 
 /// Rows per grouped inbox INSERT: three bound values each, far below SQLite's limit.
 pub(super) const INBOX_ROWS_PER_STATEMENT: usize = 128;
@@ -17,13 +18,13 @@ pub(super) struct InboundRow {
 
 /// Insert `rows` in one statement; per row, whether it was new. A key repeated within the
 /// batch (one envelope redelivered on two connections at once) is new only the first time.
-async fn insert_inbound(pool: &sqlx::SqlitePool, rows: Vec<InboundRow>) -> Vec<StoreResult<bool>> {
+async fn insert_inbound(pool: &AnyPool, rows: Vec<InboundRow>) -> Vec<StoreResult<bool>> {
     if let [row] = rows.as_slice() {
         // Alone (always so with one Socket Mode connection): a plain INSERT. RETURNING
         // streams its row back as a message of its own, one more thread hand-off per event
         // (BENCHMARKS.md, finding 11).
         let done = sqlx::query(
-            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES (?, ?, ?)
+            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ($1, $2, $3)
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(&row.dedupe_key)
@@ -35,16 +36,16 @@ async fn insert_inbound(pool: &sqlx::SqlitePool, rows: Vec<InboundRow>) -> Vec<S
             .map(|d| d.rows_affected() == 1)
             .map_err(StoreError::from)];
     }
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO inbox (dedupe_key, payload, received_at) ",
+    let sql = format!(
+        "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES {}
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
+        value_rows(rows.len(), 3)
     );
-    q.push_values(&rows, |mut b, r| {
-        b.push_bind(&r.dedupe_key)
-            .push_bind(&r.payload)
-            .push_bind(&r.received_at);
-    });
-    q.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key");
-    match q.build().fetch_all(pool).await {
+    let mut q = sqlx::query(&sql);
+    for r in &rows {
+        q = q.bind(&r.dedupe_key).bind(&r.payload).bind(&r.received_at);
+    }
+    match q.fetch_all(pool).await {
         Ok(inserted) => {
             let mut new: std::collections::HashSet<String> =
                 inserted.iter().map(|r| r.get::<String, _>(0)).collect();
@@ -78,6 +79,7 @@ impl Store {
     /// in which case nothing changes. Events recorded at the same moment (several Socket
     /// Mode connections, or the worker holding the database) share one statement
     /// ([`super::group_commit`]); each caller still returns only once its row is durable.
+    /// Not a unit of work: the one write every replica makes, leader or not.
     #[tracing::instrument(skip_all, fields(key = dedupe_key))]
     pub async fn record_inbound(
         &self,
@@ -91,7 +93,7 @@ impl Store {
             received_at: fmt_time(now),
         };
         self.inbox_writes
-            .submit(row, |rows| insert_inbound(self.pool(), rows))
+            .submit(row, |rows| insert_inbound(&self.pool, rows))
             .await
             .unwrap_or_else(|| {
                 Err(StoreError::Other(anyhow::anyhow!(
@@ -99,66 +101,87 @@ impl Store {
                 )))
             })
     }
+}
 
-    /// Unprocessed events in the order they were received.
-    pub async fn pending_inbound(&self, limit: i64) -> StoreResult<Vec<InboxRow>> {
-        let rows = sqlx::query(
-            "SELECT id, dedupe_key, payload, attempts FROM inbox
-             WHERE processed_at IS NULL ORDER BY id LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| InboxRow {
-                id: r.get(0),
-                dedupe_key: r.get(1),
-                payload: r.get(2),
-                attempts: r.get(3),
+/// Unprocessed events in the order they were received.
+pub async fn pending(db: Db<'_>, limit: i64) -> StoreResult<Vec<InboxRow>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(
+        "SELECT id, dedupe_key, payload, attempts FROM inbox
+         WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(InboxRow {
+                id: r.try_get(0)?,
+                dedupe_key: r.try_get(1)?,
+                payload: r.try_get(2)?,
+                attempts: r.try_get(3)?,
             })
-            .collect())
-    }
+        })
+        .collect()
+}
 
-    /// Mark an event done; `error` keeps the reason when it was given up on.
-    pub async fn mark_processed(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE inbox SET processed_at = ?, last_error = ? WHERE id = ?")
-            .bind(fmt_time(now))
-            .bind(error)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Count a failed attempt (the event stays pending and is retried).
-    pub async fn record_attempt_failure(&self, id: i64, error: &str) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "UPDATE inbox SET attempts = attempts + 1, last_error = ? WHERE id = ? RETURNING attempts",
-        )
+/// Mark an event done; `error` keeps the reason when it was given up on.
+pub async fn mark_processed(
+    tx: &mut Tx,
+    id: i64,
+    now: DateTime<Utc>,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE inbox SET processed_at = $1, last_error = $2 WHERE id = $3")
+        .bind(fmt_time(now))
         .bind(error)
         .bind(id)
-        .fetch_one(self.pool())
+        .execute(tx.conn())
         .await?;
-        Ok(row.get(0))
-    }
+    Ok(())
+}
 
-    /// How many events are recorded but not yet processed.
-    pub async fn inbox_backlog(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL")
-            .fetch_one(self.pool())
-            .await?;
-        Ok(row.get(0))
+/// Mark many events done (a run of messages applied at once): one statement per 64 rows.
+pub async fn mark_all_processed(tx: &mut Tx, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+    let at = fmt_time(now);
+    for chunk in ids.chunks(64) {
+        let sql = format!(
+            "UPDATE inbox SET processed_at = $1 WHERE id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(&at);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(tx.conn()).await?;
     }
+    Ok(())
+}
+
+/// Count a failed attempt (the event stays pending and is retried); the attempts so far.
+pub async fn record_failure(tx: &mut Tx, id: i64, error: &str) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "UPDATE inbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2 RETURNING attempts",
+    )
+    .bind(error)
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// How many events are recorded but not yet processed.
+pub async fn backlog(db: Db<'_>) -> StoreResult<i64> {
+    let mut c = db.conn().await?;
+    let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL")
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::store::inbox;
     use crate::store::test_support::temp_store;
 
     #[tokio::test]
@@ -171,23 +194,23 @@ mod tests {
             .record_inbound("ev:1", "{\"x\":1}", now)
             .await
             .unwrap());
-        let pending = store.pending_inbound(10).await.unwrap();
+        let pending = inbox::pending(store.db(), 10).await.unwrap();
         let keys: Vec<_> = pending.iter().map(|r| r.dedupe_key.as_str()).collect();
         assert_eq!(keys, ["ev:1", "ev:2"]);
         assert_eq!(pending[0].payload, "{}");
-        store
-            .mark_processed(pending[0].id, now, None)
+        let mut tx = store.begin().await.unwrap();
+        inbox::mark_processed(&mut tx, pending[0].id, now, None)
             .await
             .unwrap();
-        assert_eq!(store.inbox_backlog().await.unwrap(), 1);
         assert_eq!(
-            store
-                .record_attempt_failure(pending[1].id, "boom")
+            inbox::record_failure(&mut tx, pending[1].id, "boom")
                 .await
                 .unwrap(),
             1
         );
-        assert_eq!(store.pending_inbound(10).await.unwrap()[0].attempts, 1);
+        tx.commit().await.unwrap();
+        assert_eq!(inbox::backlog(store.db()).await.unwrap(), 1);
+        assert_eq!(inbox::pending(store.db(), 10).await.unwrap()[0].attempts, 1);
     }
 
     /// Many envelopes recorded at once (several connections, redeliveries among them):
@@ -202,9 +225,9 @@ mod tests {
             .await
             .unwrap());
         // Hold the one connection so records queue up behind it and get grouped.
-        let mut held = store.pool().begin().await.unwrap();
+        let mut held = store.begin().await.unwrap();
         sqlx::query("UPDATE inbox SET attempts = 0")
-            .execute(&mut *held)
+            .execute(held.conn())
             .await
             .unwrap();
         let mut handles = Vec::new();
@@ -231,7 +254,7 @@ mod tests {
             let key = format!("ev:{n}");
             assert_eq!(new_keys.get(&key), Some(&1), "{key} is new exactly once");
         }
-        let rows = store.pending_inbound(1_000).await.unwrap();
+        let rows = inbox::pending(store.db(), 1_000).await.unwrap();
         assert_eq!(rows.len(), 151, "one row per distinct event");
         for r in &rows[1..] {
             assert_eq!(r.payload, format!("{{\"key\":\"{}\"}}", r.dedupe_key));

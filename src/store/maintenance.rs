@@ -1,40 +1,46 @@
-//! Operator maintenance: online backups and the schema version.
+//! Operator maintenance: online backups, the schema version, integrity checks.
 
 use std::path::Path;
 
 use anyhow::Context;
 use sqlx::Row;
 
-use super::{create_private_file, Store, StoreResult};
+use super::dialect::{self, create_private_file, Backend};
+use super::{inbox, Store, StoreResult};
 
 impl Store {
     /// Write a consistent copy of the database to `out` while the bot may be running.
     ///
-    /// `VACUUM INTO` reads inside one read transaction, so the copy is the database as of
-    /// one moment (WAL lets the bot keep writing meanwhile), compacted and free of WAL
-    /// files: it can be restored by copying it over the database file. `out` must not
+    /// SQLite: `VACUUM INTO` reads inside one read transaction, so the copy is the database
+    /// as of one moment (WAL lets the bot keep writing meanwhile), compacted and free of
+    /// WAL files: it can be restored by copying it over the database file. `out` must not
     /// exist; it is created with mode 0600 like the database itself.
     pub async fn backup_to(&self, out: &Path) -> anyhow::Result<()> {
-        if out.exists() {
-            anyhow::bail!(
-                "{} already exists; choose a new file name or remove it first",
-                out.display()
-            );
+        match self.backend {
+            Backend::Sqlite => {
+                if out.exists() {
+                    anyhow::bail!(
+                        "{} already exists; choose a new file name or remove it first",
+                        out.display()
+                    );
+                }
+                create_private_file(out)
+                    .with_context(|| format!("cannot create {}", out.display()))?;
+                let target = out
+                    .to_str()
+                    .with_context(|| format!("{} is not a UTF-8 path", out.display()))?;
+                let done = sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(&self.pool)
+                    .await;
+                if let Err(e) = done {
+                    let _ = std::fs::remove_file(out);
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("cannot write the backup to {}", out.display())));
+                }
+                Ok(())
+            }
         }
-        create_private_file(out).with_context(|| format!("cannot create {}", out.display()))?;
-        let target = out
-            .to_str()
-            .with_context(|| format!("{} is not a UTF-8 path", out.display()))?;
-        let done = sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(self.pool())
-            .await;
-        if let Err(e) = done {
-            let _ = std::fs::remove_file(out);
-            return Err(anyhow::Error::new(e)
-                .context(format!("cannot write the backup to {}", out.display())));
-        }
-        Ok(())
     }
 
     /// The newest applied migration's version (`20261121000001`), and how many are applied.
@@ -42,22 +48,40 @@ impl Store {
         let row = sqlx::query(
             "SELECT COALESCE(MAX(version), 0), COUNT(*) FROM _sqlx_migrations WHERE success",
         )
-        .fetch_one(self.pool())
+        .fetch_one(&self.pool)
         .await?;
-        Ok((row.get(0), row.get(1)))
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    /// `PRAGMA integrity_check`: `Ok` when SQLite finds nothing wrong, else what it found.
+    /// The migrations this build knows: (version, description), oldest first.
+    pub fn known_migrations(&self) -> Vec<(i64, String)> {
+        dialect::known_migrations(self.backend)
+    }
+
+    /// SQLite's `PRAGMA integrity_check`: `Ok` when it finds nothing wrong, else what it
+    /// found.
     pub async fn integrity_check(&self) -> StoreResult<Result<(), String>> {
-        let rows = sqlx::query("PRAGMA integrity_check")
-            .fetch_all(self.pool())
-            .await?;
-        let found: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-        Ok(if found == ["ok"] {
-            Ok(())
-        } else {
-            Err(found.join("; "))
-        })
+        match self.backend {
+            Backend::Sqlite => {
+                let rows = sqlx::query("PRAGMA integrity_check")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let found: Vec<String> = rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(0))
+                    .collect::<Result<_, _>>()?;
+                Ok(if found == ["ok"] {
+                    Ok(())
+                } else {
+                    Err(found.join("; "))
+                })
+            }
+        }
+    }
+
+    /// How many events are recorded but not applied (a gauge for `/metrics`).
+    pub async fn inbox_backlog(&self) -> StoreResult<i64> {
+        inbox::backlog(self.db()).await
     }
 }
 

@@ -1,44 +1,48 @@
-//! SQLite through sqlx: the only module that writes SQL.
+//! The database, through sqlx's `Any` driver: the only module that writes SQL.
 //!
-//! Opened with WAL (readers never block the writer), foreign keys on, `synchronous=NORMAL`
-//! (in WAL mode a committed transaction survives a process crash, kill -9 included) and a
-//! busy timeout so a second writer waits instead of failing. Migrations in `migrations/`
-//! run at open. Times are stored as UTC text in one fixed, sortable format.
+//! # Shape
+//! - **Per-table functions** (`incidents::by_channel`, `timeline::insert`, `outbox::enqueue`,
+//!   …): small, one statement or a few, no use-case logic. The services compose them.
+//! - **A unit of work**: [`Store::begin`] gives a [`Tx`]; writes take `&mut Tx` (there is no
+//!   other way to write, the inbox's group commit aside), reads take a [`Db`]: `store.db()`
+//!   (a pooled connection for the call) or `tx.db()` (inside the unit of work). One
+//!   transaction per use case, committed once by the service that opened it.
+//! - **One SQL text for every backend**: `$1` placeholders (SQLite takes them too), times as
+//!   UTC text in one sortable format, flags as 0/1 integers, no backend-specific functions.
+//!   What must differ (connecting, migrations, maintenance) is in [`dialect`] and nowhere
+//!   else.
+//!
+//! SQLite is opened with WAL (readers never block the writer), foreign keys on,
+//! `synchronous=NORMAL` (in WAL mode a committed transaction survives a process crash,
+//! kill -9 included) and a busy timeout, on one pooled connection. Migrations
+//! (`migrations/<backend>/`) run at open.
 
-mod actions;
-mod alarms;
-mod escalation;
+pub mod actions;
+pub mod alarms;
+mod dialect;
+pub mod escalation;
 mod group_commit;
-mod inbox;
-mod incidents;
+pub mod inbox;
+pub mod incidents;
 mod maintenance;
-mod overview;
+pub mod outbox;
+pub mod overview;
 mod postmortem;
-mod timeline;
-mod timers;
+pub mod timeline;
+pub mod timers;
 
-use std::str::FromStr;
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
 
-use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+use sqlx::{AnyConnection, AnyPool};
 
-pub use actions::{ActionItem, CloseOutcome};
-pub use alarms::{outcome as alarm_outcome, AlarmIncident, AlarmTransition, WatchedAlarm};
-pub use escalation::{
-    nudge_timer_key, parse_nudge_payload, CaseCorrespondence, NewCase, NudgeAnswer, NudgeOutcome,
-    SupportCase, CASE_RETRY_TIMER, NUDGE_TIMER,
-};
-pub use inbox::InboxRow;
-pub use incidents::{IncidentRecord, NewIncident};
-pub use overview::CaseGlance;
+pub use dialect::Backend;
 pub use postmortem::{
-    AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, PostmortemSource,
+    source as postmortem_source, AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent,
+    PostmortemSource,
 };
-pub use timeline::{message_key as timeline_message_key, NewEntry, TimelineEntry};
-pub use timers::{FiredSummary, NewOutgoing, OutboxRow, SummaryRecord, Timer};
 
 /// Errors callers may want to tell apart; everything else is `Other` with its context.
 #[derive(Debug, thiserror::Error)]
@@ -57,103 +61,171 @@ impl From<sqlx::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A stored value that does not read back (a bad enum name, an unparsable time).
+pub(crate) fn bad(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("bad stored {what}: {value}"))
+}
+
 /// The database handle. Cheap to clone (a pool inside).
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     /// Inbox records made at the same moment share one statement.
     inbox_writes: std::sync::Arc<group_commit::GroupCommit<inbox::InboundRow, StoreResult<bool>>>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("pool", &self.pool).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
 impl Store {
-    /// Open (creating it with mode 0600 when missing) and migrate the database at `url`
-    /// (`sqlite://path`, or `sqlite::memory:` for throwaway use).
+    /// Open and migrate the database at `url`: `sqlite://path` (created with mode 0600 when
+    /// missing; `sqlite::memory:` for throwaway use).
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("invalid database url {url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let path = options.get_filename().to_path_buf();
-        let in_memory = url.contains(":memory:") || path.as_os_str().is_empty();
-        if !in_memory && !path.exists() {
-            create_private_file(&path)
-                .with_context(|| format!("cannot create database file {}", path.display()))?;
-        }
-        // One connection: SQLite takes one writer at a time anyway, and with several
-        // connections a writer that finds the lock taken sleeps in SQLite's busy handler
-        // (1, 2, 5, 10 … ms) instead of queueing here; each switch of connection also drops
-        // the page cache. No ping before each use: a local file does not go stale.
-        // Measured in BENCHMARKS.md (figure 2): about twice the recorded-event rate.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open database {}", path.display()))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("cannot apply database migrations")?;
+        let (backend, pool) = dialect::connect(url).await?;
+        dialect::migrate(backend, &pool).await?;
         Ok(Store {
             pool,
+            backend,
             inbox_writes: std::sync::Arc::new(group_commit::GroupCommit::new(
                 inbox::INBOX_ROWS_PER_STATEMENT,
             )),
         })
     }
 
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Begin a unit of work. Commit it with [`Tx::commit`]; dropped uncommitted, it rolls
+    /// back. Never hold one across a Slack or AWS call: on SQLite every other writer (the
+    /// intake, before its acks) waits for it.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let mut tx = Tx {
+            conn: self.pool.acquire().await?,
+            open: true,
+        };
+        sqlx::query("BEGIN").execute(tx.conn()).await?;
+        Ok(tx)
+    }
+
+    /// Reads outside a unit of work: each per-table function takes a pooled connection for
+    /// its own statements and gives it back.
+    pub fn db(&self) -> Db<'_> {
+        Db::Pool(&self.pool)
+    }
+
     /// Whether a write goes through right now (for readiness checks and at start). A real
     /// page write, rolled back: `BEGIN IMMEDIATE` alone succeeds on a read-only WAL database.
     pub async fn check_writable(&self) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("CREATE TABLE writable_check (x)")
-            .execute(&mut *tx)
-            .await?;
-        tx.rollback().await?;
-        Ok(())
+        dialect::check_writable(self.backend, &self.pool).await
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+/// A unit of work: one database transaction. Per-table writes take `&mut Tx`.
+///
+/// Its `BEGIN`, `COMMIT` and `ROLLBACK` are plain statements, and a unit of work that ends
+/// any other way (an error on the way, a failed `COMMIT`) closes its connection instead of
+/// giving it back: after some errors (SQLite's "database or disk is full") the database
+/// has already rolled the transaction back, and sqlx's own transaction bookkeeping would
+/// then disagree with it, leaving later work in a transaction that never commits.
+pub struct Tx {
+    conn: PoolConnection<Any>,
+    /// Begun and neither committed nor rolled back.
+    open: bool,
+}
+
+impl Tx {
+    /// Make everything written through this unit of work durable, at once.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        sqlx::query("COMMIT").execute(self.conn()).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Give up this unit of work (nothing it wrote stays).
+    pub async fn rollback(mut self) -> StoreResult<()> {
+        sqlx::query("ROLLBACK").execute(self.conn()).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Reads inside this unit of work (they see its writes).
+    pub fn db(&mut self) -> Db<'_> {
+        Db::Conn(&mut self.conn)
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
     }
 }
 
-#[cfg(unix)]
-fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            // Closing the connection ends the transaction on the server side whatever state
+            // it is in; the pool opens a fresh connection for the next unit of work.
+            self.conn.close_on_drop();
         }
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map(drop)
 }
 
-#[cfg(not(unix))]
-fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map(drop)
+/// Where a read runs: on a pooled connection of its own, or inside a unit of work.
+pub enum Db<'a> {
+    Pool(&'a AnyPool),
+    Conn(&'a mut AnyConnection),
+}
+
+impl<'a> Db<'a> {
+    /// The connection to run statements on (a pooled one is given back when dropped).
+    pub(crate) async fn conn(self) -> StoreResult<Held<'a>> {
+        Ok(match self {
+            Db::Pool(pool) => Held::Pooled(pool.acquire().await?),
+            Db::Conn(c) => Held::Borrowed(c),
+        })
+    }
+}
+
+/// A connection a read holds for its statements.
+pub(crate) enum Held<'a> {
+    Pooled(PoolConnection<Any>),
+    Borrowed(&'a mut AnyConnection),
+}
+
+impl Held<'_> {
+    /// Another read on the same connection (a read made of other reads).
+    pub(crate) fn db(&mut self) -> Db<'_> {
+        Db::Conn(self)
+    }
+}
+
+impl Deref for Held<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
 }
 
 /// The stored time format, for keys derived from times (`2026-11-21T13:50:00.000Z`).
@@ -169,11 +241,28 @@ pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
 pub(crate) fn parse_time(s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Other(anyhow::anyhow!("bad stored time {s:?}: {e}")))
+        .map_err(|e| bad("time", format!("{s:?} ({e})")))
 }
 
 pub(crate) fn parse_opt_time(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_time).transpose()
+}
+
+/// `$first, $first+1, …` for `n` values: the placeholders of a multi-row statement, in the
+/// one syntax both backends take (sqlx's `QueryBuilder` writes `?` for `Any`).
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2, $3), ($4, $5, $6), …`: `rows` tuples of `width` placeholders.
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -205,11 +294,7 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM incidents")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        assert_eq!(n, 0);
+        assert!(incidents::list(store.db(), false).await.unwrap().is_empty());
     }
 
     #[test]
@@ -221,5 +306,11 @@ mod tests {
         assert_eq!(parse_time(&fmt_time(a)).unwrap(), a);
         assert!(fmt_time(a) < fmt_time(b));
         assert_eq!(fmt_time(a), "2026-11-21T09:05:00.000Z");
+    }
+
+    #[test]
+    fn multi_row_placeholders_count_on() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }

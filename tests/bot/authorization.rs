@@ -27,7 +27,10 @@ async fn refused(
     what: &str,
 ) -> String {
     let before = incident_in(store, ch).await;
-    let entries = store.timeline(before.incident.id).await.unwrap().len();
+    let entries = warroom::store::timeline::of_incident(store.db(), before.incident.id)
+        .await
+        .unwrap()
+        .len();
     let seen = world.ephemeral_count(user);
     assert_eq!(world.command(user, ch, text).await, None, "{user}: {text}");
     // The refusal is the last thing the bot does for the command.
@@ -40,7 +43,10 @@ async fn refused(
     let after = incident_in(store, ch).await;
     assert_eq!(after.incident, before.incident, "{user}: {text}");
     assert_eq!(
-        store.timeline(after.incident.id).await.unwrap().len(),
+        warroom::store::timeline::of_incident(store.db(), after.incident.id)
+            .await
+            .unwrap()
+            .len(),
         entries,
         "{user}: {text} left a timeline entry"
     );
@@ -49,16 +55,18 @@ async fn refused(
 
 /// Run `text` as `user` and wait for its timeline entry of `kind`, by `user`.
 async fn allowed(world: &World, store: &Store, ch: &str, user: &str, text: &str, kind: EntryKind) {
-    let count = |e: &[warroom::store::TimelineEntry]| {
+    let count = |e: &[warroom::domain::TimelineEntry]| {
         e.iter()
             .filter(|e| e.kind == kind && e.actor.as_deref() == Some(user))
             .count()
     };
     let before = count(
-        &store
-            .timeline(incident_in(store, ch).await.incident.id)
-            .await
-            .unwrap(),
+        &warroom::store::timeline::of_incident(
+            store.db(),
+            incident_in(store, ch).await.incident.id,
+        )
+        .await
+        .unwrap(),
     );
     assert_eq!(world.command(user, ch, text).await, None, "{user}: {text}");
     wait_timeline(store, ch, &format!("{user}: {text}"), |e| count(e) > before).await;

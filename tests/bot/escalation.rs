@@ -136,8 +136,7 @@ const CASE_NUDGE: &str = "no AWS Support case is open";
 
 /// The pending nudge timers of `kind` (due times), from the database.
 async fn pending_nudges(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
-    store
-        .pending_timers("nudge")
+    warroom::store::timers::pending_of_kind(store.db(), "nudge")
         .await
         .unwrap()
         .into_iter()
@@ -199,8 +198,7 @@ async fn support_polls(app: &App, clock: &ManualClock, aws: &Aws, n: usize) {
 
 async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
     let r = incident_in(store, channel).await;
-    store
-        .timeline(r.incident.id)
+    warroom::store::timeline::of_incident(store.db(), r.incident.id)
         .await
         .unwrap()
         .iter()

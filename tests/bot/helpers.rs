@@ -7,8 +7,9 @@ use std::time::Duration;
 use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::domain::{IncidentRecord, TimelineEntry};
 use warroom::slack_emulator::{EmulatorConfig, Message, SlackEmulator};
-use warroom::store::{IncidentRecord, Store, TimelineEntry};
+use warroom::store::Store;
 
 /// Upper bound for any single awaited effect; generous for a loaded 2-core CI machine.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -212,8 +213,7 @@ impl World {
 }
 
 pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
-    store
-        .incident_by_channel(channel)
+    warroom::store::incidents::by_channel(store.db(), channel)
         .await
         .unwrap()
         .expect("an incident for the channel")
@@ -228,8 +228,13 @@ pub async fn wait_timeline(
 ) -> Vec<TimelineEntry> {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        if let Some(r) = store.incident_by_channel(channel).await.unwrap() {
-            let entries = store.timeline(r.incident.id).await.unwrap();
+        if let Some(r) = warroom::store::incidents::by_channel(store.db(), channel)
+            .await
+            .unwrap()
+        {
+            let entries = warroom::store::timeline::of_incident(store.db(), r.incident.id)
+                .await
+                .unwrap();
             if f(&entries) {
                 return entries;
             }
@@ -251,7 +256,9 @@ pub async fn wait_timeline(
 pub async fn wait_outbox_drained(store: &Store) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let pending = store.pending_outbox(100).await.unwrap();
+        let pending = warroom::store::outbox::pending(store.db(), 100)
+            .await
+            .unwrap();
         if pending.is_empty() {
             return;
         }

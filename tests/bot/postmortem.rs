@@ -312,7 +312,9 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
 
     // The same incident as a self-contained HTML page, drafted at the same moment.
     let (config, _) = config(&world, |_| {});
-    let source = store.postmortem_source(IncidentId(1)).await.unwrap();
+    let source = warroom::store::postmortem_source(store.db(), IncidentId(1))
+        .await
+        .unwrap();
     let html = postmortem::draft(
         &Templates::load(None).unwrap(),
         &source,

@@ -75,7 +75,9 @@ async fn a_killed_bot_restarts_without_losing_or_duplicating_anything() {
         None
     );
     world.bot_messages(&channel, 2).await;
-    let incidents = store.incidents(false).await.unwrap();
+    let incidents = warroom::store::incidents::list(store.db(), false)
+        .await
+        .unwrap();
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0].incident.status.to_string(), "monitoring");
     assert_eq!(
@@ -151,7 +153,14 @@ async fn a_declare_interrupted_mid_setup_resumes_on_restart() {
         "no second channel"
     );
     assert!(world.emu.channel(&channel).unwrap().is_member(BOB));
-    assert_eq!(world.store().await.incidents(false).await.unwrap().len(), 1);
+    let store = world.store().await;
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     bot.kill().await;
 }
 

@@ -290,7 +290,9 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
 async fn wait_summaries(store: &warroom::store::Store, n: i64) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let count = store.summary_count().await.unwrap();
+        let count = warroom::store::timers::summary_count(store.db())
+            .await
+            .unwrap();
         if count >= n {
             return;
         }
@@ -375,7 +377,9 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
     clock.advance(Duration::minutes(59));
     bot.service.kick_timers();
     let store = world.store().await;
-    let pending = store.pending_timers("summary").await.unwrap();
+    let pending = warroom::store::timers::pending_of_kind(store.db(), "summary")
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(
         pending[0].due_at,
@@ -387,7 +391,12 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
     clock.advance(Duration::minutes(1));
     bot.service.kick_timers();
     wait_texts(&world, &status, 2).await;
-    assert_eq!(store.summary_count().await.unwrap(), 2);
+    assert_eq!(
+        warroom::store::timers::summary_count(store.db())
+            .await
+            .unwrap(),
+        2
+    );
 }
 
 #[tokio::test]

@@ -12,8 +12,9 @@ use std::time::Duration;
 use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::domain::{IncidentRecord, TimelineEntry};
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, SlackEmulator, Workspace};
-use warroom::store::{IncidentRecord, Store, TimelineEntry};
+use warroom::store::Store;
 
 /// Upper bound for any single awaited effect; generous for a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -187,8 +188,7 @@ impl World {
 }
 
 pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
-    store
-        .incident_by_channel(channel)
+    warroom::store::incidents::by_channel(store.db(), channel)
         .await
         .expect("database readable")
         .expect("an incident for the channel")
@@ -224,8 +224,10 @@ pub async fn wait_timeline(
 ) -> Vec<TimelineEntry> {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        if let Ok(Some(r)) = store.incident_by_channel(channel).await {
-            if let Ok(entries) = store.timeline(r.incident.id).await {
+        if let Ok(Some(r)) = warroom::store::incidents::by_channel(store.db(), channel).await {
+            if let Ok(entries) =
+                warroom::store::timeline::of_incident(store.db(), r.incident.id).await
+            {
                 if f(&entries) {
                     return entries;
                 }
@@ -269,7 +271,9 @@ pub fn acked_messages(ws: &Workspace, channel: &str, bot_user: &str) -> Vec<Stri
 ///   incident's timeline exactly once;
 /// - the pinned header says what the database says (text of `render::header`).
 pub async fn check_invariants(world: &World, store: &Store, incidents: usize) {
-    let records = store.incidents(false).await.expect("incidents readable");
+    let records = warroom::store::incidents::list(store.db(), false)
+        .await
+        .expect("incidents readable");
     assert_eq!(records.len(), incidents, "incidents: {records:#?}");
     let mut channels: Vec<String> = records
         .iter()
