@@ -49,13 +49,25 @@ enum Cmd {
         config: PathBuf,
     },
     /// Copy the database to FILE, consistently, while the bot may be running (restore: stop
-    /// the bot and put FILE in the database's place).
+    /// the bot and put FILE in the database's place). On PostgreSQL: pg_dump, when on PATH.
     Backup {
         #[arg(long, env = "WARROOM_CONFIG")]
         config: PathBuf,
         /// Where to write the copy; must not exist yet.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Copy every table of one database into an empty PostgreSQL database, then compare
+    /// the row counts: how a SQLite deployment moves to several replicas. Stop the bot
+    /// first (what it records meanwhile would not be copied).
+    MigrateDb {
+        /// The database to copy (sqlite://path/to/warroom.db).
+        #[arg(long)]
+        from: String,
+        /// The empty target (postgres://user@host:5432/database; the password from
+        /// PGPASSWORD). Migrated first.
+        #[arg(long)]
+        to: String,
     },
     /// Validate a config file without connecting to anything.
     CheckConfig {
@@ -122,6 +134,7 @@ fn main() -> ExitCode {
             | Cmd::Postmortem { .. }
             | Cmd::Doctor { .. }
             | Cmd::Backup { .. }
+            | Cmd::MigrateDb { .. }
     );
     init_logs(
         cli.log_format,
@@ -169,7 +182,29 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let store = app::open_store(&config).await?;
             store.backup_to(&out).await?;
             store.close().await;
-            println!("{} → {}: ok", config.database.url, out.display());
+            println!("{} → {}: ok", config.database.shown_url(), out.display());
+            Ok(())
+        }
+        Cmd::MigrateDb { from, to } => {
+            let (shown_from, shown_to) = (
+                warroom::config::redact_url(&from),
+                warroom::config::redact_url(&to),
+            );
+            let source = store::Store::open(&from)
+                .await
+                .with_context(|| format!("cannot open {shown_from}"))?;
+            let target = store::Store::open(&to)
+                .await
+                .with_context(|| format!("cannot open {shown_to}"))?;
+            let report = store::copy::copy_all(&source, &target)
+                .await
+                .with_context(|| format!("cannot copy {shown_from} to {shown_to}"))?;
+            for (table, rows) in &report.tables {
+                println!("{table:<24} {rows:>8} rows copied, counts match");
+            }
+            println!("{shown_from} → {shown_to}: ok");
+            source.close().await;
+            target.close().await;
             Ok(())
         }
         Cmd::CheckConfig { config } => {
@@ -191,7 +226,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let store = app::open_store(&config).await?;
             let record = store::incidents::get(store.db(), IncidentId(id))
                 .await
-                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+                .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
             let entries = store::timeline::of_incident(store.db(), record.incident.id).await?;
             print!("{}", report::timeline(&record, &entries));
             Ok(())
@@ -207,7 +242,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let store = app::open_store(&config).await?;
             let source = store::postmortem_source(store.db(), IncidentId(id))
                 .await
-                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+                .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
             let options = postmortem::Options::from_config(&config);
             let draft =
                 postmortem::draft(&templates, &source, &options, chrono::Utc::now(), format)?;

@@ -308,15 +308,19 @@ impl Service {
             Some(info) => Ok(info.case_id),
             // (the adopted case's id, or what CreateCase returned)
             None => {
-                aws.create_case(&CaseRequest {
+                // Only the leader opens cases, and not after its lease could have passed on.
+                let request = CaseRequest {
                     subject: case.subject.clone(),
                     severity: case.severity,
                     service_code: case.service_code.clone(),
                     category_code: case.category_code.clone(),
                     body: case.body.clone(),
                     cc: self.config.escalation.cc_email_addresses.clone(),
-                })
-                .await
+                };
+                self.gate
+                    .run(aws.create_case(&request))
+                    .await
+                    .map_err(|e| Failure::Transient(e.into()))?
             }
         };
         let now = self.clock.now();
@@ -462,10 +466,13 @@ impl Service {
             self.tell(req, &render::no_case()).await;
             return Ok(());
         };
-        if let Err(e) = aws
-            .add_communication(case_id, text, &self.config.escalation.cc_email_addresses)
+        let send = aws.add_communication(case_id, text, &self.config.escalation.cc_email_addresses);
+        let sent = self
+            .gate
+            .run(send)
             .await
-        {
+            .map_err(|e| Failure::Transient(e.into()))?;
+        if let Err(e) = sent {
             self.tell(
                 req,
                 &crate::slack::render::problem(&format!(
@@ -594,7 +601,12 @@ impl Service {
         else {
             return Ok(()); // resolved already (a second click)
         };
-        let status = match aws.resolve_case(case_id).await {
+        let resolve = self
+            .gate
+            .run(aws.resolve_case(case_id))
+            .await
+            .map_err(|e| Failure::Transient(e.into()))?;
+        let status = match resolve {
             Ok(s) => s,
             Err(e) => {
                 self.tell(

@@ -16,7 +16,7 @@ use crate::slack::inbound::Inbound;
 use crate::slack::web::SlackError;
 use crate::store::inbox::{self, InboxRow};
 use crate::store::timeline::{self, MessageEdit, NewEntry};
-use crate::store::{incidents, StoreError};
+use crate::store::{incidents, Backend, StoreError};
 
 /// Attempts before an event is given up on (its failure is recorded in the inbox row).
 /// With [`backoff`], that is six to seven minutes of a failing Slack: long enough to ride out
@@ -85,8 +85,17 @@ impl Service {
                 }
             };
             if batch.is_empty() {
+                // With several replicas, events recorded elsewhere arrive as notifications;
+                // a look every second covers a notification lost to a reconnect.
+                let poll = async {
+                    match self.store.backend() {
+                        Backend::Sqlite => std::future::pending().await,
+                        Backend::Postgres => tokio::time::sleep(Duration::from_secs(1)).await,
+                    }
+                };
                 tokio::select! {
                     _ = self.wake.notified() => {}
+                    _ = poll => {}
                     _ = shutdown.changed() => {}
                 }
                 // Let events that arrive together be read and applied together: without

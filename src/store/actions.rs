@@ -199,7 +199,7 @@ mod tests {
     use super::*;
     use crate::domain::Severity;
     use crate::store::incidents::{self, NewIncident};
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
     use crate::store::Store;
 
     fn user(id: &str) -> UserId {
@@ -278,9 +278,7 @@ mod tests {
         closed
     }
 
-    #[tokio::test]
-    async fn numbers_are_per_incident_and_replays_add_nothing() {
-        let (store, _dir) = temp_store().await;
+    async fn numbers_are_per_incident_and_replays_add_nothing(store: Store) {
         let a = incident(&store, "a").await;
         let b = incident(&store, "b").await;
         let owner = user("U2");
@@ -311,9 +309,7 @@ mod tests {
         assert_eq!(data[&notes[0].id]["change"], "action_added");
     }
 
-    #[tokio::test]
-    async fn closing_reports_not_found_and_already_done() {
-        let (store, _dir) = temp_store().await;
+    async fn closing_reports_not_found_and_already_done(store: Store) {
         let a = incident(&store, "a").await;
         add_one(&store, a, "x", None, "cmd:1").await;
         assert_eq!(
@@ -328,4 +324,9 @@ mod tests {
         assert!(timeline::exists(store.db(), "cmd:3").await.unwrap());
         assert!(!timeline::exists(store.db(), "cmd:4").await.unwrap());
     }
+
+    on_both_backends!(
+        numbers_are_per_incident_and_replays_add_nothing,
+        closing_reports_not_found_and_already_done,
+    );
 }

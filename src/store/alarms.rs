@@ -681,7 +681,7 @@ mod tests {
     use crate::domain::alarm::tests::cpu_alarm;
     use crate::domain::{Severity, UserId};
     use crate::store::incidents::{self, NewIncident};
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
     use crate::store::Store;
 
     async fn record_one(store: &Store, alarm: &Alarm, now: DateTime<Utc>) -> bool {
@@ -711,9 +711,7 @@ mod tests {
         record.incident.id
     }
 
-    #[tokio::test]
-    async fn a_transition_is_recorded_once() {
-        let (store, _dir) = temp_store().await;
+    async fn a_transition_is_recorded_once(store: Store) {
         let a = cpu_alarm("web-cpu");
         let now = Utc::now();
         assert!(record_one(&store, &a, now).await);
@@ -753,9 +751,7 @@ mod tests {
         assert_eq!(undecided(store.db(), 10).await.unwrap().len(), 2);
     }
 
-    #[tokio::test]
-    async fn deciding_twice_writes_one_entry_and_one_link() {
-        let (store, _dir) = temp_store().await;
+    async fn deciding_twice_writes_one_entry_and_one_link(store: Store) {
         let now = Utc::now();
         let a = cpu_alarm("web-cpu");
         record_one(&store, &a, now).await;
@@ -831,9 +827,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn health_events_are_new_once_per_update() {
-        let (store, _dir) = temp_store().await;
+    async fn health_events_are_new_once_per_update(store: Store) {
         let now = Utc::now();
         let id = new_incident(&store, "alarm:y", now).await;
         let mut e = HealthEvent {
@@ -887,4 +881,10 @@ mod tests {
             Some("x")
         );
     }
+
+    on_both_backends!(
+        a_transition_is_recorded_once,
+        deciding_twice_writes_one_entry_and_one_link,
+        health_events_are_new_once_per_update,
+    );
 }

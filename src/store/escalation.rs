@@ -557,11 +557,10 @@ mod tests {
     use super::*;
     use crate::domain::{Severity, UserId};
     use crate::store::incidents::NewIncident;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
-    #[tokio::test]
-    async fn a_case_is_requested_once_and_its_replies_are_recorded_once() {
-        let (store, _dir) = temp_store().await;
+    async fn a_case_is_requested_once_and_its_replies_are_recorded_once(store: Store) {
         let now = Utc::now();
         let mut tx = store.begin().await.unwrap();
         let (record, _) = incidents::create(
@@ -633,4 +632,6 @@ mod tests {
         assert_eq!(case_facts.awaiting_aws_since, None, "AWS answered last");
         assert_eq!(open_cases(store.db()).await.unwrap().len(), 1);
     }
+
+    on_both_backends!(a_case_is_requested_once_and_its_replies_are_recorded_once,);
 }

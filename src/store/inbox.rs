@@ -182,11 +182,10 @@ pub async fn backlog(db: Db<'_>) -> StoreResult<i64> {
 #[cfg(test)]
 mod tests {
     use crate::store::inbox;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
-    #[tokio::test]
-    async fn redelivered_event_is_recorded_once_and_processed_in_order() {
-        let (store, _dir) = temp_store().await;
+    async fn redelivered_event_is_recorded_once_and_processed_in_order(store: Store) {
         let now = chrono::Utc::now();
         assert!(store.record_inbound("ev:1", "{}", now).await.unwrap());
         assert!(store.record_inbound("ev:2", "{}", now).await.unwrap());
@@ -216,9 +215,7 @@ mod tests {
     /// Many envelopes recorded at once (several connections, redeliveries among them):
     /// each is stored once with its own payload, and each caller learns whether its event
     /// was new, while the database holds a write of its own in the way.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_records_are_each_stored_once_and_answered_truthfully() {
-        let (store, _dir) = temp_store().await;
+    async fn concurrent_records_are_each_stored_once_and_answered_truthfully(store: Store) {
         let now = chrono::Utc::now();
         assert!(store
             .record_inbound("ev:0", "{\"n\":0}", now)
@@ -260,4 +257,9 @@ mod tests {
             assert_eq!(r.payload, format!("{{\"key\":\"{}\"}}", r.dedupe_key));
         }
     }
+
+    on_both_backends!(
+        redelivered_event_is_recorded_once_and_processed_in_order,
+        concurrent_records_are_each_stored_once_and_answered_truthfully,
+    );
 }

@@ -262,7 +262,8 @@ pub async fn clear_bot_lead(tx: &mut Tx, id: IncidentId) -> StoreResult<()> {
 mod tests {
     use super::*;
     use crate::domain::incident::Change;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
     fn new_incident(key: &str, now: DateTime<Utc>) -> NewIncident {
         NewIncident {
@@ -275,9 +276,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn an_incident_is_created_once_per_source_with_its_declared_entry() {
-        let (store, _dir) = temp_store().await;
+    async fn an_incident_is_created_once_per_source_with_its_declared_entry(store: Store) {
         let now = Utc::now();
         for replay in [false, true] {
             let mut tx = store.begin().await.unwrap();
@@ -301,9 +300,7 @@ mod tests {
         assert_eq!(entries[0].text, "declared SEV2 Checkout errors");
     }
 
-    #[tokio::test]
-    async fn set_up_steps_and_changes_are_saved() {
-        let (store, _dir) = temp_store().await;
+    async fn set_up_steps_and_changes_are_saved(store: Store) {
         let now = Utc::now();
         let mut tx = store.begin().await.unwrap();
         let (record, _) = create(&mut tx, &new_incident("cmd:1", now), now)
@@ -337,4 +334,9 @@ mod tests {
         let missing = set_up(&mut tx, IncidentId(99), SetUp::HeaderPinned).await;
         assert!(matches!(missing, Err(StoreError::NotFound(_))));
     }
+
+    on_both_backends!(
+        an_incident_is_created_once_per_source_with_its_declared_entry,
+        set_up_steps_and_changes_are_saved,
+    );
 }

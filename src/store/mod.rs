@@ -14,16 +14,20 @@
 //!
 //! SQLite is opened with WAL (readers never block the writer), foreign keys on,
 //! `synchronous=NORMAL` (in WAL mode a committed transaction survives a process crash,
-//! kill -9 included) and a busy timeout, on one pooled connection. Migrations
-//! (`migrations/<backend>/`) run at open.
+//! kill -9 included) and a busy timeout, on one pooled connection. PostgreSQL gets a pool
+//! of connections and, when several replicas share it, a [`Fence`]: every unit of work of
+//! the leader checks its lease's term before it writes. Migrations (`migrations/<backend>/`)
+//! run at open.
 
 pub mod actions;
 pub mod alarms;
+pub mod copy;
 mod dialect;
 pub mod escalation;
 mod group_commit;
 pub mod inbox;
 pub mod incidents;
+mod instance;
 mod maintenance;
 pub mod outbox;
 pub mod overview;
@@ -32,13 +36,19 @@ pub mod timeline;
 pub mod timers;
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
 use sqlx::{AnyConnection, AnyPool};
 
-pub use dialect::Backend;
+pub use dialect::lease::LeaseState;
+pub use dialect::{Backend, OpenOptions, MIN_POSTGRES_VERSION};
+pub(crate) use instance::host_name;
+pub use instance::InstanceLock;
 pub use postmortem::{
     source as postmortem_source, AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent,
     PostmortemSource,
@@ -49,6 +59,9 @@ pub use postmortem::{
 pub enum StoreError {
     #[error("not found: {0}")]
     NotFound(String),
+    /// A unit of work of a replica that does not (or no longer) lead: nothing was written.
+    #[error("this replica does not hold the lease (another replica leads)")]
+    NotLeader,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -66,11 +79,49 @@ pub(crate) fn bad(what: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::Other(anyhow::anyhow!("bad stored {what}: {value}"))
 }
 
+/// Which term this replica leads in, if it leads: what every unit of work checks on
+/// PostgreSQL before it writes (the lease's fencing token). Set by the replica's lease loop.
+#[derive(Debug)]
+pub struct Fence {
+    holder: String,
+    /// 0: not leading.
+    term: AtomicI64,
+}
+
+impl Fence {
+    pub fn new(holder: &str) -> Fence {
+        Fence {
+            holder: holder.to_string(),
+            term: AtomicI64::new(0),
+        }
+    }
+
+    /// This replica's name in the lease.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The term this replica leads in, if it leads.
+    pub fn term(&self) -> Option<i64> {
+        Some(self.term.load(Ordering::SeqCst)).filter(|t| *t > 0)
+    }
+
+    /// Lead in `term`, or (None) not at all.
+    pub fn set(&self, term: Option<i64>) {
+        self.term.store(term.unwrap_or(0), Ordering::SeqCst);
+    }
+}
+
 /// The database handle. Cheap to clone (a pool inside).
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The URL it was opened with (for backups and the inbox listener; may hold a password:
+    /// never shown).
+    url: Arc<String>,
+    /// Several replicas: every unit of work checks this replica still leads.
+    fence: Option<Arc<Fence>>,
     /// Inbox records made at the same moment share one statement.
     inbox_writes: std::sync::Arc<group_commit::GroupCommit<inbox::InboundRow, StoreResult<bool>>>,
 }
@@ -87,11 +138,18 @@ impl Store {
     /// Open and migrate the database at `url`: `sqlite://path` (created with mode 0600 when
     /// missing; `sqlite::memory:` for throwaway use).
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        let (backend, pool) = dialect::connect(url).await?;
+        Self::open_with(url, &OpenOptions::default()).await
+    }
+
+    /// [`Store::open`] with the replica's connection settings.
+    pub async fn open_with(url: &str, options: &OpenOptions) -> anyhow::Result<Store> {
+        let (backend, pool) = dialect::connect(url, options).await?;
         dialect::migrate(backend, &pool).await?;
         Ok(Store {
             pool,
             backend,
+            url: Arc::new(url.to_string()),
+            fence: None,
             inbox_writes: std::sync::Arc::new(group_commit::GroupCommit::new(
                 inbox::INBOX_ROWS_PER_STATEMENT,
             )),
@@ -106,13 +164,99 @@ impl Store {
     /// Begin a unit of work. Commit it with [`Tx::commit`]; dropped uncommitted, it rolls
     /// back. Never hold one across a Slack or AWS call: on SQLite every other writer (the
     /// intake, before its acks) waits for it.
+    ///
+    /// With a [`Fence`], the unit of work first checks that this replica still leads, and
+    /// fails with [`StoreError::NotLeader`] (writing nothing) when it does not.
     pub async fn begin(&self) -> StoreResult<Tx> {
+        let term = match &self.fence {
+            Some(fence) => Some(fence.term().ok_or(StoreError::NotLeader)?),
+            None => None,
+        };
         let mut tx = Tx {
             conn: self.pool.acquire().await?,
             open: true,
         };
         sqlx::query("BEGIN").execute(tx.conn()).await?;
+        if let (Some(fence), Some(term)) = (&self.fence, term) {
+            if !dialect::lease::check_fence(tx.conn(), fence.holder(), term).await? {
+                tx.rollback().await?;
+                return Err(StoreError::NotLeader);
+            }
+        }
         Ok(tx)
+    }
+
+    /// This store, with every unit of work fenced by `fence` (PostgreSQL; SQLite has one
+    /// process per file and needs none).
+    pub fn with_fence(&self, fence: Arc<Fence>) -> Store {
+        Store {
+            fence: (self.backend == Backend::Postgres).then_some(fence),
+            ..self.clone()
+        }
+    }
+
+    /// PostgreSQL: take the lease for `holder`, or renew it (see [`dialect::lease::acquire`]).
+    pub async fn lease_acquire(
+        &self,
+        holder: &str,
+        duration: Duration,
+    ) -> StoreResult<Option<i64>> {
+        self.postgres_only("the lease")?;
+        dialect::lease::acquire(&self.pool, holder, duration).await
+    }
+
+    /// PostgreSQL: give the lease up at once (a graceful stop).
+    pub async fn lease_release(&self, holder: &str, term: i64) -> StoreResult<()> {
+        self.postgres_only("the lease")?;
+        dialect::lease::release(&self.pool, holder, term).await
+    }
+
+    /// PostgreSQL: who leads; `None` on SQLite (one process, always its own leader).
+    pub async fn lease_state(&self) -> StoreResult<Option<LeaseState>> {
+        match self.backend {
+            Backend::Sqlite => Ok(None),
+            Backend::Postgres => Ok(Some(dialect::lease::state(&self.pool).await?)),
+        }
+    }
+
+    /// PostgreSQL: wake `notify` whenever any replica records an event, until the task is
+    /// aborted; `None` on SQLite, where the one process wakes its worker itself.
+    pub fn watch_inbox(
+        &self,
+        notify: Arc<tokio::sync::Notify>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        (self.backend == Backend::Postgres)
+            .then(|| dialect::watch_inbox(self.url.to_string(), notify))
+    }
+
+    /// The server's version number (`150004`) and name (`15.4`); `None` for SQLite.
+    pub async fn server_version(&self) -> StoreResult<Option<(i64, String)>> {
+        dialect::server_version(self.backend, &self.pool).await
+    }
+
+    /// SQLite: hold the database file for this process, refusing when another process
+    /// holds it or when the file is on a network file system (see [`InstanceLock`]).
+    /// `None` for PostgreSQL, which any number of replicas share.
+    pub fn claim_instance(&self) -> anyhow::Result<Option<InstanceLock>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = dialect::sqlite_path(&self.url)?;
+                if path.as_os_str().is_empty() || self.url.contains(":memory:") {
+                    return Ok(None);
+                }
+                InstanceLock::take(&path).map(Some)
+            }
+            Backend::Postgres => Ok(None),
+        }
+    }
+
+    fn postgres_only(&self, what: &str) -> StoreResult<()> {
+        match self.backend {
+            Backend::Postgres => Ok(()),
+            Backend::Sqlite => Err(StoreError::Other(anyhow::anyhow!(
+                "{what} exists only on PostgreSQL"
+            ))),
+        }
     }
 
     /// Reads outside a unit of work: each per-table function takes a pooled connection for
@@ -275,11 +419,41 @@ pub(crate) mod test_support {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         (Store::open(&url).await.unwrap(), dir)
     }
+
+    /// A fresh database on this test binary's throwaway PostgreSQL cluster.
+    pub async fn pg_store() -> Store {
+        let cluster = tokio::task::spawn_blocking(crate::pg_cluster::Cluster::shared)
+            .await
+            .unwrap();
+        let url = cluster.fresh_database().await.unwrap();
+        Store::open(&url).await.unwrap()
+    }
+
+    /// Run store tests on both backends: for each `async fn name(store: Store)`, a module
+    /// `name` with a `sqlite` and a `postgres` test.
+    macro_rules! on_both_backends {
+        ($($name:ident),* $(,)?) => { $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let (store, _dir) = crate::store::test_support::temp_store().await;
+                    super::$name(store).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    let store = crate::store::test_support::pg_store().await;
+                    super::$name(store).await
+                }
+            }
+        )* };
+    }
+    pub(crate) use on_both_backends;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     #[tokio::test]
     async fn database_file_is_private_and_migrated() {
@@ -295,6 +469,86 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(incidents::list(store.db(), false).await.unwrap().is_empty());
+    }
+
+    /// Two replicas on one PostgreSQL: one holds the lease; the other's units of work are
+    /// refused; once the lease lapses the other takes it in a new term, and the first one's
+    /// units of work (begun or not) write nothing any more.
+    #[tokio::test]
+    async fn a_deposed_leader_cannot_write() {
+        let a = test_support::pg_store().await;
+        let url = a.url.to_string();
+        let b = Store::open(&url).await.unwrap();
+        let (fa, fb) = (Arc::new(Fence::new("a")), Arc::new(Fence::new("b")));
+        let (sa, sb) = (a.with_fence(fa.clone()), b.with_fence(fb.clone()));
+        let lease = Duration::from_millis(800);
+        let term = a.lease_acquire("a", lease).await.unwrap().unwrap();
+        fa.set(Some(term));
+        assert_eq!(
+            b.lease_acquire("b", lease).await.unwrap(),
+            None,
+            "a holds it"
+        );
+        assert!(matches!(sb.begin().await, Err(StoreError::NotLeader)));
+        // The leader writes; renewing keeps its term.
+        let mut tx = sa.begin().await.unwrap();
+        timers::schedule(&mut tx, "k", "k:1", Utc::now(), "{}")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(a.lease_acquire("a", lease).await.unwrap(), Some(term));
+        // a stops renewing; once the lease lapsed, b takes it in the next term.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let term_b = loop {
+            if let Some(t) = b.lease_acquire("b", lease).await.unwrap() {
+                break t;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the lease never lapsed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(term_b, term + 1);
+        fb.set(Some(term_b));
+        // a still believes it leads: its fence check fails inside the transaction.
+        assert!(matches!(sa.begin().await, Err(StoreError::NotLeader)));
+        let state = a.lease_state().await.unwrap().unwrap();
+        assert_eq!(
+            (state.holder.as_str(), state.term, state.valid),
+            ("b", term_b, true)
+        );
+        // Giving the lease up lets the other take it at once, in a new term.
+        b.lease_release("b", term_b).await.unwrap();
+        assert_eq!(a.lease_acquire("a", lease).await.unwrap(), Some(term_b + 1));
+        assert!(matches!(sb.begin().await, Err(StoreError::NotLeader)));
+    }
+
+    /// A takeover waits for the leader's transaction that passed its fence check, so what
+    /// the old term writes lands before the new term begins.
+    #[tokio::test]
+    async fn a_takeover_waits_for_the_old_terms_transaction_in_flight() {
+        let a = test_support::pg_store().await;
+        let b = Store::open(&a.url).await.unwrap();
+        let fa = Arc::new(Fence::new("a"));
+        let sa = a.with_fence(fa.clone());
+        let lease = Duration::from_millis(500);
+        fa.set(a.lease_acquire("a", lease).await.unwrap());
+        let mut tx = sa.begin().await.unwrap(); // fence checked; the lease row is share-locked
+        tokio::time::sleep(lease + Duration::from_millis(200)).await; // lapsed meanwhile
+        let taker = tokio::spawn(async move { b.lease_acquire("b", Duration::from_secs(5)).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !taker.is_finished(),
+            "the takeover waits for the old term's transaction"
+        );
+        timers::schedule(&mut tx, "k", "k:old-term", Utc::now(), "{}")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let term_b = taker.await.unwrap().unwrap();
+        assert!(term_b.is_some(), "then it takes the lease");
+        assert_eq!(timers::pending_of_kind(a.db(), "k").await.unwrap().len(), 1);
     }
 
     #[test]

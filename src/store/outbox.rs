@@ -113,6 +113,21 @@ pub async fn pending(db: Db<'_>, limit: i64) -> StoreResult<Vec<OutboxRow>> {
         .collect()
 }
 
+/// Every message delivered (destination, text), oldest first: what Slack should show, once
+/// each (the chaos suite compares).
+pub async fn delivered(db: Db<'_>) -> StoreResult<Vec<(String, String)>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(
+        "SELECT destination, text FROM outbox
+         WHERE sent_at IS NOT NULL AND last_error IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
 /// Note that a message's first post is about to be made (committed before the Slack
 /// call). Later calls keep the first time: a post may have landed after any of them.
 pub async fn mark_sending(tx: &mut Tx, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
@@ -175,15 +190,14 @@ pub async fn record_recipient_problem(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    #[tokio::test]
-    async fn a_row_keeps_the_time_its_first_post_began() {
-        let (store, _dir) = temp_store().await;
+    async fn a_row_keeps_the_time_its_first_post_began(store: Store) {
         let message = NewOutgoing {
             destination: "C1".into(),
             text: "hi".into(),
@@ -214,9 +228,7 @@ mod tests {
         assert!(pending(store.db(), 10).await.unwrap().is_empty());
     }
 
-    #[tokio::test]
-    async fn a_refusal_is_kept_with_its_message() {
-        let (store, _dir) = temp_store().await;
+    async fn a_refusal_is_kept_with_its_message(store: Store) {
         let notice = NewOutgoing {
             destination: "C0INC".into(),
             text: "severity SEV2 → SEV1".into(),
@@ -240,9 +252,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_refused_recipient_is_reported_once() {
-        let (store, _dir) = temp_store().await;
+    async fn a_refused_recipient_is_reported_once(store: Store) {
         let now = Utc::now();
         let mut tx = store.begin().await.unwrap();
         assert!(
@@ -257,4 +267,10 @@ mod tests {
         );
         tx.commit().await.unwrap();
     }
+
+    on_both_backends!(
+        a_row_keeps_the_time_its_first_post_began,
+        a_refusal_is_kept_with_its_message,
+        a_refused_recipient_is_reported_once,
+    );
 }

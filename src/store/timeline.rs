@@ -351,7 +351,7 @@ mod tests {
     use super::*;
     use crate::domain::{Severity, UserId};
     use crate::store::incidents::{self, NewIncident};
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
     use crate::store::{inbox, Store};
 
     async fn incident(store: &Store) -> IncidentId {
@@ -403,9 +403,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_run_of_entries_is_recorded_in_order_with_its_inbox_rows_marked() {
-        let (store, _dir) = temp_store().await;
+    async fn a_run_of_entries_is_recorded_in_order_with_its_inbox_rows_marked(store: Store) {
         let id = incident(&store).await;
         let now = Utc::now();
         for key in ["ev:1", "ev:2", "ev:3", "ev:4"] {
@@ -431,9 +429,7 @@ mod tests {
         assert_eq!(pending[0].id, ids[3]);
     }
 
-    #[tokio::test]
-    async fn each_entry_keeps_its_own_earlier_texts_oldest_first() {
-        let (store, _dir) = temp_store().await;
+    async fn each_entry_keeps_its_own_earlier_texts_oldest_first(store: Store) {
         let id = incident(&store).await;
         let now = Utc::now();
         let run = [
@@ -465,9 +461,7 @@ mod tests {
         assert_eq!(entries[1].revisions, ["b1", "b2"]);
     }
 
-    #[tokio::test]
-    async fn a_replayed_run_adds_nothing_and_a_late_message_fills_its_tombstone() {
-        let (store, _dir) = temp_store().await;
+    async fn a_replayed_run_adds_nothing_and_a_late_message_fills_its_tombstone(store: Store) {
         let id = incident(&store).await;
         let now = Utc::now();
         let deleted_at = crate::slack::inbound::ts_to_time("1800000001.000000").unwrap();
@@ -490,4 +484,10 @@ mod tests {
         assert_eq!(entries[1].text, "deleted before it arrived");
         assert_eq!(entries[1].deleted_at, Some(deleted_at));
     }
+
+    on_both_backends!(
+        a_run_of_entries_is_recorded_in_order_with_its_inbox_rows_marked,
+        each_entry_keeps_its_own_earlier_texts_oldest_first,
+        a_replayed_run_adds_nothing_and_a_late_message_fills_its_tombstone,
+    );
 }

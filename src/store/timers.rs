@@ -155,15 +155,14 @@ pub async fn summary_count(db: Db<'_>) -> StoreResult<i64> {
 mod tests {
     use super::*;
     use crate::store::outbox::{self, NewOutgoing};
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    #[tokio::test]
-    async fn a_timer_fires_once_and_schedules_the_next() {
-        let (store, _dir) = temp_store().await;
+    async fn a_timer_fires_once_and_schedules_the_next(store: Store) {
         let mut tx = store.begin().await.unwrap();
         let at = t("2026-11-21T10:00:00Z");
         assert!(schedule(&mut tx, "summary", "summary:a", at, "{}")
@@ -230,4 +229,6 @@ mod tests {
             1
         );
     }
+
+    on_both_backends!(a_timer_fires_once_and_schedules_the_next,);
 }

@@ -337,9 +337,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     app.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_bot_killed_mid_setup_restarts_without_a_second_incident() {
-    let world = World::new().await;
+async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World) {
     let aws = Aws::start().await;
     let config = format!(
         "[aws]\nregion = \"{REGION}\"\nendpoint_url = \"{}\"\n[alarms]\npoll_interval = \"200ms\"\n",
@@ -723,3 +721,5 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
     );
     app.stop().await.unwrap();
 }
+
+on_both_backends!(a_bot_killed_mid_setup_restarts_without_a_second_incident);

@@ -14,6 +14,39 @@ use warroom::store::Store;
 /// Upper bound for any single awaited effect; generous for a loaded 2-core CI machine.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// PostgreSQL: a killed bot's lease lapses this long after its last renewal; then the
+/// restarted one leads. Short, so a restart test does not wait 15 s.
+pub const TEST_FAILOVER: Duration = Duration::from_secs(2);
+
+/// A fresh database on this test binary's throwaway PostgreSQL cluster.
+pub async fn postgres_database() -> String {
+    let cluster = tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::shared)
+        .await
+        .expect("the cluster starts");
+    cluster.fresh_database().await.expect("a fresh database")
+}
+
+/// Durability tests on both backends: for each `async fn name(world: World)`, a module
+/// `name` with a `sqlite` test (a SQLite file) and a `postgres` test (the throwaway
+/// cluster).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(crate::helpers::World::new().await).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(crate::helpers::World::on_postgres().await).await
+            }
+        }
+    )* };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
 pub const ALICE: &str = "U0ALICE";
 pub const BOB: &str = "U0BOB";
 pub const CAROL: &str = "U0CAROL";
@@ -63,10 +96,19 @@ impl World {
         }
     }
 
+    /// The same world on a fresh database of this test binary's throwaway PostgreSQL
+    /// cluster (`warroom::pg_cluster`) instead of a SQLite file.
+    pub async fn on_postgres() -> World {
+        let mut world = World::new().await;
+        world.db_url = postgres_database().await;
+        world
+    }
+
     /// Start the bot in-process (responders: bob and carol) and wait for its connection.
     pub async fn start_bot(&self) -> App {
-        let (config, secrets) =
+        let (mut config, secrets) =
             config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).unwrap();
+        config.database.failover_after = TEST_FAILOVER;
         let app = App::build(config, secrets, Arc::new(SystemClock))
             .await
             .expect("bot starts");
@@ -85,6 +127,7 @@ impl World {
     ) -> App {
         let (mut config, secrets) =
             config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).unwrap();
+        config.database.failover_after = TEST_FAILOVER;
         tweak(&mut config);
         let before = self.emu.connection_count();
         let app = App::build(config, secrets, clock)
@@ -284,9 +327,10 @@ impl BotProcess {
     pub async fn start_with(world: &World, extra: &str, env: &[(&str, &str)]) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
-            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n[database]\nurl = \"{}\"\n{extra}",
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n[database]\nurl = \"{}\"\nfailover_after = \"{}\"\n{extra}",
             world.emu.api_url(),
-            world.db_url
+            world.db_url,
+            humantime::format_duration(TEST_FAILOVER)
         );
         std::fs::write(&config_path, text).unwrap();
         let before = world.emu.workspace().envelopes.len();
@@ -306,6 +350,12 @@ impl BotProcess {
             .spawn()
             .expect("warroom binary starts");
         BotProcess { child }
+    }
+
+    /// The process id.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
     }
 
     /// SIGKILL: no graceful anything.

@@ -2,9 +2,7 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_killed_bot_restarts_without_losing_or_duplicating_anything() {
-    let world = World::new().await;
+async fn a_killed_bot_restarts_without_losing_or_duplicating_anything(world: World) {
     let bot = BotProcess::start(&world).await;
     world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
     let channel = world.declare(ALICE, "Kill test sev2").await;
@@ -92,11 +90,9 @@ async fn a_killed_bot_restarts_without_losing_or_duplicating_anything() {
     bot.kill().await;
 }
 
-#[tokio::test]
-async fn a_declare_interrupted_mid_setup_resumes_on_restart() {
+async fn a_declare_interrupted_mid_setup_resumes_on_restart(world: World) {
     // The bot records the declare and creates the channel, but Slack fails the invite; the
     // bot is killed while retrying. After the restart it finishes the same war room.
-    let world = World::new().await;
     // Two failures: the first bot sees at least the first, the restarted one at most both.
     world.emu.inject_fault(
         "conversations.invite",
@@ -164,11 +160,9 @@ async fn a_declare_interrupted_mid_setup_resumes_on_restart() {
     bot.kill().await;
 }
 
-#[tokio::test]
-async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated() {
+async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated(world: World) {
     // The crash window between conversations.create and saving its id: the channel exists,
     // made by the bot, attached to no incident. The replayed declare must adopt it.
-    let world = World::new().await;
     let bot_user = world.emu.config().bot_user_id.clone();
     let today = chrono::Utc::now().format("%Y%m%d").to_string();
     let name = format!("inc-{today}-orphaned-channel");
@@ -206,3 +200,9 @@ async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated() {
         1
     );
 }
+
+on_both_backends!(
+    a_killed_bot_restarts_without_losing_or_duplicating_anything,
+    a_declare_interrupted_mid_setup_resumes_on_restart,
+    a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated,
+);

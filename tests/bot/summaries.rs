@@ -354,9 +354,7 @@ async fn stop(world: &World, bot: warroom::app::App) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
-    let world = World::new().await;
+async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary(world: World) {
     let status = world.bot_channel("incident-status");
     let clock = clock();
     let tweak = |c: &mut warroom::config::Config| {
@@ -437,3 +435,5 @@ async fn app_home_shows_open_and_recently_resolved_incidents() {
         "{list}"
     );
 }
+
+on_both_backends!(a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary);

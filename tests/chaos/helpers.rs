@@ -68,6 +68,17 @@ impl World {
         }
     }
 
+    /// The same world on a fresh database of this test binary's throwaway PostgreSQL
+    /// cluster instead of a SQLite file.
+    pub async fn on_postgres(config: EmulatorConfig) -> World {
+        let mut world = World::with(config, None).await;
+        let cluster = tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::shared)
+            .await
+            .expect("the cluster starts");
+        world.db_url = cluster.fresh_database().await.expect("a fresh database");
+        world
+    }
+
     /// Start the bot in-process (responders: bob and carol) and wait for its connection.
     pub async fn start_bot(&self) -> App {
         self.start_bot_with(|_| {}).await
@@ -356,7 +367,7 @@ impl BotProcess {
     ) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
-            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\n{extra}",
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\nfailover_after = \"3s\"\n{extra}",
             world.emu.api_url(),
             world.db_url
         );
@@ -386,6 +397,24 @@ impl BotProcess {
     /// Where every run's stderr goes (appended).
     pub fn log_path(world: &World) -> PathBuf {
         world.dir.path().join("warroom.log")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// SIGKILL one of several bots; waits until Slack has seen its socket go (`remaining`
+    /// connections left).
+    pub async fn kill_leaving(mut self, world: &World, remaining: usize) {
+        self.child.kill().await.expect("kill -9");
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| {
+                (ws.live_connections <= remaining).then_some(())
+            })
+            .await
+            .expect("the socket closes with the process");
     }
 
     /// The process's exit status, if it has exited.
