@@ -132,7 +132,7 @@ impl App {
         // Who leads: SQLite's one process for good; on PostgreSQL, the lease.
         let (gate, service_store, roles, lease) = match store.backend() {
             Backend::Sqlite => {
-                metrics.lease_held(1);
+                metrics.leads_alone();
                 let (_, roles) = watch::channel(Role::Leader { term: 1 });
                 (Gate::always_open(), store.clone(), roles, None)
             }

@@ -155,6 +155,9 @@ async fn metrics_move_as_an_incident_runs() {
         sample(&before, "warroom_envelopes_received_total"),
         Some(0.0)
     );
+    // SQLite: the one process leads, and has no lease to age.
+    assert_eq!(sample(&before, "warroom_leader"), Some(1.0));
+    assert_eq!(sample(&before, "warroom_lease_age_seconds"), None);
 
     let channel = world.declare(ALICE, "Checkout 5xx sev2").await;
     // One transient failure of chat.update: retried, and counted as an error.
@@ -605,6 +608,39 @@ async fn backup_on_postgres_runs_pg_dump() {
     let again = run().await.expect("warroom backup runs");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+/// Without pg_dump on PATH, `warroom backup` on PostgreSQL explains how to back up, with
+/// the URL's password hidden, and writes nothing.
+#[tokio::test]
+async fn backup_on_postgres_without_pg_dump_explains_how() {
+    let world = World::on_postgres().await;
+    // The throwaway cluster trusts loopback: the password is carried, never checked.
+    let mut with_password = url::Url::parse(&world.db_url).unwrap();
+    with_password.set_password(Some("hunter2")).unwrap();
+    let config = world.dir.path().join("backup.toml");
+    std::fs::write(&config, "[database]\nurl = \"sqlite://unused.db\"\n").unwrap();
+    let empty_path = world.dir.path().join("no-tools");
+    std::fs::create_dir(&empty_path).unwrap();
+    let out_file = world.dir.path().join("warroom.dump");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["backup", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_file)
+        .env("WARROOM_DATABASE_URL", with_password.as_str())
+        .env("PATH", &empty_path)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom backup runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("pg_dump is not on PATH"), "{err}");
+    assert!(err.contains("pg_dump --format=custom"), "{err}");
+    assert!(err.contains("pg_restore"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!out_file.exists(), "nothing written");
 }
 
 /// `warroom migrate-db` moves a SQLite deployment to PostgreSQL, counts verified; the bot

@@ -141,6 +141,17 @@ impl Metrics {
         };
     }
 
+    /// One process per database (SQLite): it leads for good, with no lease to age.
+    pub fn leads_alone(&self) {
+        let mut l = self.leadership.lock().unwrap_or_else(|e| e.into_inner());
+        *l = Leadership {
+            leader: true,
+            term: 1,
+            renewed: None,
+            terms_started: 1,
+        };
+    }
+
     /// This replica does not (or no longer) lead.
     pub fn lease_lost(&self) {
         let mut l = self.leadership.lock().unwrap_or_else(|e| e.into_inner());

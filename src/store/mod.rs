@@ -551,6 +551,28 @@ mod tests {
         assert_eq!(timers::pending_of_kind(a.db(), "k").await.unwrap().len(), 1);
     }
 
+    /// A database a newer warroom migrated is refused with a message that says so, on both
+    /// backends (sqlx would otherwise report a bare "migration … missing").
+    async fn a_database_from_a_newer_warroom_is_refused(store: Store) {
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (29991231000000, 'from the future', TRUE, $1, 0)",
+        )
+        .bind(vec![0u8; 48])
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let url = store.url.to_string();
+        store.close().await;
+        let err = Store::open(&url).await.unwrap_err().to_string();
+        assert!(
+            err.contains("migrated by a newer warroom") && err.contains("29991231000000"),
+            "{err}"
+        );
+    }
+
+    test_support::on_both_backends!(a_database_from_a_newer_warroom_is_refused);
+
     #[test]
     fn time_format_round_trips_and_sorts() {
         let a = DateTime::parse_from_rfc3339("2026-11-21T09:05:00Z")
