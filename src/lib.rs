@@ -23,6 +23,7 @@
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
 //! - [`lease`]: which replica leads (the lease on PostgreSQL, its fencing term, the gate
 //!   for Slack and AWS calls).
+//! - [`fuzz_properties`]: what the fuzz targets check, shared with `cargo test`.
 
 pub mod app;
 pub mod aws;
@@ -30,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod fuzz_properties;
 pub mod lease;
 pub mod ops;
 pub mod pg_cluster;

@@ -102,6 +102,19 @@ enum Cmd {
         #[arg(long, default_value = "md")]
         format: Format,
     },
+    /// The events warroom set aside because they kept failing: `--failed` lists them with
+    /// their errors, `--retry ID` puts one back in the queue (the running bot applies it
+    /// within seconds, or at its next start).
+    Inbox {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// List the events set aside.
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Put the set-aside event with this id back in the queue.
+        #[arg(long, value_name = "ID")]
+        retry: Option<i64>,
+    },
     /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
     /// AWS account needed.
     Demo {
@@ -111,9 +124,27 @@ enum Cmd {
     },
 }
 
+/// Crates that log credentials below `info`: the AWS SDK's runtime prints the identity it
+/// resolved (the access key id) and SigV4 its signing inputs at debug; slack-morphism's
+/// WebSocket client the Socket Mode URL with its connection ticket. Capped at `info`
+/// whatever `RUST_LOG` says: secrets never reach the logs.
+const CAPPED_AT_INFO: [&str; 6] = [
+    "slack_morphism::hyper_tokio::socket_mode::tungstenite_wss_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_sigv4",
+    "aws_config",
+    "aws_credential_types",
+];
+
 fn init_logs(format: LogFormat, default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in CAPPED_AT_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -135,6 +166,7 @@ fn main() -> ExitCode {
             | Cmd::Doctor { .. }
             | Cmd::Backup { .. }
             | Cmd::MigrateDb { .. }
+            | Cmd::Inbox { .. }
     );
     init_logs(
         cli.log_format,
@@ -218,7 +250,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
             let records = store::incidents::list(store.db(), !all).await?;
-            print!("{}", report::incidents(&records, chrono::Utc::now()));
+            print_report(&report::incidents(&records, chrono::Utc::now()));
             Ok(())
         }
         Cmd::Timeline { id, config } => {
@@ -228,7 +260,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
             let entries = store::timeline::of_incident(store.db(), record.incident.id).await?;
-            print!("{}", report::timeline(&record, &entries));
+            print_report(&report::timeline(&record, &entries));
             Ok(())
         }
         Cmd::Postmortem {
@@ -252,10 +284,51 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     println!("incident #{id} → {}: ok", path.display());
                 }
-                None => print!("{draft}"),
+                None => print_report(&draft),
             }
             Ok(())
         }
+        Cmd::Inbox {
+            config,
+            failed,
+            retry,
+        } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            match (failed, retry) {
+                (_, Some(id)) => {
+                    // Not fenced: an operator's replay goes in whichever replica leads.
+                    let mut tx = store.begin().await?;
+                    let back = store::inbox::retry(&mut tx, id).await?;
+                    tx.commit().await?;
+                    if !back {
+                        anyhow::bail!(
+                            "event {id} is not set aside; `warroom inbox --failed` lists those that are"
+                        );
+                    }
+                    println!("event {id} is back in the queue: the running bot applies it within seconds (or at its next start)");
+                }
+                (true, None) => print_report(&report::failed_events(
+                    &store::inbox::failed(store.db()).await?,
+                )),
+                (false, None) => anyhow::bail!(
+                    "say what to do: --failed lists the events set aside, --retry ID replays one"
+                ),
+            }
+            store.close().await;
+            Ok(())
+        }
         Cmd::Demo { db } => demo::run(db).await,
+    }
+}
+
+/// Print recorded text: to a terminal without its control characters (an alarm or a person
+/// could have written escape sequences), to a pipe or file as recorded.
+fn print_report(text: &str) {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        print!("{}", report::for_terminal(text));
+    } else {
+        print!("{text}");
     }
 }

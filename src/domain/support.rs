@@ -283,4 +283,6 @@ pub struct CaseCorrespondence {
     pub at: DateTime<Utc>,
     /// Sent through warroom (the opening or `/incident aws reply`), not read back from AWS.
     pub sent_by_warroom: bool,
+    /// The description warroom opened the case with.
+    pub opening: bool,
 }

@@ -40,6 +40,7 @@ use crate::slack::web::{FileUpload, SlackError};
 use crate::store::alarms::{
     self, outcome as alarm_outcome, AlarmIncident, AlarmStep, AlarmTransition, Decided,
 };
+use crate::store::graphs::{self, Graph};
 use crate::store::incidents::{self, NewIncident};
 use crate::store::StoreError;
 
@@ -377,8 +378,12 @@ impl Service {
             self.metrics.alarm_war_room_opened(took);
         }
         if !ai.graph_done {
-            self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
-            self.alarm_step(id, AlarmStep::GraphDone).await?;
+            let graph = self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
+            // The graph kept for the postmortem, and the step done, at once.
+            let mut tx = self.store.begin().await?;
+            graphs::keep(&mut tx, id, &graph).await?;
+            alarms::record_step(&mut tx, id, AlarmStep::GraphDone, self.clock.now()).await?;
+            tx.commit().await?;
         }
         self.alarm_health_check(aws, ai, &record, &channel).await?;
         self.post_alarm_updates(id, &channel).await
@@ -404,41 +409,63 @@ impl Service {
         Ok(users)
     }
 
-    /// Upload the metric graph, or say why there is none. Only a transient Slack failure
-    /// stops here (and is retried); AWS failures never hold the incident up.
+    /// Upload the metric graph, or say why there is none; what to keep for the postmortem
+    /// (the image, the Slack file, or the reason). Only a transient Slack failure stops
+    /// here (and is retried); AWS failures never hold the incident up.
     async fn post_alarm_graph(
         &self,
         aws: &Aws,
         channel: &str,
         alarm: &Alarm,
-    ) -> Result<(), Failure> {
+    ) -> Result<Graph, Failure> {
+        let mut kept = Graph {
+            alarm_name: alarm.name.clone(),
+            title: format!("{} around the breach", alarm.name),
+            png: None,
+            slack_file_id: None,
+            permalink: None,
+            unavailable: None,
+            posted_at: self.clock.now(),
+        };
         let reason = match aws.alarm_graph(alarm, self.clock.now()).await {
             Ok(Some(png)) => {
+                kept.png = Some(png.clone());
                 let upload = FileUpload {
                     filename: format!("{}.png", file_stem(&alarm.name)),
-                    title: format!("{} around the breach", alarm.name),
+                    title: kept.title.clone(),
                     content_type: "image/png",
                     bytes: png,
                     comment: render::alarm_graph_comment(alarm),
                 };
                 match self.web.upload_file(channel, &upload).await {
-                    Ok(_) => return Ok(()),
+                    Ok(file) => {
+                        kept.slack_file_id = Some(file.id);
+                        kept.permalink = file.permalink;
+                        None
+                    }
                     Err(e) if e.is_transient() => return Err(e.into()),
-                    Err(e) => format!("Slack refused the upload ({})", e.code().unwrap_or("error")),
+                    Err(e) => Some(format!(
+                        "Slack refused the upload ({})",
+                        e.code().unwrap_or("error")
+                    )),
                 }
             }
-            Ok(None) => {
-                "the alarm has no single metric to draw (composite or metric math)".to_string()
-            }
+            Ok(None) => Some(
+                "the alarm has no single metric to draw (composite or metric math)".to_string(),
+            ),
             Err(e) => {
                 tracing::warn!(alarm = %alarm.name, error = %e, "no graph for the alarm");
-                e.to_string()
+                Some(e.to_string())
             }
         };
-        self.web
-            .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
-            .await?;
-        Ok(())
+        if let Some(reason) = reason {
+            self.web
+                .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
+                .await?;
+            kept.unavailable = Some(reason);
+        }
+        kept.posted_at = self.clock.now();
+        Ok(kept)
     }
 
     /// Post the alarms that joined (in one message) and the recoveries (one each).
@@ -515,7 +542,7 @@ impl Service {
 /// How long to wait after a failed Slack step, and what to record. A 429 waits exactly
 /// as long as Slack asked; other failures back off from 2 s up to five minutes.
 fn retry_delay(failure: &Failure, attempts: i64) -> (Duration, String) {
-    let (Failure::Transient(e) | Failure::Permanent(e)) = failure;
+    let e = failure.error();
     let msg = format!("{e:#}");
     if let Some(SlackError::RateLimited { retry_after, .. }) = e.downcast_ref::<SlackError>() {
         return (retry_after.unwrap_or(Duration::from_secs(5)), msg);

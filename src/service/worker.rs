@@ -13,20 +13,35 @@ use tokio::sync::watch;
 use super::Service;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
+use crate::slack::render;
 use crate::slack::web::SlackError;
 use crate::store::inbox::{self, InboxRow};
+use crate::store::outbox::{self, NewOutgoing};
 use crate::store::timeline::{self, MessageEdit, NewEntry};
 use crate::store::{incidents, Backend, StoreError};
 
-/// Attempts before an event is given up on (its failure is recorded in the inbox row).
-/// With [`backoff`], that is six to seven minutes of a failing Slack: long enough to ride out
-/// an outage without abandoning a declare half set up, short enough not to hold the queue
-/// for ever behind an event that cannot succeed.
+/// Attempts before an event that keeps failing transiently is set aside. With [`backoff`],
+/// that is six to seven minutes of a failing Slack: long enough to ride out an outage
+/// without abandoning a declare half set up, short enough not to hold the queue for ever
+/// behind an event that cannot succeed.
 const MAX_ATTEMPTS: i64 = 60;
+
+/// Attempts before an event that hit a store error retrying is unlikely to fix (a
+/// constraint violation, a row that does not decode) is set aside: a second of the one
+/// worker's time, not minutes.
+const STUCK_ATTEMPTS: i64 = 3;
 
 /// How long the worker waits, once woken from idle, before it reads the inbox: a person
 /// does not notice 2 ms, and under load it turns one-event runs into runs of several.
 const LINGER: Duration = Duration::from_millis(2);
+
+/// How often an idle worker looks at the inbox without being woken: an event put back by
+/// `warroom inbox --retry` (another process) is picked up within this.
+const IDLE_LOOK: Duration = Duration::from_secs(2);
+
+/// [`IDLE_LOOK`] with several replicas: events recorded by the others arrive as
+/// notifications, and this look covers a notification lost to a reconnect.
+const IDLE_LOOK_REPLICAS: Duration = Duration::from_secs(1);
 
 /// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
 fn backoff(attempts: i64) -> Duration {
@@ -38,17 +53,70 @@ fn backoff(attempts: i64) -> Duration {
 enum Marked {
     Already,
     No,
+    /// Not in an incident channel: nothing was recorded, and the raw event is not kept
+    /// beyond its dedupe key.
+    Outside,
 }
 
 /// Why handling an event failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Failure {
-    /// Worth retrying (Slack 5xx/429/timeouts, a busy database).
+    /// Worth retrying for minutes (Slack 5xx/429/timeouts, a busy or full database).
     #[error("{0:#}")]
     Transient(anyhow::Error),
-    /// Retrying cannot help; the event is marked done with the reason.
+    /// A store error retrying is unlikely to fix (a constraint violation, a row that does
+    /// not decode): a few quick attempts, then the event is set aside.
+    #[error("{0:#}")]
+    Stuck(anyhow::Error),
+    /// Retrying cannot help; the event is set aside at once.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
+}
+
+impl Failure {
+    pub(crate) fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Transient(e) | Failure::Stuck(e) | Failure::Permanent(e) => e,
+        }
+    }
+
+    /// This replica stopped leading while it handled the event: not the event's fault.
+    fn is_not_leader(&self) -> bool {
+        self.error()
+            .chain()
+            .any(|c| matches!(c.downcast_ref::<StoreError>(), Some(StoreError::NotLeader)))
+    }
+
+    /// Attempts before the event is set aside.
+    fn attempts_allowed(&self) -> i64 {
+        match self {
+            Failure::Transient(_) => MAX_ATTEMPTS,
+            Failure::Stuck(_) => STUCK_ATTEMPTS,
+            Failure::Permanent(_) => 1,
+        }
+    }
+
+    /// Say what this failure means to the person who asked, should the event be set aside
+    /// ("the postmortem draft could not be posted"); they are shown that and a reference,
+    /// never the error itself.
+    pub(crate) fn for_caller(self, what: impl Into<String>) -> Failure {
+        let note = ForCaller(what.into());
+        match self {
+            Failure::Transient(e) => Failure::Transient(e.context(note)),
+            Failure::Stuck(e) => Failure::Stuck(e.context(note)),
+            Failure::Permanent(e) => Failure::Permanent(e.context(note)),
+        }
+    }
+}
+
+/// What a failure means to the person who asked (see [`Failure::for_caller`]).
+#[derive(Debug)]
+struct ForCaller(String);
+
+impl std::fmt::Display for ForCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl From<SlackError> for Failure {
@@ -61,10 +129,43 @@ impl From<SlackError> for Failure {
     }
 }
 
-impl From<crate::store::StoreError> for Failure {
-    fn from(e: crate::store::StoreError) -> Self {
-        Failure::Transient(e.into())
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            Failure::Transient(e.into())
+        } else {
+            Failure::Stuck(e.into())
+        }
     }
+}
+
+/// The reference an event's failure is known by: to the person who asked, in the log, in
+/// the status channel's notice and in `warroom inbox --failed`.
+pub(crate) fn event_reference(inbox_id: i64) -> String {
+    format!("ev-{inbox_id}")
+}
+
+/// A failure that is not an event's (a notice Slack refused, an AWS call): logged under a
+/// fresh reference, which is what the person sees.
+pub(crate) fn fresh_reference() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let code: String = (0..6)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("ref-{code}")
+}
+
+/// Tell a person that something failed on warroom's side: `what` it means for them and a
+/// reference; the error's full chain goes to the log under the same reference.
+pub(crate) fn internal_error(
+    what: &str,
+    reference: &str,
+    error: &dyn std::fmt::Display,
+) -> crate::slack::web::Outgoing {
+    tracing::error!(reference, error = %error, "{what}");
+    crate::slack::render::internal_error(what, reference)
 }
 
 impl Service {
@@ -85,17 +186,13 @@ impl Service {
                 }
             };
             if batch.is_empty() {
-                // With several replicas, events recorded elsewhere arrive as notifications;
-                // a look every second covers a notification lost to a reconnect.
-                let poll = async {
-                    match self.store.backend() {
-                        Backend::Sqlite => std::future::pending().await,
-                        Backend::Postgres => tokio::time::sleep(Duration::from_secs(1)).await,
-                    }
+                let idle_look = match self.store.backend() {
+                    Backend::Sqlite => IDLE_LOOK,
+                    Backend::Postgres => IDLE_LOOK_REPLICAS,
                 };
                 tokio::select! {
                     _ = self.wake.notified() => {}
-                    _ = poll => {}
+                    _ = tokio::time::sleep(idle_look) => {}
                     _ = shutdown.changed() => {}
                 }
                 // Let events that arrive together be read and applied together: without
@@ -146,6 +243,7 @@ impl Service {
     async fn apply_messages(&self, run: Vec<(&InboxRow, Message)>) -> Result<(), StoreError> {
         let mut incidents: HashMap<String, Option<IncidentId>> = HashMap::new();
         let mut ids = Vec::with_capacity(run.len());
+        let mut outside = Vec::new();
         let mut entries = Vec::with_capacity(run.len());
         for (row, m) in run {
             ids.push(row.id);
@@ -159,20 +257,23 @@ impl Service {
                     found
                 }
             };
-            // Not an incident channel: nothing to record, the row is only marked.
-            if let Some(incident_id) = incident {
-                entries.push(NewEntry {
-                    incident_id,
-                    dedupe_key: timeline::message_key(&m.channel, &m.ts),
-                    kind: EntryKind::Message,
-                    occurred_at: m.at,
-                    actor: Some(m.user),
-                    text: m.text,
-                    slack_ts: Some(m.ts),
-                    thread_ts: m.thread_ts,
-                    key_event: false,
-                });
-            }
+            // Not an incident channel: nothing to record, the row is only marked (and its
+            // payload forgotten once it is).
+            let Some(incident_id) = incident else {
+                outside.push(row.id);
+                continue;
+            };
+            entries.push(NewEntry {
+                incident_id,
+                dedupe_key: timeline::message_key(&m.channel, &m.ts),
+                kind: EntryKind::Message,
+                occurred_at: m.at,
+                actor: Some(m.user),
+                text: m.text,
+                slack_ts: Some(m.ts),
+                thread_ts: m.thread_ts,
+                key_event: false,
+            });
         }
         if ids.is_empty() {
             return Ok(());
@@ -181,13 +282,18 @@ impl Service {
         let mut tx = self.store.begin().await?;
         timeline::insert_many(&mut tx, &entries, now).await?;
         inbox::mark_all_processed(&mut tx, &ids, now).await?;
+        inbox::forget_payloads(&mut tx, &outside).await?;
         tx.commit().await
     }
 
-    /// Mark an inbox row done (with the reason when it was given up on), on its own.
-    async fn mark_done(&self, id: i64, error: Option<&str>) -> Result<(), StoreError> {
+    /// Mark an inbox row done on its own; `forget`: keep only its dedupe key (it recorded
+    /// nothing: not in an incident channel).
+    async fn mark_done(&self, id: i64, forget: bool) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        inbox::mark_processed(&mut tx, id, self.clock.now(), error).await?;
+        inbox::mark_processed(&mut tx, id, self.clock.now(), None).await?;
+        if forget {
+            inbox::forget_payloads(&mut tx, &[id]).await?;
+        }
         tx.commit().await
     }
 
@@ -201,42 +307,119 @@ impl Service {
 
     /// Handle one row; returns a backoff when it should be retried.
     async fn process_row(&self, row: &InboxRow) -> Option<Duration> {
-        let result = match serde_json::from_str::<Inbound>(&row.payload) {
-            Ok(inbound) => self.handle(row, inbound).await,
+        let inbound = serde_json::from_str::<Inbound>(&row.payload);
+        let result = match &inbound {
+            Ok(inbound) => self.handle(row, inbound.clone()).await,
             Err(e) => Err(Failure::Permanent(anyhow::anyhow!(
                 "unreadable inbox payload: {e}"
             ))),
         };
-        match result {
+        let failure = match result {
             // The store already marked it, in the transaction that applied it.
-            Ok(Marked::Already) => None,
-            Ok(Marked::No) => {
-                if let Err(e) = self.mark_done(row.id, None).await {
+            Ok(Marked::Already) => return None,
+            Ok(marked @ (Marked::No | Marked::Outside)) => {
+                let forget = matches!(marked, Marked::Outside);
+                if let Err(e) = self.mark_done(row.id, forget).await {
                     tracing::error!(error = %e, "cannot mark event processed");
                     return Some(Duration::from_millis(500));
                 }
-                None
+                return None;
             }
-            Err(Failure::Permanent(e)) => {
-                tracing::warn!(key = %row.dedupe_key, error = %format!("{e:#}"), "giving up on event");
-                let _ = self.mark_done(row.id, Some(&format!("{e:#}"))).await;
-                None
+            Err(failure) => failure,
+        };
+        if failure.is_not_leader() {
+            // Deposed mid-event: the next leader applies it; nothing is counted against it.
+            return Some(Duration::from_millis(500));
+        }
+        let msg = format!("{:#}", failure.error());
+        let attempts = self
+            .count_failure(row.id, &msg)
+            .await
+            .unwrap_or(row.attempts + 1);
+        if attempts < failure.attempts_allowed() {
+            tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
+            return Some(backoff(attempts));
+        }
+        self.set_aside(row, inbound.ok().as_ref(), &failure, attempts)
+            .await
+    }
+
+    /// Put an event that cannot be applied aside, kept with its error, so the queue moves
+    /// on: it is counted, told once to the status channel (with the outbox, in the same
+    /// transaction) and to whoever asked. `warroom inbox --retry` puts it back.
+    async fn set_aside(
+        &self,
+        row: &InboxRow,
+        inbound: Option<&Inbound>,
+        failure: &Failure,
+        attempts: i64,
+    ) -> Option<Duration> {
+        let reference = event_reference(row.id);
+        let chain = format!("{:#}", failure.error());
+        tracing::error!(reference = %reference, key = %row.dedupe_key, attempts, error = %chain,
+            "event set aside; `warroom inbox --retry {}` replays it", row.id);
+        let notice = self.config.slack.status_channel.as_ref().map(|channel| {
+            let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
+            NewOutgoing {
+                destination: channel.clone(),
+                text: msg.text,
+                blocks: None,
             }
-            Err(Failure::Transient(e)) => {
-                let msg = format!("{e:#}");
-                let attempts = self
-                    .count_failure(row.id, &msg)
-                    .await
-                    .unwrap_or(row.attempts + 1);
-                if attempts >= MAX_ATTEMPTS {
-                    tracing::error!(key = %row.dedupe_key, error = %msg, attempts, "giving up on event after retries");
-                    let _ = self.mark_done(row.id, Some(&msg)).await;
-                    None
-                } else {
-                    tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
-                    Some(backoff(attempts))
-                }
+        });
+        if let Err(e) = self.set_aside_row(row.id, &chain, notice.as_ref()).await {
+            tracing::error!(error = %e, "cannot set the event aside; will try again");
+            return Some(backoff(attempts));
+        }
+        self.metrics.event_set_aside();
+        if notice.is_some() {
+            self.kick_timers();
+        }
+        if let Some(inbound) = inbound {
+            self.tell_caller_of_failure(inbound, failure, &reference)
+                .await;
+        }
+        None
+    }
+
+    /// The event out of the queue with its error, and the status channel's notice in the
+    /// outbox, at once.
+    async fn set_aside_row(
+        &self,
+        id: i64,
+        error: &str,
+        notice: Option<&NewOutgoing>,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        inbox::set_aside(&mut tx, id, error, now).await?;
+        if let Some(notice) = notice {
+            outbox::enqueue(&mut tx, notice, now).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Tell the person behind a request that was set aside what it means for them, with
+    /// its reference, and nothing of the error itself.
+    async fn tell_caller_of_failure(&self, inbound: &Inbound, failure: &Failure, reference: &str) {
+        let what = failure
+            .error()
+            .downcast_ref::<ForCaller>()
+            .map_or("warroom could not finish this request", |c| c.0.as_str());
+        let msg = render::internal_error(what, reference);
+        let told = match inbound {
+            Inbound::Command(inv) => self.web.respond_ephemeral(&inv.response_url, &msg).await,
+            Inbound::Action(click) => self.web.respond_ephemeral(&click.response_url, &msg).await,
+            Inbound::ViewSubmitted(form) => {
+                let channel = match self.form_channel(form).await {
+                    Some(c) => c,
+                    None => return,
+                };
+                self.web.post_ephemeral(&channel, &form.user, &msg).await
             }
+            _ => return,
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "could not tell the caller their request was set aside");
         }
     }
 
@@ -255,7 +438,7 @@ impl Service {
             return self.handle_submission(row, v).await.map(|()| Marked::No);
         }
         let Some(record) = incidents::by_channel(self.store.db(), inbound.channel()).await? else {
-            return Ok(Marked::No); // not an incident channel: nothing to record
+            return Ok(Marked::Outside); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
         match inbound {
@@ -353,7 +536,7 @@ impl Service {
 
 /// Most message rows applied in one transaction. The intake waits for the one database
 /// connection while a run is written, so a run must stay short next to the ack budget
-/// (64 rows: about half a millisecond; `cargo bench --bench store`, `add_entries_64`).
+/// (64 rows: about half a millisecond; `cargo bench --features bench --bench store`, `add_entries_64`).
 const MAX_RUN: usize = 64;
 
 /// A new message, as the worker records it.
@@ -393,6 +576,22 @@ fn message_run(rows: &[InboxRow]) -> Vec<(&InboxRow, Message)> {
             _ => None,
         })
         .collect()
+}
+
+/// What an event was, for the status channel's notice (no user text in it).
+fn describe(inbound: Option<&Inbound>) -> String {
+    let who = |user: &str| match crate::domain::UserId::parse(user) {
+        Ok(u) => crate::slack::mrkdwn::user_mention(&u),
+        Err(_) => "someone".to_string(),
+    };
+    match inbound {
+        Some(Inbound::Command(inv)) => format!("a slash command from {}", who(&inv.user)),
+        Some(Inbound::Action(click)) => format!("a button clicked by {}", who(&click.user)),
+        Some(Inbound::ViewSubmitted(form)) => format!("a form submitted by {}", who(&form.user)),
+        Some(Inbound::AppHomeOpened { user, .. }) => format!("{} opening App Home", who(user)),
+        Some(_) => "an event in a channel".to_string(),
+        None => "an event warroom cannot read".to_string(),
+    }
 }
 
 /// Sleep for `d` unless shutdown comes first; returns whether shutdown came.

@@ -23,6 +23,7 @@ pub const TABLES: &[&str] = &[
     "alarm_transitions",
     "alarm_links",
     "alarm_incidents",
+    "alarm_graphs",
     "health_events_seen",
     "aws_facts",
     "action_items",

@@ -274,7 +274,7 @@ fn case_from_row(r: &AnyRow) -> StoreResult<SupportCase> {
 }
 
 /// Normalise a body for "is this the text we sent?" (AWS may change line endings and trim).
-fn normalise_body(body: &str) -> String {
+pub(super) fn normalise_body(body: &str) -> String {
     body.replace("\r\n", "\n").trim().to_string()
 }
 
@@ -541,12 +541,14 @@ pub async fn communications(db: Db<'_>, case_row: i64) -> StoreResult<Vec<CaseCo
     .await?;
     rows.iter()
         .map(|r| {
+            let key: String = r.try_get(4)?;
             Ok(CaseCorrespondence {
                 from_aws: r.try_get::<i64, _>(0)? != 0,
                 submitted_by: r.try_get(1)?,
                 body: r.try_get(2)?,
                 at: parse_time(&r.try_get::<String, _>(3)?)?,
-                sent_by_warroom: r.try_get::<String, _>(4)?.starts_with("sent:"),
+                sent_by_warroom: key.starts_with("sent:"),
+                opening: key.starts_with("sent:open:"),
             })
         })
         .collect()

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 use sqlx::Row;
 
-use super::{fmt_time, placeholders, value_rows, Db, Store, StoreError, StoreResult, Tx};
+use super::{
+    fmt_time, parse_time, placeholders, value_rows, Db, Store, StoreError, StoreResult, Tx,
+};
 
 /// Rows per grouped inbox INSERT: three bound values each, far below SQLite's limit.
 pub(super) const INBOX_ROWS_PER_STATEMENT: usize = 128;
@@ -72,6 +74,20 @@ pub struct InboxRow {
     pub dedupe_key: String,
     pub payload: String,
     pub attempts: i64,
+}
+
+/// An event the worker set aside after it kept failing (`warroom inbox --failed`).
+#[derive(Debug, Clone)]
+pub struct FailedEvent {
+    pub id: i64,
+    pub dedupe_key: String,
+    /// The event as recorded (JSON of `slack::inbound::Inbound`).
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+    pub failed_at: DateTime<Utc>,
+    pub attempts: i64,
+    /// The last error, with its causes.
+    pub error: String,
 }
 
 impl Store {
@@ -170,6 +186,88 @@ pub async fn record_failure(tx: &mut Tx, id: i64, error: &str) -> StoreResult<i6
     Ok(row.try_get(0)?)
 }
 
+/// Set aside an event that kept failing: out of the queue, kept with its `error` until
+/// [`retry`] puts it back, never pruned.
+pub async fn set_aside(tx: &mut Tx, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE inbox SET processed_at = $1, failed_at = $1, last_error = $2 WHERE id = $3",
+    )
+    .bind(fmt_time(now))
+    .bind(error)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The events set aside, oldest first.
+pub async fn failed(db: Db<'_>) -> StoreResult<Vec<FailedEvent>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(
+        "SELECT id, dedupe_key, payload, received_at, failed_at, attempts, last_error
+         FROM inbox WHERE failed_at IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FailedEvent {
+                id: r.try_get(0)?,
+                dedupe_key: r.try_get(1)?,
+                payload: r.try_get(2)?,
+                received_at: parse_time(&r.try_get::<String, _>(3)?)?,
+                failed_at: parse_time(&r.try_get::<String, _>(4)?)?,
+                attempts: r.try_get(5)?,
+                error: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Put a set-aside event back in the queue, with fresh attempts; the worker applies it next
+/// (it keeps its place: events are applied by id). `false` when `id` is not a set-aside
+/// event.
+pub async fn retry(tx: &mut Tx, id: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE inbox SET processed_at = NULL, failed_at = NULL, attempts = 0, last_error = NULL
+         WHERE id = $1 AND failed_at IS NOT NULL",
+    )
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Keep only the dedupe key of these processed events: they recorded nothing (messages in
+/// channels that are not incidents), so their content is not kept at all.
+pub async fn forget_payloads(tx: &mut Tx, ids: &[i64]) -> StoreResult<()> {
+    for chunk in ids.chunks(64) {
+        let sql = format!(
+            "UPDATE inbox SET payload = '' WHERE processed_at IS NOT NULL AND id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Delete events processed before `before` (raw payloads are kept only that long; what they
+/// recorded is on the timeline). Set-aside and pending events stay. Returns how many went.
+pub async fn prune(tx: &mut Tx, before: DateTime<Utc>) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM inbox
+         WHERE processed_at IS NOT NULL AND processed_at < $1 AND failed_at IS NULL",
+    )
+    .bind(fmt_time(before))
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// How many events are recorded but not yet processed.
 pub async fn backlog(db: Db<'_>) -> StoreResult<i64> {
     let mut c = db.conn().await?;
@@ -258,7 +356,74 @@ mod tests {
         }
     }
 
+    async fn set_aside_events_are_kept_listed_replayed_and_never_pruned(store: Store) {
+        let t0 = chrono::Utc::now();
+        for key in ["ev:1", "ev:2", "ev:3"] {
+            store
+                .record_inbound(key, "{\"type\":\"message\"}", t0)
+                .await
+                .unwrap();
+        }
+        let rows = inbox::pending(store.db(), 10).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        inbox::record_failure(&mut tx, rows[0].id, "boom")
+            .await
+            .unwrap();
+        inbox::set_aside(&mut tx, rows[0].id, "bad stored time: corrupt", t0)
+            .await
+            .unwrap();
+        inbox::mark_processed(&mut tx, rows[1].id, t0, None)
+            .await
+            .unwrap();
+        inbox::forget_payloads(&mut tx, &[rows[1].id])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Out of the queue, with its error.
+        let pending: Vec<i64> = inbox::pending(store.db(), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(pending, [rows[2].id]);
+        let failed = inbox::failed(store.db()).await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].id, rows[0].id);
+        assert_eq!(failed[0].error, "bad stored time: corrupt");
+        assert_eq!(failed[0].attempts, 1);
+        // A forgotten payload keeps its key: a redelivery is still recognised.
+        assert!(!store.record_inbound("ev:2", "{}", t0).await.unwrap());
+        let (payload,): (String,) = sqlx::query_as("SELECT payload FROM inbox WHERE id = $1")
+            .bind(rows[1].id)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(payload, "");
+        // Pruning takes processed rows only, never the one set aside or a pending one.
+        let later = t0 + chrono::Duration::days(8);
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(inbox::prune(&mut tx, later).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        assert_eq!(inbox::failed(store.db()).await.unwrap().len(), 1);
+        assert_eq!(inbox::backlog(store.db()).await.unwrap(), 1);
+        // Replayed: back in the queue in its place, with fresh attempts; only once.
+        let mut tx = store.begin().await.unwrap();
+        assert!(inbox::retry(&mut tx, rows[0].id).await.unwrap());
+        assert!(!inbox::retry(&mut tx, rows[0].id).await.unwrap());
+        assert!(
+            !inbox::retry(&mut tx, rows[2].id).await.unwrap(),
+            "not set aside"
+        );
+        tx.commit().await.unwrap();
+        let pending = inbox::pending(store.db(), 10).await.unwrap();
+        assert_eq!(pending[0].id, rows[0].id);
+        assert_eq!(pending[0].attempts, 0);
+        assert!(inbox::failed(store.db()).await.unwrap().is_empty());
+    }
+
     on_both_backends!(
+        set_aside_events_are_kept_listed_replayed_and_never_pruned,
         redelivered_event_is_recorded_once_and_processed_in_order,
         concurrent_records_are_each_stored_once_and_answered_truthfully,
     );

@@ -24,6 +24,7 @@ pub mod alarms;
 pub mod copy;
 mod dialect;
 pub mod escalation;
+pub mod graphs;
 mod group_commit;
 pub mod inbox;
 pub mod incidents;
@@ -47,11 +48,12 @@ use sqlx::{AnyConnection, AnyPool};
 
 pub use dialect::lease::LeaseState;
 pub use dialect::{Backend, OpenOptions, MIN_POSTGRES_VERSION};
+pub use graphs::Graph;
 pub(crate) use instance::host_name;
 pub use instance::InstanceLock;
 pub use postmortem::{
-    source as postmortem_source, AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent,
-    PostmortemSource,
+    source as postmortem_source, AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence,
+    HealthEvent, PostmortemSource,
 };
 
 /// Errors callers may want to tell apart; everything else is `Other` with its context.
@@ -69,6 +71,49 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Other(anyhow::Error::new(e))
+    }
+}
+
+impl StoreError {
+    /// Whether trying again can help: a busy, locked or full database, a serialization
+    /// failure or deadlock, a lost connection, a server shutting down or failing over, an
+    /// I/O or pool problem. A constraint violation, a row that does not decode, a corrupt
+    /// file or a missing row fails the same way every time. ([`StoreError::NotLeader`] is
+    /// not: this replica must stop writing, not try again.)
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Other(e) = self else {
+            return false;
+        };
+        let Some(sql) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()) else {
+            // Our own checks of what was read (a bad stored time, an unknown kind).
+            return false;
+        };
+        match sql {
+            sqlx::Error::Database(db) => {
+                use sqlx::error::ErrorKind;
+                if !matches!(db.kind(), ErrorKind::Other) {
+                    return false; // unique, foreign key, not null, check
+                }
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    return dialect::postgres_error_is_transient(pg.code());
+                }
+                // SQLite's primary result code: CORRUPT, TOOBIG, CONSTRAINT, MISMATCH,
+                // RANGE, NOTADB cannot go away by themselves.
+                let primary = db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff);
+                !matches!(primary, Some(11 | 18 | 19 | 20 | 25 | 26))
+            }
+            sqlx::Error::RowNotFound
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::Decode(_) => false,
+            _ => true,
+        }
     }
 }
 
@@ -572,6 +617,82 @@ mod tests {
     }
 
     test_support::on_both_backends!(a_database_from_a_newer_warroom_is_refused);
+
+    async fn store_errors_a_retry_cannot_fix_are_told_apart(store: Store) {
+        sqlx::query("INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ('k', '', 't')")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let duplicate = sqlx::query(
+            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ('k', '', 't')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap_err();
+        assert!(
+            !StoreError::from(duplicate).is_transient(),
+            "a constraint violation"
+        );
+        let decode = sqlx::query_as::<_, (i64,)>("SELECT 'not a number'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap_err();
+        assert!(
+            !StoreError::from(decode).is_transient(),
+            "a value that does not decode"
+        );
+        assert!(
+            !parse_time("garbage").unwrap_err().is_transient(),
+            "a corrupt row"
+        );
+        assert!(!StoreError::NotFound("incident #9".into()).is_transient());
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_transient());
+        let context = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("reading the inbox");
+        assert!(StoreError::Other(context).is_transient(), "through context");
+        assert!(!StoreError::NotLeader.is_transient());
+    }
+
+    test_support::on_both_backends!(store_errors_a_retry_cannot_fix_are_told_apart);
+
+    /// PostgreSQL's errors of a server going away, a failover or a conflict between
+    /// transactions are worth retrying; the real ones, raised by the server.
+    #[tokio::test]
+    async fn postgres_errors_worth_retrying_are_told_apart() {
+        let store = test_support::pg_store().await;
+        let raise = |state: &'static str| {
+            let store = store.clone();
+            async move {
+                let sql = format!(
+                    "DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{state}'; END $$"
+                );
+                StoreError::from(sqlx::query(&sql).execute(&store.pool).await.unwrap_err())
+            }
+        };
+        for state in [
+            "40001", "40P01", "57P01", "57P03", "08006", "53300", "55P03", "25006",
+        ] {
+            assert!(raise(state).await.is_transient(), "{state}");
+        }
+        for state in ["22P02", "42601", "XX001", "P0001"] {
+            assert!(!raise(state).await.is_transient(), "{state}");
+        }
+        // A connection the server cut (pg_terminate_backend) is worth retrying too.
+        let mut victim = store.pool.acquire().await.unwrap();
+        let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+            .fetch_one(&mut *victim)
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let cut = sqlx::query("SELECT 1")
+            .execute(&mut *victim)
+            .await
+            .unwrap_err();
+        assert!(StoreError::from(cut).is_transient());
+    }
 
     #[test]
     fn time_format_round_trips_and_sorts() {

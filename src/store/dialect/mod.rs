@@ -48,6 +48,23 @@ impl Backend {
     }
 }
 
+/// Whether a PostgreSQL error (its SQLSTATE) can go away by trying again: a conflict
+/// between transactions (class 40: serialization failure, deadlock), a lost or refused
+/// connection (class 08), the server shutting down, restarting or not yet accepting
+/// connections (57P01-57P03), out of resources (class 53: too many connections, disk full),
+/// a lock not available (55P03), a cancelled statement (57014: a statement timeout), a
+/// read-only transaction (25006: connected to a standby during a failover) or an I/O error
+/// (class 58). Everything else (data, syntax, constraints, corruption) fails the same way
+/// every time.
+pub(super) fn postgres_error_is_transient(sqlstate: &str) -> bool {
+    let class = sqlstate.get(..2).unwrap_or("");
+    matches!(class, "40" | "08" | "53" | "58")
+        || matches!(
+            sqlstate,
+            "57P01" | "57P02" | "57P03" | "57P05" | "57014" | "55P03" | "25006"
+        )
+}
+
 /// How a store is opened beyond its URL.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
