@@ -148,7 +148,7 @@ async fn insert_rows(
 mod tests {
     use super::*;
     use crate::store::test_support::{pg_store, temp_store};
-    use crate::store::{incidents, outbox, timeline};
+    use crate::store::{graphs, inbox, incidents, outbox, timeline};
     use chrono::Utc;
 
     /// Every table of the schema is in [`TABLES`] (a migration that adds one must add it).
@@ -169,8 +169,9 @@ mod tests {
         assert_eq!(schema, listed);
     }
 
-    /// A SQLite database with an incident, its timeline and an outbox row moves to an empty
-    /// PostgreSQL database whole: same rows, same ids, and new rows get new ids there.
+    /// A SQLite database with an incident, its timeline, an outbox row, an alarm graph (a
+    /// PNG: bytes that are not text) and an event set aside moves to an empty PostgreSQL
+    /// database whole: same rows, same ids, and new rows get new ids there.
     #[tokio::test]
     async fn a_sqlite_database_moves_to_postgres_row_for_row() {
         let (from, _dir) = temp_store().await;
@@ -193,6 +194,22 @@ mod tests {
             blocks: None,
         };
         outbox::enqueue(&mut tx, &msg, now).await.unwrap();
+        let graph = graphs::Graph {
+            alarm_name: "checkout-5xx".into(),
+            title: "checkout-5xx around the breach".into(),
+            png: Some(vec![0x89, b'P', b'N', b'G', 0x00, 0xff, 0xfe, 0x0d, 0x0a]),
+            slack_file_id: Some("F0GRAPH".into()),
+            permalink: None,
+            unavailable: None,
+            posted_at: now,
+        };
+        graphs::keep(&mut tx, record.incident.id, &graph)
+            .await
+            .unwrap();
+        let pending = inbox::pending(tx.db(), 1).await.unwrap();
+        inbox::set_aside(&mut tx, pending[0].id, "bad stored time: corrupt", now)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let report = copy_all(&from, &to).await.unwrap();
         let counted: HashMap<&str, i64> = report.tables.iter().copied().collect();
@@ -200,6 +217,20 @@ mod tests {
         assert_eq!(counted["timeline"], 1);
         assert_eq!(counted["inbox"], 1);
         assert_eq!(counted["outbox"], 1);
+        assert_eq!(counted["alarm_graphs"], 1);
+        let copied_graphs = graphs::of_incident(to.db(), record.incident.id)
+            .await
+            .unwrap();
+        assert_eq!(copied_graphs[0].png, graph.png, "the PNG byte for byte");
+        assert_eq!(
+            copied_graphs,
+            graphs::of_incident(from.db(), record.incident.id)
+                .await
+                .unwrap()
+        );
+        let set_aside = inbox::failed(to.db()).await.unwrap();
+        assert_eq!(set_aside.len(), 1);
+        assert_eq!(set_aside[0].error, "bad stored time: corrupt");
         let copied = incidents::get(to.db(), record.incident.id).await.unwrap();
         assert_eq!(copied, record);
         assert_eq!(
