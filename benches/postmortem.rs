@@ -4,7 +4,7 @@
 //! Run with `cargo bench --features bench --bench postmortem`.
 //!
 //! Per size, in group `postmortem_<n>_entries`:
-//! - `read`: `Store::postmortem_source` on a database holding the incident (1 % of its
+//! - `read`: `store::postmortem_source` on a database holding the incident (1 % of its
 //!   messages edited once), what `/incident postmortem` reads first;
 //! - `build`: `postmortem::build`, the pure model (durations, quiet spells, participants);
 //! - `render_md`, `render_html`: the templates on the built data;
@@ -23,8 +23,9 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use warroom::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
+use warroom::domain::{IncidentRecord, TimelineEntry};
 use warroom::postmortem::{self, Format, Options, Templates};
-use warroom::store::{Evidence, IncidentRecord, PostmortemSource, Store, TimelineEntry};
+use warroom::store::{Evidence, PostmortemSource, Store};
 
 /// The figure's sizes.
 const SIZES: [usize; 3] = [100, 10_000, 100_000];
@@ -132,8 +133,11 @@ fn draft(c: &mut Criterion) {
             g.measurement_time(Duration::from_secs(10));
         }
         g.bench_function("read", |b| {
-            b.to_async(&rt)
-                .iter(|| async { store.postmortem_source(id).await.expect("read") })
+            b.to_async(&rt).iter(|| async {
+                warroom::store::postmortem_source(store.db(), id)
+                    .await
+                    .expect("read")
+            })
         });
         g.bench_function("build", |b| {
             b.iter(|| postmortem::build(black_box(&source), &options, now))

@@ -7,10 +7,11 @@
 //! - `raw_sqlx`: the same statement through sqlx (warroom's driver), one pooled connection,
 //!   pinged on every acquire as `Store::open`'s pool does; `raw_sqlx_no_ping` without.
 //! - `record_inbound`: `Store::record_inbound`, the write done before every ack.
-//! - `add_entry`: `Store::add_entry`, the worker's timeline write (+ inbox mark, one tx).
+//! - `add_entry`: `timeline::insert` in its own unit of work, the worker's timeline write.
 //!
 //! And batched writes (`sqlite_batch`, per row):
-//! - `add_entries_64`: `Store::add_entries`, the worker's write for a run of 64 messages
+//! - `add_entries_64`: `timeline::insert_many` + `inbox::mark_all_processed` in one unit of
+//!   work, the worker's write for a run of 64 messages
 //!   (64 entries + 64 inbox marks, one tx): how long the intake may wait behind a run.
 //! - `inbox_rows_1` / `inbox_rows_4`: the inbox INSERT with one row, and with four rows in
 //!   one statement: what group commit of four concurrent envelopes would cost per envelope.
@@ -25,7 +26,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use warroom::domain::{EntryKind, IncidentId};
-use warroom::store::{NewEntry, Store};
+use warroom::store::timeline::{self, NewEntry};
+use warroom::store::{inbox, Store};
 
 struct Db {
     _dir: tempfile::TempDir,
@@ -57,7 +59,7 @@ fn entry(
     let ts = format!("{}.{:06}", 1_800_000_000 + n / 1_000_000, n % 1_000_000);
     NewEntry {
         incident_id,
-        dedupe_key: warroom::store::timeline_message_key(channel, &ts),
+        dedupe_key: timeline::message_key(channel, &ts),
         kind: EntryKind::Message,
         occurred_at: now,
         actor: Some("U0ALICE".into()),
@@ -177,7 +179,9 @@ fn writes(c: &mut Criterion) {
             b.to_async(&rt).iter(|| async {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
                 let entry = entry(IncidentId(incident_id), "C0ENTRY", n, now);
-                store.add_entry(&entry, now, None).await.expect("entry")
+                let mut tx = store.begin().await.expect("begin");
+                timeline::insert(&mut tx, &entry, now).await.expect("entry");
+                tx.commit().await.expect("commit")
             })
         });
         rt.block_on(store.close());
@@ -219,8 +223,7 @@ fn batches(c: &mut Criterion) {
                                 .await
                                 .expect("record");
                         }
-                        let ids: Vec<i64> = store
-                            .pending_inbound(RUN as i64)
+                        let ids: Vec<i64> = warroom::store::inbox::pending(store.db(), RUN as i64)
                             .await
                             .expect("pending")
                             .iter()
@@ -230,10 +233,14 @@ fn batches(c: &mut Criterion) {
                             .map(|n| entry(IncidentId(incident_id), "C0BATCH", n, now))
                             .collect();
                         let start = std::time::Instant::now();
-                        store
-                            .add_entries(&entries, &ids, now)
+                        let mut tx = store.begin().await.expect("begin");
+                        timeline::insert_many(&mut tx, &entries, now)
                             .await
                             .expect("entries");
+                        inbox::mark_all_processed(&mut tx, &ids, now)
+                            .await
+                            .expect("marks");
+                        tx.commit().await.expect("commit");
                         spent += start.elapsed();
                     }
                     spent

@@ -22,6 +22,8 @@
 //!   WebSocket), fresh and with the big database; binary size.
 //! - `peer`: figure 7. `ack` + `ingest` + RSS for warroom and Bolt in one run, as ratios.
 //! - `alarm`, `storm`: figure 3, against the in-memory AWS fake as well ([`alarm`]).
+//! - `pg`, `failover`: figure 8, PostgreSQL next to SQLite and failover time with two
+//!   replicas, on a throwaway cluster ([`replicas`]).
 //! - `all`: everything above.
 //!
 //! `--bots null` adds a bot that acks every envelope at once and does nothing else: the
@@ -35,6 +37,8 @@ mod raw_sqlite;
 
 #[path = "load/alarm.rs"]
 mod alarm;
+#[path = "load/replicas.rs"]
+mod replicas;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,6 +110,12 @@ struct Args {
     /// Write every run's numbers here (JSON).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Leader kills per run of the failover scenario.
+    #[arg(long, default_value_t = 20)]
+    kills: usize,
+    /// `[database] failover_after` of the PostgreSQL scenarios, in seconds.
+    #[arg(long, default_value_t = 15)]
+    failover_after: u64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +127,10 @@ enum Scenario {
     Peer,
     Alarm,
     Storm,
+    /// Figures 1 and 2 with the bot on PostgreSQL ([`replicas`]).
+    Pg,
+    /// Failover time with two replicas on PostgreSQL ([`replicas`]).
+    Failover,
     All,
 }
 
@@ -177,6 +191,17 @@ impl Results {
         println!("  {name} = {v:.3} {unit}");
         self.runs.entry(name.to_string()).or_default().push(v);
         self.units.insert(name.to_string(), unit);
+    }
+
+    /// Every figure with its unit and runs, emptying these results.
+    fn take(&mut self) -> Vec<(String, (&'static str, Vec<f64>))> {
+        let runs = std::mem::take(&mut self.runs);
+        runs.into_iter()
+            .map(|(k, v)| {
+                let unit = self.units.remove(&k).unwrap_or("");
+                (k, (unit, v))
+            })
+            .collect()
     }
 
     fn median(&self, name: &str) -> Option<f64> {
@@ -417,7 +442,10 @@ async fn start_bolt(args: &Args, world: &World, db_name: &str) -> anyhow::Result
         .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
         .env("BOLT_PEER_DB", &db)
         .env("BOLT_PEER_CHANNEL", &channel)
-        .env("WARROOM_MIGRATIONS", repo_root().join("migrations"))
+        .env(
+            "WARROOM_MIGRATIONS",
+            repo_root().join("migrations").join("sqlite"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -1050,6 +1078,24 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         for run in 1..=args.runs {
             println!("== alarm storm, run {run}");
             alarm::storm_run(&args, run, &mut res).await?;
+        }
+    }
+    // Not part of `all`: they need PostgreSQL, and the failover scenario takes minutes.
+    let only = |s: Scenario| args.scenarios.contains(&s);
+    if only(Scenario::Pg) || only(Scenario::Failover) {
+        let cluster =
+            tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::start_durable).await??;
+        if only(Scenario::Pg) {
+            for run in 1..=args.runs {
+                println!("== PostgreSQL ack and ingest, run {run}");
+                replicas::pg_run(&args, &cluster, run, &mut res).await?;
+            }
+        }
+        if only(Scenario::Failover) {
+            for run in 1..=args.runs {
+                println!("== failover, {} kills, run {run}", args.kills);
+                replicas::failover_run(&args, &cluster, run, &mut res).await?;
+            }
         }
     }
     ratios(&mut res);

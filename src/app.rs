@@ -12,13 +12,14 @@ use tokio::task::JoinHandle;
 use crate::aws::AwsAccess;
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets, APP_TOKEN_VAR, BOT_TOKEN_VAR};
+use crate::lease::{replica_id, Gate, LeaseLoop, Role};
 use crate::ops::health::{OpsServer, OpsState};
 use crate::ops::metrics::Metrics;
 use crate::postmortem::Templates;
 use crate::service::{Intake, Service};
 use crate::slack::socket::{SocketMode, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
-use crate::store::Store;
+use crate::store::{Backend, Fence, InstanceLock, OpenOptions, Store};
 
 /// The process-wide rustls crypto provider: ring, the only one linked (Cargo.toml says why).
 /// Clients that pick their provider explicitly (the AWS SDK's) do not depend on it.
@@ -26,27 +27,31 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A running bot.
+/// A running bot: one replica.
 pub struct App {
     pub service: Arc<Service>,
     socket: SocketMode,
-    worker: JoinHandle<()>,
-    scheduler: JoinHandle<()>,
-    /// The CloudWatch alarm poller, when `[alarms]` is configured.
-    alarms: Option<JoinHandle<()>>,
-    /// The AWS Support correspondence poller (returns at once without the Support API).
-    support: JoinHandle<()>,
-    stop_worker: watch::Sender<bool>,
+    /// Starts the leader's tasks when this replica leads and stops them when it no longer
+    /// does (on SQLite: started at once, for good).
+    leader: JoinHandle<()>,
+    /// PostgreSQL: takes and renews the lease.
+    lease: Option<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    /// This replica's name in the lease (and PostgreSQL's `application_name`).
+    pub replica: String,
     /// This bot's counters (`/metrics`).
     pub metrics: Arc<Metrics>,
     /// The `[server] listen` endpoints, when configured.
     ops: Option<OpsServer>,
+    /// SQLite: this process's hold on the database file.
+    _instance: Option<InstanceLock>,
 }
 
 impl App {
-    /// Open the database, check both tokens with Slack, connect Socket Mode, start the worker
-    /// (and the alarm poller when `[alarms]` is configured; AWS credentials from the SDK's
-    /// default chain).
+    /// Open the database, check both tokens with Slack, connect Socket Mode, and lead or
+    /// follow: on SQLite this process leads at once; on PostgreSQL the replica that holds
+    /// the lease runs the worker, the scheduler and the pollers (the alarm poller when
+    /// `[alarms]` is configured; AWS credentials from the SDK's default chain).
     pub async fn build(
         config: Config,
         secrets: Secrets,
@@ -67,15 +72,26 @@ impl App {
         // A broken custom postmortem template stops the start, not a later draft.
         let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
-        let store = Store::open(&config.database.url).await?;
+        let replica = replica_id();
+        let failover = config.database.failover_after;
+        let store = Store::open_with(
+            &config.database.url,
+            &OpenOptions {
+                application_name: format!("warroom {replica}"),
+                idle_transaction_timeout: failover / 3,
+            },
+        )
+        .await?;
         // A read-only database would be opened read-only without complaint; then every
         // envelope would go unacked until Slack gives up on it. Refuse to start instead.
         store.check_writable().await.with_context(|| {
             format!(
                 "the database {} is not writable (read-only file or file system?)",
-                config.database.url
+                config.database.shown_url()
             )
         })?;
+        // One process per SQLite file; a file on a network share is refused.
+        let instance = store.claim_instance()?;
         let metrics = Arc::new(Metrics::default());
         let status = Arc::new(SocketStatus::default());
         // Up before Slack is reached, so probes see the process alive (and not ready) while
@@ -104,7 +120,7 @@ impl App {
             .auth_test()
             .await
             .map_err(|e| token_error(BOT_TOKEN_VAR, e))?;
-        tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, "Slack bot token accepted");
+        tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, replica = %replica, "Slack bot token accepted");
         // Clients only; nothing is called (and no credentials resolved) until needed.
         let aws = if config.alarms.enabled || config.escalation.support_api {
             Some(
@@ -115,15 +131,41 @@ impl App {
         } else {
             None
         };
+        let (stop, stop_rx) = watch::channel(false);
+        // Who leads: SQLite's one process for good; on PostgreSQL, the lease.
+        let (gate, service_store, roles, lease) = match store.backend() {
+            Backend::Sqlite => {
+                metrics.leads_alone();
+                let (_, roles) = watch::channel(Role::Leader { term: 1 });
+                (Gate::always_open(), store.clone(), roles, None)
+            }
+            Backend::Postgres => {
+                let fence = Arc::new(Fence::new(&replica));
+                let gate = Gate::closed();
+                let (lease, roles) = LeaseLoop::new(
+                    store.clone(),
+                    fence.clone(),
+                    gate.clone(),
+                    failover,
+                    metrics.clone(),
+                );
+                if let Err(e) = lease.try_lead_now().await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot look at the lease yet; following until it can");
+                }
+                let task = tokio::spawn(lease.run(stop_rx.clone()));
+                (gate, store.with_fence(fence), roles, Some(task))
+            }
+        };
         let service = Service::new(
-            store,
-            web,
+            service_store,
+            web.with_gate(gate.clone()),
             clock,
             config.clone(),
             bot.clone(),
             templates,
             metrics.clone(),
             aws,
+            gate,
         );
         let socket = SocketMode::start(
             client,
@@ -136,28 +178,23 @@ impl App {
         )
         .await
         .map_err(|e| token_error(APP_TOKEN_VAR, e))?;
-        service.ensure_summary_scheduled().await?;
-        service.arm_all_nudges().await?;
-        let (stop_worker, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
-        let alarms = match (&service.aws, config.alarms.enabled) {
-            (Some(aws), true) => Some(tokio::spawn(
-                service.clone().run_alarms(aws.clone(), stop_rx.clone()),
-            )),
-            _ => None,
-        };
-        let support = tokio::spawn(service.clone().run_support(stop_rx.clone()));
-        let scheduler = tokio::spawn(service.clone().run_scheduler(stop_rx));
+        if *roles.borrow() != Role::Follower {
+            // Leading from the start (SQLite's one process, or a replica that found the
+            // lease free): a failure to schedule stops the start, as it always did.
+            service.ensure_summary_scheduled().await?;
+            service.arm_all_nudges().await?;
+        }
+        let leader = tokio::spawn(lead_when_leading(service.clone(), roles, stop_rx));
         Ok(App {
             service,
             socket,
-            worker,
-            scheduler,
-            alarms,
-            support,
-            stop_worker,
+            leader,
+            lease,
+            stop,
+            replica,
             metrics,
             ops,
+            _instance: instance,
         })
     }
 
@@ -171,7 +208,7 @@ impl App {
     }
 
     /// Run until `shutdown` completes, then stop taking envelopes, let the worker finish the
-    /// event in hand, and close the database.
+    /// event in hand, give the lease up and close the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         shutdown.await;
         self.stop().await
@@ -180,7 +217,69 @@ impl App {
     pub async fn stop(self) -> anyhow::Result<()> {
         tracing::info!("shutting down: no new envelopes, finishing in-flight work");
         self.socket.shutdown().await;
-        let _ = self.stop_worker.send(true);
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(40), self.leader)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the leader's tasks did not finish in 40s; unprocessed events stay in the inbox"
+            );
+        }
+        if let Some(lease) = self.lease {
+            let _ = tokio::time::timeout(Duration::from_secs(5), lease).await;
+        }
+        self.service.store.close().await;
+        if let Some(ops) = self.ops {
+            ops.stop().await;
+        }
+        Ok(())
+    }
+}
+
+/// The leader's tasks of one term: the worker, the scheduler, the pollers.
+struct LeaderTasks {
+    stop: watch::Sender<bool>,
+    worker: JoinHandle<()>,
+    scheduler: JoinHandle<()>,
+    /// The CloudWatch alarm poller, when `[alarms]` is configured.
+    alarms: Option<JoinHandle<()>>,
+    /// The AWS Support correspondence poller (returns at once without the Support API).
+    support: JoinHandle<()>,
+    /// PostgreSQL: wakes the worker when any replica records an event.
+    inbox_listener: Option<JoinHandle<()>>,
+}
+
+impl LeaderTasks {
+    fn start(service: &Arc<Service>) -> LeaderTasks {
+        let (stop, stop_rx) = watch::channel(false);
+        let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
+        let alarms = match (&service.aws, service.config.alarms.enabled) {
+            (Some(aws), true) => Some(tokio::spawn(
+                service.clone().run_alarms(aws.clone(), stop_rx.clone()),
+            )),
+            _ => None,
+        };
+        let support = tokio::spawn(service.clone().run_support(stop_rx.clone()));
+        let scheduler = tokio::spawn(service.clone().run_scheduler(stop_rx));
+        let inbox_listener = service.store.watch_inbox(service.wake_handle());
+        LeaderTasks {
+            stop,
+            worker,
+            scheduler,
+            alarms,
+            support,
+            inbox_listener,
+        }
+    }
+
+    /// Stop them; the worker finishes the event in hand (a deposed leader's unit of work
+    /// fails its fence check and writes nothing).
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(listener) = self.inbox_listener {
+            listener.abort();
+        }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.scheduler).await;
         if let Some(alarms) = self.alarms {
             let _ = tokio::time::timeout(Duration::from_secs(10), alarms).await;
@@ -192,11 +291,55 @@ impl App {
         {
             tracing::warn!("worker did not finish in 20s; unprocessed events stay in the inbox");
         }
-        self.service.store.close().await;
-        if let Some(ops) = self.ops {
-            ops.stop().await;
+    }
+}
+
+/// Follow the role: while this replica leads, its leader tasks run (started afresh for each
+/// term); when it stops leading, or the app stops, they are stopped.
+async fn lead_when_leading(
+    service: Arc<Service>,
+    mut roles: watch::Receiver<Role>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut running: Option<(i64, LeaderTasks)> = None;
+    loop {
+        let role = *roles.borrow_and_update();
+        let term = match role {
+            Role::Leader { term } => Some(term),
+            Role::Follower => None,
+        };
+        if running.as_ref().map(|(t, _)| *t) != term {
+            if let Some((old, tasks)) = running.take() {
+                tracing::info!(term = old, "stopping the leader's tasks");
+                tasks.stop().await;
+            }
+            if let Some(term) = term {
+                if service.store.backend() == Backend::Postgres {
+                    // What a new leader makes sure of first (a restart of one process did
+                    // it at start). Failures are logged; the tasks run regardless.
+                    if let Err(e) = service.ensure_summary_scheduled().await {
+                        tracing::warn!(error = %format!("{e:#}"), "cannot schedule the next summary yet");
+                    }
+                    if let Err(e) = service.arm_all_nudges().await {
+                        tracing::warn!(error = %format!("{e:#}"), "cannot arm the nudge clocks yet");
+                    }
+                }
+                running = Some((term, LeaderTasks::start(&service)));
+            }
         }
-        Ok(())
+        let lease_gone = tokio::select! {
+            changed = roles.changed() => changed.is_err(),
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        if lease_gone {
+            // No more role changes (SQLite's one process leads for good, or the lease
+            // loop ended): as things are until the stop.
+            let _ = stop.wait_for(|s| *s).await;
+            break;
+        }
+    }
+    if let Some((_, tasks)) = running {
+        tasks.stop().await;
     }
 }
 
@@ -298,5 +441,5 @@ pub fn load_templates(config: &Config) -> anyhow::Result<Templates> {
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&config.database.url)
         .await
-        .with_context(|| format!("cannot open the database {}", config.database.url))
+        .with_context(|| format!("cannot open the database {}", config.database.shown_url()))
 }

@@ -1,10 +1,10 @@
 //! The `warroom` command line: run the bot, check a config, read the database, play the demo.
 //!
 //! It lives in the library, not in `src/main.rs`, so that the bot's async code is compiled
-//! once. An async fn's future is instantiated in every crate that awaits it, and a release
-//! build shares no instantiations between crates: with the runtime's `block_on` in the binary
-//! crate, the whole service was compiled a second time there, 5 MB of the release binary and
-//! a third of its build (BENCHMARKS.md, "build").
+//! once: an async fn's future is instantiated in every crate that awaits it, and a release
+//! build shares no instantiations between crates, so with the runtime's `block_on` in the
+//! binary crate most of the service was compiled, and shipped, a second time (BENCHMARKS.md,
+//! "build").
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, Secrets};
 use crate::domain::IncidentId;
 use crate::postmortem::{self, Format};
-use crate::{demo, ops, report};
+use crate::{demo, ops, report, store};
 
 #[derive(Parser)]
 #[command(
@@ -55,13 +55,25 @@ enum Cmd {
         config: PathBuf,
     },
     /// Copy the database to FILE, consistently, while the bot may be running (restore: stop
-    /// the bot and put FILE in the database's place).
+    /// the bot and put FILE in the database's place). On PostgreSQL: pg_dump, when on PATH.
     Backup {
         #[arg(long, env = "WARROOM_CONFIG")]
         config: PathBuf,
         /// Where to write the copy; must not exist yet.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Copy every table of one database into an empty PostgreSQL database, then compare
+    /// the row counts: how a SQLite deployment moves to several replicas. Stop the bot
+    /// first (what it records meanwhile would not be copied).
+    MigrateDb {
+        /// The database to copy (sqlite://path/to/warroom.db).
+        #[arg(long)]
+        from: String,
+        /// The empty target (postgres://user@host:5432/database; the password from
+        /// PGPASSWORD). Migrated first.
+        #[arg(long)]
+        to: String,
     },
     /// Validate a config file without connecting to anything.
     CheckConfig {
@@ -160,6 +172,7 @@ pub fn main() -> ExitCode {
             | Cmd::Postmortem { .. }
             | Cmd::Doctor { .. }
             | Cmd::Backup { .. }
+            | Cmd::MigrateDb { .. }
             | Cmd::Inbox { .. }
     );
     init_logs(
@@ -208,7 +221,29 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let store = app::open_store(&config).await?;
             store.backup_to(&out).await?;
             store.close().await;
-            println!("{} → {}: ok", config.database.url, out.display());
+            println!("{} → {}: ok", config.database.shown_url(), out.display());
+            Ok(())
+        }
+        Cmd::MigrateDb { from, to } => {
+            let (shown_from, shown_to) = (
+                crate::config::redact_url(&from),
+                crate::config::redact_url(&to),
+            );
+            let source = store::Store::open(&from)
+                .await
+                .with_context(|| format!("cannot open {shown_from}"))?;
+            let target = store::Store::open(&to)
+                .await
+                .with_context(|| format!("cannot open {shown_to}"))?;
+            let report = store::copy::copy_all(&source, &target)
+                .await
+                .with_context(|| format!("cannot copy {shown_from} to {shown_to}"))?;
+            for (table, rows) in &report.tables {
+                println!("{table:<24} {rows:>8} rows copied, counts match");
+            }
+            println!("{shown_from} → {shown_to}: ok");
+            source.close().await;
+            target.close().await;
             Ok(())
         }
         Cmd::CheckConfig { config } => {
@@ -221,18 +256,17 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Incidents { config, all } => {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
-            let records = store.incidents(!all).await?;
+            let records = store::incidents::list(store.db(), !all).await?;
             print_report(&report::incidents(&records, chrono::Utc::now()));
             Ok(())
         }
         Cmd::Timeline { id, config } => {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
-            let record = store
-                .incident(IncidentId(id))
+            let record = store::incidents::get(store.db(), IncidentId(id))
                 .await
-                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
-            let entries = store.timeline(record.incident.id).await?;
+                .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
+            let entries = store::timeline::of_incident(store.db(), record.incident.id).await?;
             print_report(&report::timeline(&record, &entries));
             Ok(())
         }
@@ -245,10 +279,9 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let templates = app::load_templates(&config)?;
             let store = app::open_store(&config).await?;
-            let source = store
-                .postmortem_source(IncidentId(id))
+            let source = store::postmortem_source(store.db(), IncidentId(id))
                 .await
-                .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
+                .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
             let options = postmortem::Options::from_config(&config);
             let draft =
                 postmortem::draft(&templates, &source, &options, chrono::Utc::now(), format)?;
@@ -271,14 +304,20 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let store = app::open_store(&config).await?;
             match (failed, retry) {
                 (_, Some(id)) => {
-                    if !store.retry_event(id).await? {
+                    // Not fenced: an operator's replay goes in whichever replica leads.
+                    let mut tx = store.begin().await?;
+                    let back = store::inbox::retry(&mut tx, id).await?;
+                    tx.commit().await?;
+                    if !back {
                         anyhow::bail!(
                             "event {id} is not set aside; `warroom inbox --failed` lists those that are"
                         );
                     }
                     println!("event {id} is back in the queue: the running bot applies it within seconds (or at its next start)");
                 }
-                (true, None) => print_report(&report::failed_events(&store.failed_events().await?)),
+                (true, None) => print_report(&report::failed_events(
+                    &store::inbox::failed(store.db()).await?,
+                )),
                 (false, None) => anyhow::bail!(
                     "say what to do: --failed lists the events set aside, --retry ID replays one"
                 ),

@@ -20,6 +20,9 @@ use crate::domain::{Severity, UserId};
 pub const APP_TOKEN_VAR: &str = "SLACK_APP_TOKEN";
 /// Environment variable holding the bot token (`xoxb-…`).
 pub const BOT_TOKEN_VAR: &str = "SLACK_BOT_TOKEN";
+/// Environment variable holding the whole database URL, password included; it wins over
+/// `[database] url` (which may not carry a password).
+pub const DATABASE_URL_VAR: &str = "WARROOM_DATABASE_URL";
 
 /// A configuration problem, shown to the operator at start: `[slack] responders[1]: …`.
 #[derive(Debug, thiserror::Error)]
@@ -94,14 +97,101 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DatabaseConfig {
-    /// `sqlite://path/to/warroom.db`; the file is created (mode 0600) when missing.
+    /// `sqlite://path/to/warroom.db` (one process; the file is created, mode 0600, when
+    /// missing) or `postgres://user@host:5432/database` (several replicas). May carry a
+    /// password only when it comes from [`DATABASE_URL_VAR`]: show it with
+    /// [`DatabaseConfig::shown_url`], never as is.
     pub url: String,
+    /// PostgreSQL: how long the leader's lease lasts unrenewed. When the leader dies or is
+    /// cut off, another replica takes over within about this long.
+    pub failover_after: Duration,
     /// How long the raw events Slack sent are kept after they were applied (`"7d"` by
     /// default); `None` (`"forever"`) keeps them. What they recorded stays on the timeline.
     pub keep_raw_events: Option<Duration>,
 }
+
+impl DatabaseConfig {
+    /// The URL with any password hidden, for messages and logs.
+    pub fn shown_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.shown_url())
+            .field("failover_after", &self.failover_after)
+            .field("keep_raw_events", &self.keep_raw_events)
+            .finish()
+    }
+}
+
+/// `postgres://user:***@host/db`: a database URL with its password (in the authority or a
+/// `password=` parameter) hidden.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| {
+                    let hide =
+                        k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
+                    (
+                        k.into_owned(),
+                        if hide { "***".into() } else { v.into_owned() },
+                    )
+                })
+                .collect();
+            if !pairs.is_empty() {
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            u.to_string()
+        }
+        // Not a URL (a bare path): nothing in it is a password.
+        Err(_) => url.to_string(),
+    }
+}
+
+/// Whether a database URL carries a password.
+fn has_password(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        u.password().is_some()
+            || u.query_pairs()
+                .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+    })
+}
+
+/// Check a database URL (`key` names where it came from).
+fn check_database_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let parsed = url::Url::parse(url).map_err(|e| invalid(key, format!("not a URL ({e})")))?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(invalid(
+                key,
+                "names no host (postgres://user@host:5432/database)",
+            ));
+        }
+        return Ok(());
+    }
+    Err(invalid(
+        key,
+        "use sqlite://path/to/warroom.db (one process) or postgres://user@host:5432/database \
+         (several replicas)",
+    ))
+}
+
+/// Shortest `[database] failover_after`: the lease is renewed three times per period, and
+/// each renewal is a round trip to the server.
+const MIN_FAILOVER_AFTER: Duration = Duration::from_secs(2);
 
 /// Raw events are kept at least this long: Slack redelivers an event for up to about an
 /// hour, and the inbox row is what recognises the redelivery.
@@ -274,6 +364,7 @@ impl Default for Config {
             },
             database: DatabaseConfig {
                 url: "sqlite://warroom.db".to_string(),
+                failover_after: Duration::from_secs(15),
                 keep_raw_events: Some(Duration::from_secs(7 * 24 * 60 * 60)),
             },
             alarms: AlarmsConfig {
@@ -349,6 +440,7 @@ struct RawAws {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: Option<String>,
+    failover_after: Option<String>,
     keep_raw_events: Option<String>,
 }
 
@@ -418,13 +510,39 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Config::parse(&text).map_err(|e| match e {
+        let mut config = Config::parse(&text).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
                 path: path.display().to_string(),
                 message,
             },
             other => other,
-        })
+        })?;
+        config.apply_env()?;
+        Ok(config)
+    }
+
+    /// Settings the environment overrides: [`DATABASE_URL_VAR`] (the database URL with its
+    /// password) wins over `[database] url`.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        self.apply_env_from(|var| std::env::var(var).ok())
+    }
+
+    /// [`Config::apply_env`] reading variables through `var`.
+    pub fn apply_env_from(
+        &mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(url) = var(DATABASE_URL_VAR).filter(|u| !u.trim().is_empty()) {
+            check_database_url(DATABASE_URL_VAR, url.trim()).map_err(|e| match e {
+                ConfigError::Invalid { problem, .. } => ConfigError::Secret {
+                    var: DATABASE_URL_VAR,
+                    problem,
+                },
+                other => other,
+            })?;
+            self.database.url = url.trim().to_string();
+        }
+        Ok(())
     }
 
     /// Parse and validate config text.
@@ -487,12 +605,31 @@ impl Config {
         }
 
         let db_url = raw.database.url.unwrap_or(defaults.database.url);
-        if !db_url.starts_with("sqlite:") {
+        check_database_url("[database] url", &db_url)?;
+        if has_password(&db_url) {
             return Err(invalid(
                 "[database] url",
-                "only SQLite is supported: use sqlite://path/to/warroom.db",
+                format!(
+                    "carries a password; secrets stay out of the config file: set PGPASSWORD, \
+                     or the whole URL in {DATABASE_URL_VAR}"
+                ),
             ));
         }
+        let failover_after = match raw.database.failover_after.as_deref() {
+            None => defaults.database.failover_after,
+            Some(text) => {
+                let d = humantime::parse_duration(text).map_err(|e| {
+                    invalid("[database] failover_after", format!("\"{text}\": {e}"))
+                })?;
+                if d < MIN_FAILOVER_AFTER || d > Duration::from_secs(600) {
+                    return Err(invalid(
+                        "[database] failover_after",
+                        "must be between 2s and 10m",
+                    ));
+                }
+                d
+            }
+        };
 
         Ok(Config {
             slack: SlackConfig {
@@ -513,6 +650,7 @@ impl Config {
             },
             database: DatabaseConfig {
                 url: db_url,
+                failover_after,
                 keep_raw_events: keep_raw_events(
                     raw.database.keep_raw_events,
                     defaults.database.keep_raw_events,
@@ -1207,7 +1345,15 @@ mod tests {
                 "[slack]\nstatus_channel = \"#status\"",
                 "[slack] status_channel",
             ),
-            ("[database]\nurl = \"postgres://x\"", "[database] url"),
+            ("[database]\nurl = \"mysql://x\"", "[database] url"),
+            (
+                "[database]\nurl = \"postgres://warroom:hunter2@db/warroom\"",
+                "[database] url",
+            ),
+            (
+                "[database]\nfailover_after = \"1s\"",
+                "[database] failover_after",
+            ),
             ("[summary]\nevery = \"0s\"", "[summary] every"),
             ("[summary]\nat = [\"9am\"]", "[summary] at[0]"),
             (
@@ -1280,6 +1426,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("responder"), "{err}");
+    }
+
+    #[test]
+    fn a_postgres_url_comes_from_the_file_without_its_password_or_whole_from_the_environment() {
+        let mut c = Config::parse(
+            "[database]\nurl = \"postgres://warroom@db.internal:5432/warroom\"\nfailover_after = \"20s\"",
+        )
+        .unwrap();
+        assert_eq!(c.database.failover_after, Duration::from_secs(20));
+        let err = Config::parse("[database]\nurl = \"postgres://warroom:hunter2@db/warroom\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PGPASSWORD") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let env = |var: &str| {
+            (var == DATABASE_URL_VAR)
+                .then(|| "postgres://warroom:hunter2@db2.internal/warroom".to_string())
+        };
+        c.apply_env_from(env).unwrap();
+        assert_eq!(
+            c.database.url,
+            "postgres://warroom:hunter2@db2.internal/warroom"
+        );
+        let shown = format!("{:?} {}", c.database, c.database.shown_url());
+        assert!(
+            !shown.contains("hunter2") && shown.contains("db2.internal"),
+            "{shown}"
+        );
+        let bad = c
+            .apply_env_from(|_| Some("mysql://x".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains(DATABASE_URL_VAR), "{bad}");
+        assert_eq!(
+            Config::default().database.failover_after,
+            Duration::from_secs(15)
+        );
     }
 
     #[test]

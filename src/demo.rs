@@ -132,9 +132,12 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
             .map(|f| (f.filename, String::from_utf8_lossy(&f.bytes).into_owned())),
         Err(_) => None,
     };
-    let incidents = store.incidents(false).await?;
+    let incidents = crate::store::incidents::list(store.db(), false).await?;
     let timeline = match incidents.first() {
-        Some(r) => Some((r.clone(), store.timeline(r.incident.id).await?)),
+        Some(r) => Some((
+            r.clone(),
+            crate::store::timeline::of_incident(store.db(), r.incident.id).await?,
+        )),
         None => None,
     };
     app.stop().await?;

@@ -6,8 +6,9 @@
 //! - [`aws`]: the AWS adapter — CloudWatch alarms and graphs, AWS Health (the only module
 //!   that imports the AWS SDK), and local fakes speaking the SDK's protocol.
 //! - [`config`]: the TOML operator contract and secrets from the environment.
-//! - [`store`]: SQLite through sqlx — migrations, the inbox of received events, incidents
-//!   and their timeline. The only module that writes SQL.
+//! - [`store`]: SQLite or PostgreSQL through sqlx — migrations, a unit of work over
+//!   per-table functions (inbox, incidents, timeline, outbox, …). The only module that
+//!   writes SQL.
 //! - [`slack`]: the Slack adapter — Web API calls and the Socket Mode listener (the only
 //!   module that imports slack-morphism), message rendering and mrkdwn escaping.
 //! - [`slack_emulator`]: a local Slack (Web API over HTTP, Socket Mode over WebSocket)
@@ -17,9 +18,12 @@
 //! - [`app`]: `App::build(config)`, used by `main`, the demo and the tests.
 //! - [`cli`]: the `warroom` command line (the binary's `main` is one call into it).
 //! - [`demo`]: the scripted offline incident behind `warroom demo`.
+//! - [`pg_cluster`]: a throwaway PostgreSQL cluster for the tests and the load driver.
 //! - [`postmortem`]: postmortem drafts from templates (data, tera templates, escaping).
 //! - [`report`]: operator output for `warroom incidents` / `warroom timeline`.
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
+//! - [`lease`]: which replica leads (the lease on PostgreSQL, its fencing term, the gate
+//!   for Slack and AWS calls).
 //! - [`fuzz_properties`]: what the fuzz targets check, shared with `cargo test`.
 
 pub mod app;
@@ -30,7 +34,9 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod fuzz_properties;
+pub mod lease;
 pub mod ops;
+pub mod pg_cluster;
 pub mod postmortem;
 pub mod report;
 pub mod service;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::time::format_duration;
 use crate::domain::EntryKind;
-use crate::store::{IncidentRecord, TimelineEntry};
+use crate::domain::{IncidentRecord, TimelineEntry};
 
 /// One line per incident: id, severity, status, age or duration, channel, title.
 pub fn incidents(records: &[IncidentRecord], now: DateTime<Utc>) -> String {
@@ -110,7 +110,7 @@ pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> String {
 }
 
 /// `warroom inbox --failed`: one block per event set aside, oldest first, with its error.
-pub fn failed_events(events: &[crate::store::FailedEvent]) -> String {
+pub fn failed_events(events: &[crate::store::inbox::FailedEvent]) -> String {
     if events.is_empty() {
         return "no events set aside\n".to_string();
     }

@@ -19,6 +19,8 @@ mod aws_faults;
 mod crash;
 #[path = "chaos/malformed.rs"]
 mod malformed;
+#[path = "chaos/replicas.rs"]
+mod replicas;
 #[path = "chaos/socket.rs"]
 mod socket;
 #[path = "chaos/storage.rs"]

@@ -498,13 +498,27 @@ async fn a_backup_of_the_live_database_restores_to_the_same_incidents_and_timeli
     std::fs::copy(&out, &restored_path).unwrap();
     let restored = open(&restored_path).await;
     assert_eq!(restored.integrity_check().await.unwrap(), Ok(()));
-    let incidents = live.incidents(false).await.unwrap();
-    assert_eq!(restored.incidents(false).await.unwrap(), incidents);
+    let incidents = warroom::store::incidents::list(live.db(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        warroom::store::incidents::list(restored.db(), false)
+            .await
+            .unwrap(),
+        incidents
+    );
     for record in &incidents {
         let id = record.incident.id;
-        let timeline = live.timeline(id).await.unwrap();
+        let timeline = warroom::store::timeline::of_incident(live.db(), id)
+            .await
+            .unwrap();
         assert!(timeline.len() >= 12, "{timeline:#?}");
-        assert_eq!(restored.timeline(id).await.unwrap(), timeline);
+        assert_eq!(
+            warroom::store::timeline::of_incident(restored.db(), id)
+                .await
+                .unwrap(),
+            timeline
+        );
     }
     app.stop().await.unwrap();
 }
@@ -531,7 +545,9 @@ async fn a_backup_taken_mid_burst_is_consistent() {
     assert_eq!(copy.integrity_check().await.unwrap(), Ok(()));
     let live = world.store().await;
     let incident = helpers::incident_in(&live, &channel).await;
-    let copied = copy.timeline(incident.incident.id).await.unwrap();
+    let copied = warroom::store::timeline::of_incident(copy.db(), incident.incident.id)
+        .await
+        .unwrap();
     let now = wait_timeline(&live, &channel, "the whole burst", |e| {
         e.iter().filter(|e| e.text.starts_with("burst ")).count() == 150
     })
@@ -806,4 +822,81 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
     );
     assert!(!logs.contains(wrong), "{logs}");
     assert!(!logs.contains("ZZZZZZZZZZZZZZZZ"), "{logs}");
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo_file(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"))
+}
+
+/// The Kubernetes manifests run two replicas on PostgreSQL, in different zones, with a
+/// disruption budget that keeps one running, and the config they mount is a valid warroom
+/// config without a password; every file they list exists.
+#[test]
+fn the_kubernetes_manifests_run_two_replicas_on_postgres_across_zones() {
+    let kustomization = yaml("deploy/kubernetes/kustomization.yaml");
+    for file in kustomization["resources"].as_sequence().expect("resources") {
+        let file = file.as_str().expect("a file name");
+        assert!(
+            repo_file(&format!("deploy/kubernetes/{file}")).exists(),
+            "{file}"
+        );
+    }
+    let deployment = yaml("deploy/kubernetes/deployment.yaml");
+    assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(2));
+    let spread = &deployment["spec"]["template"]["spec"]["topologySpreadConstraints"];
+    let keys: Vec<&str> = spread
+        .as_sequence()
+        .expect("spread constraints")
+        .iter()
+        .filter_map(|c| c["topologyKey"].as_str())
+        .collect();
+    assert!(keys.contains(&"topology.kubernetes.io/zone"), "{keys:?}");
+    let pdb = yaml("deploy/kubernetes/pdb.yaml");
+    assert_eq!(pdb["kind"].as_str(), Some("PodDisruptionBudget"));
+    assert_eq!(pdb["spec"]["minAvailable"].as_u64(), Some(1));
+    let selector = &pdb["spec"]["selector"]["matchLabels"];
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(selector, labels, "the budget covers the pods");
+    let configmap = yaml("deploy/kubernetes/configmap.yaml");
+    let toml = configmap["data"]["warroom.toml"]
+        .as_str()
+        .expect("warroom.toml");
+    let config = warroom::config::Config::parse(toml).expect("a valid config");
+    assert!(
+        config.database.url.starts_with("postgres://"),
+        "{}",
+        config.database.url
+    );
+    let secret = yaml("deploy/kubernetes/secret.yaml");
+    assert!(secret["stringData"]["PGPASSWORD"].is_string());
+    // The single-replica SQLite variant is complete too.
+    let single = yaml("deploy/kubernetes/single-sqlite/kustomization.yaml");
+    for file in single["resources"].as_sequence().expect("resources") {
+        let file = file.as_str().expect("a file name");
+        assert!(
+            repo_file(&format!("deploy/kubernetes/single-sqlite/{file}")).exists(),
+            "{file}"
+        );
+    }
+    let single = yaml("deploy/kubernetes/single-sqlite/deployment.yaml");
+    assert_eq!(single["spec"]["replicas"].as_u64(), Some(1));
+    assert_eq!(
+        single["spec"]["strategy"]["type"].as_str(),
+        Some("Recreate")
+    );
+}
+
+/// The compose file starts PostgreSQL and two replicas with a valid config.
+#[test]
+fn the_compose_file_starts_postgres_and_two_replicas() {
+    let compose = yaml("deploy/compose.yaml");
+    let services = compose["services"].as_mapping().expect("services");
+    let names: Vec<&str> = services.keys().filter_map(|k| k.as_str()).collect();
+    assert_eq!(names, ["db", "warroom-a", "warroom-b"]);
+    let toml = compose["configs"]["warroom_toml"]["content"]
+        .as_str()
+        .expect("the config");
+    let config = warroom::config::Config::parse(toml).expect("a valid config");
+    assert!(config.database.url.starts_with("postgres://"));
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpers::{wait_timeline, World, ALICE, BOB, CAROL, DEADLINE};
+use helpers::{wait_timeline, BotProcess, World, ALICE, BOB, CAROL, DEADLINE, TEST_FAILOVER};
 use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
@@ -20,6 +20,8 @@ async fn start_with_listener(world: &World) -> (App, String) {
     let (mut config, secrets) = config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL])
         .expect("config for the emulator");
     config.server.listen = Some("127.0.0.1:0".parse().expect("an address"));
+    config.database.failover_after = TEST_FAILOVER;
+    let before = world.emu.connection_count();
     let app = App::build(config, secrets, Arc::new(SystemClock))
         .await
         .expect("bot starts");
@@ -27,7 +29,7 @@ async fn start_with_listener(world: &World) -> (App, String) {
     // it is up finds no connection.
     world
         .emu
-        .wait_for_connections(1, DEADLINE)
+        .wait_for_connections(before + 1, DEADLINE)
         .await
         .expect("bot connects");
     let addr = app.ops_addr().expect("the ops listener is on");
@@ -198,6 +200,9 @@ async fn metrics_move_as_an_incident_runs() {
         sample(&before, "warroom_envelopes_received_total"),
         Some(0.0)
     );
+    // SQLite: the one process leads, and has no lease to age.
+    assert_eq!(sample(&before, "warroom_leader"), Some(1.0));
+    assert_eq!(sample(&before, "warroom_lease_age_seconds"), None);
 
     let channel = world.declare(ALICE, "Checkout 5xx sev2").await;
     // One transient failure of chat.update: retried, and counted as an error.
@@ -323,7 +328,8 @@ async fn doctor_is_green_against_a_correct_setup() {
         "✓ app-level token (SLACK_APP_TOKEN): accepted",
         "✓ Socket Mode: a connection opened and Slack said hello",
         "✓ database",
-        "all 6 checks passed",
+        "✓ replicas: SQLite: one warroom process per database file",
+        "all 7 checks passed",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
@@ -549,6 +555,227 @@ async fn doctor_checks_the_support_api_and_explains_a_missing_support_plan() {
     assert!(!out.contains("AWS Support API"), "{out}");
 }
 
+/// Two replicas on one PostgreSQL: both are ready (Socket Mode and the database), one leads
+/// (`warroom_leader 1` with its lease's age), the other follows; stopping the leader hands
+/// the lease over at once, and the follower applies what either records.
+#[tokio::test]
+async fn two_replicas_both_ready_one_leads_and_a_stop_hands_over() {
+    let world = World::on_postgres().await;
+    let (first, a) = start_with_listener(&world).await;
+    let (second, b) = start_with_listener(&world).await;
+    for base in [&a, &b] {
+        wait_status(base, "/readyz", 200).await;
+    }
+    let leads = |text: &str| sample(text, "warroom_leader") == Some(1.0);
+    let text = wait_metrics(&a, "the first replica leading", leads).await;
+    assert!(
+        sample(&text, "warroom_lease_age_seconds").is_some(),
+        "{text}"
+    );
+    let text = wait_metrics(&b, "the second replica following", |t| {
+        sample(t, "warroom_leader") == Some(0.0)
+    })
+    .await;
+    assert!(
+        sample(&text, "warroom_lease_age_seconds").is_none(),
+        "{text}"
+    );
+
+    let channel = world.declare(ALICE, "Replica handover").await;
+    first.stop().await.expect("stops");
+    wait_metrics(&b, "the second replica leading", leads).await;
+    let ts = world
+        .emu
+        .post_message(BOB, &channel, "after the handover", None)
+        .unwrap();
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the message", |e| {
+        e.iter().any(|x| x.slack_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+    second.stop().await.expect("stops");
+}
+
+/// `warroom doctor` on PostgreSQL: the server's version, the migrations, who leads.
+#[tokio::test]
+async fn doctor_on_postgres_names_the_server_and_the_leader() {
+    let world = World::on_postgres().await;
+    let bot = BotProcess::start(&world).await;
+    world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let out = loop {
+        let (ok, out) = doctor(&world, &world.emu.config().bot_token.clone()).await;
+        if ok && out.contains(&format!(":{}:", bot.pid())) {
+            break out;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{out}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(out.contains("✓ database server: PostgreSQL 1"), "{out}");
+    assert!(out.contains("✓ database: postgres://"), "{out}");
+    assert!(out.contains(" leads (term "), "{out}");
+    bot.kill().await;
+}
+
+/// `warroom backup` on PostgreSQL runs pg_dump, into a new file only.
+#[tokio::test]
+async fn backup_on_postgres_runs_pg_dump() {
+    let world = World::on_postgres().await;
+    world
+        .store()
+        .await
+        .record_inbound("ev:1", "{}", chrono::Utc::now())
+        .await
+        .unwrap();
+    let config = world.dir.path().join("backup.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", world.db_url)).unwrap();
+    let out_file = world.dir.path().join("warroom.dump");
+    let run = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .args(["backup", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&out_file)
+            .kill_on_drop(true)
+            .output()
+    };
+    let out = run().await.expect("warroom backup runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = std::fs::read(&out_file).unwrap();
+    assert!(
+        dump.starts_with(b"PGDMP"),
+        "a pg_dump custom-format archive"
+    );
+    let again = run().await.expect("warroom backup runs");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+/// Without pg_dump on PATH, `warroom backup` on PostgreSQL explains how to back up, with
+/// the URL's password hidden, and writes nothing.
+#[tokio::test]
+async fn backup_on_postgres_without_pg_dump_explains_how() {
+    let world = World::on_postgres().await;
+    // The throwaway cluster trusts loopback: the password is carried, never checked.
+    let mut with_password = url::Url::parse(&world.db_url).unwrap();
+    with_password.set_password(Some("hunter2")).unwrap();
+    let config = world.dir.path().join("backup.toml");
+    std::fs::write(&config, "[database]\nurl = \"sqlite://unused.db\"\n").unwrap();
+    let empty_path = world.dir.path().join("no-tools");
+    std::fs::create_dir(&empty_path).unwrap();
+    let out_file = world.dir.path().join("warroom.dump");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["backup", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_file)
+        .env("WARROOM_DATABASE_URL", with_password.as_str())
+        .env("PATH", &empty_path)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom backup runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("pg_dump is not on PATH"), "{err}");
+    assert!(err.contains("pg_dump --format=custom"), "{err}");
+    assert!(err.contains("pg_restore"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!out_file.exists(), "nothing written");
+}
+
+/// `warroom migrate-db` moves a SQLite deployment to PostgreSQL, counts verified; the bot
+/// then carries on there with the same incident and timeline.
+#[tokio::test]
+async fn migrate_db_moves_a_sqlite_database_to_postgres_and_the_bot_carries_on() {
+    let mut world = World::new().await;
+    let bot = world.start_bot().await;
+    let channel = world.declare(ALICE, "Moving house").await;
+    let ts = world
+        .emu
+        .post_message(BOB, &channel, "before the move", None)
+        .unwrap();
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the message", |e| {
+        e.iter().any(|x| x.slack_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+    bot.stop().await.expect("stops");
+    let sqlite = world.db_url.clone();
+    let postgres = helpers::postgres_database().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["migrate-db", "--from", &sqlite, "--to", &postgres])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom migrate-db runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("timeline"), "{text}");
+    assert!(text.contains("counts match"), "{text}");
+    world.db_url = postgres;
+    let _bot = world.start_bot().await;
+    let ts2 = world
+        .emu
+        .post_message(BOB, &channel, "after the move", None)
+        .unwrap();
+    let moved = world.store().await;
+    let entries = wait_timeline(&moved, &channel, "both messages", |e| {
+        [&ts, &ts2]
+            .iter()
+            .all(|t| e.iter().any(|x| x.slack_ts.as_deref() == Some(t.as_str())))
+    })
+    .await;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+            .count(),
+        1
+    );
+}
+
+/// Two processes on one SQLite file: the second refuses to start, naming the file and the
+/// first process.
+#[tokio::test]
+async fn a_second_process_on_one_sqlite_file_refuses_naming_the_first() {
+    let world = World::new().await;
+    let first = BotProcess::start(&world).await;
+    world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
+    let config = world.dir.path().join("warroom.toml");
+    let out = tokio::time::timeout(
+        DEADLINE,
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("SLACK_APP_TOKEN", &world.emu.config().app_token)
+            .env("SLACK_BOT_TOKEN", &world.emu.config().bot_token)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the second process stops by itself")
+    .expect("warroom runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let file = world.db_url.trim_start_matches("sqlite://");
+    assert!(
+        err.contains(&format!("the database {file} is in use by another warroom")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("pid {}", first.pid())), "{err}");
+    assert_eq!(world.emu.connection_count(), 1, "the first one runs on");
+    first.kill().await;
+}
+
 /// A pseudo-terminal: (the side a terminal reads, the side a program writes).
 #[cfg(target_os = "linux")]
 fn pty() -> (std::fs::File, std::fs::File) {
@@ -628,8 +855,7 @@ async fn operator_output_to_a_terminal_carries_no_escape_sequences() {
         e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
     })
     .await;
-    let id = store
-        .incident_by_channel(&channel)
+    let id = warroom::store::incidents::by_channel(store.db(), &channel)
         .await
         .unwrap()
         .unwrap()

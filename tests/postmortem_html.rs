@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use warroom::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use warroom::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use warroom::postmortem::{self, Format, Options, Templates};
 use warroom::store::{
-    ActionItem, AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, HealthEvent,
-    IncidentRecord, PostmortemSource, TimelineEntry,
+    AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, HealthEvent,
+    PostmortemSource,
 };
 
 const HOSTILE: [&str; 6] = [

@@ -15,11 +15,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::Value;
 use warroom::domain::incident::Change;
+use warroom::domain::support::CaseGlance;
 use warroom::domain::support::SupportSeverity;
+use warroom::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use warroom::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use warroom::slack::render::{self, Overview};
 use warroom::slack::web::Outgoing;
-use warroom::store::{ActionItem, CaseGlance, IncidentRecord, TimelineEntry};
 
 const CHANNEL: &str = "C0INCIDENT";
 
@@ -314,7 +315,7 @@ proptest! {
         use warroom::slack::render_support as ui;
         let open = incident(&title, Status::Identified, false);
         let now = opened() + chrono::Duration::minutes(95);
-        let case = warroom::store::SupportCase {
+        let case = warroom::domain::support::SupportCase {
             row: 1,
             incident_id: IncidentId(7),
             source_key: "cmd:1".into(),

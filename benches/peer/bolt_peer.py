@@ -4,7 +4,7 @@ It does the same per-event work as warroom's fast path, so the load driver
 (`examples/load.rs`) can run the same load against both and compare:
 
 - every `message` event in the incident channel is written to the timeline table of
-  warroom's own schema (the SQL files in `migrations/`), with the same durability settings
+  warroom's own schema (the SQL files in `migrations/sqlite/`), with the same durability settings
   (WAL, synchronous=NORMAL, foreign keys), committed *before* the envelope is acked
   (`process_before_response=True`: Bolt acks only after the listener returns);
 - every `/incident` command is written likewise, then acked.

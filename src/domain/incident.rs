@@ -33,6 +33,21 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
+/// An incident plus where it lives in Slack: the read model the renderers, the reports and
+/// the services share (the store builds it, nothing else does IO with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub incident: Incident,
+    /// The channel name chosen (or being created).
+    pub channel_name: String,
+    /// Set once conversations.create succeeded.
+    pub channel_id: Option<String>,
+    /// The pinned header message, kept current with chat.update.
+    pub header_ts: Option<String>,
+    pub header_pinned: bool,
+    pub members_invited: bool,
+}
+
 /// A requested change to an incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {

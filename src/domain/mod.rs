@@ -5,6 +5,7 @@
 //! Time is always passed in (`now: DateTime<Utc>`), so every policy is testable without
 //! waiting.
 
+pub mod action;
 pub mod alarm;
 pub mod authorization;
 pub mod case_draft;
@@ -22,8 +23,9 @@ pub mod support;
 pub mod time;
 pub mod timeline;
 
+pub use action::ActionItem;
 pub use command::{Command, UsageError};
-pub use incident::{Change, DomainError, Incident, IncidentId};
+pub use incident::{Change, DomainError, Incident, IncidentId, IncidentRecord};
 pub use severity::Severity;
 pub use status::Status;
-pub use timeline::{EntryKind, UserId};
+pub use timeline::{EntryKind, TimelineEntry, UserId};

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use super::incident::IncidentId;
+
 /// AWS Support's severity codes, least to most urgent. Which ones an account may use
 /// depends on its plan (critical needs Enterprise).
 #[derive(
@@ -224,4 +226,63 @@ mod tests {
         assert!(!odd.contains('|') && !odd.contains('<'), "{odd}");
         assert!(odd.ends_with("caseId=case-1channel"));
     }
+}
+
+/// An AWS Support case as warroom recorded it (the row is written before CreateCase is
+/// called, so `case_id` is `None` until AWS answered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportCase {
+    /// The row id (stable even before AWS gave a case id).
+    pub row: i64,
+    pub incident_id: IncidentId,
+    pub source_key: String,
+    pub case_id: Option<String>,
+    pub display_id: Option<String>,
+    pub subject: String,
+    pub severity: SupportSeverity,
+    pub body: String,
+    pub service_code: Option<String>,
+    pub category_code: Option<String>,
+    /// CreateCase attempts that failed and may be retried.
+    pub attempts: i64,
+    /// `requested`, `failed`, or AWS's status.
+    pub status: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+impl SupportCase {
+    /// Open at AWS: created and not resolved.
+    pub fn is_open(&self) -> bool {
+        self.case_id.is_some() && self.resolved_at.is_none()
+    }
+}
+
+/// Where an open incident's AWS Support case stands, at a glance: what managers and
+/// `/incident list` show beside the incident (AWS going quiet was one of the costly
+/// blind spots in the reference write-ups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseGlance {
+    /// The number AWS shows people (the case id when AWS gave none).
+    pub display_id: String,
+    pub severity: SupportSeverity,
+    pub resolved: bool,
+    /// Since when a customer message has waited for AWS; `None` when AWS answered last.
+    pub awaiting_aws_since: Option<DateTime<Utc>>,
+}
+
+/// One message on a case, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseCorrespondence {
+    pub from_aws: bool,
+    pub submitted_by: String,
+    pub body: String,
+    pub at: DateTime<Utc>,
+    /// Sent through warroom (the opening or `/incident aws reply`), not read back from AWS.
+    pub sent_by_warroom: bool,
+    /// The description warroom opened the case with.
+    pub opening: bool,
 }

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
+use super::incident::IncidentId;
+
 /// A Slack-independent user identifier (in practice a Slack user id such as `U024BE7LH`).
 /// Validated on construction: 2..=32 chars of `[A-Z0-9]`, starting with `U` or `W`.
 #[derive(
@@ -245,4 +249,24 @@ mod tests {
             );
         }
     }
+}
+
+/// A recorded timeline entry: the read model of `/incident timeline`, the postmortem and
+/// the operator report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub incident_id: IncidentId,
+    pub kind: EntryKind,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub text: String,
+    pub slack_ts: Option<String>,
+    pub thread_ts: Option<String>,
+    pub key_event: bool,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Earlier texts, oldest first (edits).
+    pub revisions: Vec<String>,
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::probe::{self, ProbeError};
 use crate::config::{Config, APP_TOKEN_VAR, BOT_TOKEN_VAR};
 use crate::slack::manifest;
-use crate::store::Store;
+use crate::store::{Backend, Store, MIN_POSTGRES_VERSION};
 
 /// One line of the checklist.
 #[derive(Debug, Clone)]
@@ -106,6 +106,8 @@ const SCOPES: &str = "bot scopes";
 const APP_TOKEN: &str = "app-level token (SLACK_APP_TOKEN)";
 const SOCKET: &str = "Socket Mode";
 const DATABASE: &str = "database";
+const SERVER: &str = "database server";
+const REPLICAS: &str = "replicas";
 
 /// Run every check for the config at `path`, with tokens from the environment.
 pub async fn run(path: &Path) -> Report {
@@ -368,10 +370,10 @@ pub fn check_scopes(report: &mut Report, granted: Option<&[String]>) {
 }
 
 async fn check_database(report: &mut Report, config: &Config) {
-    let url = &config.database.url;
-    let fix = "check [database] url, that its directory exists and is writable by the user \
-               warroom runs as, and that the disk is not full";
-    let store = match Store::open(url).await {
+    let url = config.database.shown_url();
+    let fix = "check [database] url (or WARROOM_DATABASE_URL), that its directory exists and is \
+               writable by the user warroom runs as, and that the disk is not full";
+    let store = match Store::open(&config.database.url).await {
         Ok(s) => s,
         Err(e) => {
             report.fail(DATABASE, format!("{url}: {e:#}"), fix);
@@ -380,10 +382,16 @@ async fn check_database(report: &mut Report, config: &Config) {
     };
     let writable = store.check_writable().await;
     let version = store.schema_version().await;
+    let latest = store.known_migrations().last().map(|m| m.0).unwrap_or(0);
     match (writable, version) {
-        (Ok(()), Ok((version, applied))) => report.pass(
+        (Ok(()), Ok((version, applied))) if version == latest => report.pass(
             DATABASE,
             format!("{url} is writable and migrated ({applied} migrations, latest {version})"),
+        ),
+        (Ok(()), Ok((version, _))) => report.fail(
+            DATABASE,
+            format!("{url} is at migration {version}, this warroom's latest is {latest}"),
+            "restart warroom: migrations run at start",
         ),
         (Err(e), _) => report.fail(
             DATABASE,
@@ -396,7 +404,89 @@ async fn check_database(report: &mut Report, config: &Config) {
             fix,
         ),
     }
+    match store.backend() {
+        Backend::Sqlite => {
+            // The lock a running bot holds is not taken here; a network share is refused.
+            if let Err(e) = sqlite_location_ok(&store) {
+                report.fail(
+                    REPLICAS,
+                    format!("{e:#}"),
+                    "move the database to a local disk, or use PostgreSQL",
+                );
+            } else {
+                report.pass(
+                    REPLICAS,
+                    "SQLite: one warroom process per database file (a second one refuses to start); for several replicas use PostgreSQL",
+                );
+            }
+        }
+        Backend::Postgres => check_postgres(report, &store).await,
+    }
     store.close().await;
+}
+
+/// Whether the SQLite file may be used at all (it is not on a network file system).
+fn sqlite_location_ok(store: &Store) -> anyhow::Result<()> {
+    // Taking the instance lock checks the file system; it is given back at once (a running
+    // bot holds it: then the check is that the file system was accepted before).
+    match store.claim_instance() {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("in use by another warroom") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// PostgreSQL: the server's version and who leads.
+async fn check_postgres(report: &mut Report, store: &Store) {
+    match store.server_version().await {
+        Ok(Some((num, name))) if num >= MIN_POSTGRES_VERSION => {
+            report.pass(SERVER, format!("PostgreSQL {name}"))
+        }
+        Ok(Some((_, name))) => report.fail(
+            SERVER,
+            format!("PostgreSQL {name} is too old"),
+            "warroom needs PostgreSQL 13 or newer",
+        ),
+        Ok(None) => {}
+        Err(e) => report.fail(
+            SERVER,
+            format!("cannot read the server version: {e}"),
+            "check the connection",
+        ),
+    }
+    match store.lease_state().await {
+        Ok(Some(lease)) if lease.valid => report.pass(
+            REPLICAS,
+            format!(
+                "{} leads (term {}, for {}, renewed {} ago)",
+                lease.holder,
+                lease.term,
+                crate::domain::time::format_duration(
+                    chrono::Duration::from_std(lease.held_for).unwrap_or_default()
+                ),
+                crate::domain::time::format_duration(
+                    chrono::Duration::from_std(lease.renewed_ago).unwrap_or_default()
+                ),
+            ),
+        ),
+        Ok(Some(lease)) if lease.holder.is_empty() => {
+            report.pass(REPLICAS, "no replica has led yet (none running?)")
+        }
+        Ok(Some(lease)) => report.fail(
+            REPLICAS,
+            format!(
+                "no replica leads: the lease of {} (term {}) lapsed {} ago",
+                lease.holder,
+                lease.term,
+                crate::domain::time::format_duration(
+                    chrono::Duration::from_std(lease.renewed_ago).unwrap_or_default()
+                )
+            ),
+            "start a replica (warroom run); if replicas run, check their logs and that they reach the database",
+        ),
+        Ok(None) => {}
+        Err(e) => report.fail(REPLICAS, format!("cannot read the lease: {e}"), "check the connection"),
+    }
 }
 
 #[cfg(test)]

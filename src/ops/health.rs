@@ -199,7 +199,7 @@ async fn metrics(State(state): State<OpsState>) -> Response {
 }
 
 async fn store_gauges(store: &Store) -> anyhow::Result<StoreGauges> {
-    let open = store.incidents(true).await?;
+    let open = crate::store::incidents::list(store.db(), true).await?;
     let open_incidents = Severity::ALL
         .iter()
         .map(|sev| {

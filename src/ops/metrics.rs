@@ -86,10 +86,23 @@ pub struct Metrics {
     nudges: Mutex<BTreeMap<&'static str, u64>>,
     /// Alarm recorded by a poll → first post in the war room it opened.
     alarm_to_war_room: AlarmHistogram,
+    /// This replica's lease: whether it leads, its term, when it was last taken or renewed.
+    leadership: Mutex<Leadership>,
     /// Events the worker set aside because they kept failing.
     events_set_aside: AtomicU64,
     /// Write checks of the database made for `/readyz`.
     readiness_database_checks: AtomicU64,
+}
+
+/// What `/metrics` says of the lease.
+#[derive(Debug, Default, Clone, Copy)]
+struct Leadership {
+    leader: bool,
+    term: i64,
+    /// The last successful take or renewal of the lease (while leading).
+    renewed: Option<std::time::Instant>,
+    /// Times this replica became the leader.
+    terms_started: u64,
 }
 
 /// [`Histogram`] with the alarm bounds, so [`Metrics`] keeps its `Default`.
@@ -118,6 +131,46 @@ pub struct SocketGauges {
 }
 
 impl Metrics {
+    /// This replica took or renewed the lease, in `term`.
+    pub fn lease_held(&self, term: i64) {
+        let mut l = self.leadership.lock().unwrap_or_else(|e| e.into_inner());
+        if !l.leader || l.term != term {
+            l.terms_started += 1;
+        }
+        *l = Leadership {
+            leader: true,
+            term,
+            renewed: Some(std::time::Instant::now()),
+            terms_started: l.terms_started,
+        };
+    }
+
+    /// One process per database (SQLite): it leads for good, with no lease to age.
+    pub fn leads_alone(&self) {
+        let mut l = self.leadership.lock().unwrap_or_else(|e| e.into_inner());
+        *l = Leadership {
+            leader: true,
+            term: 1,
+            renewed: None,
+            terms_started: 1,
+        };
+    }
+
+    /// This replica does not (or no longer) lead.
+    pub fn lease_lost(&self) {
+        let mut l = self.leadership.lock().unwrap_or_else(|e| e.into_inner());
+        l.leader = false;
+        l.renewed = None;
+    }
+
+    /// Whether this replica leads, as last recorded.
+    pub fn is_leader(&self) -> bool {
+        self.leadership
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .leader
+    }
+
     /// A Socket Mode envelope arrived (before it is handled).
     pub fn envelope_received(&self) {
         self.envelopes_received.fetch_add(1, Ordering::Relaxed);
@@ -267,6 +320,40 @@ impl Metrics {
             );
             let _ = writeln!(out, "warroom_inbox_backlog {}", store.inbox_backlog);
         }
+        let lease = *self.leadership.lock().unwrap_or_else(|e| e.into_inner());
+        header(
+            &mut out,
+            "warroom_leader",
+            "gauge",
+            "1 when this replica holds the lease (applies the inbox, runs timers, outbox and pollers), else 0.",
+        );
+        let _ = writeln!(out, "warroom_leader {}", u8::from(lease.leader));
+        header(
+            &mut out,
+            "warroom_lease_term",
+            "gauge",
+            "The lease's term (fencing token) this replica last led in; 0 when it never led.",
+        );
+        let _ = writeln!(out, "warroom_lease_term {}", lease.term);
+        if let Some(renewed) = lease.renewed.filter(|_| lease.leader) {
+            header(
+                &mut out,
+                "warroom_lease_age_seconds",
+                "gauge",
+                "Seconds since the leader last took or renewed its lease (absent on followers).",
+            );
+            let _ = writeln!(
+                out,
+                "warroom_lease_age_seconds {}",
+                renewed.elapsed().as_secs_f64()
+            );
+        }
+        counter(
+            &mut out,
+            "warroom_leader_terms_total",
+            "Times this replica became the leader.",
+            lease.terms_started,
+        );
         counter(
             &mut out,
             "warroom_envelopes_received_total",

@@ -18,8 +18,9 @@ use super::picture::{self, EventKind, Picture};
 use super::text::{escape_markdown, slack_to_plain};
 use crate::domain::incident::ChangeDetail;
 use crate::domain::time::format_duration;
+use crate::domain::TimelineEntry;
 use crate::domain::{EntryKind, Severity, Status, UserId};
-use crate::store::{CaseMessageKind, Evidence, Graph, PostmortemSource, TimelineEntry};
+use crate::store::{CaseMessageKind, Evidence, Graph, PostmortemSource};
 
 /// Knobs from `[postmortem]` and `[escalation]`.
 #[derive(Debug, Clone)]

@@ -8,10 +8,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::model::{build, Options, PostmortemData};
+use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use crate::store::{
-    ActionItem, AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, HealthEvent,
-    IncidentRecord, PostmortemSource, TimelineEntry,
+    AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, HealthEvent,
+    PostmortemSource,
 };
 
 /// A 1×1 grey PNG: the sample graph.

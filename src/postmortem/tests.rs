@@ -8,8 +8,9 @@ use serde_json::json;
 
 use super::templates::SHIPPED;
 use super::*;
+use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
-use crate::store::{ActionItem, Evidence, IncidentRecord, PostmortemSource, TimelineEntry};
+use crate::store::{Evidence, PostmortemSource};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap()

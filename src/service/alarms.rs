@@ -33,10 +33,16 @@ use crate::domain::channel_name::channel_name;
 use crate::domain::correlation::{correlate, Decision, JoinReason};
 use crate::domain::health_service::health_service;
 use crate::domain::routing::Route;
+use crate::domain::EntryKind;
 use crate::domain::UserId;
 use crate::slack::render;
 use crate::slack::web::{FileUpload, SlackError};
-use crate::store::{alarm_outcome, AlarmIncident, AlarmTransition, Graph, NewIncident};
+use crate::store::alarms::{
+    self, outcome as alarm_outcome, AlarmIncident, AlarmStep, AlarmTransition, Decided,
+};
+use crate::store::graphs::{self, Graph};
+use crate::store::incidents::{self, NewIncident};
+use crate::store::StoreError;
 
 /// Transitions decided per batch.
 const DECIDE_BATCH: i64 = 500;
@@ -91,10 +97,8 @@ impl Service {
             .any(|r| !r.matcher.tags.is_empty());
         let mut firing: HashSet<String> = HashSet::new();
         let mut new = 0usize;
-        let known = self
-            .store
-            .known_transitions(&transition_keys(&in_alarm))
-            .await?;
+        let known = alarms::known(self.store.db(), &transition_keys(&in_alarm)).await?;
+        let mut to_record = Vec::new();
         for (mut alarm, known) in in_alarm.into_iter().zip(known) {
             firing.insert(alarm.arn.clone());
             if known {
@@ -111,21 +115,21 @@ impl Service {
                     }
                 }
             }
-            if self
-                .store
-                .record_transition(&alarm, self.clock.now())
-                .await?
-            {
+            to_record.push(alarm);
+        }
+        // Every new transition of the poll in one unit of work, before anything is decided.
+        let mut tx = self.store.begin().await?;
+        for alarm in &to_record {
+            if alarms::record(&mut tx, alarm, self.clock.now()).await? {
                 new += 1;
             }
         }
+        tx.commit().await?;
         if new > 0 {
             tracing::info!(region, new, "recorded alarm transitions");
         }
         // Alarms of open incidents that left ALARM: ask for their current state by name.
-        let mut names: Vec<String> = self
-            .store
-            .watched_alarms()
+        let mut names: Vec<String> = alarms::watched(self.store.db())
             .await?
             .into_iter()
             .filter(|w| w.region == region && !firing.contains(&w.arn))
@@ -142,24 +146,21 @@ impl Service {
             .into_iter()
             .filter(|a| a.state != AlarmState::Alarm)
             .collect();
-        let known = self
-            .store
-            .known_transitions(&transition_keys(&left))
-            .await?;
+        let known = alarms::known(self.store.db(), &transition_keys(&left)).await?;
+        let mut tx = self.store.begin().await?;
         for (alarm, known) in left.iter().zip(known) {
             if !known {
-                self.store
-                    .record_transition(alarm, self.clock.now())
-                    .await?;
+                alarms::record(&mut tx, alarm, self.clock.now()).await?;
             }
         }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Step 2: route and correlate every recorded transition, oldest first. Database only.
     async fn decide_alarms(&self) -> anyhow::Result<()> {
         loop {
-            let batch = self.store.undecided_transitions(DECIDE_BATCH).await?;
+            let batch = alarms::undecided(self.store.db(), DECIDE_BATCH).await?;
             if batch.is_empty() {
                 return Ok(());
             }
@@ -173,7 +174,7 @@ impl Service {
         let now = self.clock.now();
         let alarm = &t.alarm;
         if alarm.state != AlarmState::Alarm {
-            match self.store.incident_watching(&alarm.arn).await? {
+            match alarms::incident_watching(self.store.db(), &alarm.arn).await? {
                 Some(incident) => {
                     let text = format!(
                         "{} went to {} in {}: {}",
@@ -182,12 +183,23 @@ impl Service {
                         alarm.region,
                         alarm.state_reason.as_deref().unwrap_or("no reason given")
                     );
-                    self.store.decide_recovery(t, incident, &text, now).await?;
+                    // The link's state, a timeline entry and the decision, at once.
+                    let mut tx = self.store.begin().await?;
+                    alarms::set_link_state(&mut tx, incident, &alarm.arn, alarm.state).await?;
+                    alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmRecovered, &text, now)
+                        .await?;
+                    let decided = Decided {
+                        outcome: alarm_outcome::RECOVERED,
+                        route: None,
+                        incident: Some(incident),
+                        posted: false,
+                    };
+                    alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
+                    tx.commit().await?;
                     tracing::info!(incident = %incident, alarm = %alarm.name, state = alarm.state.as_str(), "alarm recovered");
                 }
                 None => {
-                    self.store
-                        .decide_nothing(t, alarm_outcome::UNLINKED, None, now)
+                    self.decide_nothing(t, alarm_outcome::UNLINKED, None)
                         .await?
                 }
             }
@@ -197,8 +209,7 @@ impl Service {
         if !route.opens_incident {
             tracing::info!(alarm = %alarm.name, route = %route.name, "alarm on a route that opens no incident");
             return Ok(self
-                .store
-                .decide_nothing(t, alarm_outcome::IGNORED, Some(&route.name), now)
+                .decide_nothing(t, alarm_outcome::IGNORED, Some(&route.name))
                 .await?);
         }
         let text = format!(
@@ -209,7 +220,7 @@ impl Service {
         );
         let window = chrono::Duration::from_std(self.config.alarms.correlation_window)
             .unwrap_or(chrono::Duration::MAX);
-        let links = self.store.open_alarm_links().await?;
+        let links = alarms::open_links(self.store.db()).await?;
         match correlate(
             &alarm.arn,
             &route.name,
@@ -222,9 +233,18 @@ impl Service {
                     JoinReason::SameAlarm => alarm_outcome::REPEAT,
                     JoinReason::SameRoute => alarm_outcome::JOINED,
                 };
-                self.store
-                    .decide_join(t, incident, &route.name, outcome, &text, now)
-                    .await?;
+                // The link, a timeline entry and the decision, at once.
+                let mut tx = self.store.begin().await?;
+                alarms::link(&mut tx, incident, alarm, &route.name).await?;
+                alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmFired, &text, now).await?;
+                let decided = Decided {
+                    outcome,
+                    route: Some(&route.name),
+                    incident: Some(incident),
+                    posted: false,
+                };
+                alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
+                tx.commit().await?;
                 tracing::info!(incident = %incident, alarm = %alarm.name, outcome, "alarm joined an open incident");
             }
             Decision::Open => {
@@ -244,15 +264,29 @@ impl Service {
                     declared_by: bot,
                     opened_at,
                 };
-                let (record, _) = self.store.create_incident(&new, now).await?;
                 let health = alarm
                     .namespace
                     .as_deref()
                     .and_then(health_service)
                     .map(|s| (s, alarm.region.as_str()));
-                self.store
-                    .decide_open(t, record.incident.id, &route.name, health, &text, now)
-                    .await?;
+                // The incident, its link, its war-room steps row, the timeline entry and the
+                // decision, at once. The opening alarm's post is the first post, so the
+                // transition counts as posted once that is done.
+                let mut tx = self.store.begin().await?;
+                let (record, _) = incidents::create(&mut tx, &new, now).await?;
+                let id = record.incident.id;
+                alarms::link(&mut tx, id, alarm, &route.name).await?;
+                alarms::add_alarm_incident(&mut tx, id, t.id, &route.name, health).await?;
+                incidents::clear_bot_lead(&mut tx, id).await?;
+                alarms::add_entry(&mut tx, id, t, EntryKind::AlarmFired, &text, now).await?;
+                let decided = Decided {
+                    outcome: alarm_outcome::OPENED,
+                    route: Some(&route.name),
+                    incident: Some(id),
+                    posted: false,
+                };
+                alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
+                tx.commit().await?;
                 tracing::info!(incident = %record.incident.id, alarm = %alarm.name, route = %route.name, "alarm opened an incident");
             }
         }
@@ -262,7 +296,7 @@ impl Service {
     /// Step 3: the Slack side of every alarm-opened incident that has some left. Returns
     /// the earliest time an incident waiting on Slack should be tried again.
     async fn alarm_slack_work(&self, aws: &Aws) -> Option<DateTime<Utc>> {
-        let work = match self.store.alarm_incidents_with_work().await {
+        let work = match alarms::with_work(self.store.db()).await {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read alarm incidents");
@@ -279,7 +313,9 @@ impl Service {
             match self.alarm_incident_steps(aws, &ai).await {
                 Ok(()) => {
                     if ai.retry_at.is_some() {
-                        let _ = self.store.clear_alarm_retry(ai.incident_id).await;
+                        let _ = self
+                            .alarm_step(ai.incident_id, AlarmStep::RetryCleared)
+                            .await;
                     }
                 }
                 Err(failure) => {
@@ -287,7 +323,10 @@ impl Service {
                     tracing::warn!(incident = %ai.incident_id, error = %msg, retry_in = ?delay, "alarm incident not fully set up in Slack yet; will retry");
                     let at = self.clock.now()
                         + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
-                    if let Err(e) = self.store.set_alarm_retry(ai.incident_id, at, &msg).await {
+                    if let Err(e) = self
+                        .alarm_step(ai.incident_id, AlarmStep::RetryAt(at, &msg))
+                        .await
+                    {
                         tracing::error!(error = %e, "cannot record the retry");
                     }
                     next = Some(next.map_or(at, |n| n.min(at)));
@@ -301,8 +340,8 @@ impl Service {
     /// so a failure or a crash resumes at the step that did not finish.
     async fn alarm_incident_steps(&self, aws: &Aws, ai: &AlarmIncident) -> Result<(), Failure> {
         let id = ai.incident_id;
-        let mut record = self.store.incident(id).await?;
-        let opening = self.store.alarm_transition(ai.transition_id).await?;
+        let mut record = incidents::get(self.store.db(), id).await?;
+        let opening = alarms::transition(self.store.db(), ai.transition_id).await?;
         let routes = &self.config.alarms.routes;
         let route = routes.by_name(&ai.route).unwrap_or(&routes.default).clone();
         let set_up = record.channel_id.is_some()
@@ -331,17 +370,20 @@ impl Service {
                 .post(&channel, &render::alarm_first_post(&opening.alarm, &route))
                 .await?;
             let now = self.clock.now();
-            self.store.set_alarm_first_post(id, &ts, now).await?;
+            let mut tx = self.store.begin().await?;
+            alarms::set_first_post(&mut tx, id, &ts, now).await?;
+            tx.commit().await?;
             // From the poll that recorded the alarm: what responders waited for.
             let took = (now - opening.recorded_at).to_std().unwrap_or_default();
             self.metrics.alarm_war_room_opened(took);
         }
         if !ai.graph_done {
-            self.post_alarm_graph(aws, id, &channel, &opening.alarm)
-                .await?;
-            self.store
-                .mark_alarm_graph_done(id, self.clock.now())
-                .await?;
+            let graph = self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
+            // The graph kept for the postmortem, and the step done, at once.
+            let mut tx = self.store.begin().await?;
+            graphs::keep(&mut tx, id, &graph).await?;
+            alarms::record_step(&mut tx, id, AlarmStep::GraphDone, self.clock.now()).await?;
+            tx.commit().await?;
         }
         self.alarm_health_check(aws, ai, &record, &channel).await?;
         self.post_alarm_updates(id, &channel).await
@@ -367,16 +409,15 @@ impl Service {
         Ok(users)
     }
 
-    /// Upload the metric graph, or say why there is none, and keep it (the image, the
-    /// Slack file, or the reason) for the postmortem. Only a transient Slack failure stops
+    /// Upload the metric graph, or say why there is none; what to keep for the postmortem
+    /// (the image, the Slack file, or the reason). Only a transient Slack failure stops
     /// here (and is retried); AWS failures never hold the incident up.
     async fn post_alarm_graph(
         &self,
         aws: &Aws,
-        incident: crate::domain::IncidentId,
         channel: &str,
         alarm: &Alarm,
-    ) -> Result<(), Failure> {
+    ) -> Result<Graph, Failure> {
         let mut kept = Graph {
             alarm_name: alarm.name.clone(),
             title: format!("{} around the breach", alarm.name),
@@ -424,8 +465,7 @@ impl Service {
             kept.unavailable = Some(reason);
         }
         kept.posted_at = self.clock.now();
-        self.store.keep_alarm_graph(incident, &kept).await?;
-        Ok(())
+        Ok(kept)
     }
 
     /// Post the alarms that joined (in one message) and the recoveries (one each).
@@ -434,7 +474,7 @@ impl Service {
         id: crate::domain::IncidentId,
         channel: &str,
     ) -> Result<(), Failure> {
-        let pending = self.store.unposted_transitions(id).await?;
+        let pending = alarms::unposted(self.store.db(), id).await?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -451,19 +491,51 @@ impl Service {
                 .post(channel, &render::alarms_joined(&alarms, repeats))
                 .await?;
             let ids: Vec<i64> = fired.iter().map(|t| t.id).collect();
-            self.store
-                .mark_transitions_posted(&ids, self.clock.now())
-                .await?;
+            self.mark_posted(&ids).await?;
         }
         for t in recovered {
             self.web
                 .post(channel, &render::alarm_recovered(&t.alarm))
                 .await?;
-            self.store
-                .mark_transitions_posted(&[t.id], self.clock.now())
-                .await?;
+            self.mark_posted(&[t.id]).await?;
         }
         Ok(())
+    }
+}
+
+impl Service {
+    /// A transition that needs nothing more (`ignored`, `unlinked`).
+    async fn decide_nothing(
+        &self,
+        t: &AlarmTransition,
+        outcome: &str,
+        route: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let decided = Decided {
+            outcome,
+            route,
+            incident: None,
+            posted: true,
+        };
+        let mut tx = self.store.begin().await?;
+        alarms::mark_decided(&mut tx, t.id, &decided, self.clock.now()).await?;
+        tx.commit().await
+    }
+
+    async fn alarm_step(
+        &self,
+        incident: crate::domain::IncidentId,
+        step: AlarmStep<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        alarms::record_step(&mut tx, incident, step, self.clock.now()).await?;
+        tx.commit().await
+    }
+
+    async fn mark_posted(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        alarms::mark_posted(&mut tx, ids, self.clock.now()).await?;
+        tx.commit().await
     }
 }
 

@@ -11,11 +11,13 @@ use anyhow::anyhow;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::authorization::{allowed, who_may, Action, Role, RoleSet};
+use crate::domain::IncidentRecord;
 use crate::domain::{Command, IncidentId, UserId};
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support;
 use crate::slack::web::Outgoing;
-use crate::store::{InboxRow, IncidentRecord};
+use crate::store::inbox::InboxRow;
+use crate::store::{alarms, incidents, timeline};
 
 /// A request as it arrived, before the checkpoint.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +61,7 @@ impl Service {
     ) -> Result<Option<Admitted>, Failure> {
         let (action, user, record, reply) = match ask {
             Ask::Command(inv, cmd) => {
-                let record = self.store.incident_by_channel(&inv.channel).await?;
+                let record = incidents::by_channel(self.store.db(), &inv.channel).await?;
                 let status = record.as_ref().map(|r| r.incident.status);
                 let action = Action::of(cmd, status);
                 (action, &inv.user, record, ReplyTo::Url(&inv.response_url))
@@ -70,7 +72,7 @@ impl Service {
                     tracing::debug!(action_id = %click.action_id, "a click that asks for nothing");
                     return Ok(None);
                 };
-                let record = self.store.incident_by_channel(&click.channel).await?;
+                let record = incidents::by_channel(self.store.db(), &click.channel).await?;
                 (
                     action,
                     &click.user,
@@ -84,7 +86,7 @@ impl Service {
                     return Ok(None);
                 };
                 let record = match form_incident(form) {
-                    Some(id) => Some(self.store.incident(id).await?),
+                    Some(id) => Some(incidents::get(self.store.db(), id).await?),
                     None => {
                         return Err(Failure::Permanent(anyhow!(
                             "a {} form without its incident",
@@ -149,7 +151,7 @@ impl Service {
         };
         // A replay of a request already recorded was allowed when it was made; the caller
         // may since have handed the lead to someone else.
-        if self.store.entry_exists(key).await? {
+        if timeline::exists(self.store.db(), key).await? {
             return Ok(true);
         }
         let roles = self.roles(action, record, actor).await?;
@@ -181,7 +183,7 @@ impl Service {
         // The alarm route's on-call group is invited as responders, so it counts as them.
         let mut route_group = None;
         if needed(&roles, Role::Responder) {
-            if let Some(name) = self.store.alarm_route_of(i.id).await? {
+            if let Some(name) = alarms::route_of(self.store.db(), i.id).await? {
                 let routes = &self.config.alarms.routes;
                 let route = routes.by_name(&name).unwrap_or(&routes.default);
                 if route.responders.contains(user) {
@@ -191,7 +193,7 @@ impl Service {
             }
         }
         if needed(&roles, Role::Participant)
-            && self.store.is_participant(i.id, user.as_str()).await?
+            && incidents::is_participant(self.store.db(), i.id, user.as_str()).await?
         {
             roles.insert(Role::Participant);
         }
@@ -265,7 +267,7 @@ impl Service {
     /// The incident channel of the incident a form was opened for, to answer its submitter.
     pub(super) async fn form_channel(&self, form: &ViewSubmission) -> Option<String> {
         let id = form_incident(form)?;
-        self.store.incident(id).await.ok()?.channel_id
+        incidents::get(self.store.db(), id).await.ok()?.channel_id
     }
 }
 

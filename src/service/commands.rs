@@ -10,11 +10,15 @@ use crate::domain::channel_name::{channel_name, with_suffix};
 use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
 use crate::domain::time::backdate;
-use crate::domain::{EntryKind, Severity, UserId};
+use crate::domain::{EntryKind, IncidentId, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::slack::web::Outgoing;
-use crate::store::{InboxRow, IncidentRecord, NewEntry, NewIncident, NewOutgoing};
+use crate::store::inbox::InboxRow;
+use crate::store::incidents::{self, NewIncident, SetUp};
+use crate::store::outbox::{self, NewOutgoing};
+use crate::store::timeline::{self, NewEntry};
+use crate::store::StoreError;
 
 /// Suffixes tried on `name_taken` before giving up.
 const MAX_NAME_ATTEMPTS: u32 = 50;
@@ -96,7 +100,9 @@ impl Service {
             declared_by: actor.clone(),
             opened_at: inv.at,
         };
-        let (mut record, created) = self.store.create_incident(&new, self.clock.now()).await?;
+        let mut tx = self.store.begin().await?;
+        let (mut record, created) = incidents::create(&mut tx, &new, self.clock.now()).await?;
+        tx.commit().await?;
         if created {
             tracing::info!(incident = %record.incident.id, "incident declared");
         }
@@ -126,7 +132,7 @@ impl Service {
             Some(c) => c,
             None => {
                 let c = self.create_channel(record).await?;
-                self.store.attach_channel(id, &c).await?;
+                self.set_up(id, SetUp::Channel(&c)).await?;
                 record.channel_id = Some(c.clone());
                 c
             }
@@ -145,7 +151,7 @@ impl Service {
             users.sort();
             users.dedup();
             self.web.invite(&channel, &users).await?;
-            self.store.mark_members_invited(id).await?;
+            self.set_up(id, SetUp::MembersInvited).await?;
             record.members_invited = true;
         }
         let ts = match record.header_ts.clone() {
@@ -155,14 +161,14 @@ impl Service {
                     .web
                     .post(&channel, &render::header(record, self.clock.now()))
                     .await?;
-                self.store.set_header(id, &ts).await?;
+                self.set_up(id, SetUp::Header(&ts)).await?;
                 record.header_ts = Some(ts.clone());
                 ts
             }
         };
         if !record.header_pinned {
             self.web.pin(&channel, &ts).await?;
-            self.store.mark_header_pinned(id).await?;
+            self.set_up(id, SetUp::HeaderPinned).await?;
             record.header_pinned = true;
         }
         // The escalation clocks start with the war room.
@@ -182,7 +188,8 @@ impl Service {
                 Err(e) if e.code() == Some("name_taken") => {
                     if let Some(found) = self.web.find_channel(&name).await? {
                         let ours = found.creator.as_deref() == Some(self.bot.user_id.as_str());
-                        if ours && self.store.incident_by_channel(&found.id).await?.is_none() {
+                        let taken = incidents::by_channel(self.store.db(), &found.id).await?;
+                        if ours && taken.is_none() {
                             tracing::info!(incident = %id, channel = %found.id, "adopting the channel created before a restart");
                             return Ok(found.id);
                         }
@@ -194,7 +201,7 @@ impl Service {
                         )));
                     }
                     name = with_suffix(&base, attempt);
-                    self.store.set_channel_name(id, &name).await?;
+                    self.set_up(id, SetUp::ChannelName(&name)).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -205,7 +212,7 @@ impl Service {
         &self,
         inv: &CommandInvocation,
     ) -> Result<Option<IncidentRecord>, Failure> {
-        let found = self.store.incident_by_channel(&inv.channel).await?;
+        let found = incidents::by_channel(self.store.db(), &inv.channel).await?;
         if found.is_none() {
             self.reply(
                 inv,
@@ -230,7 +237,7 @@ impl Service {
         };
         let channel = record.channel_id.clone().unwrap_or_default();
         // A replay after a crash: the change is on record; only redo the header.
-        if self.store.entry_exists(&row.dedupe_key).await? {
+        if timeline::exists(self.store.db(), &row.dedupe_key).await? {
             return self.refresh_header(&record).await;
         }
         let now = self.clock.now();
@@ -276,19 +283,34 @@ impl Service {
                     blocks: msg.blocks.map(|b| b.to_string()),
                 }
             });
-        self.store
-            .apply_change_with_notice(
-                &applied,
-                &row.dedupe_key,
-                &actor,
-                Some(&notice).filter(|n| !n.destination.is_empty()),
-                Some(&refusal),
-                for_status_channel.as_ref(),
-                now,
-            )
-            .await?;
+        // The change, its timeline entry (with the change as data) and its notices, at once:
+        // a replay finds the entry and writes nothing, so nothing is announced twice.
+        let entry = NewEntry {
+            incident_id: applied.incident.id,
+            dedupe_key: row.dedupe_key.clone(),
+            kind: applied.entry,
+            occurred_at: now,
+            actor: Some(actor.as_str().to_string()),
+            text: applied.summary.clone(),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let detail = serde_json::to_value(&applied.detail)
+            .map_err(|e| Failure::Permanent(anyhow!("cannot serialise a change: {e}")))?;
+        let mut tx = self.store.begin().await?;
+        if timeline::insert_with_data(&mut tx, &entry, Some(&detail), now).await? {
+            incidents::save(&mut tx, &applied.incident, now).await?;
+            if !notice.destination.is_empty() {
+                outbox::enqueue_answerable(&mut tx, &notice, Some(&refusal), now).await?;
+            }
+            if let Some(also) = &for_status_channel {
+                outbox::enqueue(&mut tx, also, now).await?;
+            }
+        }
+        tx.commit().await?;
         self.kick_timers();
-        let updated = self.store.incident(record.incident.id).await?;
+        let updated = incidents::get(self.store.db(), record.incident.id).await?;
         self.refresh_header(&updated).await?;
         let a = &updated.incident;
         if a.status == crate::domain::Status::Resolved && b.status != a.status {
@@ -296,6 +318,13 @@ impl Service {
         }
         // A new severity moves the escalation deadline; a reopen restarts the clocks.
         self.arm_nudges(a.id).await
+    }
+
+    /// Record a step of setting up a war room.
+    async fn set_up(&self, id: IncidentId, step: SetUp<'_>) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        incidents::set_up(&mut tx, id, step).await?;
+        tx.commit().await
     }
 
     /// Post to `[slack] status_channel` when one is configured. Best effort: the change

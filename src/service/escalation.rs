@@ -13,7 +13,7 @@ use crate::domain::authorization::Action;
 use crate::domain::{Command, UserId};
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support as render;
-use crate::store::InboxRow;
+use crate::store::inbox::InboxRow;
 
 impl Service {
     /// `/incident snooze|aws …|escalate aws`.

@@ -10,8 +10,10 @@ use super::worker::Failure;
 use super::Service;
 use crate::aws::{Aws, HealthAnswer};
 use crate::domain::health_service::HealthEvent;
+use crate::domain::IncidentRecord;
 use crate::slack::render;
-use crate::store::{AlarmIncident, IncidentRecord};
+use crate::store::alarms::{self, AlarmIncident, AlarmStep};
+use crate::store::StoreError;
 
 /// The `aws_facts` key recording that this account has no Health API.
 pub(crate) const HEALTH_UNAVAILABLE: &str = "health_subscription_required";
@@ -39,17 +41,25 @@ impl Service {
         if !due {
             return Ok(());
         }
-        if self.store.aws_fact(HEALTH_UNAVAILABLE).await?.is_some() {
-            return Ok(self.store.mark_health_checked(ai.incident_id, now).await?);
+        if alarms::aws_fact(self.store.db(), HEALTH_UNAVAILABLE)
+            .await?
+            .is_some()
+        {
+            return Ok(self.health_checked(ai, now).await?);
         }
         match aws.health_events(service, region).await {
             Ok(HealthAnswer::SubscriptionRequired) => {
                 // Say it only if this is the round that learned it.
-                if self
-                    .store
-                    .learn_aws_fact(HEALTH_UNAVAILABLE, "SubscriptionRequiredException", now)
-                    .await?
-                {
+                let mut tx = self.store.begin().await?;
+                let learned = alarms::learn_aws_fact(
+                    &mut tx,
+                    HEALTH_UNAVAILABLE,
+                    "SubscriptionRequiredException",
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                if learned {
                     tracing::warn!(
                         "AWS Health needs a support plan this account lacks; not asking again"
                     );
@@ -59,10 +69,8 @@ impl Service {
                 }
             }
             Ok(HealthAnswer::Events(events)) => {
-                let new = self
-                    .store
-                    .unseen_health_events(ai.incident_id, &events)
-                    .await?;
+                let new =
+                    alarms::unseen_health_events(self.store.db(), ai.incident_id, &events).await?;
                 if first || !new.is_empty() {
                     self.web
                         .post(
@@ -71,11 +79,12 @@ impl Service {
                         )
                         .await?;
                 }
+                let mut tx = self.store.begin().await?;
                 for e in &new {
-                    self.store
-                        .record_health_event(ai.incident_id, e, &entry_text(e), now)
+                    alarms::record_health_event(&mut tx, ai.incident_id, e, &entry_text(e), now)
                         .await?;
                 }
+                tx.commit().await?;
             }
             Err(e) if first => {
                 let said = match e.code() {
@@ -93,7 +102,17 @@ impl Service {
             }
             Err(e) => tracing::warn!(error = %e, "AWS Health re-check failed; will ask again"),
         }
-        Ok(self.store.mark_health_checked(ai.incident_id, now).await?)
+        Ok(self.health_checked(ai, now).await?)
+    }
+
+    async fn health_checked(
+        &self,
+        ai: &AlarmIncident,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        alarms::record_step(&mut tx, ai.incident_id, AlarmStep::HealthChecked, now).await?;
+        tx.commit().await
     }
 }
 

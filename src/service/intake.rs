@@ -10,6 +10,7 @@ use crate::slack::inbound::{CommandInvocation, Inbound};
 use crate::slack::render;
 use crate::slack::socket::EventSink;
 use crate::slack::web::Outgoing;
+use crate::store::{actions, incidents, overview, timeline};
 
 impl Service {
     async fn record_inbound(
@@ -43,7 +44,7 @@ impl Service {
             Err(usage) => return Ok(Some(render::usage_error(&usage))),
         };
         let incident = if cmd.needs_incident() || matches!(cmd, Command::Timeline) {
-            match self.store.incident_by_channel(&inv.channel).await? {
+            match incidents::by_channel(self.store.db(), &inv.channel).await? {
                 Some(r) => Some(r),
                 None => return Ok(Some(render::problem(
                     "this command works inside an incident channel; run /incident list to find one",
@@ -60,9 +61,9 @@ impl Service {
             _ if !open => self.record_command(inv, metrics).await,
             (Command::Help, _) => Ok(Some(render::help())),
             (Command::List, _) => {
-                let open = self.store.incidents(true).await?;
-                let last_updates = self.store.last_updates().await?;
-                let aws_cases = self.store.case_glances().await?;
+                let open = incidents::list(self.store.db(), true).await?;
+                let last_updates = timeline::last_updates(self.store.db()).await?;
+                let aws_cases = overview::case_glances(self.store.db()).await?;
                 Ok(Some(render::incident_list(&render::Overview {
                     open: &open,
                     last_updates: &last_updates,
@@ -71,11 +72,11 @@ impl Service {
                 })))
             }
             (Command::Actions, Some(record)) => {
-                let items = self.store.actions(record.incident.id).await?;
+                let items = actions::of_incident(self.store.db(), record.incident.id).await?;
                 Ok(Some(render::action_list(&record, &items)))
             }
             (Command::Timeline, Some(record)) => {
-                let entries = self.store.timeline(record.incident.id).await?;
+                let entries = timeline::of_incident(self.store.db(), record.incident.id).await?;
                 Ok(Some(render::timeline(&record, &entries)))
             }
             _ => self.record_command(inv, metrics).await,

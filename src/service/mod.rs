@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::lease::Gate;
 use crate::postmortem::Templates;
 use crate::slack::web::{BotIdentity, SlackWeb};
 use crate::store::Store;
@@ -46,8 +47,12 @@ pub struct Service {
     pub metrics: Arc<crate::ops::metrics::Metrics>,
     /// AWS clients, for the Support API (`None` when the bot runs without AWS).
     pub aws: Option<crate::aws::Aws>,
-    /// Woken whenever something is recorded, so the worker never polls.
-    wake: Notify,
+    /// Open while this replica leads: AWS Support calls go through it (Slack's through the
+    /// same gate inside [`SlackWeb`]).
+    pub gate: Gate,
+    /// Woken whenever something is recorded (here, or on PostgreSQL by any replica), so the
+    /// worker does not poll.
+    wake: Arc<Notify>,
     /// Woken when timers change or the clock is moved by hand.
     timers_kick: Notify,
     /// Woken when a case is opened, so its correspondence is polled at once.
@@ -65,6 +70,7 @@ impl Service {
         templates: Arc<Templates>,
         metrics: Arc<crate::ops::metrics::Metrics>,
         aws: Option<crate::aws::Aws>,
+        gate: Gate,
     ) -> Arc<Service> {
         Arc::new(Service {
             store,
@@ -75,9 +81,17 @@ impl Service {
             templates,
             metrics,
             aws,
-            wake: Notify::new(),
+            gate,
+            wake: Arc::new(Notify::new()),
             timers_kick: Notify::new(),
             support_kick: Notify::new(),
         })
+    }
+}
+
+impl Service {
+    /// What wakes the worker (given to the database's inbox listener on PostgreSQL).
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 }

@@ -10,14 +10,17 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::worker::Failure;
 use super::Service;
-use crate::domain::escalation::{self, Facts, NudgeKind, Policy};
+use crate::domain::escalation::{self as policy, Facts, NudgeKind, Policy};
+use crate::domain::IncidentRecord;
 use crate::domain::{EntryKind, IncidentId, UserId};
 use crate::slack::inbound::ClickedMessage;
 use crate::slack::render_support as render;
 use crate::slack::web::Outgoing;
-use crate::store::{
-    parse_nudge_payload, IncidentRecord, NewEntry, NewOutgoing, NudgeAnswer, NudgeOutcome, Timer,
-};
+use crate::store::escalation::{self, parse_nudge_payload, NudgeAnswer};
+use crate::store::outbox::{self, NewOutgoing};
+use crate::store::timeline::{self, NewEntry};
+use crate::store::timers::{self, Timer};
+use crate::store::{alarms, inbox, incidents, StoreError};
 
 /// Who asked for something (a command, a button or a modal), and where to answer them.
 #[derive(Debug, Clone)]
@@ -59,14 +62,16 @@ impl Service {
     /// Schedule a look at every clock of `incident` for its next due time. Idempotent; call
     /// it whenever a fact changes (declare, severity, snooze, answers, a case, an update).
     pub(crate) async fn arm_nudges(&self, incident: IncidentId) -> Result<(), Failure> {
-        let facts = self.store.escalation_facts(incident).await?;
+        let facts = escalation::facts(self.store.db(), incident).await?;
         let policy = self.escalation_policy();
         let mut scheduled = false;
+        let mut tx = self.store.begin().await?;
         for kind in NudgeKind::ALL {
-            if let Some(due) = escalation::next_due(&policy, &facts, kind) {
-                scheduled |= self.store.schedule_nudge(incident, kind, due).await?;
+            if let Some(due) = policy::next_due(&policy, &facts, kind) {
+                scheduled |= escalation::schedule_nudge(&mut tx, incident, kind, due).await?;
             }
         }
+        tx.commit().await?;
         if scheduled {
             self.kick_timers();
         }
@@ -76,7 +81,7 @@ impl Service {
     /// At start: arm every open incident's clocks (covers incidents from before an upgrade
     /// and config changes such as a shorter `aws_support_after`).
     pub async fn arm_all_nudges(&self) -> anyhow::Result<()> {
-        for id in self.store.open_incident_ids().await? {
+        for id in incidents::open_ids(self.store.db()).await? {
             self.arm_nudges(id)
                 .await
                 .map_err(|e| anyhow::anyhow!("arming nudges of incident {id}: {e}"))?;
@@ -84,71 +89,73 @@ impl Service {
         Ok(())
     }
 
-    /// A nudge timer is due: post the nudge if the facts still call for it.
+    /// A nudge timer is due: post the nudge if the facts still call for it. Claiming the
+    /// timer, the nudge's timeline entry, its message (outbox) and the next look are one
+    /// unit of work, so a restart neither loses a nudge nor posts one twice.
     pub(crate) async fn fire_nudge(&self, timer: &Timer) -> Result<(), Failure> {
+        let now = self.clock.now();
         let Some((incident, kind)) = parse_nudge_payload(&timer.payload) else {
             tracing::warn!(key = %timer.key, "unreadable nudge timer; dropping it");
-            let outcome = NudgeOutcome::Wait { next: None };
-            self.store
-                .fire_nudge(
-                    timer,
-                    IncidentId(0),
-                    NudgeKind::OpenCase,
-                    &outcome,
-                    self.clock.now(),
-                )
-                .await?;
+            let mut tx = self.store.begin().await?;
+            timers::claim(&mut tx, timer.id, now).await?;
+            tx.commit().await?;
             return Ok(());
         };
-        let now = self.clock.now();
         let policy = self.escalation_policy();
-        let mut facts = self.store.escalation_facts(incident).await?;
-        let record = self.store.incident(incident).await?;
-        let outcome = match (
+        let mut facts = escalation::facts(self.store.db(), incident).await?;
+        let record = incidents::get(self.store.db(), incident).await?;
+        let nudge = match (
             &record.channel_id,
-            escalation::is_due(&policy, &facts, kind, now),
+            policy::is_due(&policy, &facts, kind, now),
         ) {
             (Some(channel), true) => {
                 let message = self
                     .nudge_message(&record, &facts, kind, &policy, now)
                     .await?;
                 facts.last_nudge.insert(kind, now);
-                NudgeOutcome::Nudge {
-                    kind,
-                    entry: NewEntry {
-                        incident_id: incident,
-                        dedupe_key: format!("nudge:{}", timer.key),
-                        kind: EntryKind::Nudge,
-                        occurred_at: now,
-                        actor: None,
-                        text: format!("warroom nudged: {}", render::nudge_label(kind)),
-                        slack_ts: None,
-                        thread_ts: None,
-                        key_event: true,
-                    },
-                    message: NewOutgoing {
-                        destination: channel.clone(),
-                        text: message.text,
-                        blocks: message.blocks.map(|b| b.to_string()),
-                    },
-                    next: escalation::next_due(&policy, &facts, kind),
-                }
+                let entry = NewEntry {
+                    incident_id: incident,
+                    dedupe_key: format!("nudge:{}", timer.key),
+                    kind: EntryKind::Nudge,
+                    occurred_at: now,
+                    actor: None,
+                    text: format!("warroom nudged: {}", render::nudge_label(kind)),
+                    slack_ts: None,
+                    thread_ts: None,
+                    key_event: true,
+                };
+                let message = NewOutgoing {
+                    destination: channel.clone(),
+                    text: message.text,
+                    blocks: message.blocks.map(|b| b.to_string()),
+                };
+                Some((entry, message))
             }
-            // The war room is still being set up: look again shortly.
-            (None, true) => NudgeOutcome::Wait {
-                next: Some(now + Duration::minutes(1)),
-            },
-            (_, false) => NudgeOutcome::Wait {
-                next: escalation::next_due(&policy, &facts, kind).filter(|d| *d > now),
-            },
+            _ => None,
         };
-        let nudged = matches!(outcome, NudgeOutcome::Nudge { .. });
-        if self
-            .store
-            .fire_nudge(timer, incident, kind, &outcome, now)
-            .await?
-            && nudged
-        {
+        let next = match (&nudge, &record.channel_id) {
+            (Some(_), _) => policy::next_due(&policy, &facts, kind),
+            // The war room is still being set up: look again shortly.
+            (None, None) if policy::is_due(&policy, &facts, kind, now) => {
+                Some(now + Duration::minutes(1))
+            }
+            (None, _) => policy::next_due(&policy, &facts, kind).filter(|d| *d > now),
+        };
+        let mut tx = self.store.begin().await?;
+        if !timers::claim(&mut tx, timer.id, now).await? {
+            tx.rollback().await?;
+            return Ok(()); // fired already (a replay): nothing twice
+        }
+        if let Some((entry, message)) = &nudge {
+            timeline::insert(&mut tx, entry, now).await?;
+            escalation::set_last_nudge(&mut tx, incident, kind, now).await?;
+            outbox::enqueue_for_timer(&mut tx, timer.id, message, now).await?;
+        }
+        if let Some(due) = next {
+            escalation::schedule_nudge(&mut tx, incident, kind, due).await?;
+        }
+        tx.commit().await?;
+        if nudge.is_some() {
             tracing::info!(incident = %incident, kind = %kind, "nudged");
             self.metrics.nudge_fired(kind.as_str());
         }
@@ -173,7 +180,7 @@ impl Service {
                 now,
             ),
             NudgeKind::AwsQuiet => {
-                let case = self.store.latest_case(record.incident.id).await?;
+                let case = escalation::latest_case(self.store.db(), record.incident.id).await?;
                 match (case, facts.case.as_ref().and_then(|c| c.awaiting_aws_since)) {
                     (Some(case), Some(since)) => render::aws_quiet_nudge(
                         &case,
@@ -201,7 +208,7 @@ impl Service {
             return Ok(vec![lead.clone()]);
         }
         let mut people = self.config.slack.responders.clone();
-        if let Some(route) = self.store.alarm_route_of(record.incident.id).await? {
+        if let Some(route) = alarms::route_of(self.store.db(), record.incident.id).await? {
             let routes = &self.config.alarms.routes;
             if let Some(r) = routes.by_name(&route).or(Some(&routes.default)) {
                 people.extend(r.responders.iter().cloned());
@@ -288,16 +295,13 @@ impl Service {
             .zip(req.response_url)
             .map(|(prompt, url)| (url, render::answered_prompt(prompt, &notice)));
         let notice = self.notice_in(record, notice);
-        let now = self.clock.now();
         if self
-            .store
             .record_answer(
                 record.incident.id,
                 answer,
                 &entry,
                 notice.as_ref(),
-                now,
-                Some(req.inbox_id),
+                req.inbox_id,
             )
             .await?
         {
@@ -310,6 +314,31 @@ impl Service {
             }
         }
         self.arm_nudges(record.incident.id).await
+    }
+
+    /// Record an answer to the nudges with its timeline entry and its channel notice
+    /// (outbox), marking the inbox row processed, in one unit of work. Returns whether it
+    /// was new (a replay changes nothing).
+    async fn record_answer(
+        &self,
+        incident: IncidentId,
+        answer: NudgeAnswer,
+        entry: &NewEntry,
+        notice: Option<&NewOutgoing>,
+        inbox_id: i64,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let new = timeline::insert(&mut tx, entry, now).await?;
+        if new {
+            escalation::set_answer(&mut tx, incident, answer).await?;
+            if let Some(notice) = notice {
+                outbox::enqueue(&mut tx, notice, now).await?;
+            }
+        }
+        inbox::mark_processed(&mut tx, inbox_id, now, None).await?;
+        tx.commit().await?;
+        Ok(new)
     }
 
     /// A message for the incident's channel, for the outbox (none before the channel exists).

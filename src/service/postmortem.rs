@@ -6,12 +6,14 @@ use anyhow::anyhow;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
-use crate::domain::UserId;
+use crate::domain::{IncidentRecord, UserId};
 use crate::postmortem::{self, Format};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::slack::web::FileUpload;
-use crate::store::{CloseOutcome, InboxRow, IncidentRecord};
+use crate::store::actions::{self, CloseOutcome, Closing, NewAction};
+use crate::store::inbox::InboxRow;
+use crate::store::{outbox, timeline};
 
 impl Service {
     pub(super) async fn add_action(
@@ -27,22 +29,23 @@ impl Service {
         };
         // The notice goes into the outbox with the item: a failed post is retried, where a
         // replay of this command would find the item and post nothing.
-        let notice = |item: &crate::store::ActionItem| {
-            self.notice_in(&record, render::action_added(&actor, item))
+        let now = self.clock.now();
+        let new_action = NewAction {
+            incident_id: record.incident.id,
+            text: &text,
+            owner: owner.as_ref(),
+            by: &actor,
+            at: inv.at,
+            source_key: &row.dedupe_key,
         };
-        let (_, new) = self
-            .store
-            .add_action(
-                record.incident.id,
-                &text,
-                owner.as_ref(),
-                &actor,
-                inv.at,
-                &row.dedupe_key,
-                &notice,
-                self.clock.now(),
-            )
-            .await?;
+        let mut tx = self.store.begin().await?;
+        let (item, new) = actions::add(&mut tx, &new_action, now).await?;
+        if new {
+            if let Some(notice) = self.notice_in(&record, render::action_added(&actor, &item)) {
+                outbox::enqueue(&mut tx, &notice, now).await?;
+            }
+        }
+        tx.commit().await?;
         if new {
             self.kick_timers();
         }
@@ -60,21 +63,25 @@ impl Service {
             return Ok(());
         };
         // A replay after a crash: the closure is on record already.
-        if self.store.entry_exists(&row.dedupe_key).await? {
+        if timeline::exists(self.store.db(), &row.dedupe_key).await? {
             return Ok(());
         }
-        let outcome = self
-            .store
-            .close_action(
-                record.incident.id,
-                number,
-                &actor,
-                inv.at,
-                &row.dedupe_key,
-                &|item| self.notice_in(&record, render::action_closed(&actor, item)),
-                self.clock.now(),
-            )
-            .await?;
+        let now = self.clock.now();
+        let closing = Closing {
+            incident_id: record.incident.id,
+            number,
+            by: &actor,
+            at: inv.at,
+            source_key: &row.dedupe_key,
+        };
+        let mut tx = self.store.begin().await?;
+        let outcome = actions::close(&mut tx, &closing, now).await?;
+        if let CloseOutcome::Closed(item) = &outcome {
+            if let Some(notice) = self.notice_in(&record, render::action_closed(&actor, item)) {
+                outbox::enqueue(&mut tx, &notice, now).await?;
+            }
+        }
+        tx.commit().await?;
         match outcome {
             CloseOutcome::Closed(_) => self.kick_timers(),
             CloseOutcome::AlreadyDone(item) => {
@@ -131,7 +138,7 @@ impl Service {
                 record.incident.id
             )));
         };
-        let source = self.store.postmortem_source(record.incident.id).await?;
+        let source = crate::store::postmortem_source(self.store.db(), record.incident.id).await?;
         let options = postmortem::Options::from_config(&self.config);
         let data = postmortem::build(&source, &options, self.clock.now());
         let markdown = self

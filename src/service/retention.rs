@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::Service;
+use crate::store::{inbox, StoreError};
 
 /// How often processed events are pruned, on the service clock.
 const PRUNE_EVERY: Duration = Duration::minutes(10);
@@ -26,7 +27,7 @@ impl Service {
         let Ok(keep) = Duration::from_std(keep) else {
             return;
         };
-        match self.store.prune_inbox(now - keep).await {
+        match self.prune_inbox(now - keep).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 events = n,
@@ -34,5 +35,13 @@ impl Service {
             ),
             Err(e) => tracing::warn!(error = %e, "cannot prune raw events; will try again"),
         }
+    }
+
+    /// One unit of work: on several replicas only the leader prunes.
+    async fn prune_inbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let pruned = inbox::prune(&mut tx, before).await?;
+        tx.commit().await?;
+        Ok(pruned)
     }
 }

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use super::worker::Failure;
 use super::Service;
 use crate::slack::render::{self, Overview};
-use crate::store::{FiredSummary, NewOutgoing, SummaryRecord, Timer};
+use crate::store::outbox::{self, NewOutgoing};
+use crate::store::timers::{self, SummaryRecord, Timer};
+use crate::store::{incidents, overview, timeline};
 
 /// The timer kind of periodic summaries.
 pub const SUMMARY: &str = "summary";
@@ -20,16 +22,19 @@ fn summary_key(due: DateTime<Utc>) -> String {
 impl Service {
     /// Make sure the next summary is scheduled (at start; the firing of one schedules the next).
     pub async fn ensure_summary_scheduled(&self) -> anyhow::Result<()> {
-        if !self.store.pending_timers(SUMMARY).await?.is_empty() {
+        if !timers::pending_of_kind(self.store.db(), SUMMARY)
+            .await?
+            .is_empty()
+        {
             return Ok(());
         }
         if self.config.slack.status_channel.is_none() && self.config.slack.managers.is_empty() {
             return Ok(()); // nobody to send it to
         }
         if let Some(due) = self.config.summary.schedule().next_after(self.clock.now()) {
-            self.store
-                .schedule_timer(SUMMARY, &summary_key(due), due, "{}")
-                .await?;
+            let mut tx = self.store.begin().await?;
+            timers::schedule(&mut tx, SUMMARY, &summary_key(due), due, "{}").await?;
+            tx.commit().await?;
         }
         Ok(())
     }
@@ -38,16 +43,16 @@ impl Service {
     /// next timer in one transaction (delivery happens from the outbox).
     pub(crate) async fn fire_summary(&self, timer: &Timer) -> Result<(), Failure> {
         let now = self.clock.now();
-        let open = self.store.incidents(true).await?;
-        let last = self.store.last_summary().await?;
+        let open = incidents::list(self.store.db(), true).await?;
+        let last = timers::last_summary(self.store.db()).await?;
         // The first summary covers the period before it.
         let since = last
             .as_ref()
             .map(|l| l.at)
             .unwrap_or(timer.due_at - chrono::Duration::days(1));
-        let resolved = self.store.resolved_since(since).await?;
-        let last_updates = self.store.last_updates().await?;
-        let aws_cases = self.store.case_glances().await?;
+        let resolved = incidents::resolved_since(self.store.db(), since).await?;
+        let last_updates = timeline::last_updates(self.store.db()).await?;
+        let aws_cases = overview::case_glances(self.store.db()).await?;
         let idle = open.is_empty() && resolved.is_empty();
         let said_idle_already = last
             .as_ref()
@@ -87,17 +92,27 @@ impl Service {
             // Never schedule into the past after downtime: one summary now, then on schedule.
             .next_after(timer.due_at.max(now))
             .map(|due| (summary_key(due), due));
-        let fired = FiredSummary {
-            summary: SummaryRecord {
-                at: now,
-                open_count: open.len() as i64,
-                resolved_count: resolved.len() as i64,
-                sent: send,
-            },
-            messages,
-            next,
+        let summary = SummaryRecord {
+            at: now,
+            open_count: open.len() as i64,
+            resolved_count: resolved.len() as i64,
+            sent: send,
         };
-        if self.store.fire_summary(timer, &fired, now).await? {
+        // Claiming the timer and writing what it produced, the next timer included, is one
+        // unit of work: a restart neither skips nor repeats a summary.
+        let mut tx = self.store.begin().await?;
+        let fired = timers::claim(&mut tx, timer.id, now).await?;
+        if fired {
+            timers::record_summary(&mut tx, timer.id, &summary).await?;
+            for m in &messages {
+                outbox::enqueue_for_timer(&mut tx, timer.id, m, now).await?;
+            }
+            if let Some((key, due)) = &next {
+                timers::schedule(&mut tx, SUMMARY, key, *due, "{}").await?;
+            }
+        }
+        tx.commit().await?;
+        if fired {
             tracing::info!(
                 open = open.len(),
                 resolved = resolved.len(),
@@ -110,10 +125,10 @@ impl Service {
 
     /// Publish App Home for `user`: open incidents and the last ten resolved.
     pub(crate) async fn publish_home(&self, user: &str) -> Result<(), Failure> {
-        let open = self.store.incidents(true).await?;
-        let recent = self.store.recently_resolved(HOME_RECENT).await?;
-        let last_updates = self.store.last_updates().await?;
-        let aws_cases = self.store.case_glances().await?;
+        let open = incidents::list(self.store.db(), true).await?;
+        let recent = incidents::recently_resolved(self.store.db(), HOME_RECENT).await?;
+        let last_updates = timeline::last_updates(self.store.db()).await?;
+        let aws_cases = overview::case_glances(self.store.db()).await?;
         let view = render::home(
             &Overview {
                 open: &open,

@@ -16,11 +16,16 @@ use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
 use crate::aws::{Aws, AwsError};
 use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
-use crate::domain::support::{CaseRequest, Communication, SupportSeverity};
-use crate::domain::{EntryKind, UserId};
+use crate::domain::support::{CaseRequest, Communication, SupportCase, SupportSeverity};
+use crate::domain::{EntryKind, IncidentRecord, TimelineEntry, UserId};
 use crate::slack::inbound::ViewSubmission;
 use crate::slack::render_support::{self as render, field, CaseForm};
-use crate::store::{IncidentRecord, NewCase, NewEntry, NewOutgoing, SupportCase, Timer};
+use crate::store::escalation::{self, NewCase};
+use crate::store::inbox;
+use crate::store::outbox::{self, NewOutgoing};
+use crate::store::timeline::{self, NewEntry};
+use crate::store::timers::{self, Timer};
+use crate::store::{alarms, incidents, StoreError};
 
 /// What may be shown of an AWS error: its code (documented by AWS, naming nothing of the
 /// account), never its message.
@@ -61,9 +66,7 @@ impl Service {
         let i = &record.incident;
         let now = self.clock.now();
         let mut alarms: Vec<crate::domain::alarm::Alarm> = Vec::new();
-        for t in self
-            .store
-            .incident_alarm_transitions(i.id)
+        for t in alarms::of_incident(self.store.db(), i.id)
             .await?
             .into_iter()
             .rev()
@@ -73,9 +76,9 @@ impl Service {
             }
         }
         alarms.reverse();
-        let health = self.store.health_events_seen(i.id).await?;
-        let entries = self.store.timeline(i.id).await?;
-        let line = |e: &crate::store::TimelineEntry| ExcerptLine {
+        let health = alarms::health_events_seen(self.store.db(), i.id).await?;
+        let entries = timeline::of_incident(self.store.db(), i.id).await?;
+        let line = |e: &TimelineEntry| ExcerptLine {
             at: e.occurred_at,
             who: e.actor.clone().unwrap_or_default(),
             text: e.text.clone(),
@@ -91,7 +94,7 @@ impl Service {
             .filter(|e| e.kind == EntryKind::Note || (e.kind == EntryKind::Message && e.key_event))
             .map(|e| line(e))
             .collect();
-        let recent: Vec<&&crate::store::TimelineEntry> = live
+        let recent: Vec<&&TimelineEntry> = live
             .iter()
             .filter(|e| !matches!(e.kind, EntryKind::Nudge))
             .collect();
@@ -132,7 +135,7 @@ impl Service {
         record: &IncidentRecord,
         trigger_id: &str,
     ) -> Result<(), Failure> {
-        if let Some(case) = self.store.latest_case(record.incident.id).await? {
+        if let Some(case) = escalation::latest_case(self.store.db(), record.incident.id).await? {
             if case.is_open() {
                 self.tell(req, &render::case_already_open(&case)).await;
                 return Ok(());
@@ -219,7 +222,8 @@ impl Service {
             .await;
             return Ok(());
         }
-        if let Some(existing) = self.store.latest_case(record.incident.id).await? {
+        if let Some(existing) = escalation::latest_case(self.store.db(), record.incident.id).await?
+        {
             if existing.source_key != req.key
                 && (existing.is_open() || existing.status == "requested")
             {
@@ -227,20 +231,22 @@ impl Service {
                 return Ok(());
             }
         }
-        let (case, fresh) = self
-            .store
-            .request_case(&NewCase {
-                incident_id: record.incident.id,
-                source_key: req.key.to_string(),
-                subject: form.subject,
-                severity: form.severity,
-                body: form.body,
-                service_code: form.service_code,
-                category_code: form.category_code,
-                requested_by: req.actor.as_str().to_string(),
-                requested_at: req.at,
-            })
-            .await?;
+        let new_case = NewCase {
+            incident_id: record.incident.id,
+            source_key: req.key.to_string(),
+            subject: form.subject,
+            severity: form.severity,
+            body: form.body,
+            service_code: form.service_code,
+            category_code: form.category_code,
+            requested_by: req.actor.as_str().to_string(),
+            requested_at: req.at,
+        };
+        // Recorded before CreateCase is called, so a retry after a crash looks for the case
+        // this attempt may open instead of opening a second one.
+        let mut tx = self.store.begin().await?;
+        let (case, fresh) = escalation::request_case(&mut tx, &new_case).await?;
+        tx.commit().await?;
         self.attempt_case(&case, fresh).await
     }
 
@@ -252,7 +258,7 @@ impl Service {
         let Some(aws) = self.support_api() else {
             return Ok(());
         };
-        let record = self.store.incident(case.incident_id).await?;
+        let record = incidents::get(self.store.db(), case.incident_id).await?;
         let channel = record.channel_id.clone().unwrap_or_default();
         // CreateCase has no idempotency token: after a crash or a lost answer, look for the
         // case the earlier attempt may have opened before opening another.
@@ -268,15 +274,19 @@ impl Service {
             Some(info) => Ok(info.case_id),
             // (the adopted case's id, or what CreateCase returned)
             None => {
-                aws.create_case(&CaseRequest {
+                // Only the leader opens cases, and not after its lease could have passed on.
+                let request = CaseRequest {
                     subject: case.subject.clone(),
                     severity: case.severity,
                     service_code: case.service_code.clone(),
                     category_code: case.category_code.clone(),
                     body: case.body.clone(),
                     cc: self.config.escalation.cc_email_addresses.clone(),
-                })
-                .await
+                };
+                self.gate
+                    .run(aws.create_case(&request))
+                    .await
+                    .map_err(|e| Failure::Transient(e.into()))?
             }
         };
         let now = self.clock.now();
@@ -315,17 +325,20 @@ impl Service {
                     case.severity,
                     case.subject
                 );
-                self.store
-                    .case_opened(
-                        case.row,
-                        &case_id,
-                        display_id.as_deref(),
-                        &case.body,
-                        &entry("opened", text),
-                        &outgoing(render::case_opened(&actor, &opened)),
-                        now,
-                    )
+                // Its id, the opening as sent correspondence, the timeline entry and the
+                // channel message, at once.
+                let entry = entry("opened", text);
+                let message = outgoing(render::case_opened(&actor, &opened));
+                let mut tx = self.store.begin().await?;
+                escalation::case_opened(&mut tx, case.row, &case_id, display_id.as_deref(), now)
                     .await?;
+                let key = format!("sent:open:{}", case.row);
+                escalation::record_sent(&mut tx, case.row, &key, "warroom", &case.body, now, now)
+                    .await?;
+                if timeline::insert(&mut tx, &entry, now).await? {
+                    outbox::enqueue(&mut tx, &message, now).await?;
+                }
+                tx.commit().await?;
                 tracing::info!(incident = %case.incident_id, case_id, "AWS Support case opened");
                 self.kick_timers();
                 self.arm_nudges(case.incident_id).await?;
@@ -333,20 +346,19 @@ impl Service {
                 Ok(())
             }
             Err(e) if e.is_retryable() && case.attempts < MAX_CASE_RETRIES => {
-                let attempts = self
-                    .store
-                    .case_attempt_failed(
-                        case.row,
-                        &e.to_string(),
-                        now + case_retry_delay(case.attempts + 1),
-                    )
-                    .await?;
+                // The failure counted and the retry timer scheduled, at once.
+                let mut tx = self.store.begin().await?;
+                let attempts =
+                    escalation::case_attempt_failed(&mut tx, case.row, &e.to_string()).await?;
+                let retry_at = now + case_retry_delay(case.attempts + 1);
+                escalation::schedule_case_retry(&mut tx, case.row, attempts, retry_at).await?;
+                tx.commit().await?;
                 tracing::warn!(incident = %case.incident_id, attempts, error = %e, "CreateCase failed; will retry");
                 if attempts == 1 {
                     if let Some(notice) =
                         self.notice_in(&record, render::case_retrying(&aws_says(&e)))
                     {
-                        self.store.enqueue_outgoing(&notice, now).await?;
+                        self.enqueue_alone(&notice).await?;
                     }
                 }
                 self.kick_timers();
@@ -359,18 +371,17 @@ impl Service {
                 tracing::warn!(incident = %case.incident_id, reference = %reference, error = %e, "CreateCase failed");
                 let why = format!("{} (reference `{reference}`)", aws_says(&e));
                 let msg = render::case_failed(e.code(), &why);
-                self.store
-                    .case_failed(
-                        case.row,
-                        &e.to_string(),
-                        &entry(
-                            "failed",
-                            format!("the AWS Support case could not be opened: {why}"),
-                        ),
-                        &outgoing(msg),
-                        now,
-                    )
-                    .await?;
+                let entry = entry(
+                    "failed",
+                    format!("the AWS Support case could not be opened: {why}"),
+                );
+                let message = outgoing(msg);
+                let mut tx = self.store.begin().await?;
+                escalation::case_failed(&mut tx, case.row, &e.to_string()).await?;
+                if timeline::insert(&mut tx, &entry, now).await? {
+                    outbox::enqueue(&mut tx, &message, now).await?;
+                }
+                tx.commit().await?;
                 self.kick_timers();
                 Ok(())
             }
@@ -383,12 +394,14 @@ impl Service {
             .ok()
             .and_then(|v| v.get("case_row")?.as_i64());
         if let Some(case) = match row {
-            Some(r) => self.store.case_by_row(r).await?,
+            Some(r) => escalation::case_by_row(self.store.db(), r).await?,
             None => None,
         } {
             self.attempt_case(&case, false).await?;
         }
-        self.store.claim_case_retry(timer, self.clock.now()).await?;
+        let mut tx = self.store.begin().await?;
+        timers::claim(&mut tx, timer.id, self.clock.now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -399,26 +412,27 @@ impl Service {
         record: &IncidentRecord,
         text: &str,
     ) -> Result<(), Failure> {
-        let Some(case) = self
-            .store
-            .latest_case(record.incident.id)
+        let Some(case) = escalation::latest_case(self.store.db(), record.incident.id)
             .await?
             .filter(SupportCase::is_open)
         else {
             self.tell(req, &render::no_case()).await;
             return Ok(());
         };
-        if self.store.entry_exists(req.key).await? {
+        if timeline::exists(self.store.db(), req.key).await? {
             return Ok(()); // sent and recorded before a crash
         }
         let (Some(aws), Some(case_id)) = (self.support_api(), case.case_id.as_deref()) else {
             self.tell(req, &render::no_case()).await;
             return Ok(());
         };
-        if let Err(e) = aws
-            .add_communication(case_id, text, &self.config.escalation.cc_email_addresses)
+        let send = aws.add_communication(case_id, text, &self.config.escalation.cc_email_addresses);
+        let sent = self
+            .gate
+            .run(send)
             .await
-        {
+            .map_err(|e| Failure::Transient(e.into()))?;
+        if let Err(e) = sent {
             let msg = internal_error(
                 &format!(
                     "AWS did not take the reply ({}); nothing was sent. Try again, or write in the Support Center",
@@ -443,18 +457,19 @@ impl Service {
             key_event: true,
         };
         let notice = self.notice_in(record, render::reply_sent(&req.actor, &case, text));
-        self.store
-            .record_sent_reply(
-                case.row,
-                req.key,
-                req.actor.as_str(),
-                text,
-                &entry,
-                notice.as_ref(),
-                now,
-                Some(req.inbox_id),
-            )
+        // The reply as sent correspondence, its timeline entry and notice, and the inbox
+        // row, at once.
+        let mut tx = self.store.begin().await?;
+        let key = format!("sent:{}", req.key);
+        escalation::record_sent(&mut tx, case.row, &key, req.actor.as_str(), text, now, now)
             .await?;
+        if timeline::insert(&mut tx, &entry, now).await? {
+            if let Some(notice) = &notice {
+                outbox::enqueue(&mut tx, notice, now).await?;
+            }
+        }
+        inbox::mark_processed(&mut tx, req.inbox_id, now, None).await?;
+        tx.commit().await?;
         self.kick_timers();
         self.arm_nudges(record.incident.id).await
     }
@@ -465,9 +480,7 @@ impl Service {
         req: &Request<'_>,
         record: &IncidentRecord,
     ) -> Result<(), Failure> {
-        let Some(case) = self
-            .store
-            .latest_case(record.incident.id)
+        let Some(case) = escalation::latest_case(self.store.db(), record.incident.id)
             .await?
             .filter(|c| c.case_id.is_some())
         else {
@@ -478,7 +491,7 @@ impl Service {
         if let (Some(aws), Some(id)) = (self.support_api(), case.case_id.as_deref()) {
             match aws.describe_case(id).await {
                 Ok(Some(info)) => {
-                    self.store.set_case_status(case.row, &info.status).await?;
+                    self.set_case_status(case.row, &info.status).await?;
                     status = Some(info.status);
                 }
                 Ok(None) => {}
@@ -487,10 +500,8 @@ impl Service {
                 }
             }
         }
-        let facts = self.store.escalation_facts(record.incident.id).await?;
-        let last_aws = self
-            .store
-            .case_communications(case.row)
+        let facts = escalation::facts(self.store.db(), record.incident.id).await?;
+        let last_aws = escalation::communications(self.store.db(), case.row)
             .await?
             .iter()
             .filter(|c| c.from_aws)
@@ -516,16 +527,12 @@ impl Service {
         &self,
         record: &IncidentRecord,
     ) -> Result<(), Failure> {
-        if let Some(case) = self
-            .store
-            .latest_case(record.incident.id)
+        if let Some(case) = escalation::latest_case(self.store.db(), record.incident.id)
             .await?
             .filter(SupportCase::is_open)
         {
             if let Some(notice) = self.notice_in(record, render::resolve_case_prompt(&case)) {
-                self.store
-                    .enqueue_outgoing(&notice, self.clock.now())
-                    .await?;
+                self.enqueue_alone(&notice).await?;
                 self.kick_timers();
             }
         }
@@ -540,8 +547,8 @@ impl Service {
         case_row: Option<i64>,
     ) -> Result<(), Failure> {
         let case = match case_row {
-            Some(r) => self.store.case_by_row(r).await?,
-            None => self.store.latest_case(record.incident.id).await?,
+            Some(r) => escalation::case_by_row(self.store.db(), r).await?,
+            None => escalation::latest_case(self.store.db(), record.incident.id).await?,
         };
         let Some(case) = case.filter(|c| c.incident_id == record.incident.id) else {
             self.tell(req, &render::no_case()).await;
@@ -552,7 +559,12 @@ impl Service {
         else {
             return Ok(()); // resolved already (a second click)
         };
-        let status = match aws.resolve_case(case_id).await {
+        let resolve = self
+            .gate
+            .run(aws.resolve_case(case_id))
+            .await
+            .map_err(|e| Failure::Transient(e.into()))?;
+        let status = match resolve {
             Ok(s) => s,
             Err(e) => {
                 let msg = internal_error(
@@ -585,8 +597,7 @@ impl Service {
             text: msg.text,
             blocks: None,
         });
-        self.store
-            .case_resolved(case.row, &status, &entry, outgoing.as_ref(), now)
+        self.record_case_resolved(case.row, &status, &entry, outgoing.as_ref())
             .await?;
         self.kick_timers();
         Ok(())
@@ -625,7 +636,7 @@ impl Service {
     }
 
     async fn poll_cases(&self, aws: &Aws) {
-        let cases = match self.store.open_cases().await {
+        let cases = match escalation::open_cases(self.store.db()).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read open AWS Support cases");
@@ -644,10 +655,8 @@ impl Service {
         let Some(case_id) = case.case_id.as_deref() else {
             return Ok(());
         };
-        let record = self.store.incident(case.incident_id).await?;
-        let after = self
-            .store
-            .last_communication_at(case.row)
+        let record = incidents::get(self.store.db(), case.incident_id).await?;
+        let after = escalation::last_communication_at(self.store.db(), case.row)
             .await?
             .map(|t| t - Duration::seconds(1));
         let comms = aws.communications(case_id, after).await?;
@@ -682,14 +691,13 @@ impl Service {
                     blocks: None,
                 });
                 if self
-                    .store
-                    .case_resolved(case.row, &info.status, &entry, outgoing.as_ref(), now)
+                    .record_case_resolved(case.row, &info.status, &entry, outgoing.as_ref())
                     .await?
                 {
                     self.kick_timers();
                 }
             } else if info.status != case.status {
-                self.store.set_case_status(case.row, &info.status).await?;
+                self.set_case_status(case.row, &info.status).await?;
             }
         }
         Ok(())
@@ -704,7 +712,8 @@ impl Service {
         comm: &Communication,
     ) -> anyhow::Result<bool> {
         let now = self.clock.now();
-        let ours = !comm.from_aws() && self.store.sent_by_warroom(case.row, &comm.body).await?;
+        let ours = !comm.from_aws()
+            && escalation::sent_by_warroom(self.store.db(), case.row, &comm.body).await?;
         let (kind, msg, text) = if comm.from_aws() {
             (
                 EntryKind::AwsReply,
@@ -743,14 +752,59 @@ impl Service {
         } else {
             (Some(&entry), outgoing.as_ref())
         };
-        let new = self
-            .store
-            .record_communication(case.row, comm, entry, outgoing, now)
-            .await?;
+        // Recorded once, with its timeline entry and channel message when new.
+        let mut tx = self.store.begin().await?;
+        let new = escalation::record_communication(&mut tx, case.row, comm, now).await?;
+        if new {
+            if let Some(entry) = entry {
+                timeline::insert(&mut tx, entry, now).await?;
+            }
+            if let Some(message) = outgoing {
+                outbox::enqueue(&mut tx, message, now).await?;
+            }
+        }
+        tx.commit().await?;
         if new && !ours {
             tracing::info!(incident = %case.incident_id, from_aws = comm.from_aws(), "AWS Support correspondence mirrored");
         }
         Ok(new)
+    }
+}
+
+impl Service {
+    /// Put one message in the outbox on its own.
+    async fn enqueue_alone(&self, message: &NewOutgoing) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        outbox::enqueue(&mut tx, message, self.clock.now()).await?;
+        tx.commit().await
+    }
+
+    async fn set_case_status(&self, case_row: i64, status: &str) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        escalation::set_case_status(&mut tx, case_row, status).await?;
+        tx.commit().await
+    }
+
+    /// The case is resolved: recorded once, with its timeline entry and channel message.
+    async fn record_case_resolved(
+        &self,
+        case_row: i64,
+        status: &str,
+        entry: &NewEntry,
+        message: Option<&NewOutgoing>,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let changed =
+            escalation::case_resolved(&mut tx, case_row, status, entry.occurred_at).await?;
+        if changed {
+            timeline::insert(&mut tx, entry, now).await?;
+            if let Some(message) = message {
+                outbox::enqueue(&mut tx, message, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 }
 

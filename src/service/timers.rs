@@ -20,7 +20,10 @@ use super::summary::SUMMARY;
 use super::Service;
 use crate::slack::render;
 use crate::slack::web::{Outgoing, PostedMessage, SlackError};
-use crate::store::{OutboxRow, CASE_RETRY_TIMER, NUDGE_TIMER};
+use crate::store::escalation::{CASE_RETRY_TIMER, NUDGE_TIMER};
+use crate::store::outbox::{self, NewOutgoing, OutboxRow};
+use crate::store::timeline::{self, NewEntry};
+use crate::store::{inbox, timers, StoreError};
 
 /// The longest the scheduler sleeps before looking again (bounds timer lag when the clock is
 /// moved by hand, and after a system clock jump).
@@ -42,34 +45,36 @@ impl Service {
     /// entry was new (a replay announces nothing twice).
     pub(crate) async fn record_and_announce(
         &self,
-        entry: &crate::store::NewEntry,
+        entry: &NewEntry,
         notices: Vec<(String, Outgoing)>,
         refusal: Option<(&str, &str)>,
         inbox_id: Option<i64>,
-    ) -> Result<bool, crate::store::StoreError> {
-        let messages: Vec<crate::store::NewOutgoing> = notices
+    ) -> Result<bool, StoreError> {
+        let messages: Vec<NewOutgoing> = notices
             .into_iter()
-            .map(|(destination, m)| crate::store::NewOutgoing {
+            .map(|(destination, m)| NewOutgoing {
                 destination,
                 text: m.text,
                 blocks: m.blocks.map(|b| b.to_string()),
             })
             .collect();
-        let refusal = refusal.map(|(url, text)| crate::store::NewOutgoing {
+        let refusal = refusal.map(|(url, text)| NewOutgoing {
             destination: url.to_string(),
             text: text.to_string(),
             blocks: None,
         });
-        let new = self
-            .store
-            .add_entry_with_messages(
-                entry,
-                &messages,
-                refusal.as_ref(),
-                self.clock.now(),
-                inbox_id,
-            )
-            .await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let new = timeline::insert(&mut tx, entry, now).await?;
+        if new {
+            for m in &messages {
+                outbox::enqueue_answerable(&mut tx, m, refusal.as_ref(), now).await?;
+            }
+        }
+        if let Some(id) = inbox_id {
+            inbox::mark_processed(&mut tx, id, now, None).await?;
+        }
+        tx.commit().await?;
         if new && !messages.is_empty() {
             self.kick_timers();
         }
@@ -111,7 +116,7 @@ impl Service {
                     .await
                     .map(|pause| tokio::time::Instant::now() + pause);
             }
-            let mut wait = match self.store.next_due().await {
+            let mut wait = match timers::next_due(self.store.db()).await {
                 Ok(Some(due)) => (due - self.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
@@ -130,7 +135,7 @@ impl Service {
     }
 
     async fn fire_due(&self) {
-        let due = match self.store.due_timers(self.clock.now()).await {
+        let due = match timers::due(self.store.db(), self.clock.now()).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read timers");
@@ -161,7 +166,7 @@ impl Service {
     /// Deliver pending messages in order; on a transient failure, stop (order is kept) and
     /// return how long to pause before the next try.
     async fn deliver_outbox(&self) -> Option<Duration> {
-        let pending = match self.store.pending_outbox(100).await {
+        let pending = match outbox::pending(self.store.db(), 100).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
@@ -182,7 +187,7 @@ impl Service {
         if row.sending_since.is_none() {
             // Wall-clock time, not the service clock: it is compared with Slack's ts (and a
             // test's hand-moved clock may be hours ahead of Slack's).
-            if let Err(e) = self.store.mark_sending(row.id, chrono::Utc::now()).await {
+            if let Err(e) = self.mark_sending(row.id, chrono::Utc::now()).await {
                 tracing::error!(error = %e, "cannot mark a message as being sent; will retry");
                 return Some(retry_delay(1));
             }
@@ -191,14 +196,13 @@ impl Service {
         let now = self.clock.now();
         match result {
             Ok(()) => {
-                if let Err(e) = self.store.finish_outgoing(row.id, now, None).await {
+                if let Err(e) = self.finish_outgoing(row.id, now, None).await {
                     tracing::error!(error = %e, "cannot mark a message delivered");
                 }
                 None
             }
             Err(e) if e.is_transient() => {
                 let attempts = self
-                    .store
                     .outgoing_failed(row.id, &e.to_string())
                     .await
                     .unwrap_or(row.attempts + 1);
@@ -208,7 +212,6 @@ impl Service {
                 }
                 tracing::error!(destination = %row.destination, error = %e, "giving up on a message");
                 let _ = self
-                    .store
                     .finish_outgoing(row.id, now, Some(&e.to_string()))
                     .await;
                 self.tell_refusal(row, &e).await;
@@ -216,7 +219,6 @@ impl Service {
             }
             Err(e) => {
                 let _ = self
-                    .store
                     .finish_outgoing(row.id, now, Some(&e.to_string()))
                     .await;
                 if self.tell_refusal(row, &e).await {
@@ -224,8 +226,7 @@ impl Service {
                 }
                 let is_user = is_user(&row.destination);
                 let first = self
-                    .store
-                    .record_recipient_problem(&row.destination, e.code().unwrap_or("error"), now)
+                    .recipient_problem(&row.destination, e.code().unwrap_or("error"), now)
                     .await
                     .unwrap_or(false);
                 if first {
@@ -241,6 +242,47 @@ impl Service {
                 None
             }
         }
+    }
+
+    /// Note that a message's first post is about to be made (committed before the post).
+    async fn mark_sending(
+        &self,
+        id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        outbox::mark_sending(&mut tx, id, at).await?;
+        tx.commit().await
+    }
+
+    async fn finish_outgoing(
+        &self,
+        id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        outbox::finish(&mut tx, id, now, error).await?;
+        tx.commit().await
+    }
+
+    async fn outgoing_failed(&self, id: i64, error: &str) -> Result<i64, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let attempts = outbox::failed(&mut tx, id, error).await?;
+        tx.commit().await?;
+        Ok(attempts)
+    }
+
+    async fn recipient_problem(
+        &self,
+        recipient: &str,
+        error: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let first = outbox::record_recipient_problem(&mut tx, recipient, error, now).await?;
+        tx.commit().await?;
+        Ok(first)
     }
 
     /// Post a message, unless it was found already in Slack: a row marked sending before

@@ -15,7 +15,10 @@ use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::render;
 use crate::slack::web::SlackError;
-use crate::store::{InboxRow, NewEntry, NewOutgoing, StoreError};
+use crate::store::inbox::{self, InboxRow};
+use crate::store::outbox::{self, NewOutgoing};
+use crate::store::timeline::{self, MessageEdit, NewEntry};
+use crate::store::{incidents, Backend, StoreError};
 
 /// Attempts before an event that keeps failing transiently is set aside. With [`backoff`],
 /// that is six to seven minutes of a failing Slack: long enough to ride out an outage
@@ -35,6 +38,10 @@ const LINGER: Duration = Duration::from_millis(2);
 /// How often an idle worker looks at the inbox without being woken: an event put back by
 /// `warroom inbox --retry` (another process) is picked up within this.
 const IDLE_LOOK: Duration = Duration::from_secs(2);
+
+/// [`IDLE_LOOK`] with several replicas: events recorded by the others arrive as
+/// notifications, and this look covers a notification lost to a reconnect.
+const IDLE_LOOK_REPLICAS: Duration = Duration::from_secs(1);
 
 /// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
 fn backoff(attempts: i64) -> Duration {
@@ -71,6 +78,13 @@ impl Failure {
         match self {
             Failure::Transient(e) | Failure::Stuck(e) | Failure::Permanent(e) => e,
         }
+    }
+
+    /// This replica stopped leading while it handled the event: not the event's fault.
+    fn is_not_leader(&self) -> bool {
+        self.error()
+            .chain()
+            .any(|c| matches!(c.downcast_ref::<StoreError>(), Some(StoreError::NotLeader)))
     }
 
     /// Attempts before the event is set aside.
@@ -161,7 +175,7 @@ impl Service {
             if *shutdown.borrow() {
                 return;
             }
-            let batch = match self.store.pending_inbound(256).await {
+            let batch = match inbox::pending(self.store.db(), 256).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the inbox; retrying");
@@ -172,9 +186,13 @@ impl Service {
                 }
             };
             if batch.is_empty() {
+                let idle_look = match self.store.backend() {
+                    Backend::Sqlite => IDLE_LOOK,
+                    Backend::Postgres => IDLE_LOOK_REPLICAS,
+                };
                 tokio::select! {
                     _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(IDLE_LOOK) => {}
+                    _ = tokio::time::sleep(idle_look) => {}
                     _ = shutdown.changed() => {}
                 }
                 // Let events that arrive together be read and applied together: without
@@ -232,9 +250,7 @@ impl Service {
             let incident = match incidents.get(&m.channel) {
                 Some(known) => *known,
                 None => {
-                    let found = self
-                        .store
-                        .incident_by_channel(&m.channel)
+                    let found = incidents::by_channel(self.store.db(), &m.channel)
                         .await?
                         .map(|r| r.incident.id);
                     incidents.insert(m.channel.clone(), found);
@@ -249,7 +265,7 @@ impl Service {
             };
             entries.push(NewEntry {
                 incident_id,
-                dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
+                dedupe_key: timeline::message_key(&m.channel, &m.ts),
                 kind: EntryKind::Message,
                 occurred_at: m.at,
                 actor: Some(m.user),
@@ -259,21 +275,34 @@ impl Service {
                 key_event: false,
             });
         }
-        self.store
-            .add_entries(&entries, &ids, self.clock.now())
-            .await?;
-        if !outside.is_empty() {
-            self.forget_payloads(&outside).await;
+        if ids.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        timeline::insert_many(&mut tx, &entries, now).await?;
+        inbox::mark_all_processed(&mut tx, &ids, now).await?;
+        inbox::forget_payloads(&mut tx, &outside).await?;
+        tx.commit().await
     }
 
-    /// Keep only the dedupe key of processed events that recorded nothing (messages in
-    /// channels that are not incidents). Best effort: pruning removes them later anyway.
-    async fn forget_payloads(&self, ids: &[i64]) {
-        if let Err(e) = self.store.forget_payloads(ids).await {
-            tracing::warn!(error = %e, rows = ids.len(), "cannot forget raw events outside incidents; pruning will");
+    /// Mark an inbox row done on its own; `forget`: keep only its dedupe key (it recorded
+    /// nothing: not in an incident channel).
+    async fn mark_done(&self, id: i64, forget: bool) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        inbox::mark_processed(&mut tx, id, self.clock.now(), None).await?;
+        if forget {
+            inbox::forget_payloads(&mut tx, &[id]).await?;
         }
+        tx.commit().await
+    }
+
+    /// Count a failed attempt of an inbox row; the attempts so far.
+    async fn count_failure(&self, id: i64, error: &str) -> Result<i64, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let attempts = inbox::record_failure(&mut tx, id, error).await?;
+        tx.commit().await?;
+        Ok(attempts)
     }
 
     /// Handle one row; returns a backoff when it should be retried.
@@ -285,26 +314,26 @@ impl Service {
                 "unreadable inbox payload: {e}"
             ))),
         };
-        let now = self.clock.now();
         let failure = match result {
             // The store already marked it, in the transaction that applied it.
             Ok(Marked::Already) => return None,
             Ok(marked @ (Marked::No | Marked::Outside)) => {
-                if let Err(e) = self.store.mark_processed(row.id, now, None).await {
+                let forget = matches!(marked, Marked::Outside);
+                if let Err(e) = self.mark_done(row.id, forget).await {
                     tracing::error!(error = %e, "cannot mark event processed");
                     return Some(Duration::from_millis(500));
-                }
-                if matches!(marked, Marked::Outside) {
-                    self.forget_payloads(&[row.id]).await;
                 }
                 return None;
             }
             Err(failure) => failure,
         };
+        if failure.is_not_leader() {
+            // Deposed mid-event: the next leader applies it; nothing is counted against it.
+            return Some(Duration::from_millis(500));
+        }
         let msg = format!("{:#}", failure.error());
         let attempts = self
-            .store
-            .record_attempt_failure(row.id, &msg)
+            .count_failure(row.id, &msg)
             .await
             .unwrap_or(row.attempts + 1);
         if attempts < failure.attempts_allowed() {
@@ -337,11 +366,7 @@ impl Service {
                 blocks: None,
             }
         });
-        if let Err(e) = self
-            .store
-            .set_aside(row.id, &chain, notice.as_ref(), self.clock.now())
-            .await
-        {
+        if let Err(e) = self.set_aside_row(row.id, &chain, notice.as_ref()).await {
             tracing::error!(error = %e, "cannot set the event aside; will try again");
             return Some(backoff(attempts));
         }
@@ -354,6 +379,23 @@ impl Service {
                 .await;
         }
         None
+    }
+
+    /// The event out of the queue with its error, and the status channel's notice in the
+    /// outbox, at once.
+    async fn set_aside_row(
+        &self,
+        id: i64,
+        error: &str,
+        notice: Option<&NewOutgoing>,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        inbox::set_aside(&mut tx, id, error, now).await?;
+        if let Some(notice) = notice {
+            outbox::enqueue(&mut tx, notice, now).await?;
+        }
+        tx.commit().await
     }
 
     /// Tell the person behind a request that was set aside what it means for them, with
@@ -395,7 +437,7 @@ impl Service {
         if let Inbound::ViewSubmitted(v) = inbound {
             return self.handle_submission(row, v).await.map(|()| Marked::No);
         }
-        let Some(record) = self.store.incident_by_channel(inbound.channel()).await? else {
+        let Some(record) = incidents::by_channel(self.store.db(), inbound.channel()).await? else {
             return Ok(Marked::Outside); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
@@ -414,7 +456,7 @@ impl Service {
             } => {
                 let entry = NewEntry {
                     incident_id: id,
-                    dedupe_key: crate::store::timeline_message_key(&channel, &ts),
+                    dedupe_key: timeline::message_key(&channel, &ts),
                     kind: EntryKind::Message,
                     occurred_at: at,
                     actor: Some(user),
@@ -423,7 +465,10 @@ impl Service {
                     thread_ts,
                     key_event: false,
                 };
-                self.store.add_entry(&entry, now, Some(row.id)).await?;
+                let mut tx = self.store.begin().await?;
+                timeline::insert(&mut tx, &entry, now).await?;
+                inbox::mark_processed(&mut tx, row.id, now, None).await?;
+                tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::MessageEdited {
@@ -433,24 +478,25 @@ impl Service {
                 text,
                 at,
             } => {
-                self.store
-                    .edit_message(
-                        id,
-                        &channel,
-                        &ts,
-                        user.as_deref(),
-                        &text,
-                        at,
-                        now,
-                        Some(row.id),
-                    )
-                    .await?;
+                let edit = MessageEdit {
+                    incident_id: id,
+                    channel: &channel,
+                    ts: &ts,
+                    actor: user.as_deref(),
+                    text: &text,
+                    at,
+                };
+                let mut tx = self.store.begin().await?;
+                timeline::edit_message(&mut tx, &edit, now).await?;
+                inbox::mark_processed(&mut tx, row.id, now, None).await?;
+                tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::MessageDeleted { channel, ts, at } => {
-                self.store
-                    .delete_message(id, &channel, &ts, at, now, Some(row.id))
-                    .await?;
+                let mut tx = self.store.begin().await?;
+                timeline::delete_message(&mut tx, id, &channel, &ts, at, now).await?;
+                inbox::mark_processed(&mut tx, row.id, now, None).await?;
+                tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::Reaction {
@@ -460,20 +506,31 @@ impl Service {
                 ..
             } => {
                 if reaction == "pushpin" || reaction == "round_pushpin" {
-                    self.store
-                        .mark_key_event(&channel, &ts, now, Some(row.id))
-                        .await?;
+                    self.mark_key_event(row, &channel, &ts).await?;
                     return Ok(Marked::Already);
                 }
                 Ok(Marked::No)
             }
             Inbound::Pinned { channel, ts, .. } => {
-                self.store
-                    .mark_key_event(&channel, &ts, now, Some(row.id))
-                    .await?;
+                self.mark_key_event(row, &channel, &ts).await?;
                 Ok(Marked::Already)
             }
         }
+    }
+}
+
+impl Service {
+    /// A pin or :pushpin: makes a message a key event; the row is marked with it.
+    async fn mark_key_event(
+        &self,
+        row: &InboxRow,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        timeline::mark_key_event(&mut tx, channel, ts).await?;
+        inbox::mark_processed(&mut tx, row.id, self.clock.now(), None).await?;
+        tx.commit().await
     }
 }
 

@@ -13,10 +13,11 @@ use super::mrkdwn::{self, escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
 use crate::domain::command::UsageError;
 use crate::domain::incident::Change;
+use crate::domain::support::CaseGlance;
 use crate::domain::time::format_duration;
+use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use crate::domain::{EntryKind, Incident, IncidentId, Status, UserId};
 use crate::postmortem::PostmortemData;
-use crate::store::{ActionItem, CaseGlance, IncidentRecord, TimelineEntry};
 
 /// Longest title or note echoed in one message line, in characters.
 const MAX_ECHO_CHARS: usize = 500;

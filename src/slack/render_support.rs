@@ -12,10 +12,10 @@ use super::mrkdwn::{escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
 use crate::domain::authorization::{control, Role};
 use crate::domain::escalation::NudgeKind;
+use crate::domain::support::SupportCase;
 use crate::domain::support::{console_url, Communication, SupportSeverity, SUPPORT_CENTER_URL};
 use crate::domain::time::format_duration;
 use crate::domain::{Incident, UserId};
-use crate::store::SupportCase;
 
 /// "Open AWS Support case" on the nudge: opens the case modal.
 pub const OPEN_CASE_ACTION: &str = control::OPEN_CASE;

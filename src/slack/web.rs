@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use crate::lease::Gate;
 use crate::ops::metrics::Metrics;
 
 /// The connector type used for every Slack call.
@@ -38,6 +39,9 @@ pub enum SlackError {
         method: &'static str,
         detail: String,
     },
+    /// Not called (or cut short): this replica does not lead, so another one makes it.
+    #[error("Slack {method} not called: this replica does not lead")]
+    NotLeading { method: &'static str },
 }
 
 impl SlackError {
@@ -60,7 +64,9 @@ impl SlackError {
                     | "request_timeout"
                     | "ratelimited"
             ),
-            SlackError::RateLimited { .. } | SlackError::Transport { .. } => true,
+            SlackError::RateLimited { .. }
+            | SlackError::Transport { .. }
+            | SlackError::NotLeading { .. } => true,
         }
     }
 
@@ -268,6 +274,8 @@ pub struct SlackWeb {
     token: SlackApiToken,
     /// Where every call is counted (`/metrics`).
     metrics: Arc<Metrics>,
+    /// Every call goes through it: only the leader calls Slack ([`Gate`]).
+    gate: Gate,
     /// Space `chat.postMessage` per channel ([`post_pacing`]). Off with
     /// `[slack] proactive_rate_limits = false`: the emulator-backed demo and tests run at
     /// full speed, and a real 429 is still waited out.
@@ -283,9 +291,13 @@ impl std::fmt::Debug for SlackWeb {
 macro_rules! call {
     ($self:ident, $method:literal, |$s:ident| $body:expr) => {{
         let $s = $self.client.open_session(&$self.token);
-        let result = $body.await;
-        crate::slack::web::count_call(&$self.metrics, $method, result.is_ok());
-        result.map_err(|e| SlackError::from_client($method, e))
+        match $self.gate.run($body).await {
+            Ok(result) => {
+                crate::slack::web::count_call(&$self.metrics, $method, result.is_ok());
+                result.map_err(|e| SlackError::from_client($method, e))
+            }
+            Err(crate::lease::NotLeading) => Err(SlackError::NotLeading { method: $method }),
+        }
     }};
 }
 
@@ -315,8 +327,15 @@ impl SlackWeb {
             replies: None,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
             metrics: Arc::default(),
+            gate: Gate::always_open(),
             pace_posts: true,
         }
+    }
+
+    /// Make every call through `gate` (a replica calls Slack only while it leads).
+    pub fn with_gate(mut self, gate: Gate) -> SlackWeb {
+        self.gate = gate;
+        self
     }
 
     /// Whether to space `chat.postMessage` per channel before Slack has to say 429
@@ -643,12 +662,14 @@ impl SlackWeb {
         })?;
         let req = SlackApiPostWebhookMessageRequest::new(msg.content())
             .opt_replace_original(replace_original.then_some(true));
+        let client = self.replies.as_ref().unwrap_or(&self.client);
         let result = self
-            .replies
-            .as_ref()
-            .unwrap_or(&self.client)
-            .respond_to_event(&SlackResponseUrl(url), &req)
-            .await;
+            .gate
+            .run(client.respond_to_event(&SlackResponseUrl(url), &req))
+            .await
+            .map_err(|_| SlackError::NotLeading {
+                method: "response_url",
+            })?;
         count_call(&self.metrics, "response_url", result.is_ok());
         result
             .map(drop)

@@ -1,14 +1,11 @@
 //! The graph posted for an alarm (GetMetricWidgetImage), kept for the postmortem: the PNG
 //! itself, so the HTML page can embed it and stay one file, and the Slack file it was shared
 //! as, so the Markdown draft can link it; or why there is none.
-//!
-//! Two statements, in the portable subset (`$n` placeholders, `ON CONFLICT … DO UPDATE`),
-//! so they read the same on SQLite and PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{fmt_time, parse_time, Store, StoreResult};
+use super::{fmt_time, parse_time, Db, StoreResult, Tx};
 use crate::domain::IncidentId;
 
 /// A graph warroom posted, or tried to post, for an alarm of an incident.
@@ -29,84 +26,84 @@ pub struct Graph {
     pub posted_at: DateTime<Utc>,
 }
 
-impl Store {
-    /// Keep what was posted for `graph.alarm_name` in `incident`. Posting again (a retry
-    /// after a crash) replaces it.
-    pub async fn keep_alarm_graph(&self, incident: IncidentId, graph: &Graph) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO alarm_graphs (incident_id, alarm_name, title, png, slack_file_id,
-                                       permalink, unavailable, posted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (incident_id, alarm_name) DO UPDATE SET
-                 title = excluded.title, png = excluded.png,
-                 slack_file_id = excluded.slack_file_id, permalink = excluded.permalink,
-                 unavailable = excluded.unavailable, posted_at = excluded.posted_at",
-        )
-        .bind(incident.0)
-        .bind(&graph.alarm_name)
-        .bind(&graph.title)
-        .bind(graph.png.as_deref())
-        .bind(graph.slack_file_id.as_deref())
-        .bind(graph.permalink.as_deref())
-        .bind(graph.unavailable.as_deref())
-        .bind(fmt_time(graph.posted_at))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
+/// Keep what was posted for `graph.alarm_name` in `incident`. Posting again (a retry after a
+/// crash) replaces it.
+pub async fn keep(tx: &mut Tx, incident: IncidentId, graph: &Graph) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO alarm_graphs (incident_id, alarm_name, title, png, slack_file_id,
+                                   permalink, unavailable, posted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (incident_id, alarm_name) DO UPDATE SET
+             title = excluded.title, png = excluded.png,
+             slack_file_id = excluded.slack_file_id, permalink = excluded.permalink,
+             unavailable = excluded.unavailable, posted_at = excluded.posted_at",
+    )
+    .bind(incident.0)
+    .bind(&graph.alarm_name)
+    .bind(&graph.title)
+    .bind(graph.png.clone())
+    .bind(graph.slack_file_id.as_deref())
+    .bind(graph.permalink.as_deref())
+    .bind(graph.unavailable.as_deref())
+    .bind(fmt_time(graph.posted_at))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
 
-    /// The graphs kept for `incident`, in the order they were posted.
-    pub async fn alarm_graphs(&self, incident: IncidentId) -> StoreResult<Vec<Graph>> {
-        let rows = sqlx::query(
-            "SELECT alarm_name, title, png, slack_file_id, permalink, unavailable, posted_at
-             FROM alarm_graphs WHERE incident_id = $1 ORDER BY posted_at, alarm_name",
-        )
-        .bind(incident.0)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Graph {
-                    alarm_name: r.try_get(0)?,
-                    title: r.try_get(1)?,
-                    png: r.try_get(2)?,
-                    slack_file_id: r.try_get(3)?,
-                    permalink: r.try_get(4)?,
-                    unavailable: r.try_get(5)?,
-                    posted_at: parse_time(&r.try_get::<String, _>(6)?)?,
-                })
+/// The graphs kept for `incident`, in the order they were posted.
+pub async fn of_incident(db: Db<'_>, incident: IncidentId) -> StoreResult<Vec<Graph>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(
+        "SELECT alarm_name, title, png, slack_file_id, permalink, unavailable, posted_at
+         FROM alarm_graphs WHERE incident_id = $1 ORDER BY posted_at, alarm_name",
+    )
+    .bind(incident.0)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Graph {
+                alarm_name: r.try_get(0)?,
+                title: r.try_get(1)?,
+                png: r.try_get(2)?,
+                slack_file_id: r.try_get(3)?,
+                permalink: r.try_get(4)?,
+                unavailable: r.try_get(5)?,
+                posted_at: parse_time(&r.try_get::<String, _>(6)?)?,
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Severity;
-    use crate::store::test_support::temp_store;
-    use crate::store::NewIncident;
+    use crate::domain::{Severity, UserId};
+    use crate::store::incidents::{self, NewIncident};
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
-    #[tokio::test]
-    async fn a_graph_is_kept_with_its_image_and_replaced_when_posted_again() {
-        let (store, _dir) = temp_store().await;
+    async fn a_graph_is_kept_with_its_image_and_replaced_when_posted_again(store: Store) {
         let t0 = parse_time("2026-11-20T13:00:00.000Z").unwrap();
-        let (record, _) = store
-            .create_incident(
-                &NewIncident {
-                    source_key: "alarm:x".into(),
-                    channel_name: "inc-x".into(),
-                    title: "x".into(),
-                    severity: Severity::Sev2,
-                    declared_by: crate::domain::UserId::parse("U0WARBOT").unwrap(),
-                    opened_at: t0,
-                },
-                t0,
-            )
-            .await
-            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let (record, _) = incidents::create(
+            &mut tx,
+            &NewIncident {
+                source_key: "alarm:x".into(),
+                channel_name: "inc-x".into(),
+                title: "x".into(),
+                severity: Severity::Sev2,
+                declared_by: UserId::parse("U0WARBOT").unwrap(),
+                opened_at: t0,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
         let id = record.incident.id;
-        assert!(store.alarm_graphs(id).await.unwrap().is_empty());
+        assert!(of_incident(store.db(), id).await.unwrap().is_empty());
         let failed = Graph {
             alarm_name: "checkout-5xx".into(),
             title: "checkout-5xx around the breach".into(),
@@ -116,9 +113,11 @@ mod tests {
             unavailable: Some("Slack refused the upload (file_too_large)".into()),
             posted_at: t0,
         };
-        store.keep_alarm_graph(id, &failed).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        keep(&mut tx, id, &failed).await.unwrap();
+        tx.commit().await.unwrap();
         assert_eq!(
-            store.alarm_graphs(id).await.unwrap(),
+            of_incident(store.db(), id).await.unwrap(),
             std::slice::from_ref(&failed)
         );
         let shared = Graph {
@@ -128,7 +127,11 @@ mod tests {
             posted_at: t0 + chrono::Duration::minutes(1),
             ..failed
         };
-        store.keep_alarm_graph(id, &shared).await.unwrap();
-        assert_eq!(store.alarm_graphs(id).await.unwrap(), [shared]);
+        let mut tx = store.begin().await.unwrap();
+        keep(&mut tx, id, &shared).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(of_incident(store.db(), id).await.unwrap(), [shared]);
     }
+
+    on_both_backends!(a_graph_is_kept_with_its_image_and_replaced_when_posted_again);
 }

@@ -1,28 +1,13 @@
-//! Incidents: creation (idempotent by source), lookups, and applying domain changes together
-//! with their timeline entry in one transaction.
+//! Incidents: creation (idempotent by source), lookups, the war room's set-up steps, and
+//! saving a domain change.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::timers::enqueue_answerable;
-use super::{fmt_time, parse_opt_time, parse_time, NewOutgoing, Store, StoreError, StoreResult};
-use crate::domain::incident::Applied;
-use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
-
-/// An incident plus where it lives in Slack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncidentRecord {
-    pub incident: Incident,
-    /// The channel name chosen (or being created).
-    pub channel_name: String,
-    /// Set once conversations.create succeeded.
-    pub channel_id: Option<String>,
-    /// The pinned header message, kept current with chat.update.
-    pub header_ts: Option<String>,
-    pub header_pinned: bool,
-    pub members_invited: bool,
-}
+use super::timeline::{self, NewEntry};
+use super::{bad, fmt_time, parse_opt_time, parse_time, Db, StoreError, StoreResult, Tx};
+use crate::domain::{EntryKind, Incident, IncidentId, IncidentRecord, Severity, Status, UserId};
 
 /// What is needed to open an incident.
 #[derive(Debug, Clone)]
@@ -36,12 +21,25 @@ pub struct NewIncident {
     pub channel_name: String,
 }
 
+/// One step of setting up the war room, recorded as it is done so a replay resumes.
+#[derive(Debug, Clone, Copy)]
+pub enum SetUp<'a> {
+    /// The channel name about to be created (before the Slack call, so a crash between
+    /// the call and [`SetUp::Channel`] can be recognised on retry).
+    ChannelName(&'a str),
+    /// conversations.create succeeded.
+    Channel(&'a str),
+    /// The header message was posted.
+    Header(&'a str),
+    HeaderPinned,
+    MembersInvited,
+}
+
 pub(super) const COLUMNS: &str =
     "id, title, severity, status, lead_user, declared_by, opened_at, resolved_at, \
-                       channel_name, channel_id, header_ts, header_pinned, members_invited";
+     channel_name, channel_id, header_ts, header_pinned, members_invited";
 
-pub(super) fn from_row(row: &SqliteRow) -> StoreResult<IncidentRecord> {
-    let bad = |what: &str, v: String| StoreError::Other(anyhow::anyhow!("bad stored {what}: {v}"));
+pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
     let severity: i64 = row.try_get("severity")?;
     let status: String = row.try_get("status")?;
     let lead: Option<String> = row.try_get("lead_user")?;
@@ -49,16 +47,14 @@ pub(super) fn from_row(row: &SqliteRow) -> StoreResult<IncidentRecord> {
     let incident = Incident {
         id: IncidentId(row.try_get("id")?),
         title: row.try_get("title")?,
-        severity: Severity::from_level(severity)
-            .ok_or_else(|| bad("severity", severity.to_string()))?,
+        severity: Severity::from_level(severity).ok_or_else(|| bad("severity", severity))?,
         status: status
             .parse::<Status>()
-            .map_err(|_| bad("status", status.clone()))?,
+            .map_err(|_| bad("status", &status))?,
         lead: lead
-            .map(|l| UserId::parse(&l).map_err(|_| bad("lead", l.clone())))
+            .map(|l| UserId::parse(&l).map_err(|_| bad("lead", &l)))
             .transpose()?,
-        declared_by: UserId::parse(&declared_by)
-            .map_err(|_| bad("declared_by", declared_by.clone()))?,
+        declared_by: UserId::parse(&declared_by).map_err(|_| bad("declared_by", &declared_by))?,
         opened_at: parse_time(&row.try_get::<String, _>("opened_at")?)?,
         resolved_at: parse_opt_time(row.try_get("resolved_at")?)?,
     };
@@ -72,278 +68,275 @@ pub(super) fn from_row(row: &SqliteRow) -> StoreResult<IncidentRecord> {
     })
 }
 
-impl Store {
-    /// Open an incident and record its `declared` entry, atomically. Idempotent by
-    /// `source_key`: returns `(record, false)` when it already existed.
-    #[tracing::instrument(skip_all, fields(source = %new.source_key))]
-    pub async fn create_incident(
-        &self,
-        new: &NewIncident,
-        now: DateTime<Utc>,
-    ) -> StoreResult<(IncidentRecord, bool)> {
-        let mut tx = self.pool().begin().await?;
-        let existing = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM incidents WHERE source_key = ?"
-        ))
-        .bind(&new.source_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = existing {
-            return Ok((from_row(&row)?, false));
-        }
-        let row = sqlx::query(&format!(
-            "INSERT INTO incidents (source_key, title, severity, status, lead_user, declared_by,
-                                    opened_at, channel_name, updated_at)
-             VALUES (?, ?, ?, 'investigating', ?, ?, ?, ?, ?)
-             RETURNING {COLUMNS}"
-        ))
-        .bind(&new.source_key)
-        .bind(&new.title)
-        .bind(new.severity.level())
-        .bind(new.declared_by.as_str())
-        .bind(new.declared_by.as_str())
-        .bind(fmt_time(new.opened_at))
-        .bind(&new.channel_name)
-        .bind(fmt_time(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        let record = from_row(&row)?;
-        sqlx::query(
-            "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, actor, text, key_event)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+/// Open an incident with its `declared` entry. Idempotent by `source_key`: returns
+/// `(record, false)` when it already existed.
+#[tracing::instrument(skip_all, fields(source = %new.source_key))]
+pub async fn create(
+    tx: &mut Tx,
+    new: &NewIncident,
+    now: DateTime<Utc>,
+) -> StoreResult<(IncidentRecord, bool)> {
+    let existing = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM incidents WHERE source_key = $1"
+    ))
+    .bind(&new.source_key)
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(row) = existing {
+        return Ok((from_row(&row)?, false));
+    }
+    let row = sqlx::query(&format!(
+        "INSERT INTO incidents (source_key, title, severity, status, lead_user, declared_by,
+                                opened_at, channel_name, updated_at)
+         VALUES ($1, $2, $3, 'investigating', $4, $5, $6, $7, $8)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(&new.source_key)
+    .bind(&new.title)
+    .bind(new.severity.level())
+    .bind(new.declared_by.as_str())
+    .bind(new.declared_by.as_str())
+    .bind(fmt_time(new.opened_at))
+    .bind(&new.channel_name)
+    .bind(fmt_time(now))
+    .fetch_one(tx.conn())
+    .await?;
+    let record = from_row(&row)?;
+    let declared = NewEntry {
+        incident_id: record.incident.id,
+        dedupe_key: format!("declared:{}", new.source_key),
+        kind: EntryKind::Declared,
+        occurred_at: new.opened_at,
+        actor: Some(new.declared_by.as_str().to_string()),
+        text: format!("declared {} {}", new.severity, new.title),
+        slack_ts: None,
+        thread_ts: None,
+        key_event: true,
+    };
+    timeline::insert(tx, &declared, now).await?;
+    Ok((record, true))
+}
+
+pub async fn get(db: Db<'_>, id: IncidentId) -> StoreResult<IncidentRecord> {
+    let mut c = db.conn().await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("incident {id}")))?;
+    from_row(&row)
+}
+
+/// The incident whose war room is `channel_id`, if any.
+pub async fn by_channel(db: Db<'_>, channel_id: &str) -> StoreResult<Option<IncidentRecord>> {
+    let mut c = db.conn().await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM incidents WHERE channel_id = $1"
+    ))
+    .bind(channel_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Incidents newest first; only open ones (worst severity first) when `open_only`.
+pub async fn list(db: Db<'_>, open_only: bool) -> StoreResult<Vec<IncidentRecord>> {
+    let sql = if open_only {
+        format!(
+            "SELECT {COLUMNS} FROM incidents WHERE status != 'resolved' ORDER BY severity, id DESC"
         )
-        .bind(record.incident.id.0)
-        .bind(format!("declared:{}", new.source_key))
-        .bind(EntryKind::Declared.as_str())
-        .bind(fmt_time(new.opened_at))
-        .bind(fmt_time(now))
-        .bind(new.declared_by.as_str())
-        .bind(format!("declared {} {}", new.severity, new.title))
-        .execute(&mut *tx)
+    } else {
+        format!("SELECT {COLUMNS} FROM incidents ORDER BY id DESC")
+    };
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(&sql).fetch_all(&mut *c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Open incidents' ids, oldest first.
+pub async fn open_ids(db: Db<'_>) -> StoreResult<Vec<IncidentId>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query("SELECT id FROM incidents WHERE status != 'resolved' ORDER BY id")
+        .fetch_all(&mut *c)
         .await?;
-        tx.commit().await?;
-        Ok((record, true))
-    }
+    rows.iter().map(|r| Ok(IncidentId(r.try_get(0)?))).collect()
+}
 
-    pub async fn incident(&self, id: IncidentId) -> StoreResult<IncidentRecord> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM incidents WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("incident {id}")))?;
-        from_row(&row)
-    }
+/// Incidents resolved after `since` (and still resolved), most recent first.
+pub async fn resolved_since(db: Db<'_>, since: DateTime<Utc>) -> StoreResult<Vec<IncidentRecord>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM incidents
+         WHERE status = 'resolved' AND resolved_at > $1 ORDER BY resolved_at DESC"
+    ))
+    .bind(fmt_time(since))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
 
-    pub async fn incident_by_channel(
-        &self,
-        channel_id: &str,
-    ) -> StoreResult<Option<IncidentRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM incidents WHERE channel_id = ?"
-        ))
-        .bind(channel_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(from_row).transpose()
-    }
+/// The `limit` most recently resolved incidents.
+pub async fn recently_resolved(db: Db<'_>, limit: i64) -> StoreResult<Vec<IncidentRecord>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM incidents
+         WHERE status = 'resolved' ORDER BY resolved_at DESC, id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
 
-    /// Incidents newest first; only open ones when `open_only`.
-    pub async fn incidents(&self, open_only: bool) -> StoreResult<Vec<IncidentRecord>> {
-        let sql = if open_only {
-            format!("SELECT {COLUMNS} FROM incidents WHERE status != 'resolved' ORDER BY severity, id DESC")
-        } else {
-            format!("SELECT {COLUMNS} FROM incidents ORDER BY id DESC")
-        };
-        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
-        rows.iter().map(from_row).collect()
-    }
+/// Whether `user` took part in an incident: declared it, leads it, or spoke in it.
+pub async fn is_participant(db: Db<'_>, id: IncidentId, user: &str) -> StoreResult<bool> {
+    let mut c = db.conn().await?;
+    let row = sqlx::query(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM incidents
+                                  WHERE id = $1 AND (declared_by = $2 OR lead_user = $2))
+                       OR EXISTS (SELECT 1 FROM timeline WHERE incident_id = $1 AND actor = $2)
+                THEN 1 ELSE 0 END",
+    )
+    .bind(id.0)
+    .bind(user)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? != 0)
+}
 
-    /// Record the channel name about to be created (before the Slack call, so a crash
-    /// between the call and [`Store::attach_channel`] can be recognised on retry).
-    pub async fn set_channel_name(&self, id: IncidentId, name: &str) -> StoreResult<()> {
-        self.update_field(id, "channel_name", Some(name)).await
-    }
-
-    pub async fn attach_channel(&self, id: IncidentId, channel_id: &str) -> StoreResult<()> {
-        self.update_field(id, "channel_id", Some(channel_id)).await
-    }
-
-    pub async fn set_header(&self, id: IncidentId, ts: &str) -> StoreResult<()> {
-        self.update_field(id, "header_ts", Some(ts)).await
-    }
-
-    pub async fn mark_header_pinned(&self, id: IncidentId) -> StoreResult<()> {
-        self.update_field(id, "header_pinned", Some("1")).await
-    }
-
-    pub async fn mark_members_invited(&self, id: IncidentId) -> StoreResult<()> {
-        self.update_field(id, "members_invited", Some("1")).await
-    }
-
-    // `column` is always one of the literals above, never user input.
-    async fn update_field(
-        &self,
-        id: IncidentId,
-        column: &str,
-        value: Option<&str>,
-    ) -> StoreResult<()> {
-        let done = sqlx::query(&format!(
-            "UPDATE incidents SET {column} = ?, updated_at = ? WHERE id = ?"
-        ))
-        .bind(value)
+/// Record a step of the war room's set-up.
+pub async fn set_up(tx: &mut Tx, id: IncidentId, step: SetUp<'_>) -> StoreResult<()> {
+    // `column` is one of these literals, never input.
+    let (column, text) = match step {
+        SetUp::ChannelName(name) => ("channel_name", Some(name)),
+        SetUp::Channel(channel) => ("channel_id", Some(channel)),
+        SetUp::Header(ts) => ("header_ts", Some(ts)),
+        SetUp::HeaderPinned => ("header_pinned", None),
+        SetUp::MembersInvited => ("members_invited", None),
+    };
+    let sql = format!("UPDATE incidents SET {column} = $1, updated_at = $2 WHERE id = $3");
+    let q = sqlx::query(&sql);
+    let q = match text {
+        Some(t) => q.bind(t),
+        None => q.bind(1_i64),
+    };
+    let done = q
         .bind(fmt_time(Utc::now()))
         .bind(id.0)
-        .execute(self.pool())
+        .execute(tx.conn())
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("incident {id}")));
-        }
-        Ok(())
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("incident {id}")));
     }
+    Ok(())
+}
 
-    /// Persist a domain change and its timeline entry atomically. `dedupe_key` makes a
-    /// replay (after a crash) a no-op: returns `false` when the change was already recorded.
-    pub async fn apply_change(
-        &self,
-        applied: &Applied,
-        dedupe_key: &str,
-        actor: &UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        self.apply_change_with_notice(applied, dedupe_key, actor, None, None, None, now)
-            .await
-    }
+/// Save the incident's state after a domain change (its timeline entry is the caller's).
+pub async fn save(tx: &mut Tx, i: &Incident, now: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE incidents SET title = $1, severity = $2, status = $3, lead_user = $4,
+                resolved_at = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(&i.title)
+    .bind(i.severity.level())
+    .bind(i.status.as_str())
+    .bind(i.lead.as_ref().map(|l| l.as_str()))
+    .bind(i.resolved_at.map(fmt_time))
+    .bind(fmt_time(now))
+    .bind(i.id.0)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
 
-    /// [`Store::apply_change`], with the change's channel notice put in the outbox in the
-    /// same transaction, so a notice is neither lost to a failed post (the scheduler retries
-    /// it) nor posted twice by a replay (which finds the change recorded and enqueues
-    /// nothing). `refusal` is who to tell, and how, if Slack refuses the notice for good:
-    /// its destination is the command's response_url. `also` is one more message (the
-    /// status channel's), enqueued the same way, whose refusal nobody is told of.
-    #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip_all, fields(incident = %applied.incident.id, key = dedupe_key))]
-    pub async fn apply_change_with_notice(
-        &self,
-        applied: &Applied,
-        dedupe_key: &str,
-        actor: &UserId,
-        notice: Option<&NewOutgoing>,
-        refusal: Option<&NewOutgoing>,
-        also: Option<&NewOutgoing>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let detail = serde_json::to_string(&applied.detail)
-            .map_err(|e| StoreError::Other(anyhow::anyhow!("cannot serialise a change: {e}")))?;
-        let mut tx = self.pool().begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, actor, text, key_event, data)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(applied.incident.id.0)
-        .bind(dedupe_key)
-        .bind(applied.entry.as_str())
-        .bind(fmt_time(now))
-        .bind(fmt_time(now))
-        .bind(actor.as_str())
-        .bind(&applied.summary)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if inserted {
-            let i = &applied.incident;
-            sqlx::query(
-                "UPDATE incidents SET title = ?, severity = ?, status = ?, lead_user = ?,
-                        resolved_at = ?, updated_at = ? WHERE id = ?",
-            )
-            .bind(&i.title)
-            .bind(i.severity.level())
-            .bind(i.status.as_str())
-            .bind(i.lead.as_ref().map(|l| l.as_str()))
-            .bind(i.resolved_at.map(fmt_time))
-            .bind(fmt_time(now))
-            .bind(i.id.0)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(notice) = notice {
-                enqueue_answerable(&mut tx, None, notice, refusal, now).await?;
-            }
-            if let Some(also) = also {
-                enqueue_answerable(&mut tx, None, also, None, now).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(inserted)
-    }
+/// Nobody leads an incident an alarm opened until someone takes it (`/incident lead`).
+pub async fn clear_bot_lead(tx: &mut Tx, id: IncidentId) -> StoreResult<()> {
+    sqlx::query("UPDATE incidents SET lead_user = NULL WHERE id = $1 AND lead_user = declared_by")
+        .bind(id.0)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::incident::Change;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::on_both_backends;
+    use crate::store::Store;
 
-    #[tokio::test]
-    async fn a_change_and_its_notice_are_recorded_together_and_once() {
-        let (store, _dir) = temp_store().await;
-        let now = Utc::now();
-        let alice = UserId::parse("U0ALICE").unwrap();
-        let new = NewIncident {
-            source_key: "cmd:1".into(),
+    fn new_incident(key: &str, now: DateTime<Utc>) -> NewIncident {
+        NewIncident {
+            source_key: key.into(),
             title: "Checkout errors".into(),
             severity: Severity::Sev2,
-            declared_by: alice.clone(),
+            declared_by: UserId::parse("U0ALICE").unwrap(),
             opened_at: now,
             channel_name: "inc-checkout-errors".into(),
-        };
-        let (record, _) = store.create_incident(&new, now).await.unwrap();
+        }
+    }
+
+    async fn an_incident_is_created_once_per_source_with_its_declared_entry(store: Store) {
+        let now = Utc::now();
+        for replay in [false, true] {
+            let mut tx = store.begin().await.unwrap();
+            let (record, created) = create(&mut tx, &new_incident("cmd:1", now), now)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(created, !replay);
+            assert_eq!(
+                record.incident.lead,
+                Some(UserId::parse("U0ALICE").unwrap())
+            );
+        }
+        let all = list(store.db(), false).await.unwrap();
+        assert_eq!(all.len(), 1);
+        let entries = timeline::of_incident(store.db(), all[0].incident.id)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].kind, EntryKind::Declared);
+        assert_eq!(entries[0].text, "declared SEV2 Checkout errors");
+    }
+
+    async fn set_up_steps_and_changes_are_saved(store: Store) {
+        let now = Utc::now();
+        let mut tx = store.begin().await.unwrap();
+        let (record, _) = create(&mut tx, &new_incident("cmd:1", now), now)
+            .await
+            .unwrap();
+        let id = record.incident.id;
+        for step in [
+            SetUp::ChannelName("inc-checkout-errors-2"),
+            SetUp::Channel("C0INC"),
+            SetUp::Header("1800000000.000100"),
+            SetUp::HeaderPinned,
+            SetUp::MembersInvited,
+        ] {
+            set_up(&mut tx, id, step).await.unwrap();
+        }
         let applied = record
             .incident
             .apply(&Change::Severity(Severity::Sev1), now)
             .unwrap();
-        let notice = NewOutgoing {
-            destination: "C0INC".into(),
-            text: "severity SEV2 → SEV1".into(),
-            blocks: None,
-        };
-        let refusal = NewOutgoing {
-            destination: "https://hooks.example/response".into(),
-            text: "the change is recorded, but its notice could not be posted".into(),
-            blocks: None,
-        };
-        for replay in [false, true] {
-            let first = store
-                .apply_change_with_notice(
-                    &applied,
-                    "cmd:2",
-                    &alice,
-                    Some(&notice),
-                    Some(&refusal),
-                    None,
-                    now,
-                )
-                .await
-                .unwrap();
-            assert_eq!(first, !replay);
-        }
-        let outbox = store.pending_outbox(10).await.unwrap();
-        assert_eq!(outbox.len(), 1, "a replay enqueues nothing: {outbox:?}");
-        assert_eq!(outbox[0].destination, "C0INC");
-        assert_eq!(outbox[0].sending_since, None);
-        assert_eq!(
-            outbox[0].refusal,
-            Some((refusal.destination.clone(), refusal.text.clone()))
-        );
-        assert_eq!(
-            store
-                .incident(record.incident.id)
-                .await
-                .unwrap()
-                .incident
-                .severity,
-            Severity::Sev1
-        );
+        save(&mut tx, &applied.incident, now).await.unwrap();
+        tx.commit().await.unwrap();
+        let got = by_channel(store.db(), "C0INC").await.unwrap().unwrap();
+        assert_eq!(got.channel_name, "inc-checkout-errors-2");
+        assert_eq!(got.header_ts.as_deref(), Some("1800000000.000100"));
+        assert!(got.header_pinned && got.members_invited);
+        assert_eq!(got.incident.severity, Severity::Sev1);
+        assert_eq!(list(store.db(), true).await.unwrap().len(), 1);
+        assert!(is_participant(store.db(), id, "U0ALICE").await.unwrap());
+        assert!(!is_participant(store.db(), id, "U0BOB").await.unwrap());
+        let mut tx = store.begin().await.unwrap();
+        let missing = set_up(&mut tx, IncidentId(99), SetUp::HeaderPinned).await;
+        assert!(matches!(missing, Err(StoreError::NotFound(_))));
     }
+
+    on_both_backends!(
+        an_incident_is_created_once_per_source_with_its_declared_entry,
+        set_up_steps_and_changes_are_saved,
+    );
 }

@@ -9,12 +9,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
-use super::actions::ActionItem;
-use super::escalation::{normalise_body, CaseCorrespondence};
-use super::{Graph, IncidentRecord, Store, StoreResult, TimelineEntry};
-use crate::domain::IncidentId;
+use super::escalation::normalise_body;
+use super::graphs::{self, Graph};
+use super::{actions, alarms, escalation, incidents, timeline, Db, StoreResult};
+use crate::domain::support::CaseCorrespondence;
+use crate::domain::{ActionItem, IncidentId, IncidentRecord, TimelineEntry};
 
 /// An alarm transition (recorded by the alarms feature).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub struct Evidence {
 #[derive(Debug, Clone)]
 pub struct PostmortemSource {
     pub record: IncidentRecord,
-    /// Oldest first, as [`Store::timeline`] returns it.
+    /// Oldest first, as [`timeline::of_incident`] returns it.
     pub entries: Vec<TimelineEntry>,
     /// `timeline.data` by entry id, for entries that have it (changes, action items).
     pub details: HashMap<i64, serde_json::Value>,
@@ -103,107 +103,88 @@ pub struct PostmortemSource {
     pub evidence: Evidence,
 }
 
-impl Store {
-    pub async fn postmortem_source(&self, id: IncidentId) -> StoreResult<PostmortemSource> {
-        let record = self.incident(id).await?;
-        let entries = self.timeline(id).await?;
-        let rows =
-            sqlx::query("SELECT id, data FROM timeline WHERE incident_id = ? AND data IS NOT NULL")
-                .bind(id.0)
-                .fetch_all(self.pool())
-                .await?;
-        let mut details = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let entry: i64 = row.try_get(0)?;
-            let text: String = row.try_get(1)?;
-            match serde_json::from_str(&text) {
-                Ok(value) => {
-                    details.insert(entry, value);
-                }
-                // Unreadable detail: the entry's text still tells the story.
-                Err(e) => tracing::warn!(entry, error = %e, "skipping unreadable timeline data"),
-            }
-        }
-        let actions = self.actions(id).await?;
-        let evidence = self.evidence(id).await?;
-        Ok(PostmortemSource {
-            record,
-            entries,
-            details,
-            actions,
-            evidence,
-        })
-    }
+/// Everything a postmortem draft of incident `id` is built from, read on one connection.
+pub async fn source(db: Db<'_>, id: IncidentId) -> StoreResult<PostmortemSource> {
+    let mut c = db.conn().await?;
+    let record = incidents::get(c.db(), id).await?;
+    let entries = timeline::of_incident(c.db(), id).await?;
+    let details = timeline::data_of_incident(c.db(), id).await?;
+    let actions = actions::of_incident(c.db(), id).await?;
+    let evidence = evidence(c.db(), id).await?;
+    Ok(PostmortemSource {
+        record,
+        entries,
+        details,
+        actions,
+        evidence,
+    })
+}
 
-    /// What warroom recorded from AWS for the incident: its alarm transitions, the AWS
-    /// Health events seen while it was open, its Support cases with their correspondence,
-    /// and the graphs posted.
-    async fn evidence(&self, id: IncidentId) -> StoreResult<Evidence> {
-        let transitions = self.incident_alarm_transitions(id).await?;
-        let opened_by_alarm = transitions
-            .iter()
-            .find(|t| t.outcome.as_deref() == Some(super::alarm_outcome::OPENED))
-            .map(|t| t.alarm.name.clone());
-        let alarms = transitions
-            .into_iter()
-            .map(|t| {
-                // `Average of CPUUtilization > 80 (period 5m)`, or a composite's rule.
-                let metric = match (&t.alarm.namespace, t.alarm.condition()) {
-                    (Some(ns), Some(cond)) => Some(format!("{ns}: {cond}")),
-                    (None, cond) => cond,
-                    (Some(ns), None) => Some(ns.clone()),
-                };
-                AlarmEvent {
-                    console_url: t.alarm.console_url(),
-                    name: t.alarm.name,
-                    state: t.alarm.state.as_str().to_string(),
-                    at: t.alarm.state_updated_at,
-                    region: t.alarm.region,
-                    metric,
-                    description: t.alarm.description,
-                }
-            })
-            .collect();
-        let health_events = self
-            .health_events_seen(id)
-            .await?
-            .into_iter()
-            .map(|h| HealthEvent {
-                service: h.service,
-                region: h.region.unwrap_or_else(|| "global".to_string()),
-                description: h.category.clone().unwrap_or_default(),
-                event_type: h.event_type,
-                status: h.status,
-                started_at: h.started_at,
-            })
-            .collect();
-        let mut aws_cases = Vec::new();
-        for case in self.incident_cases(id).await? {
-            let Some(case_id) = case.case_id.clone() else {
-                continue; // never opened at AWS (failed): the timeline tells that story
+/// What warroom recorded from AWS for the incident: its alarm transitions, the AWS
+/// Health events seen while it was open, its Support cases with their correspondence,
+/// and the graphs posted.
+async fn evidence(db: Db<'_>, id: IncidentId) -> StoreResult<Evidence> {
+    let mut c = db.conn().await?;
+    let transitions = alarms::of_incident(c.db(), id).await?;
+    let opened_by_alarm = transitions
+        .iter()
+        .find(|t| t.outcome.as_deref() == Some(alarms::outcome::OPENED))
+        .map(|t| t.alarm.name.clone());
+    let alarms = transitions
+        .into_iter()
+        .map(|t| {
+            // `Average of CPUUtilization > 80 (period 5m)`, or a composite's rule.
+            let metric = match (&t.alarm.namespace, t.alarm.condition()) {
+                (Some(ns), Some(cond)) => Some(format!("{ns}: {cond}")),
+                (None, cond) => cond,
+                (Some(ns), None) => Some(ns.clone()),
             };
-            let communications = told_once(self.case_communications(case.row).await?);
-            aws_cases.push(AwsCase {
-                console_url: crate::domain::support::console_url(
-                    &case_id,
-                    case.display_id.as_deref(),
-                ),
-                id: case.display_id.unwrap_or(case_id),
-                severity: case.severity.code().to_string(),
-                subject: case.subject,
-                status: case.status,
-                opened_at: case.opened_at.unwrap_or(case.requested_at),
-                communications,
-            });
-        }
-        Ok(Evidence {
-            opened_by_alarm,
-            alarms,
-            aws_cases,
-            health_events,
-            graphs: self.alarm_graphs(id).await?,
+            AlarmEvent {
+                console_url: t.alarm.console_url(),
+                name: t.alarm.name,
+                state: t.alarm.state.as_str().to_string(),
+                at: t.alarm.state_updated_at,
+                region: t.alarm.region,
+                metric,
+                description: t.alarm.description,
+            }
         })
+        .collect();
+    let health_events = alarms::health_events_seen(c.db(), id)
+        .await?
+        .into_iter()
+        .map(|h| HealthEvent {
+            service: h.service,
+            region: h.region.unwrap_or_else(|| "global".to_string()),
+            description: h.category.clone().unwrap_or_default(),
+            event_type: h.event_type,
+            status: h.status,
+            started_at: h.started_at,
+        })
+        .collect();
+    let mut aws_cases = Vec::new();
+    for case in escalation::cases_of(c.db(), id).await? {
+        let Some(case_id) = case.case_id.clone() else {
+            continue; // never opened at AWS (failed): the timeline tells that story
+        };
+        let communications = told_once(escalation::communications(c.db(), case.row).await?);
+        aws_cases.push(AwsCase {
+            console_url: crate::domain::support::console_url(&case_id, case.display_id.as_deref()),
+            id: case.display_id.unwrap_or(case_id),
+            severity: case.severity.code().to_string(),
+            subject: case.subject,
+            status: case.status,
+            opened_at: case.opened_at.unwrap_or(case.requested_at),
+            communications,
+        });
     }
+    Ok(Evidence {
+        opened_by_alarm,
+        alarms,
+        aws_cases,
+        health_events,
+        graphs: graphs::of_incident(c.db(), id).await?,
+    })
 }
 
 /// A case's correspondence as a reader should see it: the opening description warroom

@@ -218,8 +218,7 @@ fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
 
 async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
     let r = incident_in(store, channel).await;
-    store
-        .timeline(r.incident.id)
+    warroom::store::timeline::of_incident(store.db(), r.incident.id)
         .await
         .unwrap()
         .iter()
@@ -297,7 +296,13 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     // Three polls later: still one incident, one channel, one first post, one transition.
     aws.wait_polls(3).await;
     let store = world.store().await;
-    assert_eq!(store.incidents(false).await.unwrap().len(), 1);
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(incident_channels(&world).len(), 1);
     assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
@@ -308,7 +313,9 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
         "nobody leads until someone takes it"
     );
     // The postmortem draft carries the alarm as evidence, and times detection from it.
-    let source = store.postmortem_source(record.incident.id).await.unwrap();
+    let source = warroom::store::postmortem_source(store.db(), record.incident.id)
+        .await
+        .unwrap();
     let draft = warroom::postmortem::draft(
         &warroom::postmortem::Templates::load(None).unwrap(),
         &source,
@@ -330,9 +337,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     app.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_bot_killed_mid_setup_restarts_without_a_second_incident() {
-    let world = World::new().await;
+async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World) {
     let aws = Aws::start().await;
     let config = format!(
         "[aws]\nregion = \"{REGION}\"\nendpoint_url = \"{}\"\n[alarms]\npoll_interval = \"200ms\"\n",
@@ -356,7 +361,11 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident() {
     aws.fire("db-latency").await;
     let store = world.store().await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while store.incidents(false).await.unwrap().is_empty() {
+    while warroom::store::incidents::list(store.db(), false)
+        .await
+        .unwrap()
+        .is_empty()
+    {
         assert!(
             tokio::time::Instant::now() < deadline,
             "no incident recorded"
@@ -384,7 +393,13 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident() {
     )
     .await;
     aws.wait_polls(3).await;
-    assert_eq!(store.incidents(false).await.unwrap().len(), 1);
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(incident_channels(&world).len(), 1);
     assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
@@ -454,7 +469,13 @@ async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_i
     }
     wait_post(&world, &channel, "joined this incident").await;
     aws.wait_polls(2).await;
-    assert_eq!(store.incidents(false).await.unwrap().len(), 1);
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(incident_channels(&world).len(), 1);
     app.stop().await.unwrap();
 }
@@ -729,7 +750,12 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
     let store = world.store().await;
     // Every alarm is on record at once, channel or not.
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while store.incidents(false).await.unwrap().len() < 3 {
+    while warroom::store::incidents::list(store.db(), false)
+        .await
+        .unwrap()
+        .len()
+        < 3
+    {
         assert!(
             tokio::time::Instant::now() < deadline,
             "alarms not recorded"
@@ -759,6 +785,14 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
         .filter(|c| c.method == "conversations.create" && c.http_status == 429)
         .count();
     assert_eq!(refused, 8, "the storm happened");
-    assert_eq!(store.incidents(false).await.unwrap().len(), 3);
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     app.stop().await.unwrap();
 }
+
+on_both_backends!(a_bot_killed_mid_setup_restarts_without_a_second_incident);

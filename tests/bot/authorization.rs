@@ -13,10 +13,11 @@ use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
 use warroom::demo::config_for_emulator;
 use warroom::domain::authorization::{allowed, Action, Role, RoleSet};
+use warroom::domain::IncidentRecord;
 use warroom::domain::{EntryKind, Status};
 use warroom::slack::render_support as ui;
 use warroom::slack_emulator::Message;
-use warroom::store::{IncidentRecord, Store};
+use warroom::store::Store;
 
 use crate::helpers::*;
 
@@ -226,8 +227,7 @@ impl Stage {
 
     async fn entries_by(&self, user: &str, kind: EntryKind) -> usize {
         let id = self.incident().await.incident.id;
-        self.store
-            .timeline(id)
+        warroom::store::timeline::of_incident(self.store.db(), id)
             .await
             .unwrap()
             .iter()
@@ -243,7 +243,7 @@ impl Stage {
     }
 
     async fn wait_entry(&self, user: &str, kind: EntryKind, before: usize, what: &str) {
-        let count = |e: &[warroom::store::TimelineEntry]| {
+        let count = |e: &[warroom::domain::TimelineEntry]| {
             e.iter()
                 .filter(|e| e.kind == kind && e.actor.as_deref() == Some(user))
                 .count()
@@ -325,10 +325,9 @@ impl Stage {
     }
 
     /// The incident's latest AWS Support case, if it is open.
-    async fn open_case(&self) -> Option<warroom::store::SupportCase> {
+    async fn open_case(&self) -> Option<warroom::domain::support::SupportCase> {
         let id = self.incident().await.incident.id;
-        self.store
-            .latest_case(id)
+        warroom::store::escalation::latest_case(self.store.db(), id)
             .await
             .unwrap()
             .filter(|c| c.is_open())
@@ -432,15 +431,14 @@ struct Attempt<'a> {
 impl<'a> Attempt<'a> {
     async fn new(stage: &'a Stage, action: Action, user: &str, expect: bool) -> Attempt<'a> {
         let before = stage.incident().await;
-        let last_entry = stage
-            .store
-            .timeline(before.incident.id)
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.id)
-            .max()
-            .unwrap_or(0);
+        let last_entry =
+            warroom::store::timeline::of_incident(stage.store.db(), before.incident.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.id)
+                .max()
+                .unwrap_or(0);
         Attempt {
             stage,
             action,
@@ -487,15 +485,15 @@ impl<'a> Attempt<'a> {
         );
         let after = self.stage.incident().await;
         assert_eq!(after.incident, self.before.incident, "{}", self.label());
-        let left: Vec<_> = self
-            .stage
-            .store
-            .timeline(after.incident.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.id > self.last_entry && e.actor.as_deref() == Some(self.user.as_str()))
-            .collect();
+        let left: Vec<_> =
+            warroom::store::timeline::of_incident(self.stage.store.db(), after.incident.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| {
+                    e.id > self.last_entry && e.actor.as_deref() == Some(self.user.as_str())
+                })
+                .collect();
         assert!(left.is_empty(), "{} left entries: {left:?}", self.label());
         assert_eq!(
             self.stage.aws.support_cases().len(),
@@ -613,7 +611,10 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                 .by(STAGEHAND, &format!("action item for {u}"), EntryKind::Note)
                 .await;
             let id = stage.incident().await.incident.id;
-            let n = stage.store.actions(id).await.unwrap().len();
+            let n = warroom::store::actions::of_incident(stage.store.db(), id)
+                .await
+                .unwrap()
+                .len();
             let a = Attempt::new(stage, action, u, expect).await;
             run(stage, u, &format!("action done {n}")).await;
             a.entry(EntryKind::Note).await;
@@ -797,7 +798,9 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                 // AWS a moment before the click is recorded, and record it without a name.)
                 let deadline = tokio::time::Instant::now() + DEADLINE;
                 loop {
-                    let row = stage.store.case_by_row(case.row).await.unwrap();
+                    let row = warroom::store::escalation::case_by_row(stage.store.db(), case.row)
+                        .await
+                        .unwrap();
                     if row.is_some_and(|c| !c.is_open()) {
                         break;
                     }
@@ -819,7 +822,9 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                 );
             } else {
                 a.refused().await;
-                let row = stage.store.case_by_row(case.row).await.unwrap();
+                let row = warroom::store::escalation::case_by_row(stage.store.db(), case.row)
+                    .await
+                    .unwrap();
                 assert!(row.is_some_and(|c| c.is_open()), "{}", a.label());
             }
             stage.set_status(Status::Investigating).await;

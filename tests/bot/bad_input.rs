@@ -27,10 +27,8 @@ async fn bad_commands_get_a_private_usage_error_and_change_nothing() {
         .channels()
         .iter()
         .all(|c| !c.name.starts_with("inc-")));
-    assert!(world
-        .store()
-        .await
-        .incidents(false)
+    let store = world.store().await;
+    assert!(warroom::store::incidents::list(store.db(), false)
         .await
         .unwrap()
         .is_empty());

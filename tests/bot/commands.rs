@@ -154,10 +154,8 @@ async fn incident_commands_outside_an_incident_channel_are_refused_privately() {
         .await
         .expect("a refusal");
     assert!(reply.contains("inside an incident channel"), "{reply}");
-    assert!(world
-        .store()
-        .await
-        .incidents(false)
+    let store = world.store().await;
+    assert!(warroom::store::incidents::list(store.db(), false)
         .await
         .unwrap()
         .is_empty());

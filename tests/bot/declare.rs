@@ -71,7 +71,13 @@ async fn a_taken_channel_name_gets_a_suffix() {
         format!("{taken}-3")
     );
     let store = world.store().await;
-    assert_eq!(store.incidents(true).await.unwrap().len(), 2);
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), true)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]

@@ -136,8 +136,7 @@ const CASE_NUDGE: &str = "no AWS Support case is open";
 
 /// The pending nudge timers of `kind` (due times), from the database.
 async fn pending_nudges(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
-    store
-        .pending_timers("nudge")
+    warroom::store::timers::pending_of_kind(store.db(), "nudge")
         .await
         .unwrap()
         .into_iter()
@@ -199,8 +198,7 @@ async fn support_polls(app: &App, clock: &ManualClock, aws: &Aws, n: usize) {
 
 async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
     let r = incident_in(store, channel).await;
-    store
-        .timeline(r.incident.id)
+    warroom::store::timeline::of_incident(store.db(), r.incident.id)
         .await
         .unwrap()
         .iter()
@@ -366,9 +364,7 @@ async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
     stop(&world, app).await;
 }
 
-#[tokio::test]
-async fn a_nudge_due_while_the_bot_was_down_fires_once_after_the_restart() {
-    let world = World::new().await;
+async fn a_nudge_due_while_the_bot_was_down_fires_once_after_the_restart(world: World) {
     let clock = clock();
     let app = start(&world, &clock, None, None).await;
     let ch = aws_incident(&world).await;
@@ -715,3 +711,5 @@ async fn a_stale_stakeholder_update_is_nudged_and_an_update_resets_the_clock() {
     wait_posts(&world, &ch, "The last stakeholder update was 1h 0m ago", 1).await;
     stop(&world, app).await;
 }
+
+on_both_backends!(a_nudge_due_while_the_bot_was_down_fires_once_after_the_restart);

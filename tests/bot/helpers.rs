@@ -7,11 +7,45 @@ use std::time::Duration;
 use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::domain::{IncidentRecord, TimelineEntry};
 use warroom::slack_emulator::{EmulatorConfig, Message, SlackEmulator};
-use warroom::store::{IncidentRecord, Store, TimelineEntry};
+use warroom::store::Store;
 
 /// Upper bound for any single awaited effect; generous for a loaded 2-core CI machine.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// PostgreSQL: a killed bot's lease lapses this long after its last renewal; then the
+/// restarted one leads. Short, so a restart test does not wait 15 s.
+pub const TEST_FAILOVER: Duration = Duration::from_secs(2);
+
+/// A fresh database on this test binary's throwaway PostgreSQL cluster.
+pub async fn postgres_database() -> String {
+    let cluster = tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::shared)
+        .await
+        .expect("the cluster starts");
+    cluster.fresh_database().await.expect("a fresh database")
+}
+
+/// Durability tests on both backends: for each `async fn name(world: World)`, a module
+/// `name` with a `sqlite` test (a SQLite file) and a `postgres` test (the throwaway
+/// cluster).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(crate::helpers::World::new().await).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(crate::helpers::World::on_postgres().await).await
+            }
+        }
+    )* };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
 
 pub const ALICE: &str = "U0ALICE";
 pub const BOB: &str = "U0BOB";
@@ -62,10 +96,19 @@ impl World {
         }
     }
 
+    /// The same world on a fresh database of this test binary's throwaway PostgreSQL
+    /// cluster (`warroom::pg_cluster`) instead of a SQLite file.
+    pub async fn on_postgres() -> World {
+        let mut world = World::new().await;
+        world.db_url = postgres_database().await;
+        world
+    }
+
     /// Start the bot in-process (responders: bob and carol) and wait for its connection.
     pub async fn start_bot(&self) -> App {
-        let (config, secrets) =
+        let (mut config, secrets) =
             config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).unwrap();
+        config.database.failover_after = TEST_FAILOVER;
         let app = App::build(config, secrets, Arc::new(SystemClock))
             .await
             .expect("bot starts");
@@ -84,6 +127,7 @@ impl World {
     ) -> App {
         let (mut config, secrets) =
             config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).unwrap();
+        config.database.failover_after = TEST_FAILOVER;
         tweak(&mut config);
         let before = self.emu.connection_count();
         let app = App::build(config, secrets, clock)
@@ -212,8 +256,7 @@ impl World {
 }
 
 pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
-    store
-        .incident_by_channel(channel)
+    warroom::store::incidents::by_channel(store.db(), channel)
         .await
         .unwrap()
         .expect("an incident for the channel")
@@ -228,8 +271,13 @@ pub async fn wait_timeline(
 ) -> Vec<TimelineEntry> {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        if let Some(r) = store.incident_by_channel(channel).await.unwrap() {
-            let entries = store.timeline(r.incident.id).await.unwrap();
+        if let Some(r) = warroom::store::incidents::by_channel(store.db(), channel)
+            .await
+            .unwrap()
+        {
+            let entries = warroom::store::timeline::of_incident(store.db(), r.incident.id)
+                .await
+                .unwrap();
             if f(&entries) {
                 return entries;
             }
@@ -251,7 +299,9 @@ pub async fn wait_timeline(
 pub async fn wait_outbox_drained(store: &Store) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let pending = store.pending_outbox(100).await.unwrap();
+        let pending = warroom::store::outbox::pending(store.db(), 100)
+            .await
+            .unwrap();
         if pending.is_empty() {
             return;
         }
@@ -277,9 +327,10 @@ impl BotProcess {
     pub async fn start_with(world: &World, extra: &str, env: &[(&str, &str)]) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
-            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n[database]\nurl = \"{}\"\n{extra}",
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n[database]\nurl = \"{}\"\nfailover_after = \"{}\"\n{extra}",
             world.emu.api_url(),
-            world.db_url
+            world.db_url,
+            humantime::format_duration(TEST_FAILOVER)
         );
         std::fs::write(&config_path, text).unwrap();
         let before = world.emu.workspace().envelopes.len();
@@ -299,6 +350,12 @@ impl BotProcess {
             .spawn()
             .expect("warroom binary starts");
         BotProcess { child }
+    }
+
+    /// The process id.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
     }
 
     /// SIGKILL: no graceful anything.

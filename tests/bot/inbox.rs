@@ -11,12 +11,21 @@ use warroom::clock::{ManualClock, SystemClock};
 
 use crate::helpers::*;
 
-fn db(world: &World) -> rusqlite::Connection {
-    rusqlite::Connection::open(world.dir.path().join("warroom.db")).expect("a second connection")
+/// A second connection to the bot's database (SQLite file or PostgreSQL), as an operator's.
+async fn db(world: &World) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&world.db_url)
+        .await
+        .expect("a second connection")
 }
 
-fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
-    db.query_row(sql, [], |r| r.get(0)).expect("a count")
+async fn count(db: &sqlx::AnyPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(db)
+        .await
+        .expect("a count")
 }
 
 fn config_file(world: &World) -> PathBuf {
@@ -43,9 +52,7 @@ async fn inbox(world: &World, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-#[tokio::test]
-async fn an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed() {
-    let world = World::new().await;
+async fn an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed(world: World) {
     let status = world.bot_channel("incident-status");
     let app = world
         .start_bot_with(Arc::new(SystemClock), |c| {
@@ -57,19 +64,18 @@ async fn an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed() {
     let store = world.store().await;
 
     // The broken incident's row no longer decodes: every read of it fails the same way.
-    let conn = db(&world);
-    let opened: String = conn
-        .query_row(
-            "SELECT opened_at FROM incidents WHERE channel_id = ?1",
-            [&broken],
-            |r| r.get(0),
-        )
+    let conn = db(&world).await;
+    let opened: String =
+        sqlx::query_scalar("SELECT opened_at FROM incidents WHERE channel_id = $1")
+            .bind(&broken)
+            .fetch_one(&conn)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE incidents SET opened_at = 'not a time' WHERE channel_id = $1")
+        .bind(&broken)
+        .execute(&conn)
+        .await
         .unwrap();
-    conn.execute(
-        "UPDATE incidents SET opened_at = 'not a time' WHERE channel_id = ?1",
-        [&broken],
-    )
-    .unwrap();
     let lost = world
         .emu
         .post_message(BOB, &broken, "said in the corrupt incident", None)
@@ -124,11 +130,12 @@ async fn an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed() {
     assert!(listed.contains("after 3 attempt(s)"), "{listed}");
 
     // Fixed, and replayed: the message is recorded, once.
-    conn.execute(
-        "UPDATE incidents SET opened_at = ?1 WHERE channel_id = ?2",
-        [&opened, &broken],
-    )
-    .unwrap();
+    sqlx::query("UPDATE incidents SET opened_at = $1 WHERE channel_id = $2")
+        .bind(&opened)
+        .bind(&broken)
+        .execute(&conn)
+        .await
+        .unwrap();
     let (ok, out, err) = inbox(&world, &["--retry", &id.to_string()]).await;
     assert!(ok && out.contains("back in the queue"), "{out}{err}");
     let entries = wait_timeline(&store, &broken, "the replayed message", |e| {
@@ -158,9 +165,7 @@ async fn an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed() {
     app.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn raw_events_are_kept_only_as_long_as_needed() {
-    let world = World::new().await;
+async fn raw_events_are_kept_only_as_long_as_needed(world: World) {
     let now = Utc::now();
     let clock = ManualClock::new(Utc.timestamp_opt(now.timestamp(), 0).unwrap());
     let app = world
@@ -188,10 +193,10 @@ async fn raw_events_are_kept_only_as_long_as_needed() {
         e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
     })
     .await;
-    let conn = db(&world);
+    let conn = db(&world).await;
     // Outside an incident: once applied, only the dedupe key is left.
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while count(&conn, "SELECT COUNT(*) FROM inbox WHERE payload = ''") == 0 {
+    while count(&conn, "SELECT COUNT(*) FROM inbox WHERE payload = ''").await == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the message outside incidents is still stored"
@@ -202,7 +207,8 @@ async fn raw_events_are_kept_only_as_long_as_needed() {
         count(
             &conn,
             "SELECT COUNT(*) FROM inbox WHERE payload LIKE '%555-0100%'"
-        ),
+        )
+        .await,
         0
     );
     // In an incident channel: kept for now, for a replay or an investigation.
@@ -210,7 +216,8 @@ async fn raw_events_are_kept_only_as_long_as_needed() {
         count(
             &conn,
             "SELECT COUNT(*) FROM inbox WHERE payload LIKE '%database is slow%'"
-        ),
+        )
+        .await,
         1
     );
 
@@ -221,7 +228,9 @@ async fn raw_events_are_kept_only_as_long_as_needed() {
     while count(
         &conn,
         "SELECT COUNT(*) FROM inbox WHERE processed_at IS NOT NULL",
-    ) > 0
+    )
+    .await
+        > 0
     {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -229,10 +238,17 @@ async fn raw_events_are_kept_only_as_long_as_needed() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let entries = store
-        .timeline(incident_in(&store, &channel).await.incident.id)
-        .await
-        .unwrap();
+    let entries = warroom::store::timeline::of_incident(
+        store.db(),
+        incident_in(&store, &channel).await.incident.id,
+    )
+    .await
+    .unwrap();
     assert!(entries.iter().any(|e| e.text == "the database is slow"));
     app.stop().await.unwrap();
 }
+
+on_both_backends!(
+    an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed,
+    raw_events_are_kept_only_as_long_as_needed,
+);

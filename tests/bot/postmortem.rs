@@ -481,7 +481,9 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
     // The same incident as a self-contained HTML page, drafted at the same moment: the
     // graph embedded as the very PNG that was shared in Slack.
     let (config, _) = config(&world, |_| {});
-    let source = store.postmortem_source(IncidentId(1)).await.unwrap();
+    let source = warroom::store::postmortem_source(store.db(), IncidentId(1))
+        .await
+        .unwrap();
     let html = postmortem::draft(
         &Templates::load(None).unwrap(),
         &source,
@@ -574,10 +576,12 @@ async fn a_graph_that_could_not_be_posted_is_explained_in_the_draft() {
     let first = alarm_war_room(&world, "checkout-alb-5xx", "AWS Health").await;
     let unavailable = bot_post(&world, &first, "is unavailable").await;
     assert!(world.emu.files(&first).is_empty());
-    let source = store
-        .postmortem_source(incident_in(&store, &first).await.incident.id)
-        .await
-        .unwrap();
+    let source = warroom::store::postmortem_source(
+        store.db(),
+        incident_in(&store, &first).await.incident.id,
+    )
+    .await
+    .unwrap();
     let (md, html) = drafts(&source);
     let graphs = md
         .split("### Graphs")
@@ -603,10 +607,12 @@ async fn a_graph_that_could_not_be_posted_is_explained_in_the_draft() {
     );
     aws.set_alarm(checkout_alarm("checkout-api-5xx", Utc::now()));
     let second = alarm_war_room(&world, "checkout-api-5xx", "AWS Health").await;
-    let source = store
-        .postmortem_source(incident_in(&store, &second).await.incident.id)
-        .await
-        .unwrap();
+    let source = warroom::store::postmortem_source(
+        store.db(),
+        incident_in(&store, &second).await.incident.id,
+    )
+    .await
+    .unwrap();
     let (md, html) = drafts(&source);
     assert!(
         md.contains(

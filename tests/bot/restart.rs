@@ -2,9 +2,7 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_killed_bot_restarts_without_losing_or_duplicating_anything() {
-    let world = World::new().await;
+async fn a_killed_bot_restarts_without_losing_or_duplicating_anything(world: World) {
     let bot = BotProcess::start(&world).await;
     world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
     let channel = world.declare(ALICE, "Kill test sev2").await;
@@ -75,7 +73,9 @@ async fn a_killed_bot_restarts_without_losing_or_duplicating_anything() {
         None
     );
     world.bot_messages(&channel, 2).await;
-    let incidents = store.incidents(false).await.unwrap();
+    let incidents = warroom::store::incidents::list(store.db(), false)
+        .await
+        .unwrap();
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0].incident.status.to_string(), "monitoring");
     assert_eq!(
@@ -90,11 +90,9 @@ async fn a_killed_bot_restarts_without_losing_or_duplicating_anything() {
     bot.kill().await;
 }
 
-#[tokio::test]
-async fn a_declare_interrupted_mid_setup_resumes_on_restart() {
+async fn a_declare_interrupted_mid_setup_resumes_on_restart(world: World) {
     // The bot records the declare and creates the channel, but Slack fails the invite; the
     // bot is killed while retrying. After the restart it finishes the same war room.
-    let world = World::new().await;
     // Two failures: the first bot sees at least the first, the restarted one at most both.
     world.emu.inject_fault(
         "conversations.invite",
@@ -151,15 +149,20 @@ async fn a_declare_interrupted_mid_setup_resumes_on_restart() {
         "no second channel"
     );
     assert!(world.emu.channel(&channel).unwrap().is_member(BOB));
-    assert_eq!(world.store().await.incidents(false).await.unwrap().len(), 1);
+    let store = world.store().await;
+    assert_eq!(
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     bot.kill().await;
 }
 
-#[tokio::test]
-async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated() {
+async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated(world: World) {
     // The crash window between conversations.create and saving its id: the channel exists,
     // made by the bot, attached to no incident. The replayed declare must adopt it.
-    let world = World::new().await;
     let bot_user = world.emu.config().bot_user_id.clone();
     let today = chrono::Utc::now().format("%Y%m%d").to_string();
     let name = format!("inc-{today}-orphaned-channel");
@@ -197,3 +200,9 @@ async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated() {
         1
     );
 }
+
+on_both_backends!(
+    a_killed_bot_restarts_without_losing_or_duplicating_anything,
+    a_declare_interrupted_mid_setup_resumes_on_restart,
+    a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated,
+);

@@ -290,7 +290,9 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
 async fn wait_summaries(store: &warroom::store::Store, n: i64) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let count = store.summary_count().await.unwrap();
+        let count = warroom::store::timers::summary_count(store.db())
+            .await
+            .unwrap();
         if count >= n {
             return;
         }
@@ -352,9 +354,7 @@ async fn stop(world: &World, bot: warroom::app::App) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
-    let world = World::new().await;
+async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary(world: World) {
     let status = world.bot_channel("incident-status");
     let clock = clock();
     let tweak = |c: &mut warroom::config::Config| {
@@ -375,7 +375,9 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
     clock.advance(Duration::minutes(59));
     bot.service.kick_timers();
     let store = world.store().await;
-    let pending = store.pending_timers("summary").await.unwrap();
+    let pending = warroom::store::timers::pending_of_kind(store.db(), "summary")
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(
         pending[0].due_at,
@@ -387,7 +389,12 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary() {
     clock.advance(Duration::minutes(1));
     bot.service.kick_timers();
     wait_texts(&world, &status, 2).await;
-    assert_eq!(store.summary_count().await.unwrap(), 2);
+    assert_eq!(
+        warroom::store::timers::summary_count(store.db())
+            .await
+            .unwrap(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -428,3 +435,5 @@ async fn app_home_shows_open_and_recently_resolved_incidents() {
         "{list}"
     );
 }
+
+on_both_backends!(a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary);

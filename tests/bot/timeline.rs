@@ -1,7 +1,7 @@
 //! Everything said in an incident channel lands on the timeline, once.
 
 use crate::helpers::*;
-use warroom::store::TimelineEntry;
+use warroom::domain::TimelineEntry;
 
 fn by_ts<'a>(entries: &'a [TimelineEntry], ts: &str) -> &'a TimelineEntry {
     entries

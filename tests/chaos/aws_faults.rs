@@ -220,8 +220,7 @@ async fn wait_incident_channel(world: &World) -> String {
 
 async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
     let r = incident_in(store, channel).await;
-    store
-        .timeline(r.incident.id)
+    warroom::store::timeline::of_incident(store.db(), r.incident.id)
         .await
         .expect("timeline readable")
         .iter()
@@ -236,7 +235,9 @@ async fn wait_case_attempts(store: &Store, channel: &str, n: i64) {
     let id = incident_in(store, channel).await.incident.id;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let case = store.latest_case(id).await.expect("cases readable");
+        let case = warroom::store::escalation::latest_case(store.db(), id)
+            .await
+            .expect("cases readable");
         if case.as_ref().is_some_and(|c| c.attempts >= n) {
             return;
         }
@@ -306,7 +307,10 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
     aws.wait_calls("DescribeAlarms", outage_polls * SDK_ATTEMPTS)
         .await;
     assert!(
-        store.incidents(false).await.expect("readable").is_empty(),
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .expect("readable")
+            .is_empty(),
         "nothing can be known while DescribeAlarms is throttled"
     );
     assert!(world.inc_channels().is_empty());
@@ -488,11 +492,13 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
     assert_eq!(aws.fake.call_count("CreateCase"), 1, "never asked twice");
     assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::SupportCase).await, 1);
-    let case = store
-        .latest_case(incident_in(&store, &ch).await.incident.id)
-        .await
-        .expect("readable")
-        .expect("the case is recorded");
+    let case = warroom::store::escalation::latest_case(
+        store.db(),
+        incident_in(&store, &ch).await.incident.id,
+    )
+    .await
+    .expect("readable")
+    .expect("the case is recorded");
     assert_eq!(case.case_id.as_deref(), Some(cases[0].case_id.as_str()));
     check_invariants(&world, &store, 1).await;
 }

@@ -191,7 +191,9 @@ async fn sigkill_scenario(exactly_once_summaries: bool) {
     assert_eq!(record.incident.severity.to_string(), "SEV2");
 
     // Each change is on the timeline once, whatever the kills interrupted.
-    let entries = store.timeline(record.incident.id).await.expect("timeline");
+    let entries = warroom::store::timeline::of_incident(store.db(), record.incident.id)
+        .await
+        .expect("timeline");
     for needle in [
         "raised max_connections",
         "error rate back to normal",
@@ -206,10 +208,12 @@ async fn sigkill_scenario(exactly_once_summaries: bool) {
     // late: wait for it (a lost timer stays overdue and fails here)...
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let overdue = store
-            .due_timers(chrono::Utc::now() - chrono::Duration::seconds(3))
-            .await
-            .expect("timers readable");
+        let overdue = warroom::store::timers::due(
+            store.db(),
+            chrono::Utc::now() - chrono::Duration::seconds(3),
+        )
+        .await
+        .expect("timers readable");
         if overdue.is_empty() {
             break;
         }

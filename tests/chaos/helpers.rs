@@ -12,8 +12,9 @@ use std::time::Duration;
 use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::domain::{IncidentRecord, TimelineEntry};
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, SlackEmulator, Workspace};
-use warroom::store::{IncidentRecord, Store, TimelineEntry};
+use warroom::store::Store;
 
 /// Upper bound for any single awaited effect; generous for a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -65,6 +66,17 @@ impl World {
             db_path,
             db_url,
         }
+    }
+
+    /// The same world on a fresh database of this test binary's throwaway PostgreSQL
+    /// cluster instead of a SQLite file.
+    pub async fn on_postgres(config: EmulatorConfig) -> World {
+        let mut world = World::with(config, None).await;
+        let cluster = tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::shared)
+            .await
+            .expect("the cluster starts");
+        world.db_url = cluster.fresh_database().await.expect("a fresh database");
+        world
     }
 
     /// Start the bot in-process (responders: bob and carol) and wait for its connection.
@@ -187,8 +199,7 @@ impl World {
 }
 
 pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
-    store
-        .incident_by_channel(channel)
+    warroom::store::incidents::by_channel(store.db(), channel)
         .await
         .expect("database readable")
         .expect("an incident for the channel")
@@ -224,8 +235,10 @@ pub async fn wait_timeline(
 ) -> Vec<TimelineEntry> {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        if let Ok(Some(r)) = store.incident_by_channel(channel).await {
-            if let Ok(entries) = store.timeline(r.incident.id).await {
+        if let Ok(Some(r)) = warroom::store::incidents::by_channel(store.db(), channel).await {
+            if let Ok(entries) =
+                warroom::store::timeline::of_incident(store.db(), r.incident.id).await
+            {
                 if f(&entries) {
                     return entries;
                 }
@@ -269,7 +282,9 @@ pub fn acked_messages(ws: &Workspace, channel: &str, bot_user: &str) -> Vec<Stri
 ///   incident's timeline exactly once;
 /// - the pinned header says what the database says (text of `render::header`).
 pub async fn check_invariants(world: &World, store: &Store, incidents: usize) {
-    let records = store.incidents(false).await.expect("incidents readable");
+    let records = warroom::store::incidents::list(store.db(), false)
+        .await
+        .expect("incidents readable");
     assert_eq!(records.len(), incidents, "incidents: {records:#?}");
     let mut channels: Vec<String> = records
         .iter()
@@ -368,7 +383,7 @@ impl BotProcess {
     ) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
-            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\n{extra}",
+            "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\nfailover_after = \"3s\"\n{extra}",
             world.emu.api_url(),
             world.db_url
         );
@@ -397,7 +412,7 @@ impl BotProcess {
         BotProcess { child }
     }
 
-    /// The process id (for [`BotProcess::limit_file_size`]).
+    /// The process id (for [`BotProcess::limit_file_size`], and to tell replicas apart).
     pub fn pid(&self) -> u32 {
         self.child.id().expect("still running")
     }
@@ -418,6 +433,19 @@ impl BotProcess {
     /// Where every run's stderr goes (appended).
     pub fn log_path(world: &World) -> PathBuf {
         world.dir.path().join("warroom.log")
+    }
+
+    /// SIGKILL one of several bots; waits until Slack has seen its socket go (`remaining`
+    /// connections left).
+    pub async fn kill_leaving(mut self, world: &World, remaining: usize) {
+        self.child.kill().await.expect("kill -9");
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| {
+                (ws.live_connections <= remaining).then_some(())
+            })
+            .await
+            .expect("the socket closes with the process");
     }
 
     /// The process's exit status, if it has exited.

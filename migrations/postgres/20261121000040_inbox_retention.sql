@@ -1,0 +1,10 @@
+-- PostgreSQL: the same schema as migrations/sqlite/20261121000040_inbox_retention.sql, translated:
+-- TEXT COLLATE "C" so times compare and sort byte by byte as in SQLite.
+
+-- Events the worker set aside because they kept failing: kept with their error (last_error)
+-- until an operator replays them (`warroom inbox --retry`); pruning leaves them alone.
+ALTER TABLE inbox ADD COLUMN failed_at TEXT COLLATE "C";
+CREATE INDEX inbox_failed ON inbox (id) WHERE failed_at IS NOT NULL;
+
+-- Processed events are pruned by age (`[database] keep_raw_events`).
+CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
