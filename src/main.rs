@@ -99,9 +99,20 @@ enum Cmd {
     },
 }
 
+/// Log targets that carry secrets below `info`: tungstenite traces the Socket Mode
+/// handshake request, whose URL holds the connection's one-use ticket. Capped at `info`
+/// whatever `RUST_LOG` says (the exact target too, so a directive naming it cannot lift
+/// the cap): secrets never reach the logs.
+const CAPPED_AT_INFO: [&str; 2] = ["tungstenite", "tungstenite::handshake::client"];
+
 fn init_logs(format: LogFormat, default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    for target in CAPPED_AT_INFO {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -127,7 +138,14 @@ fn main() -> ExitCode {
         cli.log_format,
         if quiet { "warn" } else { "info,warroom=info" },
     );
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread runs every task. The work is a chain of hand-offs (socket → inbox commit
+    // on sqlx's SQLite thread → ack → worker), not parallel computation, and on a busy
+    // 2-core machine a second worker thread made ingest slower and acks later, and added
+    // a malloc arena (BENCHMARKS.md, finding 13). SQLite keeps its own thread.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
