@@ -1,7 +1,7 @@
 //! Figure 4: postmortem drafts of incidents with 100, 10,000 and 100,000 timeline entries
 //! (messages, pinned ones, notes), read from SQLite, built into data and rendered to
 //! Markdown and HTML with the shipped templates and the default `[postmortem]` settings.
-//! Run with `cargo bench --bench postmortem`.
+//! Run with `cargo bench --features bench --bench postmortem`.
 //!
 //! Per size, in group `postmortem_<n>_entries`:
 //! - `read`: `Store::postmortem_source` on a database holding the incident (1 % of its

@@ -1,5 +1,5 @@
 //! In-process SQLite figures: what one durable write costs, from the raw limit down to
-//! warroom's own store calls. Run with `cargo bench --bench store`.
+//! warroom's own store calls. Run with `cargo bench --features bench --bench store`.
 //!
 //! Every database is a real file in a temp dir, created and migrated by `Store::open`, so
 //! schema and durability settings (WAL, `synchronous=NORMAL`) are exactly warroom's.

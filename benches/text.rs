@@ -1,5 +1,5 @@
 //! In-process CPU figures for the text work done on every command and every echoed message:
-//! the `/incident` grammar and mrkdwn escaping. Run with `cargo bench --bench text`.
+//! the `/incident` grammar and mrkdwn escaping. Run with `cargo bench --features bench --bench text`.
 //!
 //! These are far from any target (a command is parsed once per ack), so they are here to
 //! catch a regression that would make them matter, not to be tuned.

@@ -3,7 +3,7 @@
 //! Slack emulator, which lives in this process, and measures what the emulator sees.
 //!
 //! ```sh
-//! cargo build --release --bins --examples && benches/peer/setup.sh
+//! cargo build --release --features bench --bins --examples && benches/peer/setup.sh
 //! target/release/examples/load all --runs 3
 //! ```
 //!
@@ -406,7 +406,12 @@ async fn spawn_warroom(
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("starting {} (cargo build --release?)", bin.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} (cargo build --release --features bench --bins --examples?)",
+                bin.display()
+            )
+        })?;
     let pid = child.id().ok_or_else(|| anyhow!("bot exited at once"))?;
     world
         .emu
@@ -1356,7 +1361,12 @@ async fn scenario_ack_ingest(
 async fn scenario_startup(args: &Args, res: &mut Results) -> anyhow::Result<()> {
     let bin = args.warroom_bin()?;
     let size = std::fs::metadata(&bin)
-        .with_context(|| format!("{} (cargo build --release?)", bin.display()))?
+        .with_context(|| {
+            format!(
+                "{} (cargo build --release --features bench --bins --examples?)",
+                bin.display()
+            )
+        })?
         .len();
     res.add(
         "warroom.binary_size",

@@ -20,7 +20,8 @@ use crate::slack::socket::{SocketMode, SocketOptions, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
 use crate::store::Store;
 
-/// rustls needs exactly one process-wide crypto provider; both ring and aws-lc-rs are linked.
+/// The process-wide rustls crypto provider: ring, the only one linked (Cargo.toml says why).
+/// Clients that pick their provider explicitly (the AWS SDK's) do not depend on it.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -87,6 +88,7 @@ impl App {
                         store: store.clone(),
                         socket: status.clone(),
                         metrics: metrics.clone(),
+                        readiness: Arc::default(),
                     },
                 )
                 .await?,
@@ -96,6 +98,7 @@ impl App {
         let client = build_client(&config.slack.api_url, config.slack.proactive_rate_limits)?;
         let web = SlackWeb::new(client.clone(), &secrets.bot_token)
             .with_reply_client(crate::slack::web::build_reply_client()?)
+            .with_post_pacing(config.slack.proactive_rate_limits)
             .with_metrics(metrics.clone());
         let bot = web
             .auth_test()

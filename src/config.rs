@@ -78,8 +78,9 @@ pub struct SlackConfig {
     pub managers: Vec<UserId>,
     /// Stakeholder updates and summaries go here.
     pub status_channel: Option<String>,
-    /// Space Web API calls by Slack's published per-method tiers before Slack has to say 429.
-    /// On by default; the emulator-backed demo and tests turn it off to run at full speed.
+    /// Space Web API calls by Slack's published per-method tiers, and `chat.postMessage` at
+    /// one per second per channel, before Slack has to say 429. On by default; the
+    /// emulator-backed demo and tests turn it off to run at full speed.
     pub proactive_rate_limits: bool,
     /// How many Socket Mode connections to keep open (Slack allows up to 10; two survive a
     /// refresh without a gap).
@@ -97,7 +98,14 @@ pub struct AwsConfig {
 pub struct DatabaseConfig {
     /// `sqlite://path/to/warroom.db`; the file is created (mode 0600) when missing.
     pub url: String,
+    /// How long the raw events Slack sent are kept after they were applied (`"7d"` by
+    /// default); `None` (`"forever"`) keeps them. What they recorded stays on the timeline.
+    pub keep_raw_events: Option<Duration>,
 }
+
+/// Raw events are kept at least this long: Slack redelivers an event for up to about an
+/// hour, and the inbox row is what recognises the redelivery.
+pub const MIN_KEEP_RAW_EVENTS: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Debug, Clone)]
 pub struct AlarmsConfig {
@@ -266,6 +274,7 @@ impl Default for Config {
             },
             database: DatabaseConfig {
                 url: "sqlite://warroom.db".to_string(),
+                keep_raw_events: Some(Duration::from_secs(7 * 24 * 60 * 60)),
             },
             alarms: AlarmsConfig {
                 enabled: false,
@@ -340,6 +349,7 @@ struct RawAws {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: Option<String>,
+    keep_raw_events: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -431,6 +441,14 @@ impl Config {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(invalid("[slack] api_url", "must be an http(s) URL"));
         }
+        // The bot token travels with every call: only over TLS, except to this machine
+        // (the emulator, a local proxy).
+        if parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(invalid(
+                "[slack] api_url",
+                "must be https:// (the bot token is sent with every call); plain http is only for a loopback address such as 127.0.0.1 or localhost",
+            ));
+        }
         if !api_url.ends_with('/') {
             return Err(invalid(
                 "[slack] api_url",
@@ -493,7 +511,13 @@ impl Config {
                 region: region.clone(),
                 endpoint_url: raw.aws.endpoint_url,
             },
-            database: DatabaseConfig { url: db_url },
+            database: DatabaseConfig {
+                url: db_url,
+                keep_raw_events: keep_raw_events(
+                    raw.database.keep_raw_events,
+                    defaults.database.keep_raw_events,
+                )?,
+            },
             alarms: alarms_config(raw.alarms, &region, &defaults.alarms)?,
             escalation: escalation_config(raw.escalation, &defaults.escalation)?,
             summary: summary_config(raw.summary, &defaults.summary)?,
@@ -507,6 +531,16 @@ impl Config {
             },
             postmortem: postmortem_config(raw.postmortem)?,
         })
+    }
+}
+
+/// Whether `url` points at this machine: `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -824,6 +858,23 @@ fn severity_key(
         ));
     }
     Ok(severity)
+}
+
+/// `[database] keep_raw_events`: a duration of at least an hour, or `"forever"`.
+fn keep_raw_events(
+    raw: Option<String>,
+    default: Option<Duration>,
+) -> Result<Option<Duration>, ConfigError> {
+    const KEY: &str = "[database] keep_raw_events";
+    match raw.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("forever") => Ok(None),
+        Some(_) => {
+            let keep = duration(KEY, raw, Duration::ZERO)?;
+            at_least(KEY, keep, MIN_KEEP_RAW_EVENTS)?;
+            Ok(Some(keep))
+        }
+    }
 }
 
 fn at_least(key: &str, value: Duration, min: Duration) -> Result<(), ConfigError> {
@@ -1170,6 +1221,56 @@ mod tests {
         for (text, key) in cases {
             let err = Config::parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn the_slack_api_is_reached_over_https_except_on_this_machine() {
+        for url in [
+            "http://slack.com/api/",
+            "http://10.0.0.5/api/",
+            "http://127.0.0.1.evil.example/api/",
+            "http://[2001:db8::1]/api/",
+        ] {
+            let err = Config::parse(&format!("[slack]\napi_url = \"{url}\""))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("[slack] api_url") && err.contains("must be https://"),
+                "{url}: {err}"
+            );
+        }
+        for url in [
+            "https://slack.com/api/",
+            "http://127.0.0.1:3000/api/",
+            "http://127.5.0.1/api/",
+            "http://localhost:8080/api/",
+            "http://[::1]:9000/api/",
+        ] {
+            let c = Config::parse(&format!("[slack]\napi_url = \"{url}\"")).unwrap();
+            assert_eq!(c.slack.api_url, url);
+        }
+    }
+
+    #[test]
+    fn raw_events_are_kept_a_week_unless_said_otherwise() {
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(
+            Config::parse("").unwrap().database.keep_raw_events,
+            Some(week)
+        );
+        let c = Config::parse("[database]\nkeep_raw_events = \"30d\"").unwrap();
+        assert_eq!(
+            c.database.keep_raw_events,
+            Some(Duration::from_secs(30 * 24 * 3600))
+        );
+        let c = Config::parse("[database]\nkeep_raw_events = \"forever\"").unwrap();
+        assert_eq!(c.database.keep_raw_events, None);
+        for bad in ["10m", "soon", "0s"] {
+            let err = Config::parse(&format!("[database]\nkeep_raw_events = \"{bad}\""))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("[database] keep_raw_events"), "{bad}: {err}");
         }
     }
 

@@ -95,7 +95,11 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         "Responders on call: @bob, @carol; @alice is on the checkout alarm route. A CloudWatch alarm notices first.\n"
     );
 
-    let aws = AwsFake::start(CloudWatchBackend::InMemory).await?;
+    // One clock for the bot, Slack and AWS: times in the channel, on the timeline and on
+    // the AWS case agree.
+    let clock = ManualClock::new(chrono::Utc::now());
+    let aws =
+        AwsFake::start_with_clock(CloudWatchBackend::InMemory, Arc::new(clock.clone())).await?;
     let (mut config, secrets) = config_for_emulator(&emu, &db_url, &[BOB, CAROL])?;
     alarm_config(&mut config, &aws.endpoint_url())?;
     config.slack.status_channel = Some(status.clone());
@@ -103,7 +107,6 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         access_key_id: "demo".to_string(),
         secret_access_key: "demo".to_string(),
     };
-    let clock = ManualClock::new(chrono::Utc::now());
     emu.set_clock(Some(clock.now()));
     let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access).await?;
     emu.wait_for_connections(1, STEP_DEADLINE).await?;
@@ -312,7 +315,7 @@ impl Script<'_> {
 
     async fn play(&self) -> anyhow::Result<String> {
         let emu = self.emu;
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         let hhmm = |minutes_ago: i64| {
             (now - chrono::Duration::minutes(minutes_ago))
                 .format("%H:%M")

@@ -19,6 +19,7 @@
 //! - [`postmortem`]: postmortem drafts from templates (data, tera templates, escaping).
 //! - [`report`]: operator output for `warroom incidents` / `warroom timeline`.
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
+//! - [`fuzz_properties`]: what the fuzz targets check, shared with `cargo test`.
 
 pub mod app;
 pub mod aws;
@@ -26,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod fuzz_properties;
 pub mod ops;
 pub mod postmortem;
 pub mod report;

@@ -90,6 +90,19 @@ enum Cmd {
         #[arg(long, default_value = "md")]
         format: Format,
     },
+    /// The events warroom set aside because they kept failing: `--failed` lists them with
+    /// their errors, `--retry ID` puts one back in the queue (the running bot applies it
+    /// within seconds, or at its next start).
+    Inbox {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// List the events set aside.
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Put the set-aside event with this id back in the queue.
+        #[arg(long, value_name = "ID")]
+        retry: Option<i64>,
+    },
     /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
     /// AWS account needed.
     Demo {
@@ -99,11 +112,20 @@ enum Cmd {
     },
 }
 
-/// Log targets that carry secrets below `info`: tungstenite traces the Socket Mode
-/// handshake request, whose URL holds the connection's one-use ticket. Capped at `info`
-/// whatever `RUST_LOG` says (the exact target too, so a directive naming it cannot lift
-/// the cap): secrets never reach the logs.
-const CAPPED_AT_INFO: [&str; 2] = ["tungstenite", "tungstenite::handshake::client"];
+/// Log targets that carry secrets below `info`, capped at `info` whatever `RUST_LOG` says
+/// (the exact target too, so a directive naming it cannot lift the cap): secrets never
+/// reach the logs. tungstenite traces the Socket Mode handshake request, whose URL holds
+/// the connection's one-use ticket; the AWS SDK's runtime prints the identity it resolved
+/// (the access key id) and SigV4 its signing inputs at debug.
+const CAPPED_AT_INFO: [&str; 7] = [
+    "tungstenite",
+    "tungstenite::handshake::client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_sigv4",
+    "aws_config",
+    "aws_credential_types",
+];
 
 fn init_logs(format: LogFormat, default: &str) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -133,6 +155,7 @@ fn main() -> ExitCode {
             | Cmd::Postmortem { .. }
             | Cmd::Doctor { .. }
             | Cmd::Backup { .. }
+            | Cmd::Inbox { .. }
     );
     init_logs(
         cli.log_format,
@@ -201,7 +224,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
             let records = store.incidents(!all).await?;
-            print!("{}", report::incidents(&records, chrono::Utc::now()));
+            print_report(&report::incidents(&records, chrono::Utc::now()));
             Ok(())
         }
         Cmd::Timeline { id, config } => {
@@ -212,7 +235,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no incident #{id} in {}", config.database.url))?;
             let entries = store.timeline(record.incident.id).await?;
-            print!("{}", report::timeline(&record, &entries));
+            print_report(&report::timeline(&record, &entries));
             Ok(())
         }
         Cmd::Postmortem {
@@ -237,10 +260,45 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     println!("incident #{id} → {}: ok", path.display());
                 }
-                None => print!("{draft}"),
+                None => print_report(&draft),
             }
             Ok(())
         }
+        Cmd::Inbox {
+            config,
+            failed,
+            retry,
+        } => {
+            let config = Config::load(&config)?;
+            let store = app::open_store(&config).await?;
+            match (failed, retry) {
+                (_, Some(id)) => {
+                    if !store.retry_event(id).await? {
+                        anyhow::bail!(
+                            "event {id} is not set aside; `warroom inbox --failed` lists those that are"
+                        );
+                    }
+                    println!("event {id} is back in the queue: the running bot applies it within seconds (or at its next start)");
+                }
+                (true, None) => print_report(&report::failed_events(&store.failed_events().await?)),
+                (false, None) => anyhow::bail!(
+                    "say what to do: --failed lists the events set aside, --retry ID replays one"
+                ),
+            }
+            store.close().await;
+            Ok(())
+        }
         Cmd::Demo { db } => demo::run(db).await,
+    }
+}
+
+/// Print recorded text: to a terminal without its control characters (an alarm or a person
+/// could have written escape sequences), to a pipe or file as recorded.
+fn print_report(text: &str) {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        print!("{}", report::for_terminal(text));
+    } else {
+        print!("{text}");
     }
 }

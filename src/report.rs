@@ -1,5 +1,7 @@
 //! Operator output from the database: `warroom incidents`, `warroom timeline <ID>`.
-//! Plain text, one line per item, so it greps and pipes well.
+//! Plain text, one line per item, so it greps and pipes well. What goes to a terminal
+//! passes [`for_terminal`] first: recorded text is whatever people and alarms wrote, and a
+//! terminal obeys escape sequences.
 
 use std::fmt::Write;
 
@@ -105,4 +107,139 @@ pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> String {
         }
     }
     out
+}
+
+/// `warroom inbox --failed`: one block per event set aside, oldest first, with its error.
+pub fn failed_events(events: &[crate::store::FailedEvent]) -> String {
+    if events.is_empty() {
+        return "no events set aside\n".to_string();
+    }
+    let mut out = String::new();
+    for e in events {
+        let kind = serde_json::from_str::<serde_json::Value>(&e.payload)
+            .ok()
+            .and_then(|v| v.get("type")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unreadable".to_string());
+        let _ = writeln!(
+            out,
+            "{}  ev-{}  {}  {}  received {}  set aside {} after {} attempt(s)",
+            e.id,
+            e.id,
+            kind,
+            e.dedupe_key,
+            e.received_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.failed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.attempts
+        );
+        let _ = writeln!(out, "    {}", e.error.replace('\n', "\n    "));
+    }
+    let _ = writeln!(
+        out,
+        "\n`warroom inbox --retry ID` puts one back in the queue once its cause is fixed."
+    );
+    out
+}
+
+/// Shown where control characters were removed, so a reader knows text was there.
+const REMOVED: char = '\u{FFFD}';
+
+/// `text` made safe to print on a terminal: escape sequences (CSI such as colours and
+/// cursor moves, OSC such as window titles and hyperlinks, DCS, SOS, PM, APC), their C1
+/// forms and every other control character (CR, BEL, backspace, DEL, …) are removed, each
+/// sequence shown as one `�`. Line breaks and tabs stay. Piped output is not filtered: it
+/// keeps what was recorded, byte for byte.
+pub fn for_terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\u{1b}' => {
+                match chars.next() {
+                    Some('[') => skip_csi(&mut chars),
+                    Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut chars),
+                    // A two-character escape (or a lone ESC at the end).
+                    _ => {}
+                }
+                mark(&mut out);
+            }
+            '\u{9b}' => {
+                skip_csi(&mut chars);
+                mark(&mut out);
+            }
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => {
+                skip_string(&mut chars);
+                mark(&mut out);
+            }
+            c if c.is_control() => mark(&mut out),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One `�` for a run of removed characters.
+fn mark(out: &mut String) {
+    if !out.ends_with(REMOVED) {
+        out.push(REMOVED);
+    }
+}
+
+/// Past a control sequence's parameters to its final byte (`@` to `~`).
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            return;
+        }
+    }
+}
+
+/// Past a control string to its terminator: BEL, ESC `\\` or the C1 string terminator.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{07}' | '\u{9c}' => return,
+            '\u{1b}' => {
+                chars.next_if_eq(&'\\');
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_control_characters_do_not_reach_a_terminal() {
+        let cases = [
+            ("\u{1b}[31mred\u{1b}[0m", "�red�"),
+            ("\u{1b}]0;pwned\u{7}title", "�title"),
+            (
+                "\u{1b}]8;;https://evil.example\u{1b}\\click\u{1b}]8;;\u{1b}\\",
+                "�click�",
+            ),
+            ("over\rwrite", "over�write"),
+            ("bell\u{7}\u{8}\u{7f}", "bell�"),
+            ("\u{9b}2Jcleared", "�cleared"),
+            ("\u{9d}0;t\u{9c}x", "�x"),
+            ("\u{1b}Pdcs\u{1b}\\after", "�after"),
+            ("lines\r\nand\ttabs\n", "lines\nand\ttabs\n"),
+            ("trailing \u{1b}", "trailing �"),
+            ("unterminated \u{1b}]0;title", "unterminated �"),
+            ("🔥 Zürich 数据 \u{200D}", "🔥 Zürich 数据 \u{200D}"),
+        ];
+        for (input, want) in cases {
+            let got = for_terminal(input);
+            assert_eq!(got, want, "{input:?}");
+            assert!(
+                !got.chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{input:?}"
+            );
+        }
+    }
 }

@@ -342,7 +342,17 @@ struct Bot {
 impl Bot {
     /// `warroom <args…>` with the world's config; `env` adds or overrides variables.
     async fn start(world: &World, args: &[&str], env: &[(&str, &str)]) -> Bot {
+        Self::start_with(world, args, env, "").await
+    }
+
+    /// [`Bot::start`] with `extra` TOML sections in the config file.
+    async fn start_with(world: &World, args: &[&str], env: &[(&str, &str)], extra: &str) -> Bot {
         let config = write_config(world);
+        if !extra.is_empty() {
+            let mut text = std::fs::read_to_string(&config).unwrap();
+            text.push_str(extra);
+            std::fs::write(&config, text).unwrap();
+        }
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
         cmd.args(args)
             .arg("run")
@@ -639,8 +649,14 @@ const AWS_KEY_ID: &str = "AKIAQX4Z7NR3EXAMPLE7";
 const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
 
 fn assert_no_secrets(logs: &str) {
-    for secret in [BOT_TOKEN, APP_TOKEN, AWS_KEY_ID, AWS_SECRET] {
-        assert!(!logs.contains(secret), "a secret is in the logs: {secret}");
+    assert_none_of(logs, &[BOT_TOKEN, APP_TOKEN, AWS_KEY_ID, AWS_SECRET]);
+}
+
+fn assert_none_of(logs: &str, secrets: &[&str]) {
+    for secret in secrets.iter().copied() {
+        if let Some(line) = logs.lines().find(|l| l.contains(secret)) {
+            panic!("a secret is in the logs: {secret}, in {line}");
+        }
         // Nor a recognisable piece of one (e.g. a token cut short in an error message).
         let tail = &secret[secret.len() - 16..];
         assert!(
@@ -650,8 +666,41 @@ fn assert_no_secrets(logs: &str) {
     }
 }
 
+/// An alarm in moto (behind the AWS fake) for the bot to find, in ALARM.
+async fn fire_alarm(fake: &warroom::aws::fake::AwsFake, name: &str) {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+    let cw = fake.operator_cloudwatch("us-east-1");
+    cw.put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/EC2")
+        .metric_name("CPUUtilization")
+        .statistic(Statistic::Average)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(80.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    cw.set_alarm_state()
+        .alarm_name(name)
+        .state_value(StateValue::Alarm)
+        .state_reason("Threshold Crossed")
+        .send()
+        .await
+        .expect("SetAlarmState");
+}
+
+/// The real binary at `RUST_LOG=debug`, in both log formats, with real credentials in
+/// use: the Slack tokens, and AWS keys the SDK's default chain resolves from the
+/// environment to sign an alarm poll and a Support case (moto behind the AWS fake). The
+/// logs carry none of them, nor the Socket Mode connection tickets or the `response_url`s
+/// Slack handed the bot (each works like a password for a while).
 #[tokio::test]
 async fn debug_logs_of_a_full_run_carry_no_secrets() {
+    let (fake, _moto) = warroom::aws::fake::AwsFake::start_on_moto()
+        .await
+        .expect("moto and the AWS fake start");
     let world = World::with_config(EmulatorConfig {
         bot_token: BOT_TOKEN.into(),
         app_token: APP_TOKEN.into(),
@@ -664,8 +713,12 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
         ("AWS_ACCESS_KEY_ID", AWS_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
     ];
+    let aws = format!(
+        "[aws]\nendpoint_url = \"{}\"\n[alarms]\npoll_interval = \"200ms\"\ncorrelation_window = \"1ms\"\n[escalation]\nsupport_api = true\n",
+        fake.endpoint_url()
+    );
     for format in ["json", "human"] {
-        let mut bot = Bot::start(&world, &["--log-format", format], &env).await;
+        let mut bot = Bot::start_with(&world, &["--log-format", format], &env, &aws).await;
         world
             .emu
             .wait_for_connections(1, DEADLINE)
@@ -685,6 +738,49 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
             e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
         })
         .await;
+
+        // A poll signed with the keys opens a war room; a case is opened through moto.
+        let alarm = format!("cpu-high-{format}");
+        let calls = fake.call_count("DescribeAlarms");
+        fire_alarm(&fake, &alarm).await;
+        let war_room = world
+            .emu
+            .wait_until(DEADLINE, |ws| {
+                ws.channels
+                    .iter()
+                    .find(|c| c.name.contains(&alarm))
+                    .map(|c| c.id.clone())
+            })
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the alarm's war room ({format}): {e}\n{}",
+                    bot.logs()
+                        .lines()
+                        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            });
+        assert!(
+            fake.call_count("DescribeAlarms") > calls,
+            "the bot polled AWS"
+        );
+        world.emu.join_channel(&war_room, BOB);
+        world.wait_header(&war_room, &[&alarm]).await;
+        assert_eq!(world.command(BOB, &war_room, "escalate aws").await, None);
+        let bot_user = world.emu.config().bot_user_id.clone();
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| {
+                ws.messages
+                    .get(&war_room)?
+                    .iter()
+                    .find(|m| m.user == bot_user && m.text.contains("opened AWS Support case"))?;
+                Some(())
+            })
+            .await
+            .expect("the case opens through moto");
         store.close().await;
         bot.signal("TERM");
         assert!(bot.exit(Duration::from_secs(30)).await.success());
@@ -704,6 +800,14 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
             "debug logs were not captured ({format}):\n{logs}"
         );
         assert_no_secrets(&logs);
+        let handed_out = world.emu.handed_out_secrets();
+        assert!(
+            handed_out.iter().any(|s| s.contains("/response/"))
+                && handed_out.iter().any(|s| !s.contains("/response/")),
+            "tickets and response_urls were handed out: {handed_out:?}"
+        );
+        let handed_out: Vec<&str> = handed_out.iter().map(String::as_str).collect();
+        assert_none_of(&logs, &handed_out);
     }
 
     // A token Slack refuses: the error names the variable, not the value.

@@ -125,6 +125,51 @@ async fn readyz_follows_the_socket_mode_connection() {
     app.stop().await.unwrap();
 }
 
+/// A probe flood does not take the database's write lock once per request (the acks wait
+/// for the one connection too): at most one write check a second answers every probe, and
+/// events are still recorded meanwhile.
+#[tokio::test]
+async fn a_readyz_flood_checks_the_database_at_most_once_a_second() {
+    let world = World::new().await;
+    let (app, base) = start_with_listener(&world).await;
+    let channel = world.declare(ALICE, "probe flood").await;
+    let checks = |text: &str| sample(text, "warroom_readiness_database_checks_total");
+    let before = checks(&get(&format!("{base}/metrics")).await.1).unwrap_or(0.0);
+    let started = tokio::time::Instant::now();
+    let client = reqwest::Client::new();
+    let mut answered = 0;
+    for _ in 0..10 {
+        let probes: Vec<_> = (0..40)
+            .map(|_| {
+                let (client, url) = (client.clone(), format!("{base}/readyz"));
+                tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) })
+            })
+            .collect();
+        for p in probes {
+            assert_eq!(p.await.unwrap().unwrap().as_u16(), 200);
+            answered += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    let ts = world
+        .emu
+        .post_message(BOB, &channel, "recorded through the flood", None)
+        .unwrap();
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the message", |e| {
+        e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+    let made = checks(&get(&format!("{base}/metrics")).await.1).unwrap() - before;
+    // One check per second of the flood (and one for a second begun).
+    let allowed = elapsed.as_secs_f64().ceil() + 1.0;
+    assert!(
+        made >= 1.0 && made <= allowed,
+        "{answered} probes in {elapsed:?} made {made} database checks (at most {allowed})"
+    );
+    app.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn readyz_is_not_ready_after_stop_begins_and_the_listener_closes_with_the_bot() {
     let world = World::new().await;
@@ -502,4 +547,126 @@ async fn doctor_checks_the_support_api_and_explains_a_missing_support_plan() {
     .await;
     assert!(ok, "{out}");
     assert!(!out.contains("AWS Support API"), "{out}");
+}
+
+/// A pseudo-terminal: (the side a terminal reads, the side a program writes).
+#[cfg(target_os = "linux")]
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors, which the Files then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are open and owned by nobody else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    }
+}
+
+/// Run `warroom <args>` with its output on a terminal; returns what the terminal got.
+#[cfg(target_os = "linux")]
+async fn on_a_terminal(args: &[&str]) -> String {
+    use std::io::Read;
+    let (mut master, slave) = pty();
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(args)
+        .env_remove("WARROOM_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(slave))
+        .stderr(std::process::Stdio::piped())
+        .status();
+    let status = tokio::time::timeout(DEADLINE, status)
+        .await
+        .expect("warroom ends")
+        .expect("warroom runs");
+    assert!(status.success(), "warroom {args:?}");
+    // The program is gone and holds no end of the terminal: reading ends there.
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+/// Recorded text is whatever people and alarms wrote, and a terminal obeys escape
+/// sequences (colours, cursor moves, window titles, hyperlinks that hide their target).
+/// `warroom timeline`, `incidents` and `postmortem` show it on a terminal without them;
+/// piped, the text is as recorded.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn operator_output_to_a_terminal_carries_no_escape_sequences() {
+    let world = World::new().await;
+    let app = world.start_bot().await;
+    let hostile_title = "Checkout \u{1b}]0;owned\u{7}down\u{1b}[2J";
+    let channel = world.declare(ALICE, hostile_title).await;
+    let hostile = "\u{1b}[31mred\u{1b}[0m then\roverwrite \u{1b}]8;;https://evil.example\u{1b}\\the link\u{1b}]8;;\u{1b}\\ \u{9b}2Jend";
+    let ts = world
+        .emu
+        .post_message(BOB, &channel, hostile, None)
+        .unwrap();
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the message", |e| {
+        e.iter().any(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+    })
+    .await;
+    let id = store
+        .incident_by_channel(&channel)
+        .await
+        .unwrap()
+        .unwrap()
+        .incident
+        .id
+        .0
+        .to_string();
+    app.stop().await.unwrap();
+    let cfg = world.dir.path().join("operator.toml");
+    std::fs::write(&cfg, format!("[database]\nurl = \"{}\"\n", world.db_url)).unwrap();
+    let cfg = cfg.to_str().unwrap();
+
+    for args in [
+        vec!["timeline", id.as_str(), "--config", cfg],
+        vec!["incidents", "--all", "--config", cfg],
+        vec!["postmortem", id.as_str(), "--config", cfg],
+    ] {
+        let shown = on_a_terminal(&args).await;
+        assert!(shown.contains("Checkout"), "{args:?}: {shown}");
+        // The terminal ends its own lines with CR LF; a CR anywhere else came from the text.
+        let stray_cr = shown.replace("\r\n", "\n").contains('\r');
+        assert!(
+            !shown.contains(['\u{1b}', '\u{7}', '\u{9b}']) && !stray_cr,
+            "{args:?} put control characters on the terminal: {shown:?}"
+        );
+        if args[0] != "incidents" {
+            for word in ["red", "overwrite", "the link", "end"] {
+                assert!(shown.contains(word), "{args:?} lost {word:?}: {shown}");
+            }
+        }
+    }
+    // Piped, the timeline is the record, byte for byte.
+    let piped = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["timeline", id.as_str(), "--config", cfg])
+        .env_remove("WARROOM_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&piped.stdout).contains(hostile));
 }

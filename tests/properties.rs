@@ -4,6 +4,10 @@
 //! reaches an outbound message as a live `<!…>`, `<@…>`, `<#…>` or `<http…|…>`. The only
 //! `<…>` sequences allowed in the output are the mentions, channel links and dates warroom
 //! builds itself from validated ids, which the test knows.
+//!
+//! The postmortem page gets the same treatment for HTML: whatever people and AWS wrote,
+//! the page has only the template's elements and attributes, links only to web addresses,
+//! and images only from PNG bytes.
 
 use std::collections::HashMap;
 
@@ -352,7 +356,12 @@ proptest! {
             ("already open", ui::case_already_open(&case)),
             ("resolve prompt", ui::resolve_case_prompt(&case)),
             ("resolved", ui::case_resolved(Some(&bob), &case)),
-            ("refused", ui::not_allowed("open AWS Support cases", Some(&status))),
+            ("refused", ui::refusal(
+                "open AWS Support cases",
+                &[warroom::domain::authorization::Role::Lead, warroom::domain::authorization::Role::SupportEscalator],
+                Some(&status),
+                Some(&status),
+            )),
         ];
         for (what, out) in &outs {
             assert_no_live_sequences(what, &strings(out))?;
@@ -432,12 +441,243 @@ proptest! {
     }
 
     #[test]
+    fn the_postmortem_page_has_only_its_own_markup_whatever_the_text(
+        title in hostile(),
+        message in hostile(),
+        update in hostile(),
+        alarm in hostile(),
+        reply in hostile(),
+        graph_title in hostile(),
+        permalink in hostile(),
+        png in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let html = postmortem_page(&title, &message, &update, &alarm, &reply, &graph_title, &permalink, png);
+        assert_only_template_markup(&html)?;
+    }
+
+    #[test]
     fn escape_leaves_no_bracket_and_round_trips(text in hostile()) {
         let escaped = warroom::slack::mrkdwn::escape(&text);
         prop_assert!(!escaped.contains('<') && !escaped.contains('>'));
         let back = escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
         prop_assert_eq!(back, text);
     }
+}
+
+/// The postmortem page of an alarm-opened incident with these texts where people and AWS
+/// write, and these bytes as its graph (a real PNG's header in front half the time).
+#[allow(clippy::too_many_arguments)]
+fn postmortem_page(
+    title: &str,
+    message: &str,
+    update: &str,
+    alarm: &str,
+    reply: &str,
+    graph_title: &str,
+    permalink: &str,
+    mut png: Vec<u8>,
+) -> String {
+    use warroom::postmortem::{self, Format, Templates};
+    use warroom::store::{
+        AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, PostmortemSource,
+    };
+    if png.first().is_some_and(|b| b % 2 == 0) {
+        png.splice(0..0, *b"\x89PNG\r\n\x1a\n");
+    }
+    let mut pinned = entry(EntryKind::Message, message, "U0CAROL");
+    pinned.key_event = true;
+    let mut said = entry(EntryKind::Update, update, "U0CAROL");
+    said.id = 2;
+    said.key_event = true;
+    let source = PostmortemSource {
+        record: incident(title, Status::Resolved, true),
+        entries: vec![pinned, said],
+        details: HashMap::new(),
+        actions: vec![action(message, "U0BOB")],
+        evidence: Evidence {
+            opened_by_alarm: Some(alarm.to_string()),
+            alarms: vec![AlarmEvent {
+                name: alarm.to_string(),
+                state: "ALARM".to_string(),
+                at: opened(),
+                region: "us-east-1".to_string(),
+                metric: Some(alarm.to_string()),
+                description: Some(reply.to_string()),
+                console_url: "https://us-east-1.console.aws.amazon.com/cloudwatch/home".to_string(),
+            }],
+            aws_cases: vec![AwsCase {
+                id: reply.to_string(),
+                severity: "high".to_string(),
+                subject: title.to_string(),
+                status: reply.to_string(),
+                opened_at: opened(),
+                console_url: warroom::domain::support::console_url(reply, Some(reply)),
+                communications: vec![
+                    CaseMessage {
+                        at: opened(),
+                        from: "warroom".to_string(),
+                        text: message.to_string(),
+                        kind: CaseMessageKind::Opening,
+                    },
+                    CaseMessage {
+                        at: opened(),
+                        from: reply.to_string(),
+                        text: reply.to_string(),
+                        kind: CaseMessageKind::Aws,
+                    },
+                ],
+            }],
+            health_events: Vec::new(),
+            graphs: vec![Graph {
+                alarm_name: alarm.to_string(),
+                title: graph_title.to_string(),
+                png: Some(png),
+                slack_file_id: Some(graph_title.to_string()),
+                permalink: Some(permalink.to_string()),
+                unavailable: None,
+                posted_at: opened(),
+            }],
+        },
+    };
+    let templates = Templates::load(None).expect("the shipped templates");
+    postmortem::draft(
+        &templates,
+        &source,
+        &postmortem::Options {
+            gap: chrono::Duration::minutes(30),
+            appendix_max_bytes: 1 << 20,
+            escalation_target: chrono::Duration::minutes(30),
+        },
+        opened() + chrono::Duration::hours(3),
+        Format::Html,
+    )
+    .expect("the page renders")
+}
+
+/// Every tag is one the template writes, with the template's attributes; links go to web
+/// addresses and images come from PNG bytes. Text from the data can only be character data.
+fn assert_only_template_markup(html: &str) -> Result<(), TestCaseError> {
+    const TAGS: &[&str] = &[
+        "!DOCTYPE",
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "strong",
+        "em",
+        "code",
+        "br",
+        "span",
+        "table",
+        "thead",
+        "tr",
+        "th",
+        "td",
+        "ul",
+        "li",
+        "figure",
+        "figcaption",
+        "img",
+        "a",
+        "section",
+        "footer",
+        "svg",
+        "desc",
+        "g",
+        "line",
+        "text",
+        "rect",
+        "path",
+        "circle",
+    ];
+    const ATTRIBUTES: &[&str] = &[
+        "lang",
+        "charset",
+        "name",
+        "content",
+        "class",
+        "id",
+        "href",
+        "src",
+        "alt",
+        "xmlns",
+        "viewBox",
+        "role",
+        "aria-labelledby",
+        "x",
+        "y",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "width",
+        "height",
+        "text-anchor",
+        "dy",
+        "d",
+        "cx",
+        "cy",
+        "r",
+        "fill",
+        "stroke",
+        "stroke-width",
+        "data-phase",
+        "data-event",
+    ];
+    // The style sheet is the template's own text: skip it.
+    let (before, rest) = html.split_once("<style>").unwrap_or((html, ""));
+    let after = rest.split_once("</style>").map_or("", |(_, a)| a);
+    for part in [before, after] {
+        for raw in part.split('<').skip(1) {
+            let tag = raw.split('>').next().unwrap_or_default();
+            let tag = tag.strip_suffix('/').unwrap_or(tag);
+            let mut words = tag.trim_start_matches('/').splitn(2, ' ');
+            let name = words.next().unwrap_or_default();
+            prop_assert!(TAGS.contains(&name), "element <{}> in the page", name);
+            let mut attrs = words.next().unwrap_or_default().trim();
+            if name == "!DOCTYPE" {
+                continue;
+            }
+            while !attrs.is_empty() {
+                let (attr, value_and_rest) = attrs.split_once("=\"").unwrap_or((attrs, ""));
+                prop_assert!(
+                    ATTRIBUTES.contains(&attr),
+                    "attribute {:?} on <{}>",
+                    attr,
+                    name
+                );
+                let (value, more) = value_and_rest
+                    .split_once('"')
+                    .unwrap_or((value_and_rest, ""));
+                match attr {
+                    "href" => {
+                        prop_assert!(value.starts_with("https:&#x2F;&#x2F;"), "href={:?}", value)
+                    }
+                    "src" => prop_assert!(
+                        value.starts_with("data:image&#x2F;png;base64,iVBORw0KGg")
+                            && value["data:image&#x2F;png;base64,".len()..]
+                                .replace("&#x2F;", "/")
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric()
+                                    || b == b'+'
+                                    || b == b'/'
+                                    || b == b'='),
+                        "src={:?}",
+                        value
+                    ),
+                    _ => {}
+                }
+                attrs = more.trim_start();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The checker itself: a raw sequence is caught, warroom's own tokens are not.
@@ -457,4 +697,30 @@ fn the_checker_tells_live_sequences_from_warroom_s_own() {
     let own = "<@U0ALICE> in <#C0INCIDENT> at <!date^1763717400^{date_short_pretty} {time}|2026-11-21 09:30 UTC>";
     assert!(assert_no_live_sequences("own", &[own.to_string()]).is_ok());
     assert!(assert_no_live_sequences("escaped", &[render::problem("<!channel>").text]).is_ok());
+}
+
+/// The page checker itself: foreign elements, attributes, links and images are caught; the
+/// shipped page with harmless text passes.
+#[test]
+fn the_page_checker_tells_foreign_markup_from_the_template_s() {
+    for foreign in [
+        "<p>x</p><script>alert(1)</script>",
+        "<p onclick=\"alert(1)\">x</p>",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "<img class=\"graph\" src=\"https:&#x2F;&#x2F;evil.example&#x2F;x.png\">",
+    ] {
+        assert!(assert_only_template_markup(foreign).is_err(), "{foreign}");
+    }
+    let page = postmortem_page(
+        "t",
+        "m",
+        "u",
+        "a",
+        "r",
+        "g",
+        "https://x.slack.com/f",
+        vec![0],
+    );
+    assert!(page.contains("<img class=\"graph\""), "a PNG is shown");
+    assert!(assert_only_template_markup(&page).is_ok());
 }

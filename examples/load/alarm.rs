@@ -263,7 +263,12 @@ impl Rig {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {} (cargo build --release?)", bin.display()))?;
+            .with_context(|| {
+                format!(
+                    "starting {} (cargo build --release --features bench --bins --examples?)",
+                    bin.display()
+                )
+            })?;
         let pid = child.id().ok_or_else(|| anyhow!("bot exited at once"))?;
         self.world.emu.wait_for_connections(1, DEADLINE).await?;
         // The poller is running once it has asked CloudWatch.

@@ -233,91 +233,72 @@ pub(super) fn widget_json(alarm: &Alarm, now: DateTime<Utc>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
-    use aws_sdk_cloudwatch::primitives::DateTime as SdkTime;
-    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use crate::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
 
-    fn metric_alarm(name: &str) -> MetricAlarm {
-        MetricAlarm::builder()
-            .alarm_name(name)
-            .alarm_arn(format!("arn:aws:cloudwatch:eu-west-1:1:alarm:{name}"))
-            .state_value(StateValue::Alarm)
-            .state_updated_timestamp(SdkTime::from_secs(1_795_000_000))
-            .namespace("AWS/RDS")
-            .metric_name("DatabaseConnections")
-            .threshold(500.0)
-            .build()
+    fn fake_alarm(i: usize, state: &str) -> FakeAlarm {
+        FakeAlarm {
+            region: "eu-west-1".into(),
+            name: format!("db-{i:03}"),
+            description: None,
+            namespace: "AWS/RDS".into(),
+            metric_name: "DatabaseConnections".into(),
+            dimensions: vec![("DBInstanceIdentifier".into(), "orders".into())],
+            statistic: "Maximum".into(),
+            period_secs: 60,
+            threshold: 500.0,
+            comparison: "GreaterThanThreshold".into(),
+            state: state.into(),
+            state_reason: "Threshold Crossed".into(),
+            state_updated_at: Utc::now(),
+            tags: vec![],
+        }
+    }
+
+    /// The SDK client the bot would use, pointed at a fresh in-memory fake.
+    async fn on_fake() -> (Client, AwsFake) {
+        let fake = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+        (fake.operator_cloudwatch("eu-west-1"), fake)
     }
 
     #[tokio::test]
-    async fn every_page_is_read_and_both_kinds_are_kept() {
-        let first = mock!(Client::describe_alarms)
-            .match_requests(|r| {
-                r.next_token().is_none() && r.state_value() == Some(&StateValue::Alarm)
-            })
-            .then_output(|| {
-                DescribeAlarmsOutput::builder()
-                    .metric_alarms(metric_alarm("a"))
-                    .metric_alarms(metric_alarm("b"))
-                    .next_token("page-2")
-                    .build()
-            });
-        let second = mock!(Client::describe_alarms)
-            .match_requests(|r| r.next_token() == Some("page-2"))
-            .then_output(|| {
-                DescribeAlarmsOutput::builder()
-                    .metric_alarms(metric_alarm("c"))
-                    .composite_alarms(
-                        CompositeAlarm::builder()
-                            .alarm_name("web-down")
-                            .alarm_arn("arn:aws:cloudwatch:eu-west-1:1:alarm:web-down")
-                            .alarm_rule("ALARM(a) AND ALARM(c)")
-                            .state_value(StateValue::Alarm)
-                            .state_updated_timestamp(SdkTime::from_secs(1_795_000_100))
-                            .build(),
-                    )
-                    .build()
-            });
-        let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&first, &second]);
+    async fn every_page_is_read_and_only_alarms_in_alarm_are_kept() {
+        let (client, fake) = on_fake().await;
+        for i in 0..120 {
+            fake.set_alarm(fake_alarm(i, if i % 4 == 0 { "OK" } else { "ALARM" }));
+        }
         let alarms = alarms_in_alarm(&client, "eu-west-1").await.unwrap();
-        let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["a", "b", "c", "web-down"]);
-        assert_eq!(alarms[0].region, "eu-west-1");
+        assert_eq!(alarms.len(), 90, "every alarm in ALARM, across pages");
+        assert!(alarms.iter().all(|a| a.region == "eu-west-1"));
         assert_eq!(alarms[0].threshold, Some(500.0));
-        assert_eq!(alarms[3].kind, AlarmKind::Composite);
-        assert_eq!(alarms[3].rule.as_deref(), Some("ALARM(a) AND ALARM(c)"));
-        assert_eq!(first.num_calls() + second.num_calls(), 2);
-    }
-
-    #[tokio::test]
-    async fn service_errors_keep_their_code() {
-        let denied = mock!(Client::describe_alarms).then_error(|| {
-            aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError::generic(
-                aws_sdk_cloudwatch::error::ErrorMetadata::builder()
-                    .code("AccessDenied")
-                    .message("not allowed")
-                    .build(),
-            )
-        });
-        let client = mock_client!(aws_sdk_cloudwatch, [&denied]);
-        let err = alarms_in_alarm(&client, "us-east-1").await.unwrap_err();
-        assert_eq!(err.code(), Some("AccessDenied"));
+        assert_eq!(alarms[0].kind, AlarmKind::Metric);
         assert_eq!(
-            err.to_string(),
-            "AWS DescribeAlarms failed: AccessDenied: not allowed"
+            fake.call_count("DescribeAlarms"),
+            2,
+            "two pages of at most 50"
         );
     }
 
     #[tokio::test]
-    async fn a_widget_answer_that_is_not_png_is_an_error() {
-        let junk = mock!(Client::get_metric_widget_image).then_output(|| {
-            aws_sdk_cloudwatch::operation::get_metric_widget_image::GetMetricWidgetImageOutput::builder()
-                .metric_widget_image(aws_sdk_cloudwatch::primitives::Blob::new("<html>"))
-                .build()
-        });
-        let client = mock_client!(aws_sdk_cloudwatch, [&junk]);
-        let err = widget_image(&client, "{}").await.unwrap_err();
-        assert!(err.to_string().contains("not a PNG"), "{err}");
+    async fn service_errors_keep_their_code() {
+        let (client, fake) = on_fake().await;
+        fake.fail_cloudwatch("DescribeAlarms", "AccessDenied", 1);
+        let err = alarms_in_alarm(&client, "eu-west-1").await.unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"));
+        assert!(
+            err.to_string()
+                .starts_with("AWS DescribeAlarms failed: AccessDenied: "),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_widget_comes_back_as_a_png_or_as_an_error() {
+        let (client, fake) = on_fake().await;
+        let widget = r#"{"metrics":[["AWS/RDS","DatabaseConnections"]]}"#;
+        let png = widget_image(&client, widget).await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+        fake.fail_widget_images(true);
+        assert!(widget_image(&client, widget).await.is_err());
     }
 
     #[test]

@@ -59,52 +59,59 @@ pub(super) async fn open_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_health::operation::describe_events::{DescribeEventsError, DescribeEventsOutput};
-    use aws_sdk_health::types::Event;
-    use aws_smithy_mocks::{mock, mock_client};
+    use crate::aws::fake::{AwsFake, CloudWatchBackend};
+    use crate::domain::health_service::HealthEvent;
+
+    /// The SDK client the bot would use, pointed at a fresh in-memory fake.
+    async fn on_fake() -> (Client, AwsFake) {
+        let fake = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+        let conf = aws_sdk_health::Config::builder()
+            .http_client(crate::aws::https_client())
+            .behavior_version(aws_sdk_health::config::BehaviorVersion::latest())
+            .region(aws_sdk_health::config::Region::new(
+                crate::aws::HEALTH_REGION,
+            ))
+            .endpoint_url(fake.endpoint_url())
+            .credentials_provider(aws_sdk_health::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .build();
+        (Client::from_conf(conf), fake)
+    }
+
+    fn event(arn: &str, service: &str, region: &str, status: &str) -> HealthEvent {
+        HealthEvent {
+            arn: arn.into(),
+            service: service.into(),
+            event_type: "AWS_EC2_OPERATIONAL_ISSUE".into(),
+            category: Some("issue".into()),
+            region: Some(region.into()),
+            status: status.into(),
+            started_at: None,
+            last_updated_at: None,
+        }
+    }
 
     #[tokio::test]
-    async fn asks_for_open_and_upcoming_events_of_the_service_in_the_region() {
-        let rule = mock!(Client::describe_events)
-            .match_requests(|r| {
-                let f = r.filter().unwrap();
-                f.services() == ["EC2"]
-                    && f.regions() == ["eu-west-1"]
-                    && f.event_status_codes() == [EventStatusCode::Open, EventStatusCode::Upcoming]
-            })
-            .then_output(|| {
-                DescribeEventsOutput::builder()
-                    .events(
-                        Event::builder()
-                            .arn("arn:aws:health:eu-west-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/1")
-                            .service("EC2")
-                            .event_type_code("AWS_EC2_OPERATIONAL_ISSUE")
-                            .region("eu-west-1")
-                            .status_code(EventStatusCode::Open)
-                            .build(),
-                    )
-                    .build()
-            });
-        let client = mock_client!(aws_sdk_health, [&rule]);
+    async fn asks_for_open_events_of_the_service_in_the_region() {
+        let (client, fake) = on_fake().await;
+        fake.add_health_event(event("arn:1", "EC2", "eu-west-1", "open"));
+        fake.add_health_event(event("arn:2", "EC2", "us-east-1", "open"));
+        fake.add_health_event(event("arn:3", "RDS", "eu-west-1", "open"));
         let HealthAnswer::Events(events) = open_events(&client, "EC2", "eu-west-1").await.unwrap()
         else {
             panic!("expected events");
         };
-        assert_eq!(events.len(), 1);
+        let arns: Vec<&str> = events.iter().map(|e| e.arn.as_str()).collect();
+        assert_eq!(arns, ["arn:1"]);
         assert_eq!(events[0].event_type, "AWS_EC2_OPERATIONAL_ISSUE");
         assert_eq!(events[0].status, "open");
     }
 
     #[tokio::test]
     async fn no_support_plan_is_an_answer_not_an_error() {
-        let rule = mock!(Client::describe_events).then_error(|| {
-            DescribeEventsError::generic(
-                aws_sdk_health::error::ErrorMetadata::builder()
-                    .code("SubscriptionRequiredException")
-                    .build(),
-            )
-        });
-        let client = mock_client!(aws_sdk_health, [&rule]);
+        let (client, fake) = on_fake().await;
+        fake.require_subscription(true);
         assert_eq!(
             open_events(&client, "EC2", "us-east-1").await.unwrap(),
             HealthAnswer::SubscriptionRequired

@@ -336,9 +336,26 @@ impl Aws {
     }
 }
 
+/// The HTTPS client every AWS call goes through, credential look-ups included: hyper 1 and
+/// rustls on ring, the same stack as the Slack client (Cargo.toml says why not the SDK's
+/// default). Built once per process; its connection pool is shared by every SDK client.
+pub(crate) fn https_client() -> aws_sdk_cloudwatch::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    static CLIENT: std::sync::OnceLock<aws_sdk_cloudwatch::config::SharedHttpClient> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https()
+        })
+        .clone()
+}
+
 async fn sdk_config(config: &Config, access: &AwsAccess, region: &str) -> aws_config::SdkConfig {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(Region::new(region.to_string()));
     if let Some(url) = &config.aws.endpoint_url {
         loader = loader.endpoint_url(url.clone());
     }

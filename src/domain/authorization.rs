@@ -1,12 +1,18 @@
-//! Who may do what in an incident: one table, mirrored in `SECURITY.md`.
+//! Who may do what in an incident: one table, [`TABLE`], mirrored in `SECURITY.md`.
 //!
-//! Speed and openness matter more than control during an incident, so most commands are
-//! open to anyone (and record who ran them). Changing the incident's state is kept to the
-//! people running it, so a bystander cannot resolve someone else's incident; stakeholder
-//! updates also accept anyone who took part; AWS Support cases add the support user group.
+//! Speed and openness matter more than control during an incident, so reading and adding
+//! to the record is open to anyone (and records who did it). Changing the incident, its
+//! lead, or silencing warroom's nudges is kept to the people running it, so a bystander
+//! cannot take over or quieten someone else's incident; stakeholder updates also accept
+//! anyone who took part; AWS Support cases add the support user group.
+//!
+//! Every way a person asks for something is a row: each `/incident` subcommand, each button
+//! on warroom's messages (by the id warroom gives the control) and each form. A new command
+//! or button is one row here and one row in SECURITY.md (a test keeps the two equal).
 //!
 //! Resolving a person's roles needs IO (the store, Slack user groups); that lives in
-//! `service::authorization`. This module only decides, given the roles.
+//! `service::authorization`, the one checkpoint every request passes. This module only
+//! decides, given the roles.
 
 use crate::domain::{Command, Status};
 
@@ -119,67 +125,147 @@ impl FromIterator<Role> for RoleSet {
     }
 }
 
-/// Something a person asks warroom to do in an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Declare,
-    Note,
-    Timeline,
-    List,
-    Help,
+/// The ids warroom gives the controls on its messages and its forms (Slack's `action_id`
+/// and `callback_id`). The renderers put them on the buttons; the checkpoint maps a click or
+/// a submission back to its row of [`TABLE`] by them.
+pub mod control {
+    /// "Open AWS Support case" on the case nudge: opens the case form.
+    pub const OPEN_CASE: &str = "support_open_case";
+    /// "Snooze 30m" on a nudge.
+    pub const SNOOZE: &str = "nudge_snooze";
+    /// "Not an AWS issue" on the case nudge.
+    pub const NOT_AWS: &str = "nudge_not_aws";
+    /// "Draft the postmortem" on the resolve notice.
+    pub const DRAFT_POSTMORTEM: &str = "postmortem_draft";
+    /// "Resolve AWS case" after the incident is resolved with its case still open.
+    pub const RESOLVE_CASE: &str = "support_resolve_case";
+    /// The AWS Support case form (a modal).
+    pub const CASE_FORM: &str = "support_case";
+}
+
+/// How a request reaches warroom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `/incident <name> …`.
+    Command,
+    /// A button on one of warroom's messages, by its [`control`] id.
+    Button(&'static str),
+    /// A form warroom opened, by its [`control`] id.
+    Form(&'static str),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub action: Action,
+    pub via: Via,
+    /// How SECURITY.md names it: what people type, or the label of the button or form.
+    pub name: &'static str,
+    /// What a refusal says the caller may not do ("… may change the severity").
+    pub what: &'static str,
+    /// Who may: holding any one of these roles is enough.
+    pub who: &'static [Role],
+}
+
+/// Everybody.
+const ANYONE: &[Role] = &[Role::Anyone];
+/// The people running the incident.
+const RUNNING: &[Role] = &[
+    Role::Lead,
+    Role::Responder,
+    Role::Declarer,
+    Role::IncidentLead,
+];
+/// … and anyone who took part: updates should come from whoever knows.
+const TAKING_PART: &[Role] = &[
+    Role::Lead,
+    Role::Responder,
+    Role::Declarer,
+    Role::IncidentLead,
+    Role::Participant,
+];
+/// … and the AWS Support user group: a case speaks for the company to AWS.
+const WITH_SUPPORT: &[Role] = &[
+    Role::Lead,
+    Role::Responder,
+    Role::Declarer,
+    Role::IncidentLead,
+    Role::SupportEscalator,
+];
+
+/// Declares [`Action`] and [`TABLE`] from one list, so an action and its row cannot drift.
+macro_rules! table {
+    ($( $(#[doc = $doc:literal])* $action:ident: $via:expr, $name:literal, $what:literal, $who:expr; )*) => {
+        /// Something a person asks warroom to do: one row of [`TABLE`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $( $(#[doc = $doc])* $action, )*
+        }
+
+        /// Who may do what, one row per action, in the order of SECURITY.md's table.
+        pub const TABLE: &[Rule] = &[
+            $( Rule { action: Action::$action, via: $via, name: $name, what: $what, who: $who }, )*
+        ];
+    };
+}
+
+table! {
+    Declare: Via::Command, "declare", "declare incidents", ANYONE;
+    Note: Via::Command, "note", "add notes", ANYONE;
+    Timeline: Via::Command, "timeline", "see the timeline", ANYONE;
+    List: Via::Command, "list", "list incidents", ANYONE;
+    Help: Via::Command, "help", "see the help", ANYONE;
     /// `/incident actions`: the action items.
-    Actions,
+    Actions: Via::Command, "actions", "see the action items", ANYONE;
     /// `/incident action <text>`: add an action item.
-    AddAction,
-    ActionDone,
-    Postmortem,
-    /// `/incident snooze`, the Snooze button.
-    Snooze,
-    /// `/incident aws yes|no`, the "Not an AWS issue" button.
-    AwsInvolved,
-    AwsStatus,
-    /// A status change of an open incident.
-    Status,
-    Severity,
-    Lead,
-    /// `/incident resolve`, or `status resolved`.
-    Resolve,
-    /// A status change of a resolved incident.
-    Reopen,
+    AddAction: Via::Command, "action", "add action items", ANYONE;
+    ActionDone: Via::Command, "action done", "close action items", ANYONE;
+    Postmortem: Via::Command, "postmortem", "draft the postmortem", ANYONE;
+    AwsStatus: Via::Command, "aws status", "see the AWS Support case", ANYONE;
     /// `/incident update`: a stakeholder update.
-    Update,
-    /// `/incident escalate aws`, the "Open AWS Support case" button and its form.
-    EscalateAws,
-    AwsReply,
-    /// The "Resolve AWS case" button.
-    ResolveCase,
+    Update: Via::Command, "update", "post stakeholder updates", TAKING_PART;
+    /// `/incident snooze`: silences warroom's nudges.
+    Snooze: Via::Command, "snooze", "snooze the nudges", RUNNING;
+    /// `/incident aws yes|no`: turns the AWS Support nudges on or off.
+    AwsInvolved: Via::Command, "aws yes|no", "say whether AWS is involved", RUNNING;
+    /// A status change of an open incident.
+    Status: Via::Command, "status", "change the status", RUNNING;
+    Severity: Via::Command, "sev", "change the severity", RUNNING;
+    /// Setting the lead, of an incident with or without one.
+    Lead: Via::Command, "lead", "choose the incident lead", RUNNING;
+    /// `/incident resolve`, or `status resolved`.
+    Resolve: Via::Command, "resolve", "resolve the incident", RUNNING;
+    /// A status change of a resolved incident.
+    Reopen: Via::Command, "reopen", "reopen the incident", RUNNING;
+    /// `/incident escalate aws`: opens the drafted case without the form.
+    EscalateAws: Via::Command, "escalate aws", "open AWS Support cases", WITH_SUPPORT;
+    /// `/incident aws reply <text>`: writes on the open case.
+    AwsReply: Via::Command, "aws reply", "write on the AWS Support case", WITH_SUPPORT;
+    /// "Draft the postmortem" on the resolve notice.
+    DraftPostmortemButton: Via::Button(control::DRAFT_POSTMORTEM), "Draft the postmortem", "draft the postmortem", ANYONE;
+    /// "Snooze 30m" on a nudge.
+    SnoozeButton: Via::Button(control::SNOOZE), "Snooze", "snooze the nudges", RUNNING;
+    /// "Not an AWS issue" on the case nudge.
+    NotAwsButton: Via::Button(control::NOT_AWS), "Not an AWS issue", "say this is not an AWS issue", RUNNING;
+    /// "Open AWS Support case" on the case nudge: opens the form.
+    OpenCaseButton: Via::Button(control::OPEN_CASE), "Open AWS Support case", "open AWS Support cases", WITH_SUPPORT;
+    /// The case form submitted: opens the case.
+    CaseForm: Via::Form(control::CASE_FORM), "AWS Support case", "open AWS Support cases", WITH_SUPPORT;
+    /// "Resolve AWS case" after the incident is resolved.
+    ResolveCaseButton: Via::Button(control::RESOLVE_CASE), "Resolve AWS case", "resolve AWS Support cases", WITH_SUPPORT;
 }
 
 impl Action {
     /// Every action, in the order of the table.
-    pub const ALL: [Action; 21] = [
-        Action::Declare,
-        Action::Note,
-        Action::Timeline,
-        Action::List,
-        Action::Help,
-        Action::Actions,
-        Action::AddAction,
-        Action::ActionDone,
-        Action::Postmortem,
-        Action::Snooze,
-        Action::AwsInvolved,
-        Action::AwsStatus,
-        Action::Status,
-        Action::Severity,
-        Action::Lead,
-        Action::Resolve,
-        Action::Reopen,
-        Action::Update,
-        Action::EscalateAws,
-        Action::AwsReply,
-        Action::ResolveCase,
-    ];
+    pub fn all() -> impl Iterator<Item = Action> {
+        TABLE.iter().map(|r| r.action)
+    }
+
+    /// This action's row.
+    pub fn rule(self) -> &'static Rule {
+        // The macro lists the variants and the rows in the same order.
+        &TABLE[self as usize]
+    }
 
     /// The action a command asks for. `status` is the incident's current status, when the
     /// command runs in an incident: a status change of a resolved incident is a reopen.
@@ -212,105 +298,42 @@ impl Action {
         }
     }
 
-    /// How the table names the action (what people type, or the button).
+    /// The action of a click on the button with this [`control`] id; `None` for controls
+    /// that ask for nothing (link buttons) or that this version does not know.
+    pub fn for_button(id: &str) -> Option<Action> {
+        TABLE
+            .iter()
+            .find(|r| matches!(r.via, Via::Button(c) if c == id))
+            .map(|r| r.action)
+    }
+
+    /// The action of submitting the form with this [`control`] id.
+    pub fn for_form(id: &str) -> Option<Action> {
+        TABLE
+            .iter()
+            .find(|r| matches!(r.via, Via::Form(c) if c == id))
+            .map(|r| r.action)
+    }
+
+    /// How the table names the action (what people type, or the button or form).
     pub fn name(self) -> &'static str {
-        match self {
-            Action::Declare => "declare",
-            Action::Note => "note",
-            Action::Timeline => "timeline",
-            Action::List => "list",
-            Action::Help => "help",
-            Action::Actions => "actions",
-            Action::AddAction => "action",
-            Action::ActionDone => "action done",
-            Action::Postmortem => "postmortem",
-            Action::Snooze => "snooze",
-            Action::AwsInvolved => "aws yes|no",
-            Action::AwsStatus => "aws status",
-            Action::Status => "status",
-            Action::Severity => "sev",
-            Action::Lead => "lead",
-            Action::Resolve => "resolve",
-            Action::Reopen => "reopen",
-            Action::Update => "update",
-            Action::EscalateAws => "escalate aws",
-            Action::AwsReply => "aws reply",
-            Action::ResolveCase => "resolve case",
-        }
+        self.rule().name
     }
 
     /// What a refusal says the caller may not do ("… may change the severity").
     pub fn describe(self) -> &'static str {
-        match self {
-            Action::Declare => "declare incidents",
-            Action::Note => "add notes",
-            Action::Timeline => "see the timeline",
-            Action::List => "list incidents",
-            Action::Help => "see the help",
-            Action::Actions => "see the action items",
-            Action::AddAction => "add action items",
-            Action::ActionDone => "close action items",
-            Action::Postmortem => "draft the postmortem",
-            Action::Snooze => "snooze the nudges",
-            Action::AwsInvolved => "say whether AWS is involved",
-            Action::AwsStatus => "see the AWS Support case",
-            Action::Status => "change the status",
-            Action::Severity => "change the severity",
-            Action::Lead => "hand the incident to a new lead",
-            Action::Resolve => "resolve the incident",
-            Action::Reopen => "reopen the incident",
-            Action::Update => "post stakeholder updates",
-            Action::EscalateAws => "open AWS Support cases",
-            Action::AwsReply => "write on the AWS Support case",
-            Action::ResolveCase => "resolve AWS Support cases",
-        }
+        self.rule().what
+    }
+
+    /// Whether everybody may: the checkpoint then needs no lookups at all.
+    pub fn open_to_anyone(self) -> bool {
+        allowed(self, &RoleSet::anyone())
     }
 }
 
-/// The people running the incident.
-const RUNNING: &[Role] = &[
-    Role::Lead,
-    Role::Responder,
-    Role::Declarer,
-    Role::IncidentLead,
-];
-/// … and anyone who took part: updates should come from whoever knows.
-const TAKING_PART: &[Role] = &[
-    Role::Lead,
-    Role::Responder,
-    Role::Declarer,
-    Role::IncidentLead,
-    Role::Participant,
-];
-/// … and the AWS Support user group: a case speaks for the company to AWS.
-const WITH_SUPPORT: &[Role] = &[
-    Role::Lead,
-    Role::Responder,
-    Role::Declarer,
-    Role::IncidentLead,
-    Role::SupportEscalator,
-];
-
 /// The model: who may do `action`.
 pub fn who_may(action: Action) -> &'static [Role] {
-    use Action as A;
-    match action {
-        A::Declare
-        | A::Note
-        | A::Timeline
-        | A::List
-        | A::Help
-        | A::Actions
-        | A::AddAction
-        | A::ActionDone
-        | A::Postmortem
-        | A::Snooze
-        | A::AwsInvolved
-        | A::AwsStatus => &[Role::Anyone],
-        A::Status | A::Severity | A::Lead | A::Resolve | A::Reopen => RUNNING,
-        A::Update => TAKING_PART,
-        A::EscalateAws | A::AwsReply | A::ResolveCase => WITH_SUPPORT,
-    }
+    action.rule().who
 }
 
 /// Whether someone holding `roles` may do `action`.
@@ -325,13 +348,13 @@ mod tests {
 
     /// The matrix from the code, one line per action, one column per role.
     fn matrix() -> String {
-        let mut head = format!("{:<13}", "action");
+        let mut head = format!("{:<21}", "action");
         for r in Role::ALL {
             head.push_str(&format!("|{:^15}", r.heading()));
         }
         let mut lines = vec![head];
-        for a in Action::ALL {
-            let mut line = format!("{:<13}", a.name());
+        for a in Action::all() {
+            let mut line = format!("{:<21}", a.name());
             for r in Role::ALL {
                 let mark = if allowed(a, &RoleSet::of(r)) {
                     "yes"
@@ -350,28 +373,33 @@ mod tests {
 
     /// The model as written down. A change to the table above must show up here as a diff.
     const EXPECTED: &str = "\
-action       |     lead      |   responder   |   declarer    | incident lead | support group |  participant  |    anyone
-declare      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-note         |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-timeline     |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-list         |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-help         |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-actions      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-action       |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-action done  |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-postmortem   |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-snooze       |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-aws yes|no   |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-aws status   |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
-status       |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
-sev          |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
-lead         |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
-resolve      |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
-reopen       |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
-update       |      yes      |      yes      |      yes      |      yes      |       -       |      yes      |       -
-escalate aws |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
-aws reply    |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
-resolve case |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
+action               |     lead      |   responder   |   declarer    | incident lead | support group |  participant  |    anyone
+declare              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+note                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+timeline             |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+list                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+help                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+actions              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+action               |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+action done          |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+postmortem           |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+aws status           |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+update               |      yes      |      yes      |      yes      |      yes      |       -       |      yes      |       -
+snooze               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+aws yes|no           |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+status               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+sev                  |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+lead                 |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+resolve              |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+reopen               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+escalate aws         |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
+aws reply            |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
+Draft the postmortem |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+Snooze               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+Not an AWS issue     |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+Open AWS Support case|      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
+AWS Support case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
+Resolve AWS case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 ";
 
     #[test]
@@ -380,7 +408,7 @@ resolve case |      yes      |      yes      |      yes      |      yes      |  
         assert_eq!(got, EXPECTED, "\n{got}");
     }
 
-    /// The table in SECURITY.md, as Markdown.
+    /// The table in SECURITY.md, as Markdown: commands as typed, buttons and forms by label.
     fn markdown() -> String {
         let mut out = String::from("| action |");
         for r in Role::ALL {
@@ -391,10 +419,15 @@ resolve case |      yes      |      yes      |      yes      |      yes      |  
             out.push_str(" :-: |");
         }
         out.push('\n');
-        for a in Action::ALL {
-            out.push_str(&format!("| `{}` |", a.name().replace('|', "\\|")));
+        for rule in TABLE {
+            let name = match rule.via {
+                Via::Command => format!("`{}`", rule.name.replace('|', "\\|")),
+                Via::Button(_) => format!("\"{}\" button", rule.name),
+                Via::Form(_) => format!("\"{}\" form", rule.name),
+            };
+            out.push_str(&format!("| {name} |"));
             for r in Role::ALL {
-                let mark = if allowed(a, &RoleSet::of(r)) {
+                let mark = if allowed(rule.action, &RoleSet::of(r)) {
                     "yes"
                 } else {
                     "–"
@@ -411,6 +444,54 @@ resolve case |      yes      |      yes      |      yes      |      yes      |  
         let doc = include_str!("../../SECURITY.md");
         let table = markdown();
         assert!(doc.contains(&table), "SECURITY.md should contain:\n{table}");
+    }
+
+    #[test]
+    fn each_action_has_its_own_row_and_each_control_one_action() {
+        for (i, rule) in TABLE.iter().enumerate() {
+            assert_eq!(rule.action as usize, i, "{} is out of order", rule.name);
+            assert_eq!(rule.action.rule(), rule);
+            assert!(!rule.who.is_empty(), "{} names nobody", rule.name);
+        }
+        let mut controls: Vec<&str> = TABLE
+            .iter()
+            .filter_map(|r| match r.via {
+                Via::Button(c) | Via::Form(c) => Some(c),
+                Via::Command => None,
+            })
+            .collect();
+        let n = controls.len();
+        controls.sort();
+        controls.dedup();
+        assert_eq!(controls.len(), n, "a control id is used twice");
+        assert_eq!(
+            Action::for_button(control::SNOOZE),
+            Some(Action::SnoozeButton)
+        );
+        assert_eq!(
+            Action::for_button(control::RESOLVE_CASE),
+            Some(Action::ResolveCaseButton)
+        );
+        assert_eq!(Action::for_form(control::CASE_FORM), Some(Action::CaseForm));
+        // A form id is not a button, and unknown or link controls ask for nothing.
+        assert_eq!(Action::for_button(control::CASE_FORM), None);
+        assert_eq!(Action::for_form(control::SNOOZE), None);
+        assert_eq!(Action::for_button("support_center_link"), None);
+        assert_eq!(Action::for_button(""), None);
+    }
+
+    #[test]
+    fn an_incident_without_a_lead_is_not_anyone_s_to_take() {
+        // An alarm opens incidents without a lead; taking it is for the people running
+        // incidents, like every other change of who runs it.
+        assert!(!allowed(Action::Lead, &RoleSet::anyone()));
+        assert!(!allowed(Action::Lead, &RoleSet::of(Role::Participant)));
+        assert!(allowed(Action::Lead, &RoleSet::of(Role::Responder)));
+        assert!(allowed(Action::Lead, &RoleSet::of(Role::IncidentLead)));
+        for quiet in [Action::Snooze, Action::SnoozeButton, Action::NotAwsButton] {
+            assert!(!quiet.open_to_anyone(), "{}", quiet.name());
+        }
+        assert!(Action::Note.open_to_anyone());
     }
 
     #[test]

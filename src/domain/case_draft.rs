@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 use super::alarm::Alarm;
 use super::health_service::HealthEvent;
 use super::support::{MAX_CASE_BODY_CHARS, MAX_CASE_SUBJECT_CHARS};
+
+/// The longest body the Support API takes.
+pub const MAX_BODY_CHARS: usize = MAX_CASE_BODY_CHARS;
 use super::time::format_duration;
 use super::{Severity, Status};
 
@@ -51,6 +54,13 @@ pub fn subject(incident_id: i64, title: &str) -> String {
 
 /// The case body: plain text, at most [`MAX_CASE_BODY_CHARS`] characters.
 pub fn body(input: &DraftInput<'_>) -> String {
+    body_within(input, MAX_CASE_BODY_CHARS)
+}
+
+/// The case body in at most `max_chars` characters (a form's text input holds fewer than
+/// the API takes): the facts first, then as much of the recent timeline as fits.
+pub fn body_within(input: &DraftInput<'_>, max_chars: usize) -> String {
+    let max_chars = max_chars.min(MAX_CASE_BODY_CHARS);
     let mut head = String::new();
     let utc = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     head.push_str(&format!(
@@ -94,9 +104,9 @@ pub fn body(input: &DraftInput<'_>) -> String {
         }
     }
     let footer = "\n(Drafted by warroom from the incident timeline.)\n";
-    let mut out = cut(&head, MAX_CASE_BODY_CHARS - footer.chars().count());
+    let mut out = cut(&head, max_chars.saturating_sub(footer.chars().count()));
     if !input.excerpt.is_empty() {
-        let budget = MAX_CASE_BODY_CHARS
+        let budget = max_chars
             .saturating_sub(out.chars().count())
             .saturating_sub(footer.chars().count());
         let title = "\nTimeline (UTC, latest last):\n";
@@ -289,6 +299,24 @@ mod tests {
         });
         assert!(b.chars().count() <= MAX_CASE_BODY_CHARS, "{}", b.len());
         assert!(b.contains("step 00499"), "the newest line is kept");
+        // A form's smaller field: the facts and the newest lines, within it.
+        let input = DraftInput {
+            incident_id: 1,
+            title: "t",
+            severity: Severity::Sev2,
+            status: Status::Identified,
+            opened_at: t("10:00"),
+            now: t("12:00"),
+            impact: None,
+            alarms: &[],
+            health: &[],
+            tried: &[],
+            excerpt: &excerpt,
+        };
+        let small = body_within(&input, 3_000);
+        assert!(small.chars().count() <= 3_000, "{}", small.chars().count());
+        assert!(small.contains("step 00499") && small.contains("Incident: t"));
+        assert!(small.ends_with("(Drafted by warroom from the incident timeline.)\n"));
         assert!(!b.contains("step 00000"), "the oldest is dropped");
         assert!(b.contains("(no stakeholder update posted yet)"));
         let long_title = "y".repeat(400);

@@ -2,7 +2,7 @@
 //!
 //! - `/healthz`: the process is up and serving (liveness).
 //! - `/readyz`: a Socket Mode connection is up *and* the database takes writes
-//!   (readiness); 503 with the reason otherwise.
+//!   (readiness, checked at most once a second); 503 with the reason otherwise.
 //! - `/metrics`: [`Metrics`] plus gauges read from the database at scrape time.
 //!
 //! It binds before warroom connects to Slack, so an orchestrator sees the process alive
@@ -30,12 +30,46 @@ use crate::store::Store;
 /// How long a readiness or scrape may wait on the database (probes time out at about 1 s).
 const DB_CHECK_TIMEOUT: Duration = Duration::from_millis(900);
 
+/// How long one database check answers `/readyz` for.
+const DB_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// What the endpoints read.
 #[derive(Clone)]
 pub struct OpsState {
     pub store: Store,
     pub socket: Arc<SocketStatus>,
     pub metrics: Arc<Metrics>,
+    pub readiness: Arc<DatabaseReadiness>,
+}
+
+/// The database half of readiness, answered from a check at most [`DB_CHECK_EVERY`] old.
+/// A check takes the write lock on the one database connection, which the acks wait for
+/// too: a probe flood costs one check a second, not one per request. Probes arriving
+/// while a check runs wait for it and share its answer.
+#[derive(Debug, Default)]
+pub struct DatabaseReadiness {
+    last: tokio::sync::Mutex<Option<(tokio::time::Instant, Result<(), String>)>>,
+}
+
+impl DatabaseReadiness {
+    async fn answer(&self, store: &Store, metrics: &Metrics) -> Result<(), String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, answer)) = last.as_ref() {
+            if at.elapsed() < DB_CHECK_EVERY {
+                return answer.clone();
+            }
+        }
+        metrics.readiness_database_checked();
+        let answer = match tokio::time::timeout(DB_CHECK_TIMEOUT, store.check_writable()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("database not writable: {e}")),
+            Err(_) => Err(format!(
+                "database not writable: no write lock within {DB_CHECK_TIMEOUT:?}"
+            )),
+        };
+        *last = Some((tokio::time::Instant::now(), answer.clone()));
+        answer
+    }
 }
 
 /// A running ops listener; it stops when stopped or dropped (e.g. when the bot fails to
@@ -119,13 +153,7 @@ async fn healthz() -> Response {
 
 async fn readyz(State(state): State<OpsState>) -> Response {
     let connected = state.socket.is_connected();
-    let db = match tokio::time::timeout(DB_CHECK_TIMEOUT, state.store.check_writable()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("database not writable: {e}")),
-        Err(_) => Err(format!(
-            "database not writable: no write lock within {DB_CHECK_TIMEOUT:?}"
-        )),
-    };
+    let db = state.readiness.answer(&state.store, &state.metrics).await;
     let mut problems = Vec::new();
     if !connected {
         problems.push(match state.socket.problem() {

@@ -88,6 +88,10 @@ pub struct Metrics {
     alarm_to_war_room: AlarmHistogram,
     /// Why Socket Mode connections were replaced or reopened → how often.
     socket_reconnects: Mutex<BTreeMap<&'static str, u64>>,
+    /// Events the worker set aside because they kept failing.
+    events_set_aside: AtomicU64,
+    /// Write checks of the database made for `/readyz`.
+    readiness_database_checks: AtomicU64,
 }
 
 /// [`Histogram`] with the alarm bounds, so [`Metrics`] keeps its `Default`.
@@ -158,6 +162,21 @@ impl Metrics {
     /// An event arrived whose inbox key was already recorded.
     pub fn envelope_redelivered(&self) {
         self.envelopes_redelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The worker set an event aside (it kept failing; `warroom inbox --failed` lists it).
+    pub fn event_set_aside(&self) {
+        self.events_set_aside.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn events_set_aside(&self) -> u64 {
+        self.events_set_aside.load(Ordering::Relaxed)
+    }
+
+    /// `/readyz` checked that the database takes writes (at most once a second).
+    pub fn readiness_database_checked(&self) {
+        self.readiness_database_checks
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// One Web API call finished; `ok` is false for `ok:false`, HTTP and network errors.
@@ -289,6 +308,18 @@ impl Metrics {
             "warroom_envelopes_redelivered_total",
             "Events delivered again whose inbox key was already recorded.",
             redelivered,
+        );
+        counter(
+            &mut out,
+            "warroom_events_set_aside_total",
+            "Events the worker set aside because they kept failing (warroom inbox --failed).",
+            self.events_set_aside(),
+        );
+        counter(
+            &mut out,
+            "warroom_readiness_database_checks_total",
+            "Write checks of the database made for /readyz (at most one a second).",
+            self.readiness_database_checks.load(Ordering::Relaxed),
         );
 
         header(

@@ -3,6 +3,8 @@
 //!
 //! - [`model`]: the draft as data, computed from the recorded facts (durations, severity
 //!   history, gaps, participants, the retrospective questions with what the data says).
+//! - [`picture`]: the incident's shape on a time axis (phases, alarms, the AWS case,
+//!   updates, quiet spells), laid out for an inline SVG.
 //! - [`templates`]: tera templates in `templates/` (embedded), overridable from
 //!   `[postmortem] template_dir`, checked at start.
 //! - [`text`]: Slack markup to plain text, and Markdown escaping.
@@ -11,6 +13,7 @@
 //! Pure: the service loads a [`crate::store::PostmortemSource`] and uploads the result.
 
 pub mod model;
+pub mod picture;
 pub mod sample;
 pub mod templates;
 pub mod text;

@@ -3,18 +3,23 @@
 //! Support cases, Health events, graphs), with every time already in UTC text and every
 //! duration already formatted, so templates only lay things out.
 //!
+//! People are named in one place ([`People`]): `@U0BOB` for now, and warroom itself for the
+//! incidents it declares for an alarm.
+//!
 //! Pure: no IO, `now` passed in.
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use super::picture::{self, EventKind, Picture};
 use super::text::{escape_markdown, slack_to_plain};
 use crate::domain::incident::ChangeDetail;
 use crate::domain::time::format_duration;
 use crate::domain::{EntryKind, Severity, Status, UserId};
-use crate::store::{Evidence, PostmortemSource, TimelineEntry};
+use crate::store::{CaseMessageKind, Evidence, Graph, PostmortemSource, TimelineEntry};
 
 /// Knobs from `[postmortem]` and `[escalation]`.
 #[derive(Debug, Clone)]
@@ -52,6 +57,9 @@ pub struct PostmortemData {
     /// Facts for the impact section.
     pub impact: Vec<String>,
     pub key_times: Vec<KeyTime>,
+    /// The incident's shape: phases, alarms, the AWS case, updates and quiet spells on a
+    /// time axis (inline SVG in the page, one line in the Markdown).
+    pub picture: Picture,
     /// Key events and quiet spells in time order.
     pub timeline: Vec<TimelineItem>,
     pub gaps: Vec<Gap>,
@@ -77,7 +85,10 @@ pub struct IncidentView {
     pub open: bool,
     /// `@U…`, or none.
     pub lead: Option<String>,
+    /// `@U…`, or `warroom, from alarm checkout-alb-5xx`.
     pub declared_by: String,
+    /// The alarm that opened the incident, if one did.
+    pub opened_by_alarm: Option<String>,
     pub channel: String,
     pub opened_at: String,
     pub resolved_at: Option<String>,
@@ -166,6 +177,8 @@ pub struct AlarmView {
     pub region: String,
     pub metric: Option<String>,
     pub description: Option<String>,
+    /// The alarm's page in the AWS console, when it is a plain web address.
+    pub console_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,7 +188,25 @@ pub struct CaseView {
     pub subject: String,
     pub status: String,
     pub opened_at: String,
-    pub communications: Vec<Fact>,
+    /// The case's page in the Support Center, when it is a plain web address.
+    pub console_url: Option<String>,
+    /// The opening description (as warroom sent it) first, then what came after it.
+    pub communications: Vec<CaseMessageView>,
+}
+
+/// One message on an AWS Support case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseMessageView {
+    pub at: String,
+    /// `AWS`, `warroom`, `@U0BOB`, or who wrote in the Support Center.
+    pub from: String,
+    /// `opening` (what warroom sent to open the case), `sent` (a reply sent through
+    /// warroom), `aws` (AWS's reply) or `outside` (written in the Support Center).
+    pub kind: String,
+    /// `the opening description, as sent`, `sent through warroom`, `written in the
+    /// Support Center`, or empty (AWS's replies).
+    pub note: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,9 +219,26 @@ pub struct HealthView {
     pub description: String,
 }
 
+/// The graph posted for an alarm: embedded in the page, linked from the Markdown.
 #[derive(Debug, Clone, Serialize)]
 pub struct GraphView {
+    pub alarm: String,
+    /// `checkout-alb-5xx around the breach`.
     pub title: String,
+    /// When it was posted.
+    pub at: String,
+    /// What the image shows, for readers who cannot see it.
+    pub alt: String,
+    /// `data:image/png;base64,…`: the image itself, so the page stays one file. Only ever
+    /// built from PNG bytes.
+    pub data_uri: Option<String>,
+    /// The Slack file's page (`https://…`), when Slack gave one.
+    pub link: Option<String>,
+    /// The Slack file id, when it was shared.
+    pub file_id: Option<String>,
+    /// Why there is no graph, or why it is not in Slack.
+    pub unavailable: Option<String>,
+    /// The link, else the embedded image: for templates written before the fields above.
     pub url: String,
 }
 
@@ -240,17 +288,32 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// `@U0ALICE` for user ids, the text itself otherwise, `warroom` for no one.
-fn who(actor: Option<&str>) -> String {
-    match actor {
-        Some(a) if UserId::parse(a).is_ok() => format!("@{a}"),
-        Some(a) => a.to_string(),
-        None => "warroom".to_string(),
-    }
+/// How the draft names people. One place, so that names (rather than ids) can come in
+/// here when warroom learns them.
+struct People<'a> {
+    /// warroom's own user id, when it declared the incident for an alarm.
+    bot: Option<&'a str>,
 }
 
-fn mention(user: &UserId) -> String {
-    format!("@{user}")
+impl People<'_> {
+    /// `@U0ALICE` for user ids, the text itself otherwise, `warroom` for no one and for
+    /// warroom itself.
+    fn who(&self, actor: Option<&str>) -> String {
+        match actor {
+            None => "warroom".to_string(),
+            Some(a) if Some(a) == self.bot => "warroom".to_string(),
+            Some(a) if UserId::parse(a).is_ok() => format!("@{a}"),
+            Some(a) => a.to_string(),
+        }
+    }
+
+    fn mention(&self, user: &UserId) -> String {
+        self.who(Some(user.as_str()))
+    }
+
+    fn is_bot(&self, actor: &str) -> bool {
+        self.bot == Some(actor)
+    }
 }
 
 /// Entries written with a time well before they were recorded: notes typed later.
@@ -300,6 +363,16 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
     let evidence: &Evidence = &source.evidence;
     let inc = &source.record.incident;
     let entries = &source.entries;
+    let people = People {
+        bot: evidence
+            .opened_by_alarm
+            .is_some()
+            .then(|| inc.declared_by.as_str()),
+    };
+    let declared_by = match &evidence.opened_by_alarm {
+        Some(alarm) => format!("warroom, from alarm {alarm}"),
+        None => people.mention(&inc.declared_by),
+    };
     let end = inc.resolved_at.unwrap_or(now);
     let first_alarm = evidence
         .alarms
@@ -338,7 +411,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                     severity_history.push(SeverityStep {
                         at: clock.at(e.occurred_at),
                         severity: to.to_string(),
-                        by: who(e.actor.as_deref()),
+                        by: people.who(e.actor.as_deref()),
                         change: if to < from { "raised" } else { "lowered" }.to_string(),
                     });
                 }
@@ -352,7 +425,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         SeverityStep {
             at: clock.at(inc.opened_at),
             severity: initial_severity.to_string(),
-            by: mention(&inc.declared_by),
+            by: declared_by.clone(),
             change: "declared".to_string(),
         },
     );
@@ -376,8 +449,9 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         peak_severity: peak.to_string(),
         status: inc.status.to_string(),
         open: inc.is_open(),
-        lead: inc.lead.as_ref().map(mention),
-        declared_by: mention(&inc.declared_by),
+        lead: inc.lead.as_ref().map(|l| people.mention(l)),
+        declared_by: declared_by.clone(),
+        opened_by_alarm: evidence.opened_by_alarm.clone(),
         channel: format!("#{}", source.record.channel_name),
         opened_at: stamp(inc.opened_at),
         resolved_at: inc.resolved_at.map(stamp),
@@ -385,7 +459,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         reopened,
     };
 
-    let participants = participants(entries, inc.lead.as_ref(), &inc.declared_by);
+    let participants = participants(&people, entries, inc.lead.as_ref(), &inc.declared_by);
     let gaps = quiet_spells(entries, inc.opened_at, end, options.gap);
     let first_message = entries
         .iter()
@@ -403,6 +477,22 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         first_monitoring,
         resolved_at: inc.resolved_at,
         status: inc.status,
+    });
+
+    let picture = picture::draw(&picture::Facts {
+        at: &|t| clock.at(t),
+        start,
+        end,
+        alarm: first_alarm,
+        phases: [
+            Some(inc.opened_at),
+            first_message.map(|e| e.occurred_at),
+            first_case,
+            first_monitoring,
+            inc.resolved_at,
+        ],
+        events: picture_events(evidence, entries, &clock),
+        quiet: &gaps,
     });
 
     let mut summary = Vec::new();
@@ -469,7 +559,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         }
     }
 
-    let timeline = timeline(source, &clock, &gaps);
+    let timeline = timeline(&people, source, &clock, &gaps);
 
     let actions: Vec<ActionView> = source
         .actions
@@ -477,10 +567,10 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         .map(|a| ActionView {
             number: a.number,
             text: a.text.clone(),
-            owner: a.owner.as_ref().map(mention),
+            owner: a.owner.as_ref().map(|o| people.mention(o)),
             done: a.is_done(),
             added_at: clock.at(a.created_at),
-            added_by: who(Some(&a.created_by)),
+            added_by: people.who(Some(&a.created_by)),
             done_at: a.done_at.map(|t| clock.at(t)),
         })
         .collect();
@@ -515,6 +605,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         summary,
         impact,
         key_times,
+        picture,
         timeline,
         gaps: gaps
             .iter()
@@ -536,6 +627,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                 region: a.region.clone(),
                 metric: a.metric.clone(),
                 description: a.description.clone(),
+                console_url: web_link(&a.console_url),
             })
             .collect(),
         aws_cases: evidence
@@ -547,12 +639,28 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                 subject: c.subject.clone(),
                 status: c.status.clone(),
                 opened_at: stamp(c.opened_at),
+                console_url: web_link(&c.console_url),
                 communications: c
                     .communications
                     .iter()
-                    .map(|m| Fact {
-                        at: stamp(m.at),
-                        text: format!("{}: {}", m.from, m.text),
+                    .map(|m| {
+                        let (kind, note) = match m.kind {
+                            CaseMessageKind::Opening => {
+                                ("opening", "the opening description, as sent")
+                            }
+                            CaseMessageKind::Sent => ("sent", "sent through warroom"),
+                            CaseMessageKind::Aws => ("aws", ""),
+                            CaseMessageKind::Outside => {
+                                ("outside", "written in the Support Center")
+                            }
+                        };
+                        CaseMessageView {
+                            at: stamp(m.at),
+                            from: people.who(Some(&m.from)),
+                            kind: kind.to_string(),
+                            note: note.to_string(),
+                            text: m.text.clone(),
+                        }
                     })
                     .collect(),
             })
@@ -572,13 +680,10 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         graphs: evidence
             .graphs
             .iter()
-            .map(|g| GraphView {
-                title: g.title.clone(),
-                url: g.url.clone(),
-            })
+            .map(|g| graph_view(g, evidence, &clock))
             .collect(),
         retrospective,
-        appendix: appendix(entries, &clock, options.appendix_max_bytes),
+        appendix: appendix(&people, entries, &clock, options.appendix_max_bytes),
         settings: Settings {
             gap_minutes: options.gap.num_minutes(),
             escalation_target: format_duration(options.escalation_target),
@@ -587,7 +692,112 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
     }
 }
 
+/// The marks above the picture's axis: alarms and recoveries, the AWS cases and AWS's
+/// replies, the stakeholder updates.
+fn picture_events(
+    evidence: &Evidence,
+    entries: &[TimelineEntry],
+    clock: &Clock,
+) -> Vec<(EventKind, DateTime<Utc>, String)> {
+    let mut events = Vec::new();
+    for a in &evidence.alarms {
+        let (kind, what) = if a.state == "ALARM" {
+            (EventKind::Alarm, "fired".to_string())
+        } else {
+            (EventKind::Recovery, format!("back to {}", a.state))
+        };
+        events.push((
+            kind,
+            a.at,
+            format!("alarm {} {what} {}", a.name, clock.at(a.at)),
+        ));
+    }
+    for c in &evidence.aws_cases {
+        events.push((
+            EventKind::Case,
+            c.opened_at,
+            format!("AWS case {} opened {}", c.id, clock.at(c.opened_at)),
+        ));
+        for m in c
+            .communications
+            .iter()
+            .filter(|m| m.kind == CaseMessageKind::Aws)
+        {
+            events.push((
+                EventKind::Reply,
+                m.at,
+                format!("AWS replied {}: {}", clock.at(m.at), quote(&m.text)),
+            ));
+        }
+    }
+    for e in entries.iter().filter(|e| e.kind == EntryKind::Update) {
+        events.push((
+            EventKind::Update,
+            e.occurred_at,
+            format!("update {}: {}", clock.at(e.occurred_at), quote(&e.text)),
+        ));
+    }
+    events
+}
+
+/// The PNG signature: only PNG bytes become a `data:image/png` URI.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+fn graph_view(g: &Graph, evidence: &Evidence, clock: &Clock) -> GraphView {
+    let png = g.png.as_deref();
+    let data_uri = png.filter(|b| b.starts_with(PNG_SIGNATURE)).map(|b| {
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(b)
+        )
+    });
+    let unavailable = match (&g.unavailable, png, &data_uri) {
+        (Some(why), _, _) => Some(why.clone()),
+        (None, Some(_), None) => Some("the image AWS returned is not a PNG".to_string()),
+        (None, None, _) => Some("no image was kept".to_string()),
+        (None, Some(_), Some(_)) => None,
+    };
+    let link = g.permalink.as_deref().and_then(web_link);
+    let metric = evidence
+        .alarms
+        .iter()
+        .find(|a| a.name == g.alarm_name)
+        .and_then(|a| a.metric.as_deref());
+    let alt = match metric {
+        Some(m) => format!(
+            "CloudWatch graph of alarm {} around the breach, threshold drawn: {m}",
+            g.alarm_name
+        ),
+        None => format!(
+            "CloudWatch graph of alarm {} around the breach",
+            g.alarm_name
+        ),
+    };
+    GraphView {
+        alarm: g.alarm_name.clone(),
+        title: g.title.clone(),
+        at: clock.at(g.posted_at),
+        alt,
+        url: link.clone().or(data_uri.clone()).unwrap_or_default(),
+        data_uri,
+        link,
+        file_id: g.slack_file_id.clone(),
+        unavailable,
+    }
+}
+
+/// `url` when it is a plain web address that can sit in a Markdown link or an `href` as it
+/// is: `http(s)://`, no spaces, quotes, brackets or backslashes.
+fn web_link(url: &str) -> Option<String> {
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    let plain = url.chars().all(|c| {
+        c.is_ascii_graphic() && !matches!(c, '(' | ')' | '<' | '>' | '"' | '\'' | '\\' | '`')
+    });
+    (scheme_ok && plain).then(|| url.to_string())
+}
+
 fn participants(
+    people: &People<'_>,
     entries: &[TimelineEntry],
     lead: Option<&UserId>,
     declared_by: &UserId,
@@ -596,7 +806,8 @@ fn participants(
     let mut order: Vec<&str> = Vec::new();
     let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
     for e in entries {
-        let Some(actor) = e.actor.as_deref() else {
+        // warroom is not a participant, even when it declared the incident.
+        let Some(actor) = e.actor.as_deref().filter(|a| !people.is_bot(a)) else {
             continue;
         };
         let c = counts.entry(actor).or_insert_with(|| {
@@ -621,7 +832,7 @@ fn participants(
                 roles.push("declared");
             }
             Participant {
-                user: who(Some(actor)),
+                user: people.who(Some(actor)),
                 messages,
                 actions,
                 role: roles.join(", "),
@@ -692,6 +903,7 @@ fn flags(e: &TimelineEntry) -> Vec<String> {
 }
 
 fn timeline(
+    people: &People<'_>,
     source: &PostmortemSource,
     clock: &Clock,
     gaps: &[(DateTime<Utc>, DateTime<Utc>)],
@@ -708,7 +920,7 @@ fn timeline(
             kind: "event".to_string(),
             at: clock.at(e.occurred_at),
             what: what(e, detail.as_ref()),
-            who: who(e.actor.as_deref()),
+            who: people.who(e.actor.as_deref()),
             text: entry_text(e),
             flags: flags(e),
             duration: String::new(),
@@ -986,7 +1198,12 @@ fn retrospective(r: Retro<'_>) -> Vec<Question> {
 }
 
 /// Every message, oldest first, until the next one would pass `max_bytes`.
-fn appendix(entries: &[TimelineEntry], clock: &Clock, max_bytes: usize) -> Appendix {
+fn appendix(
+    people: &People<'_>,
+    entries: &[TimelineEntry],
+    clock: &Clock,
+    max_bytes: usize,
+) -> Appendix {
     let messages: Vec<&TimelineEntry> = entries
         .iter()
         .filter(|e| e.kind == EntryKind::Message)
@@ -995,7 +1212,7 @@ fn appendix(entries: &[TimelineEntry], clock: &Clock, max_bytes: usize) -> Appen
     let mut used = 0usize;
     for e in &messages {
         let text = slack_to_plain(&e.text);
-        let who = who(e.actor.as_deref());
+        let who = people.who(e.actor.as_deref());
         // Counted as the escaped Markdown it becomes (the format uploaded to Slack).
         let cost = LOG_LINE_OVERHEAD + escape_markdown(&text).len() + who.len();
         if used + cost > max_bytes {

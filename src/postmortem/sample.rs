@@ -1,6 +1,6 @@
 //! Sample incidents the templates are checked against when loaded: one with every section
-//! filled (alarms, AWS cases, Health events, graphs, gaps, action items, a deleted and an
-//! edited message), one with nothing but the declaration.
+//! filled (alarms, AWS cases, Health events, graphs, gaps, action items, stakeholder
+//! updates, a deleted and an edited message), one with nothing but the declaration.
 
 use std::collections::HashMap;
 
@@ -10,9 +10,18 @@ use serde_json::json;
 use super::model::{build, Options, PostmortemData};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use crate::store::{
-    ActionItem, AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, IncidentRecord,
-    PostmortemSource, TimelineEntry,
+    ActionItem, AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, Graph, HealthEvent,
+    IncidentRecord, PostmortemSource, TimelineEntry,
 };
+
+/// A 1×1 grey PNG: the sample graph.
+pub const SAMPLE_PNG: [u8; 67] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b,
+    0x55, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0x01, 0x48, 0xaf, 0xa4, 0x71, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0)
@@ -23,6 +32,9 @@ fn t0() -> DateTime<Utc> {
 fn user(id: &str) -> Result<UserId, String> {
     UserId::parse(id)
 }
+
+const CONSOLE: &str =
+    "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/checkout-5xx";
 
 fn options() -> Options {
     Options {
@@ -153,6 +165,13 @@ pub fn full() -> Result<PostmortemData, String> {
         Some(json!({"change": "action_added", "number": 1, "owner": "U0CAROL"})),
     );
     e.push(
+        45,
+        EntryKind::Update,
+        Some("U0BOB"),
+        "Checkout failing for 1 in 3 orders; rolling back",
+        None,
+    );
+    e.push(
         70,
         EntryKind::StatusChanged,
         Some("U0BOB"),
@@ -175,6 +194,7 @@ pub fn full() -> Result<PostmortemData, String> {
                 region: "us-east-1".to_string(),
                 metric: Some("AWS/ApplicationELB HTTPCode_Target_5XX_Count > 50".to_string()),
                 description: Some("<!channel> 5xx on checkout".to_string()),
+                console_url: CONSOLE.to_string(),
             },
             AlarmEvent {
                 name: "checkout-5xx".to_string(),
@@ -183,6 +203,7 @@ pub fn full() -> Result<PostmortemData, String> {
                 region: "us-east-1".to_string(),
                 metric: None,
                 description: None,
+                console_url: CONSOLE.to_string(),
             },
         ],
         aws_cases: vec![AwsCase {
@@ -191,11 +212,29 @@ pub fn full() -> Result<PostmortemData, String> {
             subject: "RDS connections exhausted".to_string(),
             status: "resolved".to_string(),
             opened_at: t0() + Duration::minutes(40),
-            communications: vec![CaseMessage {
-                at: t0() + Duration::minutes(55),
-                from: "AWS".to_string(),
-                text: "We see elevated | connections".to_string(),
-            }],
+            console_url:
+                "https://support.console.aws.amazon.com/support/home#/case/?displayId=123456&language=en"
+                    .to_string(),
+            communications: vec![
+                CaseMessage {
+                    at: t0() + Duration::minutes(40),
+                    from: "warroom".to_string(),
+                    text: "Incident: Checkout errors\nSeverity: SEV1".to_string(),
+                    kind: CaseMessageKind::Opening,
+                },
+                CaseMessage {
+                    at: t0() + Duration::minutes(55),
+                    from: "AWS".to_string(),
+                    text: "We see elevated | connections".to_string(),
+                    kind: CaseMessageKind::Aws,
+                },
+                CaseMessage {
+                    at: t0() + Duration::minutes(56),
+                    from: "U0BOB".to_string(),
+                    text: "Thanks, failing over".to_string(),
+                    kind: CaseMessageKind::Sent,
+                },
+            ],
         }],
         health_events: vec![HealthEvent {
             service: "RDS".to_string(),
@@ -205,10 +244,30 @@ pub fn full() -> Result<PostmortemData, String> {
             started_at: Some(t0() - Duration::minutes(30)),
             description: "Increased connection errors".to_string(),
         }],
-        graphs: vec![Graph {
-            title: "checkout-5xx".to_string(),
-            url: "https://files.example/checkout-5xx.png".to_string(),
-        }],
+        graphs: vec![
+            Graph {
+                alarm_name: "checkout-5xx".to_string(),
+                title: "checkout-5xx around the breach".to_string(),
+                png: Some(SAMPLE_PNG.to_vec()),
+                slack_file_id: Some("F0SAMPLE".to_string()),
+                permalink: Some(
+                    "https://example.slack.com/files/U0WARBOT/F0SAMPLE/checkout-5xx.png"
+                        .to_string(),
+                ),
+                unavailable: None,
+                posted_at: t0() - Duration::minutes(5),
+            },
+            Graph {
+                alarm_name: "checkout-latency".to_string(),
+                title: "checkout-latency around the breach".to_string(),
+                png: None,
+                slack_file_id: None,
+                permalink: None,
+                unavailable: Some("AccessDenied: not allowed".to_string()),
+                posted_at: t0() - Duration::minutes(5),
+            },
+        ],
+        opened_by_alarm: None,
     };
     let source = PostmortemSource {
         record: record(Status::Resolved, Some(t0() + Duration::minutes(85)))?,

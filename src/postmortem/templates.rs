@@ -9,7 +9,7 @@
 //! when loaded, at start and by `warroom check-config`, so a broken custom template is
 //! reported with the tera error and line long before someone needs a draft.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
 
@@ -198,13 +198,31 @@ fn build(
 ) -> Result<Tera, TemplateError> {
     let mut tera = Tera::default();
     configure(&mut tera);
+    // tera registers `get_env` whatever its features: a template could print
+    // SLACK_BOT_TOKEN into a draft that is uploaded to Slack. Templates are refused at load
+    // when they call it (below); this is the second lock.
+    tera.register_function(
+        "get_env",
+        |_: &HashMap<String, tera::Value>| -> tera::Result<tera::Value> {
+            Err(tera::Error::msg(
+                "get_env is not available: postmortem templates get no access to the environment",
+            ))
+        },
+    );
     // Parse one by one first, so the error names the template and its line.
     for (name, (text, origin)) in sources.iter().filter(|(n, _)| !n.ends_with(skip)) {
-        if let Err(e) = tera::Template::new(name, None, text) {
+        let parsed = tera::Template::new(name, None, text).map_err(|e| TemplateError::Broken {
+            name: name.clone(),
+            origin: origin.clone(),
+            problem: parse_problem(&e),
+        })?;
+        if let Some(function) = forbidden_call(&parsed.ast) {
             return Err(TemplateError::Broken {
                 name: name.clone(),
                 origin: origin.clone(),
-                problem: parse_problem(&e),
+                problem: format!(
+                    "calls {function}(), which is not allowed: postmortem templates get no access to the environment"
+                ),
             });
         }
     }
@@ -230,6 +248,65 @@ fn build(
         }
     })?;
     Ok(tera)
+}
+
+/// Functions a template may not call: they reach outside the incident's data.
+const FORBIDDEN_FUNCTIONS: [&str; 1] = ["get_env"];
+
+/// The first forbidden function `ast` calls, wherever the call is (a condition, a loop, a
+/// filter's argument, a macro).
+fn forbidden_call(ast: &[tera::ast::Node]) -> Option<&'static str> {
+    use tera::ast::Node;
+    ast.iter().find_map(|node| match node {
+        Node::VariableBlock(_, e) => in_expr(e),
+        Node::Set(_, set) => in_expr(&set.value),
+        Node::FilterSection(_, section, _) => {
+            in_call(&section.filter).or_else(|| forbidden_call(&section.body))
+        }
+        Node::Block(_, block, _) => forbidden_call(&block.body),
+        Node::MacroDefinition(_, def, _) => def
+            .args
+            .values()
+            .flatten()
+            .find_map(in_expr)
+            .or_else(|| forbidden_call(&def.body)),
+        Node::Forloop(_, l, _) => in_expr(&l.container)
+            .or_else(|| forbidden_call(&l.body))
+            .or_else(|| l.empty_body.as_deref().and_then(forbidden_call)),
+        Node::If(i, _) => i
+            .conditions
+            .iter()
+            .find_map(|(_, cond, body)| in_expr(cond).or_else(|| forbidden_call(body)))
+            .or_else(|| i.otherwise.as_ref().and_then(|(_, b)| forbidden_call(b))),
+        _ => None,
+    })
+}
+
+fn in_call(call: &tera::ast::FunctionCall) -> Option<&'static str> {
+    FORBIDDEN_FUNCTIONS
+        .iter()
+        .find(|f| **f == call.name)
+        .copied()
+        .or_else(|| call.args.values().find_map(in_expr))
+}
+
+fn in_expr(e: &tera::ast::Expr) -> Option<&'static str> {
+    in_value(&e.val).or_else(|| e.filters.iter().find_map(in_call))
+}
+
+fn in_value(v: &tera::ast::ExprVal) -> Option<&'static str> {
+    use tera::ast::ExprVal;
+    match v {
+        ExprVal::FunctionCall(call) => in_call(call),
+        ExprVal::Math(m) => in_expr(&m.lhs).or_else(|| in_expr(&m.rhs)),
+        ExprVal::Logic(l) => in_expr(&l.lhs).or_else(|| in_expr(&l.rhs)),
+        ExprVal::In(i) => in_expr(&i.lhs).or_else(|| in_expr(&i.rhs)),
+        ExprVal::Test(t) => t.args.iter().find_map(in_expr),
+        ExprVal::MacroCall(m) => m.args.values().find_map(in_expr),
+        ExprVal::Array(items) => items.iter().find_map(in_expr),
+        ExprVal::StringConcat(c) => c.values.iter().find_map(in_value),
+        _ => None,
+    }
 }
 
 /// `*.tera` files directly in `dir`, with their names.
@@ -287,5 +364,54 @@ fn parse_problem(e: &tera::Error) -> String {
             format!("is broken at line {line}, column {column}: {expected}\n{detail}")
         }
         None => format!("is broken: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_custom(text: &str) -> Result<Templates, TemplateError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MARKDOWN), text).unwrap();
+        Templates::load(Some(dir.path()))
+    }
+
+    #[test]
+    fn a_template_that_reads_the_environment_is_refused_at_load_naming_the_function() {
+        for text in [
+            "{{ get_env(name=\"SLACK_BOT_TOKEN\") }}",
+            // Where the sample incidents never go, so only reading the template finds it.
+            "{% if incident.id == 999999 %}{{ get_env(name=\"SLACK_BOT_TOKEN\") }}{% endif %}",
+            "{% for p in incident.participants %}{% endfor %}{% set t = get_env(name=\"HOME\", default=\"\") %}",
+            "{{ incident.title ~ get_env(name=\"AWS_SECRET_ACCESS_KEY\", default=\"\") }}",
+            "{% macro leak() %}{{ get_env(name=\"SLACK_APP_TOKEN\") | upper }}{% endmacro %}x",
+            "{{ incident.title | default(value=get_env(name=\"SLACK_BOT_TOKEN\")) }}",
+        ] {
+            let err = load_custom(text).unwrap_err().to_string();
+            assert!(
+                err.contains("postmortem template postmortem.md.tera")
+                    && err.contains("calls get_env()")
+                    && err.contains("no access to the environment"),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn get_env_fails_even_where_the_load_check_would_not_look() {
+        // The second lock: on the instances drafts are rendered with, the function itself
+        // refuses, so a template that got past the load check still prints nothing.
+        let mut templates = Templates::load(None).unwrap();
+        for tera in [&mut templates.markdown, &mut templates.html] {
+            let err = tera
+                .render_str("{{ get_env(name=\"PATH\") }}", &Context::new())
+                .map(|_| ())
+                .unwrap_err();
+            assert!(
+                describe(&err).contains("no access to the environment"),
+                "{err}"
+            );
+        }
     }
 }

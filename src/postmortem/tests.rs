@@ -261,13 +261,30 @@ fn sections_with_no_aws_data_say_none_recorded_and_filled_ones_show_it() {
         alarms.contains("checkout-5xx") && alarms.contains("\\<!channel\\> 5xx"),
         "{alarms}"
     );
-    assert!(alarms.contains("![checkout-5xx](https://files.example/checkout-5xx.png)"));
+    assert!(
+        alarms.contains("- checkout-5xx around the breach, posted 12:55: [the file in Slack](https://example.slack.com/files/U0WARBOT/F0SAMPLE/checkout-5xx.png)"),
+        "{alarms}"
+    );
+    assert!(
+        alarms.contains("- checkout-latency around the breach, posted 12:55 _(no graph: AccessDenied: not allowed)_"),
+        "{alarms}"
+    );
     let cases = section(&full, "AWS Support cases");
     assert!(
         cases.contains("### Case case-123456: RDS connections exhausted"),
         "{cases}"
     );
-    assert!(cases.contains("| 2026-11-21 13:55 | AWS: We see elevated \\| connections |"));
+    assert!(cases.contains("| 2026-11-21 13:55 | AWS | We see elevated \\| connections |"));
+    assert!(
+        cases.contains("| 2026-11-21 13:40 | warroom _(the opening description, as sent)_ | Incident: Checkout errors<br>Severity: SEV1 |"),
+        "{cases}"
+    );
+    assert!(
+        cases.contains(
+            "| 2026-11-21 13:56 | @U0BOB _(sent through warroom)_ | Thanks, failing over |"
+        ),
+        "{cases}"
+    );
     assert!(section(&full, "AWS Health events").contains("AWS\\_RDS\\_OPERATIONAL\\_ISSUE"));
     let times = section(&full, "Key times and durations");
     assert!(
@@ -638,4 +655,161 @@ fn formats_parse_from_the_command_line_words() {
     assert_eq!("HTML".parse::<Format>(), Ok(Format::Html));
     let err = "pdf".parse::<Format>().unwrap_err();
     assert!(err.contains("use md or html"), "{err}");
+}
+
+/// Text that would break out of an element, an attribute or an SVG label if it were not
+/// escaped.
+const HOSTILE: &str = "a\"><img src=x onerror=alert(1)></text><script>alert('x')</script> & ✓";
+
+/// An alarm-opened incident with hostile text wherever AWS or people write: the alarm, a
+/// stakeholder update, the AWS case's messages, the graphs' titles and Slack's answers.
+fn hostile_source() -> PostmortemSource {
+    use crate::store::{AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Graph};
+    let mut s = Source::new(HOSTILE);
+    s.message(2, "U0BOB", "looking");
+    s.entry(5, EntryKind::Update, "U0CAROL", HOSTILE);
+    s.status(20, "Investigating", "Monitoring", None);
+    let mut source = s.build();
+    source.evidence = Evidence {
+        opened_by_alarm: Some(HOSTILE.to_string()),
+        alarms: vec![AlarmEvent {
+            name: HOSTILE.to_string(),
+            state: "ALARM".to_string(),
+            at: at(-3),
+            region: "us-east-1".to_string(),
+            metric: Some(HOSTILE.to_string()),
+            description: Some(HOSTILE.to_string()),
+            console_url: "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/a%22%3E".to_string(),
+        }],
+        aws_cases: vec![AwsCase {
+            id: "1234567890".to_string(),
+            severity: "high".to_string(),
+            subject: HOSTILE.to_string(),
+            status: "opened".to_string(),
+            opened_at: at(10),
+            console_url: crate::domain::support::console_url("case-1", Some("1234567890")),
+            communications: vec![
+                CaseMessage {
+                    at: at(10),
+                    from: "warroom".to_string(),
+                    text: HOSTILE.to_string(),
+                    kind: CaseMessageKind::Opening,
+                },
+                CaseMessage {
+                    at: at(12),
+                    from: "AWS".to_string(),
+                    text: HOSTILE.to_string(),
+                    kind: CaseMessageKind::Aws,
+                },
+            ],
+        }],
+        health_events: Vec::new(),
+        graphs: vec![
+            // A real PNG, but Slack's permalink is a script.
+            Graph {
+                alarm_name: HOSTILE.to_string(),
+                title: HOSTILE.to_string(),
+                png: Some(sample::SAMPLE_PNG.to_vec()),
+                slack_file_id: Some("F1".to_string()),
+                permalink: Some("javascript:alert(1)".to_string()),
+                unavailable: None,
+                posted_at: at(1),
+            },
+            // Not a PNG, and a permalink that tries to leave its attribute.
+            Graph {
+                alarm_name: "second".to_string(),
+                title: "second graph".to_string(),
+                png: Some(b"<svg onload=alert(1)>".to_vec()),
+                slack_file_id: Some("F2".to_string()),
+                permalink: Some("https://x.slack.com/files/a\" onmouseover=\"alert(1)".to_string()),
+                unavailable: None,
+                posted_at: at(1),
+            },
+        ],
+    };
+    source
+}
+
+#[test]
+fn the_page_escapes_svg_labels_alt_texts_and_links_and_embeds_only_pngs() {
+    let data = build(&hostile_source(), &options(), at(30));
+    let html = Templates::load(None)
+        .unwrap()
+        .render(Format::Html, &data)
+        .unwrap();
+    let escaped = "a&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;&#x2F;text&gt;&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2F;script&gt; &amp; ✓";
+    assert!(!html.contains("<script"), "no script from the data");
+    assert!(!html.contains("<img src=x"), "no element from the data");
+    assert!(
+        !html.contains("<svg onload"),
+        "no markup from a graph's bytes"
+    );
+    // The SVG's description and the update's tooltip.
+    assert!(
+        html.contains(&format!("<title>update 13:05: “{escaped}”</title>")),
+        "the update's mark in the picture"
+    );
+    assert!(html.contains("<desc id=\"shape-desc\">From 12:57 to 13:30;"));
+    // The graph: its alt text escaped, its bytes as a data URI, the script link dropped.
+    assert!(
+        html.contains("<img class=\"graph\" src=\"data:image&#x2F;png;base64,iVBORw0KGgo"),
+        "the PNG embedded"
+    );
+    assert!(html.contains(&format!(
+        "alt=\"CloudWatch graph of alarm {escaped} around the breach, threshold drawn: {escaped}\""
+    )));
+    assert_eq!(html.matches("<img ").count(), 1, "only PNG bytes are shown");
+    assert!(html.contains("No graph: the image AWS returned is not a PNG."));
+    assert!(!html.contains("href=\"javascript"), "no script link");
+    assert!(!html.contains("onmouseover=\""), "no attribute from a link");
+    for href in html.split("href=\"").skip(1) {
+        assert!(
+            href.starts_with("https:&#x2F;&#x2F;"),
+            "{}",
+            &href[..40.min(href.len())]
+        );
+    }
+    // Everything else people and AWS wrote: escaped, wherever it lands.
+    assert!(html.contains(&format!("<td>warroom, from alarm {escaped}</td>")));
+    assert!(html.contains(&format!("<h3>Case 1234567890: {escaped}</h3>")));
+    assert_eq!(
+        html.matches(&format!("<td class=\"text\">{escaped}</td>"))
+            .count(),
+        4
+    );
+
+    let md = Templates::load(None)
+        .unwrap()
+        .render(Format::Markdown, &data)
+        .unwrap();
+    assert_markdown_structure(&md);
+    let graphs = section(&md, "Alarms");
+    assert!(!graphs.contains("javascript"), "{graphs}");
+    assert!(!graphs.contains("onmouseover"), "{graphs}");
+    assert!(
+        graphs.contains("- second graph, posted 13:01: shared in the channel _(no graph: the image AWS returned is not a PNG)_"),
+        "{graphs}"
+    );
+    assert!(
+        md.contains("**At a glance:** alarm 12:57 → detected 13:00 → engaged 13:02 → escalated 13:10 → mitigated 13:20\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_page_uses_no_character_that_needs_an_emoji_font() {
+    let emoji = |c: char| matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x23E9..=0x23FA | 0xFE0F);
+    let (_, template) = SHIPPED
+        .iter()
+        .find(|(name, _)| *name == templates::HTML)
+        .unwrap();
+    let found: Vec<char> = template.chars().filter(|c| emoji(*c)).collect();
+    assert!(found.is_empty(), "{found:?}");
+    // Nor does what warroom itself writes into it (names of phases, marks, flags).
+    let html = Templates::load(None)
+        .unwrap()
+        .render(Format::Html, &sample::full().unwrap())
+        .unwrap();
+    let found: Vec<char> = html.chars().filter(|c| emoji(*c)).collect();
+    assert!(found.is_empty(), "{found:?}");
 }

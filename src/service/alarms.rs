@@ -36,7 +36,7 @@ use crate::domain::routing::Route;
 use crate::domain::UserId;
 use crate::slack::render;
 use crate::slack::web::{FileUpload, SlackError};
-use crate::store::{alarm_outcome, AlarmIncident, AlarmTransition, NewIncident};
+use crate::store::{alarm_outcome, AlarmIncident, AlarmTransition, Graph, NewIncident};
 
 /// Transitions decided per batch.
 const DECIDE_BATCH: i64 = 500;
@@ -337,7 +337,8 @@ impl Service {
             self.metrics.alarm_war_room_opened(took);
         }
         if !ai.graph_done {
-            self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
+            self.post_alarm_graph(aws, id, &channel, &opening.alarm)
+                .await?;
             self.store
                 .mark_alarm_graph_done(id, self.clock.now())
                 .await?;
@@ -366,40 +367,64 @@ impl Service {
         Ok(users)
     }
 
-    /// Upload the metric graph, or say why there is none. Only a transient Slack failure
-    /// stops here (and is retried); AWS failures never hold the incident up.
+    /// Upload the metric graph, or say why there is none, and keep it (the image, the
+    /// Slack file, or the reason) for the postmortem. Only a transient Slack failure stops
+    /// here (and is retried); AWS failures never hold the incident up.
     async fn post_alarm_graph(
         &self,
         aws: &Aws,
+        incident: crate::domain::IncidentId,
         channel: &str,
         alarm: &Alarm,
     ) -> Result<(), Failure> {
+        let mut kept = Graph {
+            alarm_name: alarm.name.clone(),
+            title: format!("{} around the breach", alarm.name),
+            png: None,
+            slack_file_id: None,
+            permalink: None,
+            unavailable: None,
+            posted_at: self.clock.now(),
+        };
         let reason = match aws.alarm_graph(alarm, self.clock.now()).await {
             Ok(Some(png)) => {
+                kept.png = Some(png.clone());
                 let upload = FileUpload {
                     filename: format!("{}.png", file_stem(&alarm.name)),
-                    title: format!("{} around the breach", alarm.name),
+                    title: kept.title.clone(),
                     content_type: "image/png",
                     bytes: png,
                     comment: render::alarm_graph_comment(alarm),
                 };
                 match self.web.upload_file(channel, &upload).await {
-                    Ok(_) => return Ok(()),
+                    Ok(file) => {
+                        kept.slack_file_id = Some(file.id);
+                        kept.permalink = file.permalink;
+                        None
+                    }
                     Err(e) if e.is_transient() => return Err(e.into()),
-                    Err(e) => format!("Slack refused the upload ({})", e.code().unwrap_or("error")),
+                    Err(e) => Some(format!(
+                        "Slack refused the upload ({})",
+                        e.code().unwrap_or("error")
+                    )),
                 }
             }
-            Ok(None) => {
-                "the alarm has no single metric to draw (composite or metric math)".to_string()
-            }
+            Ok(None) => Some(
+                "the alarm has no single metric to draw (composite or metric math)".to_string(),
+            ),
             Err(e) => {
                 tracing::warn!(alarm = %alarm.name, error = %e, "no graph for the alarm");
-                e.to_string()
+                Some(e.to_string())
             }
         };
-        self.web
-            .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
-            .await?;
+        if let Some(reason) = reason {
+            self.web
+                .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
+                .await?;
+            kept.unavailable = Some(reason);
+        }
+        kept.posted_at = self.clock.now();
+        self.store.keep_alarm_graph(incident, &kept).await?;
         Ok(())
     }
 
@@ -445,7 +470,7 @@ impl Service {
 /// How long to wait after a failed Slack step, and what to record. A 429 waits exactly
 /// as long as Slack asked; other failures back off from 2 s up to five minutes.
 fn retry_delay(failure: &Failure, attempts: i64) -> (Duration, String) {
-    let (Failure::Transient(e) | Failure::Permanent(e)) = failure;
+    let e = failure.error();
     let msg = format!("{e:#}");
     if let Some(SlackError::RateLimited { retry_after, .. }) = e.downcast_ref::<SlackError>() {
         return (retry_after.unwrap_or(Duration::from_secs(5)), msg);

@@ -1,22 +1,164 @@
-//! Who is who for an incident ([`crate::domain::authorization`] decides what they may do):
-//! the incident record and the config first, then the store, then Slack user groups, and
-//! only as far as needed to decide. Every `/incident` command passes through
-//! [`Service::command_permitted`]; the AWS Support case's buttons and form are checked where
-//! the case is handled (`support.rs`).
+//! The checkpoint: every request a person makes (a slash command, a click on one of
+//! warroom's buttons, a submitted form) is mapped here to its row of the authorization
+//! table ([`crate::domain::authorization`]) and checked before anything happens. A refusal
+//! is told to the caller alone and changes nothing, not even the timeline.
+//!
+//! Roles are looked up from the incident record and the config first, then the store, then
+//! Slack user groups, and only as far as needed to decide.
+
+use anyhow::anyhow;
 
 use super::worker::Failure;
 use super::Service;
 use crate::domain::authorization::{allowed, who_may, Action, Role, RoleSet};
-use crate::domain::{Command, UserId};
-use crate::slack::inbound::CommandInvocation;
+use crate::domain::{Command, IncidentId, UserId};
+use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support;
 use crate::slack::web::Outgoing;
 use crate::store::{InboxRow, IncidentRecord};
 
+/// A request as it arrived, before the checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Ask<'a> {
+    /// A parsed `/incident` command.
+    Command(&'a CommandInvocation, &'a Command),
+    /// A click on a button of one of warroom's messages.
+    Click(&'a ActionClick),
+    /// A submitted form.
+    Form(&'a ViewSubmission),
+}
+
+/// A request the checkpoint let through.
+#[derive(Debug, Clone)]
+pub(super) struct Admitted {
+    pub action: Action,
+    pub actor: UserId,
+    /// The incident the request is about: the channel's, or the one a form was opened for.
+    /// `None` outside an incident (the handler explains, or there is nothing to do).
+    pub record: Option<IncidentRecord>,
+}
+
+/// Where a private answer to the caller goes.
+#[derive(Debug, Clone, Copy)]
+enum ReplyTo<'a> {
+    /// The command's or the click's `response_url`.
+    Url(&'a str),
+    /// A form has none: an ephemeral message in the incident channel.
+    Channel,
+}
+
 impl Service {
+    /// The one checkpoint. Maps the request to its action, finds the incident it is about
+    /// and the caller's roles there, and returns `None` when the caller may not (after
+    /// telling them who may) or when the request asks for nothing (a link button, a control
+    /// this version does not know).
+    pub(super) async fn checkpoint(
+        &self,
+        row: &InboxRow,
+        ask: Ask<'_>,
+    ) -> Result<Option<Admitted>, Failure> {
+        let (action, user, record, reply) = match ask {
+            Ask::Command(inv, cmd) => {
+                let record = self.store.incident_by_channel(&inv.channel).await?;
+                let status = record.as_ref().map(|r| r.incident.status);
+                let action = Action::of(cmd, status);
+                (action, &inv.user, record, ReplyTo::Url(&inv.response_url))
+            }
+            Ask::Click(click) => {
+                let Some(action) = Action::for_button(&click.action_id) else {
+                    // Link buttons open a browser; unknown ones come from another version.
+                    tracing::debug!(action_id = %click.action_id, "a click that asks for nothing");
+                    return Ok(None);
+                };
+                let record = self.store.incident_by_channel(&click.channel).await?;
+                (
+                    action,
+                    &click.user,
+                    record,
+                    ReplyTo::Url(&click.response_url),
+                )
+            }
+            Ask::Form(form) => {
+                let Some(action) = Action::for_form(&form.callback_id) else {
+                    tracing::info!(callback_id = %form.callback_id, "ignoring an unknown form");
+                    return Ok(None);
+                };
+                let record = match form_incident(form) {
+                    Some(id) => Some(self.store.incident(id).await?),
+                    None => {
+                        return Err(Failure::Permanent(anyhow!(
+                            "a {} form without its incident",
+                            action.name()
+                        )))
+                    }
+                };
+                (action, &form.user, record, ReplyTo::Channel)
+            }
+        };
+        let actor = UserId::parse(user).map_err(|e| {
+            Failure::Permanent(anyhow!("{} from an unusable user id: {e}", action.name()))
+        })?;
+        if self
+            .permitted(action, record.as_ref(), &actor, &row.dedupe_key)
+            .await?
+        {
+            return Ok(Some(Admitted {
+                action,
+                actor,
+                record,
+            }));
+        }
+        let incident = record.as_ref().map(|r| r.incident.id);
+        tracing::info!(incident = ?incident.map(|i| i.0), user = %actor.as_str(), action = action.name(), "refused");
+        let refusal = self.refusal(action);
+        match (reply, record.as_ref().and_then(|r| r.channel_id.as_deref())) {
+            (ReplyTo::Url(url), _) => {
+                if let Err(e) = self.web.respond_ephemeral(url, &refusal).await {
+                    tracing::warn!(error = %e, "could not tell the caller they may not");
+                }
+            }
+            (ReplyTo::Channel, Some(channel)) => {
+                if let Err(e) = self
+                    .web
+                    .post_ephemeral(channel, actor.as_str(), &refusal)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not tell the caller they may not");
+                }
+            }
+            (ReplyTo::Channel, None) => {}
+        }
+        Ok(None)
+    }
+
+    /// Whether `actor` may do `action` in this incident.
+    async fn permitted(
+        &self,
+        action: Action,
+        record: Option<&IncidentRecord>,
+        actor: &UserId,
+        key: &str,
+    ) -> Result<bool, Failure> {
+        if action.open_to_anyone() {
+            return Ok(true);
+        }
+        // Outside an incident there are no roles to hold; the handler says where the
+        // request works.
+        let Some(record) = record else {
+            return Ok(true);
+        };
+        // A replay of a request already recorded was allowed when it was made; the caller
+        // may since have handed the lead to someone else.
+        if self.store.entry_exists(key).await? {
+            return Ok(true);
+        }
+        let roles = self.roles(action, record, actor).await?;
+        Ok(allowed(action, &roles))
+    }
+
     /// The roles of `user` in this incident that decide `action`: lookups stop once a role
-    /// allows it, and roles that cannot allow it are not looked up (so an open action costs
-    /// nothing and Slack is asked about user groups only when nothing cheaper settles it).
+    /// allows it, and roles that cannot allow it are not looked up (so Slack is asked about
+    /// user groups only when nothing cheaper settles it).
     pub(crate) async fn roles(
         &self,
         action: Action,
@@ -89,22 +231,6 @@ impl Service {
         Ok(roles)
     }
 
-    /// Whether `user` may do `action` in this incident.
-    pub(crate) async fn authorize(
-        &self,
-        action: Action,
-        record: &IncidentRecord,
-        user: &UserId,
-    ) -> Result<bool, Failure> {
-        // An incident nobody leads (an alarm opened it) must not be stuck when no responder or
-        // incident lead is configured: anyone may take the lead.
-        if action == Action::Lead && record.incident.lead.is_none() {
-            return Ok(true);
-        }
-        let roles = self.roles(action, record, user).await?;
-        Ok(allowed(action, &roles))
-    }
-
     /// Membership of a Slack user group. A group Slack will not list (deleted, missing
     /// scope) has no known members: nobody gains a role from it, and the operator is told.
     async fn in_usergroup(&self, key: &str, group: &str, user: &UserId) -> Result<bool, Failure> {
@@ -118,37 +244,8 @@ impl Service {
         }
     }
 
-    /// The gate every `/incident` command passes before it runs: `false` when the caller
-    /// may not, after telling them privately who may. Nothing is recorded for a refusal.
-    pub(super) async fn command_permitted(
-        &self,
-        row: &InboxRow,
-        inv: &CommandInvocation,
-        actor: &UserId,
-        cmd: &Command,
-    ) -> Result<bool, Failure> {
-        if allowed(Action::of(cmd, None), &RoleSet::anyone()) {
-            return Ok(true);
-        }
-        // Outside an incident channel the command itself explains that.
-        let Some(record) = self.store.incident_by_channel(&inv.channel).await? else {
-            return Ok(true);
-        };
-        let action = Action::of(cmd, Some(record.incident.status));
-        // A replay of a change already recorded was allowed when it was made; the caller
-        // may since have handed the lead to someone else.
-        if self.store.entry_exists(&row.dedupe_key).await?
-            || self.authorize(action, &record, actor).await?
-        {
-            return Ok(true);
-        }
-        tracing::info!(incident = %record.incident.id, user = %actor.as_str(), action = action.name(), "refused");
-        self.reply(inv, &self.refusal(action)).await;
-        Ok(false)
-    }
-
     /// Who may do `action`, leaving out user groups that are not configured.
-    pub(super) fn refusal(&self, action: Action) -> Outgoing {
+    fn refusal(&self, action: Action) -> Outgoing {
         let leads = self.config.slack.incident_leads.as_deref();
         let support = self.config.escalation.support_usergroup.as_deref();
         let who: Vec<Role> = who_may(action)
@@ -162,4 +259,21 @@ impl Service {
             .collect();
         render_support::refusal(action.describe(), &who, leads, support)
     }
+}
+
+impl Service {
+    /// The incident channel of the incident a form was opened for, to answer its submitter.
+    pub(super) async fn form_channel(&self, form: &ViewSubmission) -> Option<String> {
+        let id = form_incident(form)?;
+        self.store.incident(id).await.ok()?.channel_id
+    }
+}
+
+/// The incident a form was opened for: warroom puts it in the form's `private_metadata`,
+/// and Slack hands it back unchanged.
+fn form_incident(form: &ViewSubmission) -> Option<IncidentId> {
+    serde_json::from_str::<serde_json::Value>(&form.private_metadata)
+        .ok()
+        .and_then(|m| m.get("incident")?.as_i64())
+        .map(IncidentId)
 }

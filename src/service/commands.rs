@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 
+use super::authorization::Ask;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::channel_name::{channel_name, with_suffix};
@@ -31,18 +32,11 @@ impl Service {
                 return Ok(());
             }
         };
-        let actor = match UserId::parse(&inv.user) {
-            Ok(u) => u,
-            Err(e) => {
-                return Err(Failure::Permanent(anyhow!(
-                    "command from an unusable user id: {e}"
-                )))
-            }
-        };
         // Who may do what is one table (`domain::authorization`), checked before anything runs.
-        if !self.command_permitted(row, &inv, &actor, &cmd).await? {
+        let Some(admitted) = self.checkpoint(row, Ask::Command(&inv, &cmd)).await? else {
             return Ok(());
-        }
+        };
+        let actor = admitted.actor;
         match cmd {
             Command::Declare { title, severity } => {
                 self.declare(
@@ -106,24 +100,16 @@ impl Service {
         if created {
             tracing::info!(incident = %record.incident.id, "incident declared");
         }
-        match self.open_war_room(&mut record, &actor, &[]).await {
-            Ok(()) => {
-                self.reply(inv, &render::declared_reply(&record)).await;
-                Ok(())
-            }
-            Err(Failure::Permanent(e)) => {
-                self.reply(
-                    inv,
-                    &render::problem(&format!(
-                        "incident {} is recorded, but its channel could not be set up: {e:#}",
-                        record.incident.id
-                    )),
-                )
-                .await;
-                Err(Failure::Permanent(e))
-            }
-            Err(e) => Err(e),
-        }
+        self.open_war_room(&mut record, &actor, &[])
+            .await
+            .map_err(|f| {
+                f.for_caller(format!(
+                    "incident {} is recorded, but its channel could not be set up",
+                    record.incident.id
+                ))
+            })?;
+        self.reply(inv, &render::declared_reply(&record)).await;
+        Ok(())
     }
 
     /// Channel, members, pinned header: each step recorded, so a replay resumes where a crash

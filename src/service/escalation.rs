@@ -3,12 +3,13 @@
 //! [`Request`] and handed to the nudge clocks ([`super::nudges`]) or the Support case
 //! handling ([`super::support`]).
 
-use anyhow::anyhow;
 use chrono::Duration;
 
+use super::authorization::Ask;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
+use crate::domain::authorization::Action;
 use crate::domain::{Command, UserId};
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support as render;
@@ -32,6 +33,7 @@ impl Service {
             actor,
             at: inv.at,
             response_url: Some(&inv.response_url),
+            channel: record.channel_id.as_deref(),
             clicked: None,
         };
         match cmd {
@@ -46,45 +48,32 @@ impl Service {
         }
     }
 
-    /// The escalation buttons; returns `false` for a button that is not one of them.
-    pub(super) async fn handle_escalation_click(
+    /// A click on a button of one of warroom's messages, through the checkpoint, then to
+    /// what the button does. Link buttons and unknown ones ask for nothing.
+    pub(super) async fn handle_click(
         &self,
         row: &InboxRow,
-        click: &ActionClick,
-    ) -> Result<bool, Failure> {
-        let ours = [
-            render::OPEN_CASE_ACTION,
-            render::SNOOZE_ACTION,
-            render::NOT_AWS_ACTION,
-            render::RESOLVE_CASE_ACTION,
-            render::LINK_ACTION,
-        ];
-        if !ours.contains(&click.action_id.as_str()) {
-            return Ok(false);
-        }
-        if click.action_id == render::LINK_ACTION {
-            return Ok(true); // the browser opened the link; nothing to do here
-        }
-        let Some(record) = self.store.incident_by_channel(&click.channel).await? else {
-            return Ok(true);
+        click: ActionClick,
+    ) -> Result<(), Failure> {
+        let Some(admitted) = self.checkpoint(row, Ask::Click(&click)).await? else {
+            return Ok(());
         };
-        let actor = UserId::parse(&click.user).map_err(|e| {
-            Failure::Permanent(anyhow!("button click from an unusable user id: {e}"))
-        })?;
+        // Buttons are only on messages in incident channels.
+        let Some(record) = admitted.record else {
+            return Ok(());
+        };
         let req = Request {
             key: &row.dedupe_key,
             inbox_id: row.id,
-            actor,
+            actor: admitted.actor,
             at: click.at,
             response_url: Some(&click.response_url),
+            channel: record.channel_id.as_deref(),
             clicked: click.message.as_ref(),
         };
-        match click.action_id.as_str() {
-            render::OPEN_CASE_ACTION => {
-                self.show_case_modal(&req, &record, &click.trigger_id)
-                    .await?
-            }
-            render::SNOOZE_ACTION => {
+        match admitted.action {
+            Action::OpenCaseButton => self.show_case_modal(&req, &record, &click.trigger_id).await,
+            Action::SnoozeButton => {
                 let minutes = click
                     .value
                     .as_deref()
@@ -92,30 +81,45 @@ impl Service {
                     .and_then(|m| m.parse::<i64>().ok())
                     .filter(|m| (1..=24 * 60).contains(m))
                     .unwrap_or(render::SNOOZE_BUTTON_MINUTES);
-                self.snooze(&req, &record, Duration::minutes(minutes))
-                    .await?
+                self.snooze(&req, &record, Duration::minutes(minutes)).await
             }
-            render::NOT_AWS_ACTION => self.set_involvement(&req, &record, false).await?,
-            render::RESOLVE_CASE_ACTION => {
+            Action::NotAwsButton => self.set_involvement(&req, &record, false).await,
+            Action::ResolveCaseButton => {
                 let case_row = click.value.as_deref().and_then(|v| v.parse().ok());
-                self.resolve_case_click(&req, &record, case_row).await?
+                self.resolve_case_click(&req, &record, case_row).await
             }
-            _ => {}
+            Action::DraftPostmortemButton => self.postmortem_click(&req, &record).await,
+            other => {
+                tracing::warn!(
+                    action = other.name(),
+                    "a button mapped to an action that is not a button"
+                );
+                Ok(())
+            }
         }
-        Ok(true)
     }
 
-    /// A submitted modal. Only the case form exists; others are logged and dropped.
+    /// A submitted form, through the checkpoint. Only the case form exists.
     pub(super) async fn handle_submission(
         &self,
         row: &InboxRow,
         v: ViewSubmission,
     ) -> Result<(), Failure> {
-        if v.callback_id == render::CASE_MODAL {
-            self.case_submitted(row, &v).await
-        } else {
-            tracing::info!(callback_id = %v.callback_id, "ignoring an unknown modal");
-            Ok(())
-        }
+        let Some(admitted) = self.checkpoint(row, Ask::Form(&v)).await? else {
+            return Ok(());
+        };
+        let (Action::CaseForm, Some(record)) = (admitted.action, admitted.record) else {
+            return Ok(());
+        };
+        let req = Request {
+            key: &row.dedupe_key,
+            inbox_id: row.id,
+            actor: admitted.actor,
+            at: v.at,
+            response_url: None,
+            channel: record.channel_id.as_deref(),
+            clicked: None,
+        };
+        self.case_submitted(&req, &record, &v).await
     }
 }

@@ -78,15 +78,18 @@ impl Service {
                 }
             }
             Err(e) if first => {
-                tracing::warn!(error = %e, "AWS Health check failed");
-                self.web
-                    .post(
-                        channel,
-                        &render::problem(&format!(
-                            "AWS Health could not be checked for {service} in {region} ({e}); warroom will ask again while the incident is open"
-                        )),
-                    )
-                    .await?;
+                let said = match e.code() {
+                    Some(code) => format!("AWS says {code}"),
+                    None => "AWS did not answer".to_string(),
+                };
+                let msg = super::worker::internal_error(
+                    &format!(
+                        "AWS Health could not be checked for {service} in {region} ({said}); warroom will ask again while the incident is open"
+                    ),
+                    &super::worker::fresh_reference(),
+                    &e,
+                );
+                self.web.post(channel, &msg).await?;
             }
             Err(e) => tracing::warn!(error = %e, "AWS Health re-check failed; will ask again"),
         }

@@ -3,6 +3,7 @@
 use futures::future::BoxFuture;
 
 use super::Service;
+use crate::domain::authorization::Action;
 use crate::domain::command::{self, Command};
 use crate::ops::metrics::Metrics;
 use crate::slack::inbound::{CommandInvocation, Inbound};
@@ -51,7 +52,12 @@ impl Service {
         } else {
             None
         };
+        // Only what everybody may see is answered here, in the ack: the checkpoint's answer
+        // for those needs no lookups. Anything else is recorded and passes the checkpoint
+        // in the worker, with the caller's roles.
+        let open = Action::of(&cmd, None).open_to_anyone();
         match (&cmd, incident) {
+            _ if !open => self.record_command(inv, metrics).await,
             (Command::Help, _) => Ok(Some(render::help())),
             (Command::List, _) => {
                 let open = self.store.incidents(true).await?;
@@ -72,13 +78,19 @@ impl Service {
                 let entries = self.store.timeline(record.incident.id).await?;
                 Ok(Some(render::timeline(&record, &entries)))
             }
-            _ => {
-                let key = format!("cmd:{}", inv.trigger_id);
-                self.record_inbound(&key, &Inbound::Command(inv), metrics)
-                    .await?;
-                Ok(None)
-            }
+            _ => self.record_command(inv, metrics).await,
         }
+    }
+
+    async fn record_command(
+        &self,
+        inv: CommandInvocation,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Option<Outgoing>> {
+        let key = format!("cmd:{}", inv.trigger_id);
+        self.record_inbound(&key, &Inbound::Command(inv), metrics)
+            .await?;
+        Ok(None)
     }
 }
 
@@ -92,6 +104,10 @@ impl EventSink for Intake {
     }
 
     fn command(&self, inv: CommandInvocation) -> BoxFuture<'_, anyhow::Result<Option<Outgoing>>> {
-        Box::pin(self.0.take_command(inv, &self.1))
+        // The answer goes back in the ack, not through `slack::web`: fitted here.
+        Box::pin(async move {
+            let answer = self.0.take_command(inv, &self.1).await?;
+            Ok(answer.map(|a| crate::slack::limits::fit_message(&a)))
+        })
     }
 }

@@ -14,6 +14,7 @@ mod health;
 pub mod intake;
 mod nudges;
 mod postmortem;
+mod retention;
 mod summary;
 mod support;
 mod timers;

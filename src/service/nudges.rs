@@ -28,8 +28,11 @@ pub(super) struct Request<'a> {
     pub actor: UserId,
     pub at: DateTime<Utc>,
     /// Where a private answer goes (a command's or a click's response_url); `None` for
-    /// modal submissions, which are answered in the channel.
+    /// form submissions, which are answered in the channel.
     pub response_url: Option<&'a str>,
+    /// The incident channel, where a request without a `response_url` is answered (an
+    /// ephemeral message only the requester sees).
+    pub channel: Option<&'a str>,
     /// The prompt a clicked button was on, to redraw without its buttons once answered.
     pub clicked: Option<&'a ClickedMessage>,
 }
@@ -318,12 +321,20 @@ impl Service {
         })
     }
 
-    /// Answer the requester privately, when they can be answered privately.
+    /// Answer the requester privately: through the `response_url`, or for a form, in the
+    /// incident channel where only they see it.
     pub(super) async fn tell(&self, req: &Request<'_>, msg: &Outgoing) {
-        if let Some(url) = req.response_url {
-            if let Err(e) = self.web.respond_ephemeral(url, msg).await {
-                tracing::warn!(error = %e, "could not answer the requester");
+        let told = match (req.response_url, req.channel) {
+            (Some(url), _) => self.web.respond_ephemeral(url, msg).await,
+            (None, Some(channel)) => {
+                self.web
+                    .post_ephemeral(channel, req.actor.as_str(), msg)
+                    .await
             }
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "could not answer the requester");
         }
     }
 }

@@ -1,14 +1,14 @@
 //! Action items and postmortem drafts: `/incident action`, `/incident action done`,
-//! `/incident postmortem`, and the buttons on warroom's own messages (the resolve notice's
-//! "Draft the postmortem").
+//! `/incident postmortem`, and the resolve notice's "Draft the postmortem" button.
 
 use anyhow::anyhow;
 
+use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::UserId;
 use crate::postmortem::{self, Format};
-use crate::slack::inbound::{ActionClick, CommandInvocation};
+use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::slack::web::FileUpload;
 use crate::store::{CloseOutcome, InboxRow, IncidentRecord};
@@ -94,7 +94,7 @@ impl Service {
         Ok(())
     }
 
-    /// `/incident postmortem`: draft and upload, or tell the caller why not.
+    /// `/incident postmortem`: draft and upload.
     pub(super) async fn postmortem_command(
         &self,
         inv: &CommandInvocation,
@@ -103,57 +103,20 @@ impl Service {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
-        match self.draft_postmortem(&record, &actor).await {
-            Err(Failure::Permanent(e)) => {
-                self.reply(
-                    inv,
-                    &render::problem(&format!("the postmortem draft could not be posted: {e:#}")),
-                )
-                .await;
-                Err(Failure::Permanent(e))
-            }
-            other => other,
-        }
+        self.draft_postmortem(&record, &actor)
+            .await
+            .map_err(|f| f.for_caller("the postmortem draft could not be posted"))
     }
 
-    /// A button on one of warroom's messages. Unknown buttons (from newer or older
-    /// versions) are logged and dropped.
-    pub(super) async fn handle_click(
+    /// The "Draft the postmortem" button on the resolve notice.
+    pub(super) async fn postmortem_click(
         &self,
-        row: &InboxRow,
-        click: ActionClick,
+        req: &Request<'_>,
+        record: &IncidentRecord,
     ) -> Result<(), Failure> {
-        if self.handle_escalation_click(row, &click).await? {
-            return Ok(());
-        }
-        match click.action_id.as_str() {
-            render::DRAFT_POSTMORTEM_ACTION => {
-                let Some(record) = self.store.incident_by_channel(&click.channel).await? else {
-                    return Ok(());
-                };
-                let actor = UserId::parse(&click.user).map_err(|e| {
-                    Failure::Permanent(anyhow!("button click from an unusable user id: {e}"))
-                })?;
-                match self.draft_postmortem(&record, &actor).await {
-                    Err(Failure::Permanent(e)) => {
-                        let msg = render::problem(&format!(
-                            "the postmortem draft could not be posted: {e:#}"
-                        ));
-                        if let Err(err) =
-                            self.web.respond_ephemeral(&click.response_url, &msg).await
-                        {
-                            tracing::warn!(error = %err, "could not tell the clicker");
-                        }
-                        Err(Failure::Permanent(e))
-                    }
-                    other => other,
-                }
-            }
-            other => {
-                tracing::info!(action_id = other, "ignoring a click on an unknown button");
-                Ok(())
-            }
-        }
+        self.draft_postmortem(record, &req.actor)
+            .await
+            .map_err(|f| f.for_caller("the postmortem draft could not be posted"))
     }
 
     /// Render the Markdown draft and upload it to the incident channel with a summary.

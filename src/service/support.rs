@@ -2,10 +2,9 @@
 //! with retries that never open a second case, `/incident aws reply|status`, resolving, and
 //! the poller that mirrors AWS's replies into the channel.
 //!
-//! Who may open, answer or resolve a case is the `escalate aws` row of the authorization
-//! table (`domain/authorization.rs`, SECURITY.md): the incident's lead, responders, declarer,
-//! `[slack] incident_leads` and `[escalation] support_usergroup`. Everyone else gets a
-//! refusal that says who may.
+//! Who may open, answer or resolve a case is decided before any of this runs, by the
+//! checkpoint (`service/authorization.rs`): the `escalate aws`, `aws reply`, case button,
+//! case form and "Resolve AWS case" rows of the table.
 
 use std::sync::Arc;
 
@@ -13,15 +12,24 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
 use super::nudges::Request;
-use super::worker::Failure;
+use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
 use crate::aws::{Aws, AwsError};
 use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
 use crate::domain::support::{CaseRequest, Communication, SupportSeverity};
-use crate::domain::{EntryKind, IncidentId, UserId};
+use crate::domain::{EntryKind, UserId};
 use crate::slack::inbound::ViewSubmission;
 use crate::slack::render_support::{self as render, field, CaseForm};
 use crate::store::{IncidentRecord, NewCase, NewEntry, NewOutgoing, SupportCase, Timer};
+
+/// What may be shown of an AWS error: its code (documented by AWS, naming nothing of the
+/// account), never its message.
+fn aws_says(e: &AwsError) -> String {
+    match e.code() {
+        Some(code) => format!("AWS says {code}"),
+        None => "AWS did not answer".to_string(),
+    }
+}
 
 /// CreateCase retries (after the first attempt) before the request is given up on.
 const MAX_CASE_RETRIES: i64 = 8;
@@ -42,39 +50,13 @@ impl Service {
         }
     }
 
-    /// Whether `user` may open, answer or resolve this incident's AWS Support case.
-    pub(super) async fn may_handle_case(
-        &self,
-        record: &IncidentRecord,
-        user: &UserId,
-    ) -> Result<bool, Failure> {
-        // Opening, answering and resolving a case share one row of the table.
-        self.authorize(
-            crate::domain::authorization::Action::EscalateAws,
-            record,
-            user,
-        )
-        .await
-    }
-
-    async fn refuse(&self, req: &Request<'_>, record: &IncidentRecord, what: &str) {
-        let msg = render::not_allowed(what, self.config.escalation.support_usergroup.as_deref());
-        if req.response_url.is_some() {
-            self.tell(req, &msg).await;
-        } else if let Some(channel) = &record.channel_id {
-            // A modal has no response_url: answer in the channel, visible to the submitter only.
-            let _ = self
-                .web
-                .post_ephemeral(channel, req.actor.as_str(), &msg)
-                .await;
-        }
-    }
-
-    /// The case form drafted from the incident: subject, severity, codes and body.
+    /// The case form drafted from the incident: subject, severity, codes and a body of at
+    /// most `body_chars` characters.
     pub(super) async fn draft_case(
         &self,
         record: &IncidentRecord,
         severity: Option<SupportSeverity>,
+        body_chars: usize,
     ) -> Result<CaseForm, Failure> {
         let i = &record.incident;
         let now = self.clock.now();
@@ -117,19 +99,22 @@ impl Service {
             .iter()
             .map(|e| line(e))
             .collect();
-        let body = case_draft::body(&DraftInput {
-            incident_id: i.id.0,
-            title: &i.title,
-            severity: i.severity,
-            status: i.status,
-            opened_at: i.opened_at,
-            now,
-            impact,
-            alarms: &alarms,
-            health: &health,
-            tried: &tried,
-            excerpt: &excerpt,
-        });
+        let body = case_draft::body_within(
+            &DraftInput {
+                incident_id: i.id.0,
+                title: &i.title,
+                severity: i.severity,
+                status: i.status,
+                opened_at: i.opened_at,
+                now,
+                impact,
+                alarms: &alarms,
+                health: &health,
+                tried: &tried,
+                excerpt: &excerpt,
+            },
+            body_chars,
+        );
         Ok(CaseForm {
             subject: case_draft::subject(i.id.0, &i.title),
             severity: severity
@@ -147,17 +132,16 @@ impl Service {
         record: &IncidentRecord,
         trigger_id: &str,
     ) -> Result<(), Failure> {
-        if !self.may_handle_case(record, &req.actor).await? {
-            self.refuse(req, record, "open AWS Support cases").await;
-            return Ok(());
-        }
         if let Some(case) = self.store.latest_case(record.incident.id).await? {
             if case.is_open() {
                 self.tell(req, &render::case_already_open(&case)).await;
                 return Ok(());
             }
         }
-        let form = self.draft_case(record, None).await?;
+        // The form's text input holds less than the Support API takes.
+        let form = self
+            .draft_case(record, None, crate::slack::limits::INPUT_MAX_LENGTH)
+            .await?;
         let metadata = serde_json::json!({"incident": record.incident.id.0}).to_string();
         if let Err(e) = self
             .web
@@ -165,48 +149,32 @@ impl Service {
             .await
         {
             // Triggers expire after 3 seconds: a slow queue loses the modal, not the case.
-            tracing::warn!(error = %e, "could not open the case modal");
-            self.tell(
-                req,
-                &crate::slack::render::problem(&format!(
-                    "the case form could not be opened ({e}); `/incident escalate aws` opens the case with the drafted text"
-                )),
-            )
-            .await;
+            let msg = internal_error(
+                "the case form could not be opened; `/incident escalate aws` opens the case with the drafted text",
+                &event_reference(req.inbox_id),
+                &e,
+            );
+            self.tell(req, &msg).await;
         }
         Ok(())
     }
 
-    /// The case modal was submitted.
+    /// The case form was submitted (the checkpoint let it through).
     pub(super) async fn case_submitted(
         &self,
-        row: &crate::store::InboxRow,
+        req: &Request<'_>,
+        record: &IncidentRecord,
         v: &ViewSubmission,
     ) -> Result<(), Failure> {
-        let incident = serde_json::from_str::<serde_json::Value>(&v.private_metadata)
-            .ok()
-            .and_then(|m| m.get("incident")?.as_i64());
-        let (Some(id), Ok(actor)) = (incident, UserId::parse(&v.user)) else {
-            return Err(Failure::Permanent(anyhow::anyhow!(
-                "a case form without its incident or with an unusable user"
-            )));
-        };
-        let record = self.store.incident(IncidentId(id)).await?;
-        let req = Request {
-            key: &row.dedupe_key,
-            inbox_id: row.id,
-            actor,
-            at: v.at,
-            response_url: None,
-            clicked: None,
-        };
         let get = |k: &str| {
             v.values
                 .get(k)
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
         };
-        let drafted = self.draft_case(&record, None).await?;
+        let drafted = self
+            .draft_case(record, None, case_draft::MAX_BODY_CHARS)
+            .await?;
         let form = CaseForm {
             subject: get(field::SUBJECT).unwrap_or(drafted.subject),
             severity: get(field::SEVERITY)
@@ -216,7 +184,7 @@ impl Service {
             category_code: get(field::CATEGORY),
             body: get(field::BODY).unwrap_or(drafted.body),
         };
-        self.open_case(&req, &record, form).await
+        self.open_case(req, record, form).await
     }
 
     /// `/incident escalate aws [severity]`: the drafted case, without the modal.
@@ -226,7 +194,9 @@ impl Service {
         record: &IncidentRecord,
         severity: Option<SupportSeverity>,
     ) -> Result<(), Failure> {
-        let form = self.draft_case(record, severity).await?;
+        let form = self
+            .draft_case(record, severity, case_draft::MAX_BODY_CHARS)
+            .await?;
         self.open_case(req, record, form).await
     }
 
@@ -238,10 +208,6 @@ impl Service {
         record: &IncidentRecord,
         form: CaseForm,
     ) -> Result<(), Failure> {
-        if !self.may_handle_case(record, &req.actor).await? {
-            self.refuse(req, record, "open AWS Support cases").await;
-            return Ok(());
-        }
         if self.support_api().is_none() {
             self.tell(
                 req,
@@ -378,7 +344,7 @@ impl Service {
                 tracing::warn!(incident = %case.incident_id, attempts, error = %e, "CreateCase failed; will retry");
                 if attempts == 1 {
                     if let Some(notice) =
-                        self.notice_in(&record, render::case_retrying(&e.to_string()))
+                        self.notice_in(&record, render::case_retrying(&aws_says(&e)))
                     {
                         self.store.enqueue_outgoing(&notice, now).await?;
                     }
@@ -387,20 +353,19 @@ impl Service {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(incident = %case.incident_id, error = %e, "CreateCase failed");
-                let msg = match &e {
-                    AwsError::Service { code, message, .. } => {
-                        render::case_failed(Some(code), message)
-                    }
-                    other => render::case_failed(None, &other.to_string()),
-                };
+                // AWS's message can name the account and its IAM identities: the channel
+                // and the timeline get AWS's error code and a reference, the log the rest.
+                let reference = fresh_reference();
+                tracing::warn!(incident = %case.incident_id, reference = %reference, error = %e, "CreateCase failed");
+                let why = format!("{} (reference `{reference}`)", aws_says(&e));
+                let msg = render::case_failed(e.code(), &why);
                 self.store
                     .case_failed(
                         case.row,
                         &e.to_string(),
                         &entry(
                             "failed",
-                            format!("the AWS Support case could not be opened: {e}"),
+                            format!("the AWS Support case could not be opened: {why}"),
                         ),
                         &outgoing(msg),
                         now,
@@ -434,11 +399,6 @@ impl Service {
         record: &IncidentRecord,
         text: &str,
     ) -> Result<(), Failure> {
-        if !self.may_handle_case(record, &req.actor).await? {
-            self.refuse(req, record, "write on the AWS Support case")
-                .await;
-            return Ok(());
-        }
         let Some(case) = self
             .store
             .latest_case(record.incident.id)
@@ -459,13 +419,15 @@ impl Service {
             .add_communication(case_id, text, &self.config.escalation.cc_email_addresses)
             .await
         {
-            self.tell(
-                req,
-                &crate::slack::render::problem(&format!(
-                    "AWS did not take the reply ({e}); nothing was sent. Try again, or write in the Support Center"
-                )),
-            )
-            .await;
+            let msg = internal_error(
+                &format!(
+                    "AWS did not take the reply ({}); nothing was sent. Try again, or write in the Support Center",
+                    aws_says(&e)
+                ),
+                &event_reference(req.inbox_id),
+                &e,
+            );
+            self.tell(req, &msg).await;
             return Ok(());
         }
         let now = self.clock.now();
@@ -577,10 +539,6 @@ impl Service {
         record: &IncidentRecord,
         case_row: Option<i64>,
     ) -> Result<(), Failure> {
-        if !self.may_handle_case(record, &req.actor).await? {
-            self.refuse(req, record, "resolve AWS Support cases").await;
-            return Ok(());
-        }
         let case = match case_row {
             Some(r) => self.store.case_by_row(r).await?,
             None => self.store.latest_case(record.incident.id).await?,
@@ -597,13 +555,15 @@ impl Service {
         let status = match aws.resolve_case(case_id).await {
             Ok(s) => s,
             Err(e) => {
-                self.tell(
-                    req,
-                    &crate::slack::render::problem(&format!(
-                        "AWS did not resolve the case ({e}); resolve it in the Support Center"
-                    )),
-                )
-                .await;
+                let msg = internal_error(
+                    &format!(
+                        "AWS did not resolve the case ({}); resolve it in the Support Center",
+                        aws_says(&e)
+                    ),
+                    &event_reference(req.inbox_id),
+                    &e,
+                );
+                self.tell(req, &msg).await;
                 return Ok(());
             }
         };

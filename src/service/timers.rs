@@ -1,4 +1,5 @@
-//! The scheduler: fires due timers and delivers the outbox they fill.
+//! The scheduler: fires due timers, delivers the outbox they fill, and prunes raw events
+//! past their retention (`super::retention`).
 //!
 //! Deadlines live in SQLite, so a restart (even kill -9) loses none: a timer that came due
 //! while the bot was down fires at start; one that fired is never fired again, because
@@ -97,11 +98,13 @@ impl Service {
     pub async fn run_scheduler(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         // After a transient delivery failure, the outbox waits until then (timers do not).
         let mut outbox_paused_until: Option<tokio::time::Instant> = None;
+        let mut last_prune = None;
         loop {
             if *shutdown.borrow() {
                 return;
             }
             self.fire_due().await;
+            self.prune_raw_events(&mut last_prune).await;
             if outbox_paused_until.is_none_or(|t| tokio::time::Instant::now() >= t) {
                 outbox_paused_until = self
                     .deliver_outbox()
@@ -244,10 +247,19 @@ impl Service {
     /// this attempt may have been posted by a process killed (or an answer lost) before it
     /// was marked sent, so the destination's history since the mark is searched first.
     async fn post_once(&self, row: &OutboxRow) -> Result<(), SlackError> {
+        let msg = Outgoing {
+            text: row.text.clone(),
+            blocks: row
+                .blocks
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok()),
+        };
         if let Some(since) = row.sending_since {
             match self.web.messages_since(&row.destination, since).await {
                 Ok(messages) => {
-                    let text = row.text.trim();
+                    // Slack has the text as it was sent: fitted to its limits.
+                    let sent = crate::slack::limits::fit_message(&msg).text;
+                    let text = sent.trim();
                     let mine = |m: &PostedMessage| {
                         m.user.as_deref() == Some(self.bot.user_id.as_str())
                             || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
@@ -266,13 +278,6 @@ impl Service {
                 }
             }
         }
-        let msg = Outgoing {
-            text: row.text.clone(),
-            blocks: row
-                .blocks
-                .as_deref()
-                .and_then(|b| serde_json::from_str(b).ok()),
-        };
         if is_user(&row.destination) {
             self.web.post_dm(&row.destination, &msg).await.map(drop)
         } else {
@@ -287,7 +292,12 @@ impl Service {
             return false;
         };
         tracing::warn!(destination = %row.destination, error = %e, "Slack refused a notice; telling its caller");
-        let msg = render::problem(&format!("{what}: {e}"));
+        // Slack's error code says why (`is_archived`, `channel_not_found`); anything else is
+        // warroom's business, told by reference.
+        let msg = match e.code() {
+            Some(code) => render::problem(&format!("{what} (Slack says {code})")),
+            None => super::worker::internal_error(what, &super::worker::fresh_reference(), e),
+        };
         if let Err(e) = self.web.respond_ephemeral(url, &msg).await {
             tracing::warn!(error = %e, "could not tell the caller");
         }

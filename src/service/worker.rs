@@ -13,18 +13,28 @@ use tokio::sync::watch;
 use super::Service;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
+use crate::slack::render;
 use crate::slack::web::SlackError;
-use crate::store::{InboxRow, NewEntry, StoreError};
+use crate::store::{InboxRow, NewEntry, NewOutgoing, StoreError};
 
-/// Attempts before an event is given up on (its failure is recorded in the inbox row).
-/// With [`backoff`], that is six to seven minutes of a failing Slack: long enough to ride out
-/// an outage without abandoning a declare half set up, short enough not to hold the queue
-/// for ever behind an event that cannot succeed.
+/// Attempts before an event that keeps failing transiently is set aside. With [`backoff`],
+/// that is six to seven minutes of a failing Slack: long enough to ride out an outage
+/// without abandoning a declare half set up, short enough not to hold the queue for ever
+/// behind an event that cannot succeed.
 const MAX_ATTEMPTS: i64 = 60;
+
+/// Attempts before an event that hit a store error retrying is unlikely to fix (a
+/// constraint violation, a row that does not decode) is set aside: a second of the one
+/// worker's time, not minutes.
+const STUCK_ATTEMPTS: i64 = 3;
 
 /// How long the worker waits, once woken from idle, before it reads the inbox: a person
 /// does not notice 2 ms, and under load it turns one-event runs into runs of several.
 const LINGER: Duration = Duration::from_millis(2);
+
+/// How often an idle worker looks at the inbox without being woken: an event put back by
+/// `warroom inbox --retry` (another process) is picked up within this.
+const IDLE_LOOK: Duration = Duration::from_secs(2);
 
 /// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
 fn backoff(attempts: i64) -> Duration {
@@ -36,17 +46,63 @@ fn backoff(attempts: i64) -> Duration {
 enum Marked {
     Already,
     No,
+    /// Not in an incident channel: nothing was recorded, and the raw event is not kept
+    /// beyond its dedupe key.
+    Outside,
 }
 
 /// Why handling an event failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Failure {
-    /// Worth retrying (Slack 5xx/429/timeouts, a busy database).
+    /// Worth retrying for minutes (Slack 5xx/429/timeouts, a busy or full database).
     #[error("{0:#}")]
     Transient(anyhow::Error),
-    /// Retrying cannot help; the event is marked done with the reason.
+    /// A store error retrying is unlikely to fix (a constraint violation, a row that does
+    /// not decode): a few quick attempts, then the event is set aside.
+    #[error("{0:#}")]
+    Stuck(anyhow::Error),
+    /// Retrying cannot help; the event is set aside at once.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
+}
+
+impl Failure {
+    pub(crate) fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Transient(e) | Failure::Stuck(e) | Failure::Permanent(e) => e,
+        }
+    }
+
+    /// Attempts before the event is set aside.
+    fn attempts_allowed(&self) -> i64 {
+        match self {
+            Failure::Transient(_) => MAX_ATTEMPTS,
+            Failure::Stuck(_) => STUCK_ATTEMPTS,
+            Failure::Permanent(_) => 1,
+        }
+    }
+
+    /// Say what this failure means to the person who asked, should the event be set aside
+    /// ("the postmortem draft could not be posted"); they are shown that and a reference,
+    /// never the error itself.
+    pub(crate) fn for_caller(self, what: impl Into<String>) -> Failure {
+        let note = ForCaller(what.into());
+        match self {
+            Failure::Transient(e) => Failure::Transient(e.context(note)),
+            Failure::Stuck(e) => Failure::Stuck(e.context(note)),
+            Failure::Permanent(e) => Failure::Permanent(e.context(note)),
+        }
+    }
+}
+
+/// What a failure means to the person who asked (see [`Failure::for_caller`]).
+#[derive(Debug)]
+struct ForCaller(String);
+
+impl std::fmt::Display for ForCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl From<SlackError> for Failure {
@@ -59,10 +115,43 @@ impl From<SlackError> for Failure {
     }
 }
 
-impl From<crate::store::StoreError> for Failure {
-    fn from(e: crate::store::StoreError) -> Self {
-        Failure::Transient(e.into())
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            Failure::Transient(e.into())
+        } else {
+            Failure::Stuck(e.into())
+        }
     }
+}
+
+/// The reference an event's failure is known by: to the person who asked, in the log, in
+/// the status channel's notice and in `warroom inbox --failed`.
+pub(crate) fn event_reference(inbox_id: i64) -> String {
+    format!("ev-{inbox_id}")
+}
+
+/// A failure that is not an event's (a notice Slack refused, an AWS call): logged under a
+/// fresh reference, which is what the person sees.
+pub(crate) fn fresh_reference() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let code: String = (0..6)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("ref-{code}")
+}
+
+/// Tell a person that something failed on warroom's side: `what` it means for them and a
+/// reference; the error's full chain goes to the log under the same reference.
+pub(crate) fn internal_error(
+    what: &str,
+    reference: &str,
+    error: &dyn std::fmt::Display,
+) -> crate::slack::web::Outgoing {
+    tracing::error!(reference, error = %error, "{what}");
+    crate::slack::render::internal_error(what, reference)
 }
 
 impl Service {
@@ -85,6 +174,7 @@ impl Service {
             if batch.is_empty() {
                 tokio::select! {
                     _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE_LOOK) => {}
                     _ = shutdown.changed() => {}
                 }
                 // Let events that arrive together be read and applied together: without
@@ -135,6 +225,7 @@ impl Service {
     async fn apply_messages(&self, run: Vec<(&InboxRow, Message)>) -> Result<(), StoreError> {
         let mut incidents: HashMap<String, Option<IncidentId>> = HashMap::new();
         let mut ids = Vec::with_capacity(run.len());
+        let mut outside = Vec::new();
         let mut entries = Vec::with_capacity(run.len());
         for (row, m) in run {
             ids.push(row.id);
@@ -150,69 +241,143 @@ impl Service {
                     found
                 }
             };
-            // Not an incident channel: nothing to record, the row is only marked.
-            if let Some(incident_id) = incident {
-                entries.push(NewEntry {
-                    incident_id,
-                    dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
-                    kind: EntryKind::Message,
-                    occurred_at: m.at,
-                    actor: Some(m.user),
-                    text: m.text,
-                    slack_ts: Some(m.ts),
-                    thread_ts: m.thread_ts,
-                    key_event: false,
-                });
-            }
+            // Not an incident channel: nothing to record, the row is only marked (and its
+            // payload forgotten once it is).
+            let Some(incident_id) = incident else {
+                outside.push(row.id);
+                continue;
+            };
+            entries.push(NewEntry {
+                incident_id,
+                dedupe_key: crate::store::timeline_message_key(&m.channel, &m.ts),
+                kind: EntryKind::Message,
+                occurred_at: m.at,
+                actor: Some(m.user),
+                text: m.text,
+                slack_ts: Some(m.ts),
+                thread_ts: m.thread_ts,
+                key_event: false,
+            });
         }
         self.store
             .add_entries(&entries, &ids, self.clock.now())
-            .await
+            .await?;
+        if !outside.is_empty() {
+            self.forget_payloads(&outside).await;
+        }
+        Ok(())
+    }
+
+    /// Keep only the dedupe key of processed events that recorded nothing (messages in
+    /// channels that are not incidents). Best effort: pruning removes them later anyway.
+    async fn forget_payloads(&self, ids: &[i64]) {
+        if let Err(e) = self.store.forget_payloads(ids).await {
+            tracing::warn!(error = %e, rows = ids.len(), "cannot forget raw events outside incidents; pruning will");
+        }
     }
 
     /// Handle one row; returns a backoff when it should be retried.
     async fn process_row(&self, row: &InboxRow) -> Option<Duration> {
-        let result = match serde_json::from_str::<Inbound>(&row.payload) {
-            Ok(inbound) => self.handle(row, inbound).await,
+        let inbound = serde_json::from_str::<Inbound>(&row.payload);
+        let result = match &inbound {
+            Ok(inbound) => self.handle(row, inbound.clone()).await,
             Err(e) => Err(Failure::Permanent(anyhow::anyhow!(
                 "unreadable inbox payload: {e}"
             ))),
         };
         let now = self.clock.now();
-        match result {
+        let failure = match result {
             // The store already marked it, in the transaction that applied it.
-            Ok(Marked::Already) => None,
-            Ok(Marked::No) => {
+            Ok(Marked::Already) => return None,
+            Ok(marked @ (Marked::No | Marked::Outside)) => {
                 if let Err(e) = self.store.mark_processed(row.id, now, None).await {
                     tracing::error!(error = %e, "cannot mark event processed");
                     return Some(Duration::from_millis(500));
                 }
-                None
-            }
-            Err(Failure::Permanent(e)) => {
-                tracing::warn!(key = %row.dedupe_key, error = %format!("{e:#}"), "giving up on event");
-                let _ = self
-                    .store
-                    .mark_processed(row.id, now, Some(&format!("{e:#}")))
-                    .await;
-                None
-            }
-            Err(Failure::Transient(e)) => {
-                let msg = format!("{e:#}");
-                let attempts = self
-                    .store
-                    .record_attempt_failure(row.id, &msg)
-                    .await
-                    .unwrap_or(row.attempts + 1);
-                if attempts >= MAX_ATTEMPTS {
-                    tracing::error!(key = %row.dedupe_key, error = %msg, attempts, "giving up on event after retries");
-                    let _ = self.store.mark_processed(row.id, now, Some(&msg)).await;
-                    None
-                } else {
-                    tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
-                    Some(backoff(attempts))
+                if matches!(marked, Marked::Outside) {
+                    self.forget_payloads(&[row.id]).await;
                 }
+                return None;
             }
+            Err(failure) => failure,
+        };
+        let msg = format!("{:#}", failure.error());
+        let attempts = self
+            .store
+            .record_attempt_failure(row.id, &msg)
+            .await
+            .unwrap_or(row.attempts + 1);
+        if attempts < failure.attempts_allowed() {
+            tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
+            return Some(backoff(attempts));
+        }
+        self.set_aside(row, inbound.ok().as_ref(), &failure, attempts)
+            .await
+    }
+
+    /// Put an event that cannot be applied aside, kept with its error, so the queue moves
+    /// on: it is counted, told once to the status channel (with the outbox, in the same
+    /// transaction) and to whoever asked. `warroom inbox --retry` puts it back.
+    async fn set_aside(
+        &self,
+        row: &InboxRow,
+        inbound: Option<&Inbound>,
+        failure: &Failure,
+        attempts: i64,
+    ) -> Option<Duration> {
+        let reference = event_reference(row.id);
+        let chain = format!("{:#}", failure.error());
+        tracing::error!(reference = %reference, key = %row.dedupe_key, attempts, error = %chain,
+            "event set aside; `warroom inbox --retry {}` replays it", row.id);
+        let notice = self.config.slack.status_channel.as_ref().map(|channel| {
+            let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
+            NewOutgoing {
+                destination: channel.clone(),
+                text: msg.text,
+                blocks: None,
+            }
+        });
+        if let Err(e) = self
+            .store
+            .set_aside(row.id, &chain, notice.as_ref(), self.clock.now())
+            .await
+        {
+            tracing::error!(error = %e, "cannot set the event aside; will try again");
+            return Some(backoff(attempts));
+        }
+        self.metrics.event_set_aside();
+        if notice.is_some() {
+            self.kick_timers();
+        }
+        if let Some(inbound) = inbound {
+            self.tell_caller_of_failure(inbound, failure, &reference)
+                .await;
+        }
+        None
+    }
+
+    /// Tell the person behind a request that was set aside what it means for them, with
+    /// its reference, and nothing of the error itself.
+    async fn tell_caller_of_failure(&self, inbound: &Inbound, failure: &Failure, reference: &str) {
+        let what = failure
+            .error()
+            .downcast_ref::<ForCaller>()
+            .map_or("warroom could not finish this request", |c| c.0.as_str());
+        let msg = render::internal_error(what, reference);
+        let told = match inbound {
+            Inbound::Command(inv) => self.web.respond_ephemeral(&inv.response_url, &msg).await,
+            Inbound::Action(click) => self.web.respond_ephemeral(&click.response_url, &msg).await,
+            Inbound::ViewSubmitted(form) => {
+                let channel = match self.form_channel(form).await {
+                    Some(c) => c,
+                    None => return,
+                };
+                self.web.post_ephemeral(&channel, &form.user, &msg).await
+            }
+            _ => return,
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "could not tell the caller their request was set aside");
         }
     }
 
@@ -231,7 +396,7 @@ impl Service {
             return self.handle_submission(row, v).await.map(|()| Marked::No);
         }
         let Some(record) = self.store.incident_by_channel(inbound.channel()).await? else {
-            return Ok(Marked::No); // not an incident channel: nothing to record
+            return Ok(Marked::Outside); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
         match inbound {
@@ -314,7 +479,7 @@ impl Service {
 
 /// Most message rows applied in one transaction. The intake waits for the one database
 /// connection while a run is written, so a run must stay short next to the ack budget
-/// (64 rows: about half a millisecond; `cargo bench --bench store`, `add_entries_64`).
+/// (64 rows: about half a millisecond; `cargo bench --features bench --bench store`, `add_entries_64`).
 const MAX_RUN: usize = 64;
 
 /// A new message, as the worker records it.
@@ -354,6 +519,22 @@ fn message_run(rows: &[InboxRow]) -> Vec<(&InboxRow, Message)> {
             _ => None,
         })
         .collect()
+}
+
+/// What an event was, for the status channel's notice (no user text in it).
+fn describe(inbound: Option<&Inbound>) -> String {
+    let who = |user: &str| match crate::domain::UserId::parse(user) {
+        Ok(u) => crate::slack::mrkdwn::user_mention(&u),
+        Err(_) => "someone".to_string(),
+    };
+    match inbound {
+        Some(Inbound::Command(inv)) => format!("a slash command from {}", who(&inv.user)),
+        Some(Inbound::Action(click)) => format!("a button clicked by {}", who(&click.user)),
+        Some(Inbound::ViewSubmitted(form)) => format!("a form submitted by {}", who(&form.user)),
+        Some(Inbound::AppHomeOpened { user, .. }) => format!("{} opening App Home", who(user)),
+        Some(_) => "an event in a channel".to_string(),
+        None => "an event warroom cannot read".to_string(),
+    }
 }
 
 /// Sleep for `d` unless shutdown comes first; returns whether shutdown came.

@@ -5,9 +5,12 @@
 //! - [`inbound`]: warroom's own types for what Slack delivers.
 //! - [`render`]: Block Kit and text for every message warroom posts.
 //! - [`mrkdwn`]: escaping of untrusted text.
+//! - [`limits`]: Slack's Block Kit limits, measured after escaping; every message is fitted
+//!   on its way out.
 //! - [`manifest`]: the methods, events and scopes warroom needs (the app manifest's source).
 
 pub mod inbound;
+pub mod limits;
 pub mod manifest;
 pub mod mrkdwn;
 pub mod render;

@@ -144,7 +144,7 @@ pub fn change_notice(
 }
 
 /// `action_id` of the "Draft the postmortem" button on the resolve notice.
-pub const DRAFT_POSTMORTEM_ACTION: &str = "postmortem_draft";
+pub const DRAFT_POSTMORTEM_ACTION: &str = crate::domain::authorization::control::DRAFT_POSTMORTEM;
 
 /// The resolve notice: the text, and a button that drafts the postmortem.
 fn with_postmortem_button(text: String, incident: &Incident) -> Outgoing {
@@ -305,6 +305,25 @@ pub fn problem(text: &str) -> Outgoing {
     Outgoing::text(format!(":warning: {}", escape(text)))
 }
 
+/// Something failed on warroom's side: what it means for the caller, and the reference the
+/// operators find the details under in the log. Never the error itself.
+pub fn internal_error(what: &str, reference: &str) -> Outgoing {
+    Outgoing::text(format!(
+        ":warning: {} (reference `{}`; the details are in warroom's log)",
+        escape(what),
+        escape_inline(reference)
+    ))
+}
+
+/// For the status channel: an event was set aside after it kept failing.
+pub fn event_set_aside(inbox_id: i64, what: &str, reference: &str) -> Outgoing {
+    Outgoing::text(format!(
+        ":warning: warroom set aside {what} after it kept failing (reference `{}`); later events go on. \
+         The details are in warroom's log. `warroom inbox --failed` lists it; `warroom inbox --retry {inbox_id}` replays it once the cause is fixed.",
+        escape_inline(reference)
+    ))
+}
+
 pub fn help() -> Outgoing {
     Outgoing::text(escape(crate::domain::command::USAGE))
 }
@@ -337,8 +356,8 @@ impl Overview<'_> {
                 let lead = i
                     .lead
                     .as_ref()
-                    .map(user_mention)
-                    .unwrap_or_else(|| "no lead".into());
+                    .map(|l| format!("lead {}", user_mention(l)))
+                    .unwrap_or_else(|| "no lead yet".into());
                 let update = match self.last_updates.get(&i.id) {
                     Some(t) => format!("last update {} ago", format_duration(self.now - *t)),
                     None => "no update yet".to_string(),
@@ -349,7 +368,7 @@ impl Overview<'_> {
                     .map(|c| format!(" · {}", case_glance(c, self.now)))
                     .unwrap_or_default();
                 format!(
-                    "• *{}* {} {} — {} {} · open {} · lead {} · {}{} · {}",
+                    "• *{}* {} {} — {} {} · open {} · {} · {}{} · {}",
                     i.severity,
                     i.id,
                     title(i),
@@ -652,6 +671,42 @@ fn unformat(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_incident_without_a_lead_says_so_once() {
+        use crate::domain::Severity;
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-20T13:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let record = |id: i64, lead: Option<&str>| IncidentRecord {
+            incident: Incident {
+                id: IncidentId(id),
+                title: format!("incident {id}"),
+                severity: Severity::Sev2,
+                status: Status::Investigating,
+                lead: lead.map(|l| UserId::parse(l).unwrap()),
+                declared_by: UserId::parse("U0WARBOT").unwrap(),
+                opened_at: t0,
+                resolved_at: None,
+            },
+            channel_name: format!("inc-{id}"),
+            channel_id: Some(format!("C{id}")),
+            header_ts: None,
+            header_pinned: true,
+            members_invited: true,
+        };
+        let open = [record(1, None), record(2, Some("U0BOB"))];
+        let lines = Overview {
+            open: &open,
+            last_updates: &HashMap::new(),
+            aws_cases: &HashMap::new(),
+            now: t0 + chrono::Duration::minutes(30),
+        }
+        .open_lines();
+        assert!(lines[0].contains(" · no lead yet · "), "{}", lines[0]);
+        assert!(!lines[0].contains("lead no lead"), "{}", lines[0]);
+        assert!(lines[1].contains(" · lead <@U0BOB> · "), "{}", lines[1]);
+    }
 
     #[test]
     fn unformat_reads_like_slack_shows_it() {

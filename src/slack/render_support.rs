@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::inbound::ClickedMessage;
 use super::mrkdwn::{escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
-use crate::domain::authorization::{who_may, Action, Role};
+use crate::domain::authorization::{control, Role};
 use crate::domain::escalation::NudgeKind;
 use crate::domain::support::{console_url, Communication, SupportSeverity, SUPPORT_CENTER_URL};
 use crate::domain::time::format_duration;
@@ -18,17 +18,18 @@ use crate::domain::{Incident, UserId};
 use crate::store::SupportCase;
 
 /// "Open AWS Support case" on the nudge: opens the case modal.
-pub const OPEN_CASE_ACTION: &str = "support_open_case";
+pub const OPEN_CASE_ACTION: &str = control::OPEN_CASE;
 /// "Snooze 30m" on a nudge; the button's value is the duration.
-pub const SNOOZE_ACTION: &str = "nudge_snooze";
+pub const SNOOZE_ACTION: &str = control::SNOOZE;
 /// "Not an AWS issue" on the case nudge.
-pub const NOT_AWS_ACTION: &str = "nudge_not_aws";
+pub const NOT_AWS_ACTION: &str = control::NOT_AWS;
 /// "Resolve AWS case" after the incident is resolved; the value is the case row.
-pub const RESOLVE_CASE_ACTION: &str = "support_resolve_case";
-/// Link buttons (Support Center) also send a click; it needs no handling.
+pub const RESOLVE_CASE_ACTION: &str = control::RESOLVE_CASE;
+/// Link buttons (Support Center) also send a click; it asks for nothing (no row in the
+/// authorization table), so the checkpoint drops it.
 pub const LINK_ACTION: &str = "support_center_link";
 /// `callback_id` of the case modal.
-pub const CASE_MODAL: &str = "support_case";
+pub const CASE_MODAL: &str = control::CASE_FORM;
 /// How long the Snooze button silences nudges.
 pub const SNOOZE_BUTTON_MINUTES: i64 = 30;
 
@@ -349,7 +350,7 @@ pub fn case_modal(form: &CaseForm, metadata: &str) -> Value {
                 Some("AWS's service code (DescribeServices); empty lets AWS choose")),
             text_input(field::CATEGORY, "Category code", form.category_code.as_deref(), false, 100, true, None),
             text_input(field::BODY, "Description", Some(&form.body), true,
-                crate::domain::support::MAX_CASE_BODY_CHARS, false,
+                super::limits::INPUT_MAX_LENGTH.min(crate::domain::support::MAX_CASE_BODY_CHARS), false,
                 Some("Drafted from the incident: check the impact and what was tried")),
         ],
     })
@@ -374,8 +375,9 @@ pub fn case_opened(actor: &UserId, case: &SupportCase) -> Outgoing {
     ))
 }
 
-/// Why CreateCase failed, and what to do instead.
-pub fn case_failed(code: Option<&str>, message: &str) -> Outgoing {
+/// Why CreateCase failed (`detail`: warroom's words, never AWS's message), and what to do
+/// instead.
+pub fn case_failed(code: Option<&str>, detail: &str) -> Outgoing {
     let advice = match code {
         Some("SubscriptionRequiredException") => {
             "This AWS account has no Business, Enterprise On-Ramp or Enterprise support plan, which the Support API needs. \
@@ -389,18 +391,18 @@ pub fn case_failed(code: Option<&str>, message: &str) -> Outgoing {
     };
     Outgoing::text(format!(
         ":warning: The AWS Support case could not be opened: {}. {} <{}|Support Center>",
-        escape(&truncate(message, 300)),
+        escape(&truncate(detail, 300)),
         advice,
         SUPPORT_CENTER_URL
     ))
 }
 
-/// CreateCase is being retried (AWS throttling or unreachable).
-pub fn case_retrying(message: &str) -> Outgoing {
+/// CreateCase is being retried (AWS throttling or unreachable); `detail` is warroom's words.
+pub fn case_retrying(detail: &str) -> Outgoing {
     Outgoing::text(format!(
         ":hourglass_flowing_sand: AWS did not take the case yet ({}); warroom keeps trying for a few minutes. \
          If it is urgent, call or chat in the <{}|Support Center> now.",
-        escape(&truncate(message, 200)),
+        escape(&truncate(detail, 200)),
         SUPPORT_CENTER_URL
     ))
 }
@@ -531,16 +533,6 @@ pub fn case_resolved(actor: Option<&UserId>, case: &SupportCase) -> Outgoing {
             case_name(case)
         ),
     })
-}
-
-/// A refusal: who may open, answer or resolve cases (the support user group named by id).
-pub fn not_allowed(what: &str, usergroup: Option<&str>) -> Outgoing {
-    let who: Vec<Role> = who_may(Action::EscalateAws)
-        .iter()
-        .copied()
-        .filter(|r| *r != Role::SupportEscalator || usergroup.is_some())
-        .collect();
-    refusal(what, &who, None, usergroup)
 }
 
 /// A refusal, privately to the caller: who may do `what`, named from the authorization

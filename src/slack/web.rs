@@ -142,10 +142,12 @@ impl Outgoing {
         }
     }
 
+    /// What Slack is sent: within its limits ([`super::limits::fit_message`]).
     fn content(&self) -> SlackMessageContent {
+        let fitted = super::limits::fit_message(self);
         let blocks =
-            self.blocks
-                .clone()
+            fitted
+                .blocks
                 .and_then(|b| match serde_json::from_value::<Vec<SlackBlock>>(b) {
                     Ok(blocks) => Some(blocks),
                     Err(e) => {
@@ -154,7 +156,7 @@ impl Outgoing {
                     }
                 });
         SlackMessageContent::new()
-            .with_text(self.text.clone())
+            .with_text(fitted.text)
             .opt_blocks(blocks)
     }
 }
@@ -192,6 +194,13 @@ struct HistoryCursor {
     next_cursor: Option<String>,
 }
 
+/// `conversations.invite` as Slack documents it: `users` comma-separated.
+#[derive(Debug, serde::Serialize)]
+struct InviteRequest {
+    channel: String,
+    users: String,
+}
+
 /// Pages of history read at most by [`SlackWeb::messages_since`] (200 messages each).
 const MAX_HISTORY_PAGES: usize = 10;
 
@@ -205,6 +214,13 @@ pub struct FileUpload {
     pub bytes: Vec<u8>,
     /// The message the file is shared with (mrkdwn, already escaped).
     pub comment: String,
+}
+
+/// A file Slack took: its id and, when Slack says it, its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedFile {
+    pub id: String,
+    pub permalink: Option<String>,
 }
 
 /// Build the HTTP client: http-or-https connector, API base URL, rate control.
@@ -252,6 +268,10 @@ pub struct SlackWeb {
     token: SlackApiToken,
     /// Where every call is counted (`/metrics`).
     metrics: Arc<Metrics>,
+    /// Space `chat.postMessage` per channel ([`post_pacing`]). Off with
+    /// `[slack] proactive_rate_limits = false`: the emulator-backed demo and tests run at
+    /// full speed, and a real 429 is still waited out.
+    pace_posts: bool,
 }
 
 impl std::fmt::Debug for SlackWeb {
@@ -295,7 +315,15 @@ impl SlackWeb {
             replies: None,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
             metrics: Arc::default(),
+            pace_posts: true,
         }
+    }
+
+    /// Whether to space `chat.postMessage` per channel before Slack has to say 429
+    /// (`[slack] proactive_rate_limits`).
+    pub fn with_post_pacing(mut self, pace: bool) -> SlackWeb {
+        self.pace_posts = pace;
+        self
     }
 
     /// Send `response_url` replies through `client` (built by [`build_reply_client`]).
@@ -363,13 +391,21 @@ impl SlackWeb {
         if users.is_empty() {
             return Ok(());
         }
-        let req = SlackApiConversationsInviteRequest::new(
-            SlackChannelId(channel.to_string()),
-            users.iter().map(|u| SlackUserId(u.clone())).collect(),
-        );
-        match call!(self, "conversations.invite", |s| s
-            .conversations_invite(&req))
-        {
+        // Slack documents `users` as a comma-separated string; slack-morphism's request
+        // sends a JSON array, which Slack has refused before (`no_user`).
+        let req = InviteRequest {
+            channel: channel.to_string(),
+            users: users.join(","),
+        };
+        let invited: Result<SlackApiConversationsInviteResponse, _> =
+            call!(self, "conversations.invite", |s| s
+                .http_session_api
+                .http_post(
+                    "conversations.invite",
+                    &req,
+                    Some(&SLACK_TIER3_METHOD_CONFIG)
+                ));
+        match invited {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.code(), Some("already_in_channel" | "cant_invite_self")) => Ok(()),
             Err(e) => Err(e),
@@ -390,10 +426,10 @@ impl SlackWeb {
             SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), msg.content())
                 .with_unfurl_links(false)
                 .with_unfurl_media(false);
-        let pacing = post_pacing(channel);
+        let pacing = self.pace_posts.then(|| post_pacing(channel));
         let r: SlackApiChatPostMessageResponse = call!(self, "chat.postMessage", |s| s
             .http_session_api
-            .http_post("chat.postMessage", &req, Some(&pacing)))?;
+            .http_post("chat.postMessage", &req, pacing.as_ref()))?;
         Ok(r.ts.0)
     }
 
@@ -491,8 +527,8 @@ impl SlackWeb {
         user: &str,
         blocks: serde_json::Value,
     ) -> Result<(), SlackError> {
-        let blocks: Vec<SlackBlock> =
-            serde_json::from_value(blocks).map_err(|e| SlackError::Transport {
+        let blocks: Vec<SlackBlock> = serde_json::from_value(super::limits::fit_view(blocks))
+            .map_err(|e| SlackError::Transport {
                 method: "views.publish",
                 detail: format!("home view does not fit Block Kit: {e}"),
             })?;
@@ -526,21 +562,24 @@ impl SlackWeb {
         trigger_id: &str,
         view: serde_json::Value,
     ) -> Result<(), SlackError> {
-        let view: SlackView = serde_json::from_value(view).map_err(|e| SlackError::Transport {
-            method: "views.open",
-            detail: format!("modal does not fit Block Kit: {e}"),
-        })?;
+        let view: SlackView =
+            serde_json::from_value(super::limits::fit_view(view)).map_err(|e| {
+                SlackError::Transport {
+                    method: "views.open",
+                    detail: format!("modal does not fit Block Kit: {e}"),
+                }
+            })?;
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId(trigger_id.to_string()), view);
         call!(self, "views.open", |s| s.views_open(&req)).map(drop)
     }
 
     /// Share a file in `channel` with a message: `files.getUploadURLExternal`, the bytes to
-    /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file id.
+    /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file.
     pub async fn upload_file(
         &self,
         channel: &str,
         file: &FileUpload,
-    ) -> Result<String, SlackError> {
+    ) -> Result<SharedFile, SlackError> {
         let req =
             SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), file.bytes.len());
         let target = call!(self, "files.getUploadURLExternal", |s| s
@@ -558,9 +597,18 @@ impl SlackWeb {
             .with_title(file.title.clone())])
             .with_channel_id(SlackChannelId(channel.to_string()))
             .with_initial_comment(file.comment.clone());
-        call!(self, "files.completeUploadExternal", |s| s
+        let done = call!(self, "files.completeUploadExternal", |s| s
             .files_complete_upload_external(&complete))?;
-        Ok(target.file_id.0)
+        let permalink = done
+            .files
+            .iter()
+            .find(|f| f.id == target.file_id)
+            .and_then(|f| f.permalink.as_ref())
+            .map(|u| u.to_string());
+        Ok(SharedFile {
+            id: target.file_id.0,
+            permalink,
+        })
     }
 
     /// Reply to the person who ran a command, visible to them only (the command's

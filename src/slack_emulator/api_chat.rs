@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::api_conversations::visible;
+use super::block_kit;
 use super::events;
 use super::socket_mode::push_channel_event;
 use super::state::{
@@ -187,9 +188,18 @@ fn blocks_param(p: &Params) -> Result<Option<Value>, ApiError> {
     match p.json("blocks", "invalid_blocks")? {
         None => Ok(None),
         Some(Value::Array(a)) if a.is_empty() => Ok(None),
-        Some(v @ Value::Array(_)) => Ok(Some(v)),
+        Some(v @ Value::Array(_)) => {
+            check_blocks(&v)?;
+            Ok(Some(v))
+        }
         Some(_) => Err(ApiError::new("invalid_blocks")),
     }
+}
+
+/// Slack's Block Kit limits on a message's blocks: `invalid_blocks` with the problems.
+pub(super) fn check_blocks(blocks: &Value) -> Result<(), ApiError> {
+    block_kit::message_blocks(blocks)
+        .map_err(|problems| ApiError::new("invalid_blocks").with("errors", json!(problems)))
 }
 
 pub(super) fn post_message(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiResult {
@@ -284,6 +294,9 @@ pub(super) fn update(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiRes
     let blocks = p.json("blocks", "invalid_blocks")?;
     if blocks.as_ref().is_some_and(|b| !b.is_array()) {
         return Err(ApiError::new("invalid_blocks"));
+    }
+    if let Some(b) = &blocks {
+        check_blocks(b)?;
     }
     if text.as_deref().is_none_or(|t| t.trim().is_empty()) && blocks.is_none() {
         return Err(ApiError::new("no_text"));
@@ -508,7 +521,14 @@ pub(super) fn complete_upload(shared: &Arc<Shared>, st: &mut State, p: &Params) 
                 "is_external": false,
                 "is_public": channel.is_some(),
                 "url_private": format!("{}/files/{}", shared.base_url, file.id),
-                "permalink": format!("{}/files/{}/permalink", shared.base_url, file.id),
+                // As Slack writes it: the workspace's domain, the uploader, the file.
+                "permalink": format!(
+                    "https://{}.slack.com/files/{}/{}/{}",
+                    super::events::TEAM_DOMAIN,
+                    cfg.bot_user_id,
+                    file.id,
+                    file.filename
+                ),
             }));
         }
     }

@@ -73,6 +73,13 @@ pub(super) fn create(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiRes
 pub(super) fn invite(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiResult {
     let cfg = &shared.config;
     let channel = visible_param(shared, st, p)?;
+    // Documented as "a comma separated list of user IDs": a string, not a JSON array.
+    if matches!(p.0.get("users"), Some(Value::Array(_))) {
+        return Err(ApiError::new("invalid_arguments").with(
+            "response_metadata",
+            json!({"messages": ["[ERROR] must be a comma-separated string [json-pointer:/users]"]}),
+        ));
+    }
     let users = p.required("users", "no_user")?;
     if channel.is_archived {
         return Err(ApiError::new("is_archived"));

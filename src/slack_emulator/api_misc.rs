@@ -107,9 +107,19 @@ pub(super) fn usergroup_users(_shared: &Arc<Shared>, st: &mut State, p: &Params)
     Ok(json!({"users": group.users}))
 }
 
+/// The `view` argument, within Slack's Block Kit limits: `invalid_arguments` otherwise,
+/// with the problems in `response_metadata.messages`, as Slack answers.
 fn view_param(p: &Params) -> Result<Map<String, Value>, ApiError> {
     match p.json("view", "invalid_arguments")? {
-        Some(Value::Object(view)) => Ok(view),
+        Some(Value::Object(view)) => {
+            if let Err(problems) = super::block_kit::view(&view) {
+                let messages: Vec<String> =
+                    problems.iter().map(|m| format!("[ERROR] {m}")).collect();
+                return Err(ApiError::new("invalid_arguments")
+                    .with("response_metadata", json!({"messages": messages})));
+            }
+            Ok(view)
+        }
         _ => Err(ApiError::new("invalid_arguments")),
     }
 }

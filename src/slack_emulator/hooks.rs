@@ -185,6 +185,16 @@ fn apply_response(
     if !delete && text.as_deref().is_none_or(str::is_empty) && blocks.is_none() {
         return (StatusCode::BAD_REQUEST, Some("no_text"));
     }
+    // Slack's limits hold here as for chat.postMessage.
+    if text.as_deref().is_some_and(|t| t.chars().count() > 40_000) {
+        return (StatusCode::BAD_REQUEST, Some("msg_too_long"));
+    }
+    if let Some(b) = &blocks {
+        if let Err(problems) = super::block_kit::message_blocks(b) {
+            tracing::warn!(?problems, "response_url refused: invalid blocks");
+            return (StatusCode::BAD_REQUEST, Some("invalid_blocks"));
+        }
+    }
     if let Some(url) = st.response_urls.get_mut(id) {
         url.uses += 1;
     }

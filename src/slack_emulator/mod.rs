@@ -14,7 +14,8 @@
 //! Layout:
 //! - `state`: the workspace model and its JSON renderings.
 //! - `web_api`: HTTP plumbing — parameters, auth, scopes, faults, responses;
-//!   `api_conversations`, `api_chat`, `api_misc`: the methods themselves.
+//!   `api_conversations`, `api_chat`, `api_misc`: the methods themselves; `block_kit`:
+//!   Slack's Block Kit limits, refused as Slack refuses them.
 //! - `hooks`: `response_url` and upload-URL endpoints.
 //! - `socket_mode`: connections, envelopes, acks, redelivery.
 //! - `events`: the event and interaction payloads Slack documents.
@@ -24,6 +25,7 @@
 mod api_chat;
 mod api_conversations;
 mod api_misc;
+mod block_kit;
 mod events;
 mod faults;
 mod hooks;
@@ -606,6 +608,22 @@ impl SlackEmulator {
                 .filter(|f| f.completed && f.channel.as_deref() == Some(channel))
                 .cloned()
                 .collect()
+        })
+    }
+
+    /// What the emulator handed the app that works like a password: Socket Mode tickets
+    /// (used or not) and `response_url`s. The secrets tests look for them in the app's logs.
+    pub fn handed_out_secrets(&self) -> Vec<String> {
+        let base = self.shared.base_url.clone();
+        self.shared.read(|st| {
+            let mut out: Vec<String> = st.used_tickets.iter().cloned().collect();
+            out.extend(socket_mode::unused_tickets(st));
+            out.extend(
+                st.response_urls
+                    .keys()
+                    .map(|id| format!("{base}/response/{id}")),
+            );
+            out
         })
     }
 

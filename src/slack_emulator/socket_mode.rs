@@ -118,6 +118,11 @@ pub(super) struct NewEnvelope {
     pub on_ack: AckAction,
 }
 
+/// The tickets handed out and not yet used.
+pub(super) fn unused_tickets(st: &State) -> Vec<String> {
+    st.sock.tickets.iter().cloned().collect()
+}
+
 pub(super) fn issue_ticket(st: &mut State) -> String {
     let ticket = uuid_like();
     st.sock.tickets.insert(ticket.clone());

@@ -159,7 +159,7 @@ const CASE_COLUMNS: &str =
      category_code, attempts, status, requested_by, requested_at, opened_at, resolved_at, error";
 
 /// Normalise a body for "is this the text we sent?" (AWS may change line endings and trim).
-fn normalise_body(body: &str) -> String {
+pub(super) fn normalise_body(body: &str) -> String {
     body.replace("\r\n", "\n").trim().to_string()
 }
 
@@ -710,12 +710,14 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let key: String = r.try_get(4)?;
                 Ok(CaseCorrespondence {
                     from_aws: r.try_get::<i64, _>(0)? != 0,
                     submitted_by: r.try_get(1)?,
                     body: r.try_get(2)?,
                     at: parse_time(&r.try_get::<String, _>(3)?)?,
-                    sent_by_warroom: r.try_get::<String, _>(4)?.starts_with("sent:"),
+                    sent_by_warroom: key.starts_with("sent:"),
+                    opening: key.starts_with("sent:open:"),
                 })
             })
             .collect()
@@ -760,6 +762,8 @@ pub struct CaseCorrespondence {
     pub at: DateTime<Utc>,
     /// Sent through warroom (the opening or `/incident aws reply`), not read back from AWS.
     pub sent_by_warroom: bool,
+    /// The description warroom opened the case with.
+    pub opening: bool,
 }
 
 async fn insert_sent(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{fmt_time, Store, StoreError, StoreResult};
+use super::{fmt_time, parse_time, Store, StoreError, StoreResult};
 
 /// Rows per grouped inbox INSERT: three bound values each, far below SQLite's limit.
 pub(super) const INBOX_ROWS_PER_STATEMENT: usize = 128;
@@ -71,6 +71,20 @@ pub struct InboxRow {
     pub dedupe_key: String,
     pub payload: String,
     pub attempts: i64,
+}
+
+/// An event the worker set aside after it kept failing (`warroom inbox --failed`).
+#[derive(Debug, Clone)]
+pub struct FailedEvent {
+    pub id: i64,
+    pub dedupe_key: String,
+    /// The event as recorded (JSON of `slack::inbound::Inbound`).
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+    pub failed_at: DateTime<Utc>,
+    pub attempts: i64,
+    /// The last error, with its causes.
+    pub error: String,
 }
 
 impl Store {
@@ -148,6 +162,97 @@ impl Store {
         Ok(row.get(0))
     }
 
+    /// Set aside an event that kept failing: out of the queue, kept with its `error` until
+    /// [`Store::retry_event`] puts it back, never pruned; `notice` (for the status channel)
+    /// goes into the outbox in the same transaction.
+    pub async fn set_aside(
+        &self,
+        id: i64,
+        error: &str,
+        notice: Option<&super::NewOutgoing>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE inbox SET processed_at = $1, failed_at = $1, last_error = $2 WHERE id = $3",
+        )
+        .bind(fmt_time(now))
+        .bind(error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(notice) = notice {
+            super::timers::enqueue(&mut tx, None, notice, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The events set aside, oldest first.
+    pub async fn failed_events(&self) -> StoreResult<Vec<FailedEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, dedupe_key, payload, received_at, failed_at, attempts, last_error
+             FROM inbox WHERE failed_at IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedEvent {
+                    id: r.try_get(0)?,
+                    dedupe_key: r.try_get(1)?,
+                    payload: r.try_get(2)?,
+                    received_at: parse_time(&r.try_get::<String, _>(3)?)?,
+                    failed_at: parse_time(&r.try_get::<String, _>(4)?)?,
+                    attempts: r.try_get(5)?,
+                    error: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Put a set-aside event back in the queue, with fresh attempts; the worker applies it
+    /// next (it keeps its place: events are applied by id). `false` when `id` is not a
+    /// set-aside event.
+    pub async fn retry_event(&self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE inbox SET processed_at = NULL, failed_at = NULL, attempts = 0, last_error = NULL
+             WHERE id = $1 AND failed_at IS NOT NULL",
+        )
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Keep only the dedupe key of these processed events: they recorded nothing (messages
+    /// in channels that are not incidents), so their content is not kept at all.
+    pub async fn forget_payloads(&self, ids: &[i64]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            sqlx::query("UPDATE inbox SET payload = '' WHERE id = $1 AND processed_at IS NOT NULL")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Delete events processed before `before` (raw payloads are kept only that long; what
+    /// they recorded is on the timeline). Set-aside and pending events stay. Returns how many
+    /// went.
+    pub async fn prune_inbox(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM inbox
+             WHERE processed_at IS NOT NULL AND processed_at < $1 AND failed_at IS NULL",
+        )
+        .bind(fmt_time(before))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// How many events are recorded but not yet processed.
     pub async fn inbox_backlog(&self) -> StoreResult<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL")
@@ -188,6 +293,73 @@ mod tests {
             1
         );
         assert_eq!(store.pending_inbound(10).await.unwrap()[0].attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn set_aside_events_are_kept_listed_replayed_and_never_pruned() {
+        let (store, _dir) = temp_store().await;
+        let t0 = chrono::Utc::now();
+        for key in ["ev:1", "ev:2", "ev:3"] {
+            store
+                .record_inbound(key, "{\"type\":\"message\"}", t0)
+                .await
+                .unwrap();
+        }
+        let rows = store.pending_inbound(10).await.unwrap();
+        let notice = crate::store::NewOutgoing {
+            destination: "C0STATUS".into(),
+            text: "set aside".into(),
+            blocks: None,
+        };
+        store
+            .record_attempt_failure(rows[0].id, "boom")
+            .await
+            .unwrap();
+        store
+            .set_aside(rows[0].id, "bad stored time: corrupt", Some(&notice), t0)
+            .await
+            .unwrap();
+        store.mark_processed(rows[1].id, t0, None).await.unwrap();
+        store.forget_payloads(&[rows[1].id]).await.unwrap();
+        // Out of the queue, with its error and its notice in the outbox.
+        let pending: Vec<i64> = store
+            .pending_inbound(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(pending, [rows[2].id]);
+        let failed = store.failed_events().await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].id, rows[0].id);
+        assert_eq!(failed[0].error, "bad stored time: corrupt");
+        assert_eq!(failed[0].attempts, 1);
+        assert_eq!(store.pending_outbox(10).await.unwrap()[0].text, "set aside");
+        // A forgotten payload keeps its key: a redelivery is still recognised.
+        assert!(!store.record_inbound("ev:2", "{}", t0).await.unwrap());
+        let (payload,): (String,) = sqlx::query_as("SELECT payload FROM inbox WHERE id = $1")
+            .bind(rows[1].id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(payload, "");
+        // Pruning takes processed rows only, never the one set aside or a pending one.
+        let later = t0 + chrono::Duration::days(8);
+        assert_eq!(store.prune_inbox(later).await.unwrap(), 1);
+        assert_eq!(store.failed_events().await.unwrap().len(), 1);
+        assert_eq!(store.inbox_backlog().await.unwrap(), 1);
+        // Replayed: back in the queue in its place, with fresh attempts; only once.
+        assert!(store.retry_event(rows[0].id).await.unwrap());
+        assert!(!store.retry_event(rows[0].id).await.unwrap());
+        assert!(
+            !store.retry_event(rows[2].id).await.unwrap(),
+            "not set aside"
+        );
+        let pending = store.pending_inbound(10).await.unwrap();
+        assert_eq!(pending[0].id, rows[0].id);
+        assert_eq!(pending[0].attempts, 0);
+        assert!(store.failed_events().await.unwrap().is_empty());
     }
 
     /// Many envelopes recorded at once (several connections, redeliveries among them):

@@ -8,6 +8,7 @@
 mod actions;
 mod alarms;
 mod escalation;
+mod graphs;
 mod group_commit;
 mod inbox;
 mod incidents;
@@ -31,11 +32,12 @@ pub use escalation::{
     nudge_timer_key, parse_nudge_payload, CaseCorrespondence, NewCase, NudgeAnswer, NudgeOutcome,
     SupportCase, CASE_RETRY_TIMER, NUDGE_TIMER,
 };
-pub use inbox::InboxRow;
+pub use graphs::Graph;
+pub use inbox::{FailedEvent, InboxRow};
 pub use incidents::{IncidentRecord, NewIncident};
 pub use overview::CaseGlance;
 pub use postmortem::{
-    AlarmEvent, AwsCase, CaseMessage, Evidence, Graph, HealthEvent, PostmortemSource,
+    AlarmEvent, AwsCase, CaseMessage, CaseMessageKind, Evidence, HealthEvent, PostmortemSource,
 };
 pub use timeline::{message_key as timeline_message_key, NewEntry, TimelineEntry};
 pub use timers::{FiredSummary, NewOutgoing, OutboxRow, SummaryRecord, Timer};
@@ -52,6 +54,44 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Other(anyhow::Error::new(e))
+    }
+}
+
+impl StoreError {
+    /// Whether trying again can help: a busy, locked or full database, an I/O or pool
+    /// problem. A constraint violation, a row that does not decode, a corrupt file or a
+    /// missing row fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Other(e) = self else {
+            return false;
+        };
+        let Some(sql) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()) else {
+            // Our own checks of what was read (a bad stored time, an unknown kind).
+            return false;
+        };
+        match sql {
+            sqlx::Error::Database(db) => {
+                use sqlx::error::ErrorKind;
+                if !matches!(db.kind(), ErrorKind::Other) {
+                    return false; // unique, foreign key, not null, check
+                }
+                // SQLite's primary result code: CORRUPT, TOOBIG, CONSTRAINT, MISMATCH,
+                // RANGE, NOTADB cannot go away by themselves.
+                let primary = db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff);
+                !matches!(primary, Some(11 | 18 | 19 | 20 | 25 | 26))
+            }
+            sqlx::Error::RowNotFound
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::Decode(_) => false,
+            _ => true,
+        }
     }
 }
 
@@ -210,6 +250,41 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[tokio::test]
+    async fn store_errors_a_retry_cannot_fix_are_told_apart() {
+        let (store, _dir) = test_support::temp_store().await;
+        sqlx::query("INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ('k', '', 't')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let duplicate = sqlx::query(
+            "INSERT INTO inbox (dedupe_key, payload, received_at) VALUES ('k', '', 't')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+        assert!(
+            !StoreError::from(duplicate).is_transient(),
+            "a constraint violation"
+        );
+        let decode = sqlx::query_as::<_, (i64,)>("SELECT 'not a number'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap_err();
+        assert!(
+            !StoreError::from(decode).is_transient(),
+            "a value that does not decode"
+        );
+        assert!(
+            !parse_time("garbage").unwrap_err().is_transient(),
+            "a corrupt row"
+        );
+        assert!(!StoreError::NotFound("incident #9".into()).is_transient());
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_transient());
+        let context = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("reading the inbox");
+        assert!(StoreError::Other(context).is_transient(), "through context");
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Everything a postmortem draft is built from, read in one go: the incident, its whole
 //! timeline, the structured `data` of its change entries, its action items, and what is
 //! known from AWS (alarms, Support cases, Health events, graphs).
+//!
+//! A case's correspondence is told once: the opening description as warroom sent it, then
+//! what came after. AWS lists the opening again among the communications (submitted by the
+//! IAM caller); that echo, and the echo of every reply warroom sent, are left out.
 
 use std::collections::HashMap;
 
@@ -8,7 +12,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::actions::ActionItem;
-use super::{IncidentRecord, Store, StoreResult, TimelineEntry};
+use super::escalation::{normalise_body, CaseCorrespondence};
+use super::{Graph, IncidentRecord, Store, StoreResult, TimelineEntry};
 use crate::domain::IncidentId;
 
 /// An alarm transition (recorded by the alarms feature).
@@ -21,6 +26,8 @@ pub struct AlarmEvent {
     pub region: String,
     pub metric: Option<String>,
     pub description: Option<String>,
+    /// The alarm's page in the AWS console.
+    pub console_url: String,
 }
 
 /// An AWS Support case and its correspondence (recorded by the escalation feature).
@@ -31,15 +38,33 @@ pub struct AwsCase {
     pub subject: String,
     pub status: String,
     pub opened_at: DateTime<Utc>,
+    /// The case's page in the Support Center.
+    pub console_url: String,
+    /// The opening description first (when warroom opened the case), then the rest,
+    /// oldest first.
     pub communications: Vec<CaseMessage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseMessage {
     pub at: DateTime<Utc>,
-    /// `AWS` or the person who wrote.
+    /// `AWS`, `warroom`, or who wrote in the Support Center.
     pub from: String,
     pub text: String,
+    pub kind: CaseMessageKind,
+}
+
+/// Where a message on a case came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseMessageKind {
+    /// The description warroom sent with CreateCase.
+    Opening,
+    /// A reply sent through warroom (`/incident aws reply`).
+    Sent,
+    /// AWS Support's reply.
+    Aws,
+    /// Written on the case outside warroom (the Support Center).
+    Outside,
 }
 
 /// An AWS Health event seen during the incident.
@@ -53,18 +78,13 @@ pub struct HealthEvent {
     pub description: String,
 }
 
-/// A graph image posted for an alarm.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Graph {
-    pub title: String,
-    pub url: String,
-}
-
 /// What warroom knows about the incident from AWS. Empty until the alarm and escalation
 /// features record it (they fill it in [`Store::postmortem_source`]); the draft then says
 /// "none recorded" in those sections.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Evidence {
+    /// The alarm that opened the incident (warroom declared it), if one did.
+    pub opened_by_alarm: Option<String>,
     pub alarms: Vec<AlarmEvent>,
     pub aws_cases: Vec<AwsCase>,
     pub health_events: Vec<HealthEvent>,
@@ -116,11 +136,15 @@ impl Store {
     }
 
     /// What warroom recorded from AWS for the incident: its alarm transitions, the AWS
-    /// Health events seen while it was open, and its Support cases with their correspondence.
+    /// Health events seen while it was open, its Support cases with their correspondence,
+    /// and the graphs posted.
     async fn evidence(&self, id: IncidentId) -> StoreResult<Evidence> {
-        let alarms = self
-            .incident_alarm_transitions(id)
-            .await?
+        let transitions = self.incident_alarm_transitions(id).await?;
+        let opened_by_alarm = transitions
+            .iter()
+            .find(|t| t.outcome.as_deref() == Some(super::alarm_outcome::OPENED))
+            .map(|t| t.alarm.name.clone());
+        let alarms = transitions
             .into_iter()
             .map(|t| {
                 // `Average of CPUUtilization > 80 (period 5m)`, or a composite's rule.
@@ -130,6 +154,7 @@ impl Store {
                     (Some(ns), None) => Some(ns.clone()),
                 };
                 AlarmEvent {
+                    console_url: t.alarm.console_url(),
                     name: t.alarm.name,
                     state: t.alarm.state.as_str().to_string(),
                     at: t.alarm.state_updated_at,
@@ -157,23 +182,12 @@ impl Store {
             let Some(case_id) = case.case_id.clone() else {
                 continue; // never opened at AWS (failed): the timeline tells that story
             };
-            let communications = self
-                .case_communications(case.row)
-                .await?
-                .into_iter()
-                .map(|c| CaseMessage {
-                    at: c.at,
-                    from: if c.from_aws {
-                        "AWS".to_string()
-                    } else if c.sent_by_warroom {
-                        c.submitted_by
-                    } else {
-                        format!("{} (Support Center)", c.submitted_by)
-                    },
-                    text: c.body,
-                })
-                .collect();
+            let communications = told_once(self.case_communications(case.row).await?);
             aws_cases.push(AwsCase {
+                console_url: crate::domain::support::console_url(
+                    &case_id,
+                    case.display_id.as_deref(),
+                ),
                 id: case.display_id.unwrap_or(case_id),
                 severity: case.severity.code().to_string(),
                 subject: case.subject,
@@ -183,10 +197,137 @@ impl Store {
             });
         }
         Ok(Evidence {
+            opened_by_alarm,
             alarms,
             aws_cases,
             health_events,
-            graphs: Vec::new(),
+            graphs: self.alarm_graphs(id).await?,
         })
+    }
+}
+
+/// A case's correspondence as a reader should see it: the opening description warroom
+/// sent first, then everything after it in time order, without AWS's copies of what
+/// warroom sent (AWS lists the opening and every reply again, as from the IAM caller).
+fn told_once(recorded: Vec<CaseCorrespondence>) -> Vec<CaseMessage> {
+    let sent: Vec<String> = recorded
+        .iter()
+        .filter(|c| c.sent_by_warroom)
+        .map(|c| normalise_body(&c.body))
+        .collect();
+    let mut out: Vec<CaseMessage> = recorded
+        .into_iter()
+        .filter(|c| c.sent_by_warroom || c.from_aws || !sent.contains(&normalise_body(&c.body)))
+        .map(|c| {
+            let kind = if c.opening {
+                CaseMessageKind::Opening
+            } else if c.sent_by_warroom {
+                CaseMessageKind::Sent
+            } else if c.from_aws {
+                CaseMessageKind::Aws
+            } else {
+                CaseMessageKind::Outside
+            };
+            CaseMessage {
+                at: c.at,
+                from: match kind {
+                    CaseMessageKind::Aws => "AWS".to_string(),
+                    CaseMessageKind::Opening => "warroom".to_string(),
+                    CaseMessageKind::Sent | CaseMessageKind::Outside => c.submitted_by,
+                },
+                text: c.body,
+                kind,
+            }
+        })
+        .collect();
+    // The opening first, even when AWS's clock puts a reply a little before it.
+    out.sort_by_key(|m| (m.kind != CaseMessageKind::Opening, m.at));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-11-20T13:{minute:02}:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn recorded(
+        minute: u32,
+        from_aws: bool,
+        by: &str,
+        body: &str,
+        key: &str,
+    ) -> CaseCorrespondence {
+        CaseCorrespondence {
+            from_aws,
+            submitted_by: by.to_string(),
+            body: body.to_string(),
+            at: at(minute),
+            sent_by_warroom: key.starts_with("sent:"),
+            opening: key.starts_with("sent:open:"),
+        }
+    }
+
+    #[test]
+    fn a_case_is_told_once_opening_first_without_aws_echoes() {
+        const CALLER: &str = "arn:aws:iam::123456789012:user/warroom";
+        let told = told_once(vec![
+            // AWS's clock puts its copy of the opening a minute before warroom's record.
+            recorded(
+                19,
+                false,
+                CALLER,
+                "Incident: x\r\nSeverity: SEV1 \n",
+                "case-1:echo",
+            ),
+            recorded(
+                20,
+                false,
+                "warroom",
+                "Incident: x\nSeverity: SEV1",
+                "sent:open:1",
+            ),
+            recorded(
+                30,
+                true,
+                "Amazon Web Services",
+                "We are looking",
+                "case-1:aws",
+            ),
+            recorded(35, false, "U0BOB", "Thanks, failing over", "sent:cmd-7"),
+            recorded(35, false, CALLER, "Thanks, failing over", "case-1:echo2"),
+            recorded(
+                40,
+                false,
+                "someone@example.com",
+                "Written in the console",
+                "case-1:other",
+            ),
+        ]);
+        let seen: Vec<(CaseMessageKind, &str, &str)> = told
+            .iter()
+            .map(|m| (m.kind, m.from.as_str(), m.text.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    CaseMessageKind::Opening,
+                    "warroom",
+                    "Incident: x\nSeverity: SEV1"
+                ),
+                (CaseMessageKind::Aws, "AWS", "We are looking"),
+                (CaseMessageKind::Sent, "U0BOB", "Thanks, failing over"),
+                (
+                    CaseMessageKind::Outside,
+                    "someone@example.com",
+                    "Written in the console"
+                ),
+            ]
+        );
     }
 }

@@ -499,6 +499,79 @@ async fn a_route_with_a_user_group_invites_its_members() {
     app.stop().await.unwrap();
 }
 
+/// An alarm opens its incident without a lead. Taking it is for the people running
+/// incidents (here the route's responders and its on-call group), who may appoint anyone;
+/// a bystander is told who may, and nothing changes.
+#[tokio::test]
+async fn an_alarm_s_unled_incident_is_taken_by_its_responders_not_by_a_bystander() {
+    const STRANGER: &str = "U0STRANGER";
+    let world = World::new().await;
+    world.emu.add_user(STRANGER, "sam");
+    world.emu.add_usergroup("S0DBONCALL", "db-oncall", &[DAVE]);
+    let aws = Aws::start().await;
+    let mut db = route("db", "rds-*");
+    db.usergroup = Some("S0DBONCALL".into());
+    db.responders = vec![UserId::parse(ALICE).unwrap()];
+    let app = start_bot(&world, &aws, vec![db]).await;
+    aws.put_alarm("rds-cpu", "RDS CPU").await;
+    aws.fire("rds-cpu").await;
+    let channel = wait_channels(&world, 1).await.remove(0);
+    world
+        .wait_header(&channel, &["rds-cpu", "nobody yet"])
+        .await;
+    world.emu.join_channel(&channel, STRANGER);
+    let store = world.store().await;
+    let before = incident_in(&store, &channel).await;
+    assert_eq!(
+        before.incident.lead, None,
+        "an alarm's incident has no lead"
+    );
+
+    let seen = world.ephemeral_count(STRANGER);
+    let ack = world
+        .command(STRANGER, &channel, &format!("lead <@{STRANGER}>"))
+        .await;
+    assert_eq!(ack, None);
+    let refusal = world.ephemeral_after(STRANGER, seen).await;
+    assert!(
+        refusal.starts_with(":no_entry: Only the incident lead, its responders")
+            && refusal.contains("may choose the incident lead"),
+        "{refusal}"
+    );
+    assert_eq!(
+        incident_in(&store, &channel).await.incident,
+        before.incident
+    );
+    assert_eq!(
+        count_kind(&store, &channel, EntryKind::LeadChanged).await,
+        0
+    );
+
+    // A member of the route's on-call group takes it; the route's responder hands it on,
+    // to anyone (the bystander, even).
+    assert_eq!(
+        world
+            .command(DAVE, &channel, &format!("lead <@{DAVE}>"))
+            .await,
+        None
+    );
+    world.wait_header(&channel, &["@U0DAVE"]).await;
+    let ack = world
+        .command(ALICE, &channel, &format!("lead <@{STRANGER}>"))
+        .await;
+    assert_eq!(ack, None);
+    wait_timeline(&store, &channel, "two lead changes", |e| {
+        e.iter()
+            .filter(|e| e.kind == EntryKind::LeadChanged)
+            .count()
+            == 2
+    })
+    .await;
+    let after = incident_in(&store, &channel).await;
+    assert_eq!(after.incident.lead, Some(UserId::parse(STRANGER).unwrap()));
+    app.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn alarm_text_is_shown_not_interpreted() {
     let world = World::new().await;

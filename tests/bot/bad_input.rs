@@ -132,3 +132,66 @@ async fn a_bad_bot_token_fails_at_start_with_a_clear_error() {
         "the token never appears: {msg}"
     );
 }
+
+/// Text that escapes to more than Slack takes: an update of 2,800 `<` is 11,200 characters
+/// once escaped. The emulator refuses what Slack refuses, so the update is posted only if
+/// warroom cut it to fit: whole entities, a note saying the full text is on the timeline,
+/// which keeps every character.
+#[tokio::test]
+async fn an_update_that_escapes_past_slack_s_limits_is_cut_to_fit_and_kept_whole() {
+    let world = World::new().await;
+    let status = world.bot_channel("incident-status");
+    let _bot = world
+        .start_bot_with(std::sync::Arc::new(warroom::clock::SystemClock), |c| {
+            c.slack.status_channel = Some(status.clone());
+        })
+        .await;
+    let channel = world.declare(ALICE, "Angle brackets").await;
+    let update = "<".repeat(2_800);
+    assert_eq!(
+        world
+            .command(ALICE, &channel, &format!("update {update}"))
+            .await,
+        None
+    );
+    let bot = world.emu.config().bot_user_id.clone();
+    for ch in [&channel, &status] {
+        let posted = world
+            .emu
+            .wait_until(DEADLINE, |ws| {
+                ws.messages
+                    .get(ch.as_str())?
+                    .iter()
+                    .find(|m| m.user == bot && m.text.starts_with("Update on incident"))
+                    .cloned()
+            })
+            .await
+            .expect("the update is posted");
+        let body = posted.blocks.as_ref().unwrap()[1]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(body.chars().count() <= 3_000, "{}", body.chars().count());
+        let head = body
+            .strip_suffix(warroom::slack::limits::CUT_NOTE)
+            .unwrap_or_else(|| panic!("no note that it was cut: {body:.80}"));
+        assert!(head.len() > 2_000 && head.replace("&lt;", "").is_empty());
+    }
+    // Slack refused nothing on the way.
+    assert!(world
+        .emu
+        .api_calls()
+        .iter()
+        .all(|c| c.error.as_deref() != Some("invalid_blocks")));
+    let store = world.store().await;
+    let entries = wait_timeline(&store, &channel, "the update", |e| {
+        e.iter()
+            .any(|e| e.kind == warroom::domain::EntryKind::Update)
+    })
+    .await;
+    let recorded = entries
+        .iter()
+        .find(|e| e.kind == warroom::domain::EntryKind::Update)
+        .unwrap();
+    assert_eq!(recorded.text, update, "the timeline keeps every character");
+}

@@ -9,6 +9,7 @@ mod bad_input;
 mod commands;
 mod declare;
 mod escalation;
+mod inbox;
 mod postmortem;
 mod restart;
 mod summaries;

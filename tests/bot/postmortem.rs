@@ -1,28 +1,39 @@
 //! Action items and postmortem drafts, end to end: the golden incident (fixed clocks, built
-//! through the emulator) against the checked-in drafts, the resolve button, the command,
-//! the operator CLI and the template checks at start.
+//! through the emulator and the in-memory AWS) against the checked-in drafts, the graph kept
+//! or explained, the resolve button, the command, the operator CLI and the template checks
+//! at start.
 //!
 //! `UPDATE_GOLDEN=1 cargo test --test bot postmortem` rewrites `tests/golden/` after a
-//! deliberate change; review the diff.
+//! deliberate change; review the diff. The screenshot beside them is rewritten by the
+//! browser test (`tests/postmortem_browser.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use warroom::app::App;
+use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
+use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::demo::{bot_scopes, config_for_emulator};
-use warroom::domain::IncidentId;
+use warroom::domain::routing::{Glob, Matcher, Route};
+use warroom::domain::{IncidentId, Severity, UserId};
 use warroom::postmortem::{self, Format, Templates};
-use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, UploadedFile};
+use warroom::slack::render::plain_text;
+use warroom::slack::render_support::RESOLVE_CASE_ACTION;
+use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault, Message, UploadedFile};
 
 use crate::helpers::*;
 
-/// The golden incident opens at 13:00 UTC on a fixed day.
+/// The golden incident's day: its alarm fires at 12:56 UTC, the test's clock starts at 13:00.
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 13, 0, 0).unwrap()
 }
+
+const REGION: &str = "us-east-1";
+/// The load balancer's 5xx alarm that opens the golden incident.
+const ALARM: &str = "checkout-alb-5xx";
 
 /// A workspace whose bot has the scopes the manifest asks for (`files:write` included).
 async fn world() -> World {
@@ -40,9 +51,41 @@ fn config(world: &World, tweak: impl FnOnce(&mut Config)) -> (Config, warroom::c
     (config, secrets)
 }
 
-async fn start(world: &World, clock: &ManualClock, tweak: impl FnOnce(&mut Config)) -> App {
-    let (config, secrets) = config(world, tweak);
-    let app = App::build(config, secrets, Arc::new(clock.clone()))
+/// `[alarms]` on the AWS fake: one region, polled every 200 ms, and the checkout route
+/// (SEV2, Alice on call, a runbook).
+fn alarms_on(config: &mut Config, aws: &AwsFake) {
+    config.aws.endpoint_url = Some(aws.endpoint_url());
+    config.alarms.enabled = true;
+    config.alarms.regions = vec![REGION.to_string()];
+    config.alarms.poll_interval = std::time::Duration::from_millis(200);
+    config.alarms.routes.routes = vec![Route {
+        name: "checkout".to_string(),
+        matcher: Matcher {
+            alarm_name: Some(Glob::new("checkout-*")),
+            ..Matcher::default()
+        },
+        severity: Severity::Sev2,
+        responders: vec![UserId::parse(ALICE).unwrap()],
+        usergroup: None,
+        runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
+        opens_incident: true,
+    }];
+}
+
+/// The bot with the AWS fake as its AWS, on `clock`.
+async fn start_with_aws(
+    world: &World,
+    clock: warroom::clock::SharedClock,
+    aws: &AwsFake,
+    tweak: impl FnOnce(&mut Config),
+) -> App {
+    let (mut config, secrets) = config(world, |c| alarms_on(c, aws));
+    tweak(&mut config);
+    let access = AwsAccess::Static {
+        access_key_id: "testing".to_string(),
+        secret_access_key: "testing".to_string(),
+    };
+    let app = App::build_with_aws(config, secrets, clock, access)
         .await
         .expect("bot starts");
     world
@@ -53,7 +96,7 @@ async fn start(world: &World, clock: &ManualClock, tweak: impl FnOnce(&mut Confi
     app
 }
 
-/// The bot's and the emulator's clocks, moved together.
+/// The bot's, the emulator's and AWS's clocks, moved together (AWS shares the bot's).
 struct Clocks<'a> {
     bot: ManualClock,
     world: &'a World,
@@ -82,6 +125,40 @@ fn bot_count(world: &World, channel: &str) -> usize {
         .iter()
         .filter(|m| m.user == bot)
         .count()
+}
+
+/// Wait for a message of the bot's in `channel` that shows `needle`.
+async fn bot_post(world: &World, channel: &str, needle: &str) -> Message {
+    let bot = world.emu.config().bot_user_id.clone();
+    let ch = channel.to_string();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.messages
+                .get(&ch)?
+                .iter()
+                .find(|m| m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(needle))
+                .cloned()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("waiting for warroom to say {needle:?}: {e}"))
+}
+
+/// Wait for the war room an alarm opens: its channel, once the bot has posted `last` there.
+async fn alarm_war_room(world: &World, alarm: &str, last: &str) -> String {
+    let name = format!("-{alarm}");
+    let channel = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.channels
+                .iter()
+                .find(|c| c.name.starts_with("inc-") && c.name.ends_with(&name))
+                .map(|c| c.id.clone())
+        })
+        .await
+        .expect("the alarm opens a war room");
+    bot_post(world, &channel, last).await;
+    channel
 }
 
 /// Post as a person and wait until the bot recorded it.
@@ -157,14 +234,42 @@ fn resolve_notice(world: &World, channel: &str) -> Message {
         .expect("the resolve notice with its button")
 }
 
-/// The golden incident: a backdated note, a pinned message with Markdown-breaking
-/// characters, an edit, a thread reply, severity and lead changes, action items (one
-/// closed), a 1h 5m quiet spell, then resolve. Returns the channel.
-async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
+/// The load balancer's 5xx alarm, in ALARM since `at`.
+fn checkout_alarm(name: &str, at: DateTime<Utc>) -> FakeAlarm {
+    FakeAlarm {
+        region: REGION.to_string(),
+        name: name.to_string(),
+        description: Some(
+            "Checkout API returning 5xx behind the ALB | page the checkout on-call".to_string(),
+        ),
+        namespace: "AWS/ApplicationELB".to_string(),
+        metric_name: "HTTPCode_Target_5XX_Count".to_string(),
+        dimensions: vec![(
+            "LoadBalancer".to_string(),
+            "app/checkout-alb/50dc6c495c0c9188".to_string(),
+        )],
+        statistic: "Sum".to_string(),
+        period_secs: 60,
+        threshold: 50.0,
+        comparison: "GreaterThanThreshold".to_string(),
+        state: "ALARM".to_string(),
+        state_reason: "Threshold Crossed: 3 datapoints [412.0, 388.0, 97.0] were greater than the threshold (50.0)".to_string(),
+        state_updated_at: at,
+        tags: Vec::new(),
+    }
+}
+
+/// The golden incident, the demo's story on fixed clocks: the ALB's 5xx alarm opens it at
+/// 12:56 (war room, first post, graph, Health); then a backdated note, a pinned message with
+/// Markdown-breaking characters, an edit, a thread reply, severity and lead changes, an AWS
+/// Support case with AWS's reply, action items (one closed), two stakeholder updates, the
+/// alarm's recovery, a 1h 4m quiet spell, the resolution and the case resolved.
+/// Returns the channel.
+async fn golden_incident(world: &World, clocks: &Clocks<'_>, aws: &AwsFake) -> String {
     clocks.at(0);
-    let channel = world
-        .declare(ALICE, "Checkout 5xx | payments failing sev3")
-        .await;
+    aws.set_alarm(checkout_alarm(ALARM, t0() - Duration::minutes(4)));
+    // The war room's last step is what AWS Health says; the graph comes before it.
+    let channel = alarm_war_room(world, ALARM, "AWS Health").await;
     clocks.at(2);
     let looking = say(world, BOB, &channel, "looking at the ALB dashboards", None).await;
     clocks.at(3);
@@ -183,7 +288,7 @@ async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
         world,
         BOB,
         &channel,
-        "note at 12:55 first 5xx in the ALB logs",
+        "note at 12:50 deploy 2026.11.20-3 raised the DB pool size per instance from 10 to 50",
     )
     .await;
     clocks.at(8);
@@ -211,6 +316,10 @@ async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
         )
         .unwrap();
     clocks.at(20);
+    assert_eq!(world.command(BOB, &channel, "escalate aws").await, None);
+    bot_post(world, &channel, "opened AWS Support case").await;
+    let case = aws.support_cases().remove(0);
+    clocks.at(21);
     command(
         world,
         BOB,
@@ -218,7 +327,7 @@ async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
         "action alarm on RDS connections at 80% <@U0CAROL>",
     )
     .await;
-    clocks.at(21);
+    clocks.at(22);
     command(
         world,
         ALICE,
@@ -229,21 +338,55 @@ async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
     clocks.at(25);
     command(
         world,
+        CAROL,
+        &channel,
+        "update Checkout fails for about a third of orders; the job that exhausted the database is stopped. Next update 13:55",
+    )
+    .await;
+    clocks.at(30);
+    aws.add_support_reply(
+        &case.case_id,
+        "Hello, this is AWS Support. checkout-db has been at its max_connections limit since 12:55; the engine is healthy. Consider RDS Proxy to pool connections.",
+        t0() + Duration::minutes(30),
+        &["checkout-db-connections.png"],
+    );
+    clocks.at(31);
+    bot_post(world, &channel, "AWS Support replied").await;
+    clocks.at(35);
+    command(
+        world,
         BOB,
         &channel,
         "status monitoring error rate back to normal",
     )
     .await;
-    clocks.at(90);
+    clocks.at(36);
+    aws.set_alarm_state(
+        REGION,
+        ALARM,
+        "OK",
+        "Threshold Crossed: 1 datapoint [3.0] was not greater than the threshold (50.0)",
+        t0() + Duration::minutes(36),
+    );
+    bot_post(world, &channel, "recovered (OK)").await;
+    clocks.at(100);
     let quiet = say(world, CAROL, &channel, "all quiet for an hour", None).await;
-    clocks.at(91);
+    clocks.at(101);
     world
         .emu
         .add_reaction(ALICE, &channel, &quiet, "pushpin")
         .unwrap();
-    clocks.at(95);
+    clocks.at(103);
     command(world, ALICE, &channel, "action done 2").await;
-    clocks.at(100);
+    clocks.at(105);
+    command(
+        world,
+        BOB,
+        &channel,
+        "update Checkout is back to normal since 13:35; the reporting job now reads from the replica",
+    )
+    .await;
+    clocks.at(110);
     command(
         world,
         BOB,
@@ -251,6 +394,15 @@ async fn golden_incident(world: &World, clocks: &Clocks<'_>) -> String {
         "resolve job moved to the read replica",
     )
     .await;
+    // The AWS case is still open: Bob resolves it from the prompt.
+    let prompt = bot_post(world, &channel, "is still open").await;
+    clocks.at(111);
+    world
+        .emu
+        .click_button(BOB, &channel, &prompt.ts, RESOLVE_CASE_ACTION)
+        .await
+        .expect("the click is acked");
+    bot_post(world, &channel, "resolved AWS Support case").await;
     channel
 }
 
@@ -262,8 +414,11 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
         world: &world,
     };
     world.emu.set_clock(Some(t0()));
-    let app = start(&world, &clocks.bot, |_| {}).await;
-    let channel = golden_incident(&world, &clocks).await;
+    let aws = AwsFake::start_with_clock(CloudWatchBackend::InMemory, Arc::new(clocks.bot.clone()))
+        .await
+        .expect("the AWS fake starts");
+    let app = start_with_aws(&world, Arc::new(clocks.bot.clone()), &aws, |_| {}).await;
+    let channel = golden_incident(&world, &clocks, &aws).await;
     let store = world.store().await;
     // Wait until the pushpin reaction is on record (it has no visible effect).
     wait_timeline(&store, &channel, "the pushpin", |e| {
@@ -273,8 +428,12 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
             == 2
     })
     .await;
+    // The graph is the channel's first file; its id is Slack's and differs each run.
+    let graph = upload(&world, &channel, 0).await;
+    assert_eq!(graph.filename, "checkout-alb-5xx.png");
+    let redact = |text: &str| text.replace(&graph.id, "F0GRAPH0001");
 
-    clocks.at(105);
+    clocks.at(115);
     let notice = resolve_notice(&world, &channel);
     let outcome = world
         .emu
@@ -282,14 +441,26 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
         .await
         .expect("the click is acked");
     assert!(outcome.payload().is_none(), "acked empty: {outcome:?}");
-    let file = upload(&world, &channel, 0).await;
-    assert_eq!(
-        file.filename,
-        "postmortem-inc-20261120-checkout-5xx-payments-failing.md"
-    );
+    let file = upload(&world, &channel, 1).await;
+    assert_eq!(file.filename, "postmortem-inc-20261120-checkout-alb-5xx.md");
     assert_eq!(file.title.as_deref(), Some("Postmortem draft: incident #1"));
     let markdown = String::from_utf8(file.bytes.clone()).unwrap();
-    assert_golden("postmortem.md", &markdown);
+    assert_golden("postmortem.md", &redact(&markdown));
+    // The draft links the graph as Slack shared it, and tells the AWS case once.
+    assert!(
+        markdown.contains(&format!(
+            "[the file in Slack](https://emulator.slack.com/files/U0WARBOT/{}/checkout-alb-5xx.png)",
+            graph.id
+        )),
+        "{markdown}"
+    );
+    let case = aws.support_cases().remove(0);
+    let opening = case.body.lines().next().unwrap();
+    assert_eq!(
+        markdown.matches(opening).count(),
+        1,
+        "the case's opening description is shown once: {markdown}"
+    );
 
     // The file is shared with a short summary, in the channel, for everyone.
     let summary = file.initial_comment.clone().unwrap_or_default();
@@ -298,30 +469,37 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
         "{summary}"
     );
     assert!(summary.contains("requested by <@U0CAROL>"), "{summary}");
-    assert!(summary.contains("SEV1, resolved after 1h 40m"), "{summary}");
+    assert!(summary.contains("SEV1, resolved after 1h 54m"), "{summary}");
     assert!(summary.contains("2 action item(s) (1 open)"), "{summary}");
-    assert!(
-        summary.contains("Checkout 5xx | payments failing"),
-        "{summary}"
-    );
+    assert!(summary.contains("checkout-alb-5xx"), "{summary}");
     let shared = world
         .emu
         .message(&channel, file.message_ts.as_deref().unwrap())
         .expect("the message sharing the file");
     assert_eq!(shared.text, summary);
 
-    // The same incident as a self-contained HTML page, drafted at the same moment.
+    // The same incident as a self-contained HTML page, drafted at the same moment: the
+    // graph embedded as the very PNG that was shared in Slack.
     let (config, _) = config(&world, |_| {});
     let source = store.postmortem_source(IncidentId(1)).await.unwrap();
     let html = postmortem::draft(
         &Templates::load(None).unwrap(),
         &source,
         &postmortem::Options::from_config(&config),
-        t0() + Duration::minutes(105),
+        t0() + Duration::minutes(115),
         Format::Html,
     )
     .unwrap();
-    assert_golden("postmortem.html", &html);
+    use base64::Engine as _;
+    let embedded = base64::engine::general_purpose::STANDARD
+        .encode(&graph.bytes)
+        .replace('/', "&#x2F;");
+    assert!(
+        html.contains(&format!("src=\"data:image&#x2F;png;base64,{embedded}\"")),
+        "the page embeds the graph Slack got"
+    );
+    assert_eq!(html.matches("<img ").count(), 1);
+    assert_golden("postmortem.html", &redact(&html));
 
     // Slack redelivers the click: recorded once, so no second draft. Bob's click after it
     // is the next draft (the worker goes in order: a duplicate would have come first).
@@ -332,6 +510,12 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
         .rev()
         .find(|e| e.kind == EnvelopeKind::Interactive)
         .expect("the click's envelope");
+    let acked_clicks = world
+        .emu
+        .envelopes()
+        .iter()
+        .filter(|e| e.kind == EnvelopeKind::Interactive && e.acked_at.is_some())
+        .count();
     world.emu.redeliver(&click.envelope_id).unwrap();
     world
         .emu
@@ -340,7 +524,7 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
                 .iter()
                 .filter(|e| e.kind == EnvelopeKind::Interactive && e.acked_at.is_some())
                 .count()
-                == 2)
+                == acked_clicks + 1)
                 .then_some(())
         })
         .await
@@ -351,9 +535,87 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
         .await
         .unwrap();
     assert!(outcome.payload().is_none());
-    let second = upload(&world, &channel, 1).await;
+    let second = upload(&world, &channel, 2).await;
     let summary = second.initial_comment.unwrap_or_default();
     assert!(summary.contains("requested by <@U0BOB>"), "{summary}");
+    app.stop().await.unwrap();
+}
+
+/// A graph AWS could not draw, and one Slack would not take: the draft says why, and the
+/// page still shows the image warroom has.
+#[tokio::test]
+async fn a_graph_that_could_not_be_posted_is_explained_in_the_draft() {
+    let world = world().await;
+    let aws = AwsFake::start(CloudWatchBackend::InMemory)
+        .await
+        .expect("the AWS fake starts");
+    // A route of its own for the second alarm, so it opens a second incident.
+    let app = start_with_aws(&world, Arc::new(warroom::clock::SystemClock), &aws, |c| {
+        let mut api = c.alarms.routes.routes[0].clone();
+        api.name = "api".to_string();
+        api.matcher.alarm_name = Some(Glob::new("checkout-api-*"));
+        c.alarms.routes.routes.insert(0, api);
+    })
+    .await;
+    let templates = Templates::load(None).unwrap();
+    let options = postmortem::Options::from_config(&Config::default());
+    let store = world.store().await;
+    let drafts = |source: &warroom::store::PostmortemSource| {
+        let md =
+            postmortem::draft(&templates, source, &options, Utc::now(), Format::Markdown).unwrap();
+        let html =
+            postmortem::draft(&templates, source, &options, Utc::now(), Format::Html).unwrap();
+        (md, html)
+    };
+
+    // AWS fails to draw the first one.
+    aws.fail_widget_images(true);
+    aws.set_alarm(checkout_alarm("checkout-alb-5xx", Utc::now()));
+    let first = alarm_war_room(&world, "checkout-alb-5xx", "AWS Health").await;
+    let unavailable = bot_post(&world, &first, "is unavailable").await;
+    assert!(world.emu.files(&first).is_empty());
+    let source = store
+        .postmortem_source(incident_in(&store, &first).await.incident.id)
+        .await
+        .unwrap();
+    let (md, html) = drafts(&source);
+    let graphs = md
+        .split("### Graphs")
+        .nth(1)
+        .and_then(|g| g.split("\n## ").next())
+        .unwrap_or_default();
+    assert!(
+        graphs.contains("- checkout-alb-5xx around the breach, posted ")
+            && graphs.contains("_(no graph: ")
+            && graphs.contains("InternalServiceFault"),
+        "{graphs}\n(the channel was told: {})",
+        unavailable.text
+    );
+    assert!(!html.contains("<img "), "no image to show");
+    assert!(html.contains("No graph: "), "{html}");
+
+    // Slack refuses the second one: the page still embeds the image AWS drew.
+    aws.fail_widget_images(false);
+    world.emu.inject_fault(
+        "files.getUploadURLExternal",
+        Fault::Error("file_uploads_disabled".to_string()),
+        1,
+    );
+    aws.set_alarm(checkout_alarm("checkout-api-5xx", Utc::now()));
+    let second = alarm_war_room(&world, "checkout-api-5xx", "AWS Health").await;
+    let source = store
+        .postmortem_source(incident_in(&store, &second).await.incident.id)
+        .await
+        .unwrap();
+    let (md, html) = drafts(&source);
+    assert!(
+        md.contains(
+            "_(not shared in Slack: Slack refused the upload (file\\_uploads\\_disabled))_"
+        ),
+        "{md}"
+    );
+    assert!(html.contains("<img class=\"graph\" src=\"data:image&#x2F;png;base64,"));
+    assert!(html.contains("Not shared in Slack: Slack refused the upload (file_uploads_disabled)."));
     app.stop().await.unwrap();
 }
 
@@ -487,7 +749,7 @@ async fn the_postmortem_command_uploads_a_draft_of_an_open_incident() {
 }
 
 #[tokio::test]
-async fn without_files_write_the_caller_is_told_why_there_is_no_draft() {
+async fn without_files_write_the_caller_is_told_there_is_no_draft_with_a_reference() {
     let scopes = bot_scopes()
         .into_iter()
         .filter(|s| s != "files:write")
@@ -506,7 +768,9 @@ async fn without_files_write_the_caller_is_told_why_there_is_no_draft() {
         reply.contains("the postmortem draft could not be posted"),
         "{reply}"
     );
-    assert!(reply.contains("missing_scope"), "{reply}");
+    // What it means and a reference for the operators; Slack's answer stays in the log.
+    assert!(reply.contains("(reference `ev-"), "{reply}");
+    assert!(!reply.contains("missing_scope"), "{reply}");
     assert!(world.emu.workspace().files.iter().all(|f| !f.completed));
 }
 
@@ -642,4 +906,37 @@ async fn a_broken_custom_template_stops_the_bot_at_start() {
     );
     assert!(err.contains("does not render"), "{err}");
     assert_eq!(world.emu.connection_count(), 0, "never connected");
+}
+
+/// A custom template must not print the environment (the bot token) into a draft that is
+/// uploaded to Slack: `check-config` refuses it, naming the function, and shows no secret.
+#[tokio::test]
+async fn check_config_refuses_a_template_that_reads_the_environment() {
+    let world = world().await;
+    let dir = world.dir.path().join("templates");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("postmortem.md.tera"),
+        "# {{ incident.title }}\n{% if incident.id == 424242 %}{{ get_env(name=\"SLACK_BOT_TOKEN\") }}{% endif %}\n",
+    )
+    .unwrap();
+    let cfg = config_file(
+        &world,
+        &format!("[postmortem]\ntemplate_dir = \"{}\"\n", dir.display()),
+    );
+    let token = "xoxb-1111-2222-ZZZZtemplatetokenZZZZ";
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["check-config", "--config", cfg.to_str().unwrap()])
+        .env_remove("WARROOM_CONFIG")
+        .env("SLACK_BOT_TOKEN", token)
+        .output()
+        .await
+        .expect("warroom runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("postmortem template postmortem.md.tera") && err.contains("get_env"),
+        "{err}"
+    );
+    assert!(!err.contains(token) && !String::from_utf8_lossy(&out.stdout).contains(token));
 }

@@ -37,7 +37,7 @@ impl World {
         Self::with(EmulatorConfig::default(), None).await
     }
 
-    /// `tweak` adjusts the emulator; `db_dir` puts the database elsewhere (a small tmpfs).
+    /// `tweak` adjusts the emulator; `db_dir` puts the database in a directory of its own.
     pub async fn with(mut config: EmulatorConfig, db_dir: Option<&Path>) -> World {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -350,6 +350,22 @@ impl BotProcess {
         extra: &str,
         env: &[(&str, &str)],
     ) -> BotProcess {
+        Self::start_as(world, slack, extra, env, Confined::No).await
+    }
+
+    /// [`BotProcess::start`] for the storage faults, which are made without mounting
+    /// anything, so they run for any user: see [`Confined`].
+    pub async fn start_confined(world: &World, confined: Confined) -> BotProcess {
+        Self::start_as(world, "", "", &[], confined).await
+    }
+
+    async fn start_as(
+        world: &World,
+        slack: &str,
+        extra: &str,
+        env: &[(&str, &str)],
+        confined: Confined,
+    ) -> BotProcess {
         let config_path: PathBuf = world.dir.path().join("warroom.toml");
         let text = format!(
             "[slack]\napi_url = \"{}\"\nresponders = [\"{BOB}\", \"{CAROL}\"]\nproactive_rate_limits = false\nsocket_connections = 1\n{slack}\n[database]\nurl = \"{}\"\n{extra}",
@@ -362,7 +378,9 @@ impl BotProcess {
             .open(Self::log_path(world))
             .expect("log file");
         std::fs::write(&config_path, text).expect("config written");
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
+        confined.apply(&mut cmd);
+        let child = cmd
             .arg("run")
             .arg("--config")
             .arg(&config_path)
@@ -377,6 +395,24 @@ impl BotProcess {
             .spawn()
             .expect("warroom binary starts");
         BotProcess { child }
+    }
+
+    /// The process id (for [`BotProcess::limit_file_size`]).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
+    }
+
+    /// Let no file the bot writes grow past `bytes` (`None`: no limit), as a full disk
+    /// would: SQLite's writes past it fail (RLIMIT_FSIZE, set on the running process).
+    pub fn limit_file_size(&self, bytes: Option<u64>) {
+        let limit = libc::rlimit {
+            rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        let pid = libc::pid_t::try_from(self.pid()).expect("a pid");
+        // SAFETY: a plain system call with a valid pointer to a local value.
+        let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_FSIZE, &limit, std::ptr::null_mut()) };
+        assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
     }
 
     /// Where every run's stderr goes (appended).
@@ -422,5 +458,50 @@ impl BotProcess {
             .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
             .await
             .expect("the socket closes with the process");
+    }
+}
+
+/// How a [`BotProcess`] is held for a storage fault, without mounting anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confined {
+    No,
+    /// File permissions bind it even when the tests run as root: the capabilities that
+    /// override them are dropped from its bounding set before `exec`, so a read-only file
+    /// or directory is read-only to it. (For another user they bind anyway.)
+    ObeysFilePermissions,
+    /// A write past its file size limit ([`BotProcess::limit_file_size`]) fails instead of
+    /// killing it (SIGXFSZ ignored), as a write to a full disk fails.
+    SurvivesFileSizeLimit,
+}
+
+impl Confined {
+    fn apply(self, cmd: &mut tokio::process::Command) {
+        // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER (linux/capability.h).
+        const OVERRIDE_PERMISSIONS: [libc::c_ulong; 3] = [1, 2, 3];
+        match self {
+            Confined::No => {}
+            Confined::ObeysFilePermissions => {
+                // SAFETY: only async-signal-safe calls between fork and exec.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        for cap in OVERRIDE_PERMISSIONS {
+                            // Fails without CAP_SETPCAP, i.e. when not root: then file
+                            // permissions bind already.
+                            let _ = libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+                        }
+                        Ok(())
+                    });
+                }
+            }
+            Confined::SurvivesFileSizeLimit => {
+                // SAFETY: only async-signal-safe calls between fork and exec.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                        Ok(())
+                    });
+                }
+            }
+        }
     }
 }

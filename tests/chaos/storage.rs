@@ -2,98 +2,58 @@
 //! disk. warroom withholds the ack of what it could not record (Slack redelivers), says why
 //! in its log, corrupts nothing, and carries on when the fault clears.
 //!
-//! The read-only and disk-full cases need `mount -t tmpfs` (root); without it they print why
-//! they were skipped and pass.
+//! Nothing is mounted, so these run for any user, in CI as elsewhere: the database is made
+//! read-only with file permissions (binding the bot even when the tests run as root, see
+//! [`Confined`]), and the disk is full for the bot when its files may not grow
+//! (RLIMIT_FSIZE on the running process): SQLite's writes fail as they do on a full disk.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use warroom::slack_emulator::EmulatorConfig;
 
 use crate::helpers::*;
 
-/// A small tmpfs mounted on a temp dir, unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
+/// The database's own directory, apart from the config and the log.
+fn data_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
 }
 
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            Some(Tmpfs { dir })
-        } else {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root and mount permission)");
-            None
-        }
+/// Make the database's directory and files read-only (`writable: false`), or writable again.
+fn set_writable(dir: &Path, writable: bool) {
+    for entry in std::fs::read_dir(dir).expect("the database directory") {
+        let path = entry.expect("an entry").path();
+        let mode = if writable { 0o600 } else { 0o400 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Remount read-only or read-write; retried while the kernel still finds it busy (a
-    /// killed process's files are released asynchronously).
-    async fn remount(&self, mode: &str) {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            let ok = Command::new("mount")
-                .args(["-o", &format!("remount,{mode}")])
-                .arg(self.path())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "remount {mode} refused"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Fill the file system up with a file; returns its path.
-    fn fill(&self) -> PathBuf {
-        let path = self.path().join("filler");
-        let mut f = std::fs::File::create(&path).expect("filler");
-        let chunk = vec![0u8; 64 * 1024];
-        while f.write_all(&chunk).is_ok() {}
-        let _ = f.sync_all();
-        path
-    }
+    let mode = if writable { 0o700 } else { 0o500 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
+/// The size of the largest file the bot writes in `dir`.
+fn largest_file(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("the database directory")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
 }
 
 fn log_text(world: &World) -> String {
     std::fs::read_to_string(BotProcess::log_path(world)).unwrap_or_default()
 }
 
-/// Wait until the bot's log contains `needle`. The log is written by another process, in
-/// its own time: seeing the effect of an error (say, a redelivery) does not mean the line
-/// about it is written yet.
-async fn wait_log(world: &World, needle: &str) {
+/// Wait until the bot's log contains one of `needles`. The log is written by another
+/// process, in its own time: seeing the effect of an error (say, a redelivery) does not
+/// mean the line about it is written yet.
+async fn wait_log(world: &World, needles: &[&str]) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !log_text(world).contains(needle) {
+    while !needles.iter().any(|n| log_text(world).contains(n)) {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the log never said {needle:?}: {}",
+            "the log never said {needles:?}: {}",
             log_text(world)
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -176,10 +136,8 @@ async fn a_busy_database_is_waited_for_and_nothing_is_lost() {
 
 #[tokio::test]
 async fn a_read_only_database_stops_the_start_with_a_clear_error_and_recovers() {
-    let Some(fs) = Tmpfs::mount("16m") else {
-        return;
-    };
-    let world = World::with(EmulatorConfig::default(), Some(fs.path())).await;
+    let data = data_dir();
+    let world = World::with(EmulatorConfig::default(), Some(data.path())).await;
     let bot = BotProcess::start(&world, "", "").await;
     world
         .emu
@@ -198,16 +156,15 @@ async fn a_read_only_database_stops_the_start_with_a_clear_error_and_recovers() 
             .any(|x| x.slack_ts.as_deref() == Some(before.as_str()))
     })
     .await;
-    // Nothing may hold the file open for writing, or the remount is refused (busy).
     store.close().await;
     bot.kill(&world).await;
 
-    fs.remount("ro").await;
+    set_writable(data.path(), false);
     let while_ro = world
         .emu
         .post_message(BOB, &channel, "while read-only", None)
         .expect("posted");
-    let mut bot = BotProcess::start(&world, "", "").await;
+    let mut bot = BotProcess::start_confined(&world, Confined::ObeysFilePermissions).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     let status = loop {
         if let Some(s) = bot.try_exit() {
@@ -238,7 +195,7 @@ async fn a_read_only_database_stops_the_start_with_a_clear_error_and_recovers() 
         "nothing is acked that could not be recorded"
     );
 
-    fs.remount("rw").await;
+    set_writable(data.path(), true);
     let bot = BotProcess::start(&world, "", "").await;
     world
         .emu
@@ -254,9 +211,7 @@ async fn a_read_only_database_stops_the_start_with_a_clear_error_and_recovers() 
 
 #[tokio::test]
 async fn a_full_disk_withholds_acks_says_why_and_recovers() {
-    let Some(fs) = Tmpfs::mount("24m") else {
-        return;
-    };
+    let data = data_dir();
     // Slack keeps redelivering for a while (ack time-out 1 s, 30 retries).
     let world = World::with(
         EmulatorConfig {
@@ -264,17 +219,18 @@ async fn a_full_disk_withholds_acks_says_why_and_recovers() {
             max_retries: 30,
             ..EmulatorConfig::default()
         },
-        Some(fs.path()),
+        Some(data.path()),
     )
     .await;
-    let bot = BotProcess::start(&world, "", "").await;
+    let bot = BotProcess::start_confined(&world, Confined::SurvivesFileSizeLimit).await;
     world
         .emu
         .wait_for_connections(1, DEADLINE)
         .await
         .expect("connects");
     let channel = world.declare(ALICE, "Disk full").await;
-    let filler = fs.fill();
+    // From here no file of the bot's may grow more than a few messages' worth.
+    bot.limit_file_size(Some(largest_file(data.path()) + 200 * 1024));
 
     // Post big messages until one is not acked in time: the disk is full for the bot.
     let big = "x".repeat(30_000);
@@ -309,11 +265,12 @@ async fn a_full_disk_withholds_acks_says_why_and_recovers() {
         }
     }
     let stuck = stuck.expect("the disk filled up");
-    // The log says the disk is full.
-    wait_log(&world, "full").await;
+    // The log says the write failed, with SQLite's reason (a write the OS refused; on a
+    // tmpfs that filled up it reads "database or disk is full").
+    wait_log(&world, &["disk I/O error", "database or disk is full"]).await;
     assert_eq!(world.emu.connection_count(), 1, "the connection stays up");
 
-    std::fs::remove_file(filler).expect("space freed");
+    bot.limit_file_size(None);
     world.wait_acked(&stuck).await;
     for ts in &posted {
         world.wait_acked(ts).await;

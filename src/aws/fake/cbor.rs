@@ -305,16 +305,16 @@ mod tests {
             "CompositeAlarms": []
         });
         let cbor = to_cbor(&json, output_shape("DescribeAlarms"));
-        let alarm = &cbor.as_map().unwrap()[0].1.as_array().unwrap()[0];
-        let get = |k: &str| {
-            alarm
-                .as_map()
+        let field = |map: &Cbor, k: &str| {
+            map.as_map()
                 .unwrap()
                 .iter()
                 .find(|(key, _)| key.as_text() == Some(k))
                 .map(|(_, v)| v.clone())
                 .unwrap()
         };
+        let alarm = field(&cbor, "MetricAlarms").as_array().unwrap()[0].clone();
+        let get = |k: &str| field(&alarm, k);
         assert_eq!(get("Threshold"), Cbor::Float(80.0));
         assert_eq!(get("Period"), Cbor::Integer(60.into()));
         assert_eq!(

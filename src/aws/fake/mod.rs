@@ -45,6 +45,7 @@ use hyper_util::client::legacy::Client as HttpClient;
 use serde_json::{json, Value as Json};
 use tokio::sync::watch;
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::domain::health_service::HealthEvent;
 
 /// The service names in the RPC v2 paths (`/service/<name>/operation/<op>`).
@@ -148,6 +149,9 @@ fn status_of(code: &str) -> StatusCode {
 
 struct Shared {
     backend: CloudWatchBackend,
+    /// The time the fake stamps on what it makes (Support cases and messages): the bot's
+    /// own clock in the demo and the tests that move time, so both tell the same story.
+    clock: SharedClock,
     state: Mutex<FakeState>,
     http: HttpClient<HttpConnector, Body>,
 }
@@ -180,6 +184,7 @@ impl AwsFake {
     pub fn operator_cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
         let conf = aws_sdk_cloudwatch::Config::builder()
+            .http_client(crate::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(self.endpoint_url())
@@ -188,14 +193,25 @@ impl AwsFake {
         aws_sdk_cloudwatch::Client::from_conf(conf)
     }
 
-    /// Serve on 127.0.0.1 with a free port.
+    /// Serve on 127.0.0.1 with a free port, on the system clock.
     pub async fn start(backend: CloudWatchBackend) -> anyhow::Result<AwsFake> {
+        AwsFake::start_with_clock(backend, Arc::new(SystemClock)).await
+    }
+
+    /// Serve on 127.0.0.1 with a free port, stamping cases and messages with `clock`'s
+    /// time: give it the bot's clock when the bot runs on a moved one (the demo, the golden
+    /// postmortem), or AWS's times and warroom's disagree.
+    pub async fn start_with_clock(
+        backend: CloudWatchBackend,
+        clock: SharedClock,
+    ) -> anyhow::Result<AwsFake> {
         let http = HttpClient::builder(hyper_util::rt::TokioExecutor::new()).build_http();
         if let CloudWatchBackend::Moto(url) = &backend {
             moto::pin_support_case_status(&http, url).await?;
         }
         let shared = Arc::new(Shared {
             backend,
+            clock,
             state: Mutex::new(FakeState::default()),
             http,
         });

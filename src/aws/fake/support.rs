@@ -18,6 +18,7 @@ use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{json, Value as Json};
 
 use super::{moto, CloudWatchBackend, FakeCall, Shared, ACCOUNT_ID};
+use crate::domain::support::fnv1a;
 
 /// The service name in `X-Amz-Target` (and in [`FakeCall::service`]).
 pub const SUPPORT: &str = "AWSSupport_20130415";
@@ -134,14 +135,13 @@ impl SupportState {
         Some(code)
     }
 
-    /// Record a new case (from CreateCase's input) under `case_id`.
-    fn open(&mut self, case_id: String, input: &Json) -> &Case {
-        let now = Utc::now();
+    /// Record a new case (from CreateCase's input) under `case_id`, created `now`.
+    fn open(&mut self, case_id: String, input: &Json, now: DateTime<Utc>) -> &Case {
         let body = text(input, "communicationBody").unwrap_or_default();
         let case = Case {
             case: FakeCase {
                 case_id,
-                display_id: Some(self.new_display_id()),
+                display_id: Some(self.new_display_id(now)),
                 subject: text(input, "subject").unwrap_or_default(),
                 // AWS's default when CreateCase names none.
                 severity: text(input, "severityCode").unwrap_or_else(|| "low".to_string()),
@@ -174,30 +174,44 @@ impl SupportState {
         &self.cases[last]
     }
 
-    fn new_display_id(&self) -> String {
-        loop {
-            let id = rand::random_range(1_000_000_000u64..10_000_000_000).to_string();
-            if !self
-                .cases
-                .iter()
-                .any(|c| c.case.display_id.as_deref() == Some(id.as_str()))
-            {
-                return id;
-            }
-        }
+    /// A number that looks like AWS's (10 digits), made from the creation time and the
+    /// cases so far: a run on a fixed clock gets the same ids every time (the golden
+    /// postmortem shows them), and no two cases share one.
+    fn new_display_id(&self, now: DateTime<Utc>) -> String {
+        (0u64..)
+            .map(|salt| {
+                let h = self.digest(now, salt);
+                (1_000_000_000 + h % 9_000_000_000).to_string()
+            })
+            .find(|id| {
+                !self
+                    .cases
+                    .iter()
+                    .any(|c| c.case.display_id.as_deref() == Some(id.as_str()))
+            })
+            .unwrap_or_default()
     }
 
-    fn new_case_id(&self) -> String {
-        loop {
-            let id = format!(
-                "case-{ACCOUNT_ID}-muen-{}-{:016x}",
-                Utc::now().year(),
-                rand::random::<u64>()
-            );
-            if self.case(&id).is_none() {
-                return id;
-            }
-        }
+    /// `case-<account>-muen-<year>-<16 hex digits>`, made like [`SupportState::new_display_id`].
+    fn new_case_id(&self, now: DateTime<Utc>) -> String {
+        (0u64..)
+            .map(|salt| {
+                format!(
+                    "case-{ACCOUNT_ID}-muen-{}-{:016x}",
+                    now.year(),
+                    self.digest(now, salt ^ 0x5eed)
+                )
+            })
+            .find(|id| self.case(id).is_none())
+            .unwrap_or_default()
+    }
+
+    fn digest(&self, now: DateTime<Utc>, salt: u64) -> u64 {
+        fnv1a(&[
+            &now.timestamp_millis().to_le_bytes(),
+            &(self.cases.len() as u64).to_le_bytes(),
+            &salt.to_le_bytes(),
+        ])
     }
 }
 
@@ -300,9 +314,10 @@ fn create_case(shared: &Shared, input: &Json) -> Response {
             &format!("{missing} is required"),
         );
     }
+    let now = shared.clock.now();
     let mut st = shared.state();
-    let id = st.support.new_case_id();
-    let case = st.support.open(id, input);
+    let id = st.support.new_case_id(now);
+    let case = st.support.open(id, input, now);
     ok(&json!({ "caseId": case.case.case_id }))
 }
 
@@ -374,6 +389,7 @@ fn describe_communications(shared: &Shared, input: &Json) -> Response {
 fn add_communication(shared: &Shared, input: &Json) -> Response {
     let id = text(input, "caseId").unwrap_or_default();
     let body = text(input, "communicationBody").unwrap_or_default();
+    let now = shared.clock.now();
     let mut st = shared.state();
     let Some(case) = st.support.case_mut(&id) else {
         return case_not_found(&id);
@@ -388,7 +404,7 @@ fn add_communication(shared: &Shared, input: &Json) -> Response {
     case.messages.push(Message {
         body: body.clone(),
         submitted_by: customer(),
-        at: Utc::now(),
+        at: now,
         attachments: Vec::new(),
     });
     case.sent.push(body);
@@ -448,7 +464,8 @@ async fn moto_create_case(
     };
     match text(&out, "caseId") {
         Some(id) => {
-            shared.state().support.open(id, input);
+            let now = shared.clock.now();
+            shared.state().support.open(id, input, now);
         }
         None => tracing::warn!(answer = %out, "moto's CreateCase answer has no caseId"),
     }
@@ -735,6 +752,7 @@ mod tests {
 
     fn client(fake: &AwsFake) -> aws_sdk_support::Client {
         let conf = aws_sdk_support::Config::builder()
+            .http_client(crate::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(fake.endpoint_url())
@@ -861,6 +879,95 @@ mod tests {
         .await;
         assert_eq!(late["communications"].as_array().unwrap().len(), 2);
         assert_eq!(late["communications"][1]["timeCreated"], after);
+    }
+
+    #[tokio::test]
+    async fn cases_and_messages_carry_the_time_of_the_clock_the_fake_is_given() {
+        use crate::clock::ManualClock;
+        let t0 = DateTime::parse_from_rfc3339("2026-11-20T13:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = ManualClock::new(t0);
+        let fake = AwsFake::start_with_clock(
+            CloudWatchBackend::InMemory,
+            std::sync::Arc::new(clock.clone()),
+        )
+        .await
+        .unwrap();
+        let (_, created) = raw(
+            &fake,
+            "CreateCase",
+            json!({"subject": "s", "communicationBody": "opening"}),
+        )
+        .await;
+        let id = created["caseId"].as_str().unwrap().to_string();
+        assert!(id.contains("-2026-"), "{id}");
+        clock.advance(chrono::Duration::minutes(31));
+        let (status, _) = raw(
+            &fake,
+            "AddCommunicationToCase",
+            json!({"caseId": id, "communicationBody": "more"}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, listed) = raw(&fake, "DescribeCommunications", json!({"caseId": id})).await;
+        let times: Vec<(&str, &str)> = listed["communications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["body"].as_str().unwrap(),
+                    c["timeCreated"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            times,
+            [
+                ("more", "2026-11-20T13:31:00.000Z"),
+                ("opening", "2026-11-20T13:00:00.000Z")
+            ],
+            "the moved clock's times, not the wall clock's"
+        );
+        let (_, cases) = raw(&fake, "DescribeCases", json!({"caseIdList": [id]})).await;
+        assert_eq!(cases["cases"][0]["timeCreated"], "2026-11-20T13:00:00.000Z");
+
+        // Ids come from the clock and the cases so far: the same run gives the same ids,
+        // and two cases never share one.
+        let again = AwsFake::start_with_clock(
+            CloudWatchBackend::InMemory,
+            std::sync::Arc::new(ManualClock::new(t0)),
+        )
+        .await
+        .unwrap();
+        let (_, same) = raw(
+            &again,
+            "CreateCase",
+            json!({"subject": "s", "communicationBody": "opening"}),
+        )
+        .await;
+        assert_eq!(same["caseId"].as_str(), Some(id.as_str()));
+        assert_eq!(
+            again.support_cases()[0].display_id,
+            fake.support_cases()[0].display_id
+        );
+        let (_, second) = raw(
+            &again,
+            "CreateCase",
+            json!({"subject": "t", "communicationBody": "opening"}),
+        )
+        .await;
+        assert_ne!(second["caseId"].as_str(), Some(id.as_str()));
+        let shown: Vec<String> = again
+            .support_cases()
+            .into_iter()
+            .map(|c| c.display_id.unwrap())
+            .collect();
+        assert_ne!(shown[0], shown[1]);
+        assert!(shown
+            .iter()
+            .all(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit())));
     }
 
     #[tokio::test]

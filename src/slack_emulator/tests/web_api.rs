@@ -236,6 +236,24 @@ async fn conversations_invite_semantics() {
     assert_eq!(forced["errors"][0]["error"], json!("user_not_found"));
     assert!(h.emu.channel(&room).expect("room").is_member("U3"));
 
+    // `users` is documented as a comma-separated string; a JSON array is refused.
+    h.emu.add_user("U5", "erin");
+    let as_array = h
+        .bot_json(
+            "conversations.invite",
+            json!({"channel": room, "users": ["U5"]}),
+        )
+        .await;
+    assert_eq!(as_array["error"], json!("invalid_arguments"), "{as_array}");
+    assert!(!h.emu.channel(&room).expect("room").is_member("U5"));
+    let as_string = h
+        .bot_json(
+            "conversations.invite",
+            json!({"channel": room, "users": "U5"}),
+        )
+        .await;
+    assert_eq!(as_string["ok"], json!(true), "{as_string}");
+
     let archived = h.bot("conversations.archive", &[("channel", &room)]).await;
     assert_eq!(archived["ok"], json!(true));
     h.emu.add_user("U4", "dan");
@@ -817,4 +835,82 @@ async fn wait_until_times_out_with_an_error() {
     let id: Value = created["channel"]["id"].clone();
     let seen = waiter.await.expect("join").expect("condition met");
     assert_eq!(json!(seen), id);
+}
+
+/// Slack's Block Kit limits, as Slack applies them: a message with a section over 3,000
+/// characters (counted as sent, entities included) is `invalid_blocks`, over 50 blocks too;
+/// a modal with an input whose `max_length` is over 3,000 is `invalid_arguments`; a text
+/// over 40,000 characters is `msg_too_long`, through a `response_url` too.
+#[tokio::test]
+async fn block_kit_limits_are_refused_as_slack_refuses_them() {
+    let h = Harness::new().await;
+    let room = h.war_room("inc-limits", &[]).await;
+    let section =
+        |text: String| json!({"type": "section", "text": {"type": "mrkdwn", "text": text}});
+    let over = h
+        .bot_json(
+            "chat.postMessage",
+            json!({"channel": room, "text": "x", "blocks": [section("&lt;".repeat(751))]}),
+        )
+        .await;
+    assert_eq!(over["error"], json!("invalid_blocks"), "{over}");
+    assert_eq!(
+        over["errors"][0],
+        json!("must be less than 3001 characters [json-pointer:/blocks/0/text/text]")
+    );
+    let fits = h
+        .bot_json(
+            "chat.postMessage",
+            json!({"channel": room, "text": "x", "blocks": [section("&lt;".repeat(750))]}),
+        )
+        .await;
+    assert_eq!(fits["ok"], json!(true), "{fits}");
+    let ts = fits["ts"].as_str().unwrap().to_string();
+    let many: Vec<Value> = (0..51).map(|_| json!({"type": "divider"})).collect();
+    let too_many = h
+        .bot_json(
+            "chat.update",
+            json!({"channel": room, "ts": ts, "text": "x", "blocks": many}),
+        )
+        .await;
+    assert_eq!(too_many["error"], json!("invalid_blocks"), "{too_many}");
+    let long = h
+        .bot_json(
+            "chat.postMessage",
+            json!({"channel": room, "text": "y".repeat(40_001)}),
+        )
+        .await;
+    assert_eq!(long["error"], json!("msg_too_long"));
+
+    // (A Home tab, so nothing but the input's limit is wrong.)
+    let input = json!({
+        "type": "home",
+        "blocks": [{
+            "type": "input",
+            "label": {"type": "plain_text", "text": "Description"},
+            "element": {"type": "plain_text_input", "max_length": 8000},
+        }],
+    });
+    h.emu.add_user("U1", "alice");
+    let home = h
+        .bot_json("views.publish", json!({"user_id": "U1", "view": input}))
+        .await;
+    assert_eq!(home["error"], json!("invalid_arguments"), "{home}");
+    assert!(home["response_metadata"]["messages"][0]
+        .as_str()
+        .unwrap()
+        .contains("/blocks/0/element/max_length"));
+    let home = json!({"type": "home", "blocks": (0..101).map(|_| json!({"type": "divider"})).collect::<Vec<_>>()});
+    let published = h
+        .bot_json("views.publish", json!({"user_id": "U1", "view": home}))
+        .await;
+    assert_eq!(
+        published["error"],
+        json!("invalid_arguments"),
+        "{published}"
+    );
+    assert!(published["response_metadata"]["messages"][0]
+        .as_str()
+        .unwrap()
+        .contains("at most 100"));
 }
