@@ -1148,7 +1148,7 @@ async fn kill_run(args: &Args, run: usize, res: &mut Results) -> anyhow::Result<
                 continue;
             }
             world.emu.post_message(
-                if posted % 2 == 0 { ALICE } else { BOB },
+                if posted.is_multiple_of(2) { ALICE } else { BOB },
                 &bot.channel,
                 &format!("kill {run}/{kill}/{posted}: the replica is catching up"),
                 None,
