@@ -12,15 +12,28 @@
 //!   channel, with `--commands` `/incident note …` slash commands spread among them. Ack
 //!   latency per envelope is the emulator's `acked_at - delivered_at` (envelope handed to the
 //!   connection → ack frame read), for the people's messages and the slash commands.
-//! - `ingest`: figure 2. `--ingest-events` messages pushed as fast as the emulator can, then
-//!   the time until every one is a row in the bot's SQLite file (polled with a read-only
-//!   connection). Raw SQLite insert rate of the same schema and settings measured right after
-//!   in the same run. warroom with each of `--connections`; the peer with one connection.
+//! - `ingest`: figure 2. `--ingest-events` messages pushed as fast as the bot acks them, with
+//!   at most `--window` envelopes unacked (as Slack limits what it has in flight to one
+//!   app), then the time until every one is a row in the bot's SQLite file (polled with a
+//!   read-only connection); the ack latency of those envelopes is "ack under load". Raw
+//!   SQLite insert rate of the same schema and settings measured right after in the same
+//!   run. warroom with each of `--connections`; the peer with one connection.
+//! - `serial`: `--serial-events` messages one at a time (each posted once the previous one
+//!   is acked): the ack latency of a bot with nothing else to do.
+//! - `feed`: the in-process figure. warroom built into this process (`App::build`), its
+//!   Socket Mode pointed at a bare feeder here that sends `--ingest-events` ready-made
+//!   message envelopes with at most `--window` unacked (the emulator serves the Web API
+//!   only): what the bot's own ingest path does once the emulator's cost is out of the way.
 //! - `memory`: figure 5. Peak RSS (`VmHWM`) idle, after `ack`+`ingest`, and for warroom with
 //!   1,000 open incidents and 1,000,000 timeline rows (filled straight into its schema).
 //! - `startup`: figure 6. Process spawn → Socket Mode connected (the emulator sees the
 //!   WebSocket), fresh and with the big database; binary size.
-//! - `peer`: figure 7. `ack` + `ingest` + RSS for warroom and Bolt in one run, as ratios.
+//! - `peer`: figure 7. `ack` + `ingest` + `serial` + RSS for warroom and Bolt in one run, as
+//!   ratios.
+//! - `kill`: durability under load. `--kills` times per run, warroom (the release binary)
+//!   gets SIGKILL at a random moment 0.1–1 s into an ingest burst (window `--window`); every
+//!   envelope Slack saw acked before the socket went must then be in the bot's inbox (read
+//!   straight from its SQLite file before the restart). Acked events lost: must be 0.
 //! - `alarm`, `storm`: figure 3, against the in-memory AWS fake as well ([`alarm`]).
 //! - `pg`, `failover`: figure 8, PostgreSQL next to SQLite and failover time with two
 //!   replicas, on a throwaway cluster ([`replicas`]).
@@ -80,9 +93,15 @@ struct Args {
     /// Message events per ingest run.
     #[arg(long, default_value_t = 20_000)]
     ingest_events: usize,
-    /// Ingest flow control: most events pushed but not yet recorded at any time.
-    #[arg(long, default_value_t = 500)]
-    window: usize,
+    /// Ingest flow control: most envelopes delivered but not yet acked at any time.
+    #[arg(long, default_value_t = 64)]
+    window: u64,
+    /// Message events posted one at a time (`serial`).
+    #[arg(long, default_value_t = 1_000)]
+    serial_events: usize,
+    /// SIGKILLs per run of the `kill` scenario.
+    #[arg(long, default_value_t = 10)]
+    kills: usize,
     /// Socket Mode connection counts to run warroom's ingest with.
     #[arg(long, value_delimiter = ',', default_values_t = [1u32, 4])]
     connections: Vec<u32>,
@@ -122,6 +141,9 @@ struct Args {
 enum Scenario {
     Ack,
     Ingest,
+    Serial,
+    Feed,
+    Kill,
     Memory,
     Startup,
     Peer,
@@ -137,6 +159,10 @@ enum Scenario {
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Bot {
     Warroom,
+    /// warroom built into this process (`App::build`) beside the emulator: the in-process
+    /// figures, without the process boundary.
+    #[value(name = "warroom-inproc")]
+    WarroomInproc,
     Bolt,
     /// Acks every envelope at once and does nothing else: the floor of the apparatus
     /// (emulator, loopback, scheduling on this machine), not a bot.
@@ -147,6 +173,7 @@ impl std::fmt::Display for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Bot::Warroom => "warroom",
+            Bot::WarroomInproc => "warroom-inproc",
             Bot::Bolt => "bolt",
             Bot::Null => "null",
         })
@@ -246,10 +273,20 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 
 // --- process figures ---
 
-/// `VmHWM` (peak) and `VmRSS` of a process, in MiB.
-fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
+/// `VmHWM` (peak) and `VmRSS` of a process, in MiB. With `LOAD_MEMORY_DIR` set, the
+/// process's `status`, `smaps_rollup` and `smaps` are copied there too (as
+/// `<label>-<pid>.*`), for `benches/memory_map.py`.
+fn rss_mib(pid: u32, label: &str) -> anyhow::Result<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
+    if let Some(dir) = std::env::var_os("LOAD_MEMORY_DIR") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir)?;
+        for file in ["status", "smaps_rollup", "smaps"] {
+            let text = std::fs::read_to_string(format!("/proc/{pid}/{file}"))?;
+            std::fs::write(dir.join(format!("{label}-{pid}.{file}")), text)?;
+        }
+    }
     let field = |name: &str| -> anyhow::Result<f64> {
         let line = status
             .lines()
@@ -263,6 +300,25 @@ fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
         Ok(kb / 1024.0)
     };
     Ok((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// Forget which pages the process touched (`/proc/PID/clear_refs`), so that
+/// [`referenced_mib`] later counts only what it touches from now on.
+fn clear_refs(pid: u32) -> anyhow::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "1")
+        .with_context(|| format!("clearing the referenced bits of {pid}"))
+}
+
+/// Resident pages the process touched since [`clear_refs`] (the sum of `Referenced:` over
+/// its mappings), in MiB: its working set over that interval, code and data.
+fn referenced_mib(pid: u32) -> anyhow::Result<f64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps"))?;
+    let kib: u64 = smaps
+        .lines()
+        .filter_map(|l| l.strip_prefix("Referenced:"))
+        .filter_map(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Ok(kib as f64 / 1024.0)
 }
 
 /// User + system CPU seconds a process has used.
@@ -312,7 +368,8 @@ impl World {
 /// A bot process under test.
 struct BotProc {
     bot: Bot,
-    child: Child,
+    /// The bot's process, or the app itself when it runs in this process.
+    child: Running,
     pid: u32,
     db: PathBuf,
     /// The incident channel the load goes to.
@@ -321,9 +378,17 @@ struct BotProc {
     connected_after: Duration,
 }
 
+enum Running {
+    Process(Child),
+    InProcess(Box<warroom::app::App>),
+}
+
 impl BotProc {
-    async fn stop(mut self, world: &World) -> anyhow::Result<()> {
-        self.child.kill().await.context("killing the bot")?;
+    async fn stop(self, world: &World) -> anyhow::Result<()> {
+        match self.child {
+            Running::Process(mut child) => child.kill().await.context("killing the bot")?,
+            Running::InProcess(app) => app.stop().await?,
+        }
         world
             .emu
             .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
@@ -386,9 +451,33 @@ async fn start_warroom(
     world: &World,
     db_name: &str,
     connections: u32,
+    in_process: bool,
 ) -> anyhow::Result<BotProc> {
     let db = world.db_path(db_name);
-    let (child, pid, connected_after) = spawn_warroom(args, world, &db, connections).await?;
+    let (child, pid, connected_after) = if in_process {
+        let url = format!("sqlite://{}", db.display());
+        let (mut config, secrets) = warroom::demo::config_for_emulator(&world.emu, &url, &[BOB])?;
+        config.slack.socket_connections = connections;
+        let start = Instant::now();
+        let app = warroom::app::App::build(
+            config,
+            secrets,
+            std::sync::Arc::new(warroom::clock::SystemClock),
+        )
+        .await?;
+        world
+            .emu
+            .wait_for_connections(connections as usize, DEADLINE)
+            .await?;
+        (
+            Running::InProcess(Box::new(app)),
+            std::process::id(),
+            start.elapsed(),
+        )
+    } else {
+        let (child, pid, t) = spawn_warroom(args, world, &db, connections).await?;
+        (Running::Process(child), pid, t)
+    };
     let before: Vec<String> = world.emu.channels().into_iter().map(|c| c.id).collect();
     world
         .emu
@@ -414,7 +503,11 @@ async fn start_warroom(
         })
         .await?;
     Ok(BotProc {
-        bot: Bot::Warroom,
+        bot: if in_process {
+            Bot::WarroomInproc
+        } else {
+            Bot::Warroom
+        },
         child,
         pid,
         db,
@@ -456,7 +549,7 @@ async fn start_bolt(args: &Args, world: &World, db_name: &str) -> anyhow::Result
     world.emu.wait_for_connections(1, DEADLINE).await?;
     Ok(BotProc {
         bot: Bot::Bolt,
-        child,
+        child: Running::Process(child),
         pid,
         db,
         channel,
@@ -487,7 +580,7 @@ async fn start_null(world: &World) -> anyhow::Result<BotProc> {
     world.emu.wait_for_connections(1, DEADLINE).await?;
     Ok(BotProc {
         bot: Bot::Null,
-        child,
+        child: Running::Process(child),
         pid,
         db: world.db_path("none.db"),
         channel,
@@ -535,7 +628,8 @@ async fn start_bot(
     connections: u32,
 ) -> anyhow::Result<BotProc> {
     match bot {
-        Bot::Warroom => start_warroom(args, world, db_name, connections).await,
+        Bot::Warroom => start_warroom(args, world, db_name, connections, false).await,
+        Bot::WarroomInproc => start_warroom(args, world, db_name, connections, true).await,
         Bot::Bolt => start_bolt(args, world, db_name).await,
         Bot::Null => start_null(world).await,
     }
@@ -738,36 +832,30 @@ async fn ingest_run(
     let n = args.ingest_events;
     let timeline_base = max_id(&bot.db, "timeline")?;
     let inbox_base = match bot.bot {
-        Bot::Warroom => Some(max_id(&bot.db, "inbox")?),
+        Bot::Warroom | Bot::WarroomInproc => Some(max_id(&bot.db, "inbox")?),
         Bot::Bolt | Bot::Null => None,
     };
     let redeliveries_before = redeliveries(&world.emu);
-    // Flow control: at most `--window` events recorded-but-not-yet-seen in flight, as Slack
-    // never dumps tens of thousands of events on one app at once; without it, events queued
-    // behind the first ones pass Slack's 3 s ack timeout and get redelivered.
-    let progress_table = if bot.bot == Bot::Warroom {
-        "inbox"
-    } else {
-        "timeline"
-    };
-    let progress_base = max_id(&bot.db, progress_table)?;
-    let progress =
-        rusqlite::Connection::open_with_flags(&bot.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let progress_sql = format!("SELECT COALESCE(MAX(id), 0) FROM {progress_table}");
+    let since = chrono::Utc::now();
     let cpu_before = cpu_secs(bot.pid)?;
     let driver_cpu_before = cpu_secs(std::process::id())?;
     let start = Instant::now();
-    let mut seen = 0usize;
+    // The working set is measured over the second half of the run (not for a bot inside
+    // this process, whose pages are the emulator's too).
+    let own_process = bot.pid == std::process::id();
     for i in 0..n {
-        while i >= seen + args.window {
-            let max: i64 = progress.query_row(&progress_sql, [], |r| r.get(0))?;
-            seen = (max - progress_base).max(0) as usize;
-            if i >= seen + args.window {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            if start.elapsed() > DEADLINE {
-                bail!("{label}: stuck at {seen} of {n} events recorded");
-            }
+        if i == n / 2 && !own_process {
+            clear_refs(bot.pid)?;
+        }
+        // Flow control: at most `--window` envelopes unacked, as Slack never dumps tens of
+        // thousands of events on one app at once; without it, events queued behind the first
+        // ones pass the 3 s ack timeout and get redelivered.
+        if world.emu.unacked_envelopes() >= args.window {
+            world
+                .emu
+                .wait_unacked_at_most(args.window.saturating_sub(1), DEADLINE)
+                .await
+                .with_context(|| format!("{label}: stuck at {i} of {n} events"))?;
         }
         let who = if i % 2 == 0 { ALICE } else { BOB };
         world.emu.post_message(
@@ -776,12 +864,15 @@ async fn ingest_run(
             &format!("ingest {run}/{i}: error rate back under 0.1% after the pool resize"),
             None,
         )?;
-        // Let the runtime breathe so the emulator's socket writers run while pushing.
-        if i % 64 == 63 {
-            tokio::task::yield_now().await;
-        }
     }
     let pushed = start.elapsed();
+    if !own_process {
+        res.add(
+            &format!("{label}.ingest.working_set"),
+            "MiB",
+            referenced_mib(bot.pid)?,
+        );
+    }
     let recorded = match inbox_base {
         Some(base) => Some(wait_rows(&bot.db, "inbox", base, n as i64).await?),
         None => None,
@@ -790,6 +881,25 @@ async fn ingest_run(
     let cpu = cpu_secs(bot.pid)? - cpu_before;
     let driver_cpu = cpu_secs(std::process::id())? - driver_cpu_before;
     let rate = n as f64 / (visible - start).as_secs_f64();
+    let bot_user = world.emu.config().bot_user_id.clone();
+    let latencies: Vec<f64> = world
+        .emu
+        .envelopes()
+        .iter()
+        .filter(|e| e.delivered_at.is_some_and(|t| t >= since))
+        .filter(|e| is_person_message(e, &bot_user) && e.retry_attempt == 0)
+        .filter_map(latency_us)
+        .collect();
+    res.add(
+        &format!("{label}.ingest.ack_p50"),
+        "ms",
+        percentile(&latencies, 50.0) / 1000.0,
+    );
+    res.add(
+        &format!("{label}.ingest.ack_p99"),
+        "ms",
+        percentile(&latencies, 99.0) / 1000.0,
+    );
     res.add(
         &format!("{label}.ingest.redeliveries"),
         "count",
@@ -835,6 +945,294 @@ async fn ingest_run(
     Ok(())
 }
 
+// --- one at a time ---
+
+/// Post `--serial-events` messages, each once the previous one is acked: ack latency with
+/// nothing else in flight.
+async fn serial_run(
+    args: &Args,
+    world: &World,
+    bot: &BotProc,
+    run: usize,
+    res: &mut Results,
+) -> anyhow::Result<()> {
+    let emu = &world.emu;
+    let since = chrono::Utc::now();
+    for i in 0..args.serial_events {
+        emu.wait_unacked_at_most(0, DEADLINE).await?;
+        emu.post_message(
+            if i % 2 == 0 { ALICE } else { BOB },
+            &bot.channel,
+            &format!("serial {run}/{i}: p99 latency of the checkout API back to normal"),
+            None,
+        )?;
+    }
+    emu.wait_unacked_at_most(0, DEADLINE).await?;
+    let bot_user = emu.config().bot_user_id.clone();
+    let latencies: Vec<f64> = emu
+        .envelopes()
+        .iter()
+        .filter(|e| e.delivered_at.is_some_and(|t| t >= since))
+        .filter(|e| is_person_message(e, &bot_user) && e.retry_attempt == 0)
+        .filter_map(latency_us)
+        .collect();
+    let b = bot.bot;
+    println!(
+        "{b} serial run {run}: {} envelopes acked one at a time",
+        latencies.len()
+    );
+    res.add(
+        &format!("{b}.serial.ack_p50"),
+        "ms",
+        percentile(&latencies, 50.0) / 1000.0,
+    );
+    res.add(
+        &format!("{b}.serial.ack_p99"),
+        "ms",
+        percentile(&latencies, 99.0) / 1000.0,
+    );
+    Ok(())
+}
+
+// --- in process: the bot against a bare Socket Mode feeder ---
+
+/// One Slack-shaped `events_api` envelope carrying a message (the fields Slack sends,
+/// rich-text blocks included, so parsing costs what it costs for real).
+fn feed_envelope(run: usize, i: usize, channel: &str, ts: &str) -> String {
+    let text = format!("feed {run}/{i}: error rate back under 0.1% after the pool resize");
+    json!({
+        "envelope_id": format!("feed-{run}-{i}"),
+        "type": "events_api",
+        "accepts_response_payload": false,
+        "retry_attempt": 0,
+        "retry_reason": "",
+        "payload": {
+            "token": "verification-token", "team_id": "T0WARROOM", "context_team_id": "T0WARROOM",
+            "context_enterprise_id": null, "api_app_id": "A0WARROOM", "type": "event_callback",
+            "event_id": format!("EvFEED{run}x{i}"), "event_time": 1_800_000_000 + i as i64,
+            "authorizations": [{"enterprise_id": null, "team_id": "T0WARROOM",
+                "user_id": "U0WARBOT", "is_bot": true, "is_enterprise_install": false}],
+            "is_ext_shared_channel": false,
+            "event_context": "4-eyJldCI6Im1lc3NhZ2UiLCJ0aWQiOiJUMFdBUlJPT00iLCJhaWQiOiJBMFdBUlJPT00ifQ",
+            "event": {
+                "type": "message", "channel": channel, "user": ALICE, "text": text, "ts": ts,
+                "event_ts": ts, "channel_type": "channel", "team": "T0WARROOM",
+                "client_msg_id": format!("0c7f8f3e-feed-{run}-{i}"),
+                "blocks": [{"type": "rich_text", "block_id": "Feed", "elements": [
+                    {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}],
+            },
+        },
+    })
+    .to_string()
+}
+
+/// Accept the bot's connection, say `hello`, send `n` envelopes keeping at most `window`
+/// unacked, and return (first envelope sent, last ack read, ack latencies in µs).
+async fn feed(
+    listener: tokio::net::TcpListener,
+    run: usize,
+    n: usize,
+    window: u64,
+    channel: String,
+) -> anyhow::Result<(Instant, Instant, Vec<f64>)> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (tcp, _) = listener.accept().await?;
+    tcp.set_nodelay(true)?;
+    let mut ws = tokio_tungstenite::accept_async(tcp).await?;
+    let hello = json!({"type": "hello", "num_connections": 1,
+        "debug_info": {"host": "feeder", "approximate_connection_time": 18060},
+        "connection_info": {"app_id": "A0WARROOM"}});
+    ws.send(Message::Text(hello.to_string().into())).await?;
+    let frames: Vec<String> = (0..n)
+        .map(|i| {
+            let ts = format!("{}.{:06}", 1_800_000_000 + run, i);
+            feed_envelope(run, i, &channel, &ts)
+        })
+        .collect();
+    let mut sent_at = vec![None::<Instant>; n];
+    let mut latencies = Vec::with_capacity(n);
+    let (mut next, mut acked, mut in_flight) = (0usize, 0usize, 0u64);
+    let start = Instant::now();
+    while acked < n {
+        let mut wrote = false;
+        while next < n && in_flight < window {
+            sent_at[next] = Some(Instant::now());
+            ws.feed(Message::Text(frames[next].clone().into())).await?;
+            next += 1;
+            in_flight += 1;
+            wrote = true;
+        }
+        if wrote {
+            ws.flush().await?;
+        }
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let ack: Value = serde_json::from_str(text.as_str())?;
+                let Some(i) = ack["envelope_id"]
+                    .as_str()
+                    .and_then(|id| id.rsplit('-').next())
+                    .and_then(|i| i.parse::<usize>().ok())
+                else {
+                    bail!("feeder: an ack it cannot read: {text}");
+                };
+                if let Some(t) = sent_at.get_mut(i).and_then(Option::take) {
+                    latencies.push(t.elapsed().as_secs_f64() * 1e6);
+                    acked += 1;
+                    in_flight -= 1;
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("feeder: the bot closed the connection after {acked} acks"),
+        }
+    }
+    Ok((start, Instant::now(), latencies))
+}
+
+async fn feed_run(args: &Args, run: usize, res: &mut Results) -> anyhow::Result<()> {
+    let n = args.ingest_events;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("ws://{}/", listener.local_addr()?);
+    let emu = SlackEmulator::start(EmulatorConfig {
+        scopes: warroom::demo::bot_scopes(),
+        socket_url: Some(url),
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("feed.db");
+    let db_url = format!("sqlite://{}", db.display());
+    // The incident the messages go to, written straight into warroom's schema.
+    Store::open(&db_url).await?.close().await;
+    let channel = "C0FEED".to_string();
+    let fill_db = db.clone();
+    let fill_channel = channel.clone();
+    tokio::task::spawn_blocking(move || raw_sqlite::fill(&fill_db, 1, 0, |_| fill_channel.clone()))
+        .await??;
+    let (config, secrets) = warroom::demo::config_for_emulator(&emu, &db_url, &[BOB])?;
+    let feeder = tokio::spawn(feed(listener, run, n, args.window, channel));
+    let app = warroom::app::App::build(
+        config,
+        secrets,
+        std::sync::Arc::new(warroom::clock::SystemClock),
+    )
+    .await?;
+    let cpu_before = cpu_secs(std::process::id())?;
+    let (start, all_acked, latencies) = feeder.await??;
+    let visible = wait_rows(&db, "timeline", 0, n as i64).await?;
+    let cpu = cpu_secs(std::process::id())? - cpu_before;
+    app.stop().await?;
+    let rate = n as f64 / (visible - start).as_secs_f64();
+    println!(
+        "feed run {run}: {n} envelopes acked after {:.2}s, all in the timeline after {:.2}s",
+        (all_acked - start).as_secs_f64(),
+        (visible - start).as_secs_f64()
+    );
+    res.add("feed.timeline_rate", "events/s", rate);
+    res.add(
+        "feed.recorded_rate",
+        "events/s",
+        n as f64 / (all_acked - start).as_secs_f64(),
+    );
+    res.add("feed.ack_p50", "ms", percentile(&latencies, 50.0) / 1000.0);
+    res.add("feed.ack_p99", "ms", percentile(&latencies, 99.0) / 1000.0);
+    res.add("feed.cpu_per_1k", "ms", cpu * 1000.0 / (n as f64 / 1000.0));
+    let raw_db = dir.path().join("raw.db");
+    Store::open(&format!("sqlite://{}", raw_db.display()))
+        .await?
+        .close()
+        .await;
+    let raw =
+        tokio::task::spawn_blocking(move || raw_sqlite::insert_rate(&raw_db, n as u64)).await??;
+    res.add("feed.raw_rate", "events/s", raw);
+    res.add("feed.fraction_of_raw", "%", 100.0 * rate / raw);
+    Ok(())
+}
+
+// --- kill -9 under load ---
+
+/// SIGKILL warroom `--kills` times mid-burst and count the acked events its inbox lacks.
+async fn kill_run(args: &Args, run: usize, res: &mut Results) -> anyhow::Result<()> {
+    let world = World::new().await?;
+    let bot = start_warroom(args, &world, &format!("warroom-kill-{run}.db"), 1, false).await?;
+    let Running::Process(mut child) = bot.child else {
+        bail!("the kill scenario needs the bot in its own process");
+    };
+    let bot_user = world.emu.config().bot_user_id.clone();
+    let (mut acked_total, mut lost_total) = (0usize, 0usize);
+    for kill in 0..args.kills {
+        let since = chrono::Utc::now();
+        let burst = Duration::from_millis(rand::random_range(100..1_000));
+        let start = Instant::now();
+        let mut posted = 0usize;
+        while start.elapsed() < burst {
+            if world.emu.unacked_envelopes() >= args.window {
+                // Full window: wait for an ack, but not past the moment of the kill.
+                let _ = world
+                    .emu
+                    .wait_unacked_at_most(args.window - 1, Duration::from_millis(20))
+                    .await;
+                continue;
+            }
+            world.emu.post_message(
+                if posted.is_multiple_of(2) { ALICE } else { BOB },
+                &bot.channel,
+                &format!("kill {run}/{kill}/{posted}: the replica is catching up"),
+                None,
+            )?;
+            posted += 1;
+        }
+        child.kill().await.context("SIGKILL")?;
+        world
+            .emu
+            .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+            .await?;
+        // What Slack saw acked before the socket went must be in the inbox.
+        let acked: Vec<String> = world
+            .emu
+            .envelopes()
+            .iter()
+            .filter(|e| e.delivered_at.is_some_and(|t| t >= since) && e.acked_at.is_some())
+            .filter(|e| is_person_message(e, &bot_user))
+            .filter_map(|e| e.event_id.clone())
+            .collect();
+        let inbox = rusqlite::Connection::open_with_flags(
+            &bot.db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        inbox.busy_timeout(Duration::from_secs(10))?;
+        let mut lost = 0usize;
+        for event_id in &acked {
+            let found: bool = inbox.query_row(
+                "SELECT EXISTS (SELECT 1 FROM inbox WHERE dedupe_key = ?1)",
+                [format!("ev:{event_id}")],
+                |r| r.get(0),
+            )?;
+            lost += usize::from(!found);
+        }
+        drop(inbox);
+        println!(
+            "kill run {run}/{kill}: SIGKILL {} ms into a burst, {posted} posted, {} acked, {lost} of them not in the inbox",
+            burst.as_millis(),
+            acked.len()
+        );
+        acked_total += acked.len();
+        lost_total += lost;
+        // Start again on the same database: Slack redelivers what was not acked.
+        let (again, _, _) = spawn_warroom(args, &world, &bot.db, 1).await?;
+        child = again;
+    }
+    child.kill().await?;
+    res.add(
+        "warroom.kill.acked_before_kill",
+        "count",
+        acked_total as f64,
+    );
+    res.add("warroom.kill.acked_lost", "count", lost_total as f64);
+    Ok(())
+}
+
 // --- figure 5: memory ---
 
 async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Result<()> {
@@ -877,7 +1275,11 @@ async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Re
         connected.as_secs_f64() * 1000.0,
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    res.add("warroom.rss.big_db_idle", "MiB", rss_mib(pid)?.0);
+    res.add(
+        "warroom.rss.big_db_idle",
+        "MiB",
+        rss_mib(pid, "warroom-big-db-idle")?.0,
+    );
     // Use it: the open-incident list, one incident's timeline, and 10,000 messages spread
     // over 100 incidents.
     world.emu.slash_command(ALICE, &world.ops, "list").await?;
@@ -898,7 +1300,11 @@ async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Re
         }
     }
     wait_rows(&db, "timeline", base, 10_000).await?;
-    res.add("warroom.rss.big_db_peak", "MiB", rss_mib(pid)?.0);
+    res.add(
+        "warroom.rss.big_db_peak",
+        "MiB",
+        rss_mib(pid, "warroom-big-db-peak")?.0,
+    );
     child.kill().await?;
     Ok(())
 }
@@ -914,17 +1320,38 @@ async fn scenario_ack_ingest(
     bots: &[Bot],
     with_ingest: bool,
     with_ack: bool,
+    with_serial: bool,
     res: &mut Results,
 ) -> anyhow::Result<()> {
     for run in 1..=args.runs {
         for &bot in bots {
+            if with_serial {
+                let world = World::new().await?;
+                let proc =
+                    start_bot(args, &world, bot, &format!("{bot}-serial-{run}.db"), 1).await?;
+                serial_run(args, &world, &proc, run, res).await?;
+                res.add(
+                    &format!("{bot}.rss.after_serial"),
+                    "MiB",
+                    rss_mib(proc.pid, &format!("{bot}-after-serial"))?.0,
+                );
+                proc.stop(&world).await?;
+            }
             let world = World::new().await?;
             let proc = start_bot(args, &world, bot, &format!("{bot}-ack-{run}.db"), 1).await?;
             tokio::time::sleep(Duration::from_secs(1)).await;
-            res.add(&format!("{bot}.rss.idle"), "MiB", rss_mib(proc.pid)?.0);
+            res.add(
+                &format!("{bot}.rss.idle"),
+                "MiB",
+                rss_mib(proc.pid, &format!("{bot}-idle"))?.0,
+            );
             if with_ack {
                 ack_run(args, &world, &proc, run, res).await?;
-                res.add(&format!("{bot}.rss.after_ack"), "MiB", rss_mib(proc.pid)?.0);
+                res.add(
+                    &format!("{bot}.rss.after_ack"),
+                    "MiB",
+                    rss_mib(proc.pid, &format!("{bot}-after-ack"))?.0,
+                );
             }
             proc.stop(&world).await?;
             if with_ingest && bot != Bot::Null {
@@ -935,7 +1362,7 @@ async fn scenario_ack_ingest(
                 res.add(
                     &format!("{bot}.rss.after_ingest"),
                     "MiB",
-                    rss_mib(proc.pid)?.0,
+                    rss_mib(proc.pid, &format!("{bot}-after-ingest"))?.0,
                 );
                 proc.stop(&world).await?;
             }
@@ -1020,6 +1447,11 @@ fn ratios(res: &mut Results) {
         ("rss.after_ack", "ratio.rss_after_ack"),
         ("rss.after_ingest", "ratio.rss_after_ingest"),
         ("rss.idle", "ratio.rss_idle"),
+        ("c1.ingest.ack_p99", "ratio.ack_p99_window"),
+        ("c1.ingest.ack_p50", "ratio.ack_p50_window"),
+        ("serial.ack_p99", "ratio.ack_p99_serial"),
+        ("serial.ack_p50", "ratio.ack_p50_serial"),
+        ("c1.ingest.working_set", "ratio.working_set"),
     ];
     for (figure, name) in pairs {
         if let (Some(w), Some(b)) = (
@@ -1034,6 +1466,16 @@ fn ratios(res: &mut Results) {
         res.median("bolt.c1.ingest.timeline_rate"),
     ) {
         res.add("ratio.events_per_s", "warroom/bolt", w / b);
+    }
+    // Peak RSS: the highest VmHWM any process of the bot reached (each phase runs its own).
+    let peak = |bot: &str| {
+        ["rss.after_ack", "rss.after_ingest", "rss.after_serial"]
+            .iter()
+            .filter_map(|f| res.median(&format!("{bot}.{f}")))
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    if let (Some(w), Some(b)) = (peak("warroom"), peak("bolt")) {
+        res.add("ratio.rss_peak", "warroom/bolt", w / b);
     }
 }
 
@@ -1054,9 +1496,22 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
     bots.sort();
     bots.dedup();
     let (ack, ingest) = (has(Scenario::Ack) || peer, has(Scenario::Ingest) || peer);
-    if ack || ingest || has(Scenario::Memory) {
-        println!("== ack / ingest / memory: {bots:?}");
-        scenario_ack_ingest(&args, &bots, ingest, ack, &mut res).await?;
+    let serial = has(Scenario::Serial) || peer;
+    if ack || ingest || serial || has(Scenario::Memory) {
+        println!("== ack / ingest / serial / memory: {bots:?}");
+        scenario_ack_ingest(&args, &bots, ingest, ack, serial, &mut res).await?;
+    }
+    if has(Scenario::Feed) {
+        for run in 1..=args.runs {
+            println!("== in process, bare feeder, run {run}");
+            feed_run(&args, run, &mut res).await?;
+        }
+    }
+    if has(Scenario::Kill) {
+        for run in 1..=args.runs {
+            println!("== kill -9 under load, run {run}");
+            kill_run(&args, run, &mut res).await?;
+        }
     }
     if has(Scenario::Memory) {
         for run in 1..=args.runs {

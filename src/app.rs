@@ -17,7 +17,7 @@ use crate::ops::health::{OpsServer, OpsState};
 use crate::ops::metrics::Metrics;
 use crate::postmortem::Templates;
 use crate::service::{Intake, Service};
-use crate::slack::socket::{SocketMode, SocketStatus};
+use crate::slack::socket::{SocketMode, SocketOptions, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
 use crate::store::{Backend, Fence, InstanceLock, OpenOptions, Store};
 
@@ -172,9 +172,9 @@ impl App {
             &secrets.app_token,
             Arc::new(Intake(service.clone(), metrics.clone())),
             bot.user_id.clone(),
-            config.slack.socket_connections,
             status,
             metrics.clone(),
+            SocketOptions::new(config.slack.socket_connections),
         )
         .await
         .map_err(|e| token_error(APP_TOKEN_VAR, e))?;

@@ -130,12 +130,14 @@ enum Cmd {
     },
 }
 
-/// Crates that log credentials below `info`: the AWS SDK's runtime prints the identity it
-/// resolved (the access key id) and SigV4 its signing inputs at debug; slack-morphism's
-/// WebSocket client the Socket Mode URL with its connection ticket. Capped at `info`
-/// whatever `RUST_LOG` says: secrets never reach the logs.
-const CAPPED_AT_INFO: [&str; 6] = [
-    "slack_morphism::hyper_tokio::socket_mode::tungstenite_wss_client",
+/// Log targets that carry secrets below `info`, capped at `info` whatever `RUST_LOG` says
+/// (the exact target too, so a directive naming it cannot lift the cap): secrets never
+/// reach the logs. tungstenite traces the Socket Mode handshake request, whose URL holds
+/// the connection's one-use ticket; the AWS SDK's runtime prints the identity it resolved
+/// (the access key id) and SigV4 its signing inputs at debug.
+const CAPPED_AT_INFO: [&str; 7] = [
+    "tungstenite",
+    "tungstenite::handshake::client",
     "aws_smithy_runtime",
     "aws_smithy_runtime_api",
     "aws_sigv4",
@@ -179,7 +181,14 @@ pub fn main() -> ExitCode {
         cli.log_format,
         if quiet { "warn" } else { "info,warroom=info" },
     );
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread runs every task. The work is a chain of hand-offs (socket → inbox commit
+    // on sqlx's SQLite thread → ack → worker), not parallel computation, and on a busy
+    // 2-core machine a second worker thread made ingest slower and acks later, and added
+    // a malloc arena (BENCHMARKS.md, finding 13). SQLite keeps its own thread.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -156,7 +156,10 @@ async fn readyz(State(state): State<OpsState>) -> Response {
     let db = state.readiness.answer(&state.store, &state.metrics).await;
     let mut problems = Vec::new();
     if !connected {
-        problems.push("Socket Mode not connected".to_string());
+        problems.push(match state.socket.problem() {
+            Some(why) => format!("Socket Mode not connected: {why}"),
+            None => "Socket Mode not connected".to_string(),
+        });
     }
     if let Err(e) = db {
         problems.push(e);

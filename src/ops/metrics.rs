@@ -88,6 +88,8 @@ pub struct Metrics {
     alarm_to_war_room: AlarmHistogram,
     /// This replica's lease: whether it leads, its term, when it was last taken or renewed.
     leadership: Mutex<Leadership>,
+    /// Why Socket Mode connections were replaced or reopened → how often.
+    socket_reconnects: Mutex<BTreeMap<&'static str, u64>>,
     /// Events the worker set aside because they kept failing.
     events_set_aside: AtomicU64,
     /// Write checks of the database made for `/readyz`.
@@ -186,6 +188,28 @@ impl Metrics {
         self.ack_count.fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(recording.as_micros()).unwrap_or(u64::MAX);
         self.ack_sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// A Socket Mode connection was replaced or reopened, for `reason` (`closed`, `error`,
+    /// `ping_timeout`, `scheduled_refresh`, `warning`, `refresh_requested`, `link_disabled`,
+    /// `other_disconnect`).
+    pub fn socket_reconnect(&self, reason: &'static str) {
+        *self
+            .socket_reconnects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// Reconnects for `reason` so far.
+    pub fn socket_reconnects_of(&self, reason: &str) -> u64 {
+        self.socket_reconnects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(reason)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// An event arrived whose inbox key was already recorded.
@@ -363,7 +387,7 @@ impl Metrics {
         counter(
             &mut out,
             "warroom_envelopes_acked_total",
-            "Socket Mode envelopes acked (after recording).",
+            "Socket Mode envelopes acked (after their record committed).",
             acked,
         );
         counter(
@@ -389,7 +413,7 @@ impl Metrics {
             &mut out,
             "warroom_ack_latency_seconds",
             "histogram",
-            "Time from receiving an envelope to acking it (recording included).",
+            "Time from reading an envelope to writing its ack (recording included).",
         );
         let mut cumulative = 0;
         for (bound, n) in ACK_BUCKETS.iter().zip(&self.ack_buckets) {
@@ -459,6 +483,25 @@ impl Metrics {
             "Socket Mode connections lost or refreshed.",
             socket.disconnects,
         );
+        header(
+            &mut out,
+            "warroom_socket_mode_reconnects_total",
+            "counter",
+            "Socket Mode connections replaced or reopened, by reason (closed, error, ping_timeout, scheduled_refresh, warning, refresh_requested, link_disabled, other_disconnect).",
+        );
+        let reconnects: Vec<(&'static str, u64)> = self
+            .socket_reconnects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect();
+        for (reason, n) in reconnects {
+            let _ = writeln!(
+                out,
+                "warroom_socket_mode_reconnects_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
         let aws: Vec<((&'static str, String), u64)> = self
             .aws_calls
             .lock()
@@ -656,6 +699,30 @@ mod tests {
         );
         let sum = value(&text, &format!("{name}_sum")).unwrap();
         assert!((sum - 601.23).abs() < 1e-6, "{sum}");
+    }
+
+    #[test]
+    fn socket_reconnects_are_counted_by_reason() {
+        let m = Metrics::default();
+        m.socket_reconnect("ping_timeout");
+        m.socket_reconnect("ping_timeout");
+        m.socket_reconnect("refresh_requested");
+        let text = m.render(None, SocketGauges::default());
+        assert_eq!(
+            value(
+                &text,
+                "warroom_socket_mode_reconnects_total{reason=\"ping_timeout\"}"
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                "warroom_socket_mode_reconnects_total{reason=\"refresh_requested\"}"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(m.socket_reconnects_of("closed"), 0);
     }
 
     #[test]

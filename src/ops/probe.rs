@@ -88,9 +88,9 @@ pub async fn socket_hello(url: &str) -> Result<Duration, ProbeError> {
     };
     let started = Instant::now();
     let attempt = async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        let mut ws = crate::slack::socket::connect(url)
             .await
-            .map_err(|e| unreachable(format!("cannot open the WebSocket: {}", short(&e))))?;
+            .map_err(|e| unreachable(format!("cannot open the WebSocket: {e:#}")))?;
         while let Some(frame) = ws.next().await {
             let frame =
                 frame.map_err(|e| unreachable(format!("the WebSocket failed: {}", short(&e))))?;
@@ -200,4 +200,38 @@ fn short(e: &(dyn std::error::Error + 'static)) -> String {
     }
     let line = text.lines().next().unwrap_or_default();
     line.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `wss://` Socket Mode URL is opened over TLS (as the bot's own client does), and
+    /// when that fails the error names the TLS problem, never the URL's ticket.
+    #[tokio::test]
+    async fn a_wss_probe_speaks_tls_and_keeps_the_ticket_out_of_its_error() {
+        crate::app::install_crypto_provider();
+        // A server that answers whatever it is sent with plain HTTP, not TLS.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let mut first = [0u8; 512];
+                let _ = tcp.read(&mut first).await;
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let url = format!("wss://{addr}/link/?ticket=c0ffee-ticket-1234&app_id=A1");
+        let Err(ProbeError::Unreachable { detail, .. }) = socket_hello(&url).await else {
+            panic!("a plain-HTTP server passed for Slack");
+        };
+        assert!(
+            detail.contains("cannot open the WebSocket") && detail.contains("corrupt message"),
+            "{detail}"
+        );
+        assert!(!detail.contains("c0ffee"), "{detail}");
+    }
 }

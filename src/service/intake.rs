@@ -1,4 +1,4 @@
-//! The fast path, run inside Socket Mode callbacks before the ack: record, or answer at once.
+//! The fast path, run by the Socket Mode client before each ack: record, or answer at once.
 
 use futures::future::BoxFuture;
 
@@ -95,8 +95,8 @@ impl Service {
     }
 }
 
-/// The Socket Mode callbacks call into the service through this; redeliveries are
-/// counted in the metrics.
+/// The Socket Mode client calls into the service through this; redeliveries are counted
+/// in the metrics.
 pub struct Intake(pub std::sync::Arc<Service>, pub std::sync::Arc<Metrics>);
 
 impl EventSink for Intake {

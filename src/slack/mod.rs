@@ -1,16 +1,14 @@
 //! The Slack adapter. Architecture invariant: the only module that imports slack-morphism.
 //!
 //! - [`web`]: outbound Web API calls.
-//! - [`socket`]: Socket Mode: receive, record, ack.
+//! - [`socket`]: warroom's Socket Mode client: receive, record, ack.
 //! - [`inbound`]: warroom's own types for what Slack delivers.
 //! - [`render`]: Block Kit and text for every message warroom posts.
 //! - [`mrkdwn`]: escaping of untrusted text.
 //! - [`limits`]: Slack's Block Kit limits, measured after escaping; every message is fitted
 //!   on its way out.
 //! - [`manifest`]: the methods, events and scopes warroom needs (the app manifest's source).
-//! - `connection`: Socket Mode connection lifecycle and envelope counts.
 
-pub(crate) mod connection;
 pub mod inbound;
 pub mod limits;
 pub mod manifest;

@@ -45,8 +45,9 @@ use tokio::sync::watch;
 
 pub use faults::Fault;
 pub use state::{
-    ApiCall, Channel, Edited, EnvelopeKind, EnvelopeRecord, Ephemeral, EphemeralSource, Message,
-    OpenedView, PublishedView, Reaction, Topic, UploadedFile, User, Usergroup, Workspace,
+    ApiCall, Channel, ClosedBy, Edited, EnvelopeKind, EnvelopeRecord, Ephemeral, EphemeralSource,
+    Message, OpenedView, PublishedView, Reaction, SocketConnection, Topic, UploadedFile, User,
+    Usergroup, Workspace,
 };
 
 use state::State;
@@ -73,6 +74,13 @@ pub struct EmulatorConfig {
     /// Delay between the `disconnect` (refresh_requested) message and closing the socket.
     /// Slack waits about 10 s; short here so tests stay fast.
     pub refresh_grace: Duration,
+    /// How long Slack keeps a connection before refreshing it: announced in `hello` as
+    /// `approximate_connection_time` (whole seconds), then enforced (`disconnect`, close).
+    /// Slack's is about five hours.
+    pub connection_lifetime: Duration,
+    /// Hand this WebSocket URL out from `apps.connections.open` instead of the emulator's
+    /// own (a benchmark's bare Socket Mode feeder; `None` everywhere else).
+    pub socket_url: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -113,6 +121,8 @@ impl Default for EmulatorConfig {
             .map(String::from)
             .collect(),
             refresh_grace: Duration::from_secs(1),
+            connection_lifetime: Duration::from_secs(18_060),
+            socket_url: None,
         }
     }
 }
@@ -434,6 +444,31 @@ impl SlackEmulator {
     /// Closes every WebSocket without a close frame, like a dropped network.
     pub fn drop_connections(&self) {
         self.shared.with(socket_mode::abort_all);
+    }
+
+    /// Every open connection goes silent for `how_long`, as behind a broken network path:
+    /// nothing is read (pings go unanswered) and nothing is sent (envelopes routed to it
+    /// wait). It stays open and keeps getting its share of envelopes meanwhile.
+    pub fn stall_connections(&self, how_long: Duration) {
+        self.shared.with(|st| socket_mode::stall_all(st, how_long));
+    }
+
+    /// Envelopes delivered (or queued) and not acked yet.
+    pub fn unacked_envelopes(&self) -> u64 {
+        self.shared.read(socket_mode::unacked)
+    }
+
+    /// Wait until at most `n` envelopes are unacked.
+    pub async fn wait_unacked_at_most(
+        &self,
+        n: u64,
+        deadline: Duration,
+    ) -> Result<(), EmulatorError> {
+        self.shared
+            .wait_state(deadline, &format!("at most {n} unacked envelopes"), |st| {
+                (socket_mode::unacked(st) <= n).then_some(())
+            })
+            .await
     }
 
     /// Pushes an arbitrary text frame to one connection (not tracked for acks).

@@ -11,6 +11,9 @@
 //! - Events raised while no connection is open are queued and delivered on the next one, so
 //!   a restarted bot catches up.
 //! - `slash_commands` / `interactive` envelopes are never retried: the person gets an error.
+//! - A connection lives `connection_lifetime` (announced in `hello` as
+//!   `approximate_connection_time`); then it is refreshed: `disconnect` / `refresh_requested`,
+//!   no more envelopes, closed after `refresh_grace`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -27,7 +30,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::events;
 use super::people;
-use super::state::{random_id, uuid_like, EnvelopeKind, EnvelopeRecord, State};
+use super::state::{
+    random_id, uuid_like, ClosedBy, EnvelopeKind, EnvelopeRecord, SocketConnection, State,
+};
 use super::{EmulatorError, Shared};
 
 /// Connection bookkeeping, part of the emulator's single locked [`State`].
@@ -42,6 +47,9 @@ pub(super) struct SocketState {
     inflight: HashMap<String, InFlight>,
     /// Per `event_id`: the retry chain of one event.
     chains: HashMap<String, Chain>,
+    /// Envelopes in flight: created, not acked, not superseded by a retry, not given up on
+    /// (for flow control in the load driver).
+    unacked: u64,
 }
 
 struct Conn {
@@ -54,9 +62,11 @@ struct Conn {
 enum ConnCmd {
     Text(String),
     /// Close with a close frame (end of a refresh grace period).
-    Close,
+    Close(ClosedBy),
     /// Drop the socket without a close frame.
     Abort,
+    /// Neither read nor write for this long (a broken network path).
+    Stall(std::time::Duration),
 }
 
 /// What an ack means to the person waiting on the other side.
@@ -84,6 +94,8 @@ struct InFlight {
     conn: Option<u64>,
     waiter: Option<oneshot::Sender<Option<Value>>>,
     on_ack: AckAction,
+    /// Counted in `SocketState::unacked`.
+    counted: bool,
 }
 
 struct Chain {
@@ -115,6 +127,10 @@ pub(super) fn issue_ticket(st: &mut State) -> String {
     let ticket = uuid_like();
     st.sock.tickets.insert(ticket.clone());
     ticket
+}
+
+pub(super) fn unacked(st: &State) -> u64 {
+    st.sock.unacked
 }
 
 pub(super) fn live_count(st: &State) -> usize {
@@ -169,13 +185,28 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
             "debug_info": {
                 "host": "applink-emulator",
                 "build_number": 1,
-                "approximate_connection_time": 18060,
+                "approximate_connection_time": shared.config.connection_lifetime.as_secs(),
             },
             "connection_info": {"app_id": shared.config.app_id},
+        });
+        st.ws.socket_connections.push(SocketConnection {
+            id,
+            opened_at: Utc::now(),
+            retired_at: None,
+            closed_at: None,
+            closed_by: None,
         });
         (id, hello.to_string())
     });
     tracing::debug!(conn_id, "socket mode connection opened");
+    let lifetime_shared = shared.clone();
+    let lifetime = shared.config.connection_lifetime;
+    let lifetime_timer = shared.runtime.spawn(async move {
+        tokio::time::sleep(lifetime).await;
+        let s = lifetime_shared.clone();
+        lifetime_shared.with(|st| refresh(&s, st, Some(conn_id), ClosedBy::SlackLifetime));
+    });
+    let mut closed_by = ClosedBy::App;
     // Envelopes only leave through `rx`, drained after this, so `hello` is always first.
     if sink.send(WsMessage::Text(hello.into())).await.is_ok() {
         shared.with(|st| flush_queue(&shared, st));
@@ -192,12 +223,25 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
                             break;
                         }
                     }
-                    Some(ConnCmd::Close) => {
+                    Some(ConnCmd::Close(by)) => {
                         let frame = CloseFrame { code: 1000, reason: "refresh_requested".into() };
                         let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                        closed_by = by;
                         break;
                     }
-                    Some(ConnCmd::Abort) | None => break,
+                    Some(ConnCmd::Abort) | None => {
+                        closed_by = ClosedBy::Dropped;
+                        break;
+                    }
+                    Some(ConnCmd::Stall(how_long)) => {
+                        tokio::select! {
+                            () = tokio::time::sleep(how_long) => {}
+                            _ = &mut stopped => {
+                                closed_by = ClosedBy::Dropped;
+                                break;
+                            }
+                        }
+                    }
                 },
                 incoming = stream.next() => match incoming {
                     Some(Ok(WsMessage::Text(text))) => {
@@ -210,13 +254,30 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                     Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
                 },
-                _ = &mut stopped => break,
+                _ = &mut stopped => {
+                    closed_by = ClosedBy::Dropped;
+                    break;
+                }
             }
         }
     }
+    lifetime_timer.abort();
     drop(sink);
     drop(stream);
-    shared.with(|st| on_connection_closed(&shared, st, conn_id));
+    shared.with(|st| {
+        if let Some(rec) = st
+            .ws
+            .socket_connections
+            .iter_mut()
+            .find(|c| c.id == conn_id)
+        {
+            let now = Utc::now();
+            rec.retired_at.get_or_insert(now);
+            rec.closed_at = Some(now);
+            rec.closed_by.get_or_insert(closed_by);
+        }
+        on_connection_closed(&shared, st, conn_id)
+    });
     tracing::debug!(conn_id, "socket mode connection closed");
 }
 
@@ -269,6 +330,7 @@ pub(super) fn create_envelope(shared: &Arc<Shared>, st: &mut State, new: NewEnve
         acked_at: None,
         ack_payload: None,
     });
+    st.sock.unacked += 1;
     st.sock.inflight.insert(
         envelope_id.clone(),
         InFlight {
@@ -280,6 +342,7 @@ pub(super) fn create_envelope(shared: &Arc<Shared>, st: &mut State, new: NewEnve
             conn: None,
             waiter: new.waiter,
             on_ack: new.on_ack,
+            counted: true,
         },
     );
     deliver(shared, st, &envelope_id);
@@ -343,7 +406,12 @@ fn retry_if_current(shared: &Arc<Shared>, st: &mut State, event_id: &str, envelo
     if chain.acked || chain.current != envelope_id {
         return;
     }
-    if chain.attempt >= max {
+    let give_up = chain.attempt >= max;
+    settle(st, envelope_id);
+    let Some(chain) = st.sock.chains.get_mut(event_id) else {
+        return;
+    };
+    if give_up {
         tracing::warn!(
             event_id,
             attempts = chain.attempt + 1,
@@ -475,6 +543,16 @@ pub(super) fn expire(st: &mut State, envelope_id: &str) {
         inflight.expired = true;
         inflight.waiter = None;
     }
+    settle(st, envelope_id);
+}
+
+/// The envelope is no longer in flight (retried as a new one, given up on, or expired).
+fn settle(st: &mut State, envelope_id: &str) {
+    if let Some(inflight) = st.sock.inflight.get_mut(envelope_id) {
+        if std::mem::take(&mut inflight.counted) {
+            st.sock.unacked = st.sock.unacked.saturating_sub(1);
+        }
+    }
 }
 
 fn on_client_frame(shared: &Arc<Shared>, st: &mut State, text: &str) {
@@ -503,6 +581,9 @@ fn on_ack(shared: &Arc<Shared>, st: &mut State, envelope_id: &str, payload: Opti
         return;
     }
     inflight.acked = true;
+    if std::mem::take(&mut inflight.counted) {
+        st.sock.unacked = st.sock.unacked.saturating_sub(1);
+    }
     let waiter = inflight.waiter.take();
     let expired = inflight.expired;
     let event_id = inflight.event_id.clone();
@@ -548,8 +629,14 @@ fn on_connection_closed(shared: &Arc<Shared>, st: &mut State, conn_id: u64) {
     }
 }
 
-/// `disconnect` / `refresh_requested` now, close after the grace period.
+/// `disconnect` / `refresh_requested` now to every connection, close after the grace period.
 pub(super) fn request_refresh(shared: &Arc<Shared>, st: &mut State) {
+    refresh(shared, st, None, ClosedBy::SlackRefresh);
+}
+
+/// Refresh connection `only` (or every one): `disconnect` / `refresh_requested`, no more
+/// envelopes, closed after the grace period.
+fn refresh(shared: &Arc<Shared>, st: &mut State, only: Option<u64>, why: ClosedBy) {
     let message = json!({
         "type": "disconnect",
         "reason": "refresh_requested",
@@ -557,16 +644,38 @@ pub(super) fn request_refresh(shared: &Arc<Shared>, st: &mut State) {
     })
     .to_string();
     let grace = shared.config.refresh_grace;
-    for conn in st.sock.conns.iter_mut().filter(|c| !c.closing) {
+    let now = Utc::now();
+    for conn in st
+        .sock
+        .conns
+        .iter_mut()
+        .filter(|c| !c.closing && only.is_none_or(|id| c.id == id))
+    {
         conn.closing = true;
+        if let Some(rec) = st
+            .ws
+            .socket_connections
+            .iter_mut()
+            .find(|r| r.id == conn.id)
+        {
+            rec.retired_at = Some(now);
+            rec.closed_by = Some(why);
+        }
         let _ = conn.tx.send(ConnCmd::Text(message.clone()));
         let tx = conn.tx.clone();
         shared.runtime.spawn(async move {
             tokio::time::sleep(grace).await;
-            let _ = tx.send(ConnCmd::Close);
+            let _ = tx.send(ConnCmd::Close(why));
         });
     }
     refresh_count(st);
+}
+
+/// Every open connection stops reading and writing for `how_long`.
+pub(super) fn stall_all(st: &mut State, how_long: std::time::Duration) {
+    for conn in &st.sock.conns {
+        let _ = conn.tx.send(ConnCmd::Stall(how_long));
+    }
 }
 
 pub(super) fn abort_all(st: &mut State) {

@@ -369,6 +369,33 @@ pub struct Workspace {
     pub envelopes: Vec<EnvelopeRecord>,
     /// Number of open Socket Mode connections not asked to refresh.
     pub live_connections: usize,
+    /// Every Socket Mode connection ever opened, in order.
+    pub socket_connections: Vec<SocketConnection>,
+}
+
+/// One Socket Mode connection's life, as Slack saw it.
+#[derive(Debug, Clone)]
+pub struct SocketConnection {
+    pub id: u64,
+    /// When `hello` was sent.
+    pub opened_at: DateTime<Utc>,
+    /// When the emulator stopped routing envelopes to it (refresh asked, or closed).
+    pub retired_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<ClosedBy>,
+}
+
+/// Who ended a Socket Mode connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedBy {
+    /// The app closed it (close frame or end of stream).
+    App,
+    /// Slack closed it after a refresh (`disconnect`, then the grace period).
+    SlackRefresh,
+    /// Slack refreshed it because it reached `connection_lifetime`.
+    SlackLifetime,
+    /// Dropped without a close frame (`drop_connections`) or at shutdown.
+    Dropped,
 }
 
 impl Workspace {

@@ -99,10 +99,11 @@ async fn refreshes_and_drops_every_few_seconds_under_load_lose_nothing() {
 
 #[tokio::test]
 async fn late_acks_cause_redeliveries_that_are_recorded_once() {
-    // Every ack is later than Slack waits: each event is delivered up to four times.
+    // Every ack is later than Slack waits (Slack gives up on it at once, before any bot
+    // could record and ack): each event is delivered four times.
     let world = World::with(
         EmulatorConfig {
-            ack_timeout: Duration::from_millis(2),
+            ack_timeout: Duration::ZERO,
             ..EmulatorConfig::default()
         },
         None,
@@ -249,4 +250,53 @@ async fn an_edit_or_delete_before_its_message_ends_in_the_right_state() {
         "the late message fills the text in"
     );
     check_invariants(&world, &store, 1).await;
+}
+
+/// Slack turns Socket Mode off (`disconnect` / `link_disabled`, then the connection goes):
+/// the bot says so in its readiness instead of hammering `apps.connections.open`.
+#[tokio::test]
+async fn socket_mode_turned_off_shows_in_readiness_and_is_not_hammered() {
+    let world = World::new().await;
+    let bot = world.start_bot().await;
+    world
+        .emu
+        .push_raw_frame(json!({"type": "disconnect", "reason": "link_disabled"}).to_string())
+        .await
+        .expect("frame sent");
+    let status = bot.socket_status().clone();
+    let until = tokio::time::Instant::now() + DEADLINE;
+    while status.problem().is_none() {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "link_disabled never reached the status"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let opens = |ws: &warroom::slack_emulator::Workspace| {
+        ws.api_calls
+            .iter()
+            .filter(|c| c.method == "apps.connections.open")
+            .count()
+    };
+    let opens_before = opens(&world.emu.workspace());
+    world.emu.drop_connections();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+        .await
+        .expect("the connection is gone");
+    while status.is_connected() {
+        assert!(tokio::time::Instant::now() < until, "still connected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(status
+        .problem()
+        .is_some_and(|p| p.contains("link_disabled")));
+    assert_eq!(
+        bot.metrics.socket_reconnects_of("link_disabled"),
+        1,
+        "counted once"
+    );
+    // The next attempt waits a minute; right after the drop there is none.
+    assert_eq!(opens(&world.emu.workspace()), opens_before);
 }

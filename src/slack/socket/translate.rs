@@ -1,292 +1,41 @@
-//! The Socket Mode side: receive envelopes, record them, ack.
+//! From Socket Mode payloads to warroom's [`Inbound`] values: pure functions, no IO.
 //!
-//! slack-morphism sends the ack after a callback returns, and frames on one connection are
-//! handled one at a time, so callbacks do only the fast part: translate the payload into an
-//! [`Inbound`] and hand it to the [`EventSink`], which records it durably. Only then is the
-//! envelope acked; if recording fails the callback errors, [`on_error`] answers with a
-//! non-success status, no ack is sent and Slack redelivers. Malformed payloads are logged
-//! and skipped (slack-morphism acks them so they are not redelivered forever).
-
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+//! Everything here reads `serde_json::Value`s as Slack sends them and takes only what
+//! warroom acts on; anything else gives `None` (or nothing) and is acked without being
+//! recorded. The inbox key of each value is built here too, so a redelivery of the same
+//! event, click or submission gets the same key.
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
-use secrecy::ExposeSecret;
 use serde_json::Value;
-use slack_morphism::errors::SlackClientError;
-use slack_morphism::prelude::*;
 
-use super::connection::ObservedConnector;
-use super::inbound::{
+use crate::slack::inbound::{
     ts_to_time, ActionClick, ClickedMessage, CommandInvocation, Inbound, ViewSubmission,
 };
-use super::web::{Client, Outgoing, SlackError};
-use crate::ops::metrics::Metrics;
 
-/// The client type the Socket Mode callbacks are given.
-type SocketClient = SlackClient<ObservedConnector>;
-
-/// Where received events go. Implemented by the service.
-pub trait EventSink: Send + Sync + 'static {
-    /// Record an event durably under `key` (a redelivery has the same key). An error means
-    /// "not recorded": the envelope is then not acked and Slack delivers it again.
-    fn record(&self, key: String, inbound: Inbound) -> BoxFuture<'_, anyhow::Result<()>>;
-
-    /// Take a slash command: answer at once (usage errors, read-only queries) or record it
-    /// for processing. The returned message, if any, is shown to the caller only.
-    fn command(&self, inv: CommandInvocation) -> BoxFuture<'_, anyhow::Result<Option<Outgoing>>>;
+/// An `events_api` envelope's payload (`event_callback`): the inbox key (`ev:<event_id>`,
+/// the same on every retry), when Slack says the event happened, and the inner event.
+pub fn event_callback(payload: &Value) -> Option<(String, DateTime<Utc>, &Value)> {
+    let event_id = payload.get("event_id")?.as_str()?;
+    let event = payload.get("event").filter(|e| e.is_object())?;
+    let at = payload
+        .get("event_time")
+        .and_then(Value::as_i64)
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .unwrap_or_else(Utc::now);
+    Some((format!("ev:{event_id}"), at, event))
 }
 
-/// Connection health, shared with whoever needs to know (readiness, metrics, tests).
-/// Kept up to date by [`super::connection`], which sees every connection's `hello` and end.
-#[derive(Debug, Default)]
-pub struct SocketStatus {
-    /// At least one connection has said `hello` and has not ended since.
-    pub connected: AtomicBool,
-    /// Number of `hello` frames received (one per (re)connection).
-    pub hellos: AtomicU64,
-    /// Connections that ended (dropped, failed pings, or refreshed by Slack).
-    pub disconnects: AtomicU64,
-    /// Ids of the connections that are up.
-    live: Mutex<HashSet<String>>,
-}
-
-impl SocketStatus {
-    /// Whether any Socket Mode connection is up right now.
-    pub fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::SeqCst)
-    }
-
-    /// How many Socket Mode connections are up.
-    pub fn live_connections(&self) -> usize {
-        self.live_ids().len()
-    }
-
-    fn live_ids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.live
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn connection_up(&self, id: String) {
-        let mut live = self.live_ids();
-        live.insert(id);
-        self.hellos.fetch_add(1, Ordering::SeqCst);
-        self.connected.store(true, Ordering::SeqCst);
-    }
-
-    /// Idempotent: slack-morphism may report the end of one connection more than once.
-    pub(crate) fn connection_down(&self, id: &str) {
-        let mut live = self.live_ids();
-        if live.remove(id) {
-            self.disconnects.fetch_add(1, Ordering::SeqCst);
-            tracing::info!(connection = id, "Socket Mode connection ended");
-        }
-        self.connected.store(!live.is_empty(), Ordering::SeqCst);
-    }
-
-    pub(crate) fn all_down(&self) {
-        let mut live = self.live_ids();
-        live.clear();
-        self.connected.store(false, Ordering::SeqCst);
-    }
-}
-
-struct ListenerState {
-    sink: Arc<dyn EventSink>,
-    bot_user_id: String,
-    status: Arc<SocketStatus>,
-}
-
-/// The error our callbacks return when recording failed, so [`on_error`] can withhold the ack.
-#[derive(Debug, thiserror::Error)]
-#[error("event not recorded: {0}")]
-struct NotRecorded(String);
-
-/// A running Socket Mode listener.
-pub struct SocketMode {
-    listener: SlackClientSocketModeListener<ObservedConnector>,
-    pub status: Arc<SocketStatus>,
-}
-
-impl SocketMode {
-    /// Check the app token (one `apps.connections.open`, so a bad token fails here with a
-    /// clear error instead of retrying forever in the background), then connect. `status`
-    /// and `metrics` follow the connections and envelopes from then on.
-    pub async fn start(
-        client: Arc<Client>,
-        app_token: &secrecy::SecretString,
-        sink: Arc<dyn EventSink>,
-        bot_user_id: String,
-        connections: u32,
-        status: Arc<SocketStatus>,
-        metrics: Arc<Metrics>,
-    ) -> Result<SocketMode, SlackError> {
-        let token = SlackApiToken::new(SlackApiTokenValue(app_token.expose_secret().to_string()));
-        client
-            .open_session(&token)
-            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
-            .await
-            .map_err(|e| match e {
-                SlackClientError::ApiError(api) => SlackError::Api {
-                    method: "apps.connections.open",
-                    code: api.code,
-                },
-                other => SlackError::Transport {
-                    method: "apps.connections.open",
-                    detail: format!("{}", other).chars().take(200).collect(),
-                },
-            })?;
-
-        let observed = SlackClient::new(ObservedConnector::new(client, status.clone(), metrics));
-        let callbacks = SlackSocketModeListenerCallbacks::new()
-            .with_hello_events(on_hello)
-            .with_command_events(on_command)
-            .with_push_events(on_push)
-            .with_interaction_events(on_interaction);
-        let env = Arc::new(
-            SlackClientEventsListenerEnvironment::new(Arc::new(observed))
-                .with_error_handler(on_error)
-                .with_user_state(ListenerState {
-                    sink,
-                    bot_user_id,
-                    status: status.clone(),
-                }),
-        );
-        let config = SlackClientSocketModeConfig::new()
-            .with_max_connections_count(connections)
-            .with_initial_backoff_in_seconds(1)
-            .with_reconnect_timeout_in_seconds(1);
-        let listener = SlackClientSocketModeListener::new(&config, env, callbacks);
-        listener
-            .listen_for(&token)
-            .await
-            .map_err(|e| SlackError::Transport {
-                method: "apps.connections.open",
-                detail: format!("{e}").chars().take(200).collect(),
-            })?;
-        listener.start().await;
-        Ok(SocketMode { listener, status })
-    }
-
-    /// Close every connection; envelopes not yet acked will be redelivered by Slack.
-    pub async fn shutdown(&self) {
-        self.status.all_down();
-        self.listener.shutdown().await;
-    }
-}
-
-async fn state_of(
-    states: &SlackClientEventsUserState,
-) -> Option<(Arc<dyn EventSink>, String, Arc<SocketStatus>)> {
-    let guard = states.read().await;
-    guard
-        .get_user_state::<ListenerState>()
-        .map(|s| (s.sink.clone(), s.bot_user_id.clone(), s.status.clone()))
-}
-
-// Generic over the event type only because slack-morphism does not export the hello
-// event's type under a nameable path.
-// The connection state itself is kept by `super::connection`, which knows which
-// connection the hello came on.
-async fn on_hello<E: std::fmt::Debug>(
-    event: E,
-    _client: Arc<SocketClient>,
-    _states: SlackClientEventsUserState,
-) {
-    tracing::info!(hello = ?event, "Socket Mode connected");
-}
-
-async fn on_command(
-    event: SlackCommandEvent,
-    _client: Arc<SocketClient>,
-    states: SlackClientEventsUserState,
-) -> UserCallbackResult<SlackCommandEventResponse> {
-    let Some((sink, _, _)) = state_of(&states).await else {
-        return Err(Box::new(NotRecorded("listener state missing".into())));
-    };
-    let inv = CommandInvocation {
-        user: event.user_id.0,
-        channel: event.channel_id.0,
-        text: unescape_command_text(&event.text.unwrap_or_default()),
-        response_url: event.response_url.0.to_string(),
-        trigger_id: event.trigger_id.0,
-        at: Utc::now(),
-    };
-    match sink.command(inv).await {
-        Ok(Some(reply)) => Ok(SlackCommandEventResponse::new(
-            SlackMessageContent::new()
-                .with_text(reply.text)
-                .opt_blocks(reply.blocks.and_then(|b| serde_json::from_value(b).ok())),
-        )
-        .with_response_type(SlackMessageResponseType::Ephemeral)),
-        Ok(None) => Ok(SlackCommandEventResponse::new(SlackMessageContent::new())),
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "slash command not recorded; Slack will show the user an error");
-            Err(Box::new(NotRecorded(e.to_string())))
-        }
-    }
-}
-
-async fn on_push(
-    event: SlackPushEventCallback,
-    _client: Arc<SocketClient>,
-    states: SlackClientEventsUserState,
-) -> UserCallbackResult<()> {
-    let Some((sink, bot_user, _)) = state_of(&states).await else {
-        return Err(Box::new(NotRecorded("listener state missing".into())));
-    };
-    let body = match serde_json::to_value(&event.event) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, event_id = %event.event_id.0, "skipping an event that cannot be read");
-            return Ok(());
-        }
-    };
-    let at = DateTime::from_timestamp(event.event_time.0.as_second(), 0).unwrap_or_else(Utc::now);
-    let Some(inbound) = translate_event(&body, &bot_user, at) else {
-        let kind = body.get("type").and_then(Value::as_str).unwrap_or("?");
-        tracing::debug!(event_id = %event.event_id.0, kind, "ignoring event");
-        return Ok(());
-    };
-    let key = format!("ev:{}", event.event_id.0);
-    sink.record(key, inbound).await.map_err(|e| {
-        tracing::error!(error = %format!("{e:#}"), event_id = %event.event_id.0, "event not recorded; not acking so Slack redelivers");
-        Box::new(NotRecorded(e.to_string())) as Box<dyn std::error::Error + Send + Sync>
+/// A `slash_commands` envelope's payload as warroom's [`CommandInvocation`]; `None` when a
+/// field warroom needs is missing. `at` is when it arrived (the service sets its own clock).
+pub fn command_invocation(payload: &Value, at: DateTime<Utc>) -> Option<CommandInvocation> {
+    Some(CommandInvocation {
+        user: s(payload, "user_id")?,
+        channel: s(payload, "channel_id")?,
+        text: unescape_command_text(&s(payload, "text").unwrap_or_default()),
+        response_url: s(payload, "response_url").unwrap_or_default(),
+        trigger_id: s(payload, "trigger_id")?,
+        at,
     })
-}
-
-/// Button clicks (`block_actions`) are recorded like events, one inbox row per action, and
-/// acked empty; whatever they do happens in the worker.
-async fn on_interaction(
-    event: SlackInteractionEvent,
-    _client: Arc<SocketClient>,
-    states: SlackClientEventsUserState,
-) -> UserCallbackResult<()> {
-    let Some((sink, _, _)) = state_of(&states).await else {
-        return Err(Box::new(NotRecorded("listener state missing".into())));
-    };
-    let body = match serde_json::to_value(&event) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "skipping an interaction that cannot be read");
-            return Ok(());
-        }
-    };
-    let clicks = translate_interaction(&body, Utc::now());
-    if clicks.is_empty() {
-        let kind = body.get("type").and_then(Value::as_str).unwrap_or("?");
-        tracing::debug!(kind, "ignoring interaction");
-    }
-    for (key, inbound) in clicks {
-        sink.record(key, inbound).await.map_err(|e| {
-            tracing::error!(error = %format!("{e:#}"), "click not recorded; Slack will show the user an error");
-            Box::new(NotRecorded(e.to_string())) as Box<dyn std::error::Error + Send + Sync>
-        })?;
-    }
-    Ok(())
 }
 
 /// Turn an interaction payload into what warroom records, with the inbox key of each
@@ -381,22 +130,6 @@ fn translate_submission(payload: &Value, at: DateTime<Utc>) -> Option<(String, I
         format!("view:{view_id}"),
         Inbound::ViewSubmitted(submission),
     ))
-}
-
-fn on_error(
-    err: Box<dyn std::error::Error + Send + Sync>,
-    _client: Arc<SocketClient>,
-    _states: SlackClientEventsUserState,
-) -> HttpStatusCode {
-    if err.downcast_ref::<NotRecorded>().is_some() {
-        // Withhold the ack: Slack redelivers, and recording is idempotent.
-        HttpStatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        // Protocol noise (malformed frames, socket errors): logged and skipped.
-        let text: String = err.to_string().chars().take(500).collect();
-        tracing::warn!(error = %text, "Socket Mode: skipped a frame or connection error");
-        HttpStatusCode::OK
-    }
 }
 
 /// Slack sends slash command text with `&`, `<`, `>` typed by the user escaped as entities
