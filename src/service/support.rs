@@ -74,6 +74,13 @@ impl Service {
         }
         alarms.reverse();
         let health = self.store.health_events_seen(i.id).await?;
+        let changes = self
+            .store
+            .change_reports(i.id)
+            .await?
+            .last()
+            .map(|r| r.plain_lines())
+            .unwrap_or_default();
         let entries = self.store.timeline(i.id).await?;
         let line = |e: &crate::store::TimelineEntry| ExcerptLine {
             at: e.occurred_at,
@@ -110,6 +117,7 @@ impl Service {
                 impact,
                 alarms: &alarms,
                 health: &health,
+                changes: &changes,
                 tried: &tried,
                 excerpt: &excerpt,
             },

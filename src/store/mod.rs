@@ -7,6 +7,7 @@
 
 mod actions;
 mod alarms;
+mod changes;
 mod escalation;
 mod graphs;
 mod group_commit;
@@ -28,6 +29,7 @@ use sqlx::SqlitePool;
 
 pub use actions::{ActionItem, CloseOutcome};
 pub use alarms::{outcome as alarm_outcome, AlarmIncident, AlarmTransition, WatchedAlarm};
+pub use changes::alarm_changes_key;
 pub use escalation::{
     nudge_timer_key, parse_nudge_payload, CaseCorrespondence, NewCase, NudgeAnswer, NudgeOutcome,
     SupportCase, CASE_RETRY_TIMER, NUDGE_TIMER,
