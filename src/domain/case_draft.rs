@@ -194,7 +194,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// At most `max` characters, with an ellipsis when cut.
-fn cut(s: &str, max: usize) -> String {
+pub(super) fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::alarm::{percent_encode, Dimension};
+use super::case_draft::cut;
 use super::time::format_duration;
 
 /// How many changes a report shows; the rest are counted.
@@ -522,15 +523,6 @@ pub fn explain_failure(source: Source, code: Option<&str>) -> String {
         Some(code) => format!("AWS answered {action} with {code}"),
         None => format!("AWS did not answer {action}"),
     }
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -253,7 +253,7 @@ async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(
         "{text}"
     );
     assert!(
-        text.contains("Other alarms in ALARM in us-east-1: orders-db-cpu"),
+        text.contains("*Other alarms in ALARM in us-east-1:* orders-db-cpu"),
         "{text}"
     );
     let raw = format!("{}{}", post.text, post.blocks.as_ref().unwrap());
@@ -349,7 +349,7 @@ async fn incident_changes_looks_back_from_the_declaration_and_explains_failures(
         "outside the window or the region: {post}"
     );
     assert!(
-        post.contains("Other alarms in ALARM in us-east-1: none"),
+        post.contains("*Other alarms in ALARM in us-east-1:* none"),
         "{post}"
     );
     // A longer lookback reaches further back.

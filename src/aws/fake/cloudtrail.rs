@@ -7,8 +7,6 @@
 //! default); `NextToken` continues. `CloudTrailEvent` is the full event as a JSON *string*.
 //! Tests add events with [`super::AwsFake::add_trail_event`].
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -135,35 +133,6 @@ impl FakeTrailEvent {
     }
 }
 
-/// The CloudTrail side of the fake's state.
-#[derive(Debug, Default)]
-pub(super) struct TrailState {
-    pub(super) events: Vec<FakeTrailEvent>,
-    /// Injected failures by operation: the error code and calls left.
-    failures: BTreeMap<String, (String, u32)>,
-}
-
-impl TrailState {
-    pub(super) fn fail(&mut self, operation: &str, code: &str, times: u32) {
-        if times == 0 {
-            self.failures.remove(operation);
-        } else {
-            self.failures
-                .insert(operation.to_string(), (code.to_string(), times));
-        }
-    }
-
-    fn take_failure(&mut self, operation: &str) -> Option<String> {
-        let (code, left) = self.failures.get_mut(operation)?;
-        let code = code.clone();
-        *left = left.saturating_sub(1);
-        if *left == 0 {
-            self.failures.remove(operation);
-        }
-        Some(code)
-    }
-}
-
 /// Answer one CloudTrail call (`operation` from the target).
 pub(super) fn handle(
     shared: &Shared,
@@ -180,13 +149,8 @@ pub(super) fn handle(
         region: Some(region.clone()),
         gzipped,
     });
-    if let Some(code) = st.trail.take_failure(operation) {
-        let status = if code.starts_with("Internal") {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return error(status, &code, "injected by the AWS fake");
+    if let Some(code) = st.take_failure(operation) {
+        return error(super::status_of(&code), &code, "injected by the AWS fake");
     }
     if operation != "LookupEvents" {
         return error(
@@ -209,7 +173,7 @@ pub(super) fn handle(
             }
         }
     };
-    lookup_events(&st.trail.events, &region, &input)
+    lookup_events(&st.trail_events, &region, &input)
 }
 
 fn lookup_events(events: &[FakeTrailEvent], region: &str, input: &Json) -> Response {

@@ -124,25 +124,38 @@ struct FakeState {
     widget_requests: Vec<Json>,
     calls: Vec<FakeCall>,
     support: support::SupportState,
-    trail: cloudtrail::TrailState,
+    /// CloudTrail's management events, for LookupEvents.
+    trail_events: Vec<FakeTrailEvent>,
     /// Alarm state changes for DescribeAlarmHistory, oldest first.
     alarm_history: Vec<FakeHistory>,
-    /// Injected CloudWatch/Health failures by operation: the error code and calls left.
-    cbor_failures: BTreeMap<String, (String, u32)>,
+    /// Injected CloudWatch, Health and CloudTrail failures by operation: the error code and
+    /// calls left.
+    failures: BTreeMap<String, (String, u32)>,
     /// Held-back answers by operation (any service): the delay and calls left.
     slow: BTreeMap<String, (std::time::Duration, u32)>,
 }
 
 impl FakeState {
-    /// Use up one injected CloudWatch/Health failure of `operation`, if any is left.
-    fn take_cbor_failure(&mut self, operation: &str) -> Option<String> {
-        let (code, left) = self.cbor_failures.get_mut(operation)?;
+    /// Use up one injected CloudWatch, Health or CloudTrail failure of `operation`, if any
+    /// is left.
+    fn take_failure(&mut self, operation: &str) -> Option<String> {
+        let (code, left) = self.failures.get_mut(operation)?;
         let code = code.clone();
         *left = left.saturating_sub(1);
         if *left == 0 {
-            self.cbor_failures.remove(operation);
+            self.failures.remove(operation);
         }
         Some(code)
+    }
+
+    /// The next `times` calls of `operation` fail with `code` (`times` 0 clears).
+    fn inject_failure(&mut self, operation: &str, code: &str, times: u32) {
+        if times == 0 {
+            self.failures.remove(operation);
+        } else {
+            self.failures
+                .insert(operation.to_string(), (code.to_string(), times));
+        }
     }
 
     /// Use up one held-back answer of `operation`, if any is left.
@@ -347,15 +360,15 @@ impl AwsFake {
     /// A management event CloudTrail will list from now on.
     pub fn add_trail_event(&self, event: FakeTrailEvent) {
         let mut st = self.shared.state();
-        st.trail.events.retain(|e| e.id != event.id);
-        st.trail.events.push(event);
+        st.trail_events.retain(|e| e.id != event.id);
+        st.trail_events.push(event);
     }
 
     /// The next `times` CloudTrail calls of `operation` ("LookupEvents") fail with `code`
     /// ("AccessDeniedException", "ThrottlingException", …; 400, or 500 for `Internal…`).
     /// The SDK retries throttling and 500s itself (3 attempts). `times` 0 clears what is left.
     pub fn fail_cloudtrail(&self, operation: &str, code: &str, times: u32) {
-        self.shared.state().trail.fail(operation, code, times);
+        self.shared.state().inject_failure(operation, code, times);
     }
 
     /// An event AWS Health reports from now on (replaces one with the same ARN).
@@ -420,13 +433,7 @@ impl AwsFake {
     /// `times` 0 clears what is left. As with [`AwsFake::fail_support`], the SDK retries
     /// throttling and 5xx itself (3 attempts), so one failed call of warroom's takes three.
     pub fn fail_cloudwatch(&self, operation: &str, code: &str, times: u32) {
-        let mut st = self.shared.state();
-        if times == 0 {
-            st.cbor_failures.remove(operation);
-        } else {
-            st.cbor_failures
-                .insert(operation.to_string(), (code.to_string(), times));
-        }
+        self.shared.state().inject_failure(operation, code, times);
     }
 
     /// The next `times` answers to `operation` (any service: "DescribeAlarms",
@@ -573,7 +580,7 @@ async fn handle(
             region: region.clone(),
             gzipped,
         });
-        st.take_cbor_failure(&operation)
+        st.take_failure(&operation)
     };
     if let Some(code) = failure {
         return error_response(status_of(&code), &code, "injected by the AWS fake");
