@@ -8,14 +8,13 @@
 //! older changes) so one look-up never holds the war room up for long.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use aws_sdk_cloudtrail::Client;
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{sdk_error, AwsError};
@@ -39,24 +38,27 @@ pub struct Lookup {
 }
 
 /// Spaces LookupEvents calls [`MIN_INTERVAL`] apart per region (one account per bot), across
-/// every look-up running at once.
+/// every look-up running at once: each call books the next free slot of its region, then
+/// waits for it, so callers in other regions never wait behind it.
 #[derive(Debug, Default, Clone)]
 pub struct Pacer {
-    last: Arc<Mutex<HashMap<String, Instant>>>,
+    booked: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Pacer {
-    /// Wait until a call in `region` keeps to the rate, and claim that slot.
+    /// Wait until a call in `region` keeps to the rate.
     async fn wait(&self, region: &str) {
-        let mut last = self.last.lock().await;
-        if let Some(at) = last.get(region) {
-            let next = *at + MIN_INTERVAL;
-            if next > Instant::now() {
-                // Holding the lock queues the other callers behind this slot.
-                tokio::time::sleep_until(next).await;
-            }
-        }
-        last.insert(region.to_string(), Instant::now());
+        let slot = {
+            // A panic while holding the lock leaves plain data; keep pacing.
+            let mut booked = self.booked.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = booked
+                .get(region)
+                .map_or(now, |last| (*last + MIN_INTERVAL).max(now));
+            booked.insert(region.to_string(), slot);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
     }
 }
 

@@ -333,7 +333,7 @@ fn changes_view(source: &PostmortemSource, clock: &Clock) -> ChangesView {
             }
         }
     }
-    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.sort_by_key(|a| a.0);
     view.items = items.into_iter().map(|(_, v)| v).collect();
     view
 }

@@ -126,7 +126,7 @@ mod tests {
             "a replay is a no-op"
         );
         assert!(store.entry_exists(&key).await.unwrap());
-        assert_eq!(store.change_reports(id).await.unwrap(), [report.clone()]);
+        assert_eq!(store.change_reports(id).await.unwrap(), vec![report]);
         let entry = store
             .timeline(id)
             .await
