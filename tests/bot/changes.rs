@@ -134,9 +134,7 @@ async fn fire(cw: &aws_sdk_cloudwatch::Client, name: &str) {
         .expect("SetAlarmState");
 }
 
-#[tokio::test]
-async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first() {
-    let world = World::new().await;
+async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(world: World) {
     let (fake, _moto): (AwsFake, MotoServer) = AwsFake::start_on_moto()
         .await
         .expect("moto and the AWS fake start");
@@ -304,9 +302,7 @@ async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(
     app.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn incident_changes_looks_back_from_the_declaration_and_explains_failures() {
-    let world = World::new().await;
+async fn incident_changes_looks_back_from_the_declaration_and_explains_failures(world: World) {
     let fake = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
     let app = start_bot(&world, &fake, false).await;
     let channel = world.declare(BOB, "Checkout is slow").await;
@@ -413,3 +409,9 @@ async fn incident_changes_looks_back_from_the_declaration_and_explains_failures(
     assert!(ack.contains("out of range: look back 5m to 7d"), "{ack}");
     app.stop().await.unwrap();
 }
+
+// The look-ups are recorded in the service's unit of work: on PostgreSQL too.
+on_both_backends!(
+    an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first,
+    incident_changes_looks_back_from_the_declaration_and_explains_failures,
+);
