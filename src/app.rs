@@ -122,7 +122,10 @@ impl App {
             .map_err(|e| token_error(BOT_TOKEN_VAR, e))?;
         tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, replica = %replica, "Slack bot token accepted");
         // Clients only; nothing is called (and no credentials resolved) until needed.
-        let aws = if config.alarms.enabled || config.escalation.support_api {
+        let aws = if config.alarms.enabled
+            || config.escalation.support_api
+            || config.diagnostics.configured
+        {
             Some(
                 crate::aws::Aws::connect(&config, &aws_access)
                     .await

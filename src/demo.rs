@@ -4,7 +4,8 @@
 //!
 //! The incident starts from a CloudWatch alarm: the load balancer's 5xx alarm goes to ALARM
 //! in the in-process AWS fake ([`crate::aws::fake`], in-memory CloudWatch, Health and
-//! Support), and the bot's poller opens the war room on its own. From there people take
+//! Support, CloudTrail), and the bot's poller opens the war room on its own, saying what
+//! changed before the alarm (the pool-size deploy, from CloudTrail). From there people take
 //! over; half an hour in, warroom nudges them to open an AWS Support case, they open it
 //! from the nudge's form, and AWS's reply appears in the channel.
 //!
@@ -22,7 +23,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 
 use crate::app::App;
-use crate::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
+use crate::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, FakeTrailEvent};
 use crate::aws::AwsAccess;
 use crate::clock::{Clock, ManualClock};
 use crate::config::{Config, Secrets};
@@ -324,6 +325,30 @@ impl Script<'_> {
                 .format("%H:%M")
                 .to_string()
         };
+        // Forty minutes ago a deploy raised the DB pool size (CloudTrail has it, with the
+        // routine role assumption before it); "What changed before the alarm" will show it.
+        let mut deploy = FakeTrailEvent::write(
+            DEMO_REGION,
+            "5e0d7c1a-demo-0000-0000-2026112103",
+            "UpdateService",
+            now - chrono::Duration::minutes(40),
+            "arn:aws:sts::123456789012:assumed-role/Deployer/ci-2026.11.21-3",
+        );
+        deploy.source = "ecs.amazonaws.com".to_string();
+        deploy.resources = vec![("AWS::ECS::Service".to_string(), "checkout-api".to_string())];
+        deploy.request_parameters = serde_json::json!({
+            "cluster": "prod",
+            "service": "checkout-api",
+            "taskDefinition": "checkout-api:143",
+        });
+        self.aws.add_trail_event(deploy);
+        self.aws.add_trail_event(FakeTrailEvent::write(
+            DEMO_REGION,
+            "5e0d7c1a-demo-0000-0000-2026112102",
+            "AssumeRole",
+            now - chrono::Duration::minutes(41),
+            "arn:aws:iam::123456789012:user/ci",
+        ));
         // The load balancer's 5xx alarm fires; nobody declares anything.
         self.aws.set_alarm(FakeAlarm {
             region: DEMO_REGION.to_string(),

@@ -175,6 +175,7 @@ fn aws_calls_in_source() -> BTreeSet<String> {
     let mut calls = BTreeSet::new();
     for (file, service) in [
         ("src/aws/cloudwatch.rs", "cloudwatch"),
+        ("src/aws/cloudtrail.rs", "cloudtrail"),
         ("src/aws/health.rs", "health"),
         ("src/aws/support.rs", "support"),
     ] {

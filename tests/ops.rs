@@ -476,6 +476,33 @@ async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan
         out.contains("✓ AWS Health: DescribeEvents answered"),
         "{out}"
     );
+    assert!(
+        out.contains("✓ CloudTrail (us-east-1): LookupEvents answered"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ CloudWatch alarm history (us-east-1): DescribeAlarmHistory answered"),
+        "{out}"
+    );
+
+    // What "What changed before the alarm" needs, refused: the IAM action to add.
+    fake.fail_cloudtrail("LookupEvents", "AccessDeniedException", 1);
+    fake.fail_cloudwatch("DescribeAlarmHistory", "AccessDenied", 1);
+    let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("✗ CloudTrail (us-east-1)"), "{out}");
+    assert!(
+        out.contains("add \"cloudtrail:LookupEvents\" to its IAM policy (deploy/iam-policy.json)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ CloudWatch alarm history (us-east-1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("add \"cloudwatch:DescribeAlarmHistory\" to its IAM policy"),
+        "{out}"
+    );
 
     fake.require_subscription(true);
     let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;

@@ -51,11 +51,12 @@ const FLAGS: [&str; 8] = [
 const NARROW: u64 = 800;
 
 /// The golden page on A4: 1–2 the overview (facts, picture, severity, participants,
-/// summary, impact, key times), 3 the timeline, 4–5 the AWS evidence (alarms, the graph, the
-/// case with its opening description and AWS's reply, Health), 6–7 the retrospective, the
-/// sections to write and the action items, 8 the message log. The timeline, the AWS
-/// evidence, the retrospective and the message log each start a page.
-const PRINTED_PAGES: usize = 8;
+/// summary, impact, key times), 3–4 the timeline, 5–7 the AWS evidence (alarms, the graph,
+/// the changes before the incident, the case with its opening description and AWS's reply,
+/// Health), 8–9 the retrospective, the sections to write and the action items, 10 the
+/// message log. The timeline, the AWS evidence, the retrospective and the message log each
+/// start a page.
+const PRINTED_PAGES: usize = 10;
 
 /// The phases of the key-times table, which the golden incident reaches all of.
 const PHASES: [&str; 5] = ["detect", "engage", "escalate", "mitigate", "resolve"];

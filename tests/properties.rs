@@ -442,6 +442,60 @@ proptest! {
     }
 
     #[test]
+    fn changes_posts_never_carry_live_sequences_from_cloudtrail_text(
+        name in hostile(),
+        who in hostile(),
+        target in hostile(),
+        id in hostile(),
+        source in hostile(),
+        alarm in hostile(),
+        why in hostile(),
+    ) {
+        use warroom::domain::alarm::Dimension;
+        use warroom::domain::changes::{
+            rank, ChangeEvent, ChangeReport, Finding, HistorySummary, RegionChanges,
+        };
+        let event = |id: String, name: String| ChangeEvent {
+            id,
+            at: opened() - chrono::Duration::minutes(5),
+            name,
+            source: source.clone(),
+            who: format!("arn:aws:sts::123456789012:assumed-role/{who}"),
+            targets: vec![target.clone()],
+            region: "us-east-1".into(),
+            error_code: None,
+        };
+        let events = [event(id.clone(), name.clone()), event(format!("{id}-2"), "UpdateService".into())];
+        let dims = [Dimension { name: why.clone(), value: target.clone() }];
+        let list = rank(&events, &dims, &[], opened() - chrono::Duration::hours(2), opened(), true);
+        let report = ChangeReport {
+            anchor: opened(),
+            anchor_label: "the alarm".into(),
+            lookback_minutes: 120,
+            alarm_name: Some(alarm.clone()),
+            regions: vec![
+                RegionChanges { region: "us-east-1".into(), changes: Finding::Found(list) },
+                RegionChanges { region: "us-east-1".into(), changes: Finding::Failed(why.clone()) },
+            ],
+            history: Some(Finding::Found(HistorySummary {
+                alarms_before: 4,
+                last_alarm: Some((opened() - chrono::Duration::hours(1), None)),
+            })),
+            neighbours: Some(Finding::Found(vec![alarm.clone(), who.clone()])),
+            maybe_incomplete: true,
+        };
+        let failed = ChangeReport {
+            alarm_name: None,
+            history: Some(Finding::Failed(why.clone())),
+            neighbours: Some(Finding::Failed(why.clone())),
+            ..report.clone()
+        };
+        for (what, r) in [("changes", &report), ("changes failed", &failed)] {
+            assert_no_live_sequences(what, &strings(&warroom::slack::render_changes::changes_report(r)))?;
+        }
+    }
+
+    #[test]
     fn the_postmortem_page_has_only_its_own_markup_whatever_the_text(
         title in hostile(),
         message in hostile(),

@@ -1,12 +1,20 @@
-//! CloudWatch calls: DescribeAlarms (metric and composite, every page), ListTagsForResource
-//! and GetMetricWidgetImage, with SDK shapes turned into [`Alarm`]s.
+//! CloudWatch calls: DescribeAlarms (metric and composite, every page), ListTagsForResource,
+//! GetMetricWidgetImage and DescribeAlarmHistory, with SDK shapes turned into [`Alarm`]s and
+//! [`HistoryItem`]s.
 
-use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm, StateValue};
+use aws_sdk_cloudwatch::types::{
+    AlarmType, CompositeAlarm, HistoryItemType, MetricAlarm, ScanBy, StateValue,
+};
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use super::{sdk_error, to_chrono, AwsError};
 use crate::domain::alarm::{Alarm, AlarmKind, AlarmState, Dimension};
+use crate::domain::changes::HistoryItem;
+
+/// DescribeAlarmHistory records read per look-up (one page, newest first): a day of even a
+/// flapping alarm's state changes.
+const HISTORY_RECORDS: i32 = 100;
 
 /// DescribeAlarms takes at most 100 names per call.
 const NAMES_PER_CALL: usize = 100;
@@ -103,6 +111,60 @@ pub(super) async fn widget_image(client: &Client, widget: &str) -> Result<Vec<u8
         });
     }
     Ok(bytes)
+}
+
+/// The alarm's state changes between `since` and `until`, newest first (one page of
+/// [`HISTORY_RECORDS`]).
+pub(super) async fn alarm_history(
+    client: &Client,
+    name: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<HistoryItem>, AwsError> {
+    let time = |t: DateTime<Utc>| {
+        aws_sdk_cloudwatch::primitives::DateTime::from_millis(t.timestamp_millis())
+    };
+    let out = client
+        .describe_alarm_history()
+        .alarm_name(name)
+        .history_item_type(HistoryItemType::StateUpdate)
+        .start_date(time(since))
+        .end_date(time(until))
+        .scan_by(ScanBy::TimestampDescending)
+        .max_records(HISTORY_RECORDS)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeAlarmHistory", e))?;
+    Ok(out
+        .alarm_history_items()
+        .iter()
+        .filter_map(|i| {
+            let at = to_chrono(i.timestamp()?)?;
+            let (from, to) = history_states(i.history_data(), i.history_summary())?;
+            Some(HistoryItem { at, from, to })
+        })
+        .collect())
+}
+
+/// The old and new state of a StateUpdate item: from `HistoryData` (JSON with
+/// `oldState.stateValue` and `newState.stateValue`), else from the summary
+/// ("Alarm updated from OK to ALARM").
+fn history_states(data: Option<&str>, summary: Option<&str>) -> Option<(Option<String>, String)> {
+    if let Some(json) = data.and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
+        if let Some(to) = json
+            .pointer("/newState/stateValue")
+            .and_then(|v| v.as_str())
+        {
+            let from = json
+                .pointer("/oldState/stateValue")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            return Some((from, to.to_string()));
+        }
+    }
+    let rest = summary?.split(" from ").nth(1)?;
+    let (from, to) = rest.split_once(" to ")?;
+    Some((Some(from.trim().to_string()), to.trim().to_string()))
 }
 
 fn collect(
@@ -289,6 +351,65 @@ mod tests {
                 .starts_with("AWS DescribeAlarms failed: AccessDenied: "),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_alarm_history_lists_state_changes_newest_first() {
+        let (client, fake) = on_fake().await;
+        let now = Utc::now();
+        let mut alarm = fake_alarm(1, "OK");
+        alarm.state_updated_at = now - Duration::hours(3);
+        fake.set_alarm(alarm);
+        for (mins, state) in [(90, "ALARM"), (80, "OK"), (10, "ALARM")] {
+            fake.set_alarm_state(
+                "eu-west-1",
+                "db-001",
+                state,
+                "test",
+                now - Duration::minutes(mins),
+            );
+        }
+        let items = alarm_history(&client, "db-001", now - Duration::hours(1), now)
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 1, "the window bounds the history");
+        let items = alarm_history(&client, "db-001", now - Duration::hours(24), now)
+            .await
+            .unwrap();
+        let states: Vec<(Option<&str>, &str)> = items
+            .iter()
+            .map(|i| (i.from.as_deref(), i.to.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (Some("OK"), "ALARM"),
+                (Some("ALARM"), "OK"),
+                (Some("OK"), "ALARM")
+            ]
+        );
+        assert!(items[0].at > items[1].at);
+        fake.fail_cloudwatch("DescribeAlarmHistory", "AccessDenied", 1);
+        let err = alarm_history(&client, "db-001", now - Duration::hours(24), now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"));
+    }
+
+    #[test]
+    fn history_states_come_from_the_data_or_the_summary() {
+        assert_eq!(
+            history_states(
+                Some(r#"{"oldState":{"stateValue":"OK"},"newState":{"stateValue":"ALARM"}}"#),
+                None
+            ),
+            Some((Some("OK".into()), "ALARM".into()))
+        );
+        assert_eq!(
+            history_states(None, Some("Alarm updated from ALARM to OK")),
+            Some((Some("ALARM".into()), "OK".into()))
+        );
+        assert_eq!(history_states(None, Some("Alarm created")), None);
     }
 
     #[tokio::test]

@@ -1,14 +1,19 @@
-//! The AWS adapter: CloudWatch (alarms, metric graphs), AWS Health and AWS Support cases,
+//! The AWS adapter: CloudWatch (alarms, metric graphs, alarm history), CloudTrail (recent
+//! changes), AWS Health and AWS Support cases,
 //! through the AWS SDK for Rust, with answers in warroom's own types
 //! ([`crate::domain::alarm::Alarm`], [`crate::domain::health_service::HealthEvent`],
 //! [`crate::domain::support`]).
 //!
-//! CloudWatch and Health speak Smithy RPC v2 CBOR on the wire, Support speaks JSON 1.1.
+//! CloudWatch and Health speak Smithy RPC v2 CBOR on the wire, Support and CloudTrail speak
+//! JSON 1.1.
 //! Credentials come from the SDK's default chain (environment, profile, instance role), never
 //! from warroom's config file; `[aws] endpoint_url` points every client elsewhere (VPC
 //! endpoints, the local fakes).
 //!
-//! - `cloudwatch`: DescribeAlarms (all pages), ListTagsForResource, GetMetricWidgetImage.
+//! - `cloudwatch`: DescribeAlarms (all pages), ListTagsForResource, GetMetricWidgetImage,
+//!   DescribeAlarmHistory.
+//! - `cloudtrail`: LookupEvents (management writes), paced to 2 calls per second per region
+//!   and at most a few pages.
 //! - `health`: DescribeEvents in us-east-1 (Health's global endpoint).
 //! - `support`: CreateCase, DescribeCases, DescribeCommunications (all pages),
 //!   AddCommunicationToCase, ResolveCase in us-east-1 (Support's only endpoint).
@@ -16,6 +21,7 @@
 //!
 //! Architecture invariant: the only module that imports the AWS SDK.
 
+pub mod cloudtrail;
 mod cloudwatch;
 pub mod fake;
 mod health;
@@ -29,6 +35,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::domain::alarm::Alarm;
+use crate::domain::changes::HistoryItem;
 use crate::domain::health_service::HealthEvent;
 use crate::domain::support::{CaseInfo, CaseRequest, Communication};
 
@@ -38,6 +45,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "cloudwatch:DescribeAlarms",
     "cloudwatch:ListTagsForResource",
     "cloudwatch:GetMetricWidgetImage",
+    "cloudwatch:DescribeAlarmHistory",
+    "cloudtrail:LookupEvents",
     "health:DescribeEvents",
     "support:CreateCase",
     "support:DescribeCases",
@@ -148,6 +157,10 @@ impl fmt::Debug for AwsAccess {
 #[derive(Clone)]
 pub struct Aws {
     cloudwatch: HashMap<String, aws_sdk_cloudwatch::Client>,
+    /// For `[alarms] regions` and `[aws] region`: where changes are looked up.
+    cloudtrail: HashMap<String, aws_sdk_cloudtrail::Client>,
+    /// Keeps LookupEvents to its rate, per region.
+    trail_pacer: cloudtrail::Pacer,
     health: aws_sdk_health::Client,
     support: aws_sdk_support::Client,
     /// Where every call is counted (`/metrics`), when set.
@@ -163,19 +176,31 @@ impl fmt::Debug for Aws {
 }
 
 impl Aws {
-    /// Build clients for `[alarms] regions`, Health and Support. Nothing is called yet:
-    /// credentials are resolved on the first request.
+    /// Build clients for `[alarms] regions` (CloudWatch, CloudTrail), `[aws] region`
+    /// (CloudTrail), Health and Support. Nothing is called yet: credentials are resolved on
+    /// the first request.
     pub async fn connect(config: &Config, access: &AwsAccess) -> Aws {
         let mut cloudwatch = HashMap::new();
+        let mut cloudtrail = HashMap::new();
         for region in &config.alarms.regions {
             let sdk = sdk_config(config, access, region).await;
             cloudwatch.insert(region.clone(), aws_sdk_cloudwatch::Client::new(&sdk));
+            cloudtrail.insert(region.clone(), aws_sdk_cloudtrail::Client::new(&sdk));
+        }
+        if !cloudtrail.contains_key(&config.aws.region) {
+            let sdk = sdk_config(config, access, &config.aws.region).await;
+            cloudtrail.insert(
+                config.aws.region.clone(),
+                aws_sdk_cloudtrail::Client::new(&sdk),
+            );
         }
         let health = aws_sdk_health::Client::new(&sdk_config(config, access, HEALTH_REGION).await);
         let support =
             aws_sdk_support::Client::new(&sdk_config(config, access, SUPPORT_REGION).await);
         Aws {
             cloudwatch,
+            cloudtrail,
+            trail_pacer: cloudtrail::Pacer::default(),
             health,
             support,
             metrics: None,
@@ -212,6 +237,60 @@ impl Aws {
                 operation: "CloudWatch",
                 detail: format!("region {region} is not in [alarms] regions"),
             })
+    }
+
+    fn cloudtrail(&self, region: &str) -> Result<&aws_sdk_cloudtrail::Client, AwsError> {
+        self.cloudtrail
+            .get(region)
+            .ok_or_else(|| AwsError::Transport {
+                operation: "LookupEvents",
+                detail: format!("region {region} is in neither [alarms] regions nor [aws] region"),
+            })
+    }
+
+    /// The regions changes can be looked up in.
+    pub fn change_regions(&self) -> Vec<String> {
+        let mut r: Vec<String> = self.cloudtrail.keys().cloned().collect();
+        r.sort();
+        r
+    }
+
+    /// Whether CloudWatch can be asked about `region` (it is in `[alarms] regions`).
+    pub fn watches_region(&self, region: &str) -> bool {
+        self.cloudwatch.contains_key(region)
+    }
+
+    /// CloudTrail management write events in `region` between `since` and `until`
+    /// (LookupEvents, ReadOnly=false), paced and bounded (see [`cloudtrail`]).
+    pub async fn write_events(
+        &self,
+        region: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<cloudtrail::Lookup, AwsError> {
+        let client = self.cloudtrail(region)?;
+        let r = cloudtrail::write_events(client, &self.trail_pacer, region, since, until).await;
+        self.count("LookupEvents", r)
+    }
+
+    /// Whether LookupEvents in `region` answers with these credentials (for `warroom
+    /// doctor`): one call for one event.
+    pub async fn cloudtrail_reachable(&self, region: &str) -> Result<(), AwsError> {
+        let client = self.cloudtrail(region)?;
+        let r = cloudtrail::reachable(client, &self.trail_pacer, region).await;
+        self.count("LookupEvents", r)
+    }
+
+    /// The alarm's state changes between `since` and `until`, newest first.
+    pub async fn alarm_history(
+        &self,
+        region: &str,
+        name: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<HistoryItem>, AwsError> {
+        let r = cloudwatch::alarm_history(self.cloudwatch(region)?, name, since, until).await;
+        self.count("DescribeAlarmHistory", r)
     }
 
     /// Whether CloudWatch in `region` answers with these credentials (for `warroom doctor`).

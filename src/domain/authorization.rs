@@ -222,6 +222,8 @@ table! {
     ActionDone: Via::Command, "action done", "close action items", ANYONE;
     Postmortem: Via::Command, "postmortem", "draft the postmortem", ANYONE;
     AwsStatus: Via::Command, "aws status", "see the AWS Support case", ANYONE;
+    /// `/incident changes`: a read-only look-up of recent AWS changes, posted in the channel.
+    Changes: Via::Command, "changes", "look up recent AWS changes", ANYONE;
     /// `/incident update`: a stakeholder update.
     Update: Via::Command, "update", "post stakeholder updates", TAKING_PART;
     /// `/incident snooze`: silences warroom's nudges.
@@ -283,6 +285,7 @@ impl Action {
             Command::Snooze(_) => Action::Snooze,
             Command::AwsInvolved(_) => Action::AwsInvolved,
             Command::AwsStatus => Action::AwsStatus,
+            Command::Changes { .. } => Action::Changes,
             Command::Status {
                 status: Status::Resolved,
                 ..
@@ -384,6 +387,7 @@ action               |      yes      |      yes      |      yes      |      yes 
 action done          |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 postmortem           |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 aws status           |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+changes              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 update               |      yes      |      yes      |      yes      |      yes      |       -       |      yes      |       -
 snooze               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 aws yes|no           |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -

@@ -1,6 +1,7 @@
 //! The first draft of an AWS Support case, written from the incident so nobody has to
 //! retype what the timeline already knows: what is broken, since when, which alarm fired on
-//! which resource, what AWS Health says, and what was tried.
+//! which resource, what changed in AWS before it (CloudTrail), what AWS Health says, and
+//! what was tried.
 //!
 //! The engineer reading it at AWS needs resource ids, region and UTC times first; the
 //! draft leads with those and cuts the timeline excerpt, never the facts, to fit the API's
@@ -40,6 +41,8 @@ pub struct DraftInput<'a> {
     /// The alarms of the incident (latest state of each).
     pub alarms: &'a [Alarm],
     pub health: &'a [HealthEvent],
+    /// "What changed before the alarm", one plain line per change (the latest look-up).
+    pub changes: &'a [String],
     /// Notes and key events: what people found and tried.
     pub tried: &'a [ExcerptLine],
     /// The most recent timeline entries, oldest first.
@@ -95,6 +98,12 @@ pub fn body_within(input: &DraftInput<'_>, max_chars: usize) -> String {
                     .map(|t| format!(", since {}", utc(t)))
                     .unwrap_or_default()
             ));
+        }
+    }
+    if !input.changes.is_empty() {
+        head.push_str("\nAWS changes before the incident (CloudTrail, management writes):\n");
+        for c in input.changes.iter().take(super::changes::MAX_SHOWN + 2) {
+            head.push_str(&format!("- {}\n", cut(&one_line(c), 300)));
         }
     }
     if !input.tried.is_empty() {
@@ -185,7 +194,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// At most `max` characters, with an ellipsis when cut.
-fn cut(s: &str, max: usize) -> String {
+pub(super) fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -259,6 +268,9 @@ mod tests {
             impact: Some("30% of checkouts fail in EU"),
             alarms: &alarms,
             health: &[],
+            changes: &[
+                "2026-11-21 09:48 UTC (14m before the alarm) ModifyDBInstance on payments-db-1 by Deployer/ci-42 in eu-west-1".to_string(),
+            ],
             tried: &tried,
             excerpt: &excerpt,
         });
@@ -271,6 +283,7 @@ mod tests {
             "DBInstanceIdentifier=payments-db-1",
             "Threshold Crossed: 1 datapoint [97.5]",
             "10:20 bob: Failed over to the replica",
+            "AWS changes before the incident (CloudTrail, management writes):\n- 2026-11-21 09:48 UTC (14m before the alarm) ModifyDBInstance on payments-db-1",
             "10:30 ann: step 00002",
         ] {
             assert!(b.contains(want), "missing {want:?} in\n{b}");
@@ -294,6 +307,7 @@ mod tests {
             impact: None,
             alarms: &[],
             health: &[],
+            changes: &[],
             tried: &[],
             excerpt: &excerpt,
         });
@@ -310,6 +324,7 @@ mod tests {
             impact: None,
             alarms: &[],
             health: &[],
+            changes: &[],
             tried: &[],
             excerpt: &excerpt,
         };

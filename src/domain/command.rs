@@ -19,6 +19,7 @@
 //! /incident aws yes|no|status
 //! /incident aws reply <text>
 //! /incident escalate aws [low|normal|high|urgent|critical]
+//! /incident changes [lookback]
 //! ```
 //! Subcommand names are case-insensitive. Mentions arrive from Slack escaped as
 //! `<@U123ABC>` or `<@U123ABC|name>` (the manifest sets `should_escape`); a bare user id
@@ -92,6 +93,9 @@ pub enum Command {
     AwsReply { text: String },
     /// Open an AWS Support case now, without the modal; severity defaults from the incident's.
     EscalateAws { severity: Option<SupportSeverity> },
+    /// What changed in AWS before the alarm (or the declaration): CloudTrail, the alarm's
+    /// history and its neighbours. The lookback defaults to `[diagnostics] lookback`.
+    Changes { lookback: Option<chrono::Duration> },
 }
 
 impl Command {
@@ -113,7 +117,8 @@ impl Command {
             | Command::AwsInvolved(_)
             | Command::AwsStatus
             | Command::AwsReply { .. }
-            | Command::EscalateAws { .. } => true,
+            | Command::EscalateAws { .. }
+            | Command::Changes { .. } => true,
             Command::Declare { .. } | Command::List | Command::Help => false,
         }
     }
@@ -136,7 +141,9 @@ impl Command {
             | Command::AwsInvolved(_)
             | Command::AwsStatus
             | Command::AwsReply { .. }
-            | Command::EscalateAws { .. } => true,
+            | Command::EscalateAws { .. }
+            // Asks AWS (paced, several calls) and posts for everyone: too slow for the ack.
+            | Command::Changes { .. } => true,
             Command::Timeline | Command::List | Command::Help | Command::Actions => false,
         }
     }
@@ -243,6 +250,11 @@ macro_rules! escalate_usage {
         "/incident escalate aws [low|normal|high|urgent|critical] — open an AWS Support case now (severity follows the incident's unless given)"
     };
 }
+macro_rules! changes_usage {
+    () => {
+        "/incident changes [2h] — what changed in AWS before the alarm (CloudTrail, the alarm's history, other alarms), 5m to 7d"
+    };
+}
 macro_rules! timeline_usage {
     () => {
         "/incident timeline — show the incident's timeline (only you see it)"
@@ -304,6 +316,7 @@ const AWS_ALL_USAGE: &str = concat!(
     aws_reply_usage!()
 );
 const ESCALATE_USAGE: &str = escalate_usage!();
+const CHANGES_USAGE: &str = changes_usage!();
 const RESOLVE_USAGE: &str = resolve_usage!();
 const ACTION_USAGE: &str = action_usage!();
 const ACTION_DONE_USAGE: &str = action_done_usage!();
@@ -335,6 +348,8 @@ pub const USAGE: &str = concat!(
     aws_reply_usage!(),
     "\n",
     escalate_usage!(),
+    "\n",
+    changes_usage!(),
     "\n",
     timeline_usage!(),
     "\n",
@@ -389,6 +404,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         "snooze" => parse_snooze(rest),
         "aws" => parse_aws(rest),
         "escalate" => parse_escalate(rest),
+        "changes" => parse_changes(rest),
         "help" => no_arguments("help", rest, HELP_USAGE).map(|()| Command::Help),
         "action" => parse_action(rest),
         "actions" => no_arguments("actions", rest, ACTIONS_USAGE).map(|()| Command::Actions),
@@ -630,6 +646,34 @@ fn parse_snooze(rest: &str) -> Result<Command, UsageError> {
         ));
     }
     Ok(Command::Snooze(duration))
+}
+
+/// `changes [lookback]`: 5 minutes to 7 days, like `2h` or `90m`.
+fn parse_changes(rest: &str) -> Result<Command, UsageError> {
+    use super::changes::{MAX_LOOKBACK, MIN_LOOKBACK};
+    if rest.is_empty() {
+        return Ok(Command::Changes { lookback: None });
+    }
+    let not_a_duration = || {
+        UsageError::new(
+            CHANGES_USAGE,
+            format!("{} is not a lookback (like 2h or 90m)", quoted(rest)),
+        )
+    };
+    let std = humantime::parse_duration(&rest.to_lowercase()).map_err(|_| not_a_duration())?;
+    let lookback = chrono::Duration::from_std(std).map_err(|_| not_a_duration())?;
+    if !(MIN_LOOKBACK..=MAX_LOOKBACK).contains(&lookback) {
+        return Err(UsageError::new(
+            CHANGES_USAGE,
+            format!(
+                "{} is out of range: look back 5m to 7d, e.g. /incident changes 6h",
+                quoted(rest)
+            ),
+        ));
+    }
+    Ok(Command::Changes {
+        lookback: Some(lookback),
+    })
 }
 
 /// `aws yes|no|status` and `aws reply <text>`.
@@ -1361,6 +1405,32 @@ mod tests {
                     "Usage: /incident escalate aws",
                 ]),
             ),
+            // changes
+            ("changes", K(Command::Changes { lookback: None })),
+            (
+                "CHANGES 6h",
+                K(Command::Changes {
+                    lookback: Some(chrono::Duration::hours(6)),
+                }),
+            ),
+            (
+                "changes 1h30m",
+                K(Command::Changes {
+                    lookback: Some(chrono::Duration::minutes(90)),
+                }),
+            ),
+            (
+                "changes soon",
+                E(&[
+                    "\"soon\" is not a lookback (like 2h or 90m)",
+                    "Usage: /incident changes [2h]",
+                ]),
+            ),
+            (
+                "changes 1m",
+                E(&["\"1m\" is out of range: look back 5m to 7d"]),
+            ),
+            ("changes 8d", E(&["\"8d\" is out of range"])),
             // action, action done, actions, postmortem
             (
                 "action add an alarm on RDS connections",
@@ -1590,6 +1660,7 @@ mod tests {
             "aws",
             "aws",
             "escalate",
+            "changes",
             "timeline",
             "resolve",
             "action",

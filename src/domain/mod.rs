@@ -9,6 +9,7 @@ pub mod action;
 pub mod alarm;
 pub mod authorization;
 pub mod case_draft;
+pub mod changes;
 pub mod channel_name;
 pub mod command;
 pub mod correlation;

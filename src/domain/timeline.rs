@@ -94,6 +94,9 @@ pub enum EntryKind {
     SupportMessage,
     /// AWS Support replied on the case.
     AwsReply,
+    /// "What changed before the alarm": recent AWS changes, the alarm's history and its
+    /// neighbours (the whole report as JSON in `timeline.data`).
+    AwsChanges,
 }
 
 impl EntryKind {
@@ -116,6 +119,7 @@ impl EntryKind {
         EntryKind::SupportCase,
         EntryKind::SupportMessage,
         EntryKind::AwsReply,
+        EntryKind::AwsChanges,
     ];
 
     /// snake_case name used in the database (`status_changed`).
@@ -139,6 +143,7 @@ impl EntryKind {
             EntryKind::SupportCase => "support_case",
             EntryKind::SupportMessage => "support_message",
             EntryKind::AwsReply => "aws_reply",
+            EntryKind::AwsChanges => "aws_changes",
         }
     }
 
@@ -229,7 +234,8 @@ mod tests {
                 "aws_involvement",
                 "support_case",
                 "support_message",
-                "aws_reply"
+                "aws_reply",
+                "aws_changes"
             ]
         );
         for &kind in EntryKind::ALL {

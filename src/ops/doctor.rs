@@ -131,10 +131,13 @@ pub async fn run(path: &Path) -> Report {
     let app = set(APP_TOKEN_VAR);
     check_slack(&mut report, &config, bot.as_deref(), app.as_deref()).await;
     check_database(&mut report, &config).await;
-    if config.alarms.enabled || config.escalation.support_api {
+    if config.alarms.enabled || config.escalation.support_api || config.diagnostics.configured {
         let aws = crate::aws::Aws::connect(&config, &crate::aws::AwsAccess::DefaultChain).await;
         if config.alarms.enabled {
             check_aws(&mut report, &config, &aws).await;
+        }
+        if config.alarms.enabled || config.diagnostics.configured {
+            check_changes(&mut report, &config, &aws).await;
         }
         if config.escalation.support_api {
             check_support(&mut report, &aws).await;
@@ -210,6 +213,51 @@ pub async fn check_aws(report: &mut Report, config: &Config, aws: &crate::aws::A
              to see AWS Health in war rooms",
         ),
         Err(e) => report.fail(what, e.to_string(), PERMISSION_FIX),
+    }
+}
+
+/// What "What changed before the alarm" needs: LookupEvents in every region changes are
+/// looked up in, and DescribeAlarmHistory where alarms are polled. A refusal names the IAM
+/// action to add.
+pub async fn check_changes(report: &mut Report, config: &Config, aws: &crate::aws::Aws) {
+    use crate::domain::changes::{explain_failure, Source};
+    for region in aws.change_regions() {
+        let what = format!("CloudTrail ({region})");
+        match aws.cloudtrail_reachable(&region).await {
+            Ok(()) => report.pass(&what, "LookupEvents answered"),
+            Err(e) if is_permission(&e) => report.fail(
+                &what,
+                e.to_string(),
+                explain_failure(Source::Changes, e.code()),
+            ),
+            Err(e) => report.fail(&what, e.to_string(), CREDENTIALS_FIX),
+        }
+    }
+    if !config.alarms.enabled {
+        return;
+    }
+    for region in &config.alarms.regions {
+        let what = format!("CloudWatch alarm history ({region})");
+        let now = chrono::Utc::now();
+        // Any name will do: an alarm that does not exist has an empty history, and the
+        // permission is checked all the same.
+        match aws
+            .alarm_history(
+                region,
+                "warroom-doctor",
+                now - chrono::Duration::hours(1),
+                now,
+            )
+            .await
+        {
+            Ok(_) => report.pass(&what, "DescribeAlarmHistory answered"),
+            Err(e) if is_permission(&e) => report.fail(
+                &what,
+                e.to_string(),
+                explain_failure(Source::History, e.code()),
+            ),
+            Err(e) => report.fail(&what, e.to_string(), CREDENTIALS_FIX),
+        }
     }
 }
 

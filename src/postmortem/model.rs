@@ -69,6 +69,8 @@ pub struct PostmortemData {
     pub alarms: Vec<AlarmView>,
     pub aws_cases: Vec<CaseView>,
     pub health_events: Vec<HealthView>,
+    /// "Changes before the incident": what CloudTrail showed when warroom looked.
+    pub changes: ChangesView,
     pub graphs: Vec<GraphView>,
     pub retrospective: Vec<Question>,
     pub appendix: Appendix,
@@ -218,6 +220,123 @@ pub struct HealthView {
     pub status: String,
     pub started_at: Option<String>,
     pub description: String,
+}
+
+/// "Changes before the incident", from the look-ups recorded on the timeline.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChangesView {
+    /// Whether warroom looked at all (an alarm opened the war room, or someone ran
+    /// `/incident changes`).
+    pub looked: bool,
+    /// `2h before the alarm (10:56–12:56 UTC)`, one per look-up.
+    pub windows: Vec<String>,
+    /// Every change shown in any look-up, once, oldest first.
+    pub items: Vec<ChangeItemView>,
+    /// What could not be checked, and "no management changes" answers.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeItemView {
+    pub at: String,
+    /// `12m before the alarm`.
+    pub before: String,
+    pub event: String,
+    pub resource: String,
+    pub who: String,
+    pub region: String,
+    /// `the alarm's LoadBalancer app/checkout/…`, `deploy, scaling, database or network
+    /// change`, or empty.
+    pub why: String,
+    /// The event in the CloudTrail console (a plain web address, or none).
+    pub console_url: Option<String>,
+}
+
+/// The changes recorded by "What changed before the alarm" and `/incident changes`.
+fn changes_view(source: &PostmortemSource, clock: &Clock) -> ChangesView {
+    use crate::domain::changes::{
+        console_url, format_lookback, resource, short_identity, ChangeReport, Finding, Relevance,
+    };
+    let mut view = ChangesView::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut items: Vec<(DateTime<Utc>, ChangeItemView)> = Vec::new();
+    for e in source
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::AwsChanges && e.deleted_at.is_none())
+    {
+        let Some(report) = source
+            .details
+            .get(&e.id)
+            .and_then(|v| serde_json::from_value::<ChangeReport>(v.clone()).ok())
+        else {
+            continue;
+        };
+        view.looked = true;
+        view.windows.push(format!(
+            "{} before {} ({}–{} UTC)",
+            format_lookback(report.lookback()),
+            report.anchor_label,
+            clock.at(report.since()),
+            clock.at(report.anchor)
+        ));
+        for r in &report.regions {
+            match &r.changes {
+                Finding::Failed(why) => view
+                    .notes
+                    .push(format!("{}: could not be checked: {why}", r.region)),
+                Finding::Found(list) if list.shown.is_empty() => view.notes.push(format!(
+                    "{}: no management changes in the {} before {}",
+                    r.region,
+                    format_lookback(report.lookback()),
+                    report.anchor_label
+                )),
+                Finding::Found(list) => {
+                    for c in &list.shown {
+                        if !seen.insert(c.event.id.clone()) {
+                            continue;
+                        }
+                        let why = match &c.relevance {
+                            Relevance::OwnResource { dimension, value } => {
+                                format!("the alarm's {dimension} {value}")
+                            }
+                            Relevance::DeployLike => {
+                                "deploy, scaling, database, network or permission change"
+                                    .to_string()
+                            }
+                            Relevance::Other => String::new(),
+                        };
+                        items.push((
+                            c.event.at,
+                            ChangeItemView {
+                                at: clock.at(c.event.at),
+                                before: crate::domain::changes::relative(
+                                    c.event.at,
+                                    report.anchor,
+                                    &report.anchor_label,
+                                ),
+                                event: c.event.name.clone(),
+                                resource: resource(&c.event).unwrap_or_default(),
+                                who: short_identity(&c.event.who),
+                                region: r.region.clone(),
+                                why,
+                                console_url: web_link(&console_url(&r.region, &c.event.id)),
+                            },
+                        ));
+                    }
+                    if list.more > 0 {
+                        view.notes.push(format!(
+                            "{}: {} more change(s) not listed (CloudTrail's event history has them)",
+                            r.region, list.more
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    items.sort_by_key(|a| a.0);
+    view.items = items.into_iter().map(|(_, v)| v).collect();
+    view
 }
 
 /// The graph posted for an alarm: embedded in the page, linked from the Markdown.
@@ -577,7 +696,9 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         .collect();
     let actions_open = actions.iter().filter(|a| !a.done).count();
 
+    let changes = changes_view(source, &clock);
     let retrospective = retrospective(Retro {
+        changes: &changes,
         evidence,
         options,
         clock: &clock,
@@ -678,6 +799,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                 description: h.description.clone(),
             })
             .collect(),
+        changes,
         graphs: evidence
             .graphs
             .iter()
@@ -1030,6 +1152,7 @@ fn key_times(f: KeyTimeFacts<'_>) -> Vec<KeyTime> {
 }
 
 struct Retro<'a> {
+    changes: &'a ChangesView,
     evidence: &'a Evidence,
     options: &'a Options,
     clock: &'a Clock,
@@ -1174,6 +1297,21 @@ fn retrospective(r: Retro<'_>) -> Vec<Question> {
             r.actions.len(),
             r.actions_open
         ));
+    }
+    if !r.changes.items.is_empty() {
+        prevent.push(format!(
+            "{} AWS change(s) were made shortly before (see \"Changes before the incident\"): did one of them cause it, and would a safer rollout or a review have caught it?",
+            r.changes.items.len()
+        ));
+    } else if r.changes.looked
+        && r.changes
+            .notes
+            .iter()
+            .all(|n| n.contains("no management changes"))
+    {
+        prevent.push(
+            "CloudTrail shows no AWS management change shortly before (see \"Changes before the incident\"): look for changes outside AWS (application config, traffic, dependencies).".to_string(),
+        );
     }
     if !r.evidence.health_events.is_empty() {
         prevent.push(format!(

@@ -186,6 +186,13 @@ pub fn full() -> Result<PostmortemData, String> {
         "resolved: rolled back",
         Some(json!({"change": "status", "from": "Monitoring", "to": "Resolved", "note": "rolled back"})),
     );
+    e.push(
+        -5,
+        EntryKind::AwsChanges,
+        None,
+        "Changes before the alarm: 1 change in the last 2h (UpdateService)",
+        Some(changes_report()?),
+    );
     let evidence = Evidence {
         alarms: vec![
             AlarmEvent {
@@ -299,6 +306,57 @@ pub fn full() -> Result<PostmortemData, String> {
         evidence,
     };
     Ok(build(&source, &options(), t0() + Duration::minutes(90)))
+}
+
+/// A look-up with a deploy on the alarm's own service (hostile text in it) and a region
+/// that could not be checked.
+fn changes_report() -> Result<serde_json::Value, String> {
+    use crate::domain::changes::{
+        ChangeEvent, ChangeList, ChangeReport, Finding, RankedChange, RegionChanges, Relevance,
+    };
+    let report = ChangeReport {
+        anchor: t0() - Duration::minutes(6),
+        anchor_label: "the alarm".to_string(),
+        lookback_minutes: 120,
+        alarm_name: Some("checkout-5xx".to_string()),
+        regions: vec![
+            RegionChanges {
+                region: "us-east-1".to_string(),
+                changes: Finding::Found(ChangeList {
+                    shown: vec![RankedChange {
+                        event: ChangeEvent {
+                            id: "0f3c-sample".to_string(),
+                            at: t0() - Duration::minutes(16),
+                            name: "UpdateService".to_string(),
+                            source: "ecs.amazonaws.com".to_string(),
+                            who: "arn:aws:sts::123456789012:assumed-role/Deployer/<b>ci</b>"
+                                .to_string(),
+                            targets: vec!["checkout-api | <script>x</script>".to_string()],
+                            region: "us-east-1".to_string(),
+                            error_code: None,
+                        },
+                        relevance: Relevance::OwnResource {
+                            dimension: "ServiceName".to_string(),
+                            value: "checkout-api".to_string(),
+                        },
+                    }],
+                    more: 0,
+                    left_out: 3,
+                    truncated: false,
+                }),
+            },
+            RegionChanges {
+                region: "eu-west-1".to_string(),
+                changes: Finding::Failed(
+                    "warroom may not call cloudtrail:LookupEvents".to_string(),
+                ),
+            },
+        ],
+        history: None,
+        neighbours: None,
+        maybe_incomplete: false,
+    };
+    serde_json::to_value(report).map_err(|e| e.to_string())
 }
 
 /// Nothing but the declaration, still open.

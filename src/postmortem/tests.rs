@@ -215,6 +215,7 @@ fn every_shipped_template_renders_the_full_and_the_empty_sample() {
                 "Alarms",
                 "AWS Support cases",
                 "AWS Health events",
+                "Changes before the incident",
                 "Retrospective",
                 "Contributing factors",
                 "What went well",
@@ -251,6 +252,8 @@ fn sections_with_no_aws_data_say_none_recorded_and_filled_ones_show_it() {
     assert!(section(&empty, "Alarms").contains("None recorded"));
     assert!(section(&empty, "AWS Support cases").contains("None recorded"));
     assert!(section(&empty, "AWS Health events").contains("None recorded"));
+    assert!(section(&empty, "Changes before the incident")
+        .contains("None recorded: warroom did not look (run /incident changes in the channel)"));
     assert!(section(&empty, "Action items").contains("None yet"));
     assert!(section(&empty, "Key times and durations").contains("no alarm recorded"));
 
@@ -287,6 +290,41 @@ fn sections_with_no_aws_data_say_none_recorded_and_filled_ones_show_it() {
         "{cases}"
     );
     assert!(section(&full, "AWS Health events").contains("AWS\\_RDS\\_OPERATIONAL\\_ISSUE"));
+    let changes = section(&full, "Changes before the incident");
+    assert!(
+        changes.contains("| 12:44 | 10m before the alarm | [UpdateService](https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1\\#/events/0f3c-sample) |"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("the alarm's ServiceName checkout-api"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("checkout-api \\| \\<script\\>x\\</script\\>"),
+        "hostile text is escaped: {changes}"
+    );
+    assert!(
+        changes.contains(
+            "eu-west-1: could not be checked: warroom may not call cloudtrail:LookupEvents"
+        ),
+        "{changes}"
+    );
+    let html = templates
+        .render(Format::Html, &sample::full().unwrap())
+        .unwrap();
+    assert!(html.contains("<h2 id=\"changes\">Changes before the incident</h2>"));
+    assert!(
+        html.contains("checkout-api | &lt;script&gt;x&lt;&#x2F;script&gt;")
+            || html.contains("checkout-api | &lt;script&gt;x&lt;/script&gt;"),
+        "escaped in the page"
+    );
+    let retro = section(&full, "Retrospective");
+    assert!(
+        retro.contains(
+            "1 AWS change(s) were made shortly before (see \"Changes before the incident\")"
+        ),
+        "{retro}"
+    );
     let times = section(&full, "Key times and durations");
     assert!(
         times.contains("| Incident opened | 13:00 | time to detect | 6m | from the alarm |"),

@@ -10,7 +10,8 @@
 //!    the alarm link and the timeline entry are one transaction. No Slack call yet, so a
 //!    storm of alarms is on record at once, whatever Slack says.
 //! 3. **Slack.** For each alarm-opened incident, the resumable steps: the war room (shared
-//!    with `/incident declare`), the first post, the graph, AWS Health, then posts for the
+//!    with `/incident declare`), the first post, what changed before the alarm
+//!    (`changes`), the graph, AWS Health, then posts for the
 //!    alarms that joined or recovered. When Slack says 429 (conversations.create is Tier 2)
 //!    or fails, the incident waits until `Retry-After` and is tried again; nothing is dropped.
 //!
@@ -336,7 +337,7 @@ impl Service {
         next
     }
 
-    /// War room, first post, graph, Health, then the posts still due. Each step is recorded,
+    /// War room, first post, what changed, graph, Health, then the posts still due. Each step is recorded,
     /// so a failure or a crash resumes at the step that did not finish.
     async fn alarm_incident_steps(&self, aws: &Aws, ai: &AlarmIncident) -> Result<(), Failure> {
         let id = ai.incident_id;
@@ -376,6 +377,10 @@ impl Service {
             // From the poll that recorded the alarm: what responders waited for.
             let took = (now - opening.recorded_at).to_std().unwrap_or_default();
             self.metrics.alarm_war_room_opened(took);
+        }
+        if self.config.diagnostics.enabled {
+            self.alarm_changes(aws, id, &channel, &opening.alarm)
+                .await?;
         }
         if !ai.graph_done {
             let graph = self.post_alarm_graph(aws, &channel, &opening.alarm).await?;

@@ -67,6 +67,7 @@ impl Service {
             Command::Action { text, owner } => self.add_action(row, &inv, actor, text, owner).await,
             Command::ActionDone(n) => self.close_action(row, &inv, actor, n).await,
             Command::Postmortem => self.postmortem_command(&inv, actor).await,
+            Command::Changes { lookback } => self.changes_command(row, &inv, actor, lookback).await,
             c @ (Command::Snooze(_)
             | Command::AwsInvolved(_)
             | Command::AwsStatus

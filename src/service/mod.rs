@@ -8,6 +8,7 @@
 
 mod alarms;
 mod authorization;
+mod changes;
 mod commands;
 mod escalation;
 mod health;

@@ -25,7 +25,7 @@ use crate::store::inbox;
 use crate::store::outbox::{self, NewOutgoing};
 use crate::store::timeline::{self, NewEntry};
 use crate::store::timers::{self, Timer};
-use crate::store::{alarms, incidents, StoreError};
+use crate::store::{alarms, changes, incidents, StoreError};
 
 /// What may be shown of an AWS error: its code (documented by AWS, naming nothing of the
 /// account), never its message.
@@ -77,6 +77,11 @@ impl Service {
         }
         alarms.reverse();
         let health = alarms::health_events_seen(self.store.db(), i.id).await?;
+        let changes = changes::of_incident(self.store.db(), i.id)
+            .await?
+            .last()
+            .map(|r| r.plain_lines())
+            .unwrap_or_default();
         let entries = timeline::of_incident(self.store.db(), i.id).await?;
         let line = |e: &TimelineEntry| ExcerptLine {
             at: e.occurred_at,
@@ -113,6 +118,7 @@ impl Service {
                 impact,
                 alarms: &alarms,
                 health: &health,
+                changes: &changes,
                 tried: &tried,
                 excerpt: &excerpt,
             },

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod manifest;
 pub mod mrkdwn;
 pub mod render;
+pub mod render_changes;
 pub mod render_support;
 pub mod socket;
 pub mod web;

@@ -32,7 +32,7 @@ fn mention_str(user: &str) -> String {
 }
 
 /// `2026-11-21 13:50 UTC`, also as a Slack date token that renders in the reader's zone.
-fn when(t: DateTime<Utc>) -> String {
+pub(super) fn when(t: DateTime<Utc>) -> String {
     let fallback = t.format("%Y-%m-%d %H:%M UTC").to_string();
     format!(
         "<!date^{}^{{date_short_pretty}} {{time}}|{}>",

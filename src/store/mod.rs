@@ -21,6 +21,7 @@
 
 pub mod actions;
 pub mod alarms;
+pub mod changes;
 pub mod copy;
 mod dialect;
 pub mod escalation;

@@ -647,6 +647,11 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             run(stage, u, "aws status").await;
             a.told("AWS Support case").await;
         }
+        Action::Changes => {
+            let a = Attempt::new(stage, action, u, expect).await;
+            run(stage, u, "changes 3h").await;
+            a.entry(EntryKind::AwsChanges).await;
+        }
         Action::Update => {
             let a = Attempt::new(stage, action, u, expect).await;
             run(stage, u, &format!("update {u}: checkout is degraded")).await;

@@ -6,6 +6,7 @@ mod helpers;
 mod alarms;
 mod authorization;
 mod bad_input;
+mod changes;
 mod commands;
 mod declare;
 mod escalation;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
+use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, FakeTrailEvent};
 use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
 use warroom::config::Config;
@@ -267,6 +267,30 @@ fn checkout_alarm(name: &str, at: DateTime<Utc>) -> FakeAlarm {
 /// Returns the channel.
 async fn golden_incident(world: &World, clocks: &Clocks<'_>, aws: &AwsFake) -> String {
     clocks.at(0);
+    // The deploy that raised the DB pool size, ten minutes before the alarm, and the role
+    // it assumed (routine: left out).
+    let mut deploy = FakeTrailEvent::write(
+        REGION,
+        "3f1c2e9a-5b7d-4c1e-9f00-000000000143",
+        "UpdateService",
+        t0() - Duration::minutes(10),
+        "arn:aws:sts::123456789012:assumed-role/Deployer/ci-2026.11.20-3",
+    );
+    deploy.source = "ecs.amazonaws.com".to_string();
+    deploy.resources = vec![("AWS::ECS::Service".to_string(), "checkout-api".to_string())];
+    deploy.request_parameters = serde_json::json!({
+        "cluster": "prod",
+        "service": "checkout-api",
+        "taskDefinition": "checkout-api:143",
+    });
+    aws.add_trail_event(deploy);
+    aws.add_trail_event(FakeTrailEvent::write(
+        REGION,
+        "3f1c2e9a-5b7d-4c1e-9f00-000000000142",
+        "AssumeRole",
+        t0() - Duration::minutes(11),
+        "arn:aws:iam::123456789012:user/ci",
+    ));
     aws.set_alarm(checkout_alarm(ALARM, t0() - Duration::minutes(4)));
     // The war room's last step is what AWS Health says; the graph comes before it.
     let channel = alarm_war_room(world, ALARM, "AWS Health").await;
@@ -455,6 +479,13 @@ async fn the_resolve_button_drafts_the_golden_postmortem() {
         "{markdown}"
     );
     let case = aws.support_cases().remove(0);
+    // The case AWS got says what changed before the alarm.
+    assert!(
+        case.body.contains("AWS changes before the incident (CloudTrail, management writes):\n- 2026-11-20 12:50 UTC (6m before the alarm) UpdateService on checkout-api by Deployer/ci-2026.11.20-3 in us-east-1"),
+        "{}",
+        case.body
+    );
+    assert!(!case.body.contains("AssumeRole"), "{}", case.body);
     let opening = case.body.lines().next().unwrap();
     assert_eq!(
         markdown.matches(opening).count(),

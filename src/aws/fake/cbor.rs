@@ -234,6 +234,17 @@ const HEALTH_EVENT: Shape = Shape::Struct(&[
     ("eventScopeCode", Shape::Str),
 ]);
 
+const ALARM_HISTORY_ITEM: Shape = Shape::Struct(&[
+    ("AlarmName", Shape::Str),
+    ("AlarmContributorId", Shape::Str),
+    ("AlarmType", Shape::Str),
+    ("Timestamp", Shape::Timestamp),
+    ("HistoryItemType", Shape::Str),
+    ("HistorySummary", Shape::Str),
+    ("HistoryData", Shape::Str),
+    ("AlarmContributorAttributes", Shape::Map(&Shape::Str)),
+]);
+
 static DESCRIBE_ALARMS: Shape = Shape::Struct(&[
     ("MetricAlarms", Shape::List(&METRIC_ALARM)),
     ("CompositeAlarms", Shape::List(&COMPOSITE_ALARM)),
@@ -246,6 +257,10 @@ static GET_METRIC_STATISTICS: Shape = Shape::Struct(&[
 ]);
 static GET_METRIC_DATA: Shape = Shape::Struct(&[
     ("MetricDataResults", Shape::List(&METRIC_DATA_RESULT)),
+    ("NextToken", Shape::Str),
+]);
+static DESCRIBE_ALARM_HISTORY: Shape = Shape::Struct(&[
+    ("AlarmHistoryItems", Shape::List(&ALARM_HISTORY_ITEM)),
     ("NextToken", Shape::Str),
 ]);
 static WIDGET_IMAGE: Shape = Shape::Struct(&[("MetricWidgetImage", Shape::Blob)]);
@@ -262,6 +277,7 @@ pub fn output_shape(operation: &str) -> Option<&'static Shape> {
         "GetMetricStatistics" => Some(&GET_METRIC_STATISTICS),
         "GetMetricData" => Some(&GET_METRIC_DATA),
         "GetMetricWidgetImage" => Some(&WIDGET_IMAGE),
+        "DescribeAlarmHistory" => Some(&DESCRIBE_ALARM_HISTORY),
         "DescribeEvents" => Some(&DESCRIBE_EVENTS),
         _ => None,
     }

@@ -7,6 +7,10 @@
 //!   integration tests use, or a small in-memory table of alarms for `warroom demo`, which
 //!   must run without Python.
 //! - GetMetricWidgetImage, which moto lacks, is answered here with a PNG chart (`png`).
+//! - DescribeAlarmHistory, which moto lacks, is answered here from the state changes the
+//!   in-memory CloudWatch made and those a test adds ([`AwsFake::add_alarm_history`]).
+//! - CloudTrail LookupEvents (`cloudtrail`), which moto lacks, is answered here from events
+//!   the test or the demo adds ([`AwsFake::add_trail_event`]).
 //! - The AWS Health API, which moto lacks entirely, is answered here from events the test
 //!   or the demo adds ([`AwsFake::add_health_event`]), or with
 //!   `SubscriptionRequiredException` ([`AwsFake::require_subscription`]).
@@ -19,10 +23,12 @@
 //! demo uses it; it shares no code with the SDK adapter it serves.
 
 mod cbor;
+mod cloudtrail;
 mod moto;
 mod png;
 mod support;
 
+pub use cloudtrail::{FakeTrailEvent, CLOUDTRAIL};
 pub use moto::MotoServer;
 pub use support::{FakeCase, SUPPORT};
 
@@ -95,6 +101,17 @@ pub struct FakeCall {
     pub gzipped: bool,
 }
 
+/// One state change of an alarm, for DescribeAlarmHistory.
+#[derive(Debug, Clone)]
+struct FakeHistory {
+    region: String,
+    name: String,
+    at: DateTime<Utc>,
+    from: String,
+    to: String,
+    reason: String,
+}
+
 #[derive(Default)]
 struct FakeState {
     /// In-memory alarms by (region, name), as CloudWatch's JSON shape.
@@ -107,22 +124,38 @@ struct FakeState {
     widget_requests: Vec<Json>,
     calls: Vec<FakeCall>,
     support: support::SupportState,
-    /// Injected CloudWatch/Health failures by operation: the error code and calls left.
-    cbor_failures: BTreeMap<String, (String, u32)>,
+    /// CloudTrail's management events, for LookupEvents.
+    trail_events: Vec<FakeTrailEvent>,
+    /// Alarm state changes for DescribeAlarmHistory, oldest first.
+    alarm_history: Vec<FakeHistory>,
+    /// Injected CloudWatch, Health and CloudTrail failures by operation: the error code and
+    /// calls left.
+    failures: BTreeMap<String, (String, u32)>,
     /// Held-back answers by operation (any service): the delay and calls left.
     slow: BTreeMap<String, (std::time::Duration, u32)>,
 }
 
 impl FakeState {
-    /// Use up one injected CloudWatch/Health failure of `operation`, if any is left.
-    fn take_cbor_failure(&mut self, operation: &str) -> Option<String> {
-        let (code, left) = self.cbor_failures.get_mut(operation)?;
+    /// Use up one injected CloudWatch, Health or CloudTrail failure of `operation`, if any
+    /// is left.
+    fn take_failure(&mut self, operation: &str) -> Option<String> {
+        let (code, left) = self.failures.get_mut(operation)?;
         let code = code.clone();
         *left = left.saturating_sub(1);
         if *left == 0 {
-            self.cbor_failures.remove(operation);
+            self.failures.remove(operation);
         }
         Some(code)
+    }
+
+    /// The next `times` calls of `operation` fail with `code` (`times` 0 clears).
+    fn inject_failure(&mut self, operation: &str, code: &str, times: u32) {
+        if times == 0 {
+            self.failures.remove(operation);
+        } else {
+            self.failures
+                .insert(operation.to_string(), (code.to_string(), times));
+        }
     }
 
     /// Use up one held-back answer of `operation`, if any is left.
@@ -288,10 +321,54 @@ impl AwsFake {
     ) {
         let mut st = self.shared.state();
         if let Some(a) = st.alarms.get_mut(&(region.to_string(), name.to_string())) {
+            let from = a["StateValue"].as_str().unwrap_or("OK").to_string();
+            let change = FakeHistory {
+                region: region.to_string(),
+                name: name.to_string(),
+                at,
+                from,
+                to: state.to_string(),
+                reason: reason.to_string(),
+            };
             a["StateValue"] = state.into();
             a["StateReason"] = reason.into();
             a["StateUpdatedTimestamp"] = (at.timestamp_millis() as f64 / 1000.0).into();
+            st.alarm_history.push(change);
         }
+    }
+
+    /// A past state change of an alarm, as DescribeAlarmHistory will list it (the in-memory
+    /// CloudWatch adds one itself on every [`AwsFake::set_alarm_state`]).
+    pub fn add_alarm_history(
+        &self,
+        region: &str,
+        name: &str,
+        at: DateTime<Utc>,
+        from: &str,
+        to: &str,
+    ) {
+        self.shared.state().alarm_history.push(FakeHistory {
+            region: region.to_string(),
+            name: name.to_string(),
+            at,
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: "Threshold Crossed".to_string(),
+        });
+    }
+
+    /// A management event CloudTrail will list from now on.
+    pub fn add_trail_event(&self, event: FakeTrailEvent) {
+        let mut st = self.shared.state();
+        st.trail_events.retain(|e| e.id != event.id);
+        st.trail_events.push(event);
+    }
+
+    /// The next `times` CloudTrail calls of `operation` ("LookupEvents") fail with `code`
+    /// ("AccessDeniedException", "ThrottlingException", …; 400, or 500 for `Internal…`).
+    /// The SDK retries throttling and 500s itself (3 attempts). `times` 0 clears what is left.
+    pub fn fail_cloudtrail(&self, operation: &str, code: &str, times: u32) {
+        self.shared.state().inject_failure(operation, code, times);
     }
 
     /// An event AWS Health reports from now on (replaces one with the same ARN).
@@ -356,13 +433,7 @@ impl AwsFake {
     /// `times` 0 clears what is left. As with [`AwsFake::fail_support`], the SDK retries
     /// throttling and 5xx itself (3 attempts), so one failed call of warroom's takes three.
     pub fn fail_cloudwatch(&self, operation: &str, code: &str, times: u32) {
-        let mut st = self.shared.state();
-        if times == 0 {
-            st.cbor_failures.remove(operation);
-        } else {
-            st.cbor_failures
-                .insert(operation.to_string(), (code.to_string(), times));
-        }
+        self.shared.state().inject_failure(operation, code, times);
     }
 
     /// The next `times` answers to `operation` (any service: "DescribeAlarms",
@@ -446,7 +517,7 @@ fn request_body(headers: &HeaderMap, body: Bytes) -> Result<(Bytes, bool), Strin
     Ok((Bytes::from(out), true))
 }
 
-/// JSON 1.1 at `/`: AWS Support.
+/// JSON 1.1 at `/`: AWS Support and CloudTrail, told apart by `X-Amz-Target`.
 async fn handle_json11(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -454,12 +525,19 @@ async fn handle_json11(
 ) -> Response {
     match request_body(&headers, body) {
         Ok((raw, gzipped)) => {
-            let resp = support::handle(&shared, &headers, raw, gzipped).await;
-            let operation = headers
+            let target = headers
                 .get("x-amz-target")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|t| t.rsplit('.').next())
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .to_string();
+            let operation = target.rsplit('.').next().unwrap_or_default();
+            let resp = match target
+                .strip_prefix(CLOUDTRAIL)
+                .and_then(|t| t.strip_prefix('.'))
+            {
+                Some(op) => cloudtrail::handle(&shared, &headers, op, &raw, gzipped),
+                None => support::handle(&shared, &headers, raw, gzipped).await,
+            };
             hold_back(&shared, operation).await;
             resp
         }
@@ -502,7 +580,7 @@ async fn handle(
             region: region.clone(),
             gzipped,
         });
-        st.take_cbor_failure(&operation)
+        st.take_failure(&operation)
     };
     if let Some(code) = failure {
         return error_response(status_of(&code), &code, "injected by the AWS fake");
@@ -531,6 +609,9 @@ async fn cbor_operation(
 ) -> Response {
     match (service, operation) {
         (CLOUDWATCH, "GetMetricWidgetImage") => widget_image(shared, input),
+        (CLOUDWATCH, "DescribeAlarmHistory") => {
+            alarm_history(shared, region.as_deref().unwrap_or("us-east-1"), input)
+        }
         (CLOUDWATCH, _) => match &shared.backend {
             CloudWatchBackend::Moto(url) => {
                 moto::forward(&shared.http, url, operation, headers, input).await
@@ -580,6 +661,74 @@ fn widget_image(shared: &Shared, input: &Json) -> Response {
         Cbor::Bytes(png),
     )]);
     cbor_response(StatusCode::OK, &body)
+}
+
+/// DescribeAlarmHistory as AWS answers it: StateUpdate items of the named alarm in the
+/// window, newest first unless `ScanBy` says `TimestampAscending`, `MaxRecords` (1 to 100,
+/// 100 by default) per page.
+fn alarm_history(shared: &Shared, region: &str, input: &Json) -> Response {
+    let st = shared.state();
+    let name = input.get("AlarmName").and_then(Json::as_str);
+    let kind = input.get("HistoryItemType").and_then(Json::as_str);
+    if kind.is_some_and(|k| k != "StateUpdate") {
+        return ok_response("DescribeAlarmHistory", &json!({ "AlarmHistoryItems": [] }));
+    }
+    let secs = |key: &str| input.get(key).and_then(Json::as_f64);
+    let (start, end) = (secs("StartDate"), secs("EndDate"));
+    let max = input
+        .get("MaxRecords")
+        .and_then(Json::as_u64)
+        .unwrap_or(100);
+    if !(1..=100).contains(&max) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            "MaxRecords must be between 1 and 100",
+        );
+    }
+    let mut items: Vec<&FakeHistory> = st
+        .alarm_history
+        .iter()
+        .filter(|h| h.region == region && name.is_none_or(|n| n == h.name))
+        .filter(|h| {
+            let t = h.at.timestamp_millis() as f64 / 1000.0;
+            start.is_none_or(|s| t >= s) && end.is_none_or(|e| t <= e)
+        })
+        .collect();
+    items.sort_by_key(|h| h.at);
+    if input.get("ScanBy").and_then(Json::as_str) != Some("TimestampAscending") {
+        items.reverse();
+    }
+    let from: usize = input
+        .get("NextToken")
+        .and_then(Json::as_str)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Json> = items
+        .iter()
+        .skip(from)
+        .take(max as usize)
+        .map(|h| {
+            let iso = h.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            json!({
+                "AlarmName": h.name,
+                "AlarmType": "MetricAlarm",
+                "Timestamp": h.at.timestamp_millis() as f64 / 1000.0,
+                "HistoryItemType": "StateUpdate",
+                "HistorySummary": format!("Alarm updated from {} to {}", h.from, h.to),
+                "HistoryData": json!({
+                    "version": "1.0",
+                    "oldState": {"stateValue": h.from, "stateReason": "previous state"},
+                    "newState": {"stateValue": h.to, "stateReason": h.reason, "stateReasonData": {"version": "1.0", "queryDate": iso}},
+                }).to_string(),
+            })
+        })
+        .collect();
+    let mut out = json!({ "AlarmHistoryItems": page });
+    if from + (max as usize) < items.len() {
+        out["NextToken"] = (from + max as usize).to_string().into();
+    }
+    ok_response("DescribeAlarmHistory", &out)
 }
 
 fn in_memory(shared: &Shared, region: &str, operation: &str, input: &Json) -> Response {

@@ -716,7 +716,7 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-fn ok(body: &Json) -> Response {
+pub(super) fn ok(body: &Json) -> Response {
     json_bytes(StatusCode::OK, Bytes::from(body.to_string()))
 }
 
@@ -730,7 +730,7 @@ fn json_bytes(status: StatusCode, body: Bytes) -> Response {
 }
 
 /// A JSON 1.1 error: `{"__type": code, "message": …}`.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "__type": code, "message": message });
     json_bytes(status, Bytes::from(body.to_string()))
 }

@@ -1,0 +1,247 @@
+//! "What changed before the alarm?": posted in an alarm-opened war room right after the
+//! first post, and on `/incident changes [2h]` in any incident. The AWS adapter fetches
+//! (CloudTrail LookupEvents, DescribeAlarmHistory, DescribeAlarms), the domain ranks and
+//! explains ([`crate::domain::changes`]), the report is posted and kept on the timeline as
+//! evidence (the AWS Support case draft and the postmortem quote it).
+//!
+//! Failures are explained in the post (the IAM action to add, throttling), never swallowed;
+//! a failed part does not stop the others.
+
+use chrono::Duration;
+
+use super::worker::Failure;
+use super::Service;
+use crate::aws::Aws;
+use crate::domain::alarm::Alarm;
+use crate::domain::changes::{
+    explain_failure, rank, summarise_history, ChangeReport, Finding, RegionChanges, Source,
+    CLOUDTRAIL_DELAY, HISTORY_WINDOW,
+};
+use crate::domain::{IncidentId, IncidentRecord, UserId};
+use crate::slack::inbound::CommandInvocation;
+use crate::slack::{render, render_changes};
+use crate::store::inbox::InboxRow;
+use crate::store::{alarms, changes, timeline};
+
+/// What one look-up is about.
+struct Target {
+    anchor: chrono::DateTime<chrono::Utc>,
+    anchor_label: String,
+    lookback: Duration,
+    regions: Vec<String>,
+    /// The alarm that opened the incident: its dimensions rank changes, its history and
+    /// neighbours are read.
+    alarm: Option<Alarm>,
+}
+
+impl Service {
+    /// The alarm war room's "What changed before the alarm", once per incident.
+    pub(super) async fn alarm_changes(
+        &self,
+        aws: &Aws,
+        incident: IncidentId,
+        channel: &str,
+        alarm: &Alarm,
+    ) -> Result<(), Failure> {
+        let key = changes::alarm_key(incident);
+        if timeline::exists(self.store.db(), &key).await? {
+            return Ok(());
+        }
+        let target = Target {
+            anchor: alarm.state_updated_at,
+            anchor_label: "the alarm".to_string(),
+            lookback: self.config.diagnostics.lookback,
+            regions: vec![alarm.region.clone()],
+            alarm: Some(alarm.clone()),
+        };
+        let report = self.look_up(aws, &target).await;
+        self.web
+            .post(channel, &render_changes::changes_report(&report))
+            .await?;
+        let mut tx = self.store.begin().await?;
+        changes::record(&mut tx, incident, &key, None, &report, self.clock.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `/incident changes [lookback]`: the same look-up for the incident of this channel,
+    /// posted there for everyone and kept on the timeline.
+    pub(super) async fn changes_command(
+        &self,
+        row: &InboxRow,
+        inv: &CommandInvocation,
+        actor: UserId,
+        lookback: Option<Duration>,
+    ) -> Result<(), Failure> {
+        let Some(record) = self.incident_here(inv).await? else {
+            return Ok(());
+        };
+        let key = format!("changes:{}", row.dedupe_key);
+        if timeline::exists(self.store.db(), &key).await? {
+            return Ok(()); // a replay: already posted and recorded
+        }
+        let Some(aws) = &self.aws else {
+            self.reply(
+                inv,
+                &render::problem(
+                    "warroom has no AWS access configured: add a [diagnostics] section (or [alarms]) to its config and grant it deploy/iam-policy.json",
+                ),
+            )
+            .await;
+            return Ok(());
+        };
+        let Some(channel) = record.channel_id.clone() else {
+            return Err(Failure::Transient(anyhow::anyhow!(
+                "incident {} has no channel yet",
+                record.incident.id
+            )));
+        };
+        let target = self.command_target(aws, &record, lookback).await?;
+        let report = self.look_up(aws, &target).await;
+        self.web
+            .post(&channel, &render_changes::changes_report(&report))
+            .await?;
+        let mut tx = self.store.begin().await?;
+        changes::record(
+            &mut tx,
+            record.incident.id,
+            &key,
+            Some(actor.as_str()),
+            &report,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Around the alarm that opened the incident, in its alarms' regions; or around the
+    /// declaration, in `[aws] region`.
+    async fn command_target(
+        &self,
+        aws: &Aws,
+        record: &IncidentRecord,
+        lookback: Option<Duration>,
+    ) -> Result<Target, Failure> {
+        let lookback = lookback.unwrap_or(self.config.diagnostics.lookback);
+        let transitions = alarms::of_incident(self.store.db(), record.incident.id).await?;
+        let opening = transitions
+            .iter()
+            .find(|t| t.alarm.state == crate::domain::alarm::AlarmState::Alarm);
+        let known = aws.change_regions();
+        let target = match opening {
+            Some(t) => {
+                let mut regions: Vec<String> = Vec::new();
+                for t in &transitions {
+                    if !regions.contains(&t.alarm.region) && known.contains(&t.alarm.region) {
+                        regions.push(t.alarm.region.clone());
+                    }
+                }
+                Target {
+                    anchor: t.alarm.state_updated_at,
+                    anchor_label: "the alarm".to_string(),
+                    lookback,
+                    regions,
+                    alarm: Some(t.alarm.clone()),
+                }
+            }
+            None => Target {
+                anchor: record.incident.opened_at,
+                anchor_label: "the incident was declared".to_string(),
+                lookback,
+                regions: vec![self.config.aws.region.clone()],
+                alarm: None,
+            },
+        };
+        Ok(target)
+    }
+
+    /// Ask AWS and rank what it says. Each part that fails says why in the report.
+    async fn look_up(&self, aws: &Aws, t: &Target) -> ChangeReport {
+        let since = t.anchor - t.lookback;
+        let until = t.anchor;
+        let dimensions = t
+            .alarm
+            .as_ref()
+            .map(|a| a.dimensions.clone())
+            .unwrap_or_default();
+        let ignore = &self.config.diagnostics.ignore_events;
+        let mut regions = Vec::new();
+        for region in &t.regions {
+            let changes = match aws.write_events(region, since, until).await {
+                Ok(found) => Finding::Found(rank(
+                    &found.events,
+                    &dimensions,
+                    ignore,
+                    since,
+                    until,
+                    found.truncated,
+                )),
+                Err(e) => {
+                    tracing::warn!(region = %region, error = %e, "cannot look up CloudTrail changes");
+                    Finding::Failed(explain_failure(Source::Changes, e.code()))
+                }
+            };
+            regions.push(RegionChanges {
+                region: region.clone(),
+                changes,
+            });
+        }
+        let mut history = None;
+        let neighbours_region = match &t.alarm {
+            Some(a) => Some(a.region.clone()),
+            None => t.regions.first().cloned(),
+        }
+        .filter(|r| aws.watches_region(r));
+        if let Some(a) = t.alarm.as_ref().filter(|a| aws.watches_region(&a.region)) {
+            let window_end = a.state_updated_at + Duration::seconds(1);
+            history = Some(
+                match aws
+                    .alarm_history(
+                        &a.region,
+                        &a.name,
+                        a.state_updated_at - HISTORY_WINDOW,
+                        window_end,
+                    )
+                    .await
+                {
+                    Ok(items) => Finding::Found(summarise_history(&items, a.state_updated_at)),
+                    Err(e) => {
+                        tracing::warn!(alarm = %a.name, error = %e, "cannot read the alarm's history");
+                        Finding::Failed(explain_failure(Source::History, e.code()))
+                    }
+                },
+            );
+        }
+        let neighbours = match neighbours_region {
+            Some(region) => Some(match aws.alarms_in_alarm(&region).await {
+                Ok(alarms) => {
+                    let own = t.alarm.as_ref().map(|a| a.arn.as_str());
+                    let mut names: Vec<String> = alarms
+                        .into_iter()
+                        .filter(|a| Some(a.arn.as_str()) != own)
+                        .map(|a| a.name)
+                        .collect();
+                    names.sort();
+                    names.dedup();
+                    Finding::Found(names)
+                }
+                Err(e) => {
+                    tracing::warn!(region = %region, error = %e, "cannot list the alarms in ALARM");
+                    Finding::Failed(explain_failure(Source::Neighbours, e.code()))
+                }
+            }),
+            None => None,
+        };
+        ChangeReport {
+            anchor: t.anchor,
+            anchor_label: t.anchor_label.clone(),
+            lookback_minutes: t.lookback.num_minutes(),
+            alarm_name: t.alarm.as_ref().map(|a| a.name.clone()),
+            regions,
+            history,
+            neighbours,
+            maybe_incomplete: self.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
+        }
+    }
+}
