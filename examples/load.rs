@@ -99,7 +99,8 @@ struct Args {
     /// Message events posted one at a time (`serial`).
     #[arg(long, default_value_t = 1_000)]
     serial_events: usize,
-    /// SIGKILLs per run of the `kill` scenario.
+    /// SIGKILLs per run of the `kill` scenario, and of the leader in the `failover` one
+    /// (BENCHMARKS.md's failover figures were taken with `--kills 20`).
     #[arg(long, default_value_t = 10)]
     kills: usize,
     /// Socket Mode connection counts to run warroom's ingest with.
@@ -129,9 +130,6 @@ struct Args {
     /// Write every run's numbers here (JSON).
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Leader kills per run of the failover scenario.
-    #[arg(long, default_value_t = 20)]
-    kills: usize,
     /// `[database] failover_after` of the PostgreSQL scenarios, in seconds.
     #[arg(long, default_value_t = 15)]
     failover_after: u64,

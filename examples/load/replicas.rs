@@ -20,7 +20,9 @@ use tokio::process::{Child, Command};
 use warroom::pg_cluster::Cluster;
 use warroom::store::Store;
 
-use super::{ack_run, percentile, Args, Bot, BotProc, Results, World, ALICE, BOB, DEADLINE};
+use super::{
+    ack_run, percentile, Args, Bot, BotProc, Results, Running, World, ALICE, BOB, DEADLINE,
+};
 
 /// Start warroom on `db_url` with `connections` Socket Mode connections and `extra` config.
 async fn spawn(
@@ -139,7 +141,7 @@ pub async fn pg_run(
         let channel = declare(&world, &format!("Load test pg ack {run}")).await?;
         let proc = BotProc {
             bot: Bot::Warroom,
-            child,
+            child: Running::Process(child),
             pid,
             db: Path::new("").to_path_buf(),
             channel,
@@ -169,9 +171,9 @@ pub async fn pg_run(
         let start = Instant::now();
         let mut seen = 0usize;
         for i in 0..n {
-            while i >= seen + args.window {
+            while i >= seen + args.window as usize {
                 seen = (max_id(&mut pg, "inbox").await? - inbox_base).max(0) as usize;
-                if i >= seen + args.window {
+                if i >= seen + args.window as usize {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 if start.elapsed() > DEADLINE {
@@ -212,7 +214,7 @@ pub async fn pg_run(
         pg.close().await.ok();
         let proc = BotProc {
             bot: Bot::Warroom,
-            child,
+            child: Running::Process(child),
             pid,
             db: Path::new("").to_path_buf(),
             channel,
