@@ -79,8 +79,12 @@ pub struct PostmortemData {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IncidentView {
-    /// The number shown as `#4`.
+    /// The number in the database: `4` (shown as `#4`), or negative for a drill.
     pub id: i64,
+    /// As people see it: `#4`, or `drill #3`.
+    pub shown_id: String,
+    /// A rehearsal (`/incident drill`): the draft says DRILL plainly.
+    pub drill: bool,
     pub title: String,
     pub severity: String,
     pub peak_severity: String,
@@ -564,6 +568,8 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
 
     let incident = IncidentView {
         id: inc.id.0,
+        shown_id: inc.id.to_string(),
+        drill: inc.id.is_drill(),
         title: inc.title.clone(),
         severity: inc.severity.to_string(),
         peak_severity: peak.to_string(),

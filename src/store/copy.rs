@@ -18,6 +18,7 @@ use super::{dialect, Backend, Store};
 pub const TABLES: &[&str] = &[
     "inbox",
     "incidents",
+    "drills",
     "timeline",
     "timeline_revisions",
     "alarm_transitions",
