@@ -81,8 +81,8 @@ pub struct PostmortemData {
 pub struct IncidentView {
     /// The number in the database: `4` (shown as `#4`), or negative for a drill.
     pub id: i64,
-    /// As people see it: `#4`, or `drill #3`.
-    pub shown_id: String,
+    /// The number shown after `#`: the id, or for a drill its number (`drill #3` is -3).
+    pub number: u64,
     /// A rehearsal (`/incident drill`): the draft says DRILL plainly.
     pub drill: bool,
     pub title: String,
@@ -568,7 +568,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
 
     let incident = IncidentView {
         id: inc.id.0,
-        shown_id: inc.id.to_string(),
+        number: inc.id.0.unsigned_abs(),
         drill: inc.id.is_drill(),
         title: inc.title.clone(),
         severity: inc.severity.to_string(),

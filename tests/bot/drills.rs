@@ -50,8 +50,7 @@ async fn start(world: &World, clock: &ManualClock, aws: &AwsFake) -> App {
 }
 
 fn config(world: &World, aws: &AwsFake) -> (Config, warroom::config::Secrets) {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB]).unwrap();
+    let (mut config, secrets) = config_for_emulator(&world.emu, &world.db_url, &[BOB]).unwrap();
     config.database.failover_after = TEST_FAILOVER;
     config.aws.endpoint_url = Some(aws.endpoint_url());
     config.escalation.support_usergroup = Some(SUPPORT_GROUP.into());
@@ -182,7 +181,13 @@ async fn a_drill_runs_for_real_but_its_case_is_a_dry_run_and_it_is_scored() {
     assert_eq!(record.incident.lead, None, "a drill starts without a lead");
     for member in [ALICE, BOB, CAROL] {
         assert!(
-            world.emu.channel(&ch).unwrap().members.iter().any(|m| m == member),
+            world
+                .emu
+                .channel(&ch)
+                .unwrap()
+                .members
+                .iter()
+                .any(|m| m == member),
             "{member} was not invited"
         );
     }
@@ -210,14 +215,25 @@ async fn a_drill_runs_for_real_but_its_case_is_a_dry_run_and_it_is_scored() {
     let notice = command(&world, CAROL, &ch, &format!("lead <@{CAROL}>"), "the lead").await;
     assert!(shown(&notice).contains("DRILL"), "{}", shown(&notice));
     clocks.at(15);
-    command(&world, CAROL, &ch, "status identified bad deploy", "identified").await;
+    command(
+        &world,
+        CAROL,
+        &ch,
+        "status identified bad deploy",
+        "identified",
+    )
+    .await;
     clocks.at(20);
     let dry = command(&world, CAROL, &ch, "escalate aws high", "Dry run").await;
     let dry = shown(&dry);
     assert!(dry.contains("did not call AWS"), "{dry}");
     assert!(dry.contains("Subject"), "{dry}");
     assert!(dry.contains("high"), "{dry}");
-    assert_eq!(aws.call_count("CreateCase"), 0, "a drill reached CreateCase");
+    assert_eq!(
+        aws.call_count("CreateCase"),
+        0,
+        "a drill reached CreateCase"
+    );
     assert!(aws.support_cases().is_empty());
     let kept = warroom::store::drills::get(store.db(), IncidentId(-1))
         .await
@@ -225,7 +241,11 @@ async fn a_drill_runs_for_real_but_its_case_is_a_dry_run_and_it_is_scored() {
         .unwrap();
     let case = kept.dry_run.expect("the dry-run case is recorded");
     assert_eq!(case.severity.code(), "high");
-    assert!(case.subject.contains("checkout-drill-5xx"), "{}", case.subject);
+    assert!(
+        case.subject.contains("checkout-drill-5xx"),
+        "{}",
+        case.subject
+    );
     // A second ask is told the dry run stands; still nothing sent.
     let seen = world.ephemeral_count(CAROL);
     world.command(CAROL, &ch, "escalate aws").await;
@@ -266,7 +286,10 @@ async fn a_drill_runs_for_real_but_its_case_is_a_dry_run_and_it_is_scored() {
     let card = shown(&bot_post(&world, &second, "Scorecard of drill #2").await);
     assert!(card.contains("First responder message: *missed*"), "{card}");
     assert!(card.contains("before: drill #1 2m 00s"), "{card}");
-    assert!(card.contains("Resolved: *1m 00s* (target 2h 0m) · before: drill #1 1h 10m"), "{card}");
+    assert!(
+        card.contains("Resolved: *1m 00s* (target 2h 0m) · before: drill #1 1h 10m"),
+        "{card}"
+    );
 
     // Listed apart: the real incident counts, the drills do not.
     let list = world.command(DAVE, &world.ops, "list").await.unwrap();
@@ -289,7 +312,9 @@ async fn a_real_case_in_a_drill_is_for_the_support_group_only() {
 
     // Dave may start drills, but not ones that open real cases: told privately, nothing
     // opened.
-    world.command(DAVE, &world.ops, "drill checkout --real-case").await;
+    world
+        .command(DAVE, &world.ops, "drill checkout --real-case")
+        .await;
     let refusal = world.ephemeral_after(DAVE, 0).await;
     assert!(refusal.starts_with(":no_entry: Only"), "{refusal}");
     assert!(
@@ -312,7 +337,14 @@ async fn a_real_case_in_a_drill_is_for_the_support_group_only() {
     let ch = drill(&world, AWS_ADMIN, "drill checkout --real-case", "drill-").await;
     let first = shown(&bot_post(&world, &ch, "Synthetic alarm").await);
     assert!(first.contains("is *real*"), "{first}");
-    command(&world, AWS_ADMIN, &ch, "escalate aws", "opened AWS Support case").await;
+    command(
+        &world,
+        AWS_ADMIN,
+        &ch,
+        "escalate aws",
+        "opened AWS Support case",
+    )
+    .await;
     assert_eq!(aws.call_count("CreateCase"), 1);
     assert_eq!(aws.support_cases().len(), 1);
     app.stop().await.unwrap();
@@ -326,12 +358,24 @@ async fn a_cli_drill_request_opens_one_drill(world: World) {
     let app = start(&world, &clock, &aws).await;
     let store = world.store().await;
     let alice = UserId::parse(ALICE).unwrap();
-    let (key, inbound) =
-        warroom::cli::drill_request("checkout", Some(1), false, &alice, "gameday-1", clock_now(&clock));
+    let (key, inbound) = warroom::cli::drill_request(
+        "checkout",
+        Some(1),
+        false,
+        &alice,
+        "gameday-1",
+        clock_now(&clock),
+    );
     let payload = serde_json::to_string(&inbound).unwrap();
     // The CLI retried: the same key twice.
-    assert!(store.record_inbound(&key, &payload, Utc::now()).await.unwrap());
-    assert!(!store.record_inbound(&key, &payload, Utc::now()).await.unwrap());
+    assert!(store
+        .record_inbound(&key, &payload, Utc::now())
+        .await
+        .unwrap());
+    assert!(!store
+        .record_inbound(&key, &payload, Utc::now())
+        .await
+        .unwrap());
     let ch = world
         .emu
         .wait_until(DEADLINE, |ws| {
@@ -367,6 +411,157 @@ async fn a_cli_drill_request_opens_one_drill(world: World) {
     app.stop().await.unwrap();
 }
 on_both_backends!(a_cli_drill_request_opens_one_drill);
+
+#[tokio::test]
+async fn drills_are_nudged_as_usual_and_listed_apart_in_summaries_and_app_home() {
+    let world = World::new().await;
+    let aws = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+    let status = world.bot_channel("incident-status");
+    // A whole hour: the first summary is due at the next one.
+    let now = Utc::now();
+    let hour = Utc
+        .timestamp_opt(now.timestamp() - now.timestamp() % 3600, 0)
+        .unwrap();
+    let bot_clock = ManualClock::new(hour);
+    world.emu.set_clock(Some(hour));
+    let (mut config, secrets) = config(&world, &aws);
+    config.slack.status_channel = Some(status.clone());
+    config.summary.every = Some(std::time::Duration::from_secs(3600));
+    let access = AwsAccess::Static {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    };
+    let app = App::build_with_aws(config, secrets, Arc::new(bot_clock.clone()), access)
+        .await
+        .expect("bot starts");
+    world
+        .emu
+        .wait_for_connections(1, DEADLINE)
+        .await
+        .expect("bot connects");
+    let clocks = Clocks {
+        bot: bot_clock.clone(),
+        start: hour,
+        world: &world,
+        app: Some(&app),
+    };
+    let store = world.store().await;
+    let real = world.declare(ALICE, "Real outage sev2").await;
+    let ch = drill(&world, ALICE, "drill checkout", "drill-").await;
+    bot_post(&world, &ch, "Synthetic alarm").await;
+
+    // The case nudge runs on its usual clock (a drill's alarm implicates AWS), marked DRILL.
+    clocks.at(30);
+    let nudge = bot_post(&world, &ch, "no AWS Support case is open").await;
+    assert!(shown(&nudge).contains("DRILL"), "{}", shown(&nudge));
+    // Through the case form: the dry run, and nothing sent to AWS.
+    world
+        .emu
+        .click_button(
+            CAROL,
+            &ch,
+            &nudge.ts,
+            warroom::slack::render_support::OPEN_CASE_ACTION,
+        )
+        .await
+        .expect("click acked");
+    let view = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.views_opened
+                .iter()
+                .find(|v| v.user == CAROL)
+                .map(|v| v.view_id.clone())
+        })
+        .await
+        .expect("the case form opens");
+    world
+        .emu
+        .submit_view(CAROL, &view, serde_json::json!({}))
+        .await
+        .expect("submission acked");
+    bot_post(&world, &ch, "Dry run").await;
+    assert_eq!(aws.call_count("CreateCase"), 0);
+
+    // A status change is told to the status channel as a drill's.
+    clocks.at(40);
+    command(&world, CAROL, &ch, "status identified cache", "identified").await;
+    let bot = world.emu.config().bot_user_id.clone();
+    let notice = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.messages
+                .get(&status)?
+                .iter()
+                .find(|m| m.user == bot && m.text.contains("identified"))
+                .cloned()
+        })
+        .await
+        .expect("a status-channel notice");
+    assert!(notice.text.starts_with("DRILL · "), "{}", notice.text);
+
+    // The summary counts the real incident, and shows the drill in its own section.
+    clocks.at(60);
+    let summary = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.messages
+                .get(&status)?
+                .iter()
+                .find(|m| m.user == bot && m.text.contains("Incident summary"))
+                .cloned()
+        })
+        .await
+        .expect("a summary");
+    let text = shown(&summary);
+    assert!(text.contains("1 open, 0 resolved"), "{text}");
+    assert!(text.contains("Real outage"), "{text}");
+    assert!(
+        text.contains("*Drills* (rehearsals, not counted as incidents): 1 open"),
+        "{text}"
+    );
+    assert!(text.contains("drill #1"), "{text}");
+
+    // No "AWS is quiet" nudge for a dry run, and no more case nudges, hours later.
+    clocks.at(240);
+    wait_outbox_drained(&store).await;
+    let posts: Vec<String> = world.emu.messages(&ch).iter().map(shown).collect();
+    assert_eq!(
+        posts
+            .iter()
+            .filter(|p| p.contains("no AWS Support case is open"))
+            .count(),
+        1,
+        "{posts:#?}"
+    );
+    assert!(
+        !posts.iter().any(|p| p.contains("silent for")),
+        "{posts:#?}"
+    );
+
+    // App Home: the real incident under Open, the drill apart.
+    world.emu.open_app_home(DAVE);
+    let view = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.views_published
+                .iter()
+                .find(|v| v.user == DAVE)
+                .map(|v| v.view.clone())
+        })
+        .await
+        .expect("a published home view");
+    let home = view.to_string();
+    assert!(
+        home.contains("Open (1)") && home.contains(&format!("<#{real}>")),
+        "{home}"
+    );
+    assert!(
+        home.contains("*Drills*") && home.contains(&format!("<#{ch}>")),
+        "{home}"
+    );
+    app.stop().await.unwrap();
+}
 
 fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
     use warroom::clock::Clock;
