@@ -89,16 +89,18 @@ enum Cmd {
     },
     /// Print one incident's full timeline from the database.
     Timeline {
-        /// Incident number (as in #12).
-        id: i64,
+        /// Incident number (12 or #12; a drill: drill-3 or -3).
+        #[arg(allow_hyphen_values = true, value_parser = parse_incident_id)]
+        id: IncidentId,
         #[arg(long, env = "WARROOM_CONFIG")]
         config: PathBuf,
     },
     /// Write one incident's postmortem draft: Markdown (as uploaded to Slack) or a
     /// self-contained HTML page.
     Postmortem {
-        /// Incident number (as in #12).
-        id: i64,
+        /// Incident number (12 or #12; a drill: drill-3 or -3).
+        #[arg(allow_hyphen_values = true, value_parser = parse_incident_id)]
+        id: IncidentId,
         #[arg(long, env = "WARROOM_CONFIG")]
         config: PathBuf,
         /// Write the draft here instead of to standard output.
@@ -120,6 +122,32 @@ enum Cmd {
         /// Put the set-aside event with this id back in the queue.
         #[arg(long, value_name = "ID")]
         retry: Option<i64>,
+    },
+    /// Start a drill: a rehearsal incident from a synthetic alarm on an alarm route. The
+    /// request is recorded in the database; the running bot (whichever replica leads)
+    /// opens it within seconds, as for `/incident drill`. Retrying with the same --key opens
+    /// one drill.
+    Drill {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// The `[[alarms.route]]` to rehearse (`default` for the default route).
+        #[arg(long)]
+        route: String,
+        /// Severity 1-4 (defaults to the route's).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+        sev: Option<u8>,
+        /// Open a real AWS Support case when asked for (allowed only when --as is a member
+        /// of `[escalation] support_usergroup`; checked by the bot).
+        #[arg(long)]
+        real_case: bool,
+        /// The Slack user starting the drill (U…): invited to its channel, and checked
+        /// for --real-case.
+        #[arg(long = "as", value_name = "USER")]
+        as_user: String,
+        /// The request's idempotency key (printed when not given): the same key again opens
+        /// no second drill.
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Play a scripted incident against the built-in Slack emulator: no Slack workspace or
     /// AWS account needed.
@@ -176,6 +204,7 @@ pub fn main() -> ExitCode {
             | Cmd::Backup { .. }
             | Cmd::MigrateDb { .. }
             | Cmd::Inbox { .. }
+            | Cmd::Drill { .. }
     );
     init_logs(
         cli.log_format,
@@ -272,9 +301,9 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Timeline { id, config } => {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
-            let record = store::incidents::get(store.db(), IncidentId(id))
+            let record = store::incidents::get(store.db(), id)
                 .await
-                .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
+                .with_context(|| format!("no incident {id} in {}", config.database.shown_url()))?;
             let entries = store::timeline::of_incident(store.db(), record.incident.id).await?;
             print_report(&report::timeline(&record, &entries));
             Ok(())
@@ -288,9 +317,9 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let templates = app::load_templates(&config)?;
             let store = app::open_store(&config).await?;
-            let source = store::postmortem_source(store.db(), IncidentId(id))
+            let source = store::postmortem_source(store.db(), id)
                 .await
-                .with_context(|| format!("no incident #{id} in {}", config.database.shown_url()))?;
+                .with_context(|| format!("no incident {id} in {}", config.database.shown_url()))?;
             let options = postmortem::Options::from_config(&config);
             let draft =
                 postmortem::draft(&templates, &source, &options, chrono::Utc::now(), format)?;
@@ -298,7 +327,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 Some(path) => {
                     std::fs::write(&path, draft)
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    println!("incident #{id} → {}: ok", path.display());
+                    println!("incident {id} → {}: ok", path.display());
                 }
                 None => print_report(&draft),
             }
@@ -334,8 +363,87 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Cmd::Drill {
+            config,
+            route,
+            sev,
+            real_case,
+            as_user,
+            key,
+        } => {
+            let config = Config::load(&config)?;
+            let routes = &config.alarms.routes;
+            if routes.by_name(&route).is_none() {
+                let known: Vec<&str> = std::iter::once(routes.default.name.as_str())
+                    .chain(routes.routes.iter().map(|r| r.name.as_str()))
+                    .collect();
+                anyhow::bail!(
+                    "there is no alarm route called {route:?}; the routes are: {}",
+                    known.join(", ")
+                );
+            }
+            let user =
+                crate::domain::UserId::parse(&as_user).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
+            let key = key.unwrap_or_else(|| {
+                format!(
+                    "{}-{}",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+                    std::process::id()
+                )
+            });
+            let request = drill_request(&route, sev, real_case, &user, &key, chrono::Utc::now());
+            let store = app::open_store(&config).await?;
+            let payload = serde_json::to_string(&request.1)?;
+            // Not fenced: like `inbox --retry`, it only records; the leader applies it.
+            let fresh = store
+                .record_inbound(&request.0, &payload, chrono::Utc::now())
+                .await?;
+            store.close().await;
+            if fresh {
+                println!("drill requested (key {key}): the running bot opens it within seconds; `warroom incidents` lists it");
+            } else {
+                println!("drill {key} was already requested; nothing new recorded");
+            }
+            Ok(())
+        }
         Cmd::Demo { db } => demo::run(db).await,
     }
+}
+
+/// `12`, `#12`, `drill-3`, `-3`.
+fn parse_incident_id(s: &str) -> Result<IncidentId, String> {
+    IncidentId::parse(s)
+        .ok_or_else(|| format!("{s:?} is not an incident number (12, #12, drill-3 or -3)"))
+}
+
+/// What `warroom drill` records in the inbox: the same command `/incident drill` records,
+/// with no `response_url` (nobody to answer in Slack; the CLI prints instead), keyed by the
+/// request's key.
+pub fn drill_request(
+    route: &str,
+    sev: Option<u8>,
+    real_case: bool,
+    user: &crate::domain::UserId,
+    key: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (String, crate::slack::inbound::Inbound) {
+    let mut text = format!("drill {route}");
+    if let Some(n) = sev {
+        text.push_str(&format!(" sev{n}"));
+    }
+    if real_case {
+        text.push_str(" --real-case");
+    }
+    let dedupe_key = format!("cli-drill:{key}");
+    let inv = crate::slack::inbound::CommandInvocation {
+        user: user.as_str().to_string(),
+        channel: String::new(),
+        text,
+        response_url: String::new(),
+        trigger_id: dedupe_key.clone(),
+        at,
+    };
+    (dedupe_key, crate::slack::inbound::Inbound::Command(inv))
 }
 
 /// Print recorded text: to a terminal without its control characters (an alarm or a person

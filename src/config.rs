@@ -59,6 +59,15 @@ pub struct Config {
     pub server: ServerConfig,
     pub postmortem: PostmortemConfig,
     pub diagnostics: DiagnosticsConfig,
+    pub drills: DrillsConfig,
+}
+
+/// `[drills]`: rehearsal incidents (`/incident drill`, `warroom drill`).
+#[derive(Debug, Clone, Default)]
+pub struct DrillsConfig {
+    /// `[drills] targets`: how soon each scorecard milestone should be reached
+    /// (`first_response`, `lead`, `identified`, `aws_decision`, `resolve`).
+    pub targets: crate::domain::drill::Targets,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -386,6 +395,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             postmortem: PostmortemConfig::default(),
             diagnostics: DiagnosticsConfig::default(),
+            drills: DrillsConfig::default(),
         }
     }
 }
@@ -410,6 +420,48 @@ struct RawConfig {
     #[serde(default)]
     postmortem: RawPostmortem,
     diagnostics: Option<RawDiagnostics>,
+    #[serde(default)]
+    drills: RawDrills,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrills {
+    #[serde(default)]
+    targets: RawDrillTargets,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrillTargets {
+    first_response: Option<String>,
+    lead: Option<String>,
+    identified: Option<String>,
+    aws_decision: Option<String>,
+    resolve: Option<String>,
+}
+
+/// `[drills] targets`: each a duration, defaulting to [`Targets::default`].
+///
+/// [`Targets::default`]: crate::domain::drill::Targets
+fn drills_config(raw: RawDrills) -> Result<DrillsConfig, ConfigError> {
+    let d = crate::domain::drill::Targets::default();
+    let one = |key: &str, raw: Option<String>, default: chrono::Duration| {
+        let std_default = default.to_std().unwrap_or(Duration::from_secs(60));
+        let got = duration(&format!("[drills] targets.{key}"), raw, std_default)?;
+        chrono::Duration::from_std(got)
+            .map_err(|_| invalid(&format!("[drills] targets.{key}"), "is too long"))
+    };
+    let t = raw.targets;
+    Ok(DrillsConfig {
+        targets: crate::domain::drill::Targets {
+            first_response: one("first_response", t.first_response, d.first_response)?,
+            lead: one("lead", t.lead, d.lead)?,
+            identified: one("identified", t.identified, d.identified)?,
+            aws_decision: one("aws_decision", t.aws_decision, d.aws_decision)?,
+            resolve: one("resolve", t.resolve, d.resolve)?,
+        },
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -672,6 +724,7 @@ impl Config {
             },
             postmortem: postmortem_config(raw.postmortem)?,
             diagnostics: diagnostics_config(raw.diagnostics)?,
+            drills: drills_config(raw.drills)?,
         })
     }
 }

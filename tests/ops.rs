@@ -923,3 +923,97 @@ async fn operator_output_to_a_terminal_carries_no_escape_sequences() {
         .unwrap();
     assert!(String::from_utf8_lossy(&piped.stdout).contains(hostile));
 }
+
+// --- warroom drill ----------------------------------------------------------------------
+
+/// Run the `warroom` binary with `args` and the config at `path`; its success and output.
+async fn warroom_cli(args: &[&str], path: &std::path::Path) -> (bool, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(args)
+        .arg("--config")
+        .arg(path)
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("warroom runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn warroom_drill_records_one_request_the_running_bot_opens() {
+    let world = World::new().await;
+    let path: PathBuf = world.dir.path().join("drill.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[slack]\napi_url = \"{}\"\n[database]\nurl = \"{}\"\n",
+            world.emu.api_url(),
+            world.db_url
+        ),
+    )
+    .unwrap();
+    let app = world.start_bot().await;
+    let drill = [
+        "drill",
+        "--route",
+        "default",
+        "--sev",
+        "2",
+        "--as",
+        ALICE,
+        "--key",
+        "gameday-7",
+    ];
+    let (ok, out) = warroom_cli(&drill, &path).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("drill requested (key gameday-7)"), "{out}");
+    // Retried with the same key: nothing new.
+    let (ok, out) = warroom_cli(&drill, &path).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("already requested"), "{out}");
+    let (ok, out) = warroom_cli(&["drill", "--route", "nope", "--as", ALICE], &path).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("there is no alarm route called \"nope\"; the routes are: default"),
+        "{out}"
+    );
+
+    let ch = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.channels
+                .iter()
+                .find(|c| c.name.starts_with("drill-") && c.name.ends_with("-default"))
+                .map(|c| c.id.clone())
+        })
+        .await
+        .expect("the drill's channel");
+    world.wait_header(&ch, &["DRILL", "SEV2", "drill #1"]).await;
+    let store = world.store().await;
+    wait_timeline(&store, &ch, "the synthetic alarm", |e| {
+        e.iter()
+            .any(|e| e.text.starts_with("DRILL: synthetic alarm"))
+    })
+    .await;
+    // The operator commands read a drill by `drill-1` or `-1`.
+    for id in ["drill-1", "-1"] {
+        let (ok, out) = warroom_cli(&["timeline", id], &path).await;
+        assert!(ok, "{out}");
+        assert!(out.contains("drill #1"), "{out}");
+        assert!(out.contains("DRILL: synthetic alarm"), "{out}");
+    }
+    let (ok, out) = warroom_cli(&["postmortem", "drill-1"], &path).await;
+    assert!(ok, "{out}");
+    assert!(out.starts_with("# DRILL — Postmortem: "), "{out}");
+    let drills = warroom::store::incidents::list(store.db(), false)
+        .await
+        .unwrap();
+    assert_eq!(drills.len(), 1, "{drills:?}");
+    app.stop().await.unwrap();
+}

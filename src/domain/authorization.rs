@@ -193,6 +193,9 @@ const WITH_SUPPORT: &[Role] = &[
     Role::SupportEscalator,
 ];
 
+/// Only the AWS Support user group: there is no incident yet to hold a role in.
+const SUPPORT_GROUP: &[Role] = &[Role::SupportEscalator];
+
 /// Declares [`Action`] and [`TABLE`] from one list, so an action and its row cannot drift.
 macro_rules! table {
     ($( $(#[doc = $doc:literal])* $action:ident: $via:expr, $name:literal, $what:literal, $who:expr; )*) => {
@@ -211,6 +214,10 @@ macro_rules! table {
 
 table! {
     Declare: Via::Command, "declare", "declare incidents", ANYONE;
+    /// `/incident drill` (and `warroom drill`): a rehearsal whose AWS Support case is a dry run.
+    Drill: Via::Command, "drill", "start drills", ANYONE;
+    /// `/incident drill --real-case`: a rehearsal that opens a real AWS Support case.
+    DrillRealCase: Via::Command, "drill --real-case", "start drills that open real AWS Support cases", SUPPORT_GROUP;
     Note: Via::Command, "note", "add notes", ANYONE;
     Timeline: Via::Command, "timeline", "see the timeline", ANYONE;
     List: Via::Command, "list", "list incidents", ANYONE;
@@ -274,6 +281,10 @@ impl Action {
     pub fn of(cmd: &Command, status: Option<Status>) -> Action {
         match cmd {
             Command::Declare { .. } => Action::Declare,
+            Command::Drill {
+                real_case: true, ..
+            } => Action::DrillRealCase,
+            Command::Drill { .. } => Action::Drill,
             Command::Note { .. } => Action::Note,
             Command::Timeline => Action::Timeline,
             Command::List => Action::List,
@@ -378,6 +389,8 @@ mod tests {
     const EXPECTED: &str = "\
 action               |     lead      |   responder   |   declarer    | incident lead | support group |  participant  |    anyone
 declare              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+drill                |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+drill --real-case    |       -       |       -       |       -       |       -       |      yes      |       -       |       -
 note                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 timeline             |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 list                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes

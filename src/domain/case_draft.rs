@@ -51,7 +51,10 @@ pub struct DraftInput<'a> {
 
 /// `warroom #12: Checkout errors`, cut to the API's subject limit.
 pub fn subject(incident_id: i64, title: &str) -> String {
-    let s = format!("warroom #{incident_id}: {}", one_line(title));
+    // `warroom #12: …`; a drill's (a real case only with --real-case) says so:
+    // `warroom drill #3: …`.
+    let shown = super::incident::IncidentId(incident_id);
+    let s = format!("warroom {shown}: {}", one_line(title));
     cut(&s, MAX_CASE_SUBJECT_CHARS)
 }
 

@@ -1,5 +1,5 @@
-//! Incident channel names: `inc-YYYYMMDD-<slug>`, within Slack's naming rules
-//! (lowercase, at most 80 characters, only `a-z 0-9 - _`).
+//! Incident channel names: `inc-YYYYMMDD-<slug>` (drills: `drill-YYYYMMDD-<slug>`), within
+//! Slack's naming rules (lowercase, at most 80 characters, only `a-z 0-9 - _`).
 
 use chrono::{DateTime, Datelike, Utc};
 
@@ -15,9 +15,20 @@ const FALLBACK_SLUG: &str = "incident";
 /// (at a `-` boundary when possible) so the whole name is at most [`MAX_LEN`]. An empty slug
 /// becomes `incident`.
 pub fn channel_name(opened_at: DateTime<Utc>, title: &str) -> String {
+    named("inc", opened_at, title)
+}
+
+/// `drill-20261121-checkout` for a drill on the `checkout` route: the same rules as
+/// [`channel_name`], with the `drill-` prefix so nobody mistakes the rehearsal's channel
+/// for a real war room.
+pub fn drill_channel_name(opened_at: DateTime<Utc>, route: &str) -> String {
+    named("drill", opened_at, route)
+}
+
+fn named(kind: &str, opened_at: DateTime<Utc>, title: &str) -> String {
     let date = opened_at.date_naive();
     let prefix = format!(
-        "inc-{:04}{:02}{:02}-",
+        "{kind}-{:04}{:02}{:02}-",
         date.year(),
         date.month(),
         date.day()
@@ -99,6 +110,18 @@ mod tests {
 
     fn day() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 21, 23, 59, 59).unwrap()
+    }
+
+    #[test]
+    fn drills_have_their_own_prefix_within_the_limit() {
+        assert_eq!(
+            drill_channel_name(day(), "Checkout API"),
+            "drill-20261121-checkout-api"
+        );
+        let long = drill_channel_name(day(), &"very long route name ".repeat(10));
+        assert!(is_valid(&long), "{long}");
+        assert!(long.starts_with("drill-20261121-very-long"), "{long}");
+        assert_eq!(drill_channel_name(day(), "!!!"), "drill-20261121-incident");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! /incident aws reply <text>
 //! /incident escalate aws [low|normal|high|urgent|critical]
 //! /incident changes [lookback]
+//! /incident drill [route] [sev1-4] [--real-case]
 //! ```
 //! Subcommand names are case-insensitive. Mentions arrive from Slack escaped as
 //! `<@U123ABC>` or `<@U123ABC|name>` (the manifest sets `should_escape`); a bare user id
@@ -96,6 +97,14 @@ pub enum Command {
     /// What changed in AWS before the alarm (or the declaration): CloudTrail, the alarm's
     /// history and its neighbours. The lookback defaults to `[diagnostics] lookback`.
     Changes { lookback: Option<chrono::Duration> },
+    /// Open a rehearsal incident from a synthetic alarm on `route` (the default route when
+    /// `None`). Severity defaults to the route's. An AWS Support case is a dry run unless
+    /// `real_case` (kept to the AWS Support user group).
+    Drill {
+        route: Option<String>,
+        severity: Option<Severity>,
+        real_case: bool,
+    },
 }
 
 impl Command {
@@ -119,7 +128,9 @@ impl Command {
             | Command::AwsReply { .. }
             | Command::EscalateAws { .. }
             | Command::Changes { .. } => true,
-            Command::Declare { .. } | Command::List | Command::Help => false,
+            Command::Declare { .. } | Command::Drill { .. } | Command::List | Command::Help => {
+                false
+            }
         }
     }
 
@@ -128,6 +139,7 @@ impl Command {
     pub fn is_mutation(&self) -> bool {
         match self {
             Command::Declare { .. }
+            | Command::Drill { .. }
             | Command::Status { .. }
             | Command::Sev(_)
             | Command::Lead(_)
@@ -285,6 +297,11 @@ macro_rules! postmortem_usage {
         "/incident postmortem — draft the postmortem and upload it here as a Markdown file"
     };
 }
+macro_rules! drill_usage {
+    () => {
+        "/incident drill [route] [sev1-4] [--real-case] — rehearse: open a DRILL incident from a synthetic alarm on an alarm route (AWS Support cases are dry runs unless --real-case)"
+    };
+}
 macro_rules! list_usage {
     () => {
         "/incident list — show the open incidents (only you see it)"
@@ -323,6 +340,7 @@ const ACTION_DONE_USAGE: &str = action_done_usage!();
 const ACTIONS_USAGE: &str = actions_usage!();
 const POSTMORTEM_USAGE: &str = postmortem_usage!();
 const LIST_USAGE: &str = list_usage!();
+const DRILL_USAGE: &str = drill_usage!();
 const HELP_USAGE: &str = help_usage!();
 
 /// The full help text: one line per subcommand with a short explanation.
@@ -362,6 +380,8 @@ pub const USAGE: &str = concat!(
     actions_usage!(),
     "\n",
     postmortem_usage!(),
+    "\n",
+    drill_usage!(),
     "\n",
     list_usage!(),
     "\n",
@@ -405,6 +425,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         "aws" => parse_aws(rest),
         "escalate" => parse_escalate(rest),
         "changes" => parse_changes(rest),
+        "drill" => parse_drill(rest),
         "help" => no_arguments("help", rest, HELP_USAGE).map(|()| Command::Help),
         "action" => parse_action(rest),
         "actions" => no_arguments("actions", rest, ACTIONS_USAGE).map(|()| Command::Actions),
@@ -517,6 +538,49 @@ fn parse_declare(rest: &str) -> Result<Command, UsageError> {
     Ok(Command::Declare {
         title: title.to_owned(),
         severity,
+    })
+}
+
+/// `[route] [sevN] [--real-case]`, in any order: a `sevN` word is the severity,
+/// `--real-case` the flag, the one other word the route name.
+fn parse_drill(rest: &str) -> Result<Command, UsageError> {
+    let mut route: Option<String> = None;
+    let mut severity = None;
+    let mut real_case = false;
+    for word in rest.split_whitespace() {
+        if word.eq_ignore_ascii_case("--real-case") {
+            real_case = true;
+        } else if is_severity_word(word) {
+            if severity.is_some() {
+                return Err(UsageError::new(DRILL_USAGE, "give the severity once"));
+            }
+            severity = Some(
+                word.parse::<Severity>()
+                    .map_err(|problem| UsageError::new(DRILL_USAGE, problem))?,
+            );
+        } else if word.starts_with('-') {
+            return Err(UsageError::new(
+                DRILL_USAGE,
+                format!(
+                    "unknown option {}: the only one is --real-case",
+                    quoted(word)
+                ),
+            ));
+        } else if route.is_some() {
+            return Err(UsageError::new(
+                DRILL_USAGE,
+                format!("drill takes one route name, but got more: {}", quoted(rest)),
+            ));
+        } else if word.chars().count() > MAX_TITLE_CHARS {
+            return Err(UsageError::new(DRILL_USAGE, "the route name is too long"));
+        } else {
+            route = Some(word.to_owned());
+        }
+    }
+    Ok(Command::Drill {
+        route,
+        severity,
+        real_case,
     })
 }
 
@@ -962,12 +1026,42 @@ mod tests {
     }
     use Expect::{Err as E, Ok as K};
 
+    fn drill(route: Option<&str>, severity: Option<Severity>, real_case: bool) -> Command {
+        Command::Drill {
+            route: route.map(str::to_owned),
+            severity,
+            real_case,
+        }
+    }
+
     fn table() -> Vec<(String, Expect)> {
         let long_title = "x".repeat(MAX_TITLE_CHARS + 1);
         let max_title = "x".repeat(MAX_TITLE_CHARS);
         let long_text = "y".repeat(MAX_TEXT_CHARS + 1);
         let max_text = "y".repeat(MAX_TEXT_CHARS);
         let rows: Vec<(&str, Expect)> = vec![
+            // drill
+            ("drill", K(drill(None, None, false))),
+            ("drill checkout", K(drill(Some("checkout"), None, false))),
+            (
+                "DRILL checkout sev2",
+                K(drill(Some("checkout"), Some(Severity::Sev2), false)),
+            ),
+            (
+                "drill sev1 --real-case checkout",
+                K(drill(Some("checkout"), Some(Severity::Sev1), true)),
+            ),
+            ("drill --REAL-CASE", K(drill(None, None, true))),
+            ("drill sev9", E(&["Usage: /incident drill"])),
+            (
+                "drill a b",
+                E(&["one route name", "Usage: /incident drill"]),
+            ),
+            ("drill sev1 sev2", E(&["severity once"])),
+            (
+                "drill --dry",
+                E(&["unknown option \"--dry\"", "--real-case"]),
+            ),
             // declare
             ("declare DB down", K(declare("DB down", None))),
             (
@@ -1667,6 +1761,7 @@ mod tests {
             "action",
             "actions",
             "postmortem",
+            "drill",
             "list",
             "help",
         ];

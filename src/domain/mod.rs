@@ -13,6 +13,7 @@ pub mod changes;
 pub mod channel_name;
 pub mod command;
 pub mod correlation;
+pub mod drill;
 pub mod escalation;
 pub mod health_service;
 pub mod incident;

@@ -206,7 +206,11 @@ async fn store_gauges(store: &Store) -> anyhow::Result<StoreGauges> {
     let open_incidents = Severity::ALL
         .iter()
         .map(|sev| {
-            let n = open.iter().filter(|r| r.incident.severity == *sev).count() as u64;
+            // Real incidents only: a drill is a rehearsal, not an incident to alert on.
+            let n = open
+                .iter()
+                .filter(|r| r.incident.severity == *sev && !r.incident.id.is_drill())
+                .count() as u64;
             (format!("sev{}", sev.level()), n)
         })
         .collect();

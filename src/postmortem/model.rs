@@ -79,8 +79,12 @@ pub struct PostmortemData {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IncidentView {
-    /// The number shown as `#4`.
+    /// The number in the database: `4` (shown as `#4`), or negative for a drill.
     pub id: i64,
+    /// The number shown after `#`: the id, or for a drill its number (`drill #3` is -3).
+    pub number: u64,
+    /// A rehearsal (`/incident drill`): the draft says DRILL plainly.
+    pub drill: bool,
     pub title: String,
     pub severity: String,
     pub peak_severity: String,
@@ -564,6 +568,8 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
 
     let incident = IncidentView {
         id: inc.id.0,
+        number: inc.id.0.unsigned_abs(),
+        drill: inc.id.is_drill(),
         title: inc.title.clone(),
         severity: inc.severity.to_string(),
         peak_severity: peak.to_string(),

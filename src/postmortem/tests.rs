@@ -189,6 +189,7 @@ fn assert_markdown_structure(doc: &str) {
         if line.starts_with('#') {
             assert!(
                 line.starts_with("# Postmortem: ")
+                    || line.starts_with("# DRILL — Postmortem: ")
                     || line.starts_with("## ")
                     || line.starts_with("### "),
                 "line {}: {line}",
@@ -851,4 +852,29 @@ fn the_page_uses_no_character_that_needs_an_emoji_font() {
         .unwrap();
     let found: Vec<char> = html.chars().filter(|c| emoji(*c)).collect();
     assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_drill_s_draft_says_drill_plainly_and_a_real_one_does_not() {
+    let templates = Templates::load(None).unwrap();
+    let mut data = sample::full().unwrap();
+    for format in [Format::Markdown, Format::Html] {
+        let out = templates.render(format, &data).unwrap();
+        assert!(!out.contains("DRILL"), "{format:?}");
+        assert!(out.contains("from incident #"), "{format:?}");
+    }
+    data.incident.id = -3;
+    data.incident.number = 3;
+    data.incident.drill = true;
+    let md = templates.render(Format::Markdown, &data).unwrap();
+    assert!(md.starts_with("# DRILL — Postmortem: "), "{md}");
+    assert!(
+        md.contains("> **DRILL**: this was a rehearsal (drill #3)"),
+        "{md}"
+    );
+    assert!(md.contains("written by warroom from drill #3 ("), "{md}");
+    assert_markdown_structure(&md);
+    let html = templates.render(Format::Html, &data).unwrap();
+    assert!(html.contains("<h1>DRILL — Postmortem: "), "{html}");
+    assert!(html.contains("<strong>DRILL</strong>: this was a rehearsal (drill #3)"));
 }

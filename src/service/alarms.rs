@@ -396,7 +396,7 @@ impl Service {
 
     /// The route's responders and its user group's members, for the invitation. A user group
     /// Slack refuses (deleted, wrong id) is logged and skipped: the war room opens anyway.
-    async fn route_invitees(&self, route: &Route) -> Result<Vec<String>, Failure> {
+    pub(super) async fn route_invitees(&self, route: &Route) -> Result<Vec<String>, Failure> {
         let mut users: Vec<String> = route
             .responders
             .iter()

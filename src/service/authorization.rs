@@ -144,6 +144,24 @@ impl Service {
         if action.open_to_anyone() {
             return Ok(true);
         }
+        // A drill that opens a real AWS Support case is about no incident yet: the one role
+        // that allows it, the AWS Support user group, is asked of Slack directly. A replayed
+        // request whose drill exists was allowed when it was made.
+        if action == Action::DrillRealCase {
+            if crate::store::drills::by_source(self.store.db(), key)
+                .await?
+                .is_some()
+            {
+                return Ok(true);
+            }
+            return match self.config.escalation.support_usergroup.as_deref() {
+                Some(group) => {
+                    self.in_usergroup("[escalation] support_usergroup", group, actor)
+                        .await
+                }
+                None => Ok(false),
+            };
+        }
         // Outside an incident there are no roles to hold; the handler says where the
         // request works.
         let Some(record) = record else {
@@ -183,7 +201,14 @@ impl Service {
         // The alarm route's on-call group is invited as responders, so it counts as them.
         let mut route_group = None;
         if needed(&roles, Role::Responder) {
-            if let Some(name) = alarms::route_of(self.store.db(), i.id).await? {
+            let route_name = match alarms::route_of(self.store.db(), i.id).await? {
+                Some(name) => Some(name),
+                // A drill rehearses its route: the route's people are its responders.
+                None => crate::store::drills::get(self.store.db(), i.id)
+                    .await?
+                    .map(|d| d.route),
+            };
+            if let Some(name) = route_name {
                 let routes = &self.config.alarms.routes;
                 let route = routes.by_name(&name).unwrap_or(&routes.default);
                 if route.responders.contains(user) {

@@ -98,9 +98,12 @@ impl Service {
         };
         let target = self.command_target(aws, &record, lookback).await?;
         let report = self.look_up(aws, &target).await;
-        self.web
-            .post(&channel, &render_changes::changes_report(&report))
-            .await?;
+        let mut post = render_changes::changes_report(&report);
+        if record.incident.id.is_drill() {
+            // A drill looks AWS up for real (read-only), and says DRILL like all its posts.
+            post = crate::slack::render::with_drill_banner(post);
+        }
+        self.web.post(&channel, &post).await?;
         let mut tx = self.store.begin().await?;
         changes::record(
             &mut tx,

@@ -52,6 +52,18 @@ impl Service {
                 )
                 .await
             }
+            Command::Drill {
+                route,
+                severity,
+                real_case,
+            } => {
+                let ask = super::drills::DrillAsk {
+                    route,
+                    severity,
+                    real_case,
+                };
+                self.drill(row, &inv, actor, ask).await
+            }
             Command::Status { status, note } => {
                 self.change(row, &inv, actor, Change::Status { to: status, note })
                     .await
@@ -80,6 +92,10 @@ impl Service {
 
     /// Tell the caller something, privately. Best effort: the command's effect stands.
     pub(super) async fn reply(&self, inv: &CommandInvocation, msg: &Outgoing) {
+        // `warroom drill` records a command with nobody to answer: the CLI prints instead.
+        if inv.response_url.is_empty() {
+            return;
+        }
         if let Err(e) = self.web.respond_ephemeral(&inv.response_url, msg).await {
             tracing::warn!(error = %e, "could not reply to the caller");
         }
@@ -180,7 +196,12 @@ impl Service {
     /// it is the one this incident created before a crash, else try `-2`, `-3`, …
     async fn create_channel(&self, record: &IncidentRecord) -> Result<String, Failure> {
         let id = record.incident.id;
-        let base = channel_name(record.incident.opened_at, &record.incident.title);
+        let base = if id.is_drill() {
+            // `drill-YYYYMMDD-<route>` as first chosen (from the route, not the title).
+            record.channel_name.clone()
+        } else {
+            channel_name(record.incident.opened_at, &record.incident.title)
+        };
         let mut name = record.channel_name.clone();
         let mut attempt = 1;
         loop {
@@ -307,6 +328,18 @@ impl Service {
             }
             if let Some(also) = &for_status_channel {
                 outbox::enqueue(&mut tx, also, now).await?;
+            }
+            // A drill's scorecard goes with its resolve, once.
+            if a.id.is_drill()
+                && a.status == crate::domain::Status::Resolved
+                && b.status != a.status
+            {
+                let after = IncidentRecord {
+                    incident: a.clone(),
+                    ..record.clone()
+                };
+                self.drill_scorecard(&mut tx, &after, a.resolved_at.unwrap_or(now))
+                    .await?;
             }
         }
         tx.commit().await?;

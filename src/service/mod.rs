@@ -10,6 +10,7 @@ mod alarms;
 mod authorization;
 mod changes;
 mod commands;
+mod drills;
 mod escalation;
 mod health;
 pub mod intake;

@@ -94,8 +94,12 @@ impl Service {
             .map(|due| (summary_key(due), due));
         let summary = SummaryRecord {
             at: now,
-            open_count: open.len() as i64,
-            resolved_count: resolved.len() as i64,
+            // Real incidents only: drills are rehearsals, listed apart.
+            open_count: open.iter().filter(|r| !r.incident.id.is_drill()).count() as i64,
+            resolved_count: resolved
+                .iter()
+                .filter(|r| !r.incident.id.is_drill())
+                .count() as i64,
             sent: send,
         };
         // Claiming the timer and writing what it produced, the next timer included, is one

@@ -16,10 +16,12 @@ use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
 use crate::aws::{Aws, AwsError};
 use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
+use crate::domain::drill::DryRunCase;
 use crate::domain::support::{CaseRequest, Communication, SupportCase, SupportSeverity};
 use crate::domain::{EntryKind, IncidentRecord, TimelineEntry, UserId};
 use crate::slack::inbound::ViewSubmission;
 use crate::slack::render_support::{self as render, field, CaseForm};
+use crate::store::drills::{self, Drill};
 use crate::store::escalation::{self, NewCase};
 use crate::store::inbox;
 use crate::store::outbox::{self, NewOutgoing};
@@ -217,6 +219,13 @@ impl Service {
         record: &IncidentRecord,
         form: CaseForm,
     ) -> Result<(), Failure> {
+        // A drill's case is a dry run unless it was started with --real-case (which the
+        // checkpoint kept to the AWS Support user group): shown and recorded, never sent.
+        if let Some(drill) = drills::get(self.store.db(), record.incident.id).await? {
+            if !drill.real_case {
+                return self.dry_run_case(req, record, &drill, form).await;
+            }
+        }
         if self.support_api().is_none() {
             self.tell(
                 req,
@@ -254,6 +263,60 @@ impl Service {
         let (case, fresh) = escalation::request_case(&mut tx, &new_case).await?;
         tx.commit().await?;
         self.attempt_case(&case, fresh).await
+    }
+
+    /// The case a drill would have opened: kept with the drill, on the timeline (the AWS
+    /// decision of the scorecard) and posted in the channel, at once. CreateCase is not
+    /// called. A second request in the same drill is told the first one stands.
+    async fn dry_run_case(
+        &self,
+        req: &Request<'_>,
+        record: &IncidentRecord,
+        drill: &Drill,
+        form: CaseForm,
+    ) -> Result<(), Failure> {
+        if drill.dry_run.is_some() {
+            self.tell(req, &render::dry_run_already(record.incident.id))
+                .await;
+            return Ok(());
+        }
+        let id = record.incident.id;
+        let now = self.clock.now();
+        let case = DryRunCase {
+            by: req.actor.as_str().to_string(),
+            severity: form.severity,
+            subject: form.subject,
+            body: form.body,
+        };
+        let entry = NewEntry {
+            incident_id: id,
+            dedupe_key: format!("drill-case:{}", req.key),
+            kind: EntryKind::SupportCase,
+            occurred_at: now,
+            actor: Some(case.by.clone()),
+            text: format!(
+                "{} ({}): {}",
+                crate::domain::drill::DRY_RUN_CASE_TEXT,
+                case.severity,
+                case.subject
+            ),
+            slack_ts: None,
+            thread_ts: None,
+            key_event: true,
+        };
+        let notice = self.notice_in(record, render::case_dry_run(&req.actor, &case));
+        let mut tx = self.store.begin().await?;
+        if drills::record_dry_run(&mut tx, id, &case, now).await?
+            && timeline::insert(&mut tx, &entry, now).await?
+        {
+            if let Some(n) = &notice {
+                outbox::enqueue(&mut tx, n, now).await?;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(incident = %id, "drill: AWS Support case shown as a dry run, not sent");
+        self.kick_timers();
+        self.arm_nudges(id).await
     }
 
     /// One CreateCase attempt for a recorded request (from the worker or a retry timer).

@@ -289,13 +289,21 @@ impl Service {
     /// this attempt may have been posted by a process killed (or an answer lost) before it
     /// was marked sent, so the destination's history since the mark is searched first.
     async fn post_once(&self, row: &OutboxRow) -> Result<(), SlackError> {
-        let msg = Outgoing {
+        let mut msg = Outgoing {
             text: row.text.clone(),
             blocks: row
                 .blocks
                 .as_deref()
                 .and_then(|b| serde_json::from_str(b).ok()),
         };
+        // Everything warroom posts in a drill's channel says DRILL.
+        if !is_user(&row.destination)
+            && self
+                .is_drill_channel(self.store.db(), &row.destination)
+                .await
+        {
+            msg = crate::slack::render::with_drill_banner(msg);
+        }
         if let Some(since) = row.sending_since {
             match self.web.messages_since(&row.destination, since).await {
                 Ok(messages) => {

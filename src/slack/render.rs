@@ -74,20 +74,194 @@ pub fn header(record: &IncidentRecord, now: DateTime<Utc>) -> Outgoing {
     }
     fields.push(json!({"type": "mrkdwn", "text": format!("*Declared by*\n{}", user_mention(&i.declared_by))}));
     let text = format!(
-        "Incident {}: {} ({}, {})",
+        "{}Incident {}: {} ({}, {})",
+        drill_prefix(i.id),
         i.id,
         title(i),
         i.severity,
         i.status
     );
-    Outgoing {
+    let header = Outgoing {
         text,
         blocks: Some(json!([
             {"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: *Incident {}: {}*", i.id, title(i))}},
             {"type": "section", "fields": fields},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "Everything said here is recorded on the timeline. `/incident help` lists the commands."}]}
         ])),
+    };
+    if i.id.is_drill() {
+        with_drill_banner(header)
+    } else {
+        header
     }
+}
+
+/// The banner on every message warroom posts about a drill.
+pub const DRILL_BANNER: &str =
+    ":construction: *DRILL* — a rehearsal, not a real incident. Nothing here is on fire.";
+/// How the fallback text of a drill's messages begins.
+pub const DRILL_PREFIX: &str = "DRILL · ";
+
+/// `DRILL · ` for a drill, nothing for a real incident.
+fn drill_prefix(id: IncidentId) -> &'static str {
+    if id.is_drill() {
+        DRILL_PREFIX
+    } else {
+        ""
+    }
+}
+
+/// A message marked DRILL: the fallback text prefixed, and the banner as its first block.
+/// Marking twice changes nothing.
+pub fn with_drill_banner(msg: Outgoing) -> Outgoing {
+    let text = if msg.text.starts_with(DRILL_PREFIX) {
+        msg.text
+    } else {
+        format!("{DRILL_PREFIX}{}", msg.text)
+    };
+    let banner = json!({"type": "context", "elements": [{"type": "mrkdwn", "text": DRILL_BANNER}]});
+    let blocks = match msg.blocks {
+        Some(Value::Array(mut blocks)) => {
+            let marked = blocks
+                .first()
+                .is_some_and(|b| b.to_string().contains(DRILL_BANNER));
+            if !marked {
+                blocks.insert(0, banner);
+            }
+            Value::Array(blocks)
+        }
+        Some(other) => other,
+        None => {
+            // A plain-text message: the text becomes a section under the banner.
+            let body = text.strip_prefix(DRILL_PREFIX).unwrap_or(&text).to_string();
+            json!([banner, {"type": "section", "text": {"type": "mrkdwn", "text": body}}])
+        }
+    };
+    Outgoing {
+        text,
+        blocks: Some(blocks),
+    }
+}
+
+/// The synthetic alarm's post in a drill's channel: the alarm as a real one would be shown,
+/// the route's runbook, a placeholder where the graph would be, and that AWS Health is not
+/// asked during a drill.
+pub fn drill_first_post(
+    alarm: &crate::domain::alarm::Alarm,
+    route: &crate::domain::routing::Route,
+    real_case: bool,
+) -> Outgoing {
+    let shown = alarm_first_post(alarm, route);
+    let mut blocks = match shown.blocks {
+        Some(Value::Array(b)) => b,
+        _ => Vec::new(),
+    };
+    // The console link would point at an alarm that does not exist.
+    blocks.pop();
+    if let Some(first) = blocks.first_mut() {
+        *first = json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+            ":rotating_light: Synthetic alarm {} is in *ALARM* (route {})",
+            alarm_name(alarm),
+            escape_inline(&route.name)
+        )}});
+    }
+    let runbook = match &route.runbook {
+        Some(url) => format!("<{url}|Runbook>"),
+        None => "No runbook for this route".to_string(),
+    };
+    let case = if real_case {
+        "An AWS Support case opened in this drill is *real* (started with --real-case)."
+    } else {
+        "An AWS Support case is a *dry run*: warroom shows the case it would open and does not call AWS."
+    };
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": runbook}]}));
+    blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": ":chart_with_upwards_trend: _Graph placeholder: a drill's alarm has no metric to draw. In a real incident the alarm's graph around the breach appears here._"}}));
+    blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(":stethoscope: _drill: AWS Health not checked._ {case}")}}));
+    with_drill_banner(Outgoing {
+        text: format!(
+            "Synthetic alarm {} is in ALARM ({})",
+            escape_inline(&truncate(&alarm.name, 255)),
+            escape_inline(&route.name)
+        ),
+        blocks: Some(Value::Array(blocks)),
+    })
+}
+
+/// Reply to whoever started a drill (ephemeral), pointing at its channel.
+pub fn drill_started(
+    record: &IncidentRecord,
+    route: &crate::domain::routing::Route,
+    real_case: bool,
+) -> Outgoing {
+    let where_ = record
+        .channel_id
+        .as_deref()
+        .map(mrkdwn::channel_link)
+        .unwrap_or_else(|| format!("#{}", escape(&record.channel_name)));
+    let case = if real_case {
+        "AWS Support cases are real in this drill"
+    } else {
+        "AWS Support cases are dry runs"
+    };
+    Outgoing::text(format!(
+        ":construction: DRILL {} started on route {} ({}): {where_}. {case}; resolve it for the scorecard.",
+        record.incident.id,
+        escape_inline(&route.name),
+        record.incident.severity
+    ))
+}
+
+/// The scorecard posted when a drill is resolved: each milestone against its target, and
+/// the previous drills on the same route.
+pub fn drill_scorecard(
+    card: &crate::domain::drill::Scorecard,
+    previous: &[crate::domain::drill::Scorecard],
+) -> Outgoing {
+    use crate::domain::drill::took_text;
+    let mut lines = vec![format!(
+        "*Scorecard of {} on route {}*: {} of {} targets met",
+        card.drill,
+        escape_inline(&card.route),
+        card.met(),
+        card.lines.len()
+    )];
+    for l in &card.lines {
+        let mark = if l.met() { ":white_check_mark:" } else { ":x:" };
+        let before: Vec<String> = previous
+            .iter()
+            .map(|p| {
+                let took = p.line(l.milestone).and_then(|pl| pl.took);
+                format!("{} {}", p.drill, took_text(took))
+            })
+            .collect();
+        let compare = if before.is_empty() {
+            String::new()
+        } else {
+            format!(" · before: {}", before.join(", "))
+        };
+        lines.push(format!(
+            "{mark} {}: *{}* (target {}){compare}",
+            l.milestone.label(),
+            took_text(l.took),
+            took_text(Some(l.target))
+        ));
+    }
+    if previous.is_empty() {
+        lines.push(
+            "_The first scored drill on this route: the next one compares with it._".to_string(),
+        );
+    }
+    let text = format!(
+        "Drill scorecard: {} of {} targets met",
+        card.met(),
+        card.lines.len()
+    );
+    with_drill_banner(Outgoing {
+        text,
+        blocks: Some(
+            json!([{"type": "section", "text": {"type": "mrkdwn", "text": lines.join("\n")}}]),
+        ),
+    })
 }
 
 /// The visible notice in the channel for a change someone made.
@@ -340,17 +514,21 @@ pub struct Overview<'a> {
 }
 
 impl Overview<'_> {
-    /// Open incidents, worst severity first, then oldest first.
-    fn sorted(&self) -> Vec<&IncidentRecord> {
-        let mut open: Vec<&IncidentRecord> = self.open.iter().collect();
+    /// Open real incidents (or open drills), worst severity first, then oldest first.
+    fn sorted(&self, drills: bool) -> Vec<&IncidentRecord> {
+        let mut open: Vec<&IncidentRecord> = self
+            .open
+            .iter()
+            .filter(|r| r.incident.id.is_drill() == drills)
+            .collect();
         open.sort_by_key(|r| (r.incident.severity, r.incident.opened_at, r.incident.id));
         open
     }
 
     /// One line per open incident: severity, title, status, age, lead, time since the last
     /// update, the AWS case and whether it waits for AWS, channel.
-    fn open_lines(&self) -> Vec<String> {
-        self.sorted()
+    fn open_lines(&self, drills: bool) -> Vec<String> {
+        self.sorted(drills)
             .into_iter()
             .map(|r| {
                 let i = &r.incident;
@@ -406,6 +584,39 @@ fn place(r: &IncidentRecord) -> String {
         .unwrap_or_else(|| "_channel pending_".to_string())
 }
 
+impl Overview<'_> {
+    /// How many open real incidents (`false`) or drills (`true`).
+    fn count(&self, drills: bool) -> usize {
+        self.open
+            .iter()
+            .filter(|r| r.incident.id.is_drill() == drills)
+            .count()
+    }
+}
+
+/// The drills among `records`, and the real incidents.
+fn split_drills(records: &[IncidentRecord]) -> (Vec<IncidentRecord>, Vec<IncidentRecord>) {
+    records
+        .iter()
+        .cloned()
+        .partition(|r| r.incident.id.is_drill())
+}
+
+/// The "Drills" lines of a list, summary or Home tab: open drills, then those resolved.
+fn drill_lines(overview: &Overview<'_>, resolved: &[IncidentRecord]) -> Vec<String> {
+    let open = overview.count(true);
+    if open == 0 && resolved.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!(
+        ":construction: *Drills* (rehearsals, not counted as incidents): {open} open, {} resolved",
+        resolved.len()
+    )];
+    lines.extend(overview.open_lines(true));
+    lines.extend(resolved_lines(resolved));
+    lines
+}
+
 fn resolved_lines(resolved: &[IncidentRecord]) -> Vec<String> {
     resolved
         .iter()
@@ -447,19 +658,29 @@ fn sections(lines: &[String]) -> Vec<Value> {
     out
 }
 
-/// `/incident list`: open incidents, worst first, to the caller only.
+/// `/incident list`: open incidents, worst first, to the caller only; open drills apart.
 pub fn incident_list(overview: &Overview<'_>) -> Outgoing {
-    if overview.open.is_empty() {
-        return Outgoing::text("No open incidents. :tada:");
+    let open = overview.count(false);
+    let mut lines = if open == 0 {
+        vec!["No open incidents. :tada:".to_string()]
+    } else {
+        let mut lines = vec![format!("*{open} open incident(s)*")];
+        lines.extend(overview.open_lines(false));
+        lines
+    };
+    let drills = drill_lines(overview, &[]);
+    if !drills.is_empty() {
+        lines.push(String::new());
+        lines.extend(drills);
     }
-    let mut lines = vec![format!("*{} open incident(s)*", overview.open.len())];
-    lines.extend(overview.open_lines());
     Outgoing::text(lines.join("\n"))
 }
 
-/// The periodic summary for the status channel and managers' DMs.
+/// The periodic summary for the status channel and managers' DMs. Real incidents are
+/// counted in the headline; drills have a section of their own.
 pub fn summary(overview: &Overview<'_>, resolved_since: &[IncidentRecord]) -> Outgoing {
-    let (open, resolved) = (overview.open.len(), resolved_since.len());
+    let (resolved_drills, resolved_since) = split_drills(resolved_since);
+    let (open, resolved) = (overview.count(false), resolved_since.len());
     let headline = match (open, resolved) {
         (0, 0) => ":white_check_mark: *Incident summary*: no open incidents, and none resolved since the last summary".to_string(),
         _ => format!(":bar_chart: *Incident summary*: {open} open, {resolved} resolved since the last summary"),
@@ -467,13 +688,18 @@ pub fn summary(overview: &Overview<'_>, resolved_since: &[IncidentRecord]) -> Ou
     let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": headline}})];
     if open > 0 {
         let mut lines = vec!["*Open*".to_string()];
-        lines.extend(overview.open_lines());
+        lines.extend(overview.open_lines(false));
         blocks.extend(sections(&lines));
     }
     if resolved > 0 {
         let mut lines = vec!["*Resolved since the last summary*".to_string()];
-        lines.extend(resolved_lines(resolved_since));
+        lines.extend(resolved_lines(&resolved_since));
         blocks.extend(sections(&lines));
+    }
+    let drills = drill_lines(overview, &resolved_drills);
+    if !drills.is_empty() {
+        blocks.push(json!({"type": "divider"}));
+        blocks.extend(sections(&drills));
     }
     Outgoing {
         text: headline,
@@ -481,23 +707,30 @@ pub fn summary(overview: &Overview<'_>, resolved_since: &[IncidentRecord]) -> Ou
     }
 }
 
-/// The App Home tab: open incidents and the last resolved ones.
+/// The App Home tab: open incidents and the last resolved ones; drills in a section of
+/// their own.
 pub fn home(overview: &Overview<'_>, recent: &[IncidentRecord]) -> Value {
+    let (recent_drills, recent) = split_drills(recent);
     let mut blocks =
         vec![json!({"type": "header", "text": {"type": "plain_text", "text": "Incidents"}})];
-    let mut open = vec![format!("*Open ({})*", overview.open.len())];
-    if overview.open.is_empty() {
+    let mut open = vec![format!("*Open ({})*", overview.count(false))];
+    if overview.count(false) == 0 {
         open.push("No open incidents. :tada:".to_string());
     }
-    open.extend(overview.open_lines());
+    open.extend(overview.open_lines(false));
     blocks.extend(sections(&open));
     blocks.push(json!({"type": "divider"}));
     let mut resolved = vec![format!("*Recently resolved ({})*", recent.len())];
     if recent.is_empty() {
         resolved.push("Nothing resolved yet.".to_string());
     }
-    resolved.extend(resolved_lines(recent));
+    resolved.extend(resolved_lines(&recent));
     blocks.extend(sections(&resolved));
+    let drills = drill_lines(overview, &recent_drills);
+    if !drills.is_empty() {
+        blocks.push(json!({"type": "divider"}));
+        blocks.extend(sections(&drills));
+    }
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("As of {}. `/incident help` lists the commands.", when(overview.now))}]}));
     blocks.truncate(100);
     Value::Array(blocks)
@@ -521,13 +754,18 @@ pub fn stakeholder_update(
     );
     let head = format!(":loudspeaker: *Update on incident {}: {}*", i.id, title(i));
     let body = escape(&truncate(text, 2800));
-    Outgoing {
+    let update = Outgoing {
         text: format!("Update on incident {}: {}", i.id, body),
         blocks: Some(json!([
             {"type": "section", "text": {"type": "mrkdwn", "text": format!("{head}\n{context}")}},
             {"type": "section", "text": {"type": "mrkdwn", "text": body}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("Posted by {}", user_mention(actor))}]}
         ])),
+    };
+    if i.id.is_drill() {
+        with_drill_banner(update)
+    } else {
+        update
     }
 }
 
@@ -551,7 +789,8 @@ pub fn status_channel_notice(
         format!("severity {} → *{}*", before.severity, a.severity)
     };
     Outgoing::text(format!(
-        "{} Incident {} {} ({}): {} by {} · {}",
+        "{}{} Incident {} {} ({}): {} by {} · {}",
+        drill_prefix(a.id),
         status_emoji(a.status),
         a.id,
         title(a),
@@ -703,7 +942,7 @@ mod tests {
             aws_cases: &HashMap::new(),
             now: t0 + chrono::Duration::minutes(30),
         }
-        .open_lines();
+        .open_lines(false);
         assert!(lines[0].contains(" · no lead yet · "), "{}", lines[0]);
         assert!(!lines[0].contains("lead no lead"), "{}", lines[0]);
         assert!(lines[1].contains(" · lead <@U0BOB> · "), "{}", lines[1]);

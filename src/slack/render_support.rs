@@ -498,6 +498,43 @@ pub fn no_case() -> Outgoing {
     )
 }
 
+/// A drill's AWS Support case, shown instead of sent: what warroom would have opened.
+pub fn case_dry_run(actor: &UserId, case: &crate::domain::drill::DryRunCase) -> Outgoing {
+    let head = format!(
+        ":test_tube: {} asked for an AWS Support case. *Dry run*: this is a drill, so warroom did not call AWS. It would have opened:",
+        user_mention(actor)
+    );
+    let fields = format!(
+        "*Subject*: {}\n*Severity*: {} ({})",
+        escape_inline(&truncate(&case.subject, 250)),
+        case.severity,
+        case.severity.meaning()
+    );
+    let body = format!(
+        "*Body*\n```{}```",
+        escape(&truncate(&case.body, 2500)).replace("```", "` ` `")
+    );
+    crate::slack::render::with_drill_banner(Outgoing {
+        text: format!(
+            "Dry run: the AWS Support case warroom would have opened ({}): {}",
+            case.severity,
+            escape_inline(&truncate(&case.subject, 250))
+        ),
+        blocks: Some(json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": head}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": fields}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": body}}
+        ])),
+    })
+}
+
+/// A second case asked for in a drill whose dry run was shown.
+pub fn dry_run_already(id: crate::domain::IncidentId) -> Outgoing {
+    Outgoing::text(format!(
+        "{id} already showed its AWS Support case as a dry run; scroll up to see it"
+    ))
+}
+
 pub fn case_already_open(case: &SupportCase) -> Outgoing {
     Outgoing::text(format!(
         "AWS Support case {} is already open for this incident; `/incident aws reply &lt;text&gt;` adds to it.",

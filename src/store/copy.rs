@@ -18,6 +18,7 @@ use super::{dialect, Backend, Store};
 pub const TABLES: &[&str] = &[
     "inbox",
     "incidents",
+    "drills",
     "timeline",
     "timeline_revisions",
     "alarm_transitions",
@@ -253,5 +254,43 @@ mod tests {
         // Never into a database that holds data.
         let again = copy_all(&from, &to).await.unwrap_err().to_string();
         assert!(again.contains("already holds data"), "{again}");
+    }
+
+    /// A database with only a drill (incident -1) moves over; the identity counter is not
+    /// moved below 1, so the first real incident is still #1 and the next drill is -2.
+    #[tokio::test]
+    async fn a_database_with_only_drills_moves_and_counts_on() {
+        let (from, _dir) = temp_store().await;
+        let to = pg_store().await;
+        let now = Utc::now();
+        let new = |key: &str| incidents::NewIncident {
+            source_key: key.into(),
+            title: "drill".into(),
+            severity: crate::domain::Severity::Sev2,
+            declared_by: crate::domain::UserId::parse("U0BOT").unwrap(),
+            opened_at: now,
+            channel_name: format!("drill-{key}"),
+        };
+        let mut tx = from.begin().await.unwrap();
+        let (d1, _) = crate::store::drills::create(&mut tx, &new("d1"), "api", false, "U1", now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(d1.incident.id.0, -1);
+        let report = copy_all(&from, &to).await.unwrap();
+        let counted: HashMap<&str, i64> = report.tables.iter().copied().collect();
+        assert_eq!(counted["drills"], 1);
+        let mut tx = to.begin().await.unwrap();
+        let (real, _) = incidents::create(&mut tx, &new("i1"), now).await.unwrap();
+        let (d2, _) = crate::store::drills::create(&mut tx, &new("d2"), "api", false, "U1", now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((real.incident.id.0, d2.incident.id.0), (1, -2));
+        let kept = crate::store::drills::get(to.db(), d1.incident.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.route, "api");
     }
 }

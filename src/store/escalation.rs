@@ -184,6 +184,7 @@ pub async fn facts(db: Db<'_>, incident: IncidentId) -> StoreResult<Facts> {
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM alarm_incidents WHERE incident_id = $1)
                        OR EXISTS (SELECT 1 FROM alarm_links WHERE incident_id = $1)
                        OR EXISTS (SELECT 1 FROM health_events_seen WHERE incident_id = $1)
+                       OR EXISTS (SELECT 1 FROM drills WHERE incident_id = $1)
                 THEN 1 ELSE 0 END",
     )
     .bind(incident.0)
@@ -199,7 +200,20 @@ pub async fn facts(db: Db<'_>, incident: IncidentId) -> StoreResult<Facts> {
             resolved: case.resolved_at.is_some(),
             awaiting_aws_since: awaiting_aws_since(c.db(), case.row).await?,
         }),
-        _ => None,
+        // A drill's dry-run case is its AWS decision: no more "open one" nudges, and no
+        // "AWS is quiet" ones either (nobody at AWS was asked).
+        _ => match super::drills::get(c.db(), incident).await? {
+            Some(d) => match (d.dry_run_at, d.dry_run) {
+                (Some(at), Some(case)) => Some(CaseFacts {
+                    opened_at: at,
+                    severity: case.severity,
+                    resolved: true,
+                    awaiting_aws_since: None,
+                }),
+                _ => None,
+            },
+            None => None,
+        },
     };
     Ok(Facts {
         opened_at: record.incident.opened_at,

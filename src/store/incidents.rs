@@ -76,6 +76,24 @@ pub async fn create(
     new: &NewIncident,
     now: DateTime<Utc>,
 ) -> StoreResult<(IncidentRecord, bool)> {
+    insert(tx, new, false, now).await
+}
+
+/// [`create`] for a drill: the incident gets the next negative id.
+pub(super) async fn create_drill(
+    tx: &mut Tx,
+    new: &NewIncident,
+    now: DateTime<Utc>,
+) -> StoreResult<(IncidentRecord, bool)> {
+    insert(tx, new, true, now).await
+}
+
+async fn insert(
+    tx: &mut Tx,
+    new: &NewIncident,
+    drill_id: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<(IncidentRecord, bool)> {
     let existing = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM incidents WHERE source_key = $1"
     ))
@@ -85,10 +103,17 @@ pub async fn create(
     if let Some(row) = existing {
         return Ok((from_row(&row)?, false));
     }
+    // A drill takes the next negative id (-1, -2, …); the leader alone writes, and the
+    // primary key refuses a duplicate anyway. Real incidents keep their own numbering.
+    let id_sql = if drill_id {
+        "(SELECT COALESCE(MIN(CASE WHEN id < 0 THEN id ELSE 0 END), 0) - 1 FROM incidents)"
+    } else {
+        super::dialect::new_incident_id(tx.backend())
+    };
     let row = sqlx::query(&format!(
-        "INSERT INTO incidents (source_key, title, severity, status, lead_user, declared_by,
-                                opened_at, channel_name, updated_at)
-         VALUES ($1, $2, $3, 'investigating', $4, $5, $6, $7, $8)
+        "INSERT INTO incidents (id, source_key, title, severity, status, lead_user,
+                                declared_by, opened_at, channel_name, updated_at)
+         VALUES ({id_sql}, $1, $2, $3, 'investigating', $4, $5, $6, $7, $8)
          RETURNING {COLUMNS}"
     ))
     .bind(&new.source_key)

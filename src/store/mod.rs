@@ -24,6 +24,7 @@ pub mod alarms;
 pub mod changes;
 pub mod copy;
 mod dialect;
+pub mod drills;
 pub mod escalation;
 pub mod graphs;
 mod group_commit;
@@ -220,6 +221,7 @@ impl Store {
         };
         let mut tx = Tx {
             conn: self.pool.acquire().await?,
+            backend: self.backend,
             open: true,
         };
         sqlx::query("BEGIN").execute(tx.conn()).await?;
@@ -331,6 +333,8 @@ impl Store {
 /// then disagree with it, leaving later work in a transaction that never commits.
 pub struct Tx {
     conn: PoolConnection<Any>,
+    /// Which database: for the few statements whose text comes from `dialect`.
+    backend: Backend,
     /// Begun and neither committed nor rolled back.
     open: bool,
 }
@@ -357,6 +361,10 @@ impl Tx {
 
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.conn
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 }
 

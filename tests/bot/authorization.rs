@@ -579,6 +579,39 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                 a.refused().await;
             }
         }
+        Action::Drill | Action::DrillRealCase => {
+            let drills = |ws: &warroom::slack_emulator::Workspace| {
+                ws.channels
+                    .iter()
+                    .filter(|c| c.name.starts_with("drill-"))
+                    .count()
+            };
+            let before = drills(&stage.world.emu.workspace());
+            let a = Attempt::new(stage, action, u, expect).await;
+            let text = match action {
+                Action::DrillRealCase => "drill --real-case",
+                _ => "drill",
+            };
+            let ack = stage.world.command(u, &stage.world.ops, text).await;
+            if expect {
+                assert_eq!(ack, None, "{}", a.label());
+                stage
+                    .world
+                    .emu
+                    .wait_until(DEADLINE, |ws| (drills(ws) > before).then_some(()))
+                    .await
+                    .expect("a new drill channel");
+                a.told("DRILL").await;
+            } else {
+                a.refused().await;
+                assert_eq!(
+                    drills(&stage.world.emu.workspace()),
+                    before,
+                    "{}",
+                    a.label()
+                );
+            }
+        }
         Action::Note => {
             let a = Attempt::new(stage, action, u, expect).await;
             run(stage, u, &format!("note {u} checked the dashboards")).await;

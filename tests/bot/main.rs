@@ -9,6 +9,7 @@ mod bad_input;
 mod changes;
 mod commands;
 mod declare;
+mod drills;
 mod escalation;
 mod inbox;
 mod postmortem;

@@ -326,6 +326,18 @@ pub(super) async fn column_types(
         .collect()
 }
 
+/// The id of a new real incident, as an SQL expression. Drills have negative ids
+/// (`store::drills`), inserted explicitly. PostgreSQL's identity counter ignores explicit
+/// ids, so `DEFAULT` goes on from the last real incident. SQLite gives a new row the
+/// largest rowid plus one: with only drills in the table that would be 0, so the first
+/// real incident is given 1 explicitly; from then on NULL lets SQLite count on as before.
+pub(super) fn new_incident_id(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "(SELECT CASE WHEN COALESCE(MAX(id), 0) < 1 THEN 1 END FROM incidents)",
+        Backend::Postgres => "DEFAULT",
+    }
+}
+
 /// PostgreSQL, after rows were copied into `table` with their ids: move its identity
 /// counter past them, so the next row gets a new id.
 pub(super) async fn after_copy(conn: &mut sqlx::AnyConnection, table: &str) -> anyhow::Result<()> {
@@ -343,7 +355,8 @@ pub(super) async fn after_copy(conn: &mut sqlx::AnyConnection, table: &str) -> a
         // `table` is one of store::copy::TABLES, never input.
         sqlx::query(&format!(
             "SELECT setval(pg_get_serial_sequence($1, 'id'),
-                           COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                           GREATEST(COALESCE((SELECT MAX(id) FROM {table}), 0), 0) + 1,
+                           false)"
         ))
         .bind(table)
         .execute(&mut *conn)
