@@ -12,6 +12,13 @@ use super::timeline::{EntryKind, UserId};
 )]
 pub struct IncidentId(pub i64);
 
+impl IncidentId {
+    /// Drills are numbered -1, -2, … so real incidents keep a gap-free numbering.
+    pub fn is_drill(self) -> bool {
+        self.0 < 0
+    }
+}
+
 impl std::fmt::Display for IncidentId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "#{}", self.0)

@@ -16,6 +16,7 @@ pub mod correlation;
 pub mod escalation;
 pub mod health_service;
 pub mod incident;
+pub mod report;
 pub mod routing;
 pub mod schedule;
 pub mod severity;

@@ -34,6 +34,7 @@ mod maintenance;
 pub mod outbox;
 pub mod overview;
 mod postmortem;
+pub mod reports;
 pub mod timeline;
 pub mod timers;
 

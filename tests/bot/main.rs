@@ -12,6 +12,7 @@ mod declare;
 mod escalation;
 mod inbox;
 mod postmortem;
+mod reports;
 mod restart;
 mod summaries;
 mod timeline;
