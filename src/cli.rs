@@ -16,8 +16,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::{self, App};
 use crate::clock::SystemClock;
 use crate::config::{Config, Secrets};
+use crate::domain::report as report_period;
 use crate::domain::IncidentId;
 use crate::postmortem::{self, Format};
+use crate::report::managers::{self, ReportFormat};
 use crate::{demo, ops, report, store};
 
 #[derive(Parser)]
@@ -110,6 +112,27 @@ enum Cmd {
         #[arg(long, default_value = "md")]
         format: Format,
     },
+    /// The managers' report over real incidents opened in a period (drills left out):
+    /// counts by severity, route, AWS service and week; medians and 90th percentiles of the
+    /// times to detect, engage, escalate, mitigate and resolve and of AWS's first response;
+    /// incidents without a postmortem draft; open action items by owner and age.
+    Report {
+        #[arg(long, env = "WARROOM_CONFIG")]
+        config: PathBuf,
+        /// Start: a period back from now (90d, 12w), a date (2026-10-01, UTC) or a time
+        /// (2026-10-01T09:00:00Z).
+        #[arg(long, default_value = "90d")]
+        since: String,
+        /// End (excluded), in the same forms; now by default.
+        #[arg(long)]
+        until: Option<String>,
+        /// md, html, csv or json.
+        #[arg(long, default_value = "md")]
+        format: ReportFormat,
+        /// Write the report here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The events warroom set aside because they kept failing: `--failed` lists them with
     /// their errors, `--retry ID` puts one back in the queue (the running bot applies it
     /// within seconds, or at its next start).
@@ -200,6 +223,7 @@ pub fn main() -> ExitCode {
             | Cmd::Timeline { .. }
             | Cmd::CheckConfig { .. }
             | Cmd::Postmortem { .. }
+            | Cmd::Report { .. }
             | Cmd::Doctor { .. }
             | Cmd::Backup { .. }
             | Cmd::MigrateDb { .. }
@@ -330,6 +354,46 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                     println!("incident {id} → {}: ok", path.display());
                 }
                 None => print_report(&draft),
+            }
+            Ok(())
+        }
+        Cmd::Report {
+            config,
+            since,
+            until,
+            format,
+            out,
+        } => {
+            let config = Config::load(&config)?;
+            let now = chrono::Utc::now();
+            let bound = |what: &str, text: &str| {
+                report_period::parse_bound(text, now).map_err(|e| anyhow::anyhow!("--{what}: {e}"))
+            };
+            let period = report_period::Period {
+                since: bound("since", &since)?,
+                until: match &until {
+                    Some(text) => bound("until", text)?,
+                    None => now,
+                },
+            };
+            if period.since >= period.until {
+                anyhow::bail!("--since must be before --until");
+            }
+            let store = app::open_store(&config).await?;
+            let figures = managers::of_period(store.db(), period, &config.escalation).await?;
+            store.close().await;
+            let text = managers::render(&figures, format, now)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!(
+                        "report of {} incident(s) → {}: ok",
+                        figures.incidents,
+                        path.display()
+                    );
+                }
+                None => print_report(&text),
             }
             Ok(())
         }

@@ -343,6 +343,9 @@ pub struct SummaryConfig {
     /// When nothing is open and nothing was resolved, say so once, then stay quiet until
     /// something changes.
     pub quiet_when_idle: bool,
+    /// `weekly = "mon 09:00"` (local to `timezone`): the short report of the past 7 days to
+    /// the status channel and the managers. Off when `None`.
+    pub weekly: Option<crate::domain::schedule::Weekly>,
 }
 
 impl SummaryConfig {
@@ -391,6 +394,7 @@ impl Default for Config {
                 at: Vec::new(),
                 timezone: chrono_tz::Tz::UTC,
                 quiet_when_idle: true,
+                weekly: None,
             },
             server: ServerConfig::default(),
             postmortem: PostmortemConfig::default(),
@@ -556,6 +560,7 @@ struct RawSummary {
     at: Vec<String>,
     timezone: Option<String>,
     quiet_when_idle: Option<bool>,
+    weekly: Option<String>,
 }
 
 impl Config {
@@ -1306,6 +1311,13 @@ fn summary_config(raw: RawSummary, defaults: &SummaryConfig) -> Result<SummaryCo
         at,
         timezone,
         quiet_when_idle: raw.quiet_when_idle.unwrap_or(defaults.quiet_when_idle),
+        weekly: raw
+            .weekly
+            .map(|text| {
+                crate::domain::schedule::Weekly::parse(&text, timezone)
+                    .map_err(|problem| invalid("[summary] weekly", problem))
+            })
+            .transpose()?,
     })
 }
 
@@ -1629,6 +1641,21 @@ mod summary_tests {
         let both = Config::parse("[summary]\nevery = \"4h\"\nat = [\"09:00\"]").unwrap();
         assert_eq!(both.summary.every, Some(Duration::from_secs(4 * 3600)));
         assert!(Config::parse("").unwrap().summary.quiet_when_idle);
+    }
+
+    #[test]
+    fn the_weekly_report_is_a_weekday_and_a_local_time() {
+        assert_eq!(Config::parse("").unwrap().summary.weekly, None);
+        let c = Config::parse("[summary]\nweekly = \"mon 09:00\"\ntimezone = \"Europe/Berlin\"")
+            .unwrap();
+        let weekly = c.summary.weekly.unwrap();
+        assert_eq!(weekly.weekday, chrono::Weekday::Mon);
+        assert_eq!(weekly.tz, chrono_tz::Europe::Berlin);
+        let err = Config::parse("[summary]\nweekly = \"monday\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[summary] weekly"), "{err}");
+        assert!(err.contains("mon 09:00"), "{err}");
     }
 }
 

@@ -20,7 +20,8 @@
 //! - [`demo`]: the scripted offline incident behind `warroom demo`.
 //! - [`pg_cluster`]: a throwaway PostgreSQL cluster for the tests and the load driver.
 //! - [`postmortem`]: postmortem drafts from templates (data, tera templates, escaping).
-//! - [`report`]: operator output for `warroom incidents` / `warroom timeline`.
+//! - [`report`]: operator output for `warroom incidents` / `warroom timeline`, and the
+//!   managers' report (`warroom report`: Markdown, CSV, JSON, a self-contained HTML page).
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
 //! - [`lease`]: which replica leads (the lease on PostgreSQL, its fencing term, the gate
 //!   for Slack and AWS calls).

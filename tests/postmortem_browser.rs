@@ -13,6 +13,9 @@
 //! - nothing overflows horizontally at 800 px;
 //! - in print, links show their address, and the PDF has the expected number of pages.
 //!
+//! A second test opens the managers' report page (`warroom report --format html`) the same
+//! way: drawn, charted, self-contained, fitting 800 px.
+//!
 //! It needs Debian's `chromium` package, so it is ignored by `cargo test`; `.ci/run`
 //! installs chromium when missing and runs it with `--ignored`. `UPDATE_GOLDEN=1` rewrites
 //! the screenshot `tests/golden/postmortem.png` (800 px wide, the whole page) for reviewers.
@@ -213,6 +216,142 @@ async fn the_golden_postmortem_reads_and_prints_right_in_chromium() {
     );
     browser.close().await;
 }
+
+/// The managers' report page (`warroom report --format html`) as a manager opens it: its
+/// heading and figures drawn, every chart an inline SVG with one bar per row and its labels
+/// inside it, nothing fetched, no scripts, nothing scrolling sideways at 800 px.
+#[tokio::test]
+#[ignore = "needs Debian's chromium; .ci/run installs it and runs it"]
+async fn the_report_page_reads_right_in_chromium() {
+    use chrono::{Duration as Minutes, TimeZone, Utc};
+    use warroom::domain::report::{compute, CaseFacts, IncidentFacts, Period, ReportFacts};
+    use warroom::domain::support::SupportSeverity;
+    use warroom::domain::{IncidentId, Severity};
+
+    let t = |day: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, day, h, m, 0).unwrap();
+    let incident = |id: i64, day: u32, route: Option<&str>, sev: Severity| IncidentFacts {
+        id: IncidentId(id),
+        severity: sev,
+        opened_at: t(day, 9, 0),
+        declared_at: t(day, 9, 4),
+        route: route.map(str::to_string),
+        aws_service: route.map(|_| "ELASTICLOADBALANCING".to_string()),
+        first_alarm_at: route.map(|_| t(day, 9, 0)),
+        first_response_at: Some(t(day, 9, 6)),
+        cases: vec![CaseFacts {
+            severity: SupportSeverity::High,
+            opened_at: t(day, 9, 30),
+            first_aws_reply_at: Some(t(day, 12, 0)),
+        }],
+        mitigated_at: Some(t(day, 10, 0)),
+        resolved_at: Some(t(day, 11, 0)),
+        postmortem_drafted: id % 2 == 0,
+    };
+    let facts = ReportFacts {
+        period: Period {
+            since: t(2, 0, 0),
+            until: t(30, 0, 0),
+        },
+        incidents: vec![
+            incident(1, 3, Some("checkout"), Severity::Sev2),
+            incident(
+                2,
+                10,
+                Some("a route with a very long name indeed, longer than a label"),
+                Severity::Sev1,
+            ),
+            incident(3, 17, None, Severity::Sev3),
+            incident(4, 18, None, Severity::Sev3),
+        ],
+        open_action_items: Vec::new(),
+        drills: 1,
+    };
+    let report = compute(&facts, |_| Minutes::hours(4));
+    let html = warroom::report::managers::html(&report, t(30, 9, 0)).expect("the page renders");
+    let dir = tempfile::tempdir().expect("a directory");
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, html).expect("the page is written");
+
+    let mut browser = Browser::launch().await;
+    browser
+        .call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": NARROW, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
+    browser.call("Page.enable", json!({})).await;
+    browser
+        .call(
+            "Page.navigate",
+            json!({ "url": format!("file://{}", page.display()) }),
+        )
+        .await;
+    browser.event("Page.loadEventFired").await;
+    let seen = browser.evaluate(REPORT_LOOK).await;
+    let shown = serde_json::to_string_pretty(&seen).unwrap_or_default();
+    assert_eq!(seen["title"], "Incident report", "{shown}");
+    assert_eq!(seen["titleVisible"], true, "{shown}");
+    assert_eq!(seen["incidents"], "4", "{shown}");
+    assert_eq!(
+        seen["fetched"],
+        json!([]),
+        "nothing loaded from outside\n{shown}"
+    );
+    assert_eq!(seen["scripts"], 0, "{shown}");
+    // Weeks 45 to 48, severities, routes, services, the twelve times, the AWS rows.
+    assert_eq!(
+        seen["bars"],
+        json!({"weeks": 4, "severity": 4, "route": 3, "service": 2, "times": 12, "aws": 2}),
+        "{shown}"
+    );
+    assert_eq!(seen["barsWithoutSize"], 0, "every bar is drawn\n{shown}");
+    assert_eq!(
+        seen["labelsOutside"],
+        json!([]),
+        "labels inside their chart\n{shown}"
+    );
+    assert!(
+        seen["scrollWidth"].as_u64().unwrap_or(u64::MAX)
+            <= seen["clientWidth"].as_u64().unwrap_or(0),
+        "horizontal overflow at {NARROW} px\n{shown}"
+    );
+    browser.close().await;
+}
+
+/// The report page as drawn: its heading, figures, charts and their labels.
+const REPORT_LOOK: &str = r#"(() => {
+  const h1 = document.querySelector('h1');
+  const r = h1.getBoundingClientRect();
+  const top = document.elementFromPoint(r.left + 2, r.top + r.height / 2);
+  const charts = [...document.querySelectorAll('figure[id^="chart-"]')];
+  const bars = {};
+  let withoutSize = 0;
+  const outside = [];
+  for (const f of charts) {
+    const rects = [...f.querySelectorAll('svg rect')];
+    bars[f.id.replace('chart-', '')] = rects.length;
+    const svg = f.querySelector('svg');
+    if (!svg) continue;
+    const box = svg.getBoundingClientRect();
+    withoutSize += rects.filter(b => b.getBBox().height <= 0).length;
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBoundingClientRect();
+      if (b.left < box.left - 1 || b.right > box.right + 1) outside.push(t.textContent);
+    }
+  }
+  return {
+    title: h1.textContent,
+    titleVisible: r.width > 0 && r.height > 0 && (top === h1 || h1.contains(top)),
+    incidents: document.getElementById('incidents').textContent,
+    fetched: performance.getEntriesByType('resource').map(e => e.name),
+    scripts: document.scripts.length,
+    bars,
+    barsWithoutSize: withoutSize,
+    labelsOutside: outside,
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  };
+})()"#;
 
 /// What a person would see, measured in the page once every image is decoded.
 const LOOK: &str = r#"(async () => {

@@ -222,6 +222,8 @@ table! {
     Timeline: Via::Command, "timeline", "see the timeline", ANYONE;
     List: Via::Command, "list", "list incidents", ANYONE;
     Help: Via::Command, "help", "see the help", ANYONE;
+    /// `/incident stats`: aggregate figures over every incident, answered to the caller.
+    Stats: Via::Command, "stats", "see the incident report", ANYONE;
     /// `/incident actions`: the action items.
     Actions: Via::Command, "actions", "see the action items", ANYONE;
     /// `/incident action <text>`: add an action item.
@@ -289,6 +291,7 @@ impl Action {
             Command::Timeline => Action::Timeline,
             Command::List => Action::List,
             Command::Help => Action::Help,
+            Command::Stats { .. } => Action::Stats,
             Command::Actions => Action::Actions,
             Command::Action { .. } => Action::AddAction,
             Command::ActionDone(_) => Action::ActionDone,
@@ -395,6 +398,7 @@ note                 |      yes      |      yes      |      yes      |      yes 
 timeline             |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 list                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 help                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+stats                |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 actions              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 action               |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 action done          |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes

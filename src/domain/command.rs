@@ -10,6 +10,7 @@
 //! /incident timeline
 //! /incident resolve [note]
 //! /incident list
+//! /incident stats [30d]
 //! /incident help
 //! /incident action <text> [<@owner>]
 //! /incident action done <n>
@@ -72,6 +73,9 @@ pub enum Command {
     Resolve { note: Option<String> },
     /// Show open incidents to the caller only.
     List,
+    /// Show the caller the short incident report of the last `window` (30 days unless
+    /// given): counts and the median times to detect, engage, escalate and resolve.
+    Stats { window: Option<chrono::Duration> },
     /// Show the usage text to the caller only.
     Help,
     /// Add an action item for the postmortem; `owner` is a trailing mention.
@@ -128,9 +132,11 @@ impl Command {
             | Command::AwsReply { .. }
             | Command::EscalateAws { .. }
             | Command::Changes { .. } => true,
-            Command::Declare { .. } | Command::Drill { .. } | Command::List | Command::Help => {
-                false
-            }
+            Command::Declare { .. }
+            | Command::Drill { .. }
+            | Command::List
+            | Command::Stats { .. }
+            | Command::Help => false,
         }
     }
 
@@ -156,7 +162,11 @@ impl Command {
             | Command::EscalateAws { .. }
             // Asks AWS (paced, several calls) and posts for everyone: too slow for the ack.
             | Command::Changes { .. } => true,
-            Command::Timeline | Command::List | Command::Help | Command::Actions => false,
+            Command::Timeline
+            | Command::List
+            | Command::Stats { .. }
+            | Command::Help
+            | Command::Actions => false,
         }
     }
 }
@@ -307,6 +317,11 @@ macro_rules! list_usage {
         "/incident list — show the open incidents (only you see it)"
     };
 }
+macro_rules! stats_usage {
+    () => {
+        "/incident stats [30d] — the short incident report of the last 30 days (or 1d to 366d): counts and how fast (only you see it)"
+    };
+}
 macro_rules! help_usage {
     () => {
         "/incident help — show this help (only you see it)"
@@ -341,6 +356,7 @@ const ACTIONS_USAGE: &str = actions_usage!();
 const POSTMORTEM_USAGE: &str = postmortem_usage!();
 const LIST_USAGE: &str = list_usage!();
 const DRILL_USAGE: &str = drill_usage!();
+const STATS_USAGE: &str = stats_usage!();
 const HELP_USAGE: &str = help_usage!();
 
 /// The full help text: one line per subcommand with a short explanation.
@@ -385,6 +401,8 @@ pub const USAGE: &str = concat!(
     "\n",
     list_usage!(),
     "\n",
+    stats_usage!(),
+    "\n",
     help_usage!(),
 );
 
@@ -420,6 +438,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             note: optional_text(rest, "closing note", RESOLVE_USAGE)?,
         }),
         "list" => no_arguments("list", rest, LIST_USAGE).map(|()| Command::List),
+        "stats" => parse_stats(rest),
         "update" => parse_update(rest),
         "snooze" => parse_snooze(rest),
         "aws" => parse_aws(rest),
@@ -738,6 +757,16 @@ fn parse_changes(rest: &str) -> Result<Command, UsageError> {
     Ok(Command::Changes {
         lookback: Some(lookback),
     })
+}
+
+/// `stats [window]`.
+fn parse_stats(rest: &str) -> Result<Command, UsageError> {
+    if rest.is_empty() {
+        return Ok(Command::Stats { window: None });
+    }
+    super::report::parse_window(rest)
+        .map(|w| Command::Stats { window: Some(w) })
+        .map_err(|problem| UsageError::new(STATS_USAGE, problem))
 }
 
 /// `aws yes|no|status` and `aws reply <text>`.
@@ -1525,6 +1554,29 @@ mod tests {
                 E(&["\"1m\" is out of range: look back 5m to 7d"]),
             ),
             ("changes 8d", E(&["\"8d\" is out of range"])),
+            // stats
+            ("stats", K(Command::Stats { window: None })),
+            (
+                "STATS 90d",
+                K(Command::Stats {
+                    window: Some(chrono::Duration::days(90)),
+                }),
+            ),
+            (
+                "stats 2w",
+                K(Command::Stats {
+                    window: Some(chrono::Duration::days(14)),
+                }),
+            ),
+            (
+                "stats lately",
+                E(&[
+                    "\"lately\" is not a period (like 30d, 12w or 90d)",
+                    "Usage: /incident stats [30d]",
+                ]),
+            ),
+            ("stats 1h", E(&["\"1h\" is out of range: 1d to 366d"])),
+            ("stats 2y", E(&["out of range"])),
             // action, action done, actions, postmortem
             (
                 "action add an alarm on RDS connections",
@@ -1763,6 +1815,7 @@ mod tests {
             "postmortem",
             "drill",
             "list",
+            "stats",
             "help",
         ];
         assert_eq!(lines.len(), subcommands.len(), "{USAGE}");
@@ -1797,6 +1850,7 @@ mod tests {
             ACTIONS_USAGE,
             POSTMORTEM_USAGE,
             LIST_USAGE,
+            STATS_USAGE,
             HELP_USAGE,
         ] {
             assert!(lines.contains(&usage), "{usage}");
@@ -1824,6 +1878,7 @@ mod tests {
                 RESOLVE_USAGE,
             ),
             ("list x", LIST_USAGE),
+            ("stats x", STATS_USAGE),
             ("help x", HELP_USAGE),
             ("action", ACTION_USAGE),
             ("action done", ACTION_DONE_USAGE),
@@ -1886,6 +1941,7 @@ mod tests {
             (Command::Timeline, true, false),
             (resolve(None), true, true),
             (Command::List, false, false),
+            (Command::Stats { window: None }, false, false),
             (Command::Help, false, false),
             (action("x", None), true, true),
             (Command::ActionDone(1), true, true),
@@ -1918,6 +1974,9 @@ mod tests {
             Command::Timeline,
             resolve(None),
             Command::List,
+            Command::Stats {
+                window: Some(chrono::Duration::days(30)),
+            },
             Command::Help,
             action("<!channel> add an alarm", Some("U0BOB")),
             action("x", None),

@@ -17,6 +17,7 @@ pub mod drill;
 pub mod escalation;
 pub mod health_service;
 pub mod incident;
+pub mod report;
 pub mod routing;
 pub mod schedule;
 pub mod severity;

@@ -1,6 +1,6 @@
 //! When periodic things are due: pure functions over a config and `now`.
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// A repeating schedule: every `every`, and/or at fixed local times of day in `tz`.
@@ -38,6 +38,44 @@ impl Schedule {
             .map(|local| local.with_timezone(&Utc))
             .filter(|t| *t > after)
             .min()
+    }
+}
+
+/// Once a week, on `weekday` at the local time `at` in `tz` (`[summary] weekly`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Weekly {
+    pub weekday: chrono::Weekday,
+    pub at: NaiveTime,
+    pub tz: Tz,
+}
+
+impl Weekly {
+    /// Parse `mon 09:00` (a weekday, three letters or in full, any case, then HH:MM).
+    pub fn parse(text: &str, tz: Tz) -> Result<Weekly, String> {
+        let bad = || format!("\"{text}\" is not a weekday and a time; write e.g. \"mon 09:00\"");
+        let (day, time) = text
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(bad)?;
+        let weekday = day.parse::<chrono::Weekday>().map_err(|_| bad())?;
+        let at = NaiveTime::parse_from_str(time.trim(), "%H:%M").map_err(|_| bad())?;
+        Ok(Weekly { weekday, at, tz })
+    }
+
+    /// The first due time strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local_today = after.with_timezone(&self.tz).date_naive();
+        // This week's and the next two: a DST gap can remove one local time.
+        (0..22)
+            .map(|days| local_today + Duration::days(days))
+            .filter(|day| day.weekday() == self.weekday)
+            .filter_map(|day| {
+                self.tz
+                    .from_local_datetime(&day.and_time(self.at))
+                    .earliest()
+            })
+            .map(|local| local.with_timezone(&Utc))
+            .find(|t| *t > after)
     }
 }
 
@@ -127,5 +165,35 @@ mod tests {
             tz: Tz::UTC,
         };
         assert_eq!(s.next_after(utc("2026-11-21T08:00:00Z")), None);
+    }
+
+    #[test]
+    fn weekly_is_the_next_such_weekday_at_the_local_time() {
+        let w = Weekly::parse("mon 09:00", chrono_tz::Europe::Berlin).unwrap();
+        assert_eq!(w.weekday, chrono::Weekday::Mon);
+        // Thursday 2026-11-19: next Monday the 23rd, 09:00 Berlin (CET) = 08:00 UTC.
+        assert_eq!(
+            w.next_after(utc("2026-11-19T12:00:00Z")),
+            Some(utc("2026-11-23T08:00:00Z"))
+        );
+        // Monday before nine: today; exactly at it: a week later.
+        assert_eq!(
+            w.next_after(utc("2026-11-23T07:59:00Z")),
+            Some(utc("2026-11-23T08:00:00Z"))
+        );
+        assert_eq!(
+            w.next_after(utc("2026-11-23T08:00:00Z")),
+            Some(utc("2026-11-30T08:00:00Z"))
+        );
+        // Summer time: 09:00 Berlin (CEST) is 07:00 UTC.
+        assert_eq!(
+            w.next_after(utc("2026-06-01T00:00:00Z")),
+            Some(utc("2026-06-01T07:00:00Z"))
+        );
+        assert!(Weekly::parse("Friday 17:30", Tz::UTC).is_ok());
+        for bad in ["mon", "9:00 mon", "someday 09:00", "mon 9am", ""] {
+            let err = Weekly::parse(bad, Tz::UTC).unwrap_err();
+            assert!(err.contains("mon 09:00"), "{bad}: {err}");
+        }
     }
 }

@@ -86,7 +86,11 @@ impl Service {
             | Command::AwsReply { .. }
             | Command::EscalateAws { .. }) => self.escalation_command(row, &inv, actor, c).await,
             // Read-only commands are answered in the ack; nothing to do if one got here.
-            Command::Timeline | Command::List | Command::Help | Command::Actions => Ok(()),
+            Command::Timeline
+            | Command::List
+            | Command::Stats { .. }
+            | Command::Help
+            | Command::Actions => Ok(()),
         }
     }
 

@@ -5,12 +5,27 @@ use futures::future::BoxFuture;
 use super::Service;
 use crate::domain::authorization::Action;
 use crate::domain::command::{self, Command};
+use crate::domain::report::Period;
 use crate::ops::metrics::Metrics;
+use crate::report::managers;
 use crate::slack::inbound::{CommandInvocation, Inbound};
 use crate::slack::render;
+use crate::slack::render_report;
 use crate::slack::socket::EventSink;
 use crate::slack::web::Outgoing;
 use crate::store::{actions, incidents, overview, timeline};
+
+/// What `/incident stats` covers when no period is given.
+const STATS_WINDOW: chrono::Duration = chrono::Duration::days(30);
+
+/// `30 days`, `1 day`, `36 hours`.
+fn window_words(window: chrono::Duration) -> String {
+    match window.num_days() {
+        1 if window == chrono::Duration::days(1) => "day".to_string(),
+        d if window == chrono::Duration::days(d) => format!("{d} days"),
+        _ => format!("{} hours", window.num_hours()),
+    }
+}
 
 impl Service {
     async fn record_inbound(
@@ -70,6 +85,18 @@ impl Service {
                     aws_cases: &aws_cases,
                     now: self.clock.now(),
                 })))
+            }
+            (Command::Stats { window }, _) => {
+                let window = window.unwrap_or(STATS_WINDOW);
+                let now = self.clock.now();
+                let period = Period {
+                    since: now - window,
+                    until: now,
+                };
+                let report =
+                    managers::of_period(self.store.db(), period, &self.config.escalation).await?;
+                let heading = format!("Incidents in the last {}", window_words(window));
+                Ok(Some(render_report::short_report(&report, &heading)))
             }
             (Command::Actions, Some(record)) => {
                 let items = actions::of_incident(self.store.db(), record.incident.id).await?;

@@ -13,7 +13,7 @@ use crate::slack::render;
 use crate::slack::web::FileUpload;
 use crate::store::actions::{self, CloseOutcome, Closing, NewAction};
 use crate::store::inbox::InboxRow;
-use crate::store::{outbox, timeline};
+use crate::store::{outbox, reports, timeline};
 
 impl Service {
     pub(super) async fn add_action(
@@ -156,6 +156,11 @@ impl Service {
         };
         self.web.upload_file(channel, &upload).await?;
         tracing::info!(incident = %record.incident.id, file, "postmortem draft uploaded");
+        // On record for the managers' report ("incidents without a postmortem draft"), in a
+        // unit of work of its own after the upload: no transaction is held across Slack.
+        let mut tx = self.store.begin().await?;
+        reports::record_draft(&mut tx, record.incident.id, requested_by, self.clock.now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -4,13 +4,22 @@ use chrono::{DateTime, Utc};
 
 use super::worker::Failure;
 use super::Service;
+use crate::domain::report::Period;
+use crate::report::managers;
 use crate::slack::render::{self, Overview};
+use crate::slack::render_report;
 use crate::store::outbox::{self, NewOutgoing};
 use crate::store::timers::{self, SummaryRecord, Timer};
 use crate::store::{incidents, overview, timeline};
 
 /// The timer kind of periodic summaries.
 pub const SUMMARY: &str = "summary";
+
+/// The timer kind of the weekly report (`[summary] weekly`).
+pub const WEEKLY_REPORT: &str = "weekly_report";
+
+/// What the weekly report covers: the 7 days before it is due.
+const WEEK: chrono::Duration = chrono::Duration::days(7);
 
 /// Resolved incidents shown on App Home.
 const HOME_RECENT: i64 = 10;
@@ -19,9 +28,107 @@ fn summary_key(due: DateTime<Utc>) -> String {
     format!("{SUMMARY}:{}", crate::store::format_time(due))
 }
 
+fn weekly_key(due: DateTime<Utc>) -> String {
+    format!("{WEEKLY_REPORT}:{}", crate::store::format_time(due))
+}
+
 impl Service {
-    /// Make sure the next summary is scheduled (at start; the firing of one schedules the next).
+    /// Make sure the next summary, and the next weekly report when configured, are
+    /// scheduled (at start; the firing of one schedules the next).
     pub async fn ensure_summary_scheduled(&self) -> anyhow::Result<()> {
+        self.ensure_periodic_summary_scheduled().await?;
+        self.ensure_weekly_report_scheduled().await
+    }
+
+    /// The weekly report's next timer, unless one is pending or nobody would get it.
+    async fn ensure_weekly_report_scheduled(&self) -> anyhow::Result<()> {
+        let Some(weekly) = &self.config.summary.weekly else {
+            return Ok(());
+        };
+        if self.config.slack.status_channel.is_none() && self.config.slack.managers.is_empty() {
+            return Ok(()); // nobody to send it to
+        }
+        if !timers::pending_of_kind(self.store.db(), WEEKLY_REPORT)
+            .await?
+            .is_empty()
+        {
+            return Ok(());
+        }
+        if let Some(due) = weekly.next_after(self.clock.now()) {
+            let mut tx = self.store.begin().await?;
+            timers::schedule(&mut tx, WEEKLY_REPORT, &weekly_key(due), due, "{}").await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Fire a due weekly report: the short report of the 7 days before its due time, to the
+    /// status channel and each manager, written to the outbox with the claim of the timer
+    /// and the next one in one unit of work (a restart neither skips nor repeats it).
+    pub(crate) async fn fire_weekly_report(&self, timer: &Timer) -> Result<(), Failure> {
+        let now = self.clock.now();
+        let period = Period {
+            since: timer.due_at - WEEK,
+            until: timer.due_at,
+        };
+        let report = managers::of_period(self.store.db(), period, &self.config.escalation).await?;
+        let tz = self.config.summary.timezone;
+        let heading = format!(
+            "Weekly incident report, the 7 days to {} ({tz})",
+            timer.due_at.with_timezone(&tz).format("%a %-d %b %Y %H:%M")
+        );
+        let msg = render_report::short_report(&report, &heading);
+        let blocks = msg.blocks.as_ref().map(|b| b.to_string());
+        let messages: Vec<NewOutgoing> = self
+            .config
+            .slack
+            .status_channel
+            .iter()
+            .cloned()
+            .chain(
+                self.config
+                    .slack
+                    .managers
+                    .iter()
+                    .map(|m| m.as_str().to_string()),
+            )
+            .map(|destination| NewOutgoing {
+                destination,
+                text: msg.text.clone(),
+                blocks: blocks.clone(),
+            })
+            .collect();
+        let next = self
+            .config
+            .summary
+            .weekly
+            .as_ref()
+            // After downtime: this one now, then on schedule.
+            .and_then(|w| w.next_after(timer.due_at.max(now)))
+            .map(|due| (weekly_key(due), due));
+        let mut tx = self.store.begin().await?;
+        let fired = timers::claim(&mut tx, timer.id, now).await?;
+        if fired {
+            for m in &messages {
+                outbox::enqueue_for_timer(&mut tx, timer.id, m, now).await?;
+            }
+            if let Some((key, due)) = &next {
+                timers::schedule(&mut tx, WEEKLY_REPORT, key, *due, "{}").await?;
+            }
+        }
+        tx.commit().await?;
+        if fired {
+            tracing::info!(
+                incidents = report.incidents,
+                recipients = messages.len(),
+                "weekly report fired"
+            );
+        }
+        Ok(())
+    }
+
+    /// Make sure the next periodic summary is scheduled.
+    async fn ensure_periodic_summary_scheduled(&self) -> anyhow::Result<()> {
         if !timers::pending_of_kind(self.store.db(), SUMMARY)
             .await?
             .is_empty()

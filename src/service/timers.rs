@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::summary::SUMMARY;
+use super::summary::{SUMMARY, WEEKLY_REPORT};
 use super::Service;
 use crate::slack::render;
 use crate::slack::web::{Outgoing, PostedMessage, SlackError};
@@ -147,6 +147,7 @@ impl Service {
             tracing::debug!(key = %timer.key, lag_ms = lag.num_milliseconds(), "timer due");
             let result = match timer.kind.as_str() {
                 SUMMARY => self.fire_summary(&timer).await,
+                WEEKLY_REPORT => self.fire_weekly_report(&timer).await,
                 NUDGE_TIMER => self.fire_nudge(&timer).await,
                 CASE_RETRY_TIMER => self.fire_case_retry(&timer).await,
                 other => {

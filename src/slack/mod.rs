@@ -3,7 +3,8 @@
 //! - [`web`]: outbound Web API calls.
 //! - [`socket`]: warroom's Socket Mode client: receive, record, ack.
 //! - [`inbound`]: warroom's own types for what Slack delivers.
-//! - [`render`]: Block Kit and text for every message warroom posts.
+//! - [`render`]: Block Kit and text for every message warroom posts (`render_support`,
+//!   `render_changes` and `render_report`, the short incident report, beside it).
 //! - [`mrkdwn`]: escaping of untrusted text.
 //! - [`limits`]: Slack's Block Kit limits, measured after escaping; every message is fitted
 //!   on its way out.
@@ -15,6 +16,7 @@ pub mod manifest;
 pub mod mrkdwn;
 pub mod render;
 pub mod render_changes;
+pub mod render_report;
 pub mod render_support;
 pub mod socket;
 pub mod web;

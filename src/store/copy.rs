@@ -28,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "health_events_seen",
     "aws_facts",
     "action_items",
+    "postmortem_drafts",
     "timers",
     "outbox",
     "summaries",

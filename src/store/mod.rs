@@ -35,6 +35,7 @@ mod maintenance;
 pub mod outbox;
 pub mod overview;
 mod postmortem;
+pub mod reports;
 pub mod timeline;
 pub mod timers;
 

@@ -617,12 +617,13 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             run(stage, u, &format!("note {u} checked the dashboards")).await;
             a.entry(EntryKind::Note).await;
         }
-        Action::Timeline | Action::List | Action::Help | Action::Actions => {
+        Action::Timeline | Action::List | Action::Help | Action::Actions | Action::Stats => {
             let a = Attempt::new(stage, action, u, expect).await;
             let (text, needle) = match action {
                 Action::Timeline => ("timeline", "Timeline of incident"),
                 Action::List => ("list", "open incident"),
                 Action::Help => ("help", "/incident"),
+                Action::Stats => ("stats 7d", "Incidents in the last 7 days"),
                 _ => ("actions", "ction item"),
             };
             let ack = run(stage, u, text).await;

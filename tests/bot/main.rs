@@ -13,6 +13,7 @@ mod drills;
 mod escalation;
 mod inbox;
 mod postmortem;
+mod reports;
 mod restart;
 mod summaries;
 mod timeline;

@@ -2,6 +2,11 @@
 //! Plain text, one line per item, so it greps and pipes well. What goes to a terminal
 //! passes [`for_terminal`] first: recorded text is whatever people and alarms wrote, and a
 //! terminal obeys escape sequences.
+//!
+//! [`managers`] renders the managers' report (`warroom report`) as Markdown, CSV, JSON or
+//! a self-contained HTML page.
+
+pub mod managers;
 
 use std::fmt::Write;
 
