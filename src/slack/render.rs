@@ -431,7 +431,8 @@ pub fn postmortem_summary(
         i.severity.to_string()
     };
     Outgoing::text(format!(
-        ":memo: Postmortem draft for incident {}: *{}*, requested by {}.\n{severity}, {state}. {key_events} key events, {} quiet spell(s) over {}m, {} action item(s) ({} open), {} message(s) from {people} people.\nDownload it, fill in the ✏️ parts, and share it.",
+        "{}:memo: Postmortem draft for incident {}: *{}*, requested by {}.\n{severity}, {state}. {key_events} key events, {} quiet spell(s) over {}m, {} action item(s) ({} open), {} message(s) from {people} people.\nDownload it, fill in the ✏️ parts, and share it.",
+        drill_prefix(i.id),
         i.id,
         title(i),
         user_mention(requested_by),

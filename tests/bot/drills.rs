@@ -291,6 +291,25 @@ async fn a_drill_runs_for_real_but_its_case_is_a_dry_run_and_it_is_scored() {
         "{card}"
     );
 
+    // The postmortem draft of a drill says so, in the file and in the message beside it.
+    assert_eq!(world.command(BOB, &second, "postmortem").await, None);
+    let second_id = second.clone();
+    let file = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.files
+                .iter()
+                .find(|f| f.completed && f.channel.as_deref() == Some(second_id.as_str()))
+                .cloned()
+        })
+        .await
+        .expect("the drill's postmortem draft is shared in its channel");
+    let comment = file.initial_comment.clone().unwrap_or_default();
+    assert!(comment.starts_with("DRILL · "), "{comment}");
+    assert!(comment.contains("incident drill #2"), "{comment}");
+    let md = String::from_utf8(file.bytes.clone()).unwrap();
+    assert!(md.contains("DRILL"), "{md}");
+
     // Listed apart: the real incident counts, the drills do not.
     let list = world.command(DAVE, &world.ops, "list").await.unwrap();
     assert!(list.contains("1 open incident(s)"), "{list}");
