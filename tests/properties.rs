@@ -549,6 +549,8 @@ fn postmortem_page(
         entries: vec![pinned, said],
         details: HashMap::new(),
         actions: vec![action(message, "U0BOB")],
+        names: Default::default(),
+        roles: Vec::new(),
         evidence: Evidence {
             opened_by_alarm: Some(alarm.to_string()),
             alarms: vec![AlarmEvent {

@@ -17,6 +17,8 @@ pub mod drill;
 pub mod escalation;
 pub mod health_service;
 pub mod incident;
+pub mod names;
+pub mod roles;
 pub mod routing;
 pub mod schedule;
 pub mod severity;
