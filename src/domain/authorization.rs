@@ -400,6 +400,7 @@ drill                |      yes      |      yes      |      yes      |      yes 
 drill --real-case    |       -       |       -       |       -       |       -       |      yes      |       -       |       -
 note                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 timeline             |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+catchup              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 list                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 help                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 actions              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
@@ -414,6 +415,7 @@ aws yes|no           |      yes      |      yes      |      yes      |      yes 
 status               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 sev                  |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 lead                 |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+role                 |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 resolve              |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 reopen               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 escalate aws         |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -

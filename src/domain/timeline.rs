@@ -226,6 +226,7 @@ mod tests {
                 "status_changed",
                 "severity_changed",
                 "lead_changed",
+                "role_assigned",
                 "note",
                 "resolved",
                 "reopened",
