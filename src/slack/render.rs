@@ -242,9 +242,9 @@ pub fn catchup(c: &Catchup<'_>) -> Outgoing {
         format!("*Open action items*:\n{}", lines.join("\n"))
     };
     let help = if i.is_open() {
-        "*How to help*: say what you see here (it is all recorded), ask the lead before you change anything, `/incident note <text>` for findings, `/incident action <text>` for follow-ups, `/incident timeline` for everything"
+        "*How to help*: say what you see here (it is all recorded), ask the lead before you change anything, `/incident note &lt;text&gt;` for findings, `/incident action &lt;text&gt;` for follow-ups, `/incident timeline` for everything"
     } else {
-        "*This incident is resolved*: `/incident postmortem` drafts the postmortem; `/incident action <text>` adds a follow-up"
+        "*This incident is resolved*: `/incident postmortem` drafts the postmortem; `/incident action &lt;text&gt;` adds a follow-up"
     };
     let heading = format!(":wave: *Catch-up on incident {}: {}*", i.id, title(i));
     let blocks: Vec<Value> = [
