@@ -201,6 +201,8 @@ pub fn catchup(c: &Catchup<'_>) -> Outgoing {
             ),
         },
     };
+    // Each list fits its section after escaping; what does not fit is counted, not cut.
+    let budget = super::limits::SECTION_TEXT - 200;
     let keys: Vec<&TimelineEntry> = c
         .entries
         .iter()
@@ -210,33 +212,52 @@ pub fn catchup(c: &Catchup<'_>) -> Outgoing {
     let events = if recent.is_empty() {
         "*Key events*: _none yet_".to_string()
     } else {
-        let lines: Vec<String> = recent.iter().map(|e| entry_line(e)).collect();
-        format!(
+        // The newest first into the budget, then shown oldest first.
+        let mut lines: Vec<String> = Vec::new();
+        let mut used = 0;
+        for e in recent.iter().rev() {
+            let line = entry_line(e);
+            if used + line.len() + 1 > budget {
+                break;
+            }
+            used += line.len() + 1;
+            lines.push(line);
+        }
+        lines.reverse();
+        let left_out = recent.len() - lines.len();
+        let mut text = format!(
             "*Last {} key events* (UTC):\n{}",
-            recent.len(),
+            lines.len(),
             lines.join("\n")
-        )
+        );
+        if left_out > 0 {
+            text.push_str(&format!("\n_… {left_out} more: `/incident timeline`_"));
+        }
+        text
     };
     let open: Vec<&ActionItem> = c.actions.iter().filter(|a| !a.is_done()).collect();
     let actions = if open.is_empty() {
         "*Open action items*: _none_".to_string()
     } else {
-        let mut lines: Vec<String> = open
-            .iter()
-            .take(CATCHUP_ACTIONS)
-            .map(|a| {
-                let owner = a
-                    .owner
-                    .as_ref()
-                    .map(|o| format!(" ({})", user_mention(o)))
-                    .unwrap_or_default();
-                format!("{}. {}{owner}", a.number, escape(&truncate(&a.text, 200)))
-            })
-            .collect();
-        if open.len() > CATCHUP_ACTIONS {
+        let mut lines: Vec<String> = Vec::new();
+        let mut used = 0;
+        for a in open.iter().take(CATCHUP_ACTIONS) {
+            let owner = a
+                .owner
+                .as_ref()
+                .map(|o| format!(" ({})", user_mention(o)))
+                .unwrap_or_default();
+            let line = format!("{}. {}{owner}", a.number, escape(&truncate(&a.text, 200)));
+            if used + line.len() + 1 > budget {
+                break;
+            }
+            used += line.len() + 1;
+            lines.push(line);
+        }
+        if open.len() > lines.len() {
             lines.push(format!(
                 "_… and {} more: `/incident actions`_",
-                open.len() - CATCHUP_ACTIONS
+                open.len() - lines.len()
             ));
         }
         format!("*Open action items*:\n{}", lines.join("\n"))

@@ -306,6 +306,61 @@ async fn names_in_the_timeline_and_postmortem_and_ids_for_unknown_users(world: W
     app.stop().await.unwrap();
 }
 
+/// A catch-up full of long text that grows when escaped still fits Slack's limits (the
+/// emulator refuses what Slack would), on joining and on demand.
+async fn a_catch_up_of_long_hostile_text_fits(world: World) {
+    let app = world.start_bot().await;
+    let channel = world.declare(ALICE, "Everything is on fire sev1").await;
+    let hostile = "<&>".repeat(95);
+    for i in 0..6 {
+        world
+            .command(BOB, &channel, &format!("note {i} {hostile}"))
+            .await;
+    }
+    for i in 0..12 {
+        world
+            .command(BOB, &channel, &format!("action {i} {hostile}"))
+            .await;
+    }
+    world
+        .command(BOB, &channel, &format!("update {}", "<!here>".repeat(400)))
+        .await;
+    let store = world.store().await;
+    wait_timeline(&store, &channel, "the update", |e| {
+        e.iter().any(|e| e.kind == EntryKind::Update)
+    })
+    .await;
+    world.emu.member_joins(&channel, DAVE, None).unwrap();
+    let dave = world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.ephemerals
+                .iter()
+                .find(|e| e.user == DAVE && e.source == EphemeralSource::PostEphemeral)
+                .cloned()
+        })
+        .await
+        .expect("the catch-up fits and is sent");
+    let raw = dave
+        .blocks
+        .as_ref()
+        .map(|b| b.to_string())
+        .unwrap_or_default();
+    assert!(!raw.contains("<&>") && !raw.contains("<!here>"), "{raw}");
+    assert!(plain_text(&dave.text, dave.blocks.as_ref()).contains("more: `/incident actions`"));
+    let answer = world
+        .command(CAROL, &channel, "catchup")
+        .await
+        .unwrap_or_default();
+    assert!(answer.contains("Catch-up on incident"), "{answer}");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_long_catch_up_fits() {
+    a_catch_up_of_long_hostile_text_fits(World::new().await).await
+}
+
 on_both_backends!(roles_are_assigned_shown_and_kept_across_a_restart);
 
 #[tokio::test]

@@ -935,7 +935,10 @@ async fn joins_are_told_as_member_joined_channel() {
     };
     let room = h.war_room("inc-joins", &[]).await;
     let invited = h
-        .bot("conversations.invite", &[("channel", &room), ("users", "U1")])
+        .bot(
+            "conversations.invite",
+            &[("channel", &room), ("users", "U1")],
+        )
         .await;
     assert_eq!(invited["ok"], json!(true), "{invited}");
     let events = joined(&h);
@@ -957,7 +960,9 @@ async fn joins_are_told_as_member_joined_channel() {
     h.emu.member_joins(&elsewhere, "U3", None).unwrap();
     assert_eq!(joined(&h).len(), 2);
     // The bot joining a public channel is told too.
-    let join = h.bot("conversations.join", &[("channel", &elsewhere)]).await;
+    let join = h
+        .bot("conversations.join", &[("channel", &elsewhere)])
+        .await;
     assert_eq!(join["ok"], json!(true), "{join}");
     let events = joined(&h);
     assert_eq!(events.len(), 3);
