@@ -1,4 +1,4 @@
--- PostgreSQL: the same schema as migrations/sqlite/20261203000070_people.sql, translated:
+-- PostgreSQL: the same schema as migrations/sqlite/20261203000080_people.sql, translated:
 -- BIGINT for INTEGER, TEXT COLLATE "C" so text compares and sorts byte by byte as in SQLite.
 
 CREATE TABLE user_names (
