@@ -85,6 +85,8 @@ fn source(n: usize) -> PostmortemSource {
         entries,
         details: HashMap::new(),
         actions: Vec::new(),
+        names: Default::default(),
+        roles: Vec::new(),
         evidence: Evidence::default(),
     }
 }

@@ -319,7 +319,12 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let store = app::open_store(&config).await?;
             let records = store::incidents::list(store.db(), !all).await?;
-            print_report(&report::incidents(&records, chrono::Utc::now()));
+            let leads: Vec<String> = records
+                .iter()
+                .filter_map(|r| r.incident.lead.as_ref().map(|l| l.as_str().to_string()))
+                .collect();
+            let names = store::people::known_names(store.db(), &leads).await?;
+            print_report(&report::incidents(&records, &names, chrono::Utc::now()));
             Ok(())
         }
         Cmd::Timeline { id, config } => {
@@ -329,7 +334,12 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no incident {id} in {}", config.database.shown_url()))?;
             let entries = store::timeline::of_incident(store.db(), record.incident.id).await?;
-            print_report(&report::timeline(&record, &entries));
+            let names = store::people::known_names(
+                store.db(),
+                &report::people_in_timeline(&record, &entries),
+            )
+            .await?;
+            print_report(&report::timeline(&record, &entries, &names));
             Ok(())
         }
         Cmd::Postmortem {

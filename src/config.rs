@@ -60,6 +60,26 @@ pub struct Config {
     pub postmortem: PostmortemConfig,
     pub diagnostics: DiagnosticsConfig,
     pub drills: DrillsConfig,
+    pub incident: IncidentConfig,
+}
+
+/// `[incident]`: how incidents are run.
+#[derive(Debug, Clone)]
+pub struct IncidentConfig {
+    /// `[incident] roles`: the roles `/incident role` hands out besides the lead, in the
+    /// order the header and the catch-up list them.
+    pub roles: Vec<String>,
+}
+
+impl Default for IncidentConfig {
+    fn default() -> Self {
+        IncidentConfig {
+            roles: crate::domain::roles::DEFAULT_ROLES
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+        }
+    }
 }
 
 /// `[drills]`: rehearsal incidents (`/incident drill`, `warroom drill`).
@@ -400,6 +420,7 @@ impl Default for Config {
             postmortem: PostmortemConfig::default(),
             diagnostics: DiagnosticsConfig::default(),
             drills: DrillsConfig::default(),
+            incident: IncidentConfig::default(),
         }
     }
 }
@@ -426,6 +447,50 @@ struct RawConfig {
     diagnostics: Option<RawDiagnostics>,
     #[serde(default)]
     drills: RawDrills,
+    #[serde(default)]
+    incident: RawIncident,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncident {
+    roles: Option<Vec<String>>,
+}
+
+/// `[incident] roles`: lowercase names of letters, digits and dashes, no duplicates, not
+/// `lead` (the lead has its own command).
+fn incident_config(raw: RawIncident) -> Result<IncidentConfig, ConfigError> {
+    let Some(roles) = raw.roles else {
+        return Ok(IncidentConfig::default());
+    };
+    let key = "[incident] roles";
+    let mut seen = std::collections::HashSet::new();
+    for role in &roles {
+        let ok = !role.is_empty()
+            && role.chars().count() <= crate::domain::command::MAX_ROLE_CHARS
+            && role
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(invalid(
+                key,
+                format!(
+                    "{role:?} is not a role name: use 1 to {} lowercase letters, digits and dashes",
+                    crate::domain::command::MAX_ROLE_CHARS
+                ),
+            ));
+        }
+        if role == "lead" {
+            return Err(invalid(
+                key,
+                "\"lead\" is not needed: the lead is always there (/incident lead)",
+            ));
+        }
+        if !seen.insert(role.as_str()) {
+            return Err(invalid(key, format!("{role:?} is listed twice")));
+        }
+    }
+    Ok(IncidentConfig { roles })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -730,6 +795,7 @@ impl Config {
             postmortem: postmortem_config(raw.postmortem)?,
             diagnostics: diagnostics_config(raw.diagnostics)?,
             drills: drills_config(raw.drills)?,
+            incident: incident_config(raw.incident)?,
         })
     }
 }
@@ -2194,6 +2260,31 @@ mod diagnostics_tests {
         ] {
             let err = Config::parse(text).unwrap_err().to_string();
             assert!(err.starts_with(&format!("config key {key}: ")), "{err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod incident_tests {
+    use super::*;
+
+    #[test]
+    fn roles_default_and_are_checked() {
+        let c = Config::parse("").unwrap().incident;
+        assert_eq!(c.roles, ["comms", "scribe", "ops", "aws-liaison"]);
+        let c = Config::parse("[incident]\nroles = [\"comms\", \"db-1\"]")
+            .unwrap()
+            .incident;
+        assert_eq!(c.roles, ["comms", "db-1"]);
+        for bad in [
+            "roles = [\"Comms\"]",
+            "roles = [\"\"]",
+            "roles = [\"a b\"]",
+            "roles = [\"lead\"]",
+            "roles = [\"ops\", \"ops\"]",
+        ] {
+            let err = Config::parse(&format!("[incident]\n{bad}")).unwrap_err();
+            assert!(err.to_string().contains("[incident] roles"), "{bad}: {err}");
         }
     }
 }

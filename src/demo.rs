@@ -82,6 +82,10 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     emu.add_user(ALICE, "alice");
     emu.add_user(BOB, "bob");
     emu.add_user(CAROL, "carol");
+    // Slack shows people by their names; warroom learns them from users.info.
+    emu.set_user_names(ALICE, "Alice Chen", "Alice Chen");
+    emu.set_user_names(BOB, "Bob Smith", "Bob Smith");
+    emu.set_user_names(CAROL, "Carol Diaz", "");
     let ops = emu.create_channel(ALICE, "ops");
     emu.join_channel(&ops, BOB);
     let status = emu.create_channel(CAROL, "incident-status");
@@ -93,7 +97,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         db_path.display()
     );
     println!(
-        "Responders on call: @bob, @carol; @alice is on the checkout alarm route. A CloudWatch alarm notices first.\n"
+        "Responders on call: Bob Smith and Carol Diaz; Alice Chen is on the checkout alarm route. A CloudWatch alarm notices first.\n"
     );
 
     // One clock for the bot, Slack and AWS: times in the channel, on the timeline and on
@@ -135,12 +139,19 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let incidents = crate::store::incidents::list(store.db(), false).await?;
     let timeline = match incidents.first() {
-        Some(r) => Some((
-            r.clone(),
-            crate::store::timeline::of_incident(store.db(), r.incident.id).await?,
-        )),
+        Some(r) => {
+            let entries = crate::store::timeline::of_incident(store.db(), r.incident.id).await?;
+            let people = report::people_in_timeline(r, &entries);
+            let names = crate::store::people::known_names(store.db(), &people).await?;
+            Some((r.clone(), entries, names))
+        }
         None => None,
     };
+    let leads: Vec<String> = incidents
+        .iter()
+        .filter_map(|r| r.incident.lead.as_ref().map(|l| l.as_str().to_string()))
+        .collect();
+    let lead_names = crate::store::people::known_names(store.db(), &leads).await?;
     app.stop().await?;
     emu.shutdown();
     aws.shutdown();
@@ -155,13 +166,16 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         "\n──── recorded timeline (warroom timeline {}) ────",
         incidents.first().map(|r| r.incident.id.0).unwrap_or(0)
     );
-    if let Some((record, entries)) = timeline {
-        print!("{}", report::timeline(&record, &entries));
+    if let Some((record, entries, names)) = timeline {
+        print!("{}", report::timeline(&record, &entries, &names));
     }
     println!("\n──── #incident-status as stakeholders saw it ────");
     print!("{stakeholders}");
     println!("\n──── incidents (warroom incidents --all) ────");
-    print!("{}", report::incidents(&incidents, clock.now()));
+    print!(
+        "{}",
+        report::incidents(&incidents, &lead_names, clock.now())
+    );
     if let Some((name, text)) = draft {
         println!("\n──── {name}, uploaded to the channel (first 40 lines) ────");
         for line in text.lines().take(40) {
@@ -448,20 +462,23 @@ impl Script<'_> {
         )?;
         self.command(ALICE, &channel, "lead <@U0BOB>").await?;
         self.bot_messages(&channel, base + 3).await?;
+        // The new lead hands stakeholder communication to Carol: shown in the pinned header.
+        self.command(BOB, &channel, "role comms <@U0CAROL>").await?;
+        self.bot_messages(&channel, base + 4).await?;
         self.command(
             CAROL,
             &channel,
             "update Checkout is failing for about a third of orders; we are rolling back the last deploy. Next update in 30 minutes",
         )
         .await?;
-        self.bot_messages(&channel, base + 4).await?;
+        self.bot_messages(&channel, base + 5).await?;
         self.command(
             BOB,
             &channel,
             "status monitoring rolled back to 2026.11.21-2; connections dropping",
         )
         .await?;
-        self.bot_messages(&channel, base + 5).await?;
+        self.bot_messages(&channel, base + 6).await?;
         let fixed = emu.post_message(
             BOB,
             &channel,
@@ -475,7 +492,7 @@ impl Script<'_> {
             "resolve error rate at baseline for 20 minutes",
         )
         .await?;
-        let resolved = self.bot_messages(&channel, base + 6).await?;
+        let resolved = self.bot_messages(&channel, base + 7).await?;
         // The header is updated right after the resolve notice.
         let ch = channel.clone();
         emu.wait_until(STEP_DEADLINE, |ws| {
@@ -544,13 +561,20 @@ impl Script<'_> {
     }
 
     fn transcript(&self, channel: &str) -> String {
+        // As a Slack client shows it: people by display name (else full name), mentions too.
+        let users = self.emu.workspace().users;
+        let shown = |u: &crate::slack_emulator::User| {
+            if u.display_name.is_empty() {
+                u.real_name.clone()
+            } else {
+                u.display_name.clone()
+            }
+        };
         let name_of = |id: &str| -> String {
-            self.emu
-                .workspace()
-                .users
+            users
                 .iter()
                 .find(|u| u.id == id)
-                .map(|u| u.name.clone())
+                .map(shown)
                 .unwrap_or_else(|| {
                     if id == self.emu.config().bot_user_id {
                         "warroom".into()
@@ -579,7 +603,10 @@ impl Script<'_> {
             if m.pinned {
                 flags.push_str(" (pinned)");
             }
-            let body = plain_text(&m.text, m.blocks.as_ref());
+            let mut body = plain_text(&m.text, m.blocks.as_ref());
+            for u in &users {
+                body = body.replace(&format!("@{}", u.id), &format!("@{}", shown(u)));
+            }
             let mut lines = body.lines();
             out.push_str(&format!(
                 "[{at}] {who}{flags}: {}\n",

@@ -107,6 +107,8 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
                 done_by: None,
             })
             .collect(),
+        names: Default::default(),
+        roles: Vec::new(),
         evidence: Evidence {
             alarms: (0..HOSTILE.len())
                 .map(|i| AlarmEvent {

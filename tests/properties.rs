@@ -15,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::Value;
 use warroom::domain::incident::Change;
+use warroom::domain::roles::Roles;
 use warroom::domain::support::CaseGlance;
 use warroom::domain::support::SupportSeverity;
 use warroom::domain::{ActionItem, IncidentRecord, TimelineEntry};
@@ -215,6 +216,10 @@ proptest! {
         let before = incident(&title, Status::Investigating, false);
         let resolved = incident(&title, Status::Resolved, true);
         let now = opened() + chrono::Duration::minutes(95);
+        let roles = Roles::ordered(
+            vec![("comms".to_string(), user("U0BOB")), ("aws-liaison".to_string(), alice.clone())],
+            &["comms".to_string()],
+        );
         let changes = [
             Change::Status { to: Status::Identified, note: Some(note.clone()) },
             Change::Status { to: Status::Investigating, note: Some(note.clone()) },
@@ -223,8 +228,8 @@ proptest! {
             Change::Lead(user("U0CAROL")),
         ];
         let mut outs: Vec<(&str, Outgoing)> = vec![
-            ("header", render::header(&open, now)),
-            ("header resolved", render::header(&resolved, now)),
+            ("header", render::header(&open, &roles, now)),
+            ("header resolved", render::header(&resolved, &Roles::default(), now)),
             ("note", render::note_notice(&alice, &note, now, true)),
             ("declared", render::declared_reply(&open)),
             ("problem", render::problem(&text)),
@@ -248,6 +253,24 @@ proptest! {
         .chain([entry(EntryKind::Message, &note, "U0BOB")])
         .collect();
         outs.push(("timeline", render::timeline(&open, &entries)));
+        let with_update: Vec<TimelineEntry> = entries
+            .iter()
+            .cloned()
+            .chain([entry(EntryKind::Update, &text, &actor_text)])
+            .collect();
+        let actions = [action(&text, &actor_text), action(&note, "U0BOB")];
+        outs.push((
+            "catch-up",
+            render::catchup(&render::Catchup {
+                record: &open,
+                roles: &roles,
+                entries: &with_update,
+                case: None,
+                actions: &actions,
+                now,
+            }),
+        ));
+        outs.push(("role", render::role_notice(&alice, "comms", &user("U0BOB"), open.incident.id)));
         // Whatever the command text, a usage error echoes it escaped.
         if let Err(e) = warroom::domain::command::parse(&format!("{text} {note}")) {
             outs.push(("usage", render::usage_error(&e)));
@@ -549,6 +572,8 @@ fn postmortem_page(
         entries: vec![pinned, said],
         details: HashMap::new(),
         actions: vec![action(message, "U0BOB")],
+        names: Default::default(),
+        roles: Vec::new(),
         evidence: Evidence {
             opened_by_alarm: Some(alarm.to_string()),
             alarms: vec![AlarmEvent {

@@ -220,6 +220,8 @@ table! {
     DrillRealCase: Via::Command, "drill --real-case", "start drills that open real AWS Support cases", SUPPORT_GROUP;
     Note: Via::Command, "note", "add notes", ANYONE;
     Timeline: Via::Command, "timeline", "see the timeline", ANYONE;
+    /// `/incident catchup`: what a late joiner is sent, on demand.
+    Catchup: Via::Command, "catchup", "see the catch-up", ANYONE;
     List: Via::Command, "list", "list incidents", ANYONE;
     Help: Via::Command, "help", "see the help", ANYONE;
     /// `/incident stats`: aggregate figures over every incident, answered to the caller.
@@ -244,6 +246,9 @@ table! {
     Severity: Via::Command, "sev", "change the severity", RUNNING;
     /// Setting the lead, of an incident with or without one.
     Lead: Via::Command, "lead", "choose the incident lead", RUNNING;
+    /// `/incident role <name> <@user>`: the other `[incident] roles`, kept to the same
+    /// people as the lead.
+    AssignRole: Via::Command, "role", "hand out incident roles", RUNNING;
     /// `/incident resolve`, or `status resolved`.
     Resolve: Via::Command, "resolve", "resolve the incident", RUNNING;
     /// A status change of a resolved incident.
@@ -289,6 +294,7 @@ impl Action {
             Command::Drill { .. } => Action::Drill,
             Command::Note { .. } => Action::Note,
             Command::Timeline => Action::Timeline,
+            Command::Catchup => Action::Catchup,
             Command::List => Action::List,
             Command::Help => Action::Help,
             Command::Stats { .. } => Action::Stats,
@@ -308,6 +314,7 @@ impl Action {
             Command::Status { .. } => Action::Status,
             Command::Sev(_) => Action::Severity,
             Command::Lead(_) => Action::Lead,
+            Command::Role { .. } => Action::AssignRole,
             Command::Resolve { .. } => Action::Resolve,
             Command::Update { .. } => Action::Update,
             Command::EscalateAws { .. } => Action::EscalateAws,
@@ -396,6 +403,7 @@ drill                |      yes      |      yes      |      yes      |      yes 
 drill --real-case    |       -       |       -       |       -       |       -       |      yes      |       -       |       -
 note                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 timeline             |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+catchup              |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 list                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 help                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 stats                |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
@@ -411,6 +419,7 @@ aws yes|no           |      yes      |      yes      |      yes      |      yes 
 status               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 sev                  |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 lead                 |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
+role                 |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 resolve              |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 reopen               |      yes      |      yes      |      yes      |      yes      |       -       |       -       |       -
 escalate aws         |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -

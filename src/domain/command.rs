@@ -6,6 +6,8 @@
 //! /incident status <investigating|identified|monitoring|resolved> [note]
 //! /incident sev <1-4>
 //! /incident lead <@user>
+//! /incident role <name> <@user>
+//! /incident catchup
 //! /incident note [at HH:MM] <text>
 //! /incident timeline
 //! /incident resolve [note]
@@ -65,6 +67,11 @@ pub enum Command {
     Sev(Severity),
     /// Hand the incident to a new lead.
     Lead(UserId),
+    /// Give one of the `[incident] roles` (besides the lead) to a person. The name is
+    /// lowercased here; whether it is a configured role is the service's question.
+    Role { role: String, user: UserId },
+    /// Show the catch-up (what a late joiner is sent) to the caller only.
+    Catchup,
     /// Add a timeline entry, optionally backdated to `at` (UTC, today or yesterday).
     Note { at: Option<NaiveTime>, text: String },
     /// Show the timeline to the caller only.
@@ -118,6 +125,8 @@ impl Command {
             Command::Status { .. }
             | Command::Sev(_)
             | Command::Lead(_)
+            | Command::Role { .. }
+            | Command::Catchup
             | Command::Note { .. }
             | Command::Timeline
             | Command::Resolve { .. }
@@ -149,6 +158,7 @@ impl Command {
             | Command::Status { .. }
             | Command::Sev(_)
             | Command::Lead(_)
+            | Command::Role { .. }
             | Command::Note { .. }
             | Command::Resolve { .. }
             | Command::Update { .. }
@@ -163,6 +173,7 @@ impl Command {
             // Asks AWS (paced, several calls) and posts for everyone: too slow for the ack.
             | Command::Changes { .. } => true,
             Command::Timeline
+            | Command::Catchup
             | Command::List
             | Command::Stats { .. }
             | Command::Help
@@ -235,6 +246,16 @@ macro_rules! sev_usage {
 macro_rules! lead_usage {
     () => {
         "/incident lead <@user> — hand the incident to a new lead"
+    };
+}
+macro_rules! role_usage {
+    () => {
+        "/incident role <name> <@user> — give someone a role besides the lead (the names are in [incident] roles: comms, scribe, ops, aws-liaison by default)"
+    };
+}
+macro_rules! catchup_usage {
+    () => {
+        "/incident catchup — what you missed: status, people, the latest update, the AWS case, key events, open items (only you see it)"
     };
 }
 macro_rules! note_usage {
@@ -332,6 +353,8 @@ const DECLARE_USAGE: &str = declare_usage!();
 const STATUS_USAGE: &str = status_usage!();
 const SEV_USAGE: &str = sev_usage!();
 const LEAD_USAGE: &str = lead_usage!();
+const ROLE_USAGE: &str = role_usage!();
+const CATCHUP_USAGE: &str = catchup_usage!();
 const NOTE_USAGE: &str = note_usage!();
 const TIMELINE_USAGE: &str = timeline_usage!();
 const UPDATE_USAGE: &str = update_usage!();
@@ -369,6 +392,8 @@ pub const USAGE: &str = concat!(
     "\n",
     lead_usage!(),
     "\n",
+    role_usage!(),
+    "\n",
     note_usage!(),
     "\n",
     update_usage!(),
@@ -386,6 +411,8 @@ pub const USAGE: &str = concat!(
     changes_usage!(),
     "\n",
     timeline_usage!(),
+    "\n",
+    catchup_usage!(),
     "\n",
     resolve_usage!(),
     "\n",
@@ -432,6 +459,8 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         "status" => parse_status(rest),
         "sev" => parse_sev(rest),
         "lead" => parse_lead(rest),
+        "role" => parse_role(rest),
+        "catchup" => no_arguments("catchup", rest, CATCHUP_USAGE).map(|()| Command::Catchup),
         "note" => parse_note(rest),
         "timeline" => no_arguments("timeline", rest, TIMELINE_USAGE).map(|()| Command::Timeline),
         "resolve" => Ok(Command::Resolve {
@@ -650,6 +679,59 @@ fn parse_lead(rest: &str) -> Result<Command, UsageError> {
             "the new lead is missing: mention them, e.g. /incident lead @alice",
         ));
     }
+    one_person(
+        rest,
+        "lead",
+        "the new lead",
+        LEAD_USAGE,
+        "/incident lead @alice",
+    )
+    .map(Command::Lead)
+}
+
+/// Longest role name, in characters.
+pub const MAX_ROLE_CHARS: usize = 32;
+
+fn parse_role(rest: &str) -> Result<Command, UsageError> {
+    let (name, rest) = split_word(rest);
+    if name.is_empty() || rest.is_empty() {
+        return Err(UsageError::new(
+            ROLE_USAGE,
+            "say which role and who: e.g. /incident role comms @alice",
+        ));
+    }
+    let role = name.to_ascii_lowercase();
+    let well_formed = role.chars().count() <= MAX_ROLE_CHARS
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !well_formed {
+        return Err(UsageError::new(
+            ROLE_USAGE,
+            format!(
+                "{} is not a role name: role names are letters, digits and dashes, e.g. comms",
+                quoted(name)
+            ),
+        ));
+    }
+    let user = one_person(
+        rest,
+        "role",
+        "the person",
+        ROLE_USAGE,
+        "/incident role comms @alice",
+    )?;
+    Ok(Command::Role { role, user })
+}
+
+/// Exactly one mention (`<@U123>`, `<@U123|name>`) or bare user id, and nothing after it.
+fn one_person(
+    rest: &str,
+    sub: &str,
+    who: &str,
+    usage: &'static str,
+    example: &str,
+) -> Result<UserId, UsageError> {
     // A mention is `<@U123>` or `<@U123|name>`; take it whole up to its `>` so a label
     // with spaces in it does not count as extra text.
     let (mention, extra) = match rest.strip_prefix("<@").and_then(|m| m.split_once('>')) {
@@ -661,23 +743,23 @@ fn parse_lead(rest: &str) -> Result<Command, UsageError> {
     };
     let user = UserId::parse(mention).map_err(|_| {
         UsageError::new(
-            LEAD_USAGE,
+            usage,
             format!(
-                "{} is not a user: mention the new lead with @ so Slack picks the person, e.g. /incident lead @alice",
+                "{} is not a user: mention {who} with @ so Slack picks the person, e.g. {example}",
                 quoted(mention)
             ),
         )
     })?;
     if !extra.is_empty() {
         return Err(UsageError::new(
-            LEAD_USAGE,
+            usage,
             format!(
-                "lead takes one person, but got more after the mention: {}",
+                "{sub} takes one person, but got more after the mention: {}",
                 quoted(extra)
             ),
         ));
     }
-    Ok(Command::Lead(user))
+    Ok(user)
 }
 
 fn parse_update(rest: &str) -> Result<Command, UsageError> {
@@ -1262,6 +1344,34 @@ mod tests {
                 E(&["lead takes one person", "\"<@U2>\""]),
             ),
             ("lead U1 and U2", E(&["lead takes one person"])),
+            // role
+            (
+                "role comms <@U123ABC>",
+                K(Command::Role {
+                    role: "comms".into(),
+                    user: user("U123ABC"),
+                }),
+            ),
+            (
+                "ROLE AWS-Liaison <@U123ABC|Bob Smith>",
+                K(Command::Role {
+                    role: "aws-liaison".into(),
+                    user: user("U123ABC"),
+                }),
+            ),
+            (
+                "role",
+                E(&["say which role and who", "Usage: /incident role"]),
+            ),
+            ("role comms", E(&["say which role and who"])),
+            ("role <@U1> comms", E(&["is not a role name"])),
+            ("role comms alice", E(&["\"alice\" is not a user"])),
+            ("role comms <@U1> <@U2>", E(&["role takes one person"])),
+            ("role c*mms <@U1>", E(&["is not a role name"])),
+            // catchup
+            ("catchup", K(Command::Catchup)),
+            ("CATCHUP  ", K(Command::Catchup)),
+            ("catchup now", E(&["Usage: /incident catchup"])),
             // note
             (
                 "note restarted the pool",
@@ -1799,6 +1909,7 @@ mod tests {
             "status",
             "sev",
             "lead",
+            "role",
             "note",
             "update",
             "snooze",
@@ -1808,6 +1919,7 @@ mod tests {
             "escalate",
             "changes",
             "timeline",
+            "catchup",
             "resolve",
             "action",
             "action",
@@ -1836,6 +1948,8 @@ mod tests {
             STATUS_USAGE,
             SEV_USAGE,
             LEAD_USAGE,
+            ROLE_USAGE,
+            CATCHUP_USAGE,
             NOTE_USAGE,
             UPDATE_USAGE,
             SNOOZE_USAGE,
@@ -1871,6 +1985,9 @@ mod tests {
             ("status", STATUS_USAGE),
             ("sev", SEV_USAGE),
             ("lead", LEAD_USAGE),
+            ("role", ROLE_USAGE),
+            ("role comms", ROLE_USAGE),
+            ("catchup x", CATCHUP_USAGE),
             ("note", NOTE_USAGE),
             ("timeline x", TIMELINE_USAGE),
             (
@@ -1937,6 +2054,15 @@ mod tests {
             (status(Status::Identified, None), true, true),
             (Command::Sev(Severity::Sev1), true, true),
             (Command::Lead(user("U1")), true, true),
+            (
+                Command::Role {
+                    role: "comms".into(),
+                    user: user("U1"),
+                },
+                true,
+                true,
+            ),
+            (Command::Catchup, true, false),
             (note(None, "x"), true, true),
             (Command::Timeline, true, false),
             (resolve(None), true, true),
@@ -1970,6 +2096,11 @@ mod tests {
             status(Status::Monitoring, Some("ok")),
             Command::Sev(Severity::Sev2),
             Command::Lead(user("U123ABC")),
+            Command::Role {
+                role: "aws-liaison".into(),
+                user: user("U123ABC"),
+            },
+            Command::Catchup,
             note(hm(13, 50), "saw errors"),
             Command::Timeline,
             resolve(None),

@@ -120,6 +120,12 @@ pub enum ChangeDetail {
         from: Option<UserId>,
         to: UserId,
     },
+    /// One of the `[incident] roles` besides the lead (`domain::roles`).
+    Role {
+        role: String,
+        from: Option<UserId>,
+        to: UserId,
+    },
 }
 
 /// A change the current state does not allow. Shown to the caller.
@@ -132,6 +138,9 @@ pub enum DomainError {
     /// (`incident #4 is resolved; reopen it with /incident status investigating`).
     #[error("{0}")]
     Closed(String),
+    /// The request names something that does not exist here (a role not configured).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Incident {

@@ -68,6 +68,8 @@ pub enum EntryKind {
     SeverityChanged,
     /// `/incident lead …`
     LeadChanged,
+    /// `/incident role …`: one of the `[incident] roles` handed to someone.
+    RoleAssigned,
     /// `/incident note …`, possibly backdated.
     Note,
     /// `/incident resolve`
@@ -106,6 +108,7 @@ impl EntryKind {
         EntryKind::StatusChanged,
         EntryKind::SeverityChanged,
         EntryKind::LeadChanged,
+        EntryKind::RoleAssigned,
         EntryKind::Note,
         EntryKind::Resolved,
         EntryKind::Reopened,
@@ -130,6 +133,7 @@ impl EntryKind {
             EntryKind::StatusChanged => "status_changed",
             EntryKind::SeverityChanged => "severity_changed",
             EntryKind::LeadChanged => "lead_changed",
+            EntryKind::RoleAssigned => "role_assigned",
             EntryKind::Note => "note",
             EntryKind::Resolved => "resolved",
             EntryKind::Reopened => "reopened",
@@ -222,6 +226,7 @@ mod tests {
                 "status_changed",
                 "severity_changed",
                 "lead_changed",
+                "role_assigned",
                 "note",
                 "resolved",
                 "reopened",

@@ -3,8 +3,9 @@
 //! Support cases, Health events, graphs), with every time already in UTC text and every
 //! duration already formatted, so templates only lay things out.
 //!
-//! People are named in one place ([`People`]): `@U0BOB` for now, and warroom itself for the
-//! incidents it declares for an alarm.
+//! People are named in one place ([`People`]): by the name warroom learned from Slack
+//! (`Bob Smith`), `@U0BOB` when it knows none, and warroom itself for the incidents it
+//! declares for an alarm.
 //!
 //! Pure: no IO, `now` passed in.
 
@@ -119,7 +120,7 @@ pub struct Participant {
     pub messages: usize,
     /// Commands and notes (status, severity, notes, action items …).
     pub actions: usize,
-    /// `lead`, `declared`, `lead, declared` or empty.
+    /// `lead`, `declared`, the `[incident] roles` they hold (`lead, declared, comms`) or empty.
     pub role: String,
 }
 
@@ -412,23 +413,33 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// How the draft names people. One place, so that names (rather than ids) can come in
-/// here when warroom learns them.
+/// How the draft names people, in one place.
 struct People<'a> {
     /// warroom's own user id, when it declared the incident for an alarm.
     bot: Option<&'a str>,
+    /// The names warroom learned from Slack.
+    names: &'a crate::domain::names::Names,
 }
 
 impl People<'_> {
-    /// `@U0ALICE` for user ids, the text itself otherwise, `warroom` for no one and for
-    /// warroom itself.
+    /// The person's name when known, `@U0ALICE` for other user ids, the text itself
+    /// otherwise, `warroom` for no one and for warroom itself.
     fn who(&self, actor: Option<&str>) -> String {
         match actor {
             None => "warroom".to_string(),
             Some(a) if Some(a) == self.bot => "warroom".to_string(),
-            Some(a) if UserId::parse(a).is_ok() => format!("@{a}"),
+            Some(a) if UserId::parse(a).is_ok() => match self.names.get(a) {
+                Some(name) => name.to_string(),
+                None => format!("@{a}"),
+            },
             Some(a) => a.to_string(),
         }
+    }
+
+    /// Recorded text with the user ids in it (`lead U0A → U0B`, `<@U0B>` in a message)
+    /// shown by name where known.
+    fn in_text(&self, text: &str) -> String {
+        self.names.in_text(text)
     }
 
     fn mention(&self, user: &UserId) -> String {
@@ -492,6 +503,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
             .opened_by_alarm
             .is_some()
             .then(|| inc.declared_by.as_str()),
+        names: &source.names,
     };
     let declared_by = match &evidence.opened_by_alarm {
         Some(alarm) => format!("warroom, from alarm {alarm}"),
@@ -539,7 +551,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
                         change: if to < from { "raised" } else { "lowered" }.to_string(),
                     });
                 }
-                ChangeDetail::Lead { .. } => {}
+                ChangeDetail::Lead { .. } | ChangeDetail::Role { .. } => {}
             }
         }
     }
@@ -585,7 +597,13 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         reopened,
     };
 
-    let participants = participants(&people, entries, inc.lead.as_ref(), &inc.declared_by);
+    let participants = participants(
+        &people,
+        entries,
+        inc.lead.as_ref(),
+        &inc.declared_by,
+        &source.roles,
+    );
     let gaps = quiet_spells(entries, inc.opened_at, end, options.gap);
     let first_message = entries
         .iter()
@@ -930,6 +948,7 @@ fn participants(
     entries: &[TimelineEntry],
     lead: Option<&UserId>,
     declared_by: &UserId,
+    held: &[(String, UserId)],
 ) -> Vec<Participant> {
     // (messages, actions, first seen) per person, in order of first appearance.
     let mut order: Vec<&str> = Vec::new();
@@ -949,6 +968,14 @@ fn participants(
             c.1 += 1;
         }
     }
+    // Someone given a role is a participant even if they never spoke.
+    for (_, holder) in held {
+        let holder = holder.as_str();
+        if !people.is_bot(holder) && !counts.contains_key(holder) {
+            counts.insert(holder, (0, 0));
+            order.push(holder);
+        }
+    }
     let mut people: Vec<Participant> = order
         .iter()
         .map(|actor| {
@@ -960,6 +987,11 @@ fn participants(
             if declared_by.as_str() == *actor {
                 roles.push("declared");
             }
+            roles.extend(
+                held.iter()
+                    .filter(|(_, u)| u.as_str() == *actor)
+                    .map(|(r, _)| r.as_str()),
+            );
             Participant {
                 user: people.who(Some(actor)),
                 messages,
@@ -1004,6 +1036,7 @@ fn what(e: &TimelineEntry, detail: Option<&Detail>) -> String {
         (EntryKind::StatusChanged, _) => "status".to_string(),
         (EntryKind::SeverityChanged, _) => "severity".to_string(),
         (EntryKind::LeadChanged, _) => "lead".to_string(),
+        (EntryKind::RoleAssigned, _) => "role".to_string(),
         (kind, _) => kind.as_str().replace('_', " "),
     }
 }
@@ -1050,7 +1083,7 @@ fn timeline(
             at: clock.at(e.occurred_at),
             what: what(e, detail.as_ref()),
             who: people.who(e.actor.as_deref()),
-            text: entry_text(e),
+            text: people.in_text(&entry_text(e)),
             flags: flags(e),
             duration: String::new(),
             until: String::new(),
@@ -1356,7 +1389,7 @@ fn appendix(
     let mut lines = Vec::new();
     let mut used = 0usize;
     for e in &messages {
-        let text = slack_to_plain(&e.text);
+        let text = people.in_text(&slack_to_plain(&e.text));
         let who = people.who(e.actor.as_deref());
         // Counted as the escaped Markdown it becomes (the format uploaded to Slack).
         let cost = LOG_LINE_OVERHEAD + escape_markdown(&text).len() + who.len();

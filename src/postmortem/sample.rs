@@ -303,6 +303,8 @@ pub fn full() -> Result<PostmortemData, String> {
                 done_by: Some("U0ALICE".to_string()),
             },
         ],
+        names: Default::default(),
+        roles: Vec::new(),
         evidence,
     };
     Ok(build(&source, &options(), t0() + Duration::minutes(90)))
@@ -379,6 +381,8 @@ pub fn empty() -> Result<PostmortemData, String> {
         entries: e.list,
         details: e.details,
         actions: Vec::new(),
+        names: Default::default(),
+        roles: Vec::new(),
         evidence: Evidence::default(),
     };
     Ok(build(&source, &options(), t0() + Duration::minutes(5)))

@@ -148,6 +148,8 @@ impl Source {
             entries: self.entries,
             details: self.details,
             actions: self.actions,
+            names: Default::default(),
+            roles: Vec::new(),
             evidence: Evidence::default(),
         }
     }

@@ -12,20 +12,22 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::names::Names;
 use crate::domain::time::format_duration;
 use crate::domain::EntryKind;
 use crate::domain::{IncidentRecord, TimelineEntry};
 
-/// One line per incident: id, severity, status, age or duration, channel, title.
-pub fn incidents(records: &[IncidentRecord], now: DateTime<Utc>) -> String {
+/// One line per incident: id, severity, status, age or duration, channel, lead, title.
+/// People are shown by the name warroom learned from Slack (`names`), else by id.
+pub fn incidents(records: &[IncidentRecord], names: &Names, now: DateTime<Utc>) -> String {
     if records.is_empty() {
         return "no incidents\n".to_string();
     }
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<5} {:<5} {:<13} {:<17} {:<10} {:<32} TITLE",
-        "ID", "SEV", "STATUS", "OPENED (UTC)", "DURATION", "CHANNEL"
+        "{:<5} {:<5} {:<13} {:<17} {:<10} {:<32} {:<20} TITLE",
+        "ID", "SEV", "STATUS", "OPENED (UTC)", "DURATION", "CHANNEL", "LEAD"
     );
     for r in records {
         let i = &r.incident;
@@ -34,23 +36,30 @@ pub fn incidents(records: &[IncidentRecord], now: DateTime<Utc>) -> String {
             Some(id) => format!("#{} ({id})", r.channel_name),
             None => format!("#{} (pending)", r.channel_name),
         };
+        let lead = i
+            .lead
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |l| names.show(l.as_str()));
         let _ = writeln!(
             out,
-            "{:<5} {:<5} {:<13} {:<17} {:<10} {:<32} {}",
+            "{:<5} {:<5} {:<13} {:<17} {:<10} {:<32} {:<20} {}",
             i.id.0,
             i.severity.to_string(),
             i.status.to_string(),
             i.opened_at.format("%Y-%m-%d %H:%M"),
             format_duration(end - i.opened_at),
             channel,
+            lead,
             i.title.replace('\n', " ")
         );
     }
     out
 }
 
-/// The full timeline, oldest first, with edit history and deletions.
-pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> String {
+/// The full timeline, oldest first, with edit history and deletions. People are shown by
+/// name where warroom learned one (`names`; the lead with the id too), else by id; ids in
+/// recorded text (`lead U0A → U0B`, mentions) are named the same way.
+pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry], names: &Names) -> String {
     let i = &record.incident;
     let mut out = String::new();
     let _ = writeln!(out, "Incident {}: {}", i.id, i.title);
@@ -59,7 +68,9 @@ pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> String {
         "{} · {} · lead {} · opened {}",
         i.severity,
         i.status,
-        i.lead.as_ref().map(|l| l.as_str()).unwrap_or("-"),
+        i.lead
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |l| names.show_with_id(l.as_str())),
         i.opened_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
     if let Some(r) = i.resolved_at {
@@ -100,8 +111,10 @@ pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> String {
             "{}  {:<16} {:<12} {}{}",
             e.occurred_at.format("%m-%d %H:%M:%S"),
             e.kind.as_str(),
-            e.actor.as_deref().unwrap_or("warroom"),
-            e.text.replace(
+            e.actor
+                .as_deref()
+                .map_or_else(|| "warroom".to_string(), |a| names.show(a)),
+            names.in_text(&e.text).replace(
                 '\n',
                 "\n                                                     "
             ),
@@ -112,6 +125,28 @@ pub fn timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> String {
         }
     }
     out
+}
+
+/// Every user id a timeline may show: lead, declarer, actors, and ids in recorded text.
+pub fn people_in_timeline(record: &IncidentRecord, entries: &[TimelineEntry]) -> Vec<String> {
+    let i = &record.incident;
+    let mut ids: Vec<String> = i
+        .lead
+        .iter()
+        .chain(std::iter::once(&i.declared_by))
+        .map(|u| u.as_str().to_string())
+        .chain(entries.iter().filter_map(|e| e.actor.clone()))
+        .chain(entries.iter().flat_map(|e| {
+            e.text
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| crate::domain::UserId::parse(w).is_ok())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        }))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// `warroom inbox --failed`: one block per event set aside, oldest first, with its error.

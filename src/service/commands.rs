@@ -70,6 +70,7 @@ impl Service {
             }
             Command::Sev(s) => self.change(row, &inv, actor, Change::Severity(s)).await,
             Command::Lead(u) => self.change(row, &inv, actor, Change::Lead(u)).await,
+            Command::Role { role, user } => self.assign_role(row, &inv, actor, role, user).await,
             Command::Resolve { note } => {
                 self.change(row, &inv, actor, Change::Resolve { note })
                     .await
@@ -87,6 +88,7 @@ impl Service {
             | Command::EscalateAws { .. }) => self.escalation_command(row, &inv, actor, c).await,
             // Read-only commands are answered in the ack; nothing to do if one got here.
             Command::Timeline
+            | Command::Catchup
             | Command::List
             | Command::Stats { .. }
             | Command::Help
@@ -178,9 +180,10 @@ impl Service {
         let ts = match record.header_ts.clone() {
             Some(ts) => ts,
             None => {
+                let roles = self.roles_of(id).await?;
                 let ts = self
                     .web
-                    .post(&channel, &render::header(record, self.clock.now()))
+                    .post(&channel, &render::header(record, &roles, self.clock.now()))
                     .await?;
                 self.set_up(id, SetUp::Header(&ts)).await?;
                 record.header_ts = Some(ts.clone());
@@ -412,8 +415,13 @@ impl Service {
     /// Keep the pinned header in step with the database.
     pub(crate) async fn refresh_header(&self, record: &IncidentRecord) -> Result<(), Failure> {
         if let (Some(channel), Some(ts)) = (&record.channel_id, &record.header_ts) {
+            let roles = self.roles_of(record.incident.id).await?;
             self.web
-                .update(channel, ts, &render::header(record, self.clock.now()))
+                .update(
+                    channel,
+                    ts,
+                    &render::header(record, &roles, self.clock.now()),
+                )
                 .await?;
         }
         Ok(())

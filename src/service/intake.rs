@@ -102,6 +102,7 @@ impl Service {
                 let items = actions::of_incident(self.store.db(), record.incident.id).await?;
                 Ok(Some(render::action_list(&record, &items)))
             }
+            (Command::Catchup, Some(record)) => Ok(Some(self.catchup_message(&record).await?)),
             (Command::Timeline, Some(record)) => {
                 let entries = timeline::of_incident(self.store.db(), record.incident.id).await?;
                 Ok(Some(render::timeline(&record, &entries)))

@@ -15,6 +15,7 @@ mod escalation;
 mod health;
 pub mod intake;
 mod nudges;
+mod people;
 mod postmortem;
 mod retention;
 mod summary;
@@ -59,6 +60,9 @@ pub struct Service {
     timers_kick: Notify,
     /// Woken when a case is opened, so its correspondence is polled at once.
     support_kick: Notify,
+    /// Whose names this process looked at, and when: spares the names cache a read for
+    /// every message (`service::people`).
+    names_seen: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Service {
@@ -87,6 +91,7 @@ impl Service {
             wake: Arc::new(Notify::new()),
             timers_kick: Notify::new(),
             support_kick: Notify::new(),
+            names_seen: std::sync::Mutex::default(),
         })
     }
 }

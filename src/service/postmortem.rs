@@ -138,7 +138,10 @@ impl Service {
                 record.incident.id
             )));
         };
-        let source = crate::store::postmortem_source(self.store.db(), record.incident.id).await?;
+        let mut source =
+            crate::store::postmortem_source(self.store.db(), record.incident.id).await?;
+        // Everyone in it by name: the cached names, refreshed from Slack when stale.
+        source.names = self.names_for(Self::people_in(&source)).await;
         let options = postmortem::Options::from_config(&self.config);
         let data = postmortem::build(&source, &options, self.clock.now());
         let markdown = self

@@ -283,7 +283,11 @@ impl Service {
         timeline::insert_many(&mut tx, &entries, now).await?;
         inbox::mark_all_processed(&mut tx, &ids, now).await?;
         inbox::forget_payloads(&mut tx, &outside).await?;
-        tx.commit().await
+        tx.commit().await?;
+        // Who spoke in an incident channel, by name for the record (once a day a person).
+        let speakers: Vec<&str> = entries.iter().filter_map(|e| e.actor.as_deref()).collect();
+        self.learn_names(&speakers).await;
+        Ok(())
     }
 
     /// Mark an inbox row done on its own; `forget`: keep only its dedupe key (it recorded
@@ -426,7 +430,10 @@ impl Service {
     async fn handle(&self, row: &InboxRow, inbound: Inbound) -> Result<Marked, Failure> {
         let now = self.clock.now();
         if let Inbound::Command(inv) = inbound {
-            return self.execute_command(row, inv).await.map(|()| Marked::No);
+            let user = inv.user.clone();
+            let done = self.execute_command(row, inv).await.map(|()| Marked::No);
+            self.learn_names(&[user]).await;
+            return done;
         }
         if let Inbound::Action(click) = inbound {
             return self.handle_click(row, click).await.map(|()| Marked::No);
@@ -446,6 +453,11 @@ impl Service {
             | Inbound::AppHomeOpened { .. }
             | Inbound::Action(_)
             | Inbound::ViewSubmitted(_) => Ok(Marked::No),
+            Inbound::MemberJoined { user, inviter, .. } => {
+                self.member_joined(row, &record, &user, inviter.as_deref())
+                    .await?;
+                Ok(Marked::Already)
+            }
             Inbound::Message {
                 channel,
                 user,
@@ -589,6 +601,7 @@ fn describe(inbound: Option<&Inbound>) -> String {
         Some(Inbound::Action(click)) => format!("a button clicked by {}", who(&click.user)),
         Some(Inbound::ViewSubmitted(form)) => format!("a form submitted by {}", who(&form.user)),
         Some(Inbound::AppHomeOpened { user, .. }) => format!("{} opening App Home", who(user)),
+        Some(Inbound::MemberJoined { user, .. }) => format!("{} joining a channel", who(user)),
         Some(_) => "an event in a channel".to_string(),
         None => "an event warroom cannot read".to_string(),
     }

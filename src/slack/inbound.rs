@@ -59,6 +59,14 @@ pub enum Inbound {
     },
     /// Someone opened the bot's App Home tab.
     AppHomeOpened { user: String, at: DateTime<Utc> },
+    /// Someone joined a channel the bot is in, or was added to it (`member_joined_channel`;
+    /// `inviter` is who added them). Never the bot itself.
+    MemberJoined {
+        channel: String,
+        user: String,
+        inviter: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// A click on an interactive element (a button) of one of warroom's messages
@@ -125,7 +133,8 @@ impl Inbound {
             | Inbound::MessageEdited { channel, .. }
             | Inbound::MessageDeleted { channel, .. }
             | Inbound::Reaction { channel, .. }
-            | Inbound::Pinned { channel, .. } => channel,
+            | Inbound::Pinned { channel, .. }
+            | Inbound::MemberJoined { channel, .. } => channel,
             Inbound::AppHomeOpened { .. } | Inbound::ViewSubmitted(_) => "",
         }
     }

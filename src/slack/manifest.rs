@@ -150,6 +150,13 @@ pub const METHODS: &[Method] = &[
         why: "invite an alarm route's user group; check who may open AWS Support cases",
     },
     Method {
+        name: "users.info",
+        token: Token::Bot,
+        scope: Some("users:read"),
+        more_scopes: &[],
+        why: "show people by name in the postmortem, the timeline and the catch-up",
+    },
+    Method {
         name: "views.publish",
         token: Token::Bot,
         scope: None,
@@ -181,6 +188,11 @@ pub const EVENTS: &[Event] = &[
         subscription: "pin_added",
         scope: Some("pins:read"),
         why: "a pin marks a key event",
+    },
+    Event {
+        subscription: "member_joined_channel",
+        scope: Some("channels:read"),
+        why: "send someone who joins an incident channel late what they missed",
     },
     Event {
         subscription: "app_home_opened",

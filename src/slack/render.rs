@@ -13,6 +13,7 @@ use super::mrkdwn::{self, escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
 use crate::domain::command::UsageError;
 use crate::domain::incident::Change;
+use crate::domain::roles::Roles;
 use crate::domain::support::CaseGlance;
 use crate::domain::time::format_duration;
 use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
@@ -54,8 +55,9 @@ fn title(i: &Incident) -> String {
     escape_inline(&truncate(&i.title, MAX_ECHO_CHARS))
 }
 
-/// The pinned header: title, severity, status, lead, opened-at. Kept current with chat.update.
-pub fn header(record: &IncidentRecord, now: DateTime<Utc>) -> Outgoing {
+/// The pinned header: title, severity, status, lead, the other roles, opened-at. Kept
+/// current with chat.update.
+pub fn header(record: &IncidentRecord, roles: &Roles, now: DateTime<Utc>) -> Outgoing {
     let i = &record.incident;
     let lead = i
         .lead
@@ -73,6 +75,9 @@ pub fn header(record: &IncidentRecord, now: DateTime<Utc>) -> Outgoing {
         None => fields.push(json!({"type": "mrkdwn", "text": format!("*Open for*\n{} (as of this update)", format_duration(now - i.opened_at))})),
     }
     fields.push(json!({"type": "mrkdwn", "text": format!("*Declared by*\n{}", user_mention(&i.declared_by))}));
+    if !roles.is_empty() {
+        fields.push(json!({"type": "mrkdwn", "text": format!("*Roles*\n{}", role_lines(roles))}));
+    }
     let text = format!(
         "{}Incident {}: {} ({}, {})",
         drill_prefix(i.id),
@@ -93,6 +98,198 @@ pub fn header(record: &IncidentRecord, now: DateTime<Utc>) -> Outgoing {
         with_drill_banner(header)
     } else {
         header
+    }
+}
+
+/// `comms: <@U1>` one per line, in the configured order. Role names are validated (letters,
+/// digits, dashes), so they need no escaping.
+fn role_lines(roles: &Roles) -> String {
+    roles
+        .held
+        .iter()
+        .map(|(role, user)| format!("{role}: {}", user_mention(user)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// In the channel, when `/incident role` hands a role to someone.
+pub fn role_notice(actor: &UserId, role: &str, to: &UserId, id: IncidentId) -> Outgoing {
+    let msg = Outgoing::text(format!(
+        ":busts_in_silhouette: {} made {} *{role}* of incident {id}",
+        user_mention(actor),
+        user_mention(to),
+    ));
+    if id.is_drill() {
+        with_drill_banner(msg)
+    } else {
+        msg
+    }
+}
+
+/// What a late joiner (or `/incident catchup`) is shown.
+pub struct Catchup<'a> {
+    pub record: &'a IncidentRecord,
+    pub roles: &'a Roles,
+    /// The whole timeline, oldest first.
+    pub entries: &'a [TimelineEntry],
+    pub case: Option<&'a CaseGlance>,
+    pub actions: &'a [ActionItem],
+    pub now: DateTime<Utc>,
+}
+
+/// Key events the catch-up lists.
+const CATCHUP_KEY_EVENTS: usize = 5;
+/// Open action items the catch-up lists before "and N more".
+const CATCHUP_ACTIONS: usize = 10;
+
+/// The catch-up: where the incident stands, who does what, the latest stakeholder update,
+/// the AWS case, the last key events, the open action items and how to help. Shown to one
+/// person only (an ephemeral message or the ack).
+pub fn catchup(c: &Catchup<'_>) -> Outgoing {
+    let i = &c.record.incident;
+    let lead = i
+        .lead
+        .as_ref()
+        .map(user_mention)
+        .unwrap_or_else(|| "_nobody yet_".to_string());
+    let mut people = format!("*Lead*: {lead}");
+    if !c.roles.is_empty() {
+        people.push('\n');
+        people.push_str(&role_lines(c.roles));
+    }
+    let state = format!(
+        "{} *{}* · {} · open for {}",
+        status_emoji(i.status),
+        i.status,
+        i.severity,
+        format_duration(i.duration(c.now))
+    );
+    let update = c
+        .entries
+        .iter()
+        .rev()
+        .find(|e| e.kind == EntryKind::Update && e.deleted_at.is_none())
+        .map(|e| {
+            format!(
+                "*Latest stakeholder update* ({} ago, by {}):\n>{}",
+                format_duration(c.now - e.occurred_at),
+                e.actor
+                    .as_deref()
+                    .map(mention_str)
+                    .unwrap_or_else(|| "warroom".into()),
+                escape(&truncate(&e.text.replace('\n', " "), MAX_ECHO_CHARS))
+            )
+        })
+        .unwrap_or_else(|| "*Latest stakeholder update*: _none yet_".to_string());
+    let case = match c.case {
+        None => "*AWS Support*: no case".to_string(),
+        Some(case) if case.resolved => format!(
+            "*AWS Support*: case {} (resolved)",
+            escape(&case.display_id)
+        ),
+        Some(case) => match case.awaiting_aws_since {
+            Some(since) => format!(
+                "*AWS Support*: case {} ({}), waiting on AWS for {}",
+                escape(&case.display_id),
+                case.severity,
+                format_duration(c.now - since)
+            ),
+            None => format!(
+                "*AWS Support*: case {} ({}), AWS answered last",
+                escape(&case.display_id),
+                case.severity
+            ),
+        },
+    };
+    // Each list fits its section after escaping; what does not fit is counted, not cut.
+    let budget = super::limits::SECTION_TEXT - 200;
+    let keys: Vec<&TimelineEntry> = c
+        .entries
+        .iter()
+        .filter(|e| e.key_event && e.deleted_at.is_none())
+        .collect();
+    let recent = &keys[keys.len().saturating_sub(CATCHUP_KEY_EVENTS)..];
+    let events = if recent.is_empty() {
+        "*Key events*: _none yet_".to_string()
+    } else {
+        // The newest first into the budget, then shown oldest first.
+        let mut lines: Vec<String> = Vec::new();
+        let mut used = 0;
+        for e in recent.iter().rev() {
+            let line = entry_line(e);
+            if used + line.len() + 1 > budget {
+                break;
+            }
+            used += line.len() + 1;
+            lines.push(line);
+        }
+        lines.reverse();
+        let left_out = recent.len() - lines.len();
+        let mut text = format!(
+            "*Last {} key events* (UTC):\n{}",
+            lines.len(),
+            lines.join("\n")
+        );
+        if left_out > 0 {
+            text.push_str(&format!("\n_… {left_out} more: `/incident timeline`_"));
+        }
+        text
+    };
+    let open: Vec<&ActionItem> = c.actions.iter().filter(|a| !a.is_done()).collect();
+    let actions = if open.is_empty() {
+        "*Open action items*: _none_".to_string()
+    } else {
+        let mut lines: Vec<String> = Vec::new();
+        let mut used = 0;
+        for a in open.iter().take(CATCHUP_ACTIONS) {
+            let owner = a
+                .owner
+                .as_ref()
+                .map(|o| format!(" ({})", user_mention(o)))
+                .unwrap_or_default();
+            let line = format!("{}. {}{owner}", a.number, escape(&truncate(&a.text, 200)));
+            if used + line.len() + 1 > budget {
+                break;
+            }
+            used += line.len() + 1;
+            lines.push(line);
+        }
+        if open.len() > lines.len() {
+            lines.push(format!(
+                "_… and {} more: `/incident actions`_",
+                open.len() - lines.len()
+            ));
+        }
+        format!("*Open action items*:\n{}", lines.join("\n"))
+    };
+    let help = if i.is_open() {
+        "*How to help*: say what you see here (it is all recorded), ask the lead before you change anything, `/incident note &lt;text&gt;` for findings, `/incident action &lt;text&gt;` for follow-ups, `/incident timeline` for everything"
+    } else {
+        "*This incident is resolved*: `/incident postmortem` drafts the postmortem; `/incident action &lt;text&gt;` adds a follow-up"
+    };
+    let heading = format!(":wave: *Catch-up on incident {}: {}*", i.id, title(i));
+    let blocks: Vec<Value> = [
+        heading.clone(),
+        format!("{state}\n{people}"),
+        update,
+        case,
+        events,
+        actions,
+        help.to_string(),
+    ]
+    .into_iter()
+    .map(|t| json!({"type": "section", "text": {"type": "mrkdwn", "text": t}}))
+    .collect();
+    Outgoing {
+        text: format!(
+            "{}Catch-up on incident {}: {} ({}, {})",
+            drill_prefix(i.id),
+            i.id,
+            title(i),
+            i.severity,
+            i.status
+        ),
+        blocks: Some(Value::Array(blocks)),
     }
 }
 

@@ -439,6 +439,32 @@ impl SlackWeb {
         Ok(r.users.into_iter().map(|u| u.0).collect())
     }
 
+    /// How Slack shows a person (`users.info`): the display name, else the full name, else
+    /// the handle. `Ok(None)` when Slack does not know the user (`user_not_found`,
+    /// `user_not_visible`), or knows no name for them.
+    pub async fn user_name(&self, user: &str) -> Result<Option<String>, SlackError> {
+        let req = SlackApiUsersInfoRequest::new(SlackUserId(user.to_string()));
+        match call!(self, "users.info", |s| s.users_info(&req)) {
+            Ok(r) => {
+                let u = r.user;
+                let profile = u.profile.as_ref();
+                let name = [
+                    profile.and_then(|p| p.display_name.clone()),
+                    profile.and_then(|p| p.real_name.clone()),
+                    u.real_name.clone(),
+                    u.name.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|n| n.trim().to_string())
+                .find(|n| !n.is_empty());
+                Ok(name)
+            }
+            Err(e) if matches!(e.code(), Some("user_not_found" | "user_not_visible")) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `chat.postMessage`; returns the message ts.
     pub async fn post(&self, channel: &str, msg: &Outgoing) -> Result<String, SlackError> {
         let req =

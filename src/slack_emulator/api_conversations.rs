@@ -124,10 +124,20 @@ pub(super) fn invite(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiRes
     let Some(channel) = st.ws.channel_mut(&id) else {
         return Err(ApiError::new("channel_not_found"));
     };
-    channel.members.extend(to_add);
+    channel.members.extend(to_add.iter().cloned());
     let mut body = json!({"channel": channel.to_json(cfg)});
+    let joined = channel.clone();
     if !errors.is_empty() {
         body["errors"] = errors_json(&errors);
+    }
+    // Each person added is announced to the apps in the channel, the inviter named (the
+    // Web API is called with the bot's token: the bot invited them).
+    let inviter = cfg.bot_user_id.clone();
+    for user in &to_add {
+        let event_ts = st.next_ts();
+        let event =
+            super::events::member_joined_channel(cfg, user, &joined, Some(&inviter), &event_ts);
+        super::socket_mode::push_channel_event(shared, st, &joined.id, event);
     }
     Ok(body)
 }
@@ -192,7 +202,13 @@ pub(super) fn join(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiResul
         }));
     }
     channel.members.push(cfg.bot_user_id.clone());
-    Ok(json!({"channel": channel.to_json(cfg)}))
+    let body = json!({"channel": channel.to_json(cfg)});
+    let joined = channel.clone();
+    let event_ts = st.next_ts();
+    let event =
+        super::events::member_joined_channel(cfg, &cfg.bot_user_id, &joined, None, &event_ts);
+    super::socket_mode::push_channel_event(shared, st, &joined.id, event);
+    Ok(body)
 }
 
 pub(super) fn archive(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiResult {

@@ -55,7 +55,7 @@ fn user_json(cfg: &EmulatorConfig, u: &User) -> Value {
         "id": u.id,
         "team_id": cfg.team_id,
         "name": u.name,
-        "deleted": false,
+        "deleted": u.deleted,
         "real_name": u.real_name,
         "tz": u.tz,
         "tz_label": u.tz_label,

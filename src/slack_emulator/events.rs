@@ -147,6 +147,30 @@ pub(super) fn pin(
     })
 }
 
+/// `member_joined_channel`: `user` joined `ch`, or was added by `inviter`. Slack sends it to
+/// apps in the channel (the bot's own join included), with `channel_type` `C` for public
+/// and `G` for private channels, and `inviter` only when someone added them.
+pub(super) fn member_joined_channel(
+    cfg: &EmulatorConfig,
+    user: &str,
+    ch: &Channel,
+    inviter: Option<&str>,
+    event_ts: &str,
+) -> Value {
+    let mut ev = json!({
+        "type": "member_joined_channel",
+        "user": user,
+        "channel": ch.id,
+        "channel_type": if ch.is_private { "G" } else { "C" },
+        "team": cfg.team_id,
+        "event_ts": event_ts,
+    });
+    if let Some(inviter) = inviter {
+        ev["inviter"] = json!(inviter);
+    }
+    ev
+}
+
 pub(super) fn app_home_opened(
     user: &str,
     channel: &str,

@@ -345,6 +345,7 @@ impl SlackEmulator {
                 tz_label: "Coordinated Universal Time".into(),
                 tz_offset: 0,
                 is_bot: false,
+                deleted: false,
             });
         });
     }
@@ -403,7 +404,75 @@ impl SlackEmulator {
         self.shared.with(|st| st.clock = now);
     }
 
-    /// Adds `user` (a person or the bot user) to `channel`.
+    /// `user` joins `channel` themselves (`inviter` `None`) or is added by `inviter`, as in
+    /// Slack's client: `member_joined_channel` goes to the app when the bot is in the channel.
+    /// Private channels need an inviter who is a member.
+    pub fn member_joins(
+        &self,
+        channel: &str,
+        user: &str,
+        inviter: Option<&str>,
+    ) -> Result<(), EmulatorError> {
+        let shared = self.shared.clone();
+        self.shared.with(|st| {
+            if st.ws.user(user).is_none() {
+                return Err(EmulatorError::NotFound(format!("user {user}")));
+            }
+            let ch = st
+                .ws
+                .channel(channel)
+                .ok_or_else(|| EmulatorError::NotFound(format!("channel {channel}")))?
+                .clone();
+            if ch.is_archived {
+                return Err(EmulatorError::Other("is_archived".into()));
+            }
+            if ch.is_member(user) {
+                return Err(EmulatorError::Other("already_in_channel".into()));
+            }
+            match inviter {
+                Some(by) if !ch.is_member(by) => {
+                    return Err(EmulatorError::Other("not_in_channel".into()))
+                }
+                None if ch.is_private => {
+                    return Err(EmulatorError::Other(
+                        "method_not_supported_for_channel_type".into(),
+                    ))
+                }
+                _ => {}
+            }
+            if let Some(c) = st.ws.channel_mut(channel) {
+                c.members.push(user.to_string());
+            }
+            let event_ts = st.next_ts();
+            let event =
+                events::member_joined_channel(&shared.config, user, &ch, inviter, &event_ts);
+            socket_mode::push_channel_event(&shared, st, channel, event);
+            Ok(())
+        })
+    }
+
+    /// Marks a person deactivated: `users.info` still answers, with `deleted: true`.
+    pub fn deactivate_user(&self, id: &str) {
+        self.shared.with(|st| {
+            if let Some(u) = st.ws.users.iter_mut().find(|u| u.id == id) {
+                u.deleted = true;
+            }
+        });
+    }
+
+    /// Sets the names `users.info` reports: `display_name` may be empty, as in Slack when a
+    /// person never set one.
+    pub fn set_user_names(&self, id: &str, real_name: &str, display_name: &str) {
+        self.shared.with(|st| {
+            if let Some(u) = st.ws.users.iter_mut().find(|u| u.id == id) {
+                u.real_name = real_name.to_string();
+                u.display_name = display_name.to_string();
+            }
+        });
+    }
+
+    /// Adds `user` (a person or the bot user) to `channel`, silently (set-up: as if they had
+    /// been there before the app; no event). [`Self::member_joins`] is the join Slack tells.
     pub fn join_channel(&self, channel: &str, user: &str) {
         self.shared.with(|st| {
             if let Some(c) = st.ws.channel_mut(channel) {

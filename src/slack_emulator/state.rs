@@ -30,6 +30,8 @@ pub struct User {
     /// Offset from UTC in seconds.
     pub tz_offset: i64,
     pub is_bot: bool,
+    /// Deactivated: `users.info` still answers, with `deleted: true`.
+    pub deleted: bool,
 }
 
 /// A user group (`@oncall`), answered by `usergroups.users.list`.
@@ -518,6 +520,7 @@ impl State {
             tz_label: "Pacific Standard Time".into(),
             tz_offset: -28800,
             is_bot: true,
+            deleted: false,
         });
         State {
             ws,

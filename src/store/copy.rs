@@ -36,6 +36,9 @@ pub const TABLES: &[&str] = &[
     "escalation",
     "support_cases",
     "support_communications",
+    "user_names",
+    "incident_roles",
+    "catchups_sent",
 ];
 
 /// Rows per INSERT: far below PostgreSQL's 65,535 bound values.

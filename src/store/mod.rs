@@ -34,6 +34,7 @@ mod instance;
 mod maintenance;
 pub mod outbox;
 pub mod overview;
+pub mod people;
 mod postmortem;
 pub mod reports;
 pub mod timeline;

@@ -101,6 +101,11 @@ pub struct PostmortemSource {
     pub details: HashMap<i64, serde_json::Value>,
     pub actions: Vec<ActionItem>,
     pub evidence: Evidence,
+    /// How to show the people in it (the names warroom learned from Slack); anyone missing
+    /// is shown by id.
+    pub names: crate::domain::names::Names,
+    /// The `[incident] roles` held at the end (`role`, holder), besides the lead.
+    pub roles: Vec<(String, crate::domain::UserId)>,
 }
 
 /// Everything a postmortem draft of incident `id` is built from, read on one connection.
@@ -111,12 +116,32 @@ pub async fn source(db: Db<'_>, id: IncidentId) -> StoreResult<PostmortemSource>
     let details = timeline::data_of_incident(c.db(), id).await?;
     let actions = actions::of_incident(c.db(), id).await?;
     let evidence = evidence(c.db(), id).await?;
+    let roles = super::people::roles_of(c.db(), id).await?;
+    let mut people: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.actor.clone())
+        .chain(
+            actions
+                .iter()
+                .filter_map(|a| a.owner.as_ref().map(|o| o.as_str().to_string())),
+        )
+        .chain(roles.iter().map(|(_, u)| u.as_str().to_string()))
+        .chain(record.incident.lead.iter().map(|u| u.as_str().to_string()))
+        .chain(std::iter::once(
+            record.incident.declared_by.as_str().to_string(),
+        ))
+        .collect();
+    people.sort();
+    people.dedup();
+    let names = super::people::known_names(c.db(), &people).await?;
     Ok(PostmortemSource {
         record,
         entries,
         details,
         actions,
         evidence,
+        names,
+        roles,
     })
 }
 

@@ -617,10 +617,16 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             run(stage, u, &format!("note {u} checked the dashboards")).await;
             a.entry(EntryKind::Note).await;
         }
-        Action::Timeline | Action::List | Action::Help | Action::Actions | Action::Stats => {
+        Action::Timeline
+        | Action::Catchup
+        | Action::List
+        | Action::Help
+        | Action::Actions
+        | Action::Stats => {
             let a = Attempt::new(stage, action, u, expect).await;
             let (text, needle) = match action {
                 Action::Timeline => ("timeline", "Timeline of incident"),
+                Action::Catchup => ("catchup", "Catch-up on incident"),
                 Action::List => ("list", "open incident"),
                 Action::Help => ("help", "/incident"),
                 Action::Stats => ("stats 7d", "Incidents in the last 7 days"),
@@ -726,6 +732,22 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                         STAGEHAND,
                         &format!("lead <@{LEAD}>"),
                         EntryKind::LeadChanged,
+                    )
+                    .await;
+            }
+        }
+        Action::AssignRole => {
+            stage.set_status(Status::Investigating).await;
+            let a = Attempt::new(stage, action, u, expect).await;
+            run(stage, u, &format!("role comms <@{STAND_IN}>")).await;
+            a.entry(EntryKind::RoleAssigned).await;
+            if expect {
+                // Hand it back, so the next actor's assignment is a change again.
+                stage
+                    .by(
+                        STAGEHAND,
+                        &format!("role comms <@{LEAD}>"),
+                        EntryKind::RoleAssigned,
                     )
                     .await;
             }

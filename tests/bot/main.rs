@@ -12,6 +12,7 @@ mod declare;
 mod drills;
 mod escalation;
 mod inbox;
+mod people;
 mod postmortem;
 mod reports;
 mod restart;

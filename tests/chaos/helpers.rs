@@ -325,7 +325,11 @@ pub async fn wait_header_matches(world: &World, store: &Store, channel: &str) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let record = incident_in(store, channel).await;
-        let want = warroom::slack::render::header(&record, chrono::Utc::now()).text;
+        let held = warroom::store::people::roles_of(store.db(), record.incident.id)
+            .await
+            .unwrap();
+        let roles = warroom::domain::roles::Roles { held };
+        let want = warroom::slack::render::header(&record, &roles, chrono::Utc::now()).text;
         let pinned: Vec<Message> = world
             .emu
             .messages(channel)

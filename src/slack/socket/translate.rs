@@ -146,7 +146,7 @@ fn s(v: &Value, key: &str) -> Option<String> {
 }
 
 /// Turn an Events API `event` object into what warroom records; `None` for events warroom
-/// does not act on (other types, the bot's own messages, joins/leaves, …).
+/// does not act on (other types, the bot's own messages, the bot joining, leaves, …).
 pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<Inbound> {
     let kind = ev.get("type")?.as_str()?;
     match kind {
@@ -226,6 +226,18 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                 at,
             })
         }
+        "member_joined_channel" => {
+            let user = s(ev, "user")?;
+            if user == bot_user {
+                return None;
+            }
+            Some(Inbound::MemberJoined {
+                channel: s(ev, "channel")?,
+                user,
+                inviter: s(ev, "inviter"),
+                at,
+            })
+        }
         "app_home_opened" => {
             if ev
                 .get("tab")
@@ -250,6 +262,22 @@ mod tests {
 
     fn at() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn joins_are_taken_except_the_bots_own() {
+        let j = json!({"type":"member_joined_channel","user":"U1","channel":"C1","channel_type":"C","team":"T1","inviter":"UBOT","event_ts":"1.0"});
+        assert_eq!(
+            translate_event(&j, "UBOT", at()),
+            Some(Inbound::MemberJoined {
+                channel: "C1".into(),
+                user: "U1".into(),
+                inviter: Some("UBOT".into()),
+                at: at()
+            })
+        );
+        let own = json!({"type":"member_joined_channel","user":"UBOT","channel":"C1","channel_type":"C","event_ts":"1.0"});
+        assert_eq!(translate_event(&own, "UBOT", at()), None);
     }
 
     #[test]

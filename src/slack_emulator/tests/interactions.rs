@@ -32,6 +32,15 @@ async fn people_messages_reach_the_bot_only_where_it_is() {
         .emu
         .post_message("U1", &room, "db is down", None)
         .expect("posted");
+    // First the invitation the war room was set up with, as Slack tells it.
+    let joined = socket.next_json().await;
+    let event = &joined["payload"]["event"];
+    assert_eq!(event["type"], json!("member_joined_channel"));
+    assert_eq!(event["user"], json!("U1"));
+    assert_eq!(event["channel"], json!(room));
+    socket
+        .ack(joined["envelope_id"].as_str().expect("id"), None)
+        .await;
     let envelope = socket.next_json().await;
     let event = &envelope["payload"]["event"];
     assert_eq!(event["type"], json!("message"));

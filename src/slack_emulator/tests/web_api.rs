@@ -914,3 +914,86 @@ async fn block_kit_limits_are_refused_as_slack_refuses_them() {
         .unwrap()
         .contains("at most 100"));
 }
+
+/// `member_joined_channel` goes to the app for every person added to a channel it is in
+/// (with the inviter) and for people joining themselves (without); a private channel needs
+/// an inviter; the bot's own joins are sent too.
+#[tokio::test]
+async fn joins_are_told_as_member_joined_channel() {
+    let h = Harness::new().await;
+    h.emu.add_user("U1", "alice");
+    h.emu.add_user("U2", "bob");
+    h.emu.add_user("U3", "carol");
+    let bot = h.emu.config().bot_user_id.clone();
+    let joined = |h: &Harness| -> Vec<serde_json::Value> {
+        h.emu
+            .envelopes()
+            .iter()
+            .map(|e| e.payload["event"].clone())
+            .filter(|e| e["type"] == json!("member_joined_channel"))
+            .collect()
+    };
+    let room = h.war_room("inc-joins", &[]).await;
+    let invited = h
+        .bot(
+            "conversations.invite",
+            &[("channel", &room), ("users", "U1")],
+        )
+        .await;
+    assert_eq!(invited["ok"], json!(true), "{invited}");
+    let events = joined(&h);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["user"], json!("U1"));
+    assert_eq!(events[0]["channel"], json!(room));
+    assert_eq!(events[0]["channel_type"], json!("C"));
+    assert_eq!(events[0]["inviter"], json!(bot));
+
+    h.emu.member_joins(&room, "U2", None).unwrap();
+    let events = joined(&h);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["user"], json!("U2"));
+    assert!(events[1].get("inviter").is_none(), "{}", events[1]);
+    assert!(h.emu.member_joins(&room, "U2", None).is_err(), "already in");
+
+    // A channel the bot is not in: nothing is sent.
+    let elsewhere = h.emu.create_channel("U1", "random");
+    h.emu.member_joins(&elsewhere, "U3", None).unwrap();
+    assert_eq!(joined(&h).len(), 2);
+    // The bot joining a public channel is told too.
+    let join = h
+        .bot("conversations.join", &[("channel", &elsewhere)])
+        .await;
+    assert_eq!(join["ok"], json!(true), "{join}");
+    let events = joined(&h);
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["user"], json!(bot));
+
+    // Private: only by invitation, and typed `G`.
+    let secret = h
+        .bot(
+            "conversations.create",
+            &[("name", "secret-room"), ("is_private", "true")],
+        )
+        .await;
+    let secret = secret["channel"]["id"].as_str().unwrap().to_string();
+    assert!(h.emu.member_joins(&secret, "U1", None).is_err());
+    h.emu.member_joins(&secret, "U1", Some(&bot)).unwrap();
+    let events = joined(&h);
+    assert_eq!(events[3]["channel_type"], json!("G"));
+}
+
+/// `users.info`: display name (empty when never set), full name, deactivated people
+/// answered with `deleted: true`.
+#[tokio::test]
+async fn users_info_names_and_deactivated_people() {
+    let h = Harness::new().await;
+    h.emu.add_user("U1", "alice");
+    h.emu.set_user_names("U1", "Alice Chen", "");
+    h.emu.deactivate_user("U1");
+    let info = h.bot("users.info", &[("user", "U1")]).await;
+    assert_eq!(info["ok"], json!(true));
+    assert_eq!(info["user"]["deleted"], json!(true));
+    assert_eq!(info["user"]["real_name"], json!("Alice Chen"));
+    assert_eq!(info["user"]["profile"]["display_name"], json!(""));
+    assert_eq!(info["user"]["profile"]["real_name"], json!("Alice Chen"));
+}
