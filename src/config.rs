@@ -60,6 +60,23 @@ pub struct Config {
     pub postmortem: PostmortemConfig,
     pub diagnostics: DiagnosticsConfig,
     pub drills: DrillsConfig,
+    /// `[events]`: the EventBridge → SQS intake, when a queue is configured.
+    pub events: Option<EventsConfig>,
+}
+
+/// `[events]`: what AWS pushes (alarm state changes, Health events, Support case updates)
+/// through an EventBridge rule into one SQS queue, long-polled by the leader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// `https://sqs.<region>.amazonaws.com/<account>/<queue>`.
+    pub sqs_queue_url: String,
+    /// The queue's region, from the URL's host (`[aws] region` for other hosts, such as a
+    /// VPC endpoint or a local fake).
+    pub region: String,
+    /// How long one ReceiveMessage waits for a message (SQS long polling, at most 20 s).
+    pub wait: Duration,
+    /// Messages asked for per ReceiveMessage (1 to 10, SQS's limit).
+    pub batch: u32,
 }
 
 /// `[drills]`: rehearsal incidents (`/incident drill`, `warroom drill`).
@@ -212,6 +229,9 @@ pub struct AlarmsConfig {
     /// Whether to poll CloudWatch at all: true when the file has an `[alarms]` section.
     pub enabled: bool,
     pub poll_interval: Duration,
+    /// False with `poll_interval = "off"` (allowed only with `[events]`): alarms then come
+    /// from the queue alone, and nothing reconciles a lost event.
+    pub polling: bool,
     /// Regions polled (alarms are regional); `[aws] region` when not given.
     pub regions: Vec<String>,
     /// An alarm on the route of an open incident whose latest alarm fired less than this
@@ -380,6 +400,7 @@ impl Default for Config {
             alarms: AlarmsConfig {
                 enabled: false,
                 poll_interval: Duration::from_secs(30),
+                polling: true,
                 regions: vec!["us-east-1".to_string()],
                 correlation_window: Duration::from_secs(30 * 60),
                 health_recheck: Duration::from_secs(5 * 60),
@@ -396,6 +417,7 @@ impl Default for Config {
             postmortem: PostmortemConfig::default(),
             diagnostics: DiagnosticsConfig::default(),
             drills: DrillsConfig::default(),
+            events: None,
         }
     }
 }
@@ -422,6 +444,15 @@ struct RawConfig {
     diagnostics: Option<RawDiagnostics>,
     #[serde(default)]
     drills: RawDrills,
+    events: Option<RawEvents>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    sqs_queue_url: Option<String>,
+    wait: Option<String>,
+    batch: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -686,6 +717,7 @@ impl Config {
             }
         };
 
+        let events = events_config(raw.events, &region)?;
         Ok(Config {
             slack: SlackConfig {
                 api_url,
@@ -711,7 +743,7 @@ impl Config {
                     defaults.database.keep_raw_events,
                 )?,
             },
-            alarms: alarms_config(raw.alarms, &region, &defaults.alarms)?,
+            alarms: alarms_config(raw.alarms, &region, &defaults.alarms, events.is_some())?,
             escalation: escalation_config(raw.escalation, &defaults.escalation)?,
             summary: summary_config(raw.summary, &defaults.summary)?,
             server: ServerConfig {
@@ -725,8 +757,71 @@ impl Config {
             postmortem: postmortem_config(raw.postmortem)?,
             diagnostics: diagnostics_config(raw.diagnostics)?,
             drills: drills_config(raw.drills)?,
+            events,
         })
     }
+}
+
+/// `[events]`: the queue URL checked for shape (`https://sqs.<region>.amazonaws.com/
+/// <12-digit account>/<queue>`; another host, such as a VPC endpoint or a local fake, keeps
+/// the account/queue path and takes `[aws] region`), `wait` at most 20 s, `batch` 1 to 10.
+fn events_config(raw: Option<RawEvents>, aws_region: &str) -> Result<Option<EventsConfig>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let key = "[events] sqs_queue_url";
+    let Some(text) = raw.sqs_queue_url else {
+        return Err(invalid(key, "is missing (the SQS queue the EventBridge rule targets)"));
+    };
+    let url = url::Url::parse(&text).map_err(|e| invalid(key, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid(key, "must be an https:// URL"));
+    }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(invalid(key, "must be https:// (http only on this machine)"));
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(key, "must be the queue URL alone, without a query or credentials"));
+    }
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let shape_ok = matches!(segments.as_slice(),
+        [account, queue] if account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !queue.is_empty()
+            && queue.len() <= 80
+            && queue.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
+    if !shape_ok {
+        return Err(invalid(
+            key,
+            "must look like https://sqs.<region>.amazonaws.com/<12-digit account>/<queue name>",
+        ));
+    }
+    let host = url.host_str().unwrap_or_default();
+    let region = match host
+        .strip_prefix("sqs.")
+        .and_then(|h| h.split_once('.'))
+        .filter(|(_, rest)| rest.starts_with("amazonaws."))
+    {
+        Some((region, _)) => {
+            check_region(key, region)?;
+            region.to_string()
+        }
+        None => aws_region.to_string(),
+    };
+    let wait = duration("[events] wait", raw.wait, Duration::from_secs(20))?;
+    if wait > Duration::from_secs(20) || wait.subsec_nanos() != 0 {
+        return Err(invalid("[events] wait", "must be whole seconds, at most 20s (SQS's longest long poll)"));
+    }
+    let batch = raw.batch.unwrap_or(10);
+    if !(1..=10).contains(&batch) {
+        return Err(invalid("[events] batch", "must be between 1 and 10 (SQS's limit)"));
+    }
+    Ok(Some(EventsConfig {
+        sqs_queue_url: text,
+        region,
+        wait,
+        batch,
+    }))
 }
 
 /// Whether `url` points at this machine: `localhost`, 127.0.0.0/8 or ::1.
@@ -760,10 +855,24 @@ fn alarms_config(
     raw: Option<RawAlarms>,
     aws_region: &str,
     defaults: &AlarmsConfig,
+    events: bool,
 ) -> Result<AlarmsConfig, ConfigError> {
     use crate::domain::routing::{Route, Routes};
     let enabled = raw.is_some();
-    let raw = raw.unwrap_or_default();
+    let mut raw = raw.unwrap_or_default();
+    let polling = match raw.poll_interval.as_deref() {
+        Some(off) if off.trim().eq_ignore_ascii_case("off") => {
+            if !events {
+                return Err(invalid(
+                    "[alarms] poll_interval",
+                    "can be \"off\" only with [events] sqs_queue_url (alarms would never be seen)",
+                ));
+            }
+            raw.poll_interval = None;
+            false
+        }
+        _ => true,
+    };
     let regions = match raw.regions {
         None => vec![aws_region.to_string()],
         Some(list) if list.is_empty() => {
@@ -815,6 +924,7 @@ fn alarms_config(
     }
     Ok(AlarmsConfig {
         enabled,
+        polling,
         poll_interval: duration(
             "[alarms] poll_interval",
             raw.poll_interval,

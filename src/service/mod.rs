@@ -12,6 +12,7 @@ mod changes;
 mod commands;
 mod drills;
 mod escalation;
+mod events;
 mod health;
 pub mod intake;
 mod nudges;
@@ -59,6 +60,9 @@ pub struct Service {
     timers_kick: Notify,
     /// Woken when a case is opened, so its correspondence is polled at once.
     support_kick: Notify,
+    /// Woken when the queue consumer recorded an alarm transition, so it is decided and
+    /// its war room opened at once rather than at the next poll.
+    alarms_kick: Notify,
 }
 
 impl Service {
@@ -87,6 +91,7 @@ impl Service {
             wake: Arc::new(Notify::new()),
             timers_kick: Notify::new(),
             support_kick: Notify::new(),
+            alarms_kick: Notify::new(),
         })
     }
 }

@@ -1153,6 +1153,26 @@ pub fn health_report(
     Outgoing::text(format!("{head}\n{}", lines.join("\n")))
 }
 
+/// An AWS Health event pushed through the `[events]` queue for a war room's service and
+/// region, with the account that sent it.
+pub fn health_pushed(
+    account: &str,
+    service: &str,
+    region: &str,
+    events: &[crate::domain::health_service::HealthEvent],
+) -> Outgoing {
+    let (account, service, region) = (
+        escape_inline(account),
+        escape_inline(service),
+        escape_inline(region),
+    );
+    let lines: Vec<String> = events.iter().map(health_line).collect();
+    Outgoing::text(format!(
+        ":warning: AWS Health event for {service} in {region} (account {account}):\n{}",
+        lines.join("\n")
+    ))
+}
+
 /// Said once, the first time the Health API refuses for lack of a support plan.
 pub fn health_unavailable() -> Outgoing {
     Outgoing::text(
