@@ -228,6 +228,10 @@ async fn start_bot(world: &World, aws: &Aws, poll: Option<Duration>) -> App {
     // No "what changed" look-up (it lists the alarms in ALARM): DescribeAlarms is then the
     // poller's alone.
     config.diagnostics.enabled = false;
+    // The Support poll only looks at a new case at once, then hourly: a reply seen within
+    // the test came from the queue.
+    config.escalation.support_api = true;
+    config.escalation.support_poll_interval = Duration::from_secs(3600);
     config.alarms.routes.routes = vec![Route {
         name: "checkout".into(),
         matcher: Matcher {
@@ -453,5 +457,70 @@ async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
     assert_eq!(posts_containing(&world, &channel, "AWS Health event for"), 1);
     assert_eq!(posts_containing(&world, &channel, "RDS"), 0);
     assert_eq!(posts_containing(&world, &channel, "eu-west-1"), 0);
+    app.stop().await.unwrap();
+}
+
+/// "Support Case Update", as AWS's documentation shows it.
+fn support_event(case_id: &str, event_name: &str, origin: &str) -> String {
+    json!({
+        "version": "0",
+        "id": "1aa4458d-556f-732e-ddc1-4a5b2fbd14a5",
+        "detail-type": "Support Case Update",
+        "source": "aws.support",
+        "account": ACCOUNT_ID,
+        "time": Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "case-id": case_id,
+            "display-id": "1234563851",
+            "communication-id": "ReplyId-f9ae0ad3f21c1e1a",
+            "event-name": event_name,
+            "origin": origin
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let app = start_bot(&world, &aws, None).await;
+    let ch = world.declare(ALICE, "Queue backlog sev2").await;
+    assert_eq!(world.command(BOB, &ch, "escalate aws urgent").await, None);
+    wait_post(&world, &ch, "opened AWS Support case").await;
+    let case_id = aws.fake.support_cases()[0].case_id.clone();
+    // The case's first look (right after CreateCase); the next poll is an hour away.
+    wait_for("the new case's first poll", async || {
+        aws.fake.call_count("DescribeCommunications") >= 1
+    })
+    .await;
+    let polled = aws.fake.call_count("DescribeCommunications");
+
+    // warroom's own write comes back as a CUSTOMER event: nothing to fetch.
+    aws.send(&support_event(&case_id, "AddCommunicationToCase", "CUSTOMER"))
+        .await;
+    wait_handled(&app, &aws, "support_case", 1).await;
+    assert_eq!(aws.fake.call_count("DescribeCommunications"), polled);
+
+    aws.fake
+        .add_support_reply(&case_id, "We see elevated errors on your queue.", Utc::now(), &[]);
+    aws.send(&support_event(&case_id, "AddCommunicationToCase", "AWS"))
+        .await;
+    wait_post(&world, &ch, "AWS Support replied").await;
+    wait_post(&world, &ch, "We see elevated errors on your queue.").await;
+    wait_handled(&app, &aws, "support_case", 2).await;
+    assert_eq!(
+        aws.fake.call_count("DescribeCommunications"),
+        polled + 1,
+        "one look, for the event"
+    );
+    // Delivered again: looked at again, mirrored once.
+    aws.send(&support_event(&case_id, "AddCommunicationToCase", "AWS"))
+        .await;
+    wait_handled(&app, &aws, "support_case", 3).await;
+    wait_outbox_drained(&world.store().await).await;
+    assert_eq!(posts_containing(&world, &ch, "AWS Support replied"), 1);
     app.stop().await.unwrap();
 }
