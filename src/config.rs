@@ -765,13 +765,19 @@ impl Config {
 /// `[events]`: the queue URL checked for shape (`https://sqs.<region>.amazonaws.com/
 /// <12-digit account>/<queue>`; another host, such as a VPC endpoint or a local fake, keeps
 /// the account/queue path and takes `[aws] region`), `wait` at most 20 s, `batch` 1 to 10.
-fn events_config(raw: Option<RawEvents>, aws_region: &str) -> Result<Option<EventsConfig>, ConfigError> {
+fn events_config(
+    raw: Option<RawEvents>,
+    aws_region: &str,
+) -> Result<Option<EventsConfig>, ConfigError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
     let key = "[events] sqs_queue_url";
     let Some(text) = raw.sqs_queue_url else {
-        return Err(invalid(key, "is missing (the SQS queue the EventBridge rule targets)"));
+        return Err(invalid(
+            key,
+            "is missing (the SQS queue the EventBridge rule targets)",
+        ));
     };
     let url = url::Url::parse(&text).map_err(|e| invalid(key, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "https" | "http") {
@@ -781,7 +787,10 @@ fn events_config(raw: Option<RawEvents>, aws_region: &str) -> Result<Option<Even
         return Err(invalid(key, "must be https:// (http only on this machine)"));
     }
     if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid(key, "must be the queue URL alone, without a query or credentials"));
+        return Err(invalid(
+            key,
+            "must be the queue URL alone, without a query or credentials",
+        ));
     }
     let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
     let shape_ok = matches!(segments.as_slice(),
@@ -810,11 +819,17 @@ fn events_config(raw: Option<RawEvents>, aws_region: &str) -> Result<Option<Even
     };
     let wait = duration("[events] wait", raw.wait, Duration::from_secs(20))?;
     if wait > Duration::from_secs(20) || wait.subsec_nanos() != 0 {
-        return Err(invalid("[events] wait", "must be whole seconds, at most 20s (SQS's longest long poll)"));
+        return Err(invalid(
+            "[events] wait",
+            "must be whole seconds, at most 20s (SQS's longest long poll)",
+        ));
     }
     let batch = raw.batch.unwrap_or(10);
     if !(1..=10).contains(&batch) {
-        return Err(invalid("[events] batch", "must be between 1 and 10 (SQS's limit)"));
+        return Err(invalid(
+            "[events] batch",
+            "must be between 1 and 10 (SQS's limit)",
+        ));
     }
     Ok(Some(EventsConfig {
         sqs_queue_url: text,
@@ -1571,6 +1586,54 @@ mod tests {
         assert_eq!(c.aws.region, "eu-west-1");
         assert_eq!(c.alarms.poll_interval, Duration::from_secs(45));
         assert_eq!(c.summary.every, Some(Duration::from_secs(7200)));
+    }
+
+    #[test]
+    fn events_read_the_queue_and_may_switch_alarm_polling_off() {
+        let c = Config::parse(
+            "[alarms]\npoll_interval = \"off\"\n[events]\n\
+             sqs_queue_url = \"https://sqs.eu-west-1.amazonaws.com/123456789012/warroom-events\"\n\
+             wait = \"5s\"\nbatch = 4",
+        )
+        .unwrap();
+        let e = c.events.unwrap();
+        assert_eq!(e.region, "eu-west-1");
+        assert_eq!(e.wait, Duration::from_secs(5));
+        assert_eq!(e.batch, 4);
+        assert!(c.alarms.enabled && !c.alarms.polling);
+        // Defaults; a host other than SQS's own takes [aws] region.
+        let c = Config::parse(
+            "[aws]\nregion = \"ap-south-1\"\n[events]\n\
+             sqs_queue_url = \"https://vpce-1.sqs.example.internal/123456789012/q\"",
+        )
+        .unwrap();
+        let e = c.events.unwrap();
+        assert_eq!(
+            (e.region.as_str(), e.wait, e.batch),
+            ("ap-south-1", Duration::from_secs(20), 10)
+        );
+        assert!(c.alarms.polling);
+        assert!(Config::parse("").unwrap().events.is_none());
+    }
+
+    #[test]
+    fn events_errors_name_the_key() {
+        let q = "https://sqs.us-east-1.amazonaws.com/123456789012/warroom-events";
+        let cases = [
+            ("[alarms]\npoll_interval = \"off\"".to_string(), "[alarms] poll_interval"),
+            ("[events]\nwait = \"5s\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"sqs\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"http://sqs.us-east-1.amazonaws.com/123456789012/q\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"https://sqs.us-east-1.amazonaws.com/1234/q\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"https://sqs.us-east-1.amazonaws.com/123456789012/q?x=1\"".to_string(), "[events] sqs_queue_url"),
+            (format!("[events]\nsqs_queue_url = \"{q}\"\nwait = \"21s\""), "[events] wait"),
+            (format!("[events]\nsqs_queue_url = \"{q}\"\nbatch = 11"), "[events] batch"),
+            (format!("[events]\nsqs_queue_url = \"{q}\"\nbatch = 0"), "[events] batch"),
+        ];
+        for (text, key) in cases {
+            let err = Config::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}");
+        }
     }
 
     #[test]

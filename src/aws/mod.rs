@@ -54,6 +54,9 @@ pub const IAM_ACTIONS: &[&str] = &[
     "support:DescribeCommunications",
     "support:AddCommunicationToCase",
     "support:ResolveCase",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
 ];
 
 /// Health's global endpoint lives in us-east-1, whatever region the alarm is in.

@@ -27,10 +27,7 @@ pub enum QueueEvent {
     /// Something happened on an AWS Support case.
     SupportCase(SupportCaseUpdate),
     /// A well-formed EventBridge event of a kind warroom does not handle.
-    Unknown {
-        source: String,
-        detail_type: String,
-    },
+    Unknown { source: String, detail_type: String },
 }
 
 /// "Support Case Update": `detail.case-id`, `event-name`, `origin`.
@@ -87,14 +84,12 @@ pub fn parse(body: &str) -> Result<QueueEvent, EventError> {
             event: health(detail)?,
             account,
         }),
-        ("aws.support", "Support Case Update") => {
-            Ok(QueueEvent::SupportCase(SupportCaseUpdate {
-                case_id: text(detail, "case-id")?,
-                event_name: text(detail, "event-name")?,
-                origin: text(detail, "origin")?,
-                account,
-            }))
-        }
+        ("aws.support", "Support Case Update") => Ok(QueueEvent::SupportCase(SupportCaseUpdate {
+            case_id: text(detail, "case-id")?,
+            event_name: text(detail, "event-name")?,
+            origin: text(detail, "origin")?,
+            account,
+        })),
         _ => Ok(QueueEvent::Unknown {
             source,
             detail_type,
@@ -148,7 +143,11 @@ fn alarm(env: &Json, detail: &Json, account: &str, region: &str) -> Result<Alarm
     let arn = env
         .get("resources")
         .and_then(Json::as_array)
-        .and_then(|r| r.iter().filter_map(Json::as_str).find(|a| a.contains(":alarm:")))
+        .and_then(|r| {
+            r.iter()
+                .filter_map(Json::as_str)
+                .find(|a| a.contains(":alarm:"))
+        })
         .map(str::to_string)
         .unwrap_or_else(|| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{name}"));
     if alarm_account(&arn) != Some(account) {

@@ -77,7 +77,10 @@ impl Service {
             let mut wait = if polling {
                 self.config.alarms.poll_interval
             } else {
-                self.config.alarms.health_recheck.min(Duration::from_secs(60))
+                self.config
+                    .alarms
+                    .health_recheck
+                    .min(Duration::from_secs(60))
             };
             if let Some(at) = next_retry {
                 let until = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);

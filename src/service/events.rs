@@ -200,8 +200,14 @@ impl Service {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             for e in &new {
-                alarms::record_health_event(&mut tx, incident, e, &super::health::entry_text(e), now)
-                    .await?;
+                alarms::record_health_event(
+                    &mut tx,
+                    incident,
+                    e,
+                    &super::health::entry_text(e),
+                    now,
+                )
+                .await?;
             }
             tx.commit().await?;
             tracing::info!(incident = %incident, service = %event.service, region, "AWS Health event from the queue posted");

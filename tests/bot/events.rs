@@ -86,7 +86,9 @@ impl Aws {
             .set_alarm_state()
             .alarm_name(name)
             .state_value(StateValue::Alarm)
-            .state_reason("Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)")
+            .state_reason(
+                "Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)",
+            )
             .send()
             .await
             .expect("SetAlarmState");
@@ -431,7 +433,8 @@ async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
     let app = start_bot(&world, &aws, None).await;
     aws.put_alarm("checkout-web-cpu").await;
     let at = aws.fire("checkout-web-cpu").await;
-    aws.send(&alarm_event("checkout-web-cpu", "ALARM", at)).await;
+    aws.send(&alarm_event("checkout-web-cpu", "ALARM", at))
+        .await;
     let channel = wait_one_channel(&world).await;
     // The war room's own Health check (nothing open yet) comes first.
     wait_post(&world, &channel, "AWS Health reports no open issue").await;
@@ -454,7 +457,10 @@ async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
     aws.send(&ec2).await;
     wait_handled(&app, &aws, "health", 4).await;
     wait_outbox_drained(&world.store().await).await;
-    assert_eq!(posts_containing(&world, &channel, "AWS Health event for"), 1);
+    assert_eq!(
+        posts_containing(&world, &channel, "AWS Health event for"),
+        1
+    );
     assert_eq!(posts_containing(&world, &channel, "RDS"), 0);
     assert_eq!(posts_containing(&world, &channel, "eu-west-1"), 0);
     app.stop().await.unwrap();
@@ -499,13 +505,21 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
     let polled = aws.fake.call_count("DescribeCommunications");
 
     // warroom's own write comes back as a CUSTOMER event: nothing to fetch.
-    aws.send(&support_event(&case_id, "AddCommunicationToCase", "CUSTOMER"))
-        .await;
+    aws.send(&support_event(
+        &case_id,
+        "AddCommunicationToCase",
+        "CUSTOMER",
+    ))
+    .await;
     wait_handled(&app, &aws, "support_case", 1).await;
     assert_eq!(aws.fake.call_count("DescribeCommunications"), polled);
 
-    aws.fake
-        .add_support_reply(&case_id, "We see elevated errors on your queue.", Utc::now(), &[]);
+    aws.fake.add_support_reply(
+        &case_id,
+        "We see elevated errors on your queue.",
+        Utc::now(),
+        &[],
+    );
     aws.send(&support_event(&case_id, "AddCommunicationToCase", "AWS"))
         .await;
     wait_post(&world, &ch, "AWS Support replied").await;

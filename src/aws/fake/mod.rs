@@ -547,7 +547,8 @@ async fn handle_json11(
                 .unwrap_or_default()
                 .to_string();
             let operation = target.rsplit('.').next().unwrap_or_default();
-            let resp = if let Some(op) = target.strip_prefix(SQS).and_then(|t| t.strip_prefix('.')) {
+            let resp = if let Some(op) = target.strip_prefix(SQS).and_then(|t| t.strip_prefix('.'))
+            {
                 sqs(&shared, &headers, op, raw).await
             } else {
                 match target
@@ -582,7 +583,8 @@ async fn sqs(shared: &Shared, headers: &HeaderMap, operation: &str, body: Bytes)
         return (
             StatusCode::BAD_REQUEST,
             [("content-type", "application/x-amz-json-1.0")],
-            json!({"__type": "UnknownOperationException", "message": "SQS needs the fake on moto"}).to_string(),
+            json!({"__type": "UnknownOperationException", "message": "SQS needs the fake on moto"})
+                .to_string(),
         )
             .into_response();
     };
@@ -596,7 +598,8 @@ async fn sqs(shared: &Shared, headers: &HeaderMap, operation: &str, body: Bytes)
         Err(e) => (
             StatusCode::BAD_GATEWAY,
             [("content-type", "application/x-amz-json-1.0")],
-            json!({"__type": "InternalFailure", "message": format!("moto did not answer: {e:#}")}).to_string(),
+            json!({"__type": "InternalFailure", "message": format!("moto did not answer: {e:#}")})
+                .to_string(),
         )
             .into_response(),
     }
