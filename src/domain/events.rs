@@ -243,7 +243,7 @@ mod tests {
     use super::*;
 
     /// AWS's example of the event (CloudWatch User Guide, "Alarm events and EventBridge").
-    pub(crate) const ALARM_EVENT: &str = r#"{
+    const ALARM_EVENT: &str = r#"{
       "version": "0",
       "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
       "detail-type": "CloudWatch Alarm State Change",

@@ -1007,7 +1007,17 @@ pub fn alarm_first_post(
                 _ => none(),
             },
         ),
-        field("Region", escape_inline(&alarm.region)),
+        field(
+            "Region",
+            match alarm.account() {
+                Some(account) => format!(
+                    "{} (account {})",
+                    escape_inline(&alarm.region),
+                    escape_inline(account)
+                ),
+                None => escape_inline(&alarm.region),
+            },
+        ),
         field("In ALARM since", when(alarm.state_updated_at)),
     ];
     fields.push(field(
@@ -1025,10 +1035,19 @@ pub fn alarm_first_post(
         .as_deref()
         .map(|r| escape(&truncate(r, MAX_ALARM_TEXT)))
         .unwrap_or_else(none);
-    let mut links = vec![format!(
-        "<{}|Open the alarm in the CloudWatch console>",
-        alarm.console_url()
-    )];
+    // The console opens in whichever account the reader is signed in to: say which one the
+    // alarm is in.
+    let mut links = vec![match alarm.account() {
+        Some(account) => format!(
+            "<{}|Open the alarm in the CloudWatch console> (account {})",
+            alarm.console_url(),
+            escape_inline(account)
+        ),
+        None => format!(
+            "<{}|Open the alarm in the CloudWatch console>",
+            alarm.console_url()
+        ),
+    }];
     match &route.runbook {
         Some(url) => links.push(format!("<{url}|Runbook>")),
         None => links.push("No runbook for this route".to_string()),

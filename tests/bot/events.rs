@@ -358,6 +358,8 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
         "AutoScalingGroupName=checkout-web",
         "Threshold Crossed: 1 datapoint [97.5]",
         "checkout (SEV2)",
+        "us-east-1 (account 123456789012)",
+        "Open the alarm in the CloudWatch console (account 123456789012)",
     ] {
         assert_eq!(
             posts_containing(&world, &channel, want),
