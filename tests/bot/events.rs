@@ -396,9 +396,8 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     app.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn the_same_transition_from_queue_and_poll_opens_one_incident() {
-    let world = World::new().await;
+/// On PostgreSQL the leader reads the queue and polls, as one process does on SQLite.
+async fn the_same_transition_from_queue_and_poll_opens_one_incident(world: World) {
     let aws = Aws::start().await;
     aws.put_alarm("checkout-db-cpu").await;
     let app = start_bot(&world, &aws, Some(Duration::from_millis(200))).await;
@@ -427,6 +426,8 @@ async fn the_same_transition_from_queue_and_poll_opens_one_incident() {
     assert_eq!(transitions.len(), 1, "one recorded transition");
     app.stop().await.unwrap();
 }
+
+on_both_backends!(the_same_transition_from_queue_and_poll_opens_one_incident);
 
 #[tokio::test]
 async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
