@@ -94,7 +94,8 @@ pub struct Metrics {
     events_set_aside: AtomicU64,
     /// Write checks of the database made for `/readyz`.
     readiness_database_checks: AtomicU64,
-    /// `[events]` queue messages handled, by kind (alarm, health, support_case, unknown).
+    /// `[events]` queue messages handled and deleted, by kind (alarm, health, support_case,
+    /// unknown, malformed, abandoned).
     queue_messages: Mutex<BTreeMap<&'static str, u64>>,
     /// `[events]` queue messages that were not EventBridge events warroom can read: logged
     /// (by message id), counted here and deleted.
@@ -447,7 +448,7 @@ impl Metrics {
             &mut out,
             "warroom_queue_messages_total",
             "counter",
-            "[events] queue messages handled, by kind (alarm, health, support_case, unknown).",
+            "[events] queue messages handled and deleted, by kind (alarm, health, support_case, unknown, malformed, abandoned).",
         );
         let kinds: Vec<(&'static str, u64)> = self
             .queue_messages
