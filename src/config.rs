@@ -77,6 +77,9 @@ pub struct EventsConfig {
     pub wait: Duration,
     /// Messages asked for per ReceiveMessage (1 to 10, SQS's limit).
     pub batch: u32,
+    /// An account-specific AWS Health issue that no open incident watches opens one, on
+    /// the `source = "health"` route (else the default).
+    pub health_opens_incident: bool,
 }
 
 /// `[drills]`: rehearsal incidents (`/incident drill`, `warroom drill`).
@@ -453,6 +456,7 @@ struct RawEvents {
     sqs_queue_url: Option<String>,
     wait: Option<String>,
     batch: Option<u32>,
+    health_opens_incident: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -556,6 +560,8 @@ struct RawRoute {
     usergroup: Option<String>,
     runbook: Option<String>,
     opens_incident: Option<bool>,
+    /// `"alarm"` (the default) or `"health"`.
+    source: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -836,6 +842,7 @@ fn events_config(
         region,
         wait,
         batch,
+        health_opens_incident: raw.health_opens_incident.unwrap_or(false),
     }))
 }
 
@@ -976,7 +983,23 @@ fn route_target(
             .map(|(k, v)| (k, Glob::new(&v)))
             .collect(),
     };
-    if name != "default" && matcher.is_empty() {
+    let for_health = match raw.source.as_deref() {
+        None | Some("alarm") => false,
+        Some("health") => true,
+        Some(other) => {
+            return Err(invalid(
+                &format!("{key} source"),
+                format!("\"{other}\" is neither \"alarm\" nor \"health\""),
+            ))
+        }
+    };
+    if for_health && (name == "default" || !matcher.is_empty()) {
+        return Err(invalid(
+            &format!("{key} source"),
+            "a \"health\" route takes every Health-opened incident: give it no alarm_name, namespace or tags (and not on [alarms.default])",
+        ));
+    }
+    if name != "default" && !for_health && matcher.is_empty() {
         return Err(invalid(
             key,
             "matches nothing: give alarm_name, namespace or tags (use [alarms.default] for the rest)",
@@ -1015,6 +1038,7 @@ fn route_target(
         usergroup: raw.usergroup,
         runbook: raw.runbook,
         opens_incident: raw.opens_incident.unwrap_or(true),
+        for_health,
     })
 }
 
@@ -1593,14 +1617,21 @@ mod tests {
         let c = Config::parse(
             "[alarms]\npoll_interval = \"off\"\n[events]\n\
              sqs_queue_url = \"https://sqs.eu-west-1.amazonaws.com/123456789012/warroom-events\"\n\
-             wait = \"5s\"\nbatch = 4",
+             wait = \"5s\"\nbatch = 4\nhealth_opens_incident = true\n\
+             [[alarms.route]]\nname = \"aws\"\nsource = \"health\"\nseverity = \"sev1\"",
         )
         .unwrap();
         let e = c.events.unwrap();
         assert_eq!(e.region, "eu-west-1");
         assert_eq!(e.wait, Duration::from_secs(5));
         assert_eq!(e.batch, 4);
+        assert!(e.health_opens_incident);
         assert!(c.alarms.enabled && !c.alarms.polling);
+        assert_eq!(c.alarms.routes.health_route().name, "aws");
+        assert_eq!(
+            c.alarms.routes.health_route().severity,
+            crate::domain::Severity::Sev1
+        );
         // Defaults; a host other than SQS's own takes [aws] region.
         let c = Config::parse(
             "[aws]\nregion = \"ap-south-1\"\n[events]\n\
@@ -1629,6 +1660,8 @@ mod tests {
             (format!("[events]\nsqs_queue_url = \"{q}\"\nwait = \"21s\""), "[events] wait"),
             (format!("[events]\nsqs_queue_url = \"{q}\"\nbatch = 11"), "[events] batch"),
             (format!("[events]\nsqs_queue_url = \"{q}\"\nbatch = 0"), "[events] batch"),
+            ("[[alarms.route]]\nname = \"h\"\nsource = \"sns\"".to_string(), "[[alarms.route]] \"h\" source"),
+            ("[[alarms.route]]\nname = \"h\"\nsource = \"health\"\nnamespace = \"AWS/EC2\"".to_string(), "[[alarms.route]] \"h\" source"),
         ];
         for (text, key) in cases {
             let err = Config::parse(&text).unwrap_err().to_string();

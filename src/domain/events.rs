@@ -23,7 +23,13 @@ pub enum QueueEvent {
     /// An alarm changed state (in `alarm.region`, of the account in `alarm.arn`).
     Alarm(Alarm),
     /// AWS Health opened or updated an event; `account` is the account it was sent from.
-    Health { account: String, event: HealthEvent },
+    /// `account_specific`: `eventScopeCode` ACCOUNT_SPECIFIC (this account's resources are
+    /// affected), not PUBLIC (a service event for everyone in the region).
+    Health {
+        account: String,
+        event: HealthEvent,
+        account_specific: bool,
+    },
     /// Something happened on an AWS Support case.
     SupportCase(SupportCaseUpdate),
     /// A well-formed EventBridge event of a kind warroom does not handle.
@@ -82,6 +88,8 @@ pub fn parse(body: &str) -> Result<QueueEvent, EventError> {
         }
         ("aws.health", "AWS Health Event") => Ok(QueueEvent::Health {
             event: health(detail)?,
+            account_specific: opt_text(detail, "eventScopeCode").as_deref()
+                == Some("ACCOUNT_SPECIFIC"),
             account,
         }),
         ("aws.support", "Support Case Update") => Ok(QueueEvent::SupportCase(SupportCaseUpdate {
@@ -337,10 +345,16 @@ mod tests {
           "eventScopeCode":"PUBLIC","startTime":"Fri, 27 Jan 2023 01:43:21 GMT",
           "lastUpdatedTime":"Fri, 27 Jan 2023 01:43:21 GMT","statusCode":"open",
           "eventRegion":"af-south-1","eventDescription":[{"language":"en_US","latestDescription":"x"}]}}"#;
-        let QueueEvent::Health { account, event } = parse(health_body).unwrap() else {
+        let QueueEvent::Health {
+            account,
+            event,
+            account_specific,
+        } = parse(health_body).unwrap()
+        else {
             panic!("not Health")
         };
         assert_eq!(account, "123456789012");
+        assert!(!account_specific, "PUBLIC");
         assert_eq!(event.service, "EC2");
         assert_eq!(event.region.as_deref(), Some("af-south-1"));
         assert_eq!(event.status, "open");

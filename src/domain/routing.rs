@@ -97,6 +97,9 @@ pub struct Route {
     pub runbook: Option<String>,
     /// `false` for routes that should only be watched, not paged on.
     pub opens_incident: bool,
+    /// `source = "health"`: the route of incidents an AWS Health event opens (`[events]
+    /// health_opens_incident`); alarms never take it.
+    pub for_health: bool,
 }
 
 impl Route {
@@ -110,6 +113,7 @@ impl Route {
             usergroup: None,
             runbook: None,
             opens_incident: true,
+            for_health: false,
         }
     }
 }
@@ -135,7 +139,16 @@ impl Routes {
     pub fn route(&self, alarm: &Alarm) -> &Route {
         self.routes
             .iter()
-            .find(|r| r.matcher.matches(alarm))
+            .find(|r| !r.for_health && r.matcher.matches(alarm))
+            .unwrap_or(&self.default)
+    }
+
+    /// The route of an incident an AWS Health event opens: the first `source = "health"`
+    /// route, else the default.
+    pub fn health_route(&self) -> &Route {
+        self.routes
+            .iter()
+            .find(|r| r.for_health)
             .unwrap_or(&self.default)
     }
 

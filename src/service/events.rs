@@ -30,9 +30,12 @@ use super::Service;
 use crate::aws::sqs::QueueMessage;
 use crate::aws::Aws;
 use crate::domain::alarm::Alarm;
+use crate::domain::channel_name::channel_name;
 use crate::domain::events::{self, QueueEvent, SupportCaseUpdate};
 use crate::domain::health_service::HealthEvent;
+use crate::domain::UserId;
 use crate::slack::render;
+use crate::store::incidents::{self, NewIncident};
 use crate::store::{alarms, escalation};
 
 /// Deliveries after which a message that still cannot be applied is logged and deleted.
@@ -121,8 +124,15 @@ impl Service {
                 self.queue_alarm(aws, alarm).await?;
                 "alarm"
             }
-            QueueEvent::Health { account, event } => {
-                self.queue_health(&account, &event).await?;
+            QueueEvent::Health {
+                account,
+                event,
+                account_specific,
+            } => {
+                let joined = self.queue_health(&account, &event).await?;
+                if !joined && account_specific {
+                    self.health_incident(&account, &event).await?;
+                }
                 "health"
             }
             QueueEvent::SupportCase(update) => {
@@ -170,12 +180,13 @@ impl Service {
     }
 
     /// Post the event in every open war room watching its service and region, once per
-    /// event update, and record it there.
-    async fn queue_health(&self, account: &str, event: &HealthEvent) -> anyhow::Result<()> {
+    /// event update, and record it there. Whether any open incident watches it.
+    async fn queue_health(&self, account: &str, event: &HealthEvent) -> anyhow::Result<bool> {
         let Some(region) = event.region.as_deref() else {
-            return Ok(());
+            return Ok(false);
         };
         let watchers = alarms::health_watchers(self.store.db(), &event.service, region).await?;
+        let watched = !watchers.is_empty();
         for (incident, channel) in watchers {
             let Some(channel) = channel else {
                 // The war room is not open yet: its own Health check will see the event.
@@ -212,6 +223,91 @@ impl Service {
             tx.commit().await?;
             tracing::info!(incident = %incident, service = %event.service, region, "AWS Health event from the queue posted");
         }
+        Ok(watched)
+    }
+
+    /// `[events] health_opens_incident`: an open account-specific issue nobody watches
+    /// opens an incident on the Health route, its war room, and the event as its first
+    /// post. Resumable: the incident is keyed by the event, the war room's steps are
+    /// recorded, and the post is made until the event is recorded as seen.
+    async fn health_incident(&self, account: &str, event: &HealthEvent) -> anyhow::Result<()> {
+        let opens = self
+            .config
+            .events
+            .as_ref()
+            .is_some_and(|e| e.health_opens_incident);
+        if !opens || event.status != "open" || event.category.as_deref() != Some("issue") {
+            return Ok(());
+        }
+        let route = self.config.alarms.routes.health_route().clone();
+        if !route.opens_incident {
+            return Ok(());
+        }
+        let region = event.region.as_deref().unwrap_or("global");
+        let bot = UserId::parse(&self.bot.user_id)
+            .map_err(|e| anyhow::anyhow!("the bot's own user id is unusable: {e}"))?;
+        let now = self.clock.now();
+        let opened_at = event.started_at.unwrap_or(now).min(now);
+        let title = crate::slack::mrkdwn::truncate(
+            &format!(
+                "AWS Health: {} ({} in {region}, account {account})",
+                event.event_type, event.service
+            ),
+            200,
+        );
+        let new = NewIncident {
+            source_key: format!("health:{}", event.arn),
+            channel_name: channel_name(opened_at, &title),
+            title,
+            severity: route.severity,
+            declared_by: bot.clone(),
+            opened_at,
+        };
+        let mut tx = self.store.begin().await?;
+        let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
+        if created {
+            incidents::clear_bot_lead(&mut tx, record.incident.id).await?;
+        }
+        tx.commit().await?;
+        if created {
+            tracing::info!(incident = %record.incident.id, service = %event.service, region, route = %route.name, "an AWS Health event opened an incident");
+        }
+        if !record.incident.is_open() {
+            return Ok(()); // resolved since: its updates are not news for anyone
+        }
+        {
+            let extra = if record.members_invited {
+                Vec::new()
+            } else {
+                self.route_invitees(&route)
+                    .await
+                    .map_err(|f| anyhow::anyhow!("{:#}", f.error()))?
+            };
+            self.open_war_room(&mut record, &bot, &extra)
+                .await
+                .map_err(|f| anyhow::anyhow!("{:#}", f.error()))?;
+        }
+        let Some(channel) = record.channel_id.clone() else {
+            return Ok(());
+        };
+        let id = record.incident.id;
+        let new =
+            alarms::unseen_health_events(self.store.db(), id, std::slice::from_ref(event)).await?;
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.web
+            .post(
+                &channel,
+                &render::health_pushed(account, &event.service, region, &new),
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+        let mut tx = self.store.begin().await?;
+        for e in &new {
+            alarms::record_health_event(&mut tx, id, e, &super::health::entry_text(e), now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -186,8 +186,12 @@ fn alarm_event(name: &str, state: &str, at: DateTime<Utc>) -> String {
     .to_string()
 }
 
-/// "AWS Health Event", as AWS's documentation shows it.
+/// "AWS Health Event", as AWS's documentation shows it: a PUBLIC service event.
 fn health_event(service: &str, region: &str, updated: DateTime<Utc>) -> String {
+    health_event_scoped(service, region, updated, "PUBLIC")
+}
+
+fn health_event_scoped(service: &str, region: &str, updated: DateTime<Utc>, scope: &str) -> String {
     let rfc1123 = |t: DateTime<Utc>| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     json!({
         "version": "0",
@@ -203,7 +207,7 @@ fn health_event(service: &str, region: &str, updated: DateTime<Utc>) -> String {
             "service": service,
             "eventTypeCode": format!("AWS_{service}_OPERATIONAL_ISSUE"),
             "eventTypeCategory": "issue",
-            "eventScopeCode": "PUBLIC",
+            "eventScopeCode": scope,
             "communicationId": "01b0993207d81a09dcd552ebd1e633e36cf1f09a-1",
             "startTime": rfc1123(updated - chrono::Duration::minutes(20)),
             "lastUpdatedTime": rfc1123(updated),
@@ -219,6 +223,15 @@ fn health_event(service: &str, region: &str, updated: DateTime<Utc>) -> String {
 /// The bot with `[events]` on the test queue (1 s long polls), polling alarms every
 /// `poll` or not at all, without the "what changed" look-up.
 async fn start_bot(world: &World, aws: &Aws, poll: Option<Duration>) -> App {
+    start_bot_with(world, aws, poll, |_| {}).await
+}
+
+async fn start_bot_with(
+    world: &World,
+    aws: &Aws,
+    poll: Option<Duration>,
+    adjust: impl FnOnce(&mut warroom::config::Config),
+) -> App {
     let (mut config, secrets) =
         config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
     config.aws.endpoint_url = Some(aws.fake.endpoint_url());
@@ -248,7 +261,9 @@ async fn start_bot(world: &World, aws: &Aws, poll: Option<Duration>) -> App {
         region: REGION.to_string(),
         wait: Duration::from_secs(1),
         batch: 10,
+        health_opens_incident: false,
     });
+    adjust(&mut config);
     let access = AwsAccess::Static {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
@@ -539,5 +554,61 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
     wait_handled(&app, &aws, "support_case", 3).await;
     wait_outbox_drained(&world.store().await).await;
     assert_eq!(posts_containing(&world, &ch, "AWS Support replied"), 1);
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_account_specific_health_issue_opens_an_incident_on_the_health_route() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let app = start_bot_with(&world, &aws, None, |c| {
+        if let Some(e) = c.events.as_mut() {
+            e.health_opens_incident = true;
+        }
+        c.alarms.routes.routes.push(Route {
+            name: "aws-health".into(),
+            severity: Severity::Sev1,
+            for_health: true,
+            ..Route::default_route()
+        });
+    })
+    .await;
+    let now = Utc::now();
+    // A public service event is everyone's: it opens nothing.
+    aws.send(&health_event("RDS", REGION, now)).await;
+    wait_handled(&app, &aws, "health", 1).await;
+    assert!(incident_channels(&world).is_empty());
+
+    let issue = health_event_scoped("EC2", REGION, now, "ACCOUNT_SPECIFIC");
+    aws.send(&issue).await;
+    let channel = wait_one_channel(&world).await;
+    wait_post(
+        &world,
+        &channel,
+        &format!("AWS Health event for EC2 in {REGION} (account {ACCOUNT_ID})"),
+    )
+    .await;
+    let store = world.store().await;
+    let r = incident_in(&store, &channel).await;
+    assert_eq!(
+        r.incident.severity,
+        Severity::Sev1,
+        "the health route's severity"
+    );
+    assert!(
+        r.incident.title.contains("AWS_EC2_OPERATIONAL_ISSUE"),
+        "{}",
+        r.incident.title
+    );
+    wait_handled(&app, &aws, "health", 2).await;
+    // Delivered again: the same incident, not posted again.
+    aws.send(&issue).await;
+    wait_handled(&app, &aws, "health", 3).await;
+    wait_outbox_drained(&store).await;
+    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(
+        posts_containing(&world, &channel, "AWS Health event for"),
+        1
+    );
     app.stop().await.unwrap();
 }
