@@ -166,6 +166,27 @@ mod tests {
     use crate::domain::alarm::tests::cpu_alarm;
 
     #[test]
+    fn the_health_route_is_health_s_alone() {
+        let health = Route {
+            name: "aws-health".into(),
+            for_health: true,
+            // Even a matcher that would take the alarm does not, on a Health route.
+            matcher: Matcher {
+                alarm_name: Some(Glob::new("*")),
+                ..Matcher::default()
+            },
+            ..Route::default_route()
+        };
+        let routes = Routes {
+            routes: vec![health],
+            default: Route::default_route(),
+        };
+        assert_eq!(routes.route(&cpu_alarm("web-cpu")).name, "default");
+        assert_eq!(routes.health_route().name, "aws-health");
+        assert_eq!(Routes::default().health_route().name, "default");
+    }
+
+    #[test]
     fn globs() {
         let cases = [
             ("prod-*", "prod-web-cpu", true),
