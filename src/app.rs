@@ -123,6 +123,7 @@ impl App {
         tracing::info!(bot_user = %bot.user_id, team = %bot.team_id, replica = %replica, "Slack bot token accepted");
         // Clients only; nothing is called (and no credentials resolved) until needed.
         let aws = if config.alarms.enabled
+            || config.events.is_some()
             || config.escalation.support_api
             || config.diagnostics.configured
         {
@@ -251,15 +252,24 @@ struct LeaderTasks {
     support: JoinHandle<()>,
     /// PostgreSQL: wakes the worker when any replica records an event.
     inbox_listener: Option<JoinHandle<()>>,
+    /// The `[events]` SQS consumer, when a queue is configured.
+    events: Option<JoinHandle<()>>,
 }
 
 impl LeaderTasks {
     fn start(service: &Arc<Service>) -> LeaderTasks {
         let (stop, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
-        let alarms = match (&service.aws, service.config.alarms.enabled) {
+        let events_on = service.config.events.is_some();
+        let alarms = match (&service.aws, service.config.alarms.enabled || events_on) {
             (Some(aws), true) => Some(tokio::spawn(
                 service.clone().run_alarms(aws.clone(), stop_rx.clone()),
+            )),
+            _ => None,
+        };
+        let events = match (&service.aws, events_on) {
+            (Some(aws), true) => Some(tokio::spawn(
+                service.clone().run_events(aws.clone(), stop_rx.clone()),
             )),
             _ => None,
         };
@@ -273,6 +283,7 @@ impl LeaderTasks {
             alarms,
             support,
             inbox_listener,
+            events,
         }
     }
 
@@ -284,6 +295,11 @@ impl LeaderTasks {
             listener.abort();
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.scheduler).await;
+        if let Some(events) = self.events {
+            // A message in hand is either recorded (its redelivery is a no-op) or not
+            // deleted (SQS hands it out again).
+            let _ = tokio::time::timeout(Duration::from_secs(10), events).await;
+        }
         if let Some(alarms) = self.alarms {
             let _ = tokio::time::timeout(Duration::from_secs(10), alarms).await;
         }

@@ -61,6 +61,8 @@ pub struct Config {
     pub diagnostics: DiagnosticsConfig,
     pub drills: DrillsConfig,
     pub incident: IncidentConfig,
+    /// `[events]`: the EventBridge → SQS intake, when a queue is configured.
+    pub events: Option<EventsConfig>,
 }
 
 /// `[incident]`: how incidents are run.
@@ -80,6 +82,24 @@ impl Default for IncidentConfig {
                 .collect(),
         }
     }
+}
+
+/// `[events]`: what AWS pushes (alarm state changes, Health events, Support case updates)
+/// through an EventBridge rule into one SQS queue, long-polled by the leader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// `https://sqs.<region>.amazonaws.com/<account>/<queue>`.
+    pub sqs_queue_url: String,
+    /// The queue's region, from the URL's host (`[aws] region` for other hosts, such as a
+    /// VPC endpoint or a local fake).
+    pub region: String,
+    /// How long one ReceiveMessage waits for a message (SQS long polling, at most 20 s).
+    pub wait: Duration,
+    /// Messages asked for per ReceiveMessage (1 to 10, SQS's limit).
+    pub batch: u32,
+    /// An account-specific AWS Health issue that no open incident watches opens one, on
+    /// the `source = "health"` route (else the default).
+    pub health_opens_incident: bool,
 }
 
 /// `[drills]`: rehearsal incidents (`/incident drill`, `warroom drill`).
@@ -232,6 +252,9 @@ pub struct AlarmsConfig {
     /// Whether to poll CloudWatch at all: true when the file has an `[alarms]` section.
     pub enabled: bool,
     pub poll_interval: Duration,
+    /// False with `poll_interval = "off"` (allowed only with `[events]`): alarms then come
+    /// from the queue alone, and nothing reconciles a lost event.
+    pub polling: bool,
     /// Regions polled (alarms are regional); `[aws] region` when not given.
     pub regions: Vec<String>,
     /// An alarm on the route of an open incident whose latest alarm fired less than this
@@ -403,6 +426,7 @@ impl Default for Config {
             alarms: AlarmsConfig {
                 enabled: false,
                 poll_interval: Duration::from_secs(30),
+                polling: true,
                 regions: vec!["us-east-1".to_string()],
                 correlation_window: Duration::from_secs(30 * 60),
                 health_recheck: Duration::from_secs(5 * 60),
@@ -421,6 +445,7 @@ impl Default for Config {
             diagnostics: DiagnosticsConfig::default(),
             drills: DrillsConfig::default(),
             incident: IncidentConfig::default(),
+            events: None,
         }
     }
 }
@@ -449,6 +474,7 @@ struct RawConfig {
     drills: RawDrills,
     #[serde(default)]
     incident: RawIncident,
+    events: Option<RawEvents>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -491,6 +517,15 @@ fn incident_config(raw: RawIncident) -> Result<IncidentConfig, ConfigError> {
         }
     }
     Ok(IncidentConfig { roles })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    sqs_queue_url: Option<String>,
+    wait: Option<String>,
+    batch: Option<u32>,
+    health_opens_incident: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -594,6 +629,8 @@ struct RawRoute {
     usergroup: Option<String>,
     runbook: Option<String>,
     opens_incident: Option<bool>,
+    /// `"alarm"` (the default) or `"health"`.
+    source: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -756,6 +793,7 @@ impl Config {
             }
         };
 
+        let events = events_config(raw.events, &region)?;
         Ok(Config {
             slack: SlackConfig {
                 api_url,
@@ -781,7 +819,7 @@ impl Config {
                     defaults.database.keep_raw_events,
                 )?,
             },
-            alarms: alarms_config(raw.alarms, &region, &defaults.alarms)?,
+            alarms: alarms_config(raw.alarms, &region, &defaults.alarms, events.is_some())?,
             escalation: escalation_config(raw.escalation, &defaults.escalation)?,
             summary: summary_config(raw.summary, &defaults.summary)?,
             server: ServerConfig {
@@ -796,8 +834,87 @@ impl Config {
             diagnostics: diagnostics_config(raw.diagnostics)?,
             drills: drills_config(raw.drills)?,
             incident: incident_config(raw.incident)?,
+            events,
         })
     }
+}
+
+/// `[events]`: the queue URL checked for shape (`https://sqs.<region>.amazonaws.com/
+/// <12-digit account>/<queue>`; another host, such as a VPC endpoint or a local fake, keeps
+/// the account/queue path and takes `[aws] region`), `wait` at most 20 s, `batch` 1 to 10.
+fn events_config(
+    raw: Option<RawEvents>,
+    aws_region: &str,
+) -> Result<Option<EventsConfig>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let key = "[events] sqs_queue_url";
+    let Some(text) = raw.sqs_queue_url else {
+        return Err(invalid(
+            key,
+            "is missing (the SQS queue the EventBridge rule targets)",
+        ));
+    };
+    let url = url::Url::parse(&text).map_err(|e| invalid(key, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(invalid(key, "must be an https:// URL"));
+    }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(invalid(key, "must be https:// (http only on this machine)"));
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            "must be the queue URL alone, without a query or credentials",
+        ));
+    }
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let shape_ok = matches!(segments.as_slice(),
+        [account, queue] if account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !queue.is_empty()
+            && queue.len() <= 80
+            && queue.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
+    if !shape_ok {
+        return Err(invalid(
+            key,
+            "must look like https://sqs.<region>.amazonaws.com/<12-digit account>/<queue name>",
+        ));
+    }
+    let host = url.host_str().unwrap_or_default();
+    let region = match host
+        .strip_prefix("sqs.")
+        .and_then(|h| h.split_once('.'))
+        .filter(|(_, rest)| rest.starts_with("amazonaws."))
+    {
+        Some((region, _)) => {
+            check_region(key, region)?;
+            region.to_string()
+        }
+        None => aws_region.to_string(),
+    };
+    let wait = duration("[events] wait", raw.wait, Duration::from_secs(20))?;
+    if wait > Duration::from_secs(20) || wait.subsec_nanos() != 0 {
+        return Err(invalid(
+            "[events] wait",
+            "must be whole seconds, at most 20s (SQS's longest long poll)",
+        ));
+    }
+    let batch = raw.batch.unwrap_or(10);
+    if !(1..=10).contains(&batch) {
+        return Err(invalid(
+            "[events] batch",
+            "must be between 1 and 10 (SQS's limit)",
+        ));
+    }
+    Ok(Some(EventsConfig {
+        sqs_queue_url: text,
+        region,
+        wait,
+        batch,
+        health_opens_incident: raw.health_opens_incident.unwrap_or(false),
+    }))
 }
 
 /// Whether `url` points at this machine: `localhost`, 127.0.0.0/8 or ::1.
@@ -831,10 +948,24 @@ fn alarms_config(
     raw: Option<RawAlarms>,
     aws_region: &str,
     defaults: &AlarmsConfig,
+    events: bool,
 ) -> Result<AlarmsConfig, ConfigError> {
     use crate::domain::routing::{Route, Routes};
     let enabled = raw.is_some();
-    let raw = raw.unwrap_or_default();
+    let mut raw = raw.unwrap_or_default();
+    let polling = match raw.poll_interval.as_deref() {
+        Some(off) if off.trim().eq_ignore_ascii_case("off") => {
+            if !events {
+                return Err(invalid(
+                    "[alarms] poll_interval",
+                    "can be \"off\" only with [events] sqs_queue_url (alarms would never be seen)",
+                ));
+            }
+            raw.poll_interval = None;
+            false
+        }
+        _ => true,
+    };
     let regions = match raw.regions {
         None => vec![aws_region.to_string()],
         Some(list) if list.is_empty() => {
@@ -886,6 +1017,7 @@ fn alarms_config(
     }
     Ok(AlarmsConfig {
         enabled,
+        polling,
         poll_interval: duration(
             "[alarms] poll_interval",
             raw.poll_interval,
@@ -922,7 +1054,23 @@ fn route_target(
             .map(|(k, v)| (k, Glob::new(&v)))
             .collect(),
     };
-    if name != "default" && matcher.is_empty() {
+    let for_health = match raw.source.as_deref() {
+        None | Some("alarm") => false,
+        Some("health") => true,
+        Some(other) => {
+            return Err(invalid(
+                &format!("{key} source"),
+                format!("\"{other}\" is neither \"alarm\" nor \"health\""),
+            ))
+        }
+    };
+    if for_health && (name == "default" || !matcher.is_empty()) {
+        return Err(invalid(
+            &format!("{key} source"),
+            "a \"health\" route takes every Health-opened incident: give it no alarm_name, namespace or tags (and not on [alarms.default])",
+        ));
+    }
+    if name != "default" && !for_health && matcher.is_empty() {
         return Err(invalid(
             key,
             "matches nothing: give alarm_name, namespace or tags (use [alarms.default] for the rest)",
@@ -961,6 +1109,7 @@ fn route_target(
         usergroup: raw.usergroup,
         runbook: raw.runbook,
         opens_incident: raw.opens_incident.unwrap_or(true),
+        for_health,
     })
 }
 
@@ -1539,6 +1688,63 @@ mod tests {
         assert_eq!(c.aws.region, "eu-west-1");
         assert_eq!(c.alarms.poll_interval, Duration::from_secs(45));
         assert_eq!(c.summary.every, Some(Duration::from_secs(7200)));
+    }
+
+    #[test]
+    fn events_read_the_queue_and_may_switch_alarm_polling_off() {
+        let c = Config::parse(
+            "[alarms]\npoll_interval = \"off\"\n[events]\n\
+             sqs_queue_url = \"https://sqs.eu-west-1.amazonaws.com/123456789012/warroom-events\"\n\
+             wait = \"5s\"\nbatch = 4\nhealth_opens_incident = true\n\
+             [[alarms.route]]\nname = \"aws\"\nsource = \"health\"\nseverity = \"sev1\"",
+        )
+        .unwrap();
+        let e = c.events.unwrap();
+        assert_eq!(e.region, "eu-west-1");
+        assert_eq!(e.wait, Duration::from_secs(5));
+        assert_eq!(e.batch, 4);
+        assert!(e.health_opens_incident);
+        assert!(c.alarms.enabled && !c.alarms.polling);
+        assert_eq!(c.alarms.routes.health_route().name, "aws");
+        assert_eq!(
+            c.alarms.routes.health_route().severity,
+            crate::domain::Severity::Sev1
+        );
+        // Defaults; a host other than SQS's own takes [aws] region.
+        let c = Config::parse(
+            "[aws]\nregion = \"ap-south-1\"\n[events]\n\
+             sqs_queue_url = \"https://vpce-1.sqs.example.internal/123456789012/q\"",
+        )
+        .unwrap();
+        let e = c.events.unwrap();
+        assert_eq!(
+            (e.region.as_str(), e.wait, e.batch),
+            ("ap-south-1", Duration::from_secs(20), 10)
+        );
+        assert!(c.alarms.polling);
+        assert!(Config::parse("").unwrap().events.is_none());
+    }
+
+    #[test]
+    fn events_errors_name_the_key() {
+        let q = "https://sqs.us-east-1.amazonaws.com/123456789012/warroom-events";
+        let cases = [
+            ("[alarms]\npoll_interval = \"off\"".to_string(), "[alarms] poll_interval"),
+            ("[events]\nwait = \"5s\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"sqs\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"http://sqs.us-east-1.amazonaws.com/123456789012/q\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"https://sqs.us-east-1.amazonaws.com/1234/q\"".to_string(), "[events] sqs_queue_url"),
+            ("[events]\nsqs_queue_url = \"https://sqs.us-east-1.amazonaws.com/123456789012/q?x=1\"".to_string(), "[events] sqs_queue_url"),
+            (format!("[events]\nsqs_queue_url = \"{q}\"\nwait = \"21s\""), "[events] wait"),
+            (format!("[events]\nsqs_queue_url = \"{q}\"\nbatch = 11"), "[events] batch"),
+            (format!("[events]\nsqs_queue_url = \"{q}\"\nbatch = 0"), "[events] batch"),
+            ("[[alarms.route]]\nname = \"h\"\nsource = \"sns\"".to_string(), "[[alarms.route]] \"h\" source"),
+            ("[[alarms.route]]\nname = \"h\"\nsource = \"health\"\nnamespace = \"AWS/EC2\"".to_string(), "[[alarms.route]] \"h\" source"),
+        ];
+        for (text, key) in cases {
+            let err = Config::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err:?}");
+        }
     }
 
     #[test]

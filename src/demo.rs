@@ -206,6 +206,7 @@ fn alarm_config(config: &mut Config, endpoint: &str) -> anyhow::Result<()> {
         usergroup: None,
         runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
         opens_incident: true,
+        for_health: false,
     }];
     Ok(())
 }

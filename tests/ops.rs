@@ -459,6 +459,53 @@ async fn doctor_with_config(world: &World, extra: &str) -> (bool, String) {
 }
 
 #[tokio::test]
+async fn doctor_checks_the_events_queue() {
+    use warroom::aws::fake::AwsFake;
+    let world = World::new().await;
+    let (fake, _moto) = AwsFake::start_on_moto()
+        .await
+        .expect("moto and the AWS fake start");
+    let sqs = fake.operator_sqs("us-east-1");
+    let url = sqs
+        .create_queue()
+        .queue_name("warroom-events")
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .expect("a queue URL")
+        .to_string();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("{}")
+        .send()
+        .await
+        .expect("SendMessage");
+    let config = |queue: &str| {
+        format!(
+            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\
+             [escalation]\nsupport_api = false\n[events]\nsqs_queue_url = \"{queue}\"\n",
+            fake.endpoint_url()
+        )
+    };
+    let (ok, out) = doctor_with_config(&world, &config(&url)).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("✓ [events] SQS queue: GetQueueAttributes answered (1 messages waiting)"),
+        "{out}"
+    );
+    // The doctor only looked: the message is still there for the bot.
+    let (ok, out) = doctor_with_config(&world, &config(&url)).await;
+    assert!(ok && out.contains("(1 messages waiting)"), "{out}");
+
+    let missing = url.replace("warroom-events", "no-such-queue");
+    let (ok, out) = doctor_with_config(&world, &config(&missing)).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("✗ [events] SQS queue"), "{out}");
+    assert!(out.contains("fix: check [events] sqs_queue_url"), "{out}");
+}
+
+#[tokio::test]
 async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan() {
     use warroom::aws::fake::AwsFake;
     let world = World::new().await;

@@ -25,6 +25,7 @@ pub mod cloudtrail;
 mod cloudwatch;
 pub mod fake;
 mod health;
+pub mod sqs;
 mod support;
 
 use std::collections::HashMap;
@@ -53,6 +54,9 @@ pub const IAM_ACTIONS: &[&str] = &[
     "support:DescribeCommunications",
     "support:AddCommunicationToCase",
     "support:ResolveCase",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
 ];
 
 /// Health's global endpoint lives in us-east-1, whatever region the alarm is in.
@@ -163,6 +167,8 @@ pub struct Aws {
     trail_pacer: cloudtrail::Pacer,
     health: aws_sdk_health::Client,
     support: aws_sdk_support::Client,
+    /// The `[events]` queue and a client in its region, when configured.
+    sqs: Option<(String, aws_sdk_sqs::Client)>,
     /// Where every call is counted (`/metrics`), when set.
     metrics: Option<std::sync::Arc<crate::ops::metrics::Metrics>>,
 }
@@ -197,12 +203,20 @@ impl Aws {
         let health = aws_sdk_health::Client::new(&sdk_config(config, access, HEALTH_REGION).await);
         let support =
             aws_sdk_support::Client::new(&sdk_config(config, access, SUPPORT_REGION).await);
+        let sqs = match &config.events {
+            Some(events) => Some((
+                events.sqs_queue_url.clone(),
+                aws_sdk_sqs::Client::new(&sdk_config(config, access, &events.region).await),
+            )),
+            None => None,
+        };
         Aws {
             cloudwatch,
             cloudtrail,
             trail_pacer: cloudtrail::Pacer::default(),
             health,
             support,
+            sqs,
             metrics: None,
         }
     }
@@ -405,6 +419,41 @@ impl Aws {
     pub async fn resolve_case(&self, case_id: &str) -> Result<String, AwsError> {
         let r = support::resolve_case(&self.support, case_id).await;
         self.count("ResolveCase", r)
+    }
+
+    fn sqs(&self, operation: &'static str) -> Result<(&str, &aws_sdk_sqs::Client), AwsError> {
+        self.sqs
+            .as_ref()
+            .map(|(url, c)| (url.as_str(), c))
+            .ok_or_else(|| AwsError::Transport {
+                operation,
+                detail: "no [events] sqs_queue_url is configured".to_string(),
+            })
+    }
+
+    /// Long-poll the `[events]` queue: up to `max` messages, waiting up to `wait_secs`.
+    pub async fn receive_events(
+        &self,
+        wait_secs: i32,
+        max: i32,
+    ) -> Result<Vec<sqs::QueueMessage>, AwsError> {
+        let (url, client) = self.sqs("ReceiveMessage")?;
+        let r = sqs::receive(client, url, wait_secs, max).await;
+        self.count("ReceiveMessage", r)
+    }
+
+    /// Delete a handled message from the `[events]` queue.
+    pub async fn delete_event(&self, receipt_handle: &str) -> Result<(), AwsError> {
+        let (url, client) = self.sqs("DeleteMessage")?;
+        let r = sqs::delete(client, url, receipt_handle).await;
+        self.count("DeleteMessage", r)
+    }
+
+    /// The `[events]` queue's approximate depth (for `warroom doctor`).
+    pub async fn event_queue_depth(&self) -> Result<u64, AwsError> {
+        let (url, client) = self.sqs("GetQueueAttributes")?;
+        let r = sqs::depth(client, url).await;
+        self.count("GetQueueAttributes", r)
     }
 
     /// Whether the Support API answers with these credentials and this account's plan (for

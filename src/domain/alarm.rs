@@ -122,6 +122,12 @@ impl Alarm {
             .join(", ")
     }
 
+    /// The AWS account the alarm belongs to, from its ARN (alarms from the `[events]` queue
+    /// may come from any account of the organisation).
+    pub fn account(&self) -> Option<&str> {
+        super::events::alarm_account(&self.arn).filter(|a| !a.is_empty())
+    }
+
     /// The alarm's page in the AWS console, in its own region and partition.
     pub fn console_url(&self) -> String {
         let host = match self.arn.split(':').nth(1) {

@@ -15,6 +15,7 @@ pub mod command;
 pub mod correlation;
 pub mod drill;
 pub mod escalation;
+pub mod events;
 pub mod health_service;
 pub mod incident;
 pub mod names;

@@ -97,6 +97,9 @@ pub struct Route {
     pub runbook: Option<String>,
     /// `false` for routes that should only be watched, not paged on.
     pub opens_incident: bool,
+    /// `source = "health"`: the route of incidents an AWS Health event opens (`[events]
+    /// health_opens_incident`); alarms never take it.
+    pub for_health: bool,
 }
 
 impl Route {
@@ -110,6 +113,7 @@ impl Route {
             usergroup: None,
             runbook: None,
             opens_incident: true,
+            for_health: false,
         }
     }
 }
@@ -135,7 +139,16 @@ impl Routes {
     pub fn route(&self, alarm: &Alarm) -> &Route {
         self.routes
             .iter()
-            .find(|r| r.matcher.matches(alarm))
+            .find(|r| !r.for_health && r.matcher.matches(alarm))
+            .unwrap_or(&self.default)
+    }
+
+    /// The route of an incident an AWS Health event opens: the first `source = "health"`
+    /// route, else the default.
+    pub fn health_route(&self) -> &Route {
+        self.routes
+            .iter()
+            .find(|r| r.for_health)
             .unwrap_or(&self.default)
     }
 
@@ -151,6 +164,27 @@ impl Routes {
 mod tests {
     use super::*;
     use crate::domain::alarm::tests::cpu_alarm;
+
+    #[test]
+    fn the_health_route_is_health_s_alone() {
+        let health = Route {
+            name: "aws-health".into(),
+            for_health: true,
+            // Even a matcher that would take the alarm does not, on a Health route.
+            matcher: Matcher {
+                alarm_name: Some(Glob::new("*")),
+                ..Matcher::default()
+            },
+            ..Route::default_route()
+        };
+        let routes = Routes {
+            routes: vec![health],
+            default: Route::default_route(),
+        };
+        assert_eq!(routes.route(&cpu_alarm("web-cpu")).name, "default");
+        assert_eq!(routes.health_route().name, "aws-health");
+        assert_eq!(Routes::default().health_route().name, "default");
+    }
 
     #[test]
     fn globs() {

@@ -131,7 +131,11 @@ pub async fn run(path: &Path) -> Report {
     let app = set(APP_TOKEN_VAR);
     check_slack(&mut report, &config, bot.as_deref(), app.as_deref()).await;
     check_database(&mut report, &config).await;
-    if config.alarms.enabled || config.escalation.support_api || config.diagnostics.configured {
+    if config.alarms.enabled
+        || config.events.is_some()
+        || config.escalation.support_api
+        || config.diagnostics.configured
+    {
         let aws = crate::aws::Aws::connect(&config, &crate::aws::AwsAccess::DefaultChain).await;
         if config.alarms.enabled {
             check_aws(&mut report, &config, &aws).await;
@@ -141,6 +145,9 @@ pub async fn run(path: &Path) -> Report {
         }
         if config.escalation.support_api {
             check_support(&mut report, &aws).await;
+        }
+        if config.events.is_some() {
+            check_events(&mut report, &aws).await;
         }
     }
     report
@@ -171,6 +178,29 @@ pub async fn check_support(report: &mut Report, aws: &crate::aws::Aws) {
                 CREDENTIALS_FIX
             };
             report.fail(SUPPORT, e.to_string(), fix)
+        }
+    }
+}
+
+/// The `[events]` queue: it exists and these credentials may read it (GetQueueAttributes;
+/// ReceiveMessage and DeleteMessage are in the same policy statement). Nothing is received:
+/// a message taken by the doctor would be hidden from the running bot.
+pub async fn check_events(report: &mut Report, aws: &crate::aws::Aws) {
+    const WHAT: &str = "[events] SQS queue";
+    match aws.event_queue_depth().await {
+        Ok(n) => report.pass(WHAT, format!("GetQueueAttributes answered ({n} messages waiting)")),
+        Err(e) if e.code().is_some_and(|c| c.contains("NonExistentQueue") || c.contains("QueueDoesNotExist")) => report.fail(
+            WHAT,
+            e.to_string(),
+            "check [events] sqs_queue_url: the queue the EventBridge rule targets, in its region and account",
+        ),
+        Err(e) => {
+            let fix = if is_permission(&e) {
+                PERMISSION_FIX
+            } else {
+                CREDENTIALS_FIX
+            };
+            report.fail(WHAT, e.to_string(), fix)
         }
     }
 }

@@ -94,6 +94,12 @@ pub struct Metrics {
     events_set_aside: AtomicU64,
     /// Write checks of the database made for `/readyz`.
     readiness_database_checks: AtomicU64,
+    /// `[events]` queue messages handled and deleted, by kind (alarm, health, support_case,
+    /// unknown, malformed, abandoned).
+    queue_messages: Mutex<BTreeMap<&'static str, u64>>,
+    /// `[events]` queue messages that were not EventBridge events warroom can read: logged
+    /// (by message id), counted here and deleted.
+    queue_messages_malformed: AtomicU64,
 }
 
 /// What `/metrics` says of the lease.
@@ -215,6 +221,36 @@ impl Metrics {
     /// An event arrived whose inbox key was already recorded.
     pub fn envelope_redelivered(&self) {
         self.envelopes_redelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A queue message of `kind` was handled (and deleted).
+    pub fn queue_message(&self, kind: &'static str) {
+        *self
+            .queue_messages
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(kind)
+            .or_default() += 1;
+    }
+
+    /// Queue messages of `kind` handled so far.
+    pub fn queue_messages_of(&self, kind: &str) -> u64 {
+        self.queue_messages
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(kind)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// A queue message could not be read as an event (logged and deleted).
+    pub fn queue_message_malformed(&self) {
+        self.queue_messages_malformed
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn queue_messages_malformed(&self) -> u64 {
+        self.queue_messages_malformed.load(Ordering::Relaxed)
     }
 
     /// The worker set an event aside (it kept failing; `warroom inbox --failed` lists it).
@@ -402,6 +438,28 @@ impl Metrics {
             "Events the worker set aside because they kept failing (warroom inbox --failed).",
             self.events_set_aside(),
         );
+        counter(
+            &mut out,
+            "warroom_queue_messages_malformed_total",
+            "[events] queue messages that were not readable EventBridge events (logged and deleted).",
+            self.queue_messages_malformed(),
+        );
+        header(
+            &mut out,
+            "warroom_queue_messages_total",
+            "counter",
+            "[events] queue messages handled and deleted, by kind (alarm, health, support_case, unknown, malformed, abandoned).",
+        );
+        let kinds: Vec<(&'static str, u64)> = self
+            .queue_messages
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect();
+        for (kind, n) in kinds {
+            let _ = writeln!(out, "warroom_queue_messages_total{{kind=\"{kind}\"}} {n}");
+        }
         counter(
             &mut out,
             "warroom_readiness_database_checks_total",

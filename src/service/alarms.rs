@@ -55,23 +55,40 @@ const MAX_TITLE_CHARS: usize = 200;
 impl Service {
     /// Poll, decide and post until `shutdown` turns true.
     pub async fn run_alarms(self: Arc<Self>, aws: Aws, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(regions = ?self.config.alarms.regions, every = ?self.config.alarms.poll_interval, "polling CloudWatch alarms");
+        let polling = self.config.alarms.enabled && self.config.alarms.polling;
+        if polling {
+            tracing::info!(regions = ?self.config.alarms.regions, every = ?self.config.alarms.poll_interval, "polling CloudWatch alarms");
+        } else {
+            tracing::info!("not polling CloudWatch alarms: they come from the [events] queue");
+        }
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            self.poll_alarms(&aws).await;
+            if polling {
+                self.poll_alarms(&aws).await;
+            }
             if let Err(e) = self.decide_alarms().await {
                 tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
             }
             let next_retry = self.alarm_slack_work(&aws).await;
-            let mut wait = self.config.alarms.poll_interval;
+            // Without polling, only a retry due or the queue consumer wakes the loop (the
+            // Health re-checks of open incidents ride on the same minute).
+            let mut wait = if polling {
+                self.config.alarms.poll_interval
+            } else {
+                self.config
+                    .alarms
+                    .health_recheck
+                    .min(Duration::from_secs(60))
+            };
             if let Some(at) = next_retry {
                 let until = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
                 wait = wait.min(until);
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+                _ = self.alarms_kick.notified() => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -87,15 +104,25 @@ impl Service {
         }
     }
 
-    async fn poll_region(&self, aws: &Aws, region: &str) -> anyhow::Result<()> {
-        let in_alarm = aws.alarms_in_alarm(region).await?;
-        let uses_tags = self
-            .config
+    /// Whether any route matches on tags (an alarm's tags are then read before it is
+    /// recorded).
+    pub(super) fn routes_use_tags(&self) -> bool {
+        self.config
             .alarms
             .routes
             .routes
             .iter()
-            .any(|r| !r.matcher.tags.is_empty());
+            .any(|r| !r.matcher.tags.is_empty())
+    }
+
+    /// Wake the alarm loop: a transition was recorded outside a poll.
+    pub(super) fn kick_alarms(&self) {
+        self.alarms_kick.notify_one();
+    }
+
+    async fn poll_region(&self, aws: &Aws, region: &str) -> anyhow::Result<()> {
+        let in_alarm = aws.alarms_in_alarm(region).await?;
+        let uses_tags = self.routes_use_tags();
         let mut firing: HashSet<String> = HashSet::new();
         let mut new = 0usize;
         let known = alarms::known(self.store.db(), &transition_keys(&in_alarm)).await?;

@@ -116,7 +116,7 @@ impl Service {
     }
 }
 
-fn entry_text(e: &HealthEvent) -> String {
+pub(super) fn entry_text(e: &HealthEvent) -> String {
     format!(
         "AWS Health: {} for {} in {} is {}",
         e.event_type,

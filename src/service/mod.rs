@@ -12,6 +12,7 @@ mod changes;
 mod commands;
 mod drills;
 mod escalation;
+mod events;
 mod health;
 pub mod intake;
 mod nudges;
@@ -63,6 +64,9 @@ pub struct Service {
     /// Whose names this process looked at, and when: spares the names cache a read for
     /// every message (`service::people`).
     names_seen: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// Woken when the queue consumer recorded an alarm transition, so it is decided and
+    /// its war room opened at once rather than at the next poll.
+    alarms_kick: Notify,
 }
 
 impl Service {
@@ -92,6 +96,7 @@ impl Service {
             timers_kick: Notify::new(),
             support_kick: Notify::new(),
             names_seen: std::sync::Mutex::default(),
+            alarms_kick: Notify::new(),
         })
     }
 }

@@ -49,7 +49,7 @@ fn case_retry_delay(attempt: i64) -> Duration {
 }
 
 impl Service {
-    fn support_api(&self) -> Option<&Aws> {
+    pub(super) fn support_api(&self) -> Option<&Aws> {
         if self.config.escalation.support_api {
             self.aws.as_ref()
         } else {
@@ -720,7 +720,7 @@ impl Service {
     }
 
     /// New correspondence on one case, then its status.
-    async fn poll_case(&self, aws: &Aws, case: &SupportCase) -> anyhow::Result<()> {
+    pub(super) async fn poll_case(&self, aws: &Aws, case: &SupportCase) -> anyhow::Result<()> {
         let Some(case_id) = case.case_id.as_deref() else {
             return Ok(());
         };

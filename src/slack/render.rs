@@ -1205,7 +1205,17 @@ pub fn alarm_first_post(
                 _ => none(),
             },
         ),
-        field("Region", escape_inline(&alarm.region)),
+        field(
+            "Region",
+            match alarm.account() {
+                Some(account) => format!(
+                    "{} (account {})",
+                    escape_inline(&alarm.region),
+                    escape_inline(account)
+                ),
+                None => escape_inline(&alarm.region),
+            },
+        ),
         field("In ALARM since", when(alarm.state_updated_at)),
     ];
     fields.push(field(
@@ -1223,10 +1233,19 @@ pub fn alarm_first_post(
         .as_deref()
         .map(|r| escape(&truncate(r, MAX_ALARM_TEXT)))
         .unwrap_or_else(none);
-    let mut links = vec![format!(
-        "<{}|Open the alarm in the CloudWatch console>",
-        alarm.console_url()
-    )];
+    // The console opens in whichever account the reader is signed in to: say which one the
+    // alarm is in.
+    let mut links = vec![match alarm.account() {
+        Some(account) => format!(
+            "<{}|Open the alarm in the CloudWatch console> (account {})",
+            alarm.console_url(),
+            escape_inline(account)
+        ),
+        None => format!(
+            "<{}|Open the alarm in the CloudWatch console>",
+            alarm.console_url()
+        ),
+    }];
     match &route.runbook {
         Some(url) => links.push(format!("<{url}|Runbook>")),
         None => links.push("No runbook for this route".to_string()),
@@ -1349,6 +1368,26 @@ pub fn health_report(
     };
     let lines: Vec<String> = events.iter().map(health_line).collect();
     Outgoing::text(format!("{head}\n{}", lines.join("\n")))
+}
+
+/// An AWS Health event pushed through the `[events]` queue for a war room's service and
+/// region, with the account that sent it.
+pub fn health_pushed(
+    account: &str,
+    service: &str,
+    region: &str,
+    events: &[crate::domain::health_service::HealthEvent],
+) -> Outgoing {
+    let (account, service, region) = (
+        escape_inline(account),
+        escape_inline(service),
+        escape_inline(region),
+    );
+    let lines: Vec<String> = events.iter().map(health_line).collect();
+    Outgoing::text(format!(
+        ":warning: AWS Health event for {service} in {region} (account {account}):\n{}",
+        lines.join("\n")
+    ))
 }
 
 /// Said once, the first time the Health API refuses for lack of a support plan.

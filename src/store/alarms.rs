@@ -234,6 +234,34 @@ pub async fn open_links(db: Db<'_>) -> StoreResult<Vec<OpenLink>> {
         .collect()
 }
 
+/// Open alarm-opened incidents watching AWS Health for `service` in `region`, with their
+/// war-room channel (`None` until it exists).
+pub async fn health_watchers(
+    db: Db<'_>,
+    service: &str,
+    region: &str,
+) -> StoreResult<Vec<(IncidentId, Option<String>)>> {
+    let mut c = db.conn().await?;
+    let rows = sqlx::query(
+        "SELECT a.incident_id, i.channel_id
+         FROM alarm_incidents a JOIN incidents i ON i.id = a.incident_id
+         WHERE i.status != 'resolved' AND a.health_service = $1 AND a.health_region = $2
+         ORDER BY a.incident_id",
+    )
+    .bind(service)
+    .bind(region)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                IncidentId(r.try_get("incident_id")?),
+                r.try_get::<Option<String>, _>("channel_id")?,
+            ))
+        })
+        .collect()
+}
+
 /// Alarms of open incidents whose latest known state is ALARM.
 pub async fn watched(db: Db<'_>) -> StoreResult<Vec<WatchedAlarm>> {
     let mut c = db.conn().await?;

@@ -11,6 +11,7 @@ mod commands;
 mod declare;
 mod drills;
 mod escalation;
+mod events;
 mod inbox;
 mod people;
 mod postmortem;

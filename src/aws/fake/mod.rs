@@ -57,6 +57,8 @@ use crate::domain::health_service::HealthEvent;
 /// The service names in the RPC v2 paths (`/service/<name>/operation/<op>`).
 const CLOUDWATCH: &str = "GraniteServiceVersion20100801";
 const HEALTH: &str = "AWSHealth_20160804";
+/// SQS's JSON 1.0 target prefix (`AmazonSQS.ReceiveMessage`).
+const SQS: &str = "AmazonSQS";
 /// The account id the in-memory CloudWatch puts in ARNs (moto's default too).
 pub const ACCOUNT_ID: &str = "123456789012";
 
@@ -210,6 +212,20 @@ impl AwsFake {
         let moto = MotoServer::start().await?;
         let fake = AwsFake::start(CloudWatchBackend::Moto(moto.url().to_string())).await?;
         Ok((fake, moto))
+    }
+
+    /// An SQS client on this fake (so on moto) with test credentials: the tests' side of
+    /// the `[events]` queue (creating it, sending EventBridge's events to it).
+    pub fn operator_sqs(&self, region: &str) -> aws_sdk_sqs::Client {
+        use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_sqs::Config::builder()
+            .http_client(crate::aws::https_client())
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.endpoint_url())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .build();
+        aws_sdk_sqs::Client::from_conf(conf)
     }
 
     /// A CloudWatch client on this fake with test credentials: the operator's side in tests
@@ -531,12 +547,17 @@ async fn handle_json11(
                 .unwrap_or_default()
                 .to_string();
             let operation = target.rsplit('.').next().unwrap_or_default();
-            let resp = match target
-                .strip_prefix(CLOUDTRAIL)
-                .and_then(|t| t.strip_prefix('.'))
+            let resp = if let Some(op) = target.strip_prefix(SQS).and_then(|t| t.strip_prefix('.'))
             {
-                Some(op) => cloudtrail::handle(&shared, &headers, op, &raw, gzipped),
-                None => support::handle(&shared, &headers, raw, gzipped).await,
+                sqs(&shared, &headers, op, raw).await
+            } else {
+                match target
+                    .strip_prefix(CLOUDTRAIL)
+                    .and_then(|t| t.strip_prefix('.'))
+                {
+                    Some(op) => cloudtrail::handle(&shared, &headers, op, &raw, gzipped),
+                    None => support::handle(&shared, &headers, raw, gzipped).await,
+                }
             };
             hold_back(&shared, operation).await;
             resp
@@ -545,6 +566,40 @@ async fn handle_json11(
             StatusCode::BAD_REQUEST,
             [("content-type", "application/x-amz-json-1.1")],
             json!({"__type": "SerializationException", "message": e}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// SQS (AWS JSON 1.0 on `/`): passed to moto unchanged, which keeps the queues.
+async fn sqs(shared: &Shared, headers: &HeaderMap, operation: &str, body: Bytes) -> Response {
+    shared.state().calls.push(FakeCall {
+        service: SQS.to_string(),
+        operation: operation.to_string(),
+        region: signing_region(headers),
+        gzipped: false,
+    });
+    let CloudWatchBackend::Moto(base) = &shared.backend else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/x-amz-json-1.0")],
+            json!({"__type": "UnknownOperationException", "message": "SQS needs the fake on moto"})
+                .to_string(),
+        )
+            .into_response();
+    };
+    match moto::forward_json11(&shared.http, base, headers, body).await {
+        Ok((status, bytes)) => (
+            status,
+            [("content-type", "application/x-amz-json-1.0")],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            [("content-type", "application/x-amz-json-1.0")],
+            json!({"__type": "InternalFailure", "message": format!("moto did not answer: {e:#}")})
+                .to_string(),
         )
             .into_response(),
     }

@@ -1,0 +1,334 @@
+//! The `[events]` queue consumer: what AWS pushes through an EventBridge rule into SQS,
+//! from any account, handled as it arrives. The leader runs it (`app::LeaderTasks`).
+//!
+//! One message at a time: parse (`domain::events`), apply, then DeleteMessage. Applying
+//! ends in a committed write that makes a redelivery a no-op, so a crash between the two
+//! only means SQS hands the message out again:
+//! - an **alarm state change** is recorded as the poller records one, on the transition's
+//!   own unique row (alarm ARN + state time), and the alarm loop is woken to decide it and
+//!   open or update the war room. A transition seen by both the queue and the poll is one
+//!   row, so one incident;
+//! - an **AWS Health event** for the service and region of open alarm-opened incidents is
+//!   posted in their war rooms and recorded (`health_events_seen`, unique per incident,
+//!   event and update time);
+//! - a **Support case update** from AWS on a case warroom follows makes it mirror that
+//!   case's correspondence and status at once (each communication unique per case); the
+//!   Support poll stays as the fallback, since these events are best-effort.
+//!
+//! A body that is not an EventBridge event is logged by message id (never its text),
+//! counted (`warroom_queue_messages_malformed_total`) and deleted; a well-formed event of
+//! another kind is counted and deleted. A message that keeps failing for another reason
+//! (the database or AWS down) is left for SQS to redeliver, and given up after
+//! [`MAX_RECEIVES`] deliveries, so no message loops for ever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::Service;
+use crate::aws::sqs::QueueMessage;
+use crate::aws::Aws;
+use crate::domain::alarm::Alarm;
+use crate::domain::channel_name::channel_name;
+use crate::domain::events::{self, QueueEvent, SupportCaseUpdate};
+use crate::domain::health_service::HealthEvent;
+use crate::domain::UserId;
+use crate::slack::render;
+use crate::store::incidents::{self, NewIncident};
+use crate::store::{alarms, escalation};
+
+/// Deliveries after which a message that still cannot be applied is logged and deleted.
+pub const MAX_RECEIVES: u32 = 10;
+/// Wait after a failed ReceiveMessage, doubling up to [`MAX_RECEIVE_BACKOFF`].
+const RECEIVE_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_RECEIVE_BACKOFF: Duration = Duration::from_secs(60);
+
+impl Service {
+    /// Long-poll the queue until `shutdown` turns true.
+    pub async fn run_events(self: Arc<Self>, aws: Aws, mut shutdown: watch::Receiver<bool>) {
+        let Some(events) = self.config.events.clone() else {
+            return;
+        };
+        tracing::info!(region = %events.region, wait = ?events.wait, "reading AWS events from the SQS queue");
+        let wait = i32::try_from(events.wait.as_secs()).unwrap_or(20);
+        let batch = i32::try_from(events.batch).unwrap_or(10);
+        let mut backoff = RECEIVE_BACKOFF;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let received = tokio::select! {
+                r = aws.receive_events(wait, batch) => r,
+                _ = shutdown.changed() => return,
+            };
+            match received {
+                Ok(messages) => {
+                    backoff = RECEIVE_BACKOFF;
+                    for m in messages {
+                        if *shutdown.borrow() {
+                            return; // the rest are handed out again after their timeout
+                        }
+                        self.queue_message(&aws, &m).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot read the [events] queue; will retry");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                    backoff = (backoff * 2).min(MAX_RECEIVE_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Apply one message, then delete it; a failure leaves it for redelivery.
+    async fn queue_message(&self, aws: &Aws, m: &QueueMessage) {
+        let kind = match self.apply_queue_message(aws, m).await {
+            Ok(kind) => kind,
+            Err(e) if m.receive_count >= MAX_RECEIVES => {
+                tracing::error!(message_id = %m.message_id, receives = m.receive_count, error = %format!("{e:#}"), "giving up on a queue message that keeps failing; deleting it");
+                "abandoned"
+            }
+            Err(e) => {
+                tracing::warn!(message_id = %m.message_id, receives = m.receive_count, error = %format!("{e:#}"), "cannot apply a queue message yet; SQS will deliver it again");
+                return;
+            }
+        };
+        self.metrics.queue_message(kind);
+        if let Err(e) = aws.delete_event(&m.receipt_handle).await {
+            // Applied and recorded: the redelivery will be a no-op.
+            tracing::warn!(message_id = %m.message_id, error = %e, "cannot delete a handled queue message; its redelivery will change nothing");
+        }
+    }
+
+    /// What the message was (`alarm`, `health`, `support_case`, `unknown`, `malformed`),
+    /// once whatever it asks for is durably recorded.
+    async fn apply_queue_message(
+        &self,
+        aws: &Aws,
+        m: &QueueMessage,
+    ) -> anyhow::Result<&'static str> {
+        let event = match events::parse(&m.body) {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(message_id = %m.message_id, problem = %e, "a queue message is not an EventBridge event warroom reads; deleting it");
+                self.metrics.queue_message_malformed();
+                return Ok("malformed");
+            }
+        };
+        Ok(match event {
+            QueueEvent::Alarm(alarm) => {
+                self.queue_alarm(aws, alarm).await?;
+                "alarm"
+            }
+            QueueEvent::Health {
+                account,
+                event,
+                account_specific,
+            } => {
+                let joined = self.queue_health(&account, &event).await?;
+                if !joined && account_specific {
+                    self.health_incident(&account, &event).await?;
+                }
+                "health"
+            }
+            QueueEvent::SupportCase(update) => {
+                self.queue_support(&update).await?;
+                "support_case"
+            }
+            QueueEvent::Unknown {
+                source,
+                detail_type,
+            } => {
+                tracing::info!(message_id = %m.message_id, source = %source, detail_type = %detail_type, "an event warroom does not handle; deleting it");
+                "unknown"
+            }
+        })
+    }
+
+    /// Record the transition (a no-op if the poll or an earlier delivery did), then wake
+    /// the alarm loop.
+    async fn queue_alarm(&self, aws: &Aws, mut alarm: Alarm) -> anyhow::Result<()> {
+        let known = alarms::known(
+            self.store.db(),
+            &[(alarm.arn.as_str(), alarm.state_updated_at)],
+        )
+        .await?;
+        if known.first().copied().unwrap_or(false) {
+            tracing::debug!(alarm = %alarm.name, "alarm transition already recorded");
+            return Ok(());
+        }
+        if self.routes_use_tags() {
+            // The event has no tags; without them the alarm could take the wrong route.
+            // Failing here leaves the message for redelivery.
+            alarm.tags = aws
+                .tags(&alarm.region, &alarm.arn)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the alarm's tags: {e}"))?;
+        }
+        let mut tx = self.store.begin().await?;
+        let new = alarms::record(&mut tx, &alarm, self.clock.now()).await?;
+        tx.commit().await?;
+        if new {
+            tracing::info!(alarm = %alarm.name, state = alarm.state.as_str(), account = events::alarm_account(&alarm.arn).unwrap_or("?"), "recorded an alarm transition from the queue");
+        }
+        self.kick_alarms();
+        Ok(())
+    }
+
+    /// Post the event in every open war room watching its service and region, once per
+    /// event update, and record it there. Whether any open incident watches it.
+    async fn queue_health(&self, account: &str, event: &HealthEvent) -> anyhow::Result<bool> {
+        let Some(region) = event.region.as_deref() else {
+            return Ok(false);
+        };
+        let watchers = alarms::health_watchers(self.store.db(), &event.service, region).await?;
+        let watched = !watchers.is_empty();
+        for (incident, channel) in watchers {
+            let Some(channel) = channel else {
+                // The war room is not open yet: its own Health check will see the event.
+                continue;
+            };
+            let new = alarms::unseen_health_events(
+                self.store.db(),
+                incident,
+                std::slice::from_ref(event),
+            )
+            .await?;
+            if new.is_empty() {
+                continue;
+            }
+            self.web
+                .post(
+                    &channel,
+                    &render::health_pushed(account, &event.service, region, &new),
+                )
+                .await
+                .map_err(anyhow::Error::from)?;
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            for e in &new {
+                alarms::record_health_event(
+                    &mut tx,
+                    incident,
+                    e,
+                    &super::health::entry_text(e),
+                    now,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            tracing::info!(incident = %incident, service = %event.service, region, "AWS Health event from the queue posted");
+        }
+        Ok(watched)
+    }
+
+    /// `[events] health_opens_incident`: an open account-specific issue nobody watches
+    /// opens an incident on the Health route, its war room, and the event as its first
+    /// post. Resumable: the incident is keyed by the event, the war room's steps are
+    /// recorded, and the post is made until the event is recorded as seen.
+    async fn health_incident(&self, account: &str, event: &HealthEvent) -> anyhow::Result<()> {
+        let opens = self
+            .config
+            .events
+            .as_ref()
+            .is_some_and(|e| e.health_opens_incident);
+        if !opens || event.status != "open" || event.category.as_deref() != Some("issue") {
+            return Ok(());
+        }
+        let route = self.config.alarms.routes.health_route().clone();
+        if !route.opens_incident {
+            return Ok(());
+        }
+        let region = event.region.as_deref().unwrap_or("global");
+        let bot = UserId::parse(&self.bot.user_id)
+            .map_err(|e| anyhow::anyhow!("the bot's own user id is unusable: {e}"))?;
+        let now = self.clock.now();
+        let opened_at = event.started_at.unwrap_or(now).min(now);
+        let title = crate::slack::mrkdwn::truncate(
+            &format!(
+                "AWS Health: {} ({} in {region}, account {account})",
+                event.event_type, event.service
+            ),
+            200,
+        );
+        let new = NewIncident {
+            source_key: format!("health:{}", event.arn),
+            channel_name: channel_name(opened_at, &title),
+            title,
+            severity: route.severity,
+            declared_by: bot.clone(),
+            opened_at,
+        };
+        let mut tx = self.store.begin().await?;
+        let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
+        if created {
+            incidents::clear_bot_lead(&mut tx, record.incident.id).await?;
+        }
+        tx.commit().await?;
+        if created {
+            tracing::info!(incident = %record.incident.id, service = %event.service, region, route = %route.name, "an AWS Health event opened an incident");
+        }
+        if !record.incident.is_open() {
+            return Ok(()); // resolved since: its updates are not news for anyone
+        }
+        {
+            let extra = if record.members_invited {
+                Vec::new()
+            } else {
+                self.route_invitees(&route)
+                    .await
+                    .map_err(|f| anyhow::anyhow!("{:#}", f.error()))?
+            };
+            self.open_war_room(&mut record, &bot, &extra)
+                .await
+                .map_err(|f| anyhow::anyhow!("{:#}", f.error()))?;
+        }
+        let Some(channel) = record.channel_id.clone() else {
+            return Ok(());
+        };
+        let id = record.incident.id;
+        let new =
+            alarms::unseen_health_events(self.store.db(), id, std::slice::from_ref(event)).await?;
+        if new.is_empty() {
+            return Ok(());
+        }
+        self.web
+            .post(
+                &channel,
+                &render::health_pushed(account, &event.service, region, &new),
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+        let mut tx = self.store.begin().await?;
+        for e in &new {
+            alarms::record_health_event(&mut tx, id, e, &super::health::entry_text(e), now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// AWS wrote on (or resolved, or reopened) a case warroom follows: mirror it now.
+    async fn queue_support(&self, update: &SupportCaseUpdate) -> anyhow::Result<()> {
+        if !update.is_from_aws() {
+            return Ok(()); // warroom's own writes, or someone's in the console: the poll sees them
+        }
+        let Some(aws) = self.support_api().cloned() else {
+            return Ok(());
+        };
+        let cases = escalation::open_cases(self.store.db()).await?;
+        let Some(case) = cases
+            .iter()
+            .find(|c| c.case_id.as_deref() == Some(update.case_id.as_str()))
+        else {
+            tracing::debug!(event = %update.event_name, "a Support case update for a case warroom does not follow");
+            return Ok(());
+        };
+        self.poll_case(&aws, case).await?;
+        tracing::info!(incident = %case.incident_id, event = %update.event_name, "AWS Support case mirrored from the queue");
+        Ok(())
+    }
+}
