@@ -74,6 +74,7 @@ async fn start(
         usergroup: None,
         runbook: None,
         opens_incident: true,
+        for_health: false,
     }];
     tweak(&mut config);
     let access = AwsAccess::Static {
