@@ -71,7 +71,14 @@ pub struct IncidentConfig {
     /// `[incident] roles`: the roles `/incident role` hands out besides the lead, in the
     /// order the header and the catch-up list them.
     pub roles: Vec<String>,
+    /// `[incident] archive_after`: how long after its resolve an incident's channel is
+    /// archived (announced a day before, with a Keep open button); `None` (`"off"`, the
+    /// default) never archives.
+    pub archive_after: Option<Duration>,
 }
+
+/// The shortest `[incident] archive_after`.
+pub const MIN_ARCHIVE_AFTER: Duration = Duration::from_secs(3600);
 
 impl Default for IncidentConfig {
     fn default() -> Self {
@@ -80,6 +87,7 @@ impl Default for IncidentConfig {
                 .iter()
                 .map(|r| r.to_string())
                 .collect(),
+            archive_after: None,
         }
     }
 }
@@ -481,13 +489,32 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawIncident {
     roles: Option<Vec<String>>,
+    archive_after: Option<String>,
+}
+
+/// `[incident] archive_after`: `"off"` (the default) or a duration of at least an hour.
+fn archive_after(raw: Option<String>) -> Result<Option<Duration>, ConfigError> {
+    const KEY: &str = "[incident] archive_after";
+    match raw.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some(off) if off.eq_ignore_ascii_case("off") => Ok(None),
+        Some(_) => {
+            let after = duration(KEY, raw, Duration::ZERO)?;
+            at_least(KEY, after, MIN_ARCHIVE_AFTER)?;
+            Ok(Some(after))
+        }
+    }
 }
 
 /// `[incident] roles`: lowercase names of letters, digits and dashes, no duplicates, not
 /// `lead` (the lead has its own command).
 fn incident_config(raw: RawIncident) -> Result<IncidentConfig, ConfigError> {
+    let archive_after = archive_after(raw.archive_after)?;
     let Some(roles) = raw.roles else {
-        return Ok(IncidentConfig::default());
+        return Ok(IncidentConfig {
+            archive_after,
+            ..IncidentConfig::default()
+        });
     };
     let key = "[incident] roles";
     let mut seen = std::collections::HashSet::new();
@@ -516,7 +543,10 @@ fn incident_config(raw: RawIncident) -> Result<IncidentConfig, ConfigError> {
             return Err(invalid(key, format!("{role:?} is listed twice")));
         }
     }
-    Ok(IncidentConfig { roles })
+    Ok(IncidentConfig {
+        roles,
+        archive_after,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -2473,6 +2503,29 @@ mod diagnostics_tests {
 #[cfg(test)]
 mod incident_tests {
     use super::*;
+
+    #[test]
+    fn archive_after_is_off_by_default_and_at_least_an_hour() {
+        assert_eq!(Config::parse("").unwrap().incident.archive_after, None);
+        let parse = |v: &str| Config::parse(&format!("[incident]\narchive_after = \"{v}\""));
+        assert_eq!(parse("off").unwrap().incident.archive_after, None);
+        assert_eq!(
+            parse("7d").unwrap().incident.archive_after,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(
+            parse("1h").unwrap().incident.archive_after,
+            Some(Duration::from_secs(3600))
+        );
+        for bad in ["30m", "soon", "0s"] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains("[incident] archive_after"), "{bad}: {err}");
+        }
+        assert!(parse("30m")
+            .unwrap_err()
+            .to_string()
+            .contains("at least 1h"));
+    }
 
     #[test]
     fn roles_default_and_are_checked() {

@@ -139,6 +139,8 @@ pub mod control {
     pub const DRAFT_POSTMORTEM: &str = "postmortem_draft";
     /// "Resolve AWS case" after the incident is resolved with its case still open.
     pub const RESOLVE_CASE: &str = "support_resolve_case";
+    /// "Keep open" on the notice that the channel is about to be archived.
+    pub const KEEP_OPEN: &str = "archive_keep_open";
     /// The AWS Support case form (a modal).
     pub const CASE_FORM: &str = "support_case";
 }
@@ -269,6 +271,9 @@ table! {
     CaseForm: Via::Form(control::CASE_FORM), "AWS Support case", "open AWS Support cases", WITH_SUPPORT;
     /// "Resolve AWS case" after the incident is resolved.
     ResolveCaseButton: Via::Button(control::RESOLVE_CASE), "Resolve AWS case", "resolve AWS Support cases", WITH_SUPPORT;
+    /// "Keep open" on the notice that a resolved incident's channel is about to be archived:
+    /// anyone who can see the channel, since keeping it is harmless and undoes nothing.
+    KeepOpenButton: Via::Button(control::KEEP_OPEN), "Keep open", "keep the channel open", ANYONE;
 }
 
 impl Action {
@@ -430,6 +435,7 @@ Not an AWS issue     |      yes      |      yes      |      yes      |      yes 
 Open AWS Support case|      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 AWS Support case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 Resolve AWS case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
+Keep open            |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 ";
 
     #[test]

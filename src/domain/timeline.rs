@@ -99,6 +99,9 @@ pub enum EntryKind {
     /// "What changed before the alarm": recent AWS changes, the alarm's history and its
     /// neighbours (the whole report as JSON in `timeline.data`).
     AwsChanges,
+    /// The channel's tidy-up after a resolve (`[incident] archive_after`): the archive
+    /// announced, kept open ("Keep open"), or done.
+    ChannelArchive,
 }
 
 impl EntryKind {
@@ -123,6 +126,7 @@ impl EntryKind {
         EntryKind::SupportMessage,
         EntryKind::AwsReply,
         EntryKind::AwsChanges,
+        EntryKind::ChannelArchive,
     ];
 
     /// snake_case name used in the database (`status_changed`).
@@ -148,6 +152,7 @@ impl EntryKind {
             EntryKind::SupportMessage => "support_message",
             EntryKind::AwsReply => "aws_reply",
             EntryKind::AwsChanges => "aws_changes",
+            EntryKind::ChannelArchive => "channel_archive",
         }
     }
 

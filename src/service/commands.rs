@@ -336,6 +336,8 @@ impl Service {
             if let Some(also) = &for_status_channel {
                 outbox::enqueue(&mut tx, also, now).await?;
             }
+            // A resolve schedules the channel's archive, a reopen cancels it.
+            self.archive_on_change(&mut tx, b, a).await?;
             // A drill's scorecard goes with its resolve, once.
             if a.id.is_drill()
                 && a.status == crate::domain::Status::Resolved

@@ -89,6 +89,7 @@ impl Service {
                 self.resolve_case_click(&req, &record, case_row).await
             }
             Action::DraftPostmortemButton => self.postmortem_click(&req, &record).await,
+            Action::KeepOpenButton => self.keep_open_click(&req, &record).await,
             other => {
                 tracing::warn!(
                     action = other.name(),

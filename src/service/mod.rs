@@ -7,6 +7,7 @@
 //! point is repaired by replaying the row.
 
 mod alarms;
+mod archive;
 mod authorization;
 mod changes;
 mod commands;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::archive::{ARCHIVE, ARCHIVE_WARNING};
 use super::summary::{SUMMARY, WEEKLY_REPORT};
 use super::Service;
 use crate::slack::render;
@@ -150,6 +151,8 @@ impl Service {
                 WEEKLY_REPORT => self.fire_weekly_report(&timer).await,
                 NUDGE_TIMER => self.fire_nudge(&timer).await,
                 CASE_RETRY_TIMER => self.fire_case_retry(&timer).await,
+                ARCHIVE_WARNING => self.fire_archive_warning(&timer).await,
+                ARCHIVE => self.fire_archive(&timer).await,
                 other => {
                     tracing::warn!(kind = other, key = %timer.key, "unknown timer kind; leaving it");
                     Ok(())

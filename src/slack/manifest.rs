@@ -73,6 +73,13 @@ pub const METHODS: &[Method] = &[
         why: "create the incident channel",
     },
     Method {
+        name: "conversations.archive",
+        token: Token::Bot,
+        scope: Some("channels:manage"),
+        more_scopes: &[],
+        why: "archive a resolved incident's channel ([incident] archive_after)",
+    },
+    Method {
         name: "conversations.list",
         token: Token::Bot,
         scope: Some("channels:read"),

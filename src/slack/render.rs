@@ -1447,3 +1447,36 @@ mod alarm_tests {
         );
     }
 }
+
+/// `action_id` of the "Keep open" button on the archive warning.
+pub const KEEP_OPEN_ACTION: &str = crate::domain::authorization::control::KEEP_OPEN;
+
+/// The notice that a resolved incident's channel is about to be archived
+/// (`[incident] archive_after`), with a button that keeps it open.
+pub fn archive_warning(incident: IncidentId, archive_at: DateTime<Utc>) -> Outgoing {
+    let text = format!(
+        ":file_cabinet: This incident is resolved, so this channel will be archived at {} UTC. Press *Keep open* to keep it.",
+        archive_at.format("%Y-%m-%d %H:%M")
+    );
+    let blocks = json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "elements": [{
+            "type": "button",
+            "action_id": KEEP_OPEN_ACTION,
+            "text": {"type": "plain_text", "text": "Keep open"},
+            "value": incident.0.to_string(),
+        }]},
+    ]);
+    Outgoing {
+        text,
+        blocks: Some(blocks),
+    }
+}
+
+/// Someone pressed "Keep open": the channel will not be archived.
+pub fn kept_open(actor: &UserId) -> Outgoing {
+    Outgoing::text(format!(
+        ":open_file_folder: {} kept this channel open: it will not be archived",
+        user_mention(actor)
+    ))
+}

@@ -378,6 +378,19 @@ impl SlackWeb {
         Ok(r.channel.id.0)
     }
 
+    /// `conversations.archive`. A channel archived already counts as done (the archive is
+    /// retried after a crash between Slack's answer and its record).
+    pub async fn archive_channel(&self, channel: &str) -> Result<(), SlackError> {
+        let req = SlackApiConversationsArchiveRequest::new(SlackChannelId(channel.to_string()));
+        match call!(self, "conversations.archive", |s| s
+            .conversations_archive(&req))
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("already_archived") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Find a non-archived public channel by exact name (pages through conversations.list).
     pub async fn find_channel(&self, name: &str) -> Result<Option<ChannelInfo>, SlackError> {
         let mut cursor: Option<SlackCursorId> = None;

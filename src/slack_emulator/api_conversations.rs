@@ -220,6 +220,10 @@ pub(super) fn archive(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiRe
     if channel.is_archived {
         return Err(ApiError::new("already_archived"));
     }
+    // The emulated workspace's #general is the channel of that name (never renamed here).
+    if channel.name == "general" {
+        return Err(ApiError::new("cant_archive_general"));
+    }
     if !channel.is_member(&cfg.bot_user_id) {
         return Err(ApiError::new("not_in_channel"));
     }

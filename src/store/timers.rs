@@ -58,6 +58,28 @@ pub async fn schedule(
     Ok(done.rows_affected() == 1)
 }
 
+/// Cancel the pending timers whose key starts with `prefix` (which must hold no `%` or
+/// `_`). Returns how many were pending.
+pub async fn cancel_pending(tx: &mut Tx, prefix: &str) -> StoreResult<u64> {
+    Ok(
+        sqlx::query("DELETE FROM timers WHERE fired_at IS NULL AND key LIKE $1")
+            .bind(format!("{prefix}%"))
+            .execute(tx.conn())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Whether a timer with this key is pending (scheduled, not fired, not cancelled).
+pub async fn is_pending(db: Db<'_>, key: &str) -> StoreResult<bool> {
+    let mut c = db.conn().await?;
+    let row = sqlx::query("SELECT COUNT(*) FROM timers WHERE fired_at IS NULL AND key = $1")
+        .bind(key)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(row.try_get::<i64, _>(0)? > 0)
+}
+
 /// Claim a pending timer; `false` when it had fired already (then write nothing for it).
 pub async fn claim(tx: &mut Tx, timer_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
     Ok(

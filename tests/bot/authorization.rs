@@ -116,6 +116,8 @@ impl Stage {
         let (mut config, secrets) =
             config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
         config.slack.incident_leads = Some(LEADS_GROUP.into());
+        // A day: every resolve posts the archive warning ("Keep open") at once.
+        config.incident.archive_after = Some(std::time::Duration::from_secs(86_400));
         let e = &mut config.escalation;
         e.support_usergroup = Some(SUPPORT_GROUP.into());
         e.support_api = true;
@@ -888,6 +890,26 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                     .unwrap();
                 assert!(row.is_some_and(|c| c.is_open()), "{}", a.label());
             }
+            stage.set_status(Status::Investigating).await;
+        }
+        Action::KeepOpenButton => {
+            // A fresh resolve (a minute after the last: a resolve of its own) posts a
+            // fresh warning, whose archive is pending.
+            let keep = warroom::slack::render::KEEP_OPEN_ACTION;
+            let old = stage.with_button(keep).map(|m| m.ts);
+            stage.set_status(Status::Investigating).await;
+            stage.advance(Duration::minutes(1));
+            stage.set_status(Status::Resolved).await;
+            let warning = loop {
+                let m = stage.wait_button(keep).await;
+                if Some(&m.ts) != old.as_ref() {
+                    break m;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            };
+            let a = Attempt::new(stage, action, u, expect).await;
+            stage.click(u, &warning, keep).await;
+            a.entry(EntryKind::ChannelArchive).await;
             stage.set_status(Status::Investigating).await;
         }
     }

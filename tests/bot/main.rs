@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alarms;
+mod archive;
 mod authorization;
 mod bad_input;
 mod changes;

@@ -145,6 +145,14 @@ async fn conversations_create_enforces_name_rules() {
     let id = channel["id"].as_str().expect("id");
     let archived = h.bot("conversations.archive", &[("channel", id)]).await;
     assert_eq!(archived["ok"], json!(true));
+    let twice = h.bot("conversations.archive", &[("channel", id)]).await;
+    assert_eq!(twice["error"], json!("already_archived"));
+    let general = h.bot("conversations.create", &[("name", "general")]).await;
+    let general = general["channel"]["id"].as_str().expect("id").to_string();
+    let refused = h
+        .bot("conversations.archive", &[("channel", &general)])
+        .await;
+    assert_eq!(refused["error"], json!("cant_archive_general"));
     let again = h
         .bot("conversations.create", &[("name", "inc-42_db")])
         .await;
