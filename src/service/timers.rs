@@ -228,6 +228,14 @@ impl Service {
                 if self.tell_refusal(row, &e).await {
                     return None;
                 }
+                // A resolved incident's channel archived (by `[incident] archive_after` or by
+                // hand) is where it should be: a late message for it is dropped quietly.
+                if e.code() == Some("is_archived")
+                    && self.is_resolved_channel(&row.destination).await
+                {
+                    tracing::info!(destination = %row.destination, "a message for an archived incident channel; dropped");
+                    return None;
+                }
                 let is_user = is_user(&row.destination);
                 let first = self
                     .recipient_problem(&row.destination, e.code().unwrap_or("error"), now)
@@ -356,6 +364,16 @@ impl Service {
             tracing::warn!(error = %e, "could not tell the caller");
         }
         true
+    }
+}
+
+impl Service {
+    /// Whether `channel` is the channel of a resolved incident.
+    async fn is_resolved_channel(&self, channel: &str) -> bool {
+        matches!(
+            crate::store::incidents::by_channel(self.store.db(), channel).await,
+            Ok(Some(r)) if r.incident.status == crate::domain::Status::Resolved
+        )
     }
 }
 

@@ -20,9 +20,19 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn start(world: &World, clock: &ManualClock, archive_after: Option<Duration>) -> App {
+    start_with_status(world, clock, archive_after, None).await
+}
+
+async fn start_with_status(
+    world: &World,
+    clock: &ManualClock,
+    archive_after: Option<Duration>,
+    status: Option<&str>,
+) -> App {
     world
         .start_bot_with(Arc::new(clock.clone()), |c| {
             c.incident.archive_after = archive_after.map(|d| d.to_std().unwrap());
+            c.slack.status_channel = status.map(str::to_string);
         })
         .await
 }
@@ -104,7 +114,8 @@ async fn pending_archives(store: &warroom::store::Store) -> usize {
 async fn a_resolved_channel_is_announced_then_archived_once_across_a_restart(world: World) {
     let clock = ManualClock::new(t0());
     let after = Duration::days(3);
-    let app = start(&world, &clock, Some(after)).await;
+    let status = world.bot_channel("incident-status");
+    let app = start_with_status(&world, &clock, Some(after), Some(&status)).await;
     let store = world.store().await;
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
     resolve(&world, &store, &ch, 1).await;
@@ -133,7 +144,7 @@ async fn a_resolved_channel_is_announced_then_archived_once_across_a_restart(wor
     // A restart between the warning and the archive.
     app.stop().await.unwrap();
     world.emu.drop_connections();
-    let app = start(&world, &clock, Some(after)).await;
+    let app = start_with_status(&world, &clock, Some(after), Some(&status)).await;
 
     advance(&app, &clock, Duration::days(1));
     wait_archived(&world, &ch).await;
@@ -156,6 +167,30 @@ async fn a_resolved_channel_is_announced_then_archived_once_across_a_restart(wor
     advance(&app, &clock, Duration::days(2));
     wait_outbox_drained(&store).await;
     assert_eq!(world.emu.messages(&ch).len(), before);
+
+    // A message meant for the channel that comes late (Slack refuses it: is_archived) is
+    // dropped quietly: the status channel hears of no delivery problem.
+    let mut tx = store.begin().await.unwrap();
+    let late = warroom::store::outbox::NewOutgoing {
+        destination: ch.clone(),
+        text: "a late notice".into(),
+        blocks: None,
+    };
+    warroom::store::outbox::enqueue(&mut tx, &late, warroom::clock::Clock::now(&clock))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.service.kick_timers();
+    wait_outbox_drained(&store).await;
+    assert_eq!(world.emu.messages(&ch).len(), before);
+    let told: Vec<String> = world
+        .emu
+        .messages(&status)
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| t.contains("cannot deliver"))
+        .collect();
+    assert!(told.is_empty(), "{told:?}");
     app.stop().await.unwrap();
 }
 
