@@ -245,7 +245,8 @@ mod tests {
                 "support_case",
                 "support_message",
                 "aws_reply",
-                "aws_changes"
+                "aws_changes",
+                "channel_archive"
             ]
         );
         for &kind in EntryKind::ALL {
