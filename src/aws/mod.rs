@@ -324,6 +324,26 @@ impl Aws {
         }
     }
 
+    /// Where the alarm `arn` in `region` is read: the listed account its ARN names, else
+    /// warroom's own. `None` when that account does not poll `region`.
+    pub fn target_of(&self, region: &str, arn: &str) -> Option<PollTarget> {
+        let account = crate::domain::events::alarm_account(arn);
+        match self
+            .accounts
+            .iter()
+            .find(|a| Some(a.account_id.as_str()) == account)
+        {
+            Some(a) => a.cloudwatch.contains_key(region).then(|| PollTarget {
+                account: Some(a.name.clone()),
+                region: region.to_string(),
+            }),
+            None => self.watches_region(region).then(|| PollTarget {
+                account: None,
+                region: region.to_string(),
+            }),
+        }
+    }
+
     /// The `[[aws.accounts]]` names, in the config's order.
     pub fn account_names(&self) -> Vec<String> {
         self.accounts.iter().map(|a| a.name.clone()).collect()
@@ -447,30 +467,33 @@ impl Aws {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<HistoryItem>, AwsError> {
-        let r = cloudwatch::alarm_history(self.cloudwatch(region)?, name, since, until).await;
+        self.alarm_history_at(
+            &PollTarget {
+                account: None,
+                region: region.to_string(),
+            },
+            name,
+            since,
+            until,
+        )
+        .await
+    }
+
+    /// [`Aws::alarm_history`] at `target` (a listed account's alarm: in that account).
+    pub async fn alarm_history_at(
+        &self,
+        target: &PollTarget,
+        name: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<HistoryItem>, AwsError> {
+        let r = cloudwatch::alarm_history(self.cloudwatch_at(target)?, name, since, until).await;
         self.count("DescribeAlarmHistory", r)
     }
 
     /// Whether CloudWatch in `region` answers with these credentials (for `warroom doctor`).
     pub async fn cloudwatch_reachable(&self, region: &str) -> Result<(), AwsError> {
         let r = cloudwatch::reachable(self.cloudwatch(region)?).await;
-        self.count("DescribeAlarms", r)
-    }
-
-    /// Every metric and composite alarm in ALARM in `region`, all pages.
-    pub async fn alarms_in_alarm(&self, region: &str) -> Result<Vec<Alarm>, AwsError> {
-        let r = cloudwatch::alarms_in_alarm(self.cloudwatch(region)?, region).await;
-        self.count("DescribeAlarms", r)
-    }
-
-    /// The current state of the named alarms (any state); alarms that no longer exist are
-    /// simply absent.
-    pub async fn alarms_named(
-        &self,
-        region: &str,
-        names: &[String],
-    ) -> Result<Vec<Alarm>, AwsError> {
-        let r = cloudwatch::alarms_named(self.cloudwatch(region)?, region, names).await;
         self.count("DescribeAlarms", r)
     }
 

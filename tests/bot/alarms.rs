@@ -888,12 +888,15 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
     )
     .await;
 
+    // An alarm in warroom's own account first, so that it is in ALARM when the payments
+    // war room lists the other alarms in ALARM in its account.
+    fire_in(&aws.cw, "checkout-web-cpu", "web").await;
+    wait_channels(&world, 1).await;
     let payments_cw = aws
         .fake
         .operator_cloudwatch_as(REGION, &payments.role_arn)
         .await;
     fire_in(&payments_cw, "payments-db-cpu", "payments").await;
-    fire_in(&aws.cw, "checkout-web-cpu", "web").await;
 
     let channels = wait_channels(&world, 2).await;
     let mut seen = Vec::new();
@@ -913,6 +916,15 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
     assert!(seen
         .iter()
         .any(|t| t.contains("checkout-web-cpu") && t.contains("web (SEV2)")));
+    // "What changed" in the payments war room looks in the payments account: the own
+    // account's firing alarm is not its neighbour.
+    let neighbours = wait_post(&world, &channels[1], "Other alarms in ALARM").await;
+    let neighbours = plain_text(&neighbours.text, neighbours.blocks.as_ref());
+    assert!(
+        neighbours.contains("Other alarms in ALARM in us-east-1:* none")
+            && !neighbours.contains("checkout-web-cpu"),
+        "{neighbours}"
+    );
 
     // The refused role is asked again every round, and the others keep being polled.
     let denied_before = assume_role_calls(&aws);
