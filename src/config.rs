@@ -151,7 +151,7 @@ pub struct AwsConfig {
 
 /// `[[aws.accounts]]`: another AWS account warroom reads alarms in, by assuming a role there
 /// (the read-only role of `deploy/aws/member-account.yaml`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccountConfig {
     /// A short label for logs and `warroom doctor` (`[a-z0-9-]`, up to 32 characters).
     pub name: String,
@@ -869,6 +869,20 @@ impl Config {
             incident: incident_config(raw.incident)?,
             events,
         })
+    }
+}
+
+impl fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("name", &self.name)
+            .field("role_arn", &self.role_arn)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "[redacted]"),
+            )
+            .field("regions", &self.regions)
+            .finish()
     }
 }
 
@@ -1887,6 +1901,10 @@ mod tests {
         assert_eq!(a[1].external_id, None);
         assert_eq!(a[1].regions, ["us-west-2"]);
         assert!(Config::parse("").unwrap().aws.accounts.is_empty());
+        assert!(
+            !format!("{c:?}").contains("wr-7f3a"),
+            "the external id is not shown"
+        );
     }
 
     #[test]
