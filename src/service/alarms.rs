@@ -101,7 +101,13 @@ impl Service {
     /// again when it recovers; the others go on. `failing` remembers which targets failed.
     async fn poll_alarms(&self, aws: &Aws, failing: &mut HashSet<PollTarget>) {
         for target in aws.poll_targets(&self.config.alarms.regions) {
-            match self.poll_region(aws, &target).await {
+            let result = self.poll_region(aws, &target).await;
+            self.metrics.alarm_poll(
+                target.account.as_deref().unwrap_or_default(),
+                &target.region,
+                result.is_err(),
+            );
+            match result {
                 Ok(()) => {
                     if failing.remove(&target) {
                         tracing::info!(target = %target, "alarm polling works again");

@@ -934,6 +934,15 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         "the refused role is retried"
     );
     assert_eq!(incident_channels(&world).len(), 2);
+    let m = &app.service.metrics;
+    assert_eq!(m.alarm_poll_failing("legacy", REGION), Some(true));
+    assert_eq!(m.alarm_poll_failing("payments", REGION), Some(false));
+    assert_eq!(m.alarm_poll_failing("", REGION), Some(false));
+    let rendered = m.render(None, Default::default());
+    assert!(
+        rendered.contains("warroom_alarm_poll_failing{account=\"legacy\",region=\"us-east-1\"} 1"),
+        "{rendered}"
+    );
 
     // The role is allowed again: the legacy account's alarm is seen.
     aws.fake.deny_assume_role(&legacy.role_arn, false);
@@ -948,6 +957,11 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
     assert!(text.contains("legacy-queue-depth"), "{text}");
     assert!(text.contains("account 222222222222"), "{text}");
     assert!(text.contains("legacy (SEV3)"), "{text}");
+    assert_eq!(
+        app.service.metrics.alarm_poll_failing("legacy", REGION),
+        Some(false),
+        "the recovered account is no longer reported failing"
+    );
     app.stop().await.unwrap();
 }
 
