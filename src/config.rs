@@ -153,6 +153,24 @@ pub struct AwsConfig {
     pub region: String,
     /// One endpoint for CloudWatch, Support and Health (VPC endpoints, moto in tests).
     pub endpoint_url: Option<String>,
+    /// `[[aws.accounts]]`: other accounts whose alarms are polled through an assumed role.
+    pub accounts: Vec<AccountConfig>,
+}
+
+/// `[[aws.accounts]]`: another AWS account warroom reads alarms in, by assuming a role there
+/// (the read-only role of `deploy/aws/member-account.yaml`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountConfig {
+    /// A short label for logs and `warroom doctor` (`[a-z0-9-]`, up to 32 characters).
+    pub name: String,
+    /// `arn:aws:iam::<12-digit account>:role/<name>`.
+    pub role_arn: String,
+    /// The 12-digit account id, from `role_arn`.
+    pub account_id: String,
+    /// AssumeRole's `ExternalId`, when the role's trust policy asks for one.
+    pub external_id: Option<String>,
+    /// Regions polled in this account; `[alarms] regions` when not given.
+    pub regions: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -425,6 +443,7 @@ impl Default for Config {
             aws: AwsConfig {
                 region: "us-east-1".to_string(),
                 endpoint_url: None,
+                accounts: Vec::new(),
             },
             database: DatabaseConfig {
                 url: "sqlite://warroom.db".to_string(),
@@ -623,6 +642,17 @@ struct RawSlack {
 struct RawAws {
     region: Option<String>,
     endpoint_url: Option<String>,
+    #[serde(default)]
+    accounts: Vec<RawAccount>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    name: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    regions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -824,6 +854,8 @@ impl Config {
         };
 
         let events = events_config(raw.events, &region)?;
+        let alarms = alarms_config(raw.alarms, &region, &defaults.alarms, events.is_some())?;
+        let accounts = accounts_config(raw.aws.accounts, &alarms.regions)?;
         Ok(Config {
             slack: SlackConfig {
                 api_url,
@@ -840,6 +872,7 @@ impl Config {
             aws: AwsConfig {
                 region: region.clone(),
                 endpoint_url: raw.aws.endpoint_url,
+                accounts,
             },
             database: DatabaseConfig {
                 url: db_url,
@@ -849,7 +882,7 @@ impl Config {
                     defaults.database.keep_raw_events,
                 )?,
             },
-            alarms: alarms_config(raw.alarms, &region, &defaults.alarms, events.is_some())?,
+            alarms,
             escalation: escalation_config(raw.escalation, &defaults.escalation)?,
             summary: summary_config(raw.summary, &defaults.summary)?,
             server: ServerConfig {
@@ -867,6 +900,128 @@ impl Config {
             events,
         })
     }
+}
+
+impl fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("name", &self.name)
+            .field("role_arn", &self.role_arn)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "[redacted]"),
+            )
+            .field("regions", &self.regions)
+            .finish()
+    }
+}
+
+/// `[[aws.accounts]]`: unique names and accounts, role ARNs of the IAM role shape, regions
+/// well formed (`[alarms] regions` when not given).
+fn accounts_config(
+    raw: Vec<RawAccount>,
+    alarm_regions: &[String],
+) -> Result<Vec<AccountConfig>, ConfigError> {
+    let key = "[[aws.accounts]]";
+    let mut out: Vec<AccountConfig> = Vec::new();
+    for a in raw {
+        let Some(name) = a.name else {
+            return Err(invalid(key, "an account has no name"));
+        };
+        let name_ok = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !name_ok {
+            return Err(invalid(
+                key,
+                format!("name \"{name}\" must be 1 to 32 of a-z, 0-9 and -"),
+            ));
+        }
+        let Some(role_arn) = a.role_arn else {
+            return Err(invalid(key, format!("account \"{name}\" has no role_arn")));
+        };
+        let Some(account_id) = role_account(&role_arn) else {
+            return Err(invalid(
+                key,
+                format!(
+                    "account \"{name}\": role_arn must look like \
+                     arn:aws:iam::<12-digit account>:role/<name>"
+                ),
+            ));
+        };
+        if let Some(id) = &a.external_id {
+            let ok = (2..=1224).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
+            if !ok {
+                return Err(invalid(
+                    key,
+                    format!("account \"{name}\": external_id must be 2 to 1224 of A-Z a-z 0-9 +=,.@:/-_"),
+                ));
+            }
+        }
+        let regions = match a.regions {
+            None => alarm_regions.to_vec(),
+            Some(list) if list.is_empty() => {
+                return Err(invalid(
+                    key,
+                    format!("account \"{name}\": regions is empty"),
+                ))
+            }
+            Some(mut list) => {
+                for r in &list {
+                    check_region(key, r)?;
+                }
+                list.sort();
+                list.dedup();
+                list
+            }
+        };
+        if out.iter().any(|o| o.name == name) {
+            return Err(invalid(key, format!("two accounts are named \"{name}\"")));
+        }
+        if out.iter().any(|o| o.account_id == account_id) {
+            return Err(invalid(
+                key,
+                format!("account {account_id} is listed twice"),
+            ));
+        }
+        out.push(AccountConfig {
+            account_id: account_id.to_string(),
+            name,
+            role_arn,
+            external_id: a.external_id,
+            regions,
+        });
+    }
+    Ok(out)
+}
+
+/// The account id of an IAM role ARN (`arn:<partition>:iam::<12 digits>:role/<path/name>`).
+fn role_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let ok = partition.starts_with("aws")
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.strip_prefix("role/").is_some_and(|r| {
+            !r.is_empty()
+                && r.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+        });
+    ok.then_some(account)
 }
 
 /// `[events]`: the queue URL checked for shape (`https://sqs.<region>.amazonaws.com/
@@ -1753,6 +1908,55 @@ mod tests {
         );
         assert!(c.alarms.polling);
         assert!(Config::parse("").unwrap().events.is_none());
+    }
+
+    #[test]
+    fn accounts_take_a_role_an_external_id_and_the_alarm_regions_by_default() {
+        let c = Config::parse(
+            "[aws]\nregion = \"eu-west-1\"\n[alarms]\nregions = [\"eu-west-1\", \"us-east-1\"]\n\
+             [[aws.accounts]]\nname = \"payments\"\n\
+             role_arn = \"arn:aws:iam::111111111111:role/warroom-read\"\nexternal_id = \"wr-7f3a\"\n\
+             [[aws.accounts]]\nname = \"legacy\"\n\
+             role_arn = \"arn:aws-us-gov:iam::222222222222:role/ops/warroom-read\"\n\
+             regions = [\"us-west-2\"]",
+        )
+        .unwrap();
+        let a = &c.aws.accounts;
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].name, "payments");
+        assert_eq!(a[0].account_id, "111111111111");
+        assert_eq!(a[0].external_id.as_deref(), Some("wr-7f3a"));
+        assert_eq!(a[0].regions, ["eu-west-1", "us-east-1"]);
+        assert_eq!(a[1].account_id, "222222222222");
+        assert_eq!(a[1].external_id, None);
+        assert_eq!(a[1].regions, ["us-west-2"]);
+        assert!(Config::parse("").unwrap().aws.accounts.is_empty());
+        assert!(
+            !format!("{c:?}").contains("wr-7f3a"),
+            "the external id is not shown"
+        );
+    }
+
+    #[test]
+    fn account_errors_name_the_key() {
+        let role = "role_arn = \"arn:aws:iam::111111111111:role/r\"";
+        let cases = [
+            format!("[[aws.accounts]]\n{role}"),
+            "[[aws.accounts]]\nname = \"a\"".to_string(),
+            format!("[[aws.accounts]]\nname = \"Payments\"\n{role}"),
+            "[[aws.accounts]]\nname = \"a\"\nrole_arn = \"arn:aws:iam::1111:role/r\"".to_string(),
+            "[[aws.accounts]]\nname = \"a\"\nrole_arn = \"arn:aws:iam::111111111111:user/r\"".to_string(),
+            "[[aws.accounts]]\nname = \"a\"\nrole_arn = \"arn:aws:sts::111111111111:role/r\"".to_string(),
+            format!("[[aws.accounts]]\nname = \"a\"\n{role}\nexternal_id = \"x\""),
+            format!("[[aws.accounts]]\nname = \"a\"\n{role}\nregions = []"),
+            format!("[[aws.accounts]]\nname = \"a\"\n{role}\nregions = [\"US\"]"),
+            format!("[[aws.accounts]]\nname = \"a\"\n{role}\n[[aws.accounts]]\nname = \"a\"\nrole_arn = \"arn:aws:iam::222222222222:role/r\""),
+            format!("[[aws.accounts]]\nname = \"a\"\n{role}\n[[aws.accounts]]\nname = \"b\"\n{role}"),
+        ];
+        for text in cases {
+            let err = Config::parse(&text).unwrap_err().to_string();
+            assert!(err.contains("[[aws.accounts]]"), "{text:?} gave {err:?}");
+        }
     }
 
     #[test]

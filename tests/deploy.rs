@@ -195,6 +195,12 @@ fn aws_calls_in_source() -> BTreeSet<String> {
             }
         }
     }
+    // `[[aws.accounts]]`: the roles are assumed by the SDK's STS provider, not a call of
+    // warroom's own.
+    let adapter = std::fs::read_to_string(repo_file("src/aws/mod.rs")).expect("readable source");
+    if adapter.contains("sts::AssumeRoleProvider::builder(") {
+        calls.insert("sts:AssumeRole".to_string());
+    }
     calls
 }
 
@@ -213,6 +219,13 @@ fn the_iam_policy_grants_exactly_the_aws_actions_the_code_calls() {
         for action in statement["Action"].as_array().expect("an Action list") {
             let action = action.as_str().expect("action names are strings");
             assert!(!action.contains('*'), "no wildcard actions: {action}");
+            if action == "sts:AssumeRole" {
+                let resource = statement["Resource"].as_str().unwrap_or("*");
+                assert!(
+                    resource.starts_with("arn:aws:iam::") && resource.contains(":role/"),
+                    "sts:AssumeRole only on the listed roles, not {resource}"
+                );
+            }
             assert!(granted.insert(action.to_string()), "{action} granted twice");
         }
     }
@@ -961,4 +974,194 @@ async fn socket_mode_tickets_never_reach_the_logs_even_at_trace() {
     for leak in ["ticket=", "/link/?", "GET /link"] {
         assert!(!logs.contains(leak), "{leak:?} is in the logs:\n{logs}");
     }
+}
+
+// --- deploy/aws: the CloudFormation templates -----------------------------------------------
+
+fn template(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo_file(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"))
+}
+
+/// The resources of `t` of CloudFormation type `kind`, by logical id.
+fn resources<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(k, r)| (k.as_str().expect("logical ids are strings"), r))
+        .collect()
+}
+
+/// Whether `warroom::domain::events::parse` acts on events of this source and detail-type
+/// (anything but `Unknown`; a known kind with an empty detail is an error, not Unknown).
+fn bot_acts_on(source: &str, detail_type: &str) -> bool {
+    let body = serde_json::json!({
+        "version": "0", "id": "1", "detail-type": detail_type, "source": source,
+        "account": "111111111111", "time": "2026-12-03T10:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": {}
+    });
+    !matches!(
+        warroom::domain::events::parse(&body.to_string()),
+        Ok(warroom::domain::events::QueueEvent::Unknown { .. })
+    )
+}
+
+/// Every (source, detail-type) an EventBridge pattern matches.
+fn pattern_pairs(pattern: &Value) -> BTreeSet<(String, String)> {
+    let sources = strings(&pattern["source"]);
+    let types = strings(&pattern["detail-type"]);
+    let mut out = BTreeSet::new();
+    for s in &sources {
+        for t in &types {
+            out.insert((s.clone(), t.clone()));
+        }
+    }
+    out
+}
+
+const EVENT_KINDS: [(&str, &str); 3] = [
+    ("aws.cloudwatch", "CloudWatch Alarm State Change"),
+    ("aws.health", "AWS Health Event"),
+    ("aws.support", "Support Case Update"),
+];
+
+#[test]
+fn the_events_queue_template_routes_exactly_the_events_the_bot_parses() {
+    assert!(!bot_acts_on(
+        "aws.ec2",
+        "EC2 Instance State-change Notification"
+    ));
+    let t = template("deploy/aws/events-queue.yaml");
+    let rules = resources(&t, "AWS::Events::Rule");
+    assert_eq!(rules.len(), 3, "one rule per event kind");
+    let mut matched = BTreeSet::new();
+    for (id, rule) in &rules {
+        let p = &rule["Properties"];
+        let pairs = pattern_pairs(&p["EventPattern"]);
+        assert_eq!(pairs.len(), 1, "{id}: one source and detail-type");
+        for (s, d) in &pairs {
+            assert!(bot_acts_on(s, d), "{id}: the bot ignores {s} / {d}");
+        }
+        matched.extend(pairs);
+        let target = &p["Targets"][0]["Arn"]["Fn::GetAtt"];
+        assert_eq!(
+            strings(target),
+            BTreeSet::from(["Queue".into(), "Arn".into()]),
+            "{id} targets the queue"
+        );
+    }
+    let expected: BTreeSet<(String, String)> = EVENT_KINDS
+        .iter()
+        .map(|(s, d)| (s.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(matched, expected);
+
+    // The queue has a dead-letter queue; EventBridge may send, from these rules only.
+    let queue = &t["Resources"]["Queue"]["Properties"];
+    assert_eq!(
+        strings(&queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"]),
+        BTreeSet::from(["DeadLetterQueue".into(), "Arn".into()])
+    );
+    let (_, policy) = resources(&t, "AWS::SQS::QueuePolicy")[0];
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements");
+    assert_eq!(statements.len(), 1);
+    let s = &statements[0];
+    assert_eq!(
+        s["Principal"]["Service"].as_str(),
+        Some("events.amazonaws.com")
+    );
+    assert_eq!(s["Action"].as_str(), Some("sqs:SendMessage"));
+    let sources: BTreeSet<String> = s["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .as_sequence()
+        .expect("source ARNs")
+        .iter()
+        .map(|a| a["Fn::GetAtt"][0].as_str().unwrap_or_default().to_string())
+        .collect();
+    let rule_ids: BTreeSet<String> = rules.iter().map(|(id, _)| id.to_string()).collect();
+    assert_eq!(sources, rule_ids, "only the rules may send");
+    // The default name is the queue deploy/iam-policy.json lets warroom read.
+    assert_eq!(
+        t["Parameters"]["QueueName"]["Default"].as_str(),
+        Some("warroom-events")
+    );
+}
+
+#[test]
+fn the_member_account_role_grants_the_read_calls_warroom_makes_there_and_forwards_its_events() {
+    let t = template("deploy/aws/member-account.yaml");
+    let role = &t["Resources"]["ReadRole"]["Properties"];
+    let mut granted = BTreeSet::new();
+    for s in role["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("statements")
+    {
+        assert_eq!(s["Effect"].as_str(), Some("Allow"));
+        granted.extend(strings(&s["Action"]));
+    }
+    let expected: BTreeSet<String> = warroom::aws::MEMBER_ACCOUNT_ACTIONS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(granted, expected);
+    for a in &expected {
+        assert!(
+            a.starts_with("cloudwatch:Describe")
+                || a.starts_with("cloudwatch:List")
+                || a.starts_with("cloudwatch:Get"),
+            "read-only: {a}"
+        );
+        assert!(
+            warroom::aws::IAM_ACTIONS.contains(&a.as_str()),
+            "{a} is a call warroom makes"
+        );
+    }
+    // Trust: warroom's account, with the ExternalId.
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Action"].as_str(), Some("sts:AssumeRole"));
+    assert!(trust["Principal"]["AWS"]["Fn::Sub"]
+        .as_str()
+        .is_some_and(|p| p.contains("${WarroomAccountId}:root")));
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["sts:ExternalId"]["Ref"].as_str(),
+        Some("ExternalId")
+    );
+    // The role name deploy/iam-policy.json lets warroom assume.
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_file("deploy/iam-policy.json")).expect("policy"),
+    )
+    .expect("JSON");
+    let assume = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| s["Action"][0] == "sts:AssumeRole")
+        .expect("an sts:AssumeRole statement");
+    let default_name = t["Parameters"]["RoleName"]["Default"]
+        .as_str()
+        .expect("a default");
+    assert_eq!(
+        assume["Resource"].as_str(),
+        Some(format!("arn:aws:iam::*:role/{default_name}").as_str())
+    );
+    // The optional forwarding rule sends the three kinds the central rules pick up.
+    let forward = &t["Resources"]["ForwardRule"];
+    assert_eq!(forward["Condition"].as_str(), Some("Forward"));
+    let pairs = pattern_pairs(&forward["Properties"]["EventPattern"]);
+    for (s, d) in EVENT_KINDS {
+        assert!(
+            pairs.contains(&(s.to_string(), d.to_string())),
+            "forwards {s} / {d}"
+        );
+    }
+    // Pairs are crossed by EventBridge (any source with any detail-type); all are ones the
+    // bot parses or AWS never emits, and the central rules take only the exact three.
+    let forward_role = &t["Resources"]["ForwardRole"]["Properties"];
+    assert_eq!(
+        forward_role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"].as_str(),
+        Some("events:PutEvents")
+    );
 }

@@ -1064,3 +1064,49 @@ async fn warroom_drill_records_one_request_the_running_bot_opens() {
     assert_eq!(drills.len(), 1, "{drills:?}");
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn doctor_assumes_every_account_role_and_names_the_refused_one() {
+    use warroom::aws::fake::AwsFake;
+    let world = World::new().await;
+    let (fake, _moto) = AwsFake::start_on_moto()
+        .await
+        .expect("moto and the AWS fake start");
+    let denied = "arn:aws:iam::222222222222:role/warroom-read";
+    fake.deny_assume_role(denied, true);
+    let config = format!(
+        "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\
+         [[aws.accounts]]\nname = \"payments\"\n\
+         role_arn = \"arn:aws:iam::111111111111:role/warroom-read\"\nexternal_id = \"wr-7f3a\"\n\
+         [[aws.accounts]]\nname = \"legacy\"\nrole_arn = \"{denied}\"\nregions = [\"eu-west-1\"]\n\
+         [alarms]\nregions = [\"us-east-1\"]\n[escalation]\nsupport_api = false\n",
+        fake.endpoint_url()
+    );
+    let (ok, out) = doctor_with_config(&world, &config).await;
+    assert!(!ok, "a refused role fails the doctor:\n{out}");
+    assert!(
+        out.contains("✓ CloudWatch (account payments, us-east-1): the role was assumed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ CloudWatch (account legacy, eu-west-1)"),
+        "{out}"
+    );
+    assert!(out.contains("AccessDenied"), "the refusal is named:\n{out}");
+    assert!(out.contains("deploy/aws/member-account.yaml"), "{out}");
+    assert!(!out.contains("doctor-test-secret-key"), "{out}");
+    let assumed: Vec<_> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.service == "sts" && c.operation == "AssumeRole")
+        .collect();
+    assert_eq!(assumed.len(), 2, "each role assumed once: {assumed:?}");
+
+    fake.deny_assume_role(denied, false);
+    let (ok, out) = doctor_with_config(&world, &config).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("✓ CloudWatch (account legacy, eu-west-1): the role was assumed"),
+        "{out}"
+    );
+}

@@ -57,6 +57,16 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
+    "sts:AssumeRole",
+];
+
+/// The calls warroom makes in another account through its `[[aws.accounts]]` role: the
+/// read-only role of `deploy/aws/member-account.yaml` grants exactly these.
+pub const MEMBER_ACCOUNT_ACTIONS: &[&str] = &[
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
+    "cloudwatch:GetMetricWidgetImage",
+    "cloudwatch:DescribeAlarmHistory",
 ];
 
 /// Health's global endpoint lives in us-east-1, whatever region the alarm is in.
@@ -157,10 +167,39 @@ impl fmt::Debug for AwsAccess {
     }
 }
 
+/// One `[[aws.accounts]]` entry: CloudWatch clients for its regions, signing with the
+/// credentials of its assumed role.
+#[derive(Clone)]
+struct Account {
+    name: String,
+    account_id: String,
+    cloudwatch: HashMap<String, aws_sdk_cloudwatch::Client>,
+}
+
+/// Where alarms are polled: warroom's own account (`account: None`) or a listed one, and a
+/// region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PollTarget {
+    /// The `[[aws.accounts]]` name; `None` for warroom's own account.
+    pub account: Option<String>,
+    pub region: String,
+}
+
+impl fmt::Display for PollTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.account {
+            Some(a) => write!(f, "account {a}, {}", self.region),
+            None => f.write_str(&self.region),
+        }
+    }
+}
+
 /// Clients for every region warroom polls, plus Health and Support.
 #[derive(Clone)]
 pub struct Aws {
     cloudwatch: HashMap<String, aws_sdk_cloudwatch::Client>,
+    /// `[[aws.accounts]]`, in the config's order.
+    accounts: Vec<Account>,
     /// For `[alarms] regions` and `[aws] region`: where changes are looked up.
     cloudtrail: HashMap<String, aws_sdk_cloudtrail::Client>,
     /// Keeps LookupEvents to its rate, per region.
@@ -210,8 +249,13 @@ impl Aws {
             )),
             None => None,
         };
+        let mut accounts = Vec::new();
+        for a in &config.aws.accounts {
+            accounts.push(account_clients(config, access, a).await);
+        }
         Aws {
             cloudwatch,
+            accounts,
             cloudtrail,
             trail_pacer: cloudtrail::Pacer::default(),
             health,
@@ -242,6 +286,126 @@ impl Aws {
             m.aws_call(operation, outcome);
         }
         result
+    }
+
+    /// Every (account, region) the alarm poller asks: `[alarms] regions` in warroom's own
+    /// account, then each `[[aws.accounts]]` entry's regions.
+    pub fn poll_targets(&self, own_regions: &[String]) -> Vec<PollTarget> {
+        let mut out: Vec<PollTarget> = own_regions
+            .iter()
+            .map(|r| PollTarget {
+                account: None,
+                region: r.clone(),
+            })
+            .collect();
+        for a in &self.accounts {
+            let mut regions: Vec<&String> = a.cloudwatch.keys().collect();
+            regions.sort();
+            out.extend(regions.into_iter().map(|r| PollTarget {
+                account: Some(a.name.clone()),
+                region: r.clone(),
+            }));
+        }
+        out
+    }
+
+    /// Whether the alarm `arn` is polled at `target`'s account: the listed account its ARN
+    /// names, or warroom's own for every other ARN.
+    pub fn owns(&self, target: &PollTarget, arn: &str) -> bool {
+        let account = crate::domain::events::alarm_account(arn);
+        let listed = self
+            .accounts
+            .iter()
+            .find(|a| Some(a.account_id.as_str()) == account);
+        match (&target.account, listed) {
+            (None, None) => true,
+            (Some(name), Some(a)) => &a.name == name,
+            _ => false,
+        }
+    }
+
+    /// Where the alarm `arn` in `region` is read: the listed account its ARN names, else
+    /// warroom's own. `None` when that account does not poll `region`.
+    pub fn target_of(&self, region: &str, arn: &str) -> Option<PollTarget> {
+        let account = crate::domain::events::alarm_account(arn);
+        match self
+            .accounts
+            .iter()
+            .find(|a| Some(a.account_id.as_str()) == account)
+        {
+            Some(a) => a.cloudwatch.contains_key(region).then(|| PollTarget {
+                account: Some(a.name.clone()),
+                region: region.to_string(),
+            }),
+            None => self.watches_region(region).then(|| PollTarget {
+                account: None,
+                region: region.to_string(),
+            }),
+        }
+    }
+
+    /// The `[[aws.accounts]]` names, in the config's order.
+    pub fn account_names(&self) -> Vec<String> {
+        self.accounts.iter().map(|a| a.name.clone()).collect()
+    }
+
+    /// The CloudWatch client for `target`.
+    fn cloudwatch_at(&self, target: &PollTarget) -> Result<&aws_sdk_cloudwatch::Client, AwsError> {
+        let Some(name) = &target.account else {
+            return self.cloudwatch(&target.region);
+        };
+        self.accounts
+            .iter()
+            .find(|a| &a.name == name)
+            .and_then(|a| a.cloudwatch.get(&target.region))
+            .ok_or_else(|| AwsError::Transport {
+                operation: "CloudWatch",
+                detail: format!("region {} is not polled in account {name}", target.region),
+            })
+    }
+
+    /// The CloudWatch client for a resource (an alarm's ARN) in `region`: the listed
+    /// account's when the ARN names one, else warroom's own.
+    fn cloudwatch_for(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<&aws_sdk_cloudwatch::Client, AwsError> {
+        let account = crate::domain::events::alarm_account(arn);
+        match self
+            .accounts
+            .iter()
+            .find(|a| Some(a.account_id.as_str()) == account)
+        {
+            Some(a) => a.cloudwatch.get(region).ok_or_else(|| AwsError::Transport {
+                operation: "CloudWatch",
+                detail: format!("region {region} is not polled in account {}", a.name),
+            }),
+            None => self.cloudwatch(region),
+        }
+    }
+
+    /// Every metric and composite alarm in ALARM at `target`, all pages.
+    pub async fn alarms_in_alarm_at(&self, target: &PollTarget) -> Result<Vec<Alarm>, AwsError> {
+        let r = cloudwatch::alarms_in_alarm(self.cloudwatch_at(target)?, &target.region).await;
+        self.count("DescribeAlarms", r)
+    }
+
+    /// The current state of the named alarms at `target` (any state).
+    pub async fn alarms_named_at(
+        &self,
+        target: &PollTarget,
+        names: &[String],
+    ) -> Result<Vec<Alarm>, AwsError> {
+        let r = cloudwatch::alarms_named(self.cloudwatch_at(target)?, &target.region, names).await;
+        self.count("DescribeAlarms", r)
+    }
+
+    /// Whether CloudWatch at `target` answers (for `warroom doctor`): for a listed account,
+    /// this is where its role is assumed.
+    pub async fn cloudwatch_reachable_at(&self, target: &PollTarget) -> Result<(), AwsError> {
+        let r = cloudwatch::reachable(self.cloudwatch_at(target)?).await;
+        self.count("DescribeAlarms", r)
     }
 
     fn cloudwatch(&self, region: &str) -> Result<&aws_sdk_cloudwatch::Client, AwsError> {
@@ -303,7 +467,27 @@ impl Aws {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<HistoryItem>, AwsError> {
-        let r = cloudwatch::alarm_history(self.cloudwatch(region)?, name, since, until).await;
+        self.alarm_history_at(
+            &PollTarget {
+                account: None,
+                region: region.to_string(),
+            },
+            name,
+            since,
+            until,
+        )
+        .await
+    }
+
+    /// [`Aws::alarm_history`] at `target` (a listed account's alarm: in that account).
+    pub async fn alarm_history_at(
+        &self,
+        target: &PollTarget,
+        name: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<HistoryItem>, AwsError> {
+        let r = cloudwatch::alarm_history(self.cloudwatch_at(target)?, name, since, until).await;
         self.count("DescribeAlarmHistory", r)
     }
 
@@ -313,26 +497,9 @@ impl Aws {
         self.count("DescribeAlarms", r)
     }
 
-    /// Every metric and composite alarm in ALARM in `region`, all pages.
-    pub async fn alarms_in_alarm(&self, region: &str) -> Result<Vec<Alarm>, AwsError> {
-        let r = cloudwatch::alarms_in_alarm(self.cloudwatch(region)?, region).await;
-        self.count("DescribeAlarms", r)
-    }
-
-    /// The current state of the named alarms (any state); alarms that no longer exist are
-    /// simply absent.
-    pub async fn alarms_named(
-        &self,
-        region: &str,
-        names: &[String],
-    ) -> Result<Vec<Alarm>, AwsError> {
-        let r = cloudwatch::alarms_named(self.cloudwatch(region)?, region, names).await;
-        self.count("DescribeAlarms", r)
-    }
-
     /// The alarm's tags (for routes that match on tags).
     pub async fn tags(&self, region: &str, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
-        let r = cloudwatch::tags(self.cloudwatch(region)?, arn).await;
+        let r = cloudwatch::tags(self.cloudwatch_for(region, arn)?, arn).await;
         self.count("ListTagsForResource", r)
     }
 
@@ -346,7 +513,7 @@ impl Aws {
         let Some(widget) = cloudwatch::widget_json(alarm, now) else {
             return Ok(None);
         };
-        let r = cloudwatch::widget_image(self.cloudwatch(&alarm.region)?, &widget)
+        let r = cloudwatch::widget_image(self.cloudwatch_for(&alarm.region, &alarm.arn)?, &widget)
             .await
             .map(Some);
         self.count("GetMetricWidgetImage", r)
@@ -478,6 +645,42 @@ pub(crate) fn https_client() -> aws_sdk_cloudwatch::config::SharedHttpClient {
                 .build_https()
         })
         .clone()
+}
+
+/// CloudWatch clients in `account`'s regions with the credentials of its role: STS
+/// AssumeRole (in `[aws] region`, signed with warroom's own credentials) through the SDK's
+/// provider, behind the SDK's identity cache, which assumes the role again shortly before
+/// the session expires. Nothing is called until the first request.
+async fn account_clients(
+    config: &Config,
+    access: &AwsAccess,
+    account: &crate::config::AccountConfig,
+) -> Account {
+    let base = sdk_config(config, access, &config.aws.region).await;
+    let mut role = aws_config::sts::AssumeRoleProvider::builder(account.role_arn.clone())
+        .session_name(format!("warroom-{}", account.name))
+        .configure(&base);
+    if let Some(id) = &account.external_id {
+        role = role.external_id(id.clone());
+    }
+    let provider = aws_sdk_cloudwatch::config::SharedCredentialsProvider::new(role.build().await);
+    let assumed = base
+        .into_builder()
+        .credentials_provider(provider)
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .build();
+    let mut cloudwatch = HashMap::new();
+    for region in &account.regions {
+        let conf = aws_sdk_cloudwatch::config::Builder::from(&assumed)
+            .region(Region::new(region.clone()))
+            .build();
+        cloudwatch.insert(region.clone(), aws_sdk_cloudwatch::Client::from_conf(conf));
+    }
+    Account {
+        name: account.name.clone(),
+        account_id: account.account_id.clone(),
+        cloudwatch,
+    }
 }
 
 async fn sdk_config(config: &Config, access: &AwsAccess, region: &str) -> aws_config::SdkConfig {

@@ -205,6 +205,12 @@ pub async fn check_events(report: &mut Report, aws: &crate::aws::Aws) {
     }
 }
 
+/// What to do when a `[[aws.accounts]]` role cannot be assumed or cannot read alarms.
+const ACCOUNT_FIX: &str = "deploy deploy/aws/member-account.yaml in that account (its role trusts \
+     warroom's account and asks for the external_id), check role_arn and external_id in \
+     [[aws.accounts]], and let warroom's own identity call sts:AssumeRole on the role \
+     (deploy/iam-policy.json)";
+
 fn is_permission(e: &crate::aws::AwsError) -> bool {
     e.code()
         .is_some_and(|c| c.contains("AccessDenied") || c.contains("Unauthorized"))
@@ -225,6 +231,15 @@ pub async fn check_aws(report: &mut Report, config: &Config, aws: &crate::aws::A
                 };
                 report.fail(&what, e.to_string(), fix)
             }
+        }
+    }
+    // `[[aws.accounts]]`: each role is assumed (STS) for the first DescribeAlarms.
+    for target in aws.poll_targets(&[]) {
+        let account = target.account.as_deref().unwrap_or_default();
+        let what = format!("CloudWatch (account {account}, {})", target.region);
+        match aws.cloudwatch_reachable_at(&target).await {
+            Ok(()) => report.pass(&what, "the role was assumed and DescribeAlarms answered"),
+            Err(e) => report.fail(&what, e.to_string(), ACCOUNT_FIX),
         }
     }
     let what = "AWS Health";

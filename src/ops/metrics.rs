@@ -100,6 +100,9 @@ pub struct Metrics {
     /// `[events]` queue messages that were not EventBridge events warroom can read: logged
     /// (by message id), counted here and deleted.
     queue_messages_malformed: AtomicU64,
+    /// Whether the last alarm poll of each (account, region) failed; account "" is
+    /// warroom's own. Labels come from the validated config.
+    alarm_polls_failing: Mutex<BTreeMap<(String, String), bool>>,
 }
 
 /// What `/metrics` says of the lease.
@@ -241,6 +244,23 @@ impl Metrics {
             .get(kind)
             .copied()
             .unwrap_or_default()
+    }
+
+    /// The alarm poll of `account` ("" for warroom's own) in `region` worked or failed.
+    pub fn alarm_poll(&self, account: &str, region: &str, failed: bool) {
+        self.alarm_polls_failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((account.to_string(), region.to_string()), failed);
+    }
+
+    /// Whether the last alarm poll of `account` in `region` failed (`None`: never polled).
+    pub fn alarm_poll_failing(&self, account: &str, region: &str) -> Option<bool> {
+        self.alarm_polls_failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&(account.to_string(), region.to_string()))
+            .copied()
     }
 
     /// A queue message could not be read as an event (logged and deleted).
@@ -459,6 +479,26 @@ impl Metrics {
             .collect();
         for (kind, n) in kinds {
             let _ = writeln!(out, "warroom_queue_messages_total{{kind=\"{kind}\"}} {n}");
+        }
+        header(
+            &mut out,
+            "warroom_alarm_poll_failing",
+            "gauge",
+            "1 while the last CloudWatch alarm poll of an account (\"\" for warroom's own) and region failed.",
+        );
+        let polls: Vec<((String, String), bool)> = self
+            .alarm_polls_failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        for ((account, region), failed) in polls {
+            let _ = writeln!(
+                out,
+                "warroom_alarm_poll_failing{{account=\"{account}\",region=\"{region}\"}} {}",
+                u8::from(failed)
+            );
         }
         counter(
             &mut out,

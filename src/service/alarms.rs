@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use super::worker::Failure;
 use super::Service;
-use crate::aws::Aws;
+use crate::aws::{Aws, PollTarget};
 use crate::domain::alarm::{Alarm, AlarmState};
 use crate::domain::channel_name::channel_name;
 use crate::domain::correlation::{correlate, Decision, JoinReason};
@@ -61,12 +61,13 @@ impl Service {
         } else {
             tracing::info!("not polling CloudWatch alarms: they come from the [events] queue");
         }
+        let mut failing = HashSet::new();
         loop {
             if *shutdown.borrow() {
                 return;
             }
             if polling {
-                self.poll_alarms(&aws).await;
+                self.poll_alarms(&aws, &mut failing).await;
             }
             if let Err(e) = self.decide_alarms().await {
                 tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
@@ -94,12 +95,32 @@ impl Service {
         }
     }
 
-    /// Step 1: record every new transition, in every region. A region that fails is logged
-    /// and tried again next round; the others go on.
-    async fn poll_alarms(&self, aws: &Aws) {
-        for region in &self.config.alarms.regions {
-            if let Err(e) = self.poll_region(aws, region).await {
-                tracing::warn!(region = %region, error = %format!("{e:#}"), "alarm poll failed; will retry");
+    /// Step 1: record every new transition, in every region of warroom's own account and
+    /// of each `[[aws.accounts]]` entry. A target that fails (a role that cannot be assumed,
+    /// AccessDenied, a throttle) is reported once, tried again every round and reported
+    /// again when it recovers; the others go on. `failing` remembers which targets failed.
+    async fn poll_alarms(&self, aws: &Aws, failing: &mut HashSet<PollTarget>) {
+        for target in aws.poll_targets(&self.config.alarms.regions) {
+            let result = self.poll_region(aws, &target).await;
+            self.metrics.alarm_poll(
+                target.account.as_deref().unwrap_or_default(),
+                &target.region,
+                result.is_err(),
+            );
+            match result {
+                Ok(()) => {
+                    if failing.remove(&target) {
+                        tracing::info!(target = %target, "alarm polling works again");
+                    }
+                }
+                Err(e) => {
+                    let account = target.account.as_deref().unwrap_or("");
+                    if failing.insert(target.clone()) {
+                        tracing::warn!(account, region = %target.region, error = %format!("{e:#}"), "alarm poll failed; the other accounts and regions go on, this one is retried every round");
+                    } else {
+                        tracing::debug!(account, region = %target.region, error = %format!("{e:#}"), "alarm poll still failing");
+                    }
+                }
             }
         }
     }
@@ -120,8 +141,9 @@ impl Service {
         self.alarms_kick.notify_one();
     }
 
-    async fn poll_region(&self, aws: &Aws, region: &str) -> anyhow::Result<()> {
-        let in_alarm = aws.alarms_in_alarm(region).await?;
+    async fn poll_region(&self, aws: &Aws, target: &PollTarget) -> anyhow::Result<()> {
+        let region = target.region.as_str();
+        let in_alarm = aws.alarms_in_alarm_at(target).await?;
         let uses_tags = self.routes_use_tags();
         let mut firing: HashSet<String> = HashSet::new();
         let mut new = 0usize;
@@ -156,11 +178,13 @@ impl Service {
         if new > 0 {
             tracing::info!(region, new, "recorded alarm transitions");
         }
-        // Alarms of open incidents that left ALARM: ask for their current state by name.
+        // Alarms of open incidents that left ALARM: ask for their current state by name, in
+        // the account that polled them.
         let mut names: Vec<String> = alarms::watched(self.store.db())
             .await?
             .into_iter()
             .filter(|w| w.region == region && !firing.contains(&w.arn))
+            .filter(|w| aws.owns(target, &w.arn))
             .map(|w| w.name)
             .collect();
         names.sort();
@@ -169,7 +193,7 @@ impl Service {
             return Ok(());
         }
         let left: Vec<Alarm> = aws
-            .alarms_named(region, &names)
+            .alarms_named_at(target, &names)
             .await?
             .into_iter()
             .filter(|a| a.state != AlarmState::Alarm)

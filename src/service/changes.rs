@@ -191,17 +191,28 @@ impl Service {
             });
         }
         let mut history = None;
-        let neighbours_region = match &t.alarm {
-            Some(a) => Some(a.region.clone()),
-            None => t.regions.first().cloned(),
-        }
-        .filter(|r| aws.watches_region(r));
-        if let Some(a) = t.alarm.as_ref().filter(|a| aws.watches_region(&a.region)) {
+        // A listed account's alarm is read in that account ([[aws.accounts]]).
+        let alarm_target = t
+            .alarm
+            .as_ref()
+            .and_then(|a| aws.target_of(&a.region, &a.arn).map(|target| (a, target)));
+        let neighbours_target = match &t.alarm {
+            Some(_) => alarm_target.as_ref().map(|(_, target)| target.clone()),
+            None => t
+                .regions
+                .first()
+                .filter(|r| aws.watches_region(r))
+                .map(|r| crate::aws::PollTarget {
+                    account: None,
+                    region: r.clone(),
+                }),
+        };
+        if let Some((a, target)) = &alarm_target {
             let window_end = a.state_updated_at + Duration::seconds(1);
             history = Some(
                 match aws
-                    .alarm_history(
-                        &a.region,
+                    .alarm_history_at(
+                        target,
                         &a.name,
                         a.state_updated_at - HISTORY_WINDOW,
                         window_end,
@@ -216,8 +227,8 @@ impl Service {
                 },
             );
         }
-        let neighbours = match neighbours_region {
-            Some(region) => Some(match aws.alarms_in_alarm(&region).await {
+        let neighbours = match neighbours_target {
+            Some(target) => Some(match aws.alarms_in_alarm_at(&target).await {
                 Ok(alarms) => {
                     let own = t.alarm.as_ref().map(|a| a.arn.as_str());
                     let mut names: Vec<String> = alarms
@@ -230,7 +241,7 @@ impl Service {
                     Finding::Found(names)
                 }
                 Err(e) => {
-                    tracing::warn!(region = %region, error = %e, "cannot list the alarms in ALARM");
+                    tracing::warn!(target = %target, error = %e, "cannot list the alarms in ALARM");
                     Finding::Failed(explain_failure(Source::Neighbours, e.code()))
                 }
             }),

@@ -130,6 +130,16 @@ fn route(name: &str, alarm_name: &str) -> Route {
 
 /// The bot in-process, polling the fake every 200 ms, with `routes` and fixed test keys.
 async fn start_bot(world: &World, aws: &Aws, routes: Vec<Route>) -> App {
+    start_bot_with_accounts(world, aws, routes, Vec::new()).await
+}
+
+/// [`start_bot`], also polling the `[[aws.accounts]]` `accounts`.
+async fn start_bot_with_accounts(
+    world: &World,
+    aws: &Aws,
+    routes: Vec<Route>,
+    accounts: Vec<warroom::config::AccountConfig>,
+) -> App {
     let (mut config, secrets) =
         config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
     config.aws.endpoint_url = Some(aws.fake.endpoint_url());
@@ -138,6 +148,7 @@ async fn start_bot(world: &World, aws: &Aws, routes: Vec<Route>) -> App {
     config.alarms.poll_interval = POLL;
     config.alarms.health_recheck = Duration::from_millis(400);
     config.alarms.routes.routes = routes;
+    config.aws.accounts = accounts;
     let access = AwsAccess::Static {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
@@ -796,3 +807,168 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
 }
 
 on_both_backends!(a_bot_killed_mid_setup_restarts_without_a_second_incident);
+
+/// An alarm on the EC2 CPU of `group`, tagged `team`, created and fired by the operator
+/// with `cw` (in whichever account its credentials act).
+async fn fire_in(cw: &aws_sdk_cloudwatch::Client, name: &str, team: &str) {
+    cw.put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/EC2")
+        .metric_name("CPUUtilization")
+        .dimensions(
+            Dimension::builder()
+                .name("AutoScalingGroupName")
+                .value(name)
+                .build(),
+        )
+        .statistic(Statistic::Average)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(80.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .tags(
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("team")
+                .value(team)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    cw.set_alarm_state()
+        .alarm_name(name)
+        .state_value(StateValue::Alarm)
+        .state_reason("Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)")
+        .send()
+        .await
+        .expect("SetAlarmState");
+}
+
+fn member_account(name: &str, account_id: &str) -> warroom::config::AccountConfig {
+    warroom::config::AccountConfig {
+        name: name.to_string(),
+        role_arn: format!("arn:aws:iam::{account_id}:role/warroom-read"),
+        account_id: account_id.to_string(),
+        external_id: Some("warroom-test".to_string()),
+        regions: vec![REGION.to_string()],
+    }
+}
+
+/// `[[aws.accounts]]`: alarms in two other accounts are read through roles assumed with
+/// STS (the SDK's AssumeRole provider against moto, which keeps each account's alarms
+/// apart). One account's role is refused (AccessDenied from STS): the bot's own account and
+/// the other member account go on, and once the role works again its alarm opens an
+/// incident too. The routes match on tags, so ListTagsForResource must be asked in the
+/// alarm's own account.
+#[tokio::test]
+async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused_role_stops_nothing(
+) {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let payments = member_account("payments", "111111111111");
+    let legacy = member_account("legacy", "222222222222");
+    aws.fake.deny_assume_role(&legacy.role_arn, true);
+    let by_team = |name: &str, team: &str, severity| Route {
+        matcher: Matcher {
+            tags: vec![("team".to_string(), Glob::new(team))],
+            ..Matcher::default()
+        },
+        severity,
+        ..route(name, "")
+    };
+    let app = start_bot_with_accounts(
+        &world,
+        &aws,
+        vec![
+            by_team("payments", "payments", Severity::Sev1),
+            by_team("web", "web", Severity::Sev2),
+            by_team("legacy", "legacy", Severity::Sev3),
+        ],
+        vec![legacy.clone(), payments.clone()],
+    )
+    .await;
+
+    // An alarm in warroom's own account first, so that it is in ALARM when the payments
+    // war room lists the other alarms in ALARM in its account.
+    fire_in(&aws.cw, "checkout-web-cpu", "web").await;
+    wait_channels(&world, 1).await;
+    let payments_cw = aws
+        .fake
+        .operator_cloudwatch_as(REGION, &payments.role_arn)
+        .await;
+    fire_in(&payments_cw, "payments-db-cpu", "payments").await;
+
+    let channels = wait_channels(&world, 2).await;
+    let mut seen = Vec::new();
+    for ch in &channels {
+        let first = wait_post(&world, ch, "is in *ALARM*").await;
+        seen.push(plain_text(&first.text, first.blocks.as_ref()));
+    }
+    let payments_post = seen
+        .iter()
+        .find(|t| t.contains("payments-db-cpu"))
+        .unwrap_or_else(|| panic!("no war room for the payments alarm: {seen:#?}"));
+    assert!(
+        payments_post.contains("account 111111111111"),
+        "the post says which account: {payments_post}"
+    );
+    assert!(payments_post.contains("payments (SEV1)"), "{payments_post}");
+    assert!(seen
+        .iter()
+        .any(|t| t.contains("checkout-web-cpu") && t.contains("web (SEV2)")));
+    // "What changed" in the payments war room looks in the payments account: the own
+    // account's firing alarm is not its neighbour.
+    let neighbours = wait_post(&world, &channels[1], "Other alarms in ALARM").await;
+    let neighbours = plain_text(&neighbours.text, neighbours.blocks.as_ref());
+    assert!(
+        neighbours.contains("Other alarms in ALARM in us-east-1:* none")
+            && !neighbours.contains("checkout-web-cpu"),
+        "{neighbours}"
+    );
+
+    // The refused role is asked again every round, and the others keep being polled.
+    let denied_before = assume_role_calls(&aws);
+    aws.wait_polls(4).await;
+    assert!(
+        assume_role_calls(&aws) > denied_before,
+        "the refused role is retried"
+    );
+    assert_eq!(incident_channels(&world).len(), 2);
+    let m = &app.service.metrics;
+    assert_eq!(m.alarm_poll_failing("legacy", REGION), Some(true));
+    assert_eq!(m.alarm_poll_failing("payments", REGION), Some(false));
+    assert_eq!(m.alarm_poll_failing("", REGION), Some(false));
+    let rendered = m.render(None, Default::default());
+    assert!(
+        rendered.contains("warroom_alarm_poll_failing{account=\"legacy\",region=\"us-east-1\"} 1"),
+        "{rendered}"
+    );
+
+    // The role is allowed again: the legacy account's alarm is seen.
+    aws.fake.deny_assume_role(&legacy.role_arn, false);
+    let legacy_cw = aws
+        .fake
+        .operator_cloudwatch_as(REGION, &legacy.role_arn)
+        .await;
+    fire_in(&legacy_cw, "legacy-queue-depth", "legacy").await;
+    let channels = wait_channels(&world, 3).await;
+    let third = wait_post(&world, &channels[2], "is in *ALARM*").await;
+    let text = plain_text(&third.text, third.blocks.as_ref());
+    assert!(text.contains("legacy-queue-depth"), "{text}");
+    assert!(text.contains("account 222222222222"), "{text}");
+    assert!(text.contains("legacy (SEV3)"), "{text}");
+    assert_eq!(
+        app.service.metrics.alarm_poll_failing("legacy", REGION),
+        Some(false),
+        "the recovered account is no longer reported failing"
+    );
+    app.stop().await.unwrap();
+}
+
+fn assume_role_calls(aws: &Aws) -> usize {
+    aws.fake
+        .calls()
+        .iter()
+        .filter(|c| c.service == "sts" && c.operation == "AssumeRole")
+        .count()
+}

@@ -142,13 +142,18 @@ impl Aws {
 /// "CloudWatch Alarm State Change", as AWS's documentation shows it, for an alarm in moto's
 /// account.
 fn alarm_event(name: &str, state: &str, at: DateTime<Utc>) -> String {
-    let arn = format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}");
+    alarm_event_in(ACCOUNT_ID, name, state, at)
+}
+
+/// [`alarm_event`] for an alarm in `account` (forwarded from a member account's bus).
+fn alarm_event_in(account: &str, name: &str, state: &str, at: DateTime<Utc>) -> String {
+    let arn = format!("arn:aws:cloudwatch:{REGION}:{account}:alarm:{name}");
     json!({
         "version": "0",
         "id": format!("c4c1c1c9-6542-e61b-6ef0-{:012x}", at.timestamp_millis()),
         "detail-type": "CloudWatch Alarm State Change",
         "source": "aws.cloudwatch",
-        "account": ACCOUNT_ID,
+        "account": account,
         "time": at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "region": REGION,
         "resources": [arn],
@@ -610,5 +615,74 @@ async fn an_account_specific_health_issue_opens_an_incident_on_the_health_route(
         posts_containing(&world, &channel, "AWS Health event for"),
         1
     );
+    app.stop().await.unwrap();
+}
+
+/// An alarm forwarded from a member account listed in `[[aws.accounts]]`: its tags (the
+/// route matches on them) are read in that account, through the assumed role.
+#[tokio::test]
+async fn an_alarm_from_a_listed_account_is_routed_by_tags_read_in_that_account() {
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let role_arn = "arn:aws:iam::111111111111:role/warroom-read";
+    let app = start_bot_with(&world, &aws, None, |c| {
+        c.aws.accounts = vec![warroom::config::AccountConfig {
+            name: "payments".into(),
+            role_arn: role_arn.into(),
+            account_id: "111111111111".into(),
+            external_id: None,
+            regions: vec![REGION.to_string()],
+        }];
+        c.alarms.routes.routes = vec![Route {
+            name: "payments".into(),
+            matcher: Matcher {
+                tags: vec![("team".into(), Glob::new("payments"))],
+                ..Matcher::default()
+            },
+            severity: Severity::Sev1,
+            ..Route::default_route()
+        }];
+    })
+    .await;
+    let cw = aws.fake.operator_cloudwatch_as(REGION, role_arn).await;
+    cw.put_metric_alarm()
+        .alarm_name("checkout-web-cpu")
+        .namespace("AWS/EC2")
+        .metric_name("CPUUtilization")
+        .statistic(Statistic::Average)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(80.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .tags(
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricAlarm in the member account");
+    aws.send(&alarm_event_in(
+        "111111111111",
+        "checkout-web-cpu",
+        "ALARM",
+        Utc::now(),
+    ))
+    .await;
+    let channel = wait_one_channel(&world).await;
+    wait_post(
+        &world,
+        &channel,
+        "CloudWatch alarm *checkout-web-cpu* is in *ALARM*",
+    )
+    .await;
+    for want in ["payments (SEV1)", "us-east-1 (account 111111111111)"] {
+        assert_eq!(
+            posts_containing(&world, &channel, want),
+            1,
+            "{want:?} not in the first post"
+        );
+    }
     app.stop().await.unwrap();
 }

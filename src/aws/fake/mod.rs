@@ -135,6 +135,9 @@ struct FakeState {
     failures: BTreeMap<String, (String, u32)>,
     /// Held-back answers by operation (any service): the delay and calls left.
     slow: BTreeMap<String, (std::time::Duration, u32)>,
+    /// Role ARNs whose AssumeRole is answered with AccessDenied (moto's STS lets anyone
+    /// assume anything).
+    denied_roles: std::collections::BTreeSet<String>,
 }
 
 impl FakeState {
@@ -452,6 +455,43 @@ impl AwsFake {
         self.shared.state().inject_failure(operation, code, times);
     }
 
+    /// Answer STS AssumeRole of `role_arn` with `AccessDenied` (403), as STS does when the
+    /// role's trust policy does not name the caller; `false` lets it through to moto again.
+    pub fn deny_assume_role(&self, role_arn: &str, denied: bool) {
+        let mut st = self.shared.state();
+        if denied {
+            st.denied_roles.insert(role_arn.to_string());
+        } else {
+            st.denied_roles.remove(role_arn);
+        }
+    }
+
+    /// A CloudWatch client on this fake (so on moto) with the credentials of `role_arn`,
+    /// assumed through STS: the operator's side in another account.
+    pub async fn operator_cloudwatch_as(
+        &self,
+        region: &str,
+        role_arn: &str,
+    ) -> aws_sdk_cloudwatch::Client {
+        use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::aws::https_client())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.endpoint_url())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await;
+        let role = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name("operator")
+            .configure(&base)
+            .build()
+            .await;
+        let conf = aws_sdk_cloudwatch::config::Builder::from(&base)
+            .credentials_provider(role)
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(conf)
+    }
+
     /// The next `times` answers to `operation` (any service: "DescribeAlarms",
     /// "CreateCase", "DescribeCommunications", …) come `delay` late. The call's work is done
     /// first (the case exists, the message is recorded), so a caller that stops waiting
@@ -547,8 +587,13 @@ async fn handle_json11(
                 .unwrap_or_default()
                 .to_string();
             let operation = target.rsplit('.').next().unwrap_or_default();
-            let resp = if let Some(op) = target.strip_prefix(SQS).and_then(|t| t.strip_prefix('.'))
-            {
+            let form = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            let resp = if form {
+                sts(&shared, &headers, raw).await
+            } else if let Some(op) = target.strip_prefix(SQS).and_then(|t| t.strip_prefix('.')) {
                 sqs(&shared, &headers, op, raw).await
             } else {
                 match target
@@ -566,6 +611,45 @@ async fn handle_json11(
             StatusCode::BAD_REQUEST,
             [("content-type", "application/x-amz-json-1.1")],
             json!({"__type": "SerializationException", "message": e}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// STS (AWS Query, a form on `/`): AssumeRole of a role the test denied is refused here,
+/// everything else goes to moto unchanged (moto's credentials then act in the role's
+/// account).
+async fn sts(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Response {
+    let params: BTreeMap<String, String> =
+        url::form_urlencoded::parse(&body).into_owned().collect();
+    let action = params.get("Action").cloned().unwrap_or_default();
+    shared.state().calls.push(FakeCall {
+        service: "sts".to_string(),
+        operation: action.clone(),
+        region: signing_region(headers),
+        gzipped: false,
+    });
+    let xml = [("content-type", "text/xml")];
+    let role = params.get("RoleArn").cloned().unwrap_or_default();
+    if action == "AssumeRole" && shared.state().denied_roles.contains(&role) {
+        let body = format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+             <Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
+             arn:aws:iam::123456789012:user/warroom is not authorized to perform: \
+             sts:AssumeRole on resource: {role}</Message></Error>\
+             <RequestId>denied</RequestId></ErrorResponse>"
+        );
+        return (StatusCode::FORBIDDEN, xml, body).into_response();
+    }
+    let CloudWatchBackend::Moto(base) = &shared.backend else {
+        return (StatusCode::BAD_REQUEST, xml, "STS needs the fake on moto").into_response();
+    };
+    match moto::forward_json11(&shared.http, base, headers, body).await {
+        Ok((status, bytes)) => (status, xml, bytes).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            xml,
+            format!("moto did not answer: {e:#}"),
         )
             .into_response(),
     }
