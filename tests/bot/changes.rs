@@ -93,10 +93,6 @@ async fn wait_nth_post(world: &World, channel: &str, needle: &str, nth: usize) -
         })
 }
 
-fn shown(m: &Message) -> String {
-    plain_text(&m.text, m.blocks.as_ref())
-}
-
 fn position(haystack: &str, needle: &str) -> usize {
     haystack
         .find(needle)

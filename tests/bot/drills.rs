@@ -14,7 +14,6 @@ use warroom::config::Config;
 use warroom::demo::config_for_emulator;
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::{IncidentId, Severity, UserId};
-use warroom::slack::render::plain_text;
 use warroom::slack_emulator::Message;
 
 use crate::helpers::*;
@@ -89,27 +88,6 @@ impl Clocks<'_> {
             app.service.kick_timers();
         }
     }
-}
-
-fn shown(m: &Message) -> String {
-    plain_text(&m.text, m.blocks.as_ref())
-}
-
-/// Wait for a message of the bot's in `channel` that shows `needle`.
-async fn bot_post(world: &World, channel: &str, needle: &str) -> Message {
-    let bot = world.emu.config().bot_user_id.clone();
-    let ch = channel.to_string();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.messages
-                .get(&ch)?
-                .iter()
-                .find(|m| m.user == bot && shown(m).contains(needle))
-                .cloned()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for warroom to say {needle:?}: {e}"))
 }
 
 /// Start a drill from #ops and wait for its channel (name starting `prefix`) with its

@@ -13,7 +13,6 @@ use warroom::aws::AwsAccess;
 use warroom::clock::{Clock, ManualClock};
 use warroom::demo::config_for_emulator;
 use warroom::domain::EntryKind;
-use warroom::slack::render::plain_text;
 use warroom::slack::render_support as ui;
 use warroom::slack_emulator::Message;
 use warroom::store::Store;
@@ -94,10 +93,6 @@ async fn stop(world: &World, app: App) {
 fn advance(app: &App, clock: &ManualClock, by: Duration) {
     clock.advance(by);
     app.service.kick_timers();
-}
-
-fn shown(m: &Message) -> String {
-    plain_text(&m.text, m.blocks.as_ref())
 }
 
 /// The bot's messages in `channel` that contain `needle`.

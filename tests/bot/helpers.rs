@@ -8,6 +8,7 @@ use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
 use warroom::domain::{IncidentRecord, TimelineEntry};
+use warroom::slack::render::plain_text;
 use warroom::slack_emulator::{EmulatorConfig, Message, SlackEmulator};
 use warroom::store::Store;
 
@@ -362,4 +363,26 @@ impl BotProcess {
     pub async fn kill(mut self) {
         self.child.kill().await.expect("kill -9");
     }
+}
+
+/// What a message shows a person: its text and blocks as plain text.
+pub fn shown(m: &Message) -> String {
+    plain_text(&m.text, m.blocks.as_ref())
+}
+
+/// Wait for a message of the bot's in `channel` that shows `needle`.
+pub async fn bot_post(world: &World, channel: &str, needle: &str) -> Message {
+    let bot = world.emu.config().bot_user_id.clone();
+    let ch = channel.to_string();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            ws.messages
+                .get(&ch)?
+                .iter()
+                .find(|m| m.user == bot && shown(m).contains(needle))
+                .cloned()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("waiting for warroom to say {needle:?}: {e}"))
 }

@@ -20,7 +20,6 @@ use warroom::demo::{bot_scopes, config_for_emulator};
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::{IncidentId, Severity, UserId};
 use warroom::postmortem::{self, Format, Templates};
-use warroom::slack::render::plain_text;
 use warroom::slack::render_support::RESOLVE_CASE_ACTION;
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault, Message, UploadedFile};
 
@@ -126,23 +125,6 @@ fn bot_count(world: &World, channel: &str) -> usize {
         .iter()
         .filter(|m| m.user == bot)
         .count()
-}
-
-/// Wait for a message of the bot's in `channel` that shows `needle`.
-async fn bot_post(world: &World, channel: &str, needle: &str) -> Message {
-    let bot = world.emu.config().bot_user_id.clone();
-    let ch = channel.to_string();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.messages
-                .get(&ch)?
-                .iter()
-                .find(|m| m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(needle))
-                .cloned()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for warroom to say {needle:?}: {e}"))
 }
 
 /// Wait for the war room an alarm opens: its channel, once the bot has posted `last` there.

@@ -18,7 +18,6 @@ use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::schedule::Weekly;
 use warroom::domain::{Severity, UserId};
 use warroom::slack::render::plain_text;
-use warroom::slack_emulator::Message;
 
 use crate::helpers::*;
 
@@ -90,27 +89,6 @@ async fn start(
         .await
         .expect("bot connects");
     app
-}
-
-fn shown(m: &Message) -> String {
-    plain_text(&m.text, m.blocks.as_ref())
-}
-
-/// Wait for a message of the bot's in `channel` that shows `needle`.
-async fn bot_post(world: &World, channel: &str, needle: &str) -> Message {
-    let bot = world.emu.config().bot_user_id.clone();
-    let ch = channel.to_string();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.messages
-                .get(&ch)?
-                .iter()
-                .find(|m| m.user == bot && shown(m).contains(needle))
-                .cloned()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for warroom to say {needle:?}: {e}"))
 }
 
 fn bot_count(world: &World, channel: &str) -> usize {
