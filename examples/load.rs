@@ -35,9 +35,12 @@
 //!   envelope Slack saw acked before the socket went must then be in the bot's inbox (read
 //!   straight from its SQLite file before the restart). Acked events lost: must be 0.
 //! - `alarm`, `storm`: figure 3, against the in-memory AWS fake as well ([`alarm`]).
-//! - `pg`, `failover`: figure 8, PostgreSQL next to SQLite and failover time with two
+//! - `pg`, `failover`: figure 9, PostgreSQL next to SQLite and failover time with two
 //!   replicas, on a throwaway cluster ([`replicas`]).
-//! - `all`: everything above.
+//! - `queue`, `queue-storm`: figure 10, alarms pushed through EventBridge → SQS (`[events]`)
+//!   with the poller off, on moto_server ([`queue`]).
+//! - `all`: everything above but `pg`, `failover`, `queue` and `queue-storm` (they need
+//!   PostgreSQL or moto).
 //!
 //! `--bots null` adds a bot that acks every envelope at once and does nothing else: the
 //! floor of the apparatus (emulator, loopback, scheduling), to read the other latencies against.
@@ -50,6 +53,8 @@ mod raw_sqlite;
 
 #[path = "load/alarm.rs"]
 mod alarm;
+#[path = "load/queue.rs"]
+mod queue;
 #[path = "load/replicas.rs"]
 mod replicas;
 
@@ -151,6 +156,10 @@ enum Scenario {
     Pg,
     /// Failover time with two replicas on PostgreSQL ([`replicas`]).
     Failover,
+    /// Alarm → war room through the `[events]` SQS queue, one at a time ([`queue`]).
+    Queue,
+    /// The alarm storm through the `[events]` SQS queue ([`queue`]).
+    QueueStorm,
     All,
 }
 
@@ -1533,8 +1542,21 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
             alarm::storm_run(&args, run, &mut res).await?;
         }
     }
-    // Not part of `all`: they need PostgreSQL, and the failover scenario takes minutes.
+    // Not part of `all`: they need moto or PostgreSQL, and the failover scenario takes
+    // minutes.
     let only = |s: Scenario| args.scenarios.contains(&s);
+    if only(Scenario::Queue) {
+        for run in 1..=args.runs {
+            println!("== alarm to war room through the queue, run {run}");
+            queue::latency_run(&args, run, &mut res).await?;
+        }
+    }
+    if only(Scenario::QueueStorm) {
+        for run in 1..=args.runs {
+            println!("== alarm storm through the queue, run {run}");
+            queue::storm_run(&args, run, &mut res).await?;
+        }
+    }
     if only(Scenario::Pg) || only(Scenario::Failover) {
         let cluster =
             tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::start_durable).await??;

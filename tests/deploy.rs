@@ -189,7 +189,14 @@ fn aws_calls_in_source() -> BTreeSet<String> {
             if let (true, Some(rest)) = (is_client, line.strip_prefix('.')) {
                 if let Some(op) = rest.strip_suffix("()") {
                     if op.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                        calls.insert(format!("{service}:{}", operation_name(op)));
+                        let mut action = operation_name(op);
+                        // IAM authorizes SQS's batch calls with the single call's action.
+                        if service == "sqs" {
+                            if let Some(single) = action.strip_suffix("Batch") {
+                                action = single.to_string();
+                            }
+                        }
+                        calls.insert(format!("{service}:{action}"));
                     }
                 }
             }

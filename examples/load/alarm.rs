@@ -38,44 +38,46 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HttpClient;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
-use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
+use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, MotoServer};
 
 use super::{cpu_secs, percentile, Args, Results, World, BOB, DEADLINE};
 
-const REGION: &str = "us-east-1";
+pub(super) const REGION: &str = "us-east-1";
 /// How long Slack must have been quiet before an alarm of the latency scenario: longer
 /// than slack-morphism's 1 s spacing of `chat.postMessage`.
-const QUIET: Duration = Duration::from_millis(1_100);
+pub(super) const QUIET: Duration = Duration::from_millis(1_100);
 /// Slack's Tier 2 (`conversations.create`): 20 calls per minute.
-const TIER2_PER_MINUTE: usize = 20;
+pub(super) const TIER2_PER_MINUTE: usize = 20;
 /// How long a storm may take before the run gives up.
-const STORM_DEADLINE: Duration = Duration::from_secs(900);
+pub(super) const STORM_DEADLINE: Duration = Duration::from_secs(900);
 
 // --- the timing proxy ---
 
 /// One HTTP exchange a [`TimingProxy`] forwarded.
 #[derive(Debug, Clone)]
-struct Hop {
+pub(super) struct Hop {
     /// The request path (`/api/chat.postMessage`, `/service/…/operation/DescribeAlarms`).
-    path: String,
+    pub(super) path: String,
+    /// The operation of a JSON-protocol AWS call (`ReceiveMessage`, from `X-Amz-Target`).
+    pub(super) target: Option<String>,
     /// The request arrived at the proxy.
-    start: Instant,
+    pub(super) start: Instant,
     /// The whole answer was back from upstream.
-    end: Instant,
-    status: u16,
+    pub(super) end: Instant,
+    pub(super) status: u16,
     /// The request body of `chat.postMessage` (to tell which channel it posts into).
-    body: Option<String>,
-    /// A DescribeAlarms answer that named the watched alarm.
-    saw_watched: bool,
+    pub(super) body: Option<String>,
+    /// A DescribeAlarms or ReceiveMessage answer that named the watched alarm.
+    pub(super) saw_watched: bool,
 }
 
 impl Hop {
-    fn took(&self) -> Duration {
+    pub(super) fn took(&self) -> Duration {
         self.end - self.start
     }
 
-    fn is(&self, method: &str) -> bool {
-        self.path.ends_with(method)
+    pub(super) fn is(&self, method: &str) -> bool {
+        self.path.ends_with(method) || self.target.as_deref() == Some(method)
     }
 }
 
@@ -94,7 +96,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A reverse proxy on 127.0.0.1 that times every exchange with `target`.
-struct TimingProxy {
+pub(super) struct TimingProxy {
     state: Arc<ProxyState>,
     addr: SocketAddr,
     stop: watch::Sender<bool>,
@@ -124,20 +126,20 @@ impl TimingProxy {
         Ok(TimingProxy { state, addr, stop })
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Every exchange since the last call, oldest first.
-    fn take(&self) -> Vec<Hop> {
+    pub(super) fn take(&self) -> Vec<Hop> {
         std::mem::take(&mut *lock(&self.state.hops))
     }
 
-    fn watch(&self, name: Option<String>) {
+    pub(super) fn watch(&self, name: Option<String>) {
         *lock(&self.state.watched) = name;
     }
 
-    fn last_post(&self) -> Option<Instant> {
+    pub(super) fn last_post(&self) -> Option<Instant> {
         *lock(&self.state.last_post)
     }
 }
@@ -160,6 +162,12 @@ async fn relay(p: &ProxyState, req: Request) -> anyhow::Result<Response> {
     let (mut parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await?;
     let path = parts.uri.path().to_string();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .map(str::to_string);
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     parts.uri = format!("{}{path_and_query}", p.target).parse()?;
     parts.headers.remove(HOST);
@@ -175,12 +183,15 @@ async fn relay(p: &ProxyState, req: Request) -> anyhow::Result<Response> {
     let (mut parts, body) = answer.into_parts();
     let body = axum::body::to_bytes(Body::new(body), usize::MAX).await?;
     let end = Instant::now();
-    let saw_watched = path.ends_with("DescribeAlarms")
+    let reads_alarms = path.ends_with("DescribeAlarms")
+        || target.as_deref() == Some("ReceiveMessage");
+    let saw_watched = reads_alarms
         && lock(&p.watched)
             .as_deref()
             .is_some_and(|name| body.windows(name.len()).any(|w| w == name.as_bytes()));
     lock(&p.hops).push(Hop {
         path,
+        target,
         start,
         end,
         status: parts.status.as_u16(),
@@ -193,17 +204,30 @@ async fn relay(p: &ProxyState, req: Request) -> anyhow::Result<Response> {
 
 // --- the bot ---
 
-struct Rig {
-    world: World,
-    aws: AwsFake,
-    slack: TimingProxy,
-    aws_proxy: TimingProxy,
+pub(super) struct Rig {
+    pub(super) world: World,
+    pub(super) aws: AwsFake,
+    pub(super) slack: TimingProxy,
+    pub(super) aws_proxy: TimingProxy,
+    /// moto, behind the fake, when the rig has SQS (the `[events]` queue scenarios).
+    _moto: Option<MotoServer>,
 }
 
 impl Rig {
     async fn new() -> anyhow::Result<Rig> {
-        let world = World::new().await?;
         let aws = AwsFake::start(CloudWatchBackend::InMemory).await?;
+        Rig::with(aws, None).await
+    }
+
+    /// The AWS fake on moto_server, which keeps SQS queues (`MOTO_SERVER` or the crate's
+    /// `.venv`, as in the tests).
+    pub(super) async fn on_moto() -> anyhow::Result<Rig> {
+        let (aws, moto) = AwsFake::start_on_moto().await?;
+        Rig::with(aws, Some(moto)).await
+    }
+
+    async fn with(aws: AwsFake, moto: Option<MotoServer>) -> anyhow::Result<Rig> {
+        let world = World::new().await?;
         let slack = TimingProxy::start(&world.emu.base_url()).await?;
         let aws_proxy = TimingProxy::start(&aws.endpoint_url()).await?;
         Ok(Rig {
@@ -211,13 +235,14 @@ impl Rig {
             aws,
             slack,
             aws_proxy,
+            _moto: moto,
         })
     }
 
     /// Start warroom with `slack_toml` added to `[slack]` and `alarms_toml` (the `[alarms]`
-    /// table and routes) to its config; returns it, its pid and its `/metrics` address once
-    /// it is connected and polling.
-    async fn start_bot(
+    /// table and routes, and `[events]`) to its config; returns it, its pid and its
+    /// `/metrics` address once it is connected and polling CloudWatch or the queue.
+    pub(super) async fn start_bot(
         &self,
         args: &Args,
         db: &Path,
@@ -271,11 +296,12 @@ impl Rig {
             })?;
         let pid = child.id().ok_or_else(|| anyhow!("bot exited at once"))?;
         self.world.emu.wait_for_connections(1, DEADLINE).await?;
-        // The poller is running once it has asked CloudWatch.
+        // The poller is running once it has asked CloudWatch, the queue reader once it has
+        // asked SQS.
         let until = Instant::now() + DEADLINE;
-        while self.aws.call_count("DescribeAlarms") == 0 {
+        while self.aws.call_count("DescribeAlarms") + self.aws.call_count("ReceiveMessage") == 0 {
             if Instant::now() > until {
-                bail!("the bot never polled CloudWatch");
+                bail!("the bot never polled CloudWatch or the queue");
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -307,7 +333,7 @@ fn alarm(name: &str, at: chrono::DateTime<Utc>) -> FakeAlarm {
 }
 
 /// The bot's own `warroom_alarm_war_room_seconds` (sum, count), from `/metrics`.
-async fn bot_histogram(listen: SocketAddr) -> anyhow::Result<(f64, f64)> {
+pub(super) async fn bot_histogram(listen: SocketAddr) -> anyhow::Result<(f64, f64)> {
     let text = reqwest::get(format!("http://{listen}/metrics"))
         .await?
         .text()
@@ -323,12 +349,12 @@ async fn bot_histogram(listen: SocketAddr) -> anyhow::Result<(f64, f64)> {
     ))
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// What AWS and Slack spent answering, over the exchanges that ran inside `(from, to]`.
-fn others_time(hops: &[&Hop], from: Instant, to: Instant) -> (Duration, usize) {
+pub(super) fn others_time(hops: &[&Hop], from: Instant, to: Instant) -> (Duration, usize) {
     hops.iter()
         .filter(|h| h.start >= from && h.end <= to)
         .fold((Duration::ZERO, 0), |(t, n), h| (t + h.took(), n + 1))
@@ -500,7 +526,7 @@ pub(super) async fn latency_run(args: &Args, run: usize, res: &mut Results) -> a
 // --- figure 3: the storm ---
 
 /// The most events within any window of `width`, over sorted instants.
-fn busiest(times: &[Instant], width: Duration) -> usize {
+pub(super) fn busiest(times: &[Instant], width: Duration) -> usize {
     let mut best = 0;
     let mut lo = 0;
     for hi in 0..times.len() {
@@ -513,7 +539,7 @@ fn busiest(times: &[Instant], width: Duration) -> usize {
 }
 
 /// `SELECT COUNT(*)` through a read-only connection.
-fn count(db: &Path, sql: &str) -> anyhow::Result<i64> {
+pub(super) fn count(db: &Path, sql: &str) -> anyhow::Result<i64> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(Duration::from_secs(10))?;

@@ -609,11 +609,15 @@ impl Aws {
         self.count("ReceiveMessage", r)
     }
 
-    /// Delete a handled message from the `[events]` queue.
-    pub async fn delete_event(&self, receipt_handle: &str) -> Result<(), AwsError> {
-        let (url, client) = self.sqs("DeleteMessage")?;
-        let r = sqs::delete(client, url, receipt_handle).await;
-        self.count("DeleteMessage", r)
+    /// Delete handled messages from the `[events]` queue in one call (at most 10); the
+    /// receipt handles SQS could not delete, with its reason.
+    pub async fn delete_events(
+        &self,
+        receipt_handles: &[&str],
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        let (url, client) = self.sqs("DeleteMessageBatch")?;
+        let r = sqs::delete_batch(client, url, receipt_handles).await;
+        self.count("DeleteMessageBatch", r)
     }
 
     /// The `[events]` queue's approximate depth (for `warroom doctor`).

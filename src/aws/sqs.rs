@@ -1,8 +1,9 @@
 //! Amazon SQS: the queue an EventBridge rule fills with AWS's events (`[events]`).
-//! ReceiveMessage with long polling, DeleteMessage once a message is handled, and
+//! ReceiveMessage with long polling, DeleteMessageBatch once a batch is handled (one call
+//! instead of ten), and
 //! GetQueueAttributes for `warroom doctor`. The SDK speaks AWS JSON 1.0 to SQS.
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use aws_sdk_sqs::Client;
 
 use super::{sdk_error, AwsError};
@@ -56,19 +57,47 @@ pub(super) async fn receive(
         .collect())
 }
 
-pub(super) async fn delete(
+/// Delete up to 10 handled messages in one call (IAM: `sqs:DeleteMessage`); the receipt
+/// handles SQS refused, each with its reason.
+pub(super) async fn delete_batch(
     client: &Client,
     queue_url: &str,
-    receipt_handle: &str,
-) -> Result<(), AwsError> {
-    client
-        .delete_message()
+    receipt_handles: &[&str],
+) -> Result<Vec<(String, String)>, AwsError> {
+    let entries = receipt_handles
+        .iter()
+        .enumerate()
+        .map(|(i, handle)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(*handle)
+                .build()
+                .map_err(|e| AwsError::Transport {
+                    operation: "DeleteMessageBatch",
+                    detail: e.to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = client
+        .delete_message_batch()
         .queue_url(queue_url)
-        .receipt_handle(receipt_handle)
+        .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|e| sdk_error("DeleteMessage", e))?;
-    Ok(())
+        .map_err(|e| sdk_error("DeleteMessageBatch", e))?;
+    Ok(out
+        .failed()
+        .iter()
+        .map(|f| {
+            let handle = f
+                .id()
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| receipt_handles.get(i))
+                .map_or_else(String::new, |h| (*h).to_string());
+            (handle, f.code().to_string())
+        })
+        .collect())
 }
 
 /// The queue's approximate depth, for `warroom doctor` (proves the queue exists and the

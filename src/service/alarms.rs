@@ -357,6 +357,12 @@ impl Service {
         };
         let mut next: Option<DateTime<Utc>> = None;
         for ai in work {
+            // Setting up a war room waits on Slack's rate limits; transitions recorded
+            // meanwhile (from the queue, mid-storm) are decided between war rooms, so each
+            // is on its incident's timeline in milliseconds, not after every room is open.
+            if let Err(e) = self.decide_alarms().await {
+                tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
+            }
             let now = self.clock.now();
             if let Some(at) = ai.retry_at.filter(|at| *at > now) {
                 next = Some(next.map_or(at, |n| n.min(at)));

@@ -1,9 +1,10 @@
 //! The `[events]` queue consumer: what AWS pushes through an EventBridge rule into SQS,
 //! from any account, handled as it arrives. The leader runs it (`app::LeaderTasks`).
 //!
-//! One message at a time: parse (`domain::events`), apply, then DeleteMessage. Applying
-//! ends in a committed write that makes a redelivery a no-op, so a crash between the two
-//! only means SQS hands the message out again:
+//! One message at a time: parse (`domain::events`) and apply each message of a receive,
+//! then delete the handled ones in one DeleteMessageBatch. Applying ends in a committed
+//! write that makes a redelivery a no-op, so a crash between the two only means SQS hands
+//! the message out again:
 //! - an **alarm state change** is recorded as the poller records one, on the transition's
 //!   own unique row (alarm ARN + state time), and the alarm loop is woken to decide it and
 //!   open or update the war room. A transition seen by both the queue and the poll is one
@@ -65,12 +66,16 @@ impl Service {
             match received {
                 Ok(messages) => {
                     backoff = RECEIVE_BACKOFF;
-                    for m in messages {
+                    let mut handled = Vec::with_capacity(messages.len());
+                    for m in &messages {
                         if *shutdown.borrow() {
-                            return; // the rest are handed out again after their timeout
+                            break; // the rest are handed out again after their timeout
                         }
-                        self.queue_message(&aws, &m).await;
+                        if self.queue_message(&aws, m).await {
+                            handled.push(m);
+                        }
                     }
+                    delete_handled(&aws, &handled).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "cannot read the [events] queue; will retry");
@@ -84,8 +89,9 @@ impl Service {
         }
     }
 
-    /// Apply one message, then delete it; a failure leaves it for redelivery.
-    async fn queue_message(&self, aws: &Aws, m: &QueueMessage) {
+    /// Apply one message; whether it is done with (applied, or given up on) and may be
+    /// deleted. A failure leaves it for redelivery.
+    async fn queue_message(&self, aws: &Aws, m: &QueueMessage) -> bool {
         let kind = match self.apply_queue_message(aws, m).await {
             Ok(kind) => kind,
             Err(e) if m.receive_count >= MAX_RECEIVES => {
@@ -94,14 +100,11 @@ impl Service {
             }
             Err(e) => {
                 tracing::warn!(message_id = %m.message_id, receives = m.receive_count, error = %format!("{e:#}"), "cannot apply a queue message yet; SQS will deliver it again");
-                return;
+                return false;
             }
         };
         self.metrics.queue_message(kind);
-        if let Err(e) = aws.delete_event(&m.receipt_handle).await {
-            // Applied and recorded: the redelivery will be a no-op.
-            tracing::warn!(message_id = %m.message_id, error = %e, "cannot delete a handled queue message; its redelivery will change nothing");
-        }
+        true
     }
 
     /// What the message was (`alarm`, `health`, `support_case`, `unknown`, `malformed`),
@@ -330,5 +333,29 @@ impl Service {
         self.poll_case(&aws, case).await?;
         tracing::info!(incident = %case.incident_id, event = %update.event_name, "AWS Support case mirrored from the queue");
         Ok(())
+    }
+}
+
+/// Delete the handled messages of one receive in one DeleteMessageBatch. Each is applied
+/// and recorded already: a message left behind (the call failed, or SQS refused an entry)
+/// comes back after its visibility timeout and changes nothing.
+async fn delete_handled(aws: &Aws, handled: &[&QueueMessage]) {
+    if handled.is_empty() {
+        return;
+    }
+    let handles: Vec<&str> = handled.iter().map(|m| m.receipt_handle.as_str()).collect();
+    match aws.delete_events(&handles).await {
+        Ok(refused) => {
+            for (handle, code) in refused {
+                let id = handled
+                    .iter()
+                    .find(|m| m.receipt_handle == handle)
+                    .map_or("?", |m| m.message_id.as_str());
+                tracing::warn!(message_id = %id, code = %code, "SQS did not delete a handled queue message; its redelivery will change nothing");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(messages = handled.len(), error = %e, "cannot delete handled queue messages; their redelivery will change nothing");
+        }
     }
 }
