@@ -1117,6 +1117,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let record = |id: i64, lead: Option<&str>| IncidentRecord {
+            private: false,
             incident: Incident {
                 id: IncidentId(id),
                 title: format!("incident {id}"),
