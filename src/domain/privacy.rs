@@ -86,6 +86,11 @@ impl Viewer {
         }
     }
 
+    /// Whether this viewer sees every private incident (`[incident] private_viewers`).
+    pub fn sees_all_private(&self) -> bool {
+        self.private_viewer
+    }
+
     /// Whether this viewer sees `record`'s details.
     pub fn sees_details(&self, record: &IncidentRecord) -> bool {
         matches!(self.sight(record), Sight::Details)

@@ -9,6 +9,7 @@ use super::Service;
 use crate::domain::channel_name::{channel_name, private_channel_name, with_suffix};
 use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
+use crate::domain::privacy::update_goes_to_status_channel;
 use crate::domain::time::backdate;
 use crate::domain::{EntryKind, IncidentId, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
@@ -428,7 +429,25 @@ impl Service {
             key_event: true,
         };
         let msg = render::stakeholder_update(&record, &actor, &text, now);
-        let notices = self.channel_and_status(record.channel_id.as_ref(), &msg);
+        // A private incident's update stays off the status channel: its channel, and the
+        // `[incident] private_viewers` by DM (`domain::privacy`).
+        let notices = if update_goes_to_status_channel(&record) {
+            self.channel_and_status(record.channel_id.as_ref(), &msg)
+        } else {
+            record
+                .channel_id
+                .iter()
+                .cloned()
+                .chain(
+                    self.config
+                        .incident
+                        .private_viewers
+                        .iter()
+                        .map(|u| u.as_str().to_string()),
+                )
+                .map(|destination| (destination, msg.clone()))
+                .collect()
+        };
         let refusal = (
             inv.response_url.as_str(),
             "the update is recorded, but it could not be posted",
