@@ -2730,7 +2730,10 @@ mod incident_tests {
             .incident;
         assert_eq!(
             c.private_viewers,
-            [UserId::parse("U0CISO").unwrap(), UserId::parse("U0VP").unwrap()]
+            [
+                UserId::parse("U0CISO").unwrap(),
+                UserId::parse("U0VP").unwrap()
+            ]
         );
         let err = Config::parse("[incident]\nprivate_viewers = [\"@ciso\"]").unwrap_err();
         assert!(

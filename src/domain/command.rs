@@ -1253,7 +1253,10 @@ mod tests {
             ),
             ("declare --private", E(&["title is missing"])),
             ("declare --private sev1", E(&["title is missing"])),
-            ("declare --privately bad", K(declare("--privately bad", None))),
+            (
+                "declare --privately bad",
+                K(declare("--privately bad", None)),
+            ),
             ("declare DB down s1", K(declare("DB down s1", None))),
             ("declare DB down severe", K(declare("DB down severe", None))),
             ("declare DB down sev", K(declare("DB down sev", None))),

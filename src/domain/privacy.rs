@@ -63,10 +63,7 @@ impl Viewer {
 
     /// One person: `private_viewer` when listed in `[incident] private_viewers`;
     /// `member_of` the private incidents whose channel they are known to be in.
-    pub fn person(
-        private_viewer: bool,
-        member_of: impl IntoIterator<Item = IncidentId>,
-    ) -> Viewer {
+    pub fn person(private_viewer: bool, member_of: impl IntoIterator<Item = IncidentId>) -> Viewer {
         Viewer {
             private_viewer,
             member_of: member_of.into_iter().collect(),

@@ -191,9 +191,13 @@ impl Service {
                 .status_channel
                 .iter()
                 .map(|c| (c.clone(), Viewer::public()))
-                .chain(self.config.slack.managers.iter().map(|m| {
-                    (m.as_str().to_string(), self.viewer(m.as_str(), []))
-                }));
+                .chain(
+                    self.config
+                        .slack
+                        .managers
+                        .iter()
+                        .map(|m| (m.as_str().to_string(), self.viewer(m.as_str(), []))),
+                );
             messages = destinations
                 .map(|(destination, viewer)| {
                     let (text, blocks) = if viewer == Viewer::public() {

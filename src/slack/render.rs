@@ -1230,7 +1230,10 @@ mod tests {
             lines,
             ["• :lock: a private SEV2 incident, lead <@U0LEAD>".to_string()]
         );
-        let summary = summary(&overview(&public), &open).blocks.unwrap().to_string();
+        let summary = summary(&overview(&public), &open)
+            .blocks
+            .unwrap()
+            .to_string();
         assert!(!summary.contains("Payroll"), "{summary}");
         assert!(!summary.contains("C0PRIV"), "{summary}");
         let home_view = home(&overview(&public), &[]).to_string();

@@ -58,7 +58,11 @@ async fn home_of(world: &World, user: &str, n: usize) -> String {
     world
         .emu
         .wait_until(DEADLINE, |ws| {
-            let views: Vec<_> = ws.views_published.iter().filter(|v| v.user == user).collect();
+            let views: Vec<_> = ws
+                .views_published
+                .iter()
+                .filter(|v| v.user == user)
+                .collect();
             (views.len() >= n).then(|| views[n - 1].view.to_string())
         })
         .await
@@ -120,7 +124,11 @@ async fn a_private_incidents_title_reaches_no_public_surface() {
     let listed = world.emu.conversations_list_as(BOB, "private_channel");
     assert!(listed.iter().any(|c| c["id"] == private.as_str()));
     // Nobody outside can type in it.
-    assert!(world.emu.slash_command(DAVE, &private, "list").await.is_err());
+    assert!(world
+        .emu
+        .slash_command(DAVE, &private, "list")
+        .await
+        .is_err());
 
     // Its own header says it is private, with the title escaped.
     let header = world.wait_header(&private, &["private"]).await;
@@ -152,7 +160,11 @@ async fn a_private_incidents_title_reaches_no_public_surface() {
     // A stakeholder update: the channel and the private viewer, not the status channel.
     assert_eq!(
         world
-            .command(ALICE, &private, &format!("update payroll vendor says {SECRET} contained"))
+            .command(
+                ALICE,
+                &private,
+                &format!("update payroll vendor says {SECRET} contained")
+            )
             .await,
         None
     );
@@ -223,7 +235,10 @@ async fn a_private_incidents_title_reaches_no_public_surface() {
             );
         }
     }
-    assert!(looked >= 6, "status channel, public incident, DMs: {looked}");
+    assert!(
+        looked >= 6,
+        "status channel, public incident, DMs: {looked}"
+    );
     for e in ws.ephemerals.iter().filter(|e| e.channel != private) {
         let shown = format!("{} {:?}", e.text, e.blocks);
         assert!(!shown.contains(SECRET), "ephemeral leaked: {e:?}");
