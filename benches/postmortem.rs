@@ -66,6 +66,7 @@ fn source(n: usize) -> PostmortemSource {
     let resolved = t0 + chrono::Duration::seconds(3 * n as i64);
     PostmortemSource {
         record: IncidentRecord {
+            private: false,
             incident: Incident {
                 id: IncidentId(1),
                 title: "RDS connection exhaustion".to_string(),

@@ -75,6 +75,10 @@ pub struct IncidentConfig {
     /// archived (announced a day before, with a Keep open button); `None` (`"off"`, the
     /// default) never archives.
     pub archive_after: Option<Duration>,
+    /// `[incident] private_viewers`: besides a private incident's channel members, the
+    /// people shown its details on surfaces outside its channel (managers' DMs, App Home,
+    /// `/incident list`); everyone else sees only the redacted line (`domain::privacy`).
+    pub private_viewers: Vec<UserId>,
 }
 
 /// The shortest `[incident] archive_after`.
@@ -88,6 +92,7 @@ impl Default for IncidentConfig {
                 .map(|r| r.to_string())
                 .collect(),
             archive_after: None,
+            private_viewers: Vec::new(),
         }
     }
 }
@@ -509,6 +514,8 @@ struct RawConfig {
 struct RawIncident {
     roles: Option<Vec<String>>,
     archive_after: Option<String>,
+    #[serde(default)]
+    private_viewers: Vec<String>,
 }
 
 /// `[incident] archive_after`: `"off"` (the default) or a duration of at least an hour.
@@ -529,9 +536,11 @@ fn archive_after(raw: Option<String>) -> Result<Option<Duration>, ConfigError> {
 /// `lead` (the lead has its own command).
 fn incident_config(raw: RawIncident) -> Result<IncidentConfig, ConfigError> {
     let archive_after = archive_after(raw.archive_after)?;
+    let private_viewers = parse_users("[incident] private_viewers", &raw.private_viewers)?;
     let Some(roles) = raw.roles else {
         return Ok(IncidentConfig {
             archive_after,
+            private_viewers,
             ..IncidentConfig::default()
         });
     };
@@ -565,6 +574,7 @@ fn incident_config(raw: RawIncident) -> Result<IncidentConfig, ConfigError> {
     Ok(IncidentConfig {
         roles,
         archive_after,
+        private_viewers,
     })
 }
 
@@ -2707,6 +2717,30 @@ mod diagnostics_tests {
 #[cfg(test)]
 mod incident_tests {
     use super::*;
+
+    #[test]
+    fn private_viewers_are_user_ids() {
+        assert!(Config::parse("")
+            .unwrap()
+            .incident
+            .private_viewers
+            .is_empty());
+        let c = Config::parse("[incident]\nprivate_viewers = [\"U0CISO\", \"U0VP\"]")
+            .unwrap()
+            .incident;
+        assert_eq!(
+            c.private_viewers,
+            [
+                UserId::parse("U0CISO").unwrap(),
+                UserId::parse("U0VP").unwrap()
+            ]
+        );
+        let err = Config::parse("[incident]\nprivate_viewers = [\"@ciso\"]").unwrap_err();
+        assert!(
+            err.to_string().contains("[incident] private_viewers[0]"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn archive_after_is_off_by_default_and_at_least_an_hour() {

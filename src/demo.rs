@@ -138,7 +138,14 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         Err(_) => None,
     };
     let incidents = crate::store::incidents::list(store.db(), false).await?;
-    let timeline = match incidents.first() {
+    // The alarm's incident (the private one, declared after it, is not the story here).
+    let main = match &result {
+        Ok(channel) => incidents
+            .iter()
+            .find(|r| r.channel_id.as_deref() == Some(channel.as_str())),
+        Err(_) => None,
+    };
+    let timeline = match main {
         Some(r) => {
             let entries = crate::store::timeline::of_incident(store.db(), r.incident.id).await?;
             let people = report::people_in_timeline(r, &entries);
@@ -164,7 +171,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
     print!("{}", transcript.unwrap_or_default());
     println!(
         "\n──── recorded timeline (warroom timeline {}) ────",
-        incidents.first().map(|r| r.incident.id.0).unwrap_or(0)
+        main.map(|r| r.incident.id.0).unwrap_or(0)
     );
     if let Some((record, entries, names)) = timeline {
         print!("{}", report::timeline(&record, &entries, &names));
@@ -535,9 +542,46 @@ impl Script<'_> {
         })
         .await
         .map_err(|e| anyhow!("the postmortem draft was never uploaded: {e}"))?;
+        self.private_incident().await?;
         // Events are applied in arrival order, so once the resolve notice is out, the
         // messages and the pin before it are on the timeline.
         Ok(channel)
+    }
+
+    /// Carol declares a private incident and raises its severity: a private channel, and
+    /// the status channel sees only "a private SEV1 incident, lead @Carol".
+    async fn private_incident(&self) -> anyhow::Result<()> {
+        let emu = self.emu;
+        let find = |name: &str| {
+            emu.channel_by_name(name)
+                .map(|c| c.id)
+                .ok_or_else(|| anyhow!("no #{name}"))
+        };
+        let (ops, status) = (find("ops")?, find("incident-status")?);
+        self.command(
+            CAROL,
+            &ops,
+            "declare --private Payroll export written to the wrong bucket sev2",
+        )
+        .await?;
+        let bot = emu.config().bot_user_id.clone();
+        let private = emu
+            .wait_until(STEP_DEADLINE, |ws| {
+                ws.channels
+                    .iter()
+                    .filter(|c| c.is_private && !c.is_im)
+                    .find(|c| {
+                        ws.messages
+                            .get(&c.id)
+                            .is_some_and(|m| m.iter().any(|m| m.user == bot && m.pinned))
+                    })
+                    .map(|c| c.id.clone())
+            })
+            .await
+            .map_err(|e| anyhow!("the private incident's channel was never set up: {e}"))?;
+        self.command(CAROL, &private, "sev 1").await?;
+        self.bot_post(&status, "a private SEV1 incident").await?;
+        Ok(())
     }
 
     /// Wait for the alarm's war room to be complete (the Health check is its last post);

@@ -77,6 +77,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
     entries.push(entry(99, 90, EntryKind::Resolved, "U0BOB", "resolved"));
     PostmortemSource {
         record: IncidentRecord {
+            private: false,
             incident: Incident {
                 id: IncidentId(1),
                 title: say(0),

@@ -67,6 +67,7 @@ fn hostile() -> impl Strategy<Value = String> {
 
 fn incident(title: &str, status: Status, resolved: bool) -> IncidentRecord {
     IncidentRecord {
+        private: false,
         incident: Incident {
             id: IncidentId(7),
             title: title.to_string(),
@@ -316,6 +317,7 @@ proptest! {
             last_updates: &updates,
             aws_cases: &aws_cases,
             now: opened() + chrono::Duration::hours(3),
+            viewer: &warroom::domain::privacy::Viewer::public(),
         };
         assert_no_live_sequences("list", &strings(&render::incident_list(&overview)))?;
         assert_no_live_sequences("summary", &strings(&render::summary(&overview, &resolved)))?;

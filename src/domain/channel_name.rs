@@ -18,6 +18,13 @@ pub fn channel_name(opened_at: DateTime<Utc>, title: &str) -> String {
     named("inc", opened_at, title)
 }
 
+/// `inc-20261121-private` for a private incident: the name of a private channel still
+/// shows in places (invitations, links shared by mistake), so it never carries the title.
+/// A second private incident on the same day gets `-2`, … from the `name_taken` retry.
+pub fn private_channel_name(opened_at: DateTime<Utc>) -> String {
+    named("inc", opened_at, "private")
+}
+
 /// `drill-20261121-checkout` for a drill on the `checkout` route: the same rules as
 /// [`channel_name`], with the `drill-` prefix so nobody mistakes the rehearsal's channel
 /// for a real war room.
@@ -110,6 +117,12 @@ mod tests {
 
     fn day() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 21, 23, 59, 59).unwrap()
+    }
+
+    #[test]
+    fn private_channel_names_carry_no_title() {
+        assert_eq!(private_channel_name(day()), "inc-20261121-private");
+        assert!(is_valid(&private_channel_name(day())));
     }
 
     #[test]

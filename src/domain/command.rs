@@ -2,7 +2,7 @@
 //!
 //! # Format
 //! ```text
-//! /incident declare <title> [sev1|sev2|sev3|sev4]
+//! /incident declare [--private] <title> [sev1|sev2|sev3|sev4]
 //! /incident status <investigating|identified|monitoring|resolved> [note]
 //! /incident sev <1-4>
 //! /incident lead <@user>
@@ -54,9 +54,12 @@ pub const MAX_SNOOZE: chrono::Duration = chrono::Duration::days(7);
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     /// Open a new incident and its channel. Severity defaults to [`Severity::DEFAULT`].
+    /// `private` (`--private` before the title): a private channel, and only the redacted
+    /// line on every surface outside it (`domain::privacy`).
     Declare {
         title: String,
         severity: Option<Severity>,
+        private: bool,
     },
     /// Move the incident to a new status, with an optional note.
     Status {
@@ -230,7 +233,7 @@ impl UsageError {
 // `concat!` at compile time.
 macro_rules! declare_usage {
     () => {
-        "/incident declare <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3)"
+        "/incident declare [--private] <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3; --private: a private channel, shown elsewhere only as \"a private SEVn incident\")"
     };
 }
 macro_rules! status_usage {
@@ -554,6 +557,17 @@ fn is_severity_word(word: &str) -> bool {
 
 fn parse_declare(rest: &str) -> Result<Command, UsageError> {
     const EXAMPLE: &str = "e.g. /incident declare Checkout errors sev2";
+    // `--private` before the title (once or more, in any case).
+    let mut rest = rest;
+    let mut private = false;
+    loop {
+        let (word, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if !word.eq_ignore_ascii_case("--private") {
+            break;
+        }
+        private = true;
+        rest = after.trim_start();
+    }
     if rest.is_empty() {
         return Err(UsageError::new(
             DECLARE_USAGE,
@@ -586,6 +600,7 @@ fn parse_declare(rest: &str) -> Result<Command, UsageError> {
     Ok(Command::Declare {
         title: title.to_owned(),
         severity,
+        private,
     })
 }
 
@@ -1085,6 +1100,15 @@ mod tests {
         Command::Declare {
             title: title.to_owned(),
             severity,
+            private: false,
+        }
+    }
+
+    fn declare_private(title: &str, severity: Option<Severity>) -> Command {
+        Command::Declare {
+            title: title.to_owned(),
+            severity,
+            private: true,
         }
     }
 
@@ -1214,6 +1238,25 @@ mod tests {
                 K(declare("Outage in us-east-1", None)),
             ),
             ("declare DB down 1", K(declare("DB down 1", None))),
+            (
+                "declare --private Payroll leak sev2",
+                K(declare_private("Payroll leak", Some(Severity::Sev2))),
+            ),
+            (
+                "declare --PRIVATE  --private Payroll leak",
+                K(declare_private("Payroll leak", None)),
+            ),
+            // Only before the title: later it is part of the title.
+            (
+                "declare Payroll --private leak",
+                K(declare("Payroll --private leak", None)),
+            ),
+            ("declare --private", E(&["title is missing"])),
+            ("declare --private sev1", E(&["title is missing"])),
+            (
+                "declare --privately bad",
+                K(declare("--privately bad", None)),
+            ),
             ("declare DB down s1", K(declare("DB down s1", None))),
             ("declare DB down severe", K(declare("DB down severe", None))),
             ("declare DB down sev", K(declare("DB down sev", None))),
@@ -1938,7 +1981,7 @@ mod tests {
         }
         assert_eq!(
             lines[0],
-            "/incident declare <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3)"
+            "/incident declare [--private] <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3; --private: a private channel, shown elsewhere only as \"a private SEVn incident\")"
         );
         for status in Status::ALL {
             assert!(lines[1].contains(status.as_str()));

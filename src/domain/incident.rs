@@ -75,6 +75,10 @@ pub struct IncidentRecord {
     pub header_ts: Option<String>,
     pub header_pinned: bool,
     pub members_invited: bool,
+    /// A private incident (`/incident declare --private`, or a private incident type): its
+    /// channel is private, and every surface outside it shows only what
+    /// [`crate::domain::privacy`] lets that audience see.
+    pub private: bool,
 }
 
 /// A requested change to an incident.

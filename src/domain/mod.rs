@@ -19,6 +19,7 @@ pub mod events;
 pub mod health_service;
 pub mod incident;
 pub mod names;
+pub mod privacy;
 pub mod report;
 pub mod roles;
 pub mod routing;

@@ -47,6 +47,7 @@ fn options() -> Options {
 
 fn record(status: Status, resolved_at: Option<DateTime<Utc>>) -> Result<IncidentRecord, String> {
     Ok(IncidentRecord {
+        private: false,
         incident: Incident {
             id: IncidentId(7),
             title: "Checkout | errors `5xx` # spike".to_string(),

@@ -129,6 +129,7 @@ impl Source {
         self.entries.sort_by_key(|e| (e.occurred_at, e.id));
         PostmortemSource {
             record: IncidentRecord {
+                private: false,
                 incident: Incident {
                     id: IncidentId(1),
                     title: self.title,

@@ -305,6 +305,7 @@ impl Service {
                 let opened_at = alarm.state_updated_at.min(now);
                 let title = crate::slack::mrkdwn::truncate(&alarm.name, MAX_TITLE_CHARS);
                 let new = NewIncident {
+                    private: false,
                     source_key: format!(
                         "alarm:{}@{}",
                         alarm.arn,

@@ -11,6 +11,7 @@ use anyhow::anyhow;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::authorization::{allowed, who_may, Action, Role, RoleSet};
+use crate::domain::privacy::Viewer;
 use crate::domain::IncidentRecord;
 use crate::domain::{Command, IncidentId, UserId};
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
@@ -47,6 +48,51 @@ enum ReplyTo<'a> {
     Url(&'a str),
     /// A form has none: an ephemeral message in the incident channel.
     Channel,
+}
+
+impl Service {
+    /// Who `user` is to private incidents, on a surface outside their channels: the one
+    /// place that decides it (`domain::privacy` decides what they then see).
+    /// `member_of`: the private incidents whose channel `user` is known to be in (from
+    /// Slack's `conversations.members`, or the channel a command was run in).
+    pub(crate) fn viewer(
+        &self,
+        user: &str,
+        member_of: impl IntoIterator<Item = IncidentId>,
+    ) -> Viewer {
+        let private_viewer = self
+            .config
+            .incident
+            .private_viewers
+            .iter()
+            .any(|v| v.as_str() == user);
+        Viewer::person(private_viewer, member_of)
+    }
+
+    /// [`Service::viewer`] for App Home: membership of each private incident's channel
+    /// among `records` asked of Slack (`conversations.members`). A channel Slack will not
+    /// list (archived and gone, the bot removed, a failure) counts as not a member: the
+    /// redacted line, never the details.
+    pub(crate) async fn home_viewer(&self, user: &str, records: &[&IncidentRecord]) -> Viewer {
+        let mut member_of = Vec::new();
+        if !self.viewer(user, []).sees_all_private() {
+            for r in records.iter().filter(|r| r.private) {
+                let Some(channel) = r.channel_id.as_deref() else {
+                    continue;
+                };
+                match self.web.channel_members(channel).await {
+                    Ok(members) if members.iter().any(|m| m == user) => {
+                        member_of.push(r.incident.id)
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(incident = %r.incident.id, error = %e, "cannot list a private channel's members; showing the redacted line")
+                    }
+                }
+            }
+        }
+        self.viewer(user, member_of)
+    }
 }
 
 impl Service {

@@ -6,9 +6,10 @@ use anyhow::anyhow;
 use super::authorization::Ask;
 use super::worker::Failure;
 use super::Service;
-use crate::domain::channel_name::{channel_name, with_suffix};
+use crate::domain::channel_name::{channel_name, private_channel_name, with_suffix};
 use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
+use crate::domain::privacy::update_goes_to_status_channel;
 use crate::domain::time::backdate;
 use crate::domain::{EntryKind, IncidentId, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
@@ -22,6 +23,16 @@ use crate::store::StoreError;
 
 /// Suffixes tried on `name_taken` before giving up.
 const MAX_NAME_ATTEMPTS: u32 = 50;
+
+/// What a declare asks for, once parsed. `private` comes from `--private` today; an
+/// incident type marked private sets it the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeclareAsk {
+    pub title: String,
+    pub severity: Severity,
+    /// A private channel, and only the redacted line elsewhere (`domain::privacy`).
+    pub private: bool,
+}
 
 impl Service {
     pub(super) async fn execute_command(
@@ -42,15 +53,17 @@ impl Service {
         };
         let actor = admitted.actor;
         match cmd {
-            Command::Declare { title, severity } => {
-                self.declare(
-                    row,
-                    &inv,
-                    actor,
+            Command::Declare {
+                title,
+                severity,
+                private,
+            } => {
+                let ask = DeclareAsk {
                     title,
-                    severity.unwrap_or(Severity::DEFAULT),
-                )
-                .await
+                    severity: severity.unwrap_or(Severity::DEFAULT),
+                    private,
+                };
+                self.declare(row, &inv, actor, ask).await
             }
             Command::Drill {
                 route,
@@ -112,16 +125,25 @@ impl Service {
         row: &InboxRow,
         inv: &CommandInvocation,
         actor: UserId,
-        title: String,
-        severity: Severity,
+        ask: DeclareAsk,
     ) -> Result<(), Failure> {
+        let DeclareAsk {
+            title,
+            severity,
+            private,
+        } = ask;
         let new = NewIncident {
             source_key: row.dedupe_key.clone(),
-            channel_name: channel_name(inv.at, &title),
+            channel_name: if private {
+                private_channel_name(inv.at)
+            } else {
+                channel_name(inv.at, &title)
+            },
             title,
             severity,
             declared_by: actor.clone(),
             opened_at: inv.at,
+            private,
         };
         let mut tx = self.store.begin().await?;
         let (mut record, created) = incidents::create(&mut tx, &new, self.clock.now()).await?;
@@ -206,16 +228,19 @@ impl Service {
         let base = if id.is_drill() {
             // `drill-YYYYMMDD-<route>` as first chosen (from the route, not the title).
             record.channel_name.clone()
+        } else if record.private {
+            // Never the title: `inc-YYYYMMDD-private`.
+            private_channel_name(record.incident.opened_at)
         } else {
             channel_name(record.incident.opened_at, &record.incident.title)
         };
         let mut name = record.channel_name.clone();
         let mut attempt = 1;
         loop {
-            match self.web.create_channel(&name).await {
+            match self.web.create_channel(&name, record.private).await {
                 Ok(channel) => return Ok(channel),
                 Err(e) if e.code() == Some("name_taken") => {
-                    if let Some(found) = self.web.find_channel(&name).await? {
+                    if let Some(found) = self.web.find_channel(&name, record.private).await? {
                         let ours = found.creator.as_deref() == Some(self.bot.user_id.as_str());
                         let taken = incidents::by_channel(self.store.db(), &found.id).await?;
                         if ours && taken.is_none() {
@@ -404,7 +429,25 @@ impl Service {
             key_event: true,
         };
         let msg = render::stakeholder_update(&record, &actor, &text, now);
-        let notices = self.channel_and_status(record.channel_id.as_ref(), &msg);
+        // A private incident's update stays off the status channel: its channel, and the
+        // `[incident] private_viewers` by DM (`domain::privacy`).
+        let notices = if update_goes_to_status_channel(&record) {
+            self.channel_and_status(record.channel_id.as_ref(), &msg)
+        } else {
+            record
+                .channel_id
+                .iter()
+                .cloned()
+                .chain(
+                    self.config
+                        .incident
+                        .private_viewers
+                        .iter()
+                        .map(|u| u.as_str().to_string()),
+                )
+                .map(|destination| (destination, msg.clone()))
+                .collect()
+        };
         let refusal = (
             inv.response_url.as_str(),
             "the update is recorded, but it could not be posted",

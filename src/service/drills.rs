@@ -81,6 +81,7 @@ impl Service {
             .unwrap_or_else(|| self.config.aws.region.clone());
         let alarm = synthetic_alarm(&route, &region, inv.at);
         let new = NewIncident {
+            private: false,
             source_key: row.dedupe_key.clone(),
             channel_name: drill_channel_name(inv.at, &route.name),
             title: alarm.name.clone(),

@@ -259,6 +259,7 @@ impl Service {
             200,
         );
         let new = NewIncident {
+            private: false,
             source_key: format!("health:{}", event.arn),
             channel_name: channel_name(opened_at, &title),
             title,

@@ -79,11 +79,15 @@ impl Service {
                 let open = incidents::list(self.store.db(), true).await?;
                 let last_updates = timeline::last_updates(self.store.db()).await?;
                 let aws_cases = overview::case_glances(self.store.db()).await?;
+                // Run inside an incident channel, the caller is one of its members.
+                let here = incidents::by_channel(self.store.db(), &inv.channel).await?;
+                let viewer = self.viewer(&inv.user, here.map(|r| r.incident.id));
                 Ok(Some(render::incident_list(&render::Overview {
                     open: &open,
                     last_updates: &last_updates,
                     aws_cases: &aws_cases,
                     now: self.clock.now(),
+                    viewer: &viewer,
                 })))
             }
             (Command::Stats { window }, _) => {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::worker::Failure;
 use super::Service;
+use crate::domain::privacy::Viewer;
 use crate::domain::report::Period;
 use crate::report::managers;
 use crate::slack::render::{self, Overview};
@@ -167,28 +168,48 @@ impl Service {
         let send = !(idle && said_idle_already && self.config.summary.quiet_when_idle);
         let mut messages = Vec::new();
         if send {
-            let msg = render::summary(
-                &Overview {
-                    open: &open,
-                    last_updates: &last_updates,
-                    aws_cases: &aws_cases,
-                    now,
-                },
-                &resolved,
-            );
-            let blocks = msg.blocks.as_ref().map(|b| b.to_string());
-            let destinations = self.config.slack.status_channel.iter().cloned().chain(
-                self.config
-                    .slack
-                    .managers
-                    .iter()
-                    .map(|m| m.as_str().to_string()),
-            );
+            // The status channel is shared: private incidents are redacted there. Each
+            // manager's DM shows the details only to those in `[incident] private_viewers`.
+            let render_for = |viewer: &Viewer| {
+                let msg = render::summary(
+                    &Overview {
+                        open: &open,
+                        last_updates: &last_updates,
+                        aws_cases: &aws_cases,
+                        now,
+                        viewer,
+                    },
+                    &resolved,
+                );
+                let blocks = msg.blocks.as_ref().map(|b| b.to_string());
+                (msg.text, blocks)
+            };
+            let public = render_for(&Viewer::public());
+            let destinations = self
+                .config
+                .slack
+                .status_channel
+                .iter()
+                .map(|c| (c.clone(), Viewer::public()))
+                .chain(
+                    self.config
+                        .slack
+                        .managers
+                        .iter()
+                        .map(|m| (m.as_str().to_string(), self.viewer(m.as_str(), []))),
+                );
             messages = destinations
-                .map(|destination| NewOutgoing {
-                    destination,
-                    text: msg.text.clone(),
-                    blocks: blocks.clone(),
+                .map(|(destination, viewer)| {
+                    let (text, blocks) = if viewer == Viewer::public() {
+                        public.clone()
+                    } else {
+                        render_for(&viewer)
+                    };
+                    NewOutgoing {
+                        destination,
+                        text,
+                        blocks,
+                    }
                 })
                 .collect();
         }
@@ -234,18 +255,23 @@ impl Service {
         Ok(())
     }
 
-    /// Publish App Home for `user`: open incidents and the last ten resolved.
+    /// Publish App Home for `user`: open incidents and the last ten resolved. A private
+    /// incident shows its details only if `user` is in its channel (asked of Slack now) or
+    /// in `[incident] private_viewers`.
     pub(crate) async fn publish_home(&self, user: &str) -> Result<(), Failure> {
         let open = incidents::list(self.store.db(), true).await?;
         let recent = incidents::recently_resolved(self.store.db(), HOME_RECENT).await?;
         let last_updates = timeline::last_updates(self.store.db()).await?;
         let aws_cases = overview::case_glances(self.store.db()).await?;
+        let shown: Vec<&crate::domain::IncidentRecord> = open.iter().chain(&recent).collect();
+        let viewer = self.home_viewer(user, &shown).await;
         let view = render::home(
             &Overview {
                 open: &open,
                 last_updates: &last_updates,
                 aws_cases: &aws_cases,
                 now: self.clock.now(),
+                viewer: &viewer,
             },
             &recent,
         );

@@ -13,6 +13,7 @@ use super::mrkdwn::{self, escape, escape_inline, truncate, user_mention};
 use super::web::Outgoing;
 use crate::domain::command::UsageError;
 use crate::domain::incident::Change;
+use crate::domain::privacy::{Redacted, Sight, Viewer};
 use crate::domain::roles::Roles;
 use crate::domain::support::CaseGlance;
 use crate::domain::time::format_duration;
@@ -55,6 +56,22 @@ fn title(i: &Incident) -> String {
     escape_inline(&truncate(&i.title, MAX_ECHO_CHARS))
 }
 
+/// "a private SEV2 incident, lead <@U1>": all that a private incident shows to those who
+/// may not see it (`domain::privacy`).
+pub fn redacted_line(r: &Redacted) -> String {
+    let lead = r
+        .lead
+        .as_ref()
+        .map(|l| format!("lead {}", user_mention(l)))
+        .unwrap_or_else(|| "no lead yet".to_string());
+    format!("a private {} incident, {lead}", r.severity)
+}
+
+/// The list line of an incident this viewer may not see.
+fn redacted_item(r: &Redacted) -> String {
+    format!("• :lock: {}", redacted_line(r))
+}
+
 /// The pinned header: title, severity, status, lead, the other roles, opened-at. Kept
 /// current with chat.update.
 pub fn header(record: &IncidentRecord, roles: &Roles, now: DateTime<Utc>) -> Outgoing {
@@ -78,20 +95,30 @@ pub fn header(record: &IncidentRecord, roles: &Roles, now: DateTime<Utc>) -> Out
     if !roles.is_empty() {
         fields.push(json!({"type": "mrkdwn", "text": format!("*Roles*\n{}", role_lines(roles))}));
     }
+    let (lock, private_note) = if record.private {
+        (
+            ":lock: ",
+            " :lock: *Private*: outside this channel, only \"a private incident\", its severity and lead are shown.",
+        )
+    } else {
+        ("", "")
+    };
     let text = format!(
-        "{}Incident {}: {} ({}, {})",
+        "{}{}Incident {}: {} ({}, {}{})",
         drill_prefix(i.id),
+        lock,
         i.id,
         title(i),
         i.severity,
-        i.status
+        i.status,
+        if record.private { ", private" } else { "" }
     );
     let header = Outgoing {
         text,
         blocks: Some(json!([
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: *Incident {}: {}*", i.id, title(i))}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!(":rotating_light: {lock}*Incident {}: {}*", i.id, title(i))}},
             {"type": "section", "fields": fields},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Everything said here is recorded on the timeline. `/incident help` lists the commands."}]}
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!("Everything said here is recorded on the timeline. `/incident help` lists the commands.{private_note}")}]}
         ])),
     };
     if i.id.is_drill() {
@@ -709,6 +736,8 @@ pub struct Overview<'a> {
     /// The AWS Support case of open incidents that have one.
     pub aws_cases: &'a HashMap<IncidentId, CaseGlance>,
     pub now: DateTime<Utc>,
+    /// Who reads it: private incidents this viewer may not see are one redacted line.
+    pub viewer: &'a Viewer,
 }
 
 impl Overview<'_> {
@@ -729,6 +758,9 @@ impl Overview<'_> {
         self.sorted(drills)
             .into_iter()
             .map(|r| {
+                if let Sight::Redacted(redacted) = self.viewer.sight(r) {
+                    return redacted_item(&redacted);
+                }
                 let i = &r.incident;
                 let lead = i
                     .lead
@@ -811,14 +843,17 @@ fn drill_lines(overview: &Overview<'_>, resolved: &[IncidentRecord]) -> Vec<Stri
         resolved.len()
     )];
     lines.extend(overview.open_lines(true));
-    lines.extend(resolved_lines(resolved));
+    lines.extend(resolved_lines(resolved, overview.viewer));
     lines
 }
 
-fn resolved_lines(resolved: &[IncidentRecord]) -> Vec<String> {
+fn resolved_lines(resolved: &[IncidentRecord], viewer: &Viewer) -> Vec<String> {
     resolved
         .iter()
         .map(|r| {
+            if let Sight::Redacted(redacted) = viewer.sight(r) {
+                return format!("{}, resolved", redacted_item(&redacted));
+            }
             let i = &r.incident;
             let took = i
                 .resolved_at
@@ -891,7 +926,7 @@ pub fn summary(overview: &Overview<'_>, resolved_since: &[IncidentRecord]) -> Ou
     }
     if resolved > 0 {
         let mut lines = vec!["*Resolved since the last summary*".to_string()];
-        lines.extend(resolved_lines(&resolved_since));
+        lines.extend(resolved_lines(&resolved_since, overview.viewer));
         blocks.extend(sections(&lines));
     }
     let drills = drill_lines(overview, &resolved_drills);
@@ -922,7 +957,7 @@ pub fn home(overview: &Overview<'_>, recent: &[IncidentRecord]) -> Value {
     if recent.is_empty() {
         resolved.push("Nothing resolved yet.".to_string());
     }
-    resolved.extend(resolved_lines(&recent));
+    resolved.extend(resolved_lines(&recent, overview.viewer));
     blocks.extend(sections(&resolved));
     let drills = drill_lines(overview, &recent_drills);
     if !drills.is_empty() {
@@ -986,6 +1021,11 @@ pub fn status_channel_notice(
     } else {
         format!("severity {} → *{}*", before.severity, a.severity)
     };
+    // The status channel is shared: a private incident is the redacted line and what
+    // changed, nothing more (no id, title, actor or channel).
+    if let Sight::Redacted(redacted) = Viewer::public().sight(after) {
+        return Outgoing::text(format!(":lock: {} — {what}", redacted_line(&redacted)));
+    }
     Outgoing::text(format!(
         "{}{} Incident {} {} ({}): {} by {} · {}",
         drill_prefix(a.id),
@@ -1117,6 +1157,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let record = |id: i64, lead: Option<&str>| IncidentRecord {
+            private: false,
             incident: Incident {
                 id: IncidentId(id),
                 title: format!("incident {id}"),
@@ -1139,11 +1180,89 @@ mod tests {
             last_updates: &HashMap::new(),
             aws_cases: &HashMap::new(),
             now: t0 + chrono::Duration::minutes(30),
+            viewer: &Viewer::public(),
         }
         .open_lines(false);
         assert!(lines[0].contains(" · no lead yet · "), "{}", lines[0]);
         assert!(!lines[0].contains("lead no lead"), "{}", lines[0]);
         assert!(lines[1].contains(" · lead <@U0BOB> · "), "{}", lines[1]);
+    }
+
+    fn private_record(title: &str) -> IncidentRecord {
+        use crate::domain::Severity;
+        use chrono::TimeZone;
+        let lead = UserId::parse("U0LEAD").unwrap();
+        IncidentRecord {
+            incident: Incident {
+                id: IncidentId(7),
+                title: title.to_string(),
+                severity: Severity::Sev2,
+                status: Status::Investigating,
+                lead: Some(lead.clone()),
+                declared_by: lead,
+                opened_at: Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap(),
+                resolved_at: None,
+            },
+            channel_name: "inc-20261203-private".into(),
+            channel_id: Some("C0PRIV".into()),
+            header_ts: None,
+            header_pinned: true,
+            members_invited: true,
+            private: true,
+        }
+    }
+
+    #[test]
+    fn a_private_incident_is_one_redacted_line_for_those_who_may_not_see_it() {
+        let open = [private_record("Payroll <leak> & more")];
+        let now = open[0].incident.opened_at + chrono::Duration::minutes(5);
+        let (updates, cases) = (HashMap::new(), HashMap::new());
+        let overview = |viewer| Overview {
+            open: &open,
+            last_updates: &updates,
+            aws_cases: &cases,
+            now,
+            viewer,
+        };
+        let public = Viewer::public();
+        let lines = overview(&public).open_lines(false);
+        assert_eq!(
+            lines,
+            ["• :lock: a private SEV2 incident, lead <@U0LEAD>".to_string()]
+        );
+        let summary = summary(&overview(&public), &open)
+            .blocks
+            .unwrap()
+            .to_string();
+        assert!(!summary.contains("Payroll"), "{summary}");
+        assert!(!summary.contains("C0PRIV"), "{summary}");
+        let home_view = home(&overview(&public), &[]).to_string();
+        assert!(!home_view.contains("Payroll"), "{home_view}");
+        // A member sees it, escaped.
+        let member = Viewer::person(false, [IncidentId(7)]);
+        let lines = overview(&member).open_lines(false);
+        assert!(
+            lines[0].contains("Payroll &lt;leak&gt; &amp; more"),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
+    fn the_status_channel_notice_of_a_private_incident_has_no_title_id_or_channel() {
+        let before = private_record("Payroll leak");
+        let mut after = before.clone();
+        after.incident.severity = crate::domain::Severity::Sev1;
+        let actor = UserId::parse("U0ACTOR").unwrap();
+        let msg = status_channel_notice(&actor, &before.incident, &after);
+        assert_eq!(
+            msg.text,
+            ":lock: a private SEV1 incident, lead <@U0LEAD> — severity SEV2 → *SEV1*"
+        );
+        // The header in its own channel says it is private.
+        let header = header(&before, &Roles::default(), before.incident.opened_at);
+        assert!(header.text.contains("private"), "{}", header.text);
+        assert!(header.text.contains("Payroll leak"), "{}", header.text);
     }
 
     #[test]

@@ -370,12 +370,36 @@ impl SlackWeb {
         })
     }
 
-    /// `conversations.create` (public). Returns the new channel id.
-    pub async fn create_channel(&self, name: &str) -> Result<String, SlackError> {
-        let req = SlackApiConversationsCreateRequest::new(name.to_string());
+    /// `conversations.create`, a private channel when `private` (`groups:write`; the bot,
+    /// as its creator, is a member). Returns the new channel id.
+    pub async fn create_channel(&self, name: &str, private: bool) -> Result<String, SlackError> {
+        let req = SlackApiConversationsCreateRequest::new(name.to_string())
+            .opt_is_private(private.then_some(true));
         let r = call!(self, "conversations.create", |s| s
             .conversations_create(&req))?;
         Ok(r.channel.id.0)
+    }
+
+    /// `conversations.members`: every member of a channel the bot is in (pages through).
+    pub async fn channel_members(&self, channel: &str) -> Result<Vec<String>, SlackError> {
+        let mut members = Vec::new();
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let req = SlackApiConversationsMembersRequest::new()
+                .with_channel(SlackChannelId(channel.to_string()))
+                .with_limit(200)
+                .opt_cursor(cursor.clone());
+            let r = call!(self, "conversations.members", |s| s
+                .conversations_members(&req))?;
+            members.extend(r.members.into_iter().map(|u| u.0));
+            cursor = r
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                return Ok(members);
+            }
+        }
     }
 
     /// `conversations.archive`. A channel archived already counts as done (the archive is
@@ -391,14 +415,24 @@ impl SlackWeb {
         }
     }
 
-    /// Find a non-archived public channel by exact name (pages through conversations.list).
-    pub async fn find_channel(&self, name: &str) -> Result<Option<ChannelInfo>, SlackError> {
+    /// Find a non-archived channel by exact name (pages through conversations.list): a
+    /// public one, or with `private` a private one the bot is in.
+    pub async fn find_channel(
+        &self,
+        name: &str,
+        private: bool,
+    ) -> Result<Option<ChannelInfo>, SlackError> {
         let mut cursor: Option<SlackCursorId> = None;
+        let kind = if private {
+            SlackConversationType::Private
+        } else {
+            SlackConversationType::Public
+        };
         loop {
             let req = SlackApiConversationsListRequest::new()
                 .with_exclude_archived(true)
                 .with_limit(200)
-                .with_types(vec![SlackConversationType::Public])
+                .with_types(vec![kind.clone()])
                 .opt_cursor(cursor.clone());
             let r = call!(self, "conversations.list", |s| s.conversations_list(&req))?;
             if let Some(c) = r.channels.iter().find(|c| c.name.as_deref() == Some(name)) {

@@ -16,10 +16,48 @@ pub(super) fn visible<'a>(
     st: &'a State,
     id: &str,
 ) -> Result<&'a Channel, ApiError> {
+    visible_to(st, id, &shared.config.bot_user_id)
+}
+
+/// The channel `id` as `viewer` (the bot, or a person) may see it: a private channel exists
+/// only for its members; anyone else is told `channel_not_found`, as Slack does.
+pub(super) fn visible_to<'a>(
+    st: &'a State,
+    id: &str,
+    viewer: &str,
+) -> Result<&'a Channel, ApiError> {
     st.ws
         .channel(id)
-        .filter(|c| !c.is_private || c.is_member(&shared.config.bot_user_id))
+        .filter(|c| c.is_visible_to(viewer))
         .ok_or_else(|| ApiError::new("channel_not_found"))
+}
+
+/// Whether the bot was granted `scope`.
+fn granted(shared: &Shared, scope: &str) -> bool {
+    shared.config.scopes.iter().any(|s| s == scope)
+}
+
+/// The channels `viewer` finds in `conversations.list` for these `types`: public channels
+/// for everyone, private ones only for their members, IMs only for their two parties.
+pub(super) fn listed_for<'a>(
+    st: &'a State,
+    viewer: &'a str,
+    types: &'a [&'a str],
+    exclude_archived: bool,
+) -> impl Iterator<Item = &'a Channel> + 'a {
+    st.ws
+        .channels
+        .iter()
+        .filter(move |c| !(exclude_archived && c.is_archived))
+        .filter(move |c| {
+            if c.is_im {
+                types.contains(&"im") && c.is_visible_to(viewer)
+            } else if c.is_private {
+                types.contains(&"private_channel") && c.is_visible_to(viewer)
+            } else {
+                types.contains(&"public_channel")
+            }
+        })
 }
 
 fn visible_param<'a>(shared: &Shared, st: &'a State, p: &Params) -> Result<&'a Channel, ApiError> {
@@ -48,6 +86,19 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
 pub(super) fn create(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiResult {
     let cfg = &shared.config;
     let name = p.str("name").unwrap_or_default();
+    let is_private = p.flag("is_private");
+    // The scope follows the kind of channel: `groups:write` for a private one,
+    // `channels:manage` for a public one (either lets the method be called at all).
+    let needed = if is_private {
+        "groups:write"
+    } else {
+        "channels:manage"
+    };
+    if !granted(shared, needed) {
+        return Err(ApiError::new("missing_scope")
+            .with("needed", json!(needed))
+            .with("provided", json!(cfg.scopes.join(","))));
+    }
     validate_name(&name)?;
     if st.ws.channel_by_name(&name).is_some() {
         return Err(ApiError::new("name_taken"));
@@ -58,7 +109,7 @@ pub(super) fn create(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiRes
         creator: cfg.bot_user_id.clone(),
         members: vec![cfg.bot_user_id.clone()],
         is_archived: false,
-        is_private: p.flag("is_private"),
+        is_private,
         is_im: false,
         im_user: None,
         topic: Topic::default(),
@@ -154,20 +205,12 @@ pub(super) fn list(shared: &Arc<Shared>, st: &mut State, p: &Params) -> ApiResul
         .unwrap_or_else(|| "public_channel".into());
     let types: Vec<&str> = types.split(',').map(str::trim).collect();
     let exclude_archived = p.flag("exclude_archived");
-    let matching: Vec<Value> = st
-        .ws
-        .channels
-        .iter()
-        .filter(|c| !(exclude_archived && c.is_archived))
-        .filter(|c| {
-            if c.is_im {
-                types.contains(&"im")
-            } else if c.is_private {
-                types.contains(&"private_channel") && c.is_member(&cfg.bot_user_id)
-            } else {
-                types.contains(&"public_channel")
-            }
-        })
+    if types.contains(&"private_channel") && !granted(shared, "groups:read") {
+        return Err(ApiError::new("missing_scope")
+            .with("needed", json!("groups:read"))
+            .with("provided", json!(cfg.scopes.join(","))));
+    }
+    let matching: Vec<Value> = listed_for(st, &cfg.bot_user_id, &types, exclude_archived)
         .map(|c| c.to_json(cfg))
         .collect();
     let (page, next) = paginate(&matching, p, 100)?;

@@ -595,6 +595,32 @@ impl SlackEmulator {
         self.shared.read(|st| st.ws.channel(id).cloned())
     }
 
+    /// What `user`'s own client gets from `conversations.list` with `types` (e.g.
+    /// `"public_channel,private_channel"`): the conversation objects, by the same rules as
+    /// the Web API (a private channel only for its members).
+    pub fn conversations_list_as(&self, user: &str, types: &str) -> Vec<serde_json::Value> {
+        let types: Vec<&str> = types.split(',').map(str::trim).collect();
+        self.shared.read(|st| {
+            api_conversations::listed_for(st, user, &types, false)
+                .map(|c| c.to_json(&self.shared.config))
+                .collect()
+        })
+    }
+
+    /// What `user`'s own client gets from `conversations.info`: the conversation object, or
+    /// Slack's error code (`channel_not_found` for a private channel they are not in).
+    pub fn conversation_info_as(
+        &self,
+        user: &str,
+        channel: &str,
+    ) -> Result<serde_json::Value, String> {
+        self.shared.read(|st| {
+            api_conversations::visible_to(st, channel, user)
+                .map(|c| c.to_json(&self.shared.config))
+                .map_err(|e| e.code.clone())
+        })
+    }
+
     pub fn channel_by_name(&self, name: &str) -> Option<Channel> {
         self.shared.read(|st| st.ws.channel_by_name(name).cloned())
     }

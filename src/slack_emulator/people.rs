@@ -86,6 +86,13 @@ impl SlackEmulator {
                     }
                     let person = user_of(st, user)?;
                     let ch = channel_of(st, channel)?;
+                    // A private channel exists only for its members: nobody else can
+                    // type a command there.
+                    if !ch.is_visible_to(user) {
+                        return Err(EmulatorError::Other(format!(
+                            "channel_not_found: {user} is not a member of the private channel {channel}"
+                        )));
+                    }
                     let trigger_id = st.issue_trigger(user);
                     let url_id = st.issue_response_url(ResponseTarget::Slash {
                         channel: channel.to_string(),

@@ -471,20 +471,33 @@ pub(super) fn push_event(shared: &Arc<Shared>, st: &mut State, event: Value) -> 
     event_id
 }
 
-/// Pushes `event` only if the bot can see `channel` (Slack's `message.channels` rule).
+/// Pushes `event` only if the bot can see `channel` (Slack's `message.channels` rule), and
+/// for a private channel only with the `groups:*` scope its subscription needs.
 pub(super) fn push_channel_event(
     shared: &Arc<Shared>,
     st: &mut State,
     channel: &str,
     event: Value,
 ) {
-    let member = st
-        .ws
-        .channel(channel)
-        .is_some_and(|c| c.is_member(&shared.config.bot_user_id));
-    if member {
-        push_event(shared, st, event);
+    let Some(ch) = st.ws.channel(channel) else {
+        return;
+    };
+    if !ch.is_member(&shared.config.bot_user_id) {
+        return;
     }
+    // A private channel's events need the `groups:*` scopes: its messages come with
+    // `message.groups` (`groups:history`), its other events with `groups:read`.
+    if ch.is_private && !ch.is_im {
+        let needed = if event.get("type").and_then(|t| t.as_str()) == Some("message") {
+            "groups:history"
+        } else {
+            "groups:read"
+        };
+        if !shared.config.scopes.iter().any(|s| s == needed) {
+            return;
+        }
+    }
+    push_event(shared, st, event);
 }
 
 pub(super) fn redeliver(

@@ -74,6 +74,12 @@ impl Channel {
         self.members.iter().any(|m| m == user)
     }
 
+    /// Whether `user` can see the channel at all: public channels are visible to everyone,
+    /// private channels and IMs only to their members.
+    pub fn is_visible_to(&self, user: &str) -> bool {
+        !(self.is_private || self.is_im) || self.is_member(user)
+    }
+
     /// The `channel_type` Slack puts on message events.
     pub(super) fn channel_type(&self) -> &'static str {
         if self.is_im {

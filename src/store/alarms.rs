@@ -724,6 +724,7 @@ mod tests {
         let (record, _) = incidents::create(
             &mut tx,
             &NewIncident {
+                private: false,
                 source_key: key.into(),
                 title: "web-cpu".into(),
                 severity: Severity::Sev2,

@@ -82,6 +82,7 @@ mod tests {
         let (created, _) = incidents::create(
             &mut tx,
             &NewIncident {
+                private: false,
                 source_key: "k".into(),
                 title: "t".into(),
                 severity: Severity::Sev2,

@@ -185,6 +185,7 @@ mod tests {
         from.record_inbound("ev:1", "{\"x\":1}", now).await.unwrap();
         let mut tx = from.begin().await.unwrap();
         let new = incidents::NewIncident {
+            private: false,
             source_key: "cmd:1".into(),
             title: "Checkout \u{1F525} errors".into(),
             severity: crate::domain::Severity::Sev1,
@@ -268,6 +269,7 @@ mod tests {
         let to = pg_store().await;
         let now = Utc::now();
         let new = |key: &str| incidents::NewIncident {
+            private: false,
             source_key: key.into(),
             title: "drill".into(),
             severity: crate::domain::Severity::Sev2,

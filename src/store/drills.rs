@@ -217,6 +217,7 @@ mod tests {
     fn new(key: &str) -> NewIncident {
         let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
         NewIncident {
+            private: false,
             source_key: key.to_string(),
             title: key.to_string(),
             severity: Severity::Sev2,

@@ -582,6 +582,7 @@ mod tests {
         let (record, _) = incidents::create(
             &mut tx,
             &NewIncident {
+                private: false,
                 source_key: "cmd:1".into(),
                 title: "t".into(),
                 severity: Severity::Sev1,

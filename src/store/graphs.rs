@@ -90,6 +90,7 @@ mod tests {
         let (record, _) = incidents::create(
             &mut tx,
             &NewIncident {
+                private: false,
                 source_key: "alarm:x".into(),
                 channel_name: "inc-x".into(),
                 title: "x".into(),

@@ -19,6 +19,8 @@ pub struct NewIncident {
     pub declared_by: UserId,
     pub opened_at: DateTime<Utc>,
     pub channel_name: String,
+    /// A private incident: a private channel, and only the redacted line elsewhere.
+    pub private: bool,
 }
 
 /// One step of setting up the war room, recorded as it is done so a replay resumes.
@@ -37,7 +39,7 @@ pub enum SetUp<'a> {
 
 pub(super) const COLUMNS: &str =
     "id, title, severity, status, lead_user, declared_by, opened_at, resolved_at, \
-     channel_name, channel_id, header_ts, header_pinned, members_invited";
+     channel_name, channel_id, header_ts, header_pinned, members_invited, private";
 
 pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
     let severity: i64 = row.try_get("severity")?;
@@ -65,6 +67,7 @@ pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
         header_ts: row.try_get("header_ts")?,
         header_pinned: row.try_get::<i64, _>("header_pinned")? != 0,
         members_invited: row.try_get::<i64, _>("members_invited")? != 0,
+        private: row.try_get::<i64, _>("private")? != 0,
     })
 }
 
@@ -112,8 +115,8 @@ async fn insert(
     };
     let row = sqlx::query(&format!(
         "INSERT INTO incidents (id, source_key, title, severity, status, lead_user,
-                                declared_by, opened_at, channel_name, updated_at)
-         VALUES ({id_sql}, $1, $2, $3, 'investigating', $4, $5, $6, $7, $8)
+                                declared_by, opened_at, channel_name, updated_at, private)
+         VALUES ({id_sql}, $1, $2, $3, 'investigating', $4, $5, $6, $7, $8, $9)
          RETURNING {COLUMNS}"
     ))
     .bind(&new.source_key)
@@ -124,6 +127,7 @@ async fn insert(
     .bind(fmt_time(new.opened_at))
     .bind(&new.channel_name)
     .bind(fmt_time(now))
+    .bind(i64::from(new.private))
     .fetch_one(tx.conn())
     .await?;
     let record = from_row(&row)?;
@@ -292,6 +296,7 @@ mod tests {
 
     fn new_incident(key: &str, now: DateTime<Utc>) -> NewIncident {
         NewIncident {
+            private: false,
             source_key: key.into(),
             title: "Checkout errors".into(),
             severity: Severity::Sev2,

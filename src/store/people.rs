@@ -172,6 +172,7 @@ mod tests {
         let bob = UserId::parse("U0BOB").unwrap();
         let mut tx = store.begin().await.unwrap();
         let new = NewIncident {
+            private: false,
             source_key: "cmd:1".into(),
             title: "x".into(),
             severity: Severity::Sev2,

@@ -297,6 +297,7 @@ mod tests {
         let (r, _) = incidents::create(
             &mut tx,
             &NewIncident {
+                private: false,
                 source_key: key.into(),
                 title: "t".into(),
                 severity: Severity::Sev2,

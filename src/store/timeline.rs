@@ -359,6 +359,7 @@ mod tests {
         let (r, _) = incidents::create(
             &mut tx,
             &NewIncident {
+                private: false,
                 source_key: "k".into(),
                 title: "t".into(),
                 severity: Severity::Sev2,

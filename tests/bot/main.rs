@@ -16,6 +16,7 @@ mod events;
 mod inbox;
 mod people;
 mod postmortem;
+mod private;
 mod reports;
 mod restart;
 mod summaries;
