@@ -207,6 +207,7 @@ fn alarm_config(config: &mut Config, endpoint: &str) -> anyhow::Result<()> {
         runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
         opens_incident: true,
         for_health: false,
+        incident_type: None,
     }];
     Ok(())
 }

@@ -75,6 +75,8 @@ pub struct IncidentRecord {
     pub header_ts: Option<String>,
     pub header_pinned: bool,
     pub members_invited: bool,
+    /// The `[[incident.types]]` name it was opened with, if any.
+    pub incident_type: Option<String>,
 }
 
 /// A requested change to an incident.

@@ -62,6 +62,7 @@ fn record(status: Status, resolved_at: Option<DateTime<Utc>>) -> Result<Incident
         header_ts: None,
         header_pinned: true,
         members_invited: true,
+        incident_type: None,
     })
 }
 
@@ -305,6 +306,7 @@ pub fn full() -> Result<PostmortemData, String> {
         ],
         names: Default::default(),
         roles: Vec::new(),
+        checklist: Vec::new(),
         evidence,
     };
     Ok(build(&source, &options(), t0() + Duration::minutes(90)))
@@ -383,6 +385,7 @@ pub fn empty() -> Result<PostmortemData, String> {
         actions: Vec::new(),
         names: Default::default(),
         roles: Vec::new(),
+        checklist: Vec::new(),
         evidence: Evidence::default(),
     };
     Ok(build(&source, &options(), t0() + Duration::minutes(5)))

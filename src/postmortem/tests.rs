@@ -144,12 +144,14 @@ impl Source {
                 header_ts: None,
                 header_pinned: true,
                 members_invited: true,
+                incident_type: None,
             },
             entries: self.entries,
             details: self.details,
             actions: self.actions,
             names: Default::default(),
             roles: Vec::new(),
+            checklist: Vec::new(),
             evidence: Evidence::default(),
         }
     }

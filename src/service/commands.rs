@@ -42,15 +42,26 @@ impl Service {
         };
         let actor = admitted.actor;
         match cmd {
-            Command::Declare { title, severity } => {
-                self.declare(
-                    row,
-                    &inv,
-                    actor,
-                    title,
-                    severity.unwrap_or(Severity::DEFAULT),
-                )
-                .await
+            Command::Declare {
+                title,
+                severity,
+                incident_type,
+            } => {
+                let kind = match incident_type.as_deref() {
+                    None => None,
+                    Some(name) => match self.config.incident.incident_type(name) {
+                        Some(t) => Some(t),
+                        None => {
+                            let usage = self.unknown_type(name);
+                            self.reply(&inv, &render::usage_error(&usage)).await;
+                            return Ok(());
+                        }
+                    },
+                };
+                let severity = severity
+                    .or(kind.map(|t| t.severity))
+                    .unwrap_or(Severity::DEFAULT);
+                self.declare(row, &inv, actor, title, severity, kind).await
             }
             Command::Drill {
                 route,
@@ -107,6 +118,18 @@ impl Service {
         }
     }
 
+    /// The usage error for a `type:<name>` no `[[incident.types]]` has.
+    pub(super) fn unknown_type(&self, name: &str) -> command::UsageError {
+        let known: Vec<&str> = self
+            .config
+            .incident
+            .types
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        command::unknown_type(name, &known)
+    }
+
     async fn declare(
         &self,
         row: &InboxRow,
@@ -114,6 +137,7 @@ impl Service {
         actor: UserId,
         title: String,
         severity: Severity,
+        kind: Option<&crate::domain::incident_type::IncidentType>,
     ) -> Result<(), Failure> {
         let new = NewIncident {
             source_key: row.dedupe_key.clone(),
@@ -125,11 +149,19 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         let (mut record, created) = incidents::create(&mut tx, &new, self.clock.now()).await?;
+        if let (true, Some(t)) = (created, kind) {
+            self.give_type(&mut tx, &mut record, t).await?;
+        }
         tx.commit().await?;
         if created {
-            tracing::info!(incident = %record.incident.id, "incident declared");
+            tracing::info!(incident = %record.incident.id, incident_type = ?record.incident_type, "incident declared");
         }
-        self.open_war_room(&mut record, &actor, &[])
+        let extra = if record.members_invited {
+            Vec::new()
+        } else {
+            self.type_invitees(&record).await?
+        };
+        self.open_war_room(&mut record, &actor, &extra)
             .await
             .map_err(|f| {
                 f.for_caller(format!(
@@ -180,7 +212,7 @@ impl Service {
         let ts = match record.header_ts.clone() {
             Some(ts) => ts,
             None => {
-                let roles = self.roles_of(id).await?;
+                let roles = self.roles_of(record).await?;
                 let ts = self
                     .web
                     .post(&channel, &render::header(record, &roles, self.clock.now()))
@@ -195,6 +227,8 @@ impl Service {
             self.set_up(id, SetUp::HeaderPinned).await?;
             record.header_pinned = true;
         }
+        // The type's checklist follows the header, through the outbox.
+        self.queue_checklist(record).await?;
         // The escalation clocks start with the war room.
         self.arm_nudges(id).await
     }
@@ -417,7 +451,7 @@ impl Service {
     /// Keep the pinned header in step with the database.
     pub(crate) async fn refresh_header(&self, record: &IncidentRecord) -> Result<(), Failure> {
         if let (Some(channel), Some(ts)) = (&record.channel_id, &record.header_ts) {
-            let roles = self.roles_of(record.incident.id).await?;
+            let roles = self.roles_of(record).await?;
             self.web
                 .update(
                     channel,

@@ -37,7 +37,7 @@ pub enum SetUp<'a> {
 
 pub(super) const COLUMNS: &str =
     "id, title, severity, status, lead_user, declared_by, opened_at, resolved_at, \
-     channel_name, channel_id, header_ts, header_pinned, members_invited";
+     channel_name, channel_id, header_ts, header_pinned, members_invited, incident_type";
 
 pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
     let severity: i64 = row.try_get("severity")?;
@@ -65,6 +65,7 @@ pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
         header_ts: row.try_get("header_ts")?,
         header_pinned: row.try_get::<i64, _>("header_pinned")? != 0,
         members_invited: row.try_get::<i64, _>("members_invited")? != 0,
+        incident_type: row.try_get("incident_type")?,
     })
 }
 
