@@ -441,6 +441,7 @@ Open AWS Support case|      yes      |      yes      |      yes      |      yes 
 AWS Support case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 Resolve AWS case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 Keep open            |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+Done                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 ";
 
     #[test]

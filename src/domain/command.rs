@@ -2039,7 +2039,7 @@ mod tests {
         }
         assert_eq!(
             lines[0],
-            "/incident declare <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3)"
+            "/incident declare <title> [sev1-4] [type:<name>] — open an incident and its channel (severity defaults to SEV3, or the type's)"
         );
         for status in Status::ALL {
             assert!(lines[1].contains(status.as_str()));

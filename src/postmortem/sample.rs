@@ -306,9 +306,24 @@ pub fn full() -> Result<PostmortemData, String> {
         ],
         names: Default::default(),
         roles: Vec::new(),
-        checklist: Vec::new(),
+        checklist: vec![
+            crate::domain::incident_type::ChecklistItem {
+                position: 1,
+                text: "Page the <database> | team".to_string(),
+                runbook: Some("https://wiki.example/db".to_string()),
+                done: Some((user("U0BOB")?, t0() + Duration::minutes(6))),
+            },
+            crate::domain::incident_type::ChecklistItem {
+                position: 2,
+                text: "Tell *customers*".to_string(),
+                runbook: None,
+                done: None,
+            },
+        ],
         evidence,
     };
+    let mut source = source;
+    source.record.incident_type = Some("database".to_string());
     Ok(build(&source, &options(), t0() + Duration::minutes(90)))
 }
 
