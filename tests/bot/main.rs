@@ -20,3 +20,4 @@ mod reports;
 mod restart;
 mod summaries;
 mod timeline;
+mod types;
