@@ -427,8 +427,11 @@ fn has_button(blocks: Option<&Value>, action_id: &str) -> bool {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|b| b.get("elements").and_then(Value::as_array))
-        .flatten()
+        .flat_map(|b| {
+            // Buttons in an actions block, or beside a section (a checklist step's).
+            let elements = b.get("elements").and_then(Value::as_array);
+            elements.into_iter().flatten().chain(b.get("accessory"))
+        })
         .any(|e| e.get("action_id").and_then(Value::as_str) == Some(action_id))
 }
 
