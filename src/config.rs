@@ -608,13 +608,21 @@ fn incident_types(
         if t.checklist.len() > MAX_CHECKLIST_STEPS {
             return Err(invalid(
                 &format!("{key} checklist"),
-                format!("has {} steps, at most {MAX_CHECKLIST_STEPS}", t.checklist.len()),
+                format!(
+                    "has {} steps, at most {MAX_CHECKLIST_STEPS}",
+                    t.checklist.len()
+                ),
             ));
         }
         let mut checklist = Vec::new();
         for (j, step) in t.checklist.into_iter().enumerate() {
             let step_key = format!("{key} checklist[{j}]");
-            let text = step.text.as_deref().map(str::trim).unwrap_or("").to_string();
+            let text = step
+                .text
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or("")
+                .to_string();
             if text.is_empty() {
                 return Err(invalid(&format!("{step_key} text"), "is missing or empty"));
             }
@@ -673,7 +681,8 @@ fn check_type_template(key: &str, file: &str, dir: Option<&Path>) -> Result<(), 
             key,
             format!(
                 "{file:?} is neither shipped with warroom nor in [postmortem] template_dir{}",
-                dir.map(|d| format!(" ({})", d.display())).unwrap_or_default()
+                dir.map(|d| format!(" ({})", d.display()))
+                    .unwrap_or_default()
             ),
         ))
     }
@@ -681,8 +690,8 @@ fn check_type_template(key: &str, file: &str, dir: Option<&Path>) -> Result<(), 
 
 /// A link shown in Slack as `<url|…>`: http(s) only, nothing that could break out of it.
 fn check_link(key: &str, url: &str) -> Result<(), ConfigError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| invalid(key, format!("\"{url}\" is not a URL ({e})")))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| invalid(key, format!("\"{url}\" is not a URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") || url.contains(['<', '>', '|', ' ']) {
         return Err(invalid(
             key,
@@ -1473,7 +1482,10 @@ fn route_target(
                 if known.is_empty() {
                     format!("\"{t}\" is not configured: there are no [[incident.types]]")
                 } else {
-                    format!("\"{t}\" is not one of [[incident.types]] ({})", known.join(", "))
+                    format!(
+                        "\"{t}\" is not one of [[incident.types]] ({})",
+                        known.join(", ")
+                    )
                 },
             )
         })?),
@@ -2990,7 +3002,10 @@ mod incident_tests {
         assert_eq!(t.usergroup.as_deref(), Some("S0SECTEAM"));
         assert_eq!(t.roles, ["comms"]);
         assert_eq!(t.checklist.len(), 2);
-        assert_eq!(t.checklist[1].runbook.as_deref(), Some("https://wiki.example/rotate"));
+        assert_eq!(
+            t.checklist[1].runbook.as_deref(),
+            Some("https://wiki.example/rotate")
+        );
         let db = c.incident.incident_type("db").unwrap();
         assert_eq!(db.severity, Severity::DEFAULT);
         assert!(!db.private && db.checklist.is_empty());

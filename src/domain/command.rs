@@ -1160,7 +1160,10 @@ mod tests {
     #[test]
     fn declare_takes_a_type_and_a_severity_in_either_order() {
         for (text, want) in [
-            ("declare Leaked key type:security", declare_typed("Leaked key", None, "security")),
+            (
+                "declare Leaked key type:security",
+                declare_typed("Leaked key", None, "security"),
+            ),
             (
                 "declare Leaked key sev1 type:security",
                 declare_typed("Leaked key", Some(Severity::Sev1), "security"),
@@ -1185,7 +1188,10 @@ mod tests {
             "declare Leak type:a_b",
         ] {
             let err = parse(bad).unwrap_err();
-            assert!(err.to_string().contains("/incident declare"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("/incident declare"),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -131,7 +131,10 @@ mod tests {
                 position: 2,
                 text: "Rotate keys".into(),
                 runbook: Some("https://wiki.example/keys".into()),
-                done: Some((user("U1"), Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())),
+                done: Some((
+                    user("U1"),
+                    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                )),
             },
         ]
     }

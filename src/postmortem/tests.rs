@@ -892,9 +892,15 @@ fn the_checklist_section_lists_steps_done_with_who_and_when_and_steps_not_done()
     let checklist = section(&md, "Checklist");
     assert!(checklist.contains("1 done, 1 not done"), "{checklist}");
     // Done: when and by whom; escaped for Markdown.
-    assert!(checklist.contains("| 1 | Page the \\<database\\> \\| team"), "{checklist}");
+    assert!(
+        checklist.contains("| 1 | Page the \\<database\\> \\| team"),
+        "{checklist}"
+    );
     assert!(checklist.contains("| 13:06 | @U0BOB |"), "{checklist}");
-    assert!(checklist.contains("| 2 | Tell \\*customers\\* | **not done** |"), "{checklist}");
+    assert!(
+        checklist.contains("| 2 | Tell \\*customers\\* | **not done** |"),
+        "{checklist}"
+    );
     assert!(md.contains("| Type | database |"));
     let html = templates.render(Format::Html, &data).unwrap();
     assert!(html.contains("<h2>Checklist</h2>"));
@@ -914,7 +920,10 @@ fn a_type_template_replaces_the_markdown_draft_only() {
     let md = templates
         .render_with(Format::Markdown, &data, Some(super::templates::SECURITY))
         .unwrap();
-    assert!(md.starts_with("# Security incident review: Checkout"), "{md}");
+    assert!(
+        md.starts_with("# Security incident review: Checkout"),
+        "{md}"
+    );
     assert!(md.contains("## Response checklist"));
     assert!(md.contains("1 of 2 steps done"), "{md}");
     let html = templates

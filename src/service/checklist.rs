@@ -157,10 +157,7 @@ impl Service {
         usergroup: Option<&str>,
         from: &str,
     ) -> Result<Vec<String>, Failure> {
-        let mut users: Vec<String> = responders
-            .iter()
-            .map(|u| u.as_str().to_string())
-            .collect();
+        let mut users: Vec<String> = responders.iter().map(|u| u.as_str().to_string()).collect();
         if let Some(group) = usergroup {
             match self.web.usergroup_members(group).await {
                 Ok(members) => users.extend(members),

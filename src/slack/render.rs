@@ -111,7 +111,12 @@ fn role_lines(roles: &Roles) -> String {
         .held
         .iter()
         .map(|(role, user)| format!("{role}: {}", user_mention(user)))
-        .chain(roles.unfilled().into_iter().map(|role| format!("{role}: _unfilled_")))
+        .chain(
+            roles
+                .unfilled()
+                .into_iter()
+                .map(|role| format!("{role}: _unfilled_")),
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -272,10 +277,7 @@ pub fn catchup(c: &Catchup<'_>) -> Outgoing {
     let checklist = if c.checklist.is_empty() {
         None
     } else if open_steps.is_empty() {
-        Some(format!(
-            "*Checklist*: all {} steps done",
-            c.checklist.len()
-        ))
+        Some(format!("*Checklist*: all {} steps done", c.checklist.len()))
     } else {
         let mut lines: Vec<String> = Vec::new();
         let mut used = 0;

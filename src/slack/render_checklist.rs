@@ -30,7 +30,9 @@ pub fn part_of(position: i64) -> usize {
 /// Every message of the checklist, in order (none for an empty one).
 pub fn checklist_messages(record: &IncidentRecord, items: &[ChecklistItem]) -> Vec<Outgoing> {
     let parts = items.len().div_ceil(STEPS_PER_MESSAGE);
-    (0..parts).map(|p| checklist_part(record, items, p)).collect()
+    (0..parts)
+        .map(|p| checklist_part(record, items, p))
+        .collect()
 }
 
 /// Message `part` of the checklist (0-based), as it stands.
@@ -85,7 +87,11 @@ fn step_block(step: &ChecklistItem) -> Value {
         .unwrap_or_default();
     match &step.done {
         Some((who, at)) => {
-            let tail = format!("{runbook}\n:white_check_mark: {} · {}", user_mention(who), when(*at));
+            let tail = format!(
+                "{runbook}\n:white_check_mark: {} · {}",
+                user_mention(who),
+                when(*at)
+            );
             let room = limits::SECTION_TEXT.saturating_sub(limits::length(&tail) + 16);
             let body = format!("~{}~", limits::cut_mrkdwn(&escape(&step.text), room));
             json!({"type": "section", "text": {"type": "mrkdwn",

@@ -451,13 +451,10 @@ fn find_action(
             _ if block["accessory"].is_object() => vec![&block["accessory"]],
             _ => continue,
         };
-        if let Some(element) = candidates
-            .into_iter()
-            .find(|e| {
-                e["action_id"].as_str() == Some(action_id)
-                    && value.is_none_or(|v| e["value"].as_str() == Some(v))
-            })
-        {
+        if let Some(element) = candidates.into_iter().find(|e| {
+            e["action_id"].as_str() == Some(action_id)
+                && value.is_none_or(|v| e["value"].as_str() == Some(v))
+        }) {
             let mut action = json!({
                 "action_id": action_id,
                 "block_id": block["block_id"],

@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(record.incident_type.as_deref(), Some("security"));
         let items = of_incident(store.db(), id).await.unwrap();
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1].runbook.as_deref(), Some("https://wiki.example/keys"));
+        assert_eq!(
+            items[1].runbook.as_deref(),
+            Some("https://wiki.example/keys")
+        );
         assert!(items.iter().all(|i| !i.is_done()));
 
         assert!(to_queue(store.db(), id).await.unwrap());

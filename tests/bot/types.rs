@@ -117,7 +117,12 @@ async fn a_typed_incident_runs_its_checklist_and_keeps_it(world: World) {
     let header = world
         .wait_header(
             &channel,
-            &["SEV1", "*Type*: security", "comms: _unfilled_", "scribe: _unfilled_"],
+            &[
+                "SEV1",
+                "*Type*: security",
+                "comms: _unfilled_",
+                "scribe: _unfilled_",
+            ],
         )
         .await;
     assert!(header.contains("Leaked key"), "{header}");
@@ -161,8 +166,12 @@ async fn a_typed_incident_runs_its_checklist_and_keeps_it(world: World) {
     // Alice and Bob tick step 1 at the same moment, both on the message as it stands:
     // one tick is recorded, the other is told who was first.
     let (a, b) = tokio::join!(
-        world.emu.click_button_valued(ALICE, &channel, &after.ts, TICK_ACTION, Some("1")),
-        world.emu.click_button_valued(BOB, &channel, &after.ts, TICK_ACTION, Some("1")),
+        world
+            .emu
+            .click_button_valued(ALICE, &channel, &after.ts, TICK_ACTION, Some("1")),
+        world
+            .emu
+            .click_button_valued(BOB, &channel, &after.ts, TICK_ACTION, Some("1")),
     );
     a.expect("alice's click acked");
     b.expect("bob's click acked");
@@ -177,7 +186,10 @@ async fn a_typed_incident_runs_its_checklist_and_keeps_it(world: World) {
         })
         .await
         .expect("the second ticker is told");
-    assert!(told.contains("<@U0ALICE>") || told.contains("<@U0BOB>"), "{told}");
+    assert!(
+        told.contains("<@U0ALICE>") || told.contains("<@U0BOB>"),
+        "{told}"
+    );
     let entries = warroom::store::timeline::of_incident(store.db(), record.incident.id)
         .await
         .unwrap();
@@ -232,11 +244,20 @@ async fn a_typed_incident_runs_its_checklist_and_keeps_it(world: World) {
         .await
         .expect("the draft is uploaded");
     let md = String::from_utf8(file.bytes).unwrap();
-    assert!(md.starts_with("# Security incident review: Leaked key"), "{md}");
+    assert!(
+        md.starts_with("# Security incident review: Leaked key"),
+        "{md}"
+    );
     assert!(md.contains("3 of 3 steps done"), "{md}");
     // Escaped for Markdown, with who ticked each step (by name) and when.
-    assert!(md.contains("| 2 | Tell \\<!channel\\> \\& the CISO | "), "{md}");
-    assert!(md.contains(" | carol |") && md.contains(" | dave |"), "{md}");
+    assert!(
+        md.contains("| 2 | Tell \\<!channel\\> \\& the CISO | "),
+        "{md}"
+    );
+    assert!(
+        md.contains(" | carol |") && md.contains(" | dave |"),
+        "{md}"
+    );
     app.stop().await.unwrap();
 }
 
@@ -256,7 +277,10 @@ async fn an_unknown_type_is_refused_to_the_caller_with_the_types() {
         .command(ALICE, &world.ops, "declare Leak type:secuirty")
         .await
         .expect("answered in the ack");
-    assert!(answer.contains("there is no incident type \"secuirty\""), "{answer}");
+    assert!(
+        answer.contains("there is no incident type \"secuirty\""),
+        "{answer}"
+    );
     assert!(answer.contains("the types are security"), "{answer}");
     assert!(answer.contains("/incident declare"), "{answer}");
     assert_eq!(world.emu.channels().len(), before, "nothing was declared");
@@ -303,9 +327,15 @@ async fn the_default_postmortem_lists_steps_done_and_not_done() {
         .and_then(|s| s.split("\n## ").next())
         .expect("a Checklist section");
     assert!(section.contains("1 done, 2 not done"), "{section}");
-    assert!(section.contains("| 1 | Page the security team"), "{section}");
+    assert!(
+        section.contains("| 1 | Page the security team"),
+        "{section}"
+    );
     assert!(section.contains("| bob |"), "{section}");
-    assert!(section.contains("| 3 | Rotate the leaked keys | **not done** |"), "{section}");
+    assert!(
+        section.contains("| 3 | Rotate the leaked keys | **not done** |"),
+        "{section}"
+    );
     app.stop().await.unwrap();
 }
 
