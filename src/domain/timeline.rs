@@ -250,7 +250,8 @@ mod tests {
                 "support_message",
                 "aws_reply",
                 "aws_changes",
-                "channel_archive"
+                "channel_archive",
+                "checklist_step"
             ]
         );
         for &kind in EntryKind::ALL {
