@@ -82,12 +82,14 @@ fn source(n: usize) -> PostmortemSource {
             header_ts: None,
             header_pinned: true,
             members_invited: true,
+            incident_type: None,
         },
         entries,
         details: HashMap::new(),
         actions: Vec::new(),
         names: Default::default(),
         roles: Vec::new(),
+        checklist: Vec::new(),
         evidence: Evidence::default(),
     }
 }

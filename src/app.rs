@@ -449,6 +449,11 @@ impl Signals {
 /// The postmortem templates: the shipped ones, overridden from `[postmortem] template_dir`.
 pub fn load_templates(config: &Config) -> anyhow::Result<Templates> {
     let templates = Templates::load(config.postmortem.template_dir.as_deref())?;
+    for t in &config.incident.types {
+        if let Some(name) = &t.postmortem_template {
+            templates.check_markdown(name)?;
+        }
+    }
     let custom = templates.overridden();
     if !custom.is_empty() {
         tracing::info!(templates = ?custom, "using custom postmortem templates");

@@ -355,8 +355,14 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("no incident {id} in {}", config.database.shown_url()))?;
             let options = postmortem::Options::from_config(&config);
-            let draft =
-                postmortem::draft(&templates, &source, &options, chrono::Utc::now(), format)?;
+            let draft = postmortem::draft_with(
+                &templates,
+                &source,
+                &options,
+                chrono::Utc::now(),
+                format,
+                postmortem::type_template(&config, &source.record),
+            )?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, draft)

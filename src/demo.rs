@@ -27,6 +27,7 @@ use crate::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, FakeTrailEvent};
 use crate::aws::AwsAccess;
 use crate::clock::{Clock, ManualClock};
 use crate::config::{Config, Secrets};
+use crate::domain::incident_type::{IncidentType, Step};
 use crate::domain::routing::{Glob, Matcher, Route};
 use crate::domain::Severity;
 use crate::domain::UserId;
@@ -214,6 +215,32 @@ fn alarm_config(config: &mut Config, endpoint: &str) -> anyhow::Result<()> {
         runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
         opens_incident: true,
         for_health: false,
+        incident_type: Some("checkout".to_string()),
+    }];
+    // The route's incidents are of the checkout type: its checklist is posted in the war
+    // room, and the comms role shows unfilled until someone takes it.
+    config.incident.types = vec![IncidentType {
+        name: "checkout".to_string(),
+        severity: Severity::Sev2,
+        private: false,
+        responders: Vec::new(),
+        usergroup: None,
+        roles: vec!["comms".to_string()],
+        checklist: vec![
+            Step {
+                text: "Check the last deploy of the checkout service".to_string(),
+                runbook: Some("https://wiki.example.com/runbooks/checkout-deploys".to_string()),
+            },
+            Step {
+                text: "Post a status page notice".to_string(),
+                runbook: None,
+            },
+            Step {
+                text: "Ask payments whether orders were lost".to_string(),
+                runbook: None,
+            },
+        ],
+        postmortem_template: None,
     }];
     Ok(())
 }
@@ -409,7 +436,18 @@ impl Script<'_> {
         })
         .await?;
         // Header, the alarm's details, its graph and what AWS Health says: then people talk.
-        let base = self.opening(&channel).await?;
+        self.opening(&channel).await?;
+        // The route's type brought its checklist; Bob ticks the first step.
+        let checklist = self.bot_post(&channel, "Checklist (checkout)").await?;
+        emu.click_button(
+            BOB,
+            &channel,
+            &checklist,
+            crate::slack::render_checklist::TICK_ACTION,
+        )
+        .await?;
+        self.bot_post(&channel, "1 of 3 done").await?;
+        let base = self.bot_count(&channel);
 
         let first = emu.post_message(
             ALICE,

@@ -93,6 +93,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
             header_ts: None,
             header_pinned: true,
             members_invited: true,
+            incident_type: None,
         },
         entries,
         details: HashMap::new(),
@@ -110,6 +111,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
             .collect(),
         names: Default::default(),
         roles: Vec::new(),
+        checklist: Vec::new(),
         evidence: Evidence {
             alarms: (0..HOSTILE.len())
                 .map(|i| AlarmEvent {

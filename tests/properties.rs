@@ -83,6 +83,7 @@ fn incident(title: &str, status: Status, resolved: bool) -> IncidentRecord {
         header_ts: Some("1763717400.000100".to_string()),
         header_pinned: true,
         members_invited: true,
+        incident_type: None,
     }
 }
 
@@ -260,6 +261,20 @@ proptest! {
             .chain([entry(EntryKind::Update, &text, &actor_text)])
             .collect();
         let actions = [action(&text, &actor_text), action(&note, "U0BOB")];
+        let steps = [
+            warroom::domain::incident_type::ChecklistItem {
+                position: 1,
+                text: text.clone(),
+                runbook: None,
+                done: None,
+            },
+            warroom::domain::incident_type::ChecklistItem {
+                position: 2,
+                text: note.clone(),
+                runbook: None,
+                done: Some((user("U0BOB"), now)),
+            },
+        ];
         outs.push((
             "catch-up",
             render::catchup(&render::Catchup {
@@ -268,9 +283,13 @@ proptest! {
                 entries: &with_update,
                 case: None,
                 actions: &actions,
+                checklist: &steps,
                 now,
             }),
         ));
+        for part in warroom::slack::render_checklist::checklist_messages(&open, &steps) {
+            outs.push(("checklist", part));
+        }
         outs.push(("role", render::role_notice(&alice, "comms", &user("U0BOB"), open.incident.id)));
         // Whatever the command text, a usage error echoes it escaped.
         if let Err(e) = warroom::domain::command::parse(&format!("{text} {note}")) {
@@ -576,6 +595,7 @@ fn postmortem_page(
         actions: vec![action(message, "U0BOB")],
         names: Default::default(),
         roles: Vec::new(),
+        checklist: Vec::new(),
         evidence: Evidence {
             opened_by_alarm: Some(alarm.to_string()),
             alarms: vec![AlarmEvent {

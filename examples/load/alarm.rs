@@ -183,8 +183,8 @@ async fn relay(p: &ProxyState, req: Request) -> anyhow::Result<Response> {
     let (mut parts, body) = answer.into_parts();
     let body = axum::body::to_bytes(Body::new(body), usize::MAX).await?;
     let end = Instant::now();
-    let reads_alarms = path.ends_with("DescribeAlarms")
-        || target.as_deref() == Some("ReceiveMessage");
+    let reads_alarms =
+        path.ends_with("DescribeAlarms") || target.as_deref() == Some("ReceiveMessage");
     let saw_watched = reads_alarms
         && lock(&p.watched)
             .as_deref()

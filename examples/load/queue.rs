@@ -115,7 +115,9 @@ async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> anyhow::Result<u64
 /// `[alarms]` with polling off and `[events]` on the queue with its defaults (20 s long
 /// polls, batches of 10).
 fn events_toml(queue_url: &str, alarms: &str) -> String {
-    format!("[alarms]\npoll_interval = \"off\"\n{alarms}[events]\nsqs_queue_url = \"{queue_url}\"\n")
+    format!(
+        "[alarms]\npoll_interval = \"off\"\n{alarms}[events]\nsqs_queue_url = \"{queue_url}\"\n"
+    )
 }
 
 /// One alarm's way from the queue into its war room.
@@ -214,9 +216,8 @@ pub(super) async fn latency_run(args: &Args, run: usize, res: &mut Results) -> a
         "queue run {run}: {} alarms through the queue, {receives} ReceiveMessage calls",
         samples.len()
     );
-    let series = |f: fn(&Sample) -> Duration| -> Vec<f64> {
-        samples.iter().map(|s| ms(f(s))).collect()
-    };
+    let series =
+        |f: fn(&Sample) -> Duration| -> Vec<f64> { samples.iter().map(|s| ms(f(s))).collect() };
     for (label, v) in [
         ("header.total", series(|s| s.total)),
         ("delivery", series(|s| s.delivery)),
@@ -373,10 +374,18 @@ pub(super) async fn storm_run(args: &Args, run: usize, res: &mut Results) -> any
     res.add("warroom.queue_storm.incidents", "count", incidents as f64);
     res.add("warroom.queue_storm.all_queued", "s", secs(sent));
     res.add("warroom.queue_storm.all_recorded", "s", secs(recorded));
-    res.add("warroom.queue_storm.all_on_a_timeline", "s", secs(on_timeline));
+    res.add(
+        "warroom.queue_storm.all_on_a_timeline",
+        "s",
+        secs(on_timeline),
+    );
     res.add("warroom.queue_storm.queue_empty", "s", secs(drained));
     res.add("warroom.queue_storm.all_channels", "s", secs(channels_at));
-    res.add("warroom.queue_storm.all_war_rooms_posted", "s", secs(posted_at));
+    res.add(
+        "warroom.queue_storm.all_war_rooms_posted",
+        "s",
+        secs(posted_at),
+    );
     res.add(
         "warroom.queue_storm.recorded_per_s",
         "1/s",

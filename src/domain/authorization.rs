@@ -141,6 +141,8 @@ pub mod control {
     pub const RESOLVE_CASE: &str = "support_resolve_case";
     /// "Keep open" on the notice that the channel is about to be archived.
     pub const KEEP_OPEN: &str = "archive_keep_open";
+    /// "Done" beside a step of the incident type's checklist; the value is the step's number.
+    pub const CHECKLIST_TICK: &str = "checklist_tick";
     /// The AWS Support case form (a modal).
     pub const CASE_FORM: &str = "support_case";
 }
@@ -274,6 +276,9 @@ table! {
     /// "Keep open" on the notice that a resolved incident's channel is about to be archived:
     /// anyone who can see the channel, since keeping it is harmless and undoes nothing.
     KeepOpenButton: Via::Button(control::KEEP_OPEN), "Keep open", "keep the channel open", ANYONE;
+    /// "Done" beside a checklist step: open like notes, since it adds to the record (who
+    /// and when) and changes nothing else.
+    ChecklistTickButton: Via::Button(control::CHECKLIST_TICK), "Done", "tick checklist steps", ANYONE;
 }
 
 impl Action {
@@ -436,6 +441,7 @@ Open AWS Support case|      yes      |      yes      |      yes      |      yes 
 AWS Support case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 Resolve AWS case     |      yes      |      yes      |      yes      |      yes      |      yes      |       -       |       -
 Keep open            |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
+Done                 |      yes      |      yes      |      yes      |      yes      |      yes      |      yes      |      yes
 ";
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! # Format
 //! ```text
-//! /incident declare [--private] <title> [sev1|sev2|sev3|sev4]
+//! /incident declare [--private] <title> [sev1|sev2|sev3|sev4] [type:<name>]
 //! /incident status <investigating|identified|monitoring|resolved> [note]
 //! /incident sev <1-4>
 //! /incident lead <@user>
@@ -41,6 +41,8 @@ use super::timeline::UserId;
 /// Longest accepted incident title, in characters. Slack headers and channel names stay
 /// readable; anything longer belongs in a note.
 pub const MAX_TITLE_CHARS: usize = 150;
+/// Longest incident type name (`type:<name>`, `[[incident.types]] name`), in characters.
+pub const MAX_TYPE_CHARS: usize = 32;
 /// Longest accepted free text (notes, status notes), in characters.
 pub const MAX_TEXT_CHARS: usize = 3000;
 /// Longest accepted command text as a whole, in characters; checked before anything else.
@@ -60,6 +62,9 @@ pub enum Command {
         title: String,
         severity: Option<Severity>,
         private: bool,
+        /// `type:<name>`: one of the `[[incident.types]]` (checked by the service, which
+        /// knows the config).
+        incident_type: Option<String>,
     },
     /// Move the incident to a new status, with an optional note.
     Status {
@@ -233,7 +238,7 @@ impl UsageError {
 // `concat!` at compile time.
 macro_rules! declare_usage {
     () => {
-        "/incident declare [--private] <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3; --private: a private channel, shown elsewhere only as \"a private SEVn incident\")"
+        "/incident declare [--private] <title> [sev1-4] [type:<name>] — open an incident and its channel (severity defaults to SEV3, or the type's; --private: a private channel, shown elsewhere only as \"a private SEVn incident\")"
     };
 }
 macro_rules! status_usage {
@@ -574,20 +579,53 @@ fn parse_declare(rest: &str) -> Result<Command, UsageError> {
             format!("the title is missing: say what is wrong, {EXAMPLE}"),
         ));
     }
-    let (title, severity) = match rest.rsplit_once(char::is_whitespace) {
-        Some((before, last)) if is_severity_word(last) => (before.trim_end(), Some(last)),
-        None if is_severity_word(rest) => {
+    // At most one `sevN` and one `type:<name>` at the end, in either order.
+    let mut title = rest;
+    let mut severity = None;
+    let mut incident_type = None;
+    for _ in 0..2 {
+        let (before, last) = match title.rsplit_once(char::is_whitespace) {
+            Some((before, last)) => (before.trim_end(), last),
+            None => ("", title),
+        };
+        if severity.is_none() && is_severity_word(last) {
+            severity = Some(last);
+        } else if incident_type.is_none() && type_word(last).is_some() {
+            incident_type = type_word(last);
+        } else {
+            break;
+        }
+        if before.is_empty() {
             return Err(UsageError::new(
                 DECLARE_USAGE,
-                format!("the title is missing: write it before the severity, {EXAMPLE}"),
+                format!("the title is missing: write it before the severity and type, {EXAMPLE}"),
             ));
         }
-        _ => (rest, None),
-    };
+        title = before;
+    }
     let severity = severity
         .map(|word| word.parse::<Severity>())
         .transpose()
         .map_err(|problem| UsageError::new(DECLARE_USAGE, problem))?;
+    let incident_type = incident_type
+        .map(|name| {
+            let ok = !name.is_empty()
+                && name.chars().count() <= MAX_TYPE_CHARS
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if ok {
+                Ok(name.to_owned())
+            } else {
+                Err(UsageError::new(
+                    DECLARE_USAGE,
+                    format!(
+                        "type:{name} is not a type name: use 1 to {MAX_TYPE_CHARS} lowercase letters, digits and dashes, e.g. type:security"
+                    ),
+                ))
+            }
+        })
+        .transpose()?;
     let chars = title.chars().count();
     if chars > MAX_TITLE_CHARS {
         return Err(UsageError::new(
@@ -601,7 +639,29 @@ fn parse_declare(rest: &str) -> Result<Command, UsageError> {
         title: title.to_owned(),
         severity,
         private,
+        incident_type,
     })
+}
+
+/// The usage error for `type:<name>` when no `[[incident.types]]` has that name: it lists
+/// those that exist.
+pub fn unknown_type(name: &str, known: &[&str]) -> UsageError {
+    let problem = if known.is_empty() {
+        format!("there is no incident type {name:?}: no types are configured")
+    } else {
+        format!(
+            "there is no incident type {name:?}; the types are {}",
+            known.join(", ")
+        )
+    };
+    UsageError::new(DECLARE_USAGE, problem)
+}
+
+/// `type:<name>` in any case of `type:`: the name, as written (checked by the caller).
+fn type_word(word: &str) -> Option<&str> {
+    word.get(..5)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("type:"))
+        .map(|_| &word[5..])
 }
 
 /// `[route] [sevN] [--real-case]`, in any order: a `sevN` word is the severity,
@@ -1101,6 +1161,54 @@ mod tests {
             title: title.to_owned(),
             severity,
             private: false,
+            incident_type: None,
+        }
+    }
+
+    fn declare_typed(title: &str, severity: Option<Severity>, t: &str) -> Command {
+        Command::Declare {
+            title: title.to_owned(),
+            severity,
+            private: false,
+            incident_type: Some(t.to_owned()),
+        }
+    }
+
+    #[test]
+    fn declare_takes_a_type_and_a_severity_in_either_order() {
+        for (text, want) in [
+            (
+                "declare Leaked key type:security",
+                declare_typed("Leaked key", None, "security"),
+            ),
+            (
+                "declare Leaked key sev1 type:security",
+                declare_typed("Leaked key", Some(Severity::Sev1), "security"),
+            ),
+            (
+                "declare Leaked key TYPE:db-2 sev2",
+                declare_typed("Leaked key", Some(Severity::Sev2), "db-2"),
+            ),
+            // Only at the end: a type word inside the title is part of it.
+            (
+                "declare type:security in the title",
+                declare("type:security in the title", None),
+            ),
+        ] {
+            assert_eq!(parse(text), Ok(want), "{text}");
+        }
+        for bad in [
+            "declare type:security",
+            "declare sev1 type:security",
+            "declare Leak type:",
+            "declare Leak type:Security",
+            "declare Leak type:a_b",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("/incident declare"),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -1109,6 +1217,7 @@ mod tests {
             title: title.to_owned(),
             severity,
             private: true,
+            incident_type: None,
         }
     }
 
@@ -1981,7 +2090,7 @@ mod tests {
         }
         assert_eq!(
             lines[0],
-            "/incident declare [--private] <title> [sev1-4] — open an incident and its channel (severity defaults to SEV3; --private: a private channel, shown elsewhere only as \"a private SEVn incident\")"
+            "/incident declare [--private] <title> [sev1-4] [type:<name>] — open an incident and its channel (severity defaults to SEV3, or the type's; --private: a private channel, shown elsewhere only as \"a private SEVn incident\")"
         );
         for status in Status::ALL {
             assert!(lines[1].contains(status.as_str()));

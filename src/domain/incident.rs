@@ -79,6 +79,8 @@ pub struct IncidentRecord {
     /// channel is private, and every surface outside it shows only what
     /// [`crate::domain::privacy`] lets that audience see.
     pub private: bool,
+    /// The `[[incident.types]]` name it was opened with, if any.
+    pub incident_type: Option<String>,
 }
 
 /// A requested change to an incident.

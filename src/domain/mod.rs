@@ -18,6 +18,7 @@ pub mod escalation;
 pub mod events;
 pub mod health_service;
 pub mod incident;
+pub mod incident_type;
 pub mod names;
 pub mod privacy;
 pub mod report;

@@ -184,6 +184,7 @@ mod tests {
             header_pinned: false,
             members_invited: false,
             private,
+            incident_type: None,
         }
     }
 

@@ -17,6 +17,9 @@ pub const DEFAULT_ROLES: &[&str] = &["comms", "scribe", "ops", "aws-liaison"];
 pub struct Roles {
     /// `(role, holder)`, in the order of `[incident] roles` when built by [`Roles::ordered`].
     pub held: Vec<(String, UserId)>,
+    /// Roles the incident's type asks to fill (`[[incident.types]] roles`), held or not;
+    /// the header shows those nobody holds as unfilled.
+    pub to_fill: Vec<String>,
 }
 
 impl Roles {
@@ -30,7 +33,15 @@ impl Roles {
                 .unwrap_or(configured.len())
         };
         held.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then(a.0.cmp(&b.0)));
-        Roles { held }
+        Roles {
+            held,
+            to_fill: Vec::new(),
+        }
+    }
+
+    /// The roles of [`Roles::to_fill`] nobody holds yet, in order.
+    pub fn unfilled(&self) -> Vec<&str> {
+        super::incident_type::unfilled(&self.to_fill, &self.held)
     }
 
     pub fn holder(&self, role: &str) -> Option<&UserId> {
@@ -46,8 +57,9 @@ impl Roles {
             .collect()
     }
 
+    /// Nobody holds a role and none is waiting to be filled.
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
+        self.held.is_empty() && self.to_fill.is_empty()
     }
 }
 

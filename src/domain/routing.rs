@@ -100,6 +100,8 @@ pub struct Route {
     /// `source = "health"`: the route of incidents an AWS Health event opens (`[events]
     /// health_opens_incident`); alarms never take it.
     pub for_health: bool,
+    /// `type = "…"`: the `[[incident.types]]` its incidents are opened with.
+    pub incident_type: Option<String>,
 }
 
 impl Route {
@@ -114,6 +116,7 @@ impl Route {
             runbook: None,
             opens_incident: true,
             for_health: false,
+            incident_type: None,
         }
     }
 }

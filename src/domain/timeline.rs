@@ -102,6 +102,8 @@ pub enum EntryKind {
     /// The channel's tidy-up after a resolve (`[incident] archive_after`): the archive
     /// announced, kept open ("Keep open"), or done.
     ChannelArchive,
+    /// A step of the incident type's checklist ticked (the "Done" button): who and when.
+    ChecklistStep,
 }
 
 impl EntryKind {
@@ -127,6 +129,7 @@ impl EntryKind {
         EntryKind::AwsReply,
         EntryKind::AwsChanges,
         EntryKind::ChannelArchive,
+        EntryKind::ChecklistStep,
     ];
 
     /// snake_case name used in the database (`status_changed`).
@@ -153,6 +156,7 @@ impl EntryKind {
             EntryKind::AwsReply => "aws_reply",
             EntryKind::AwsChanges => "aws_changes",
             EntryKind::ChannelArchive => "channel_archive",
+            EntryKind::ChecklistStep => "checklist_step",
         }
     }
 
@@ -246,7 +250,8 @@ mod tests {
                 "support_message",
                 "aws_reply",
                 "aws_changes",
-                "channel_archive"
+                "channel_archive",
+                "checklist_step"
             ]
         );
         for &kind in EntryKind::ALL {

@@ -33,7 +33,33 @@ pub fn draft(
     now: DateTime<Utc>,
     format: Format,
 ) -> Result<String, TemplateError> {
-    templates.render(format, &build(source, options, now))
+    draft_with(templates, source, options, now, format, None)
+}
+
+/// [`draft`] with `markdown` (a type's template, [`type_template`]) instead of the default
+/// Markdown template.
+pub fn draft_with(
+    templates: &Templates,
+    source: &PostmortemSource,
+    options: &Options,
+    now: DateTime<Utc>,
+    format: Format,
+    markdown: Option<&str>,
+) -> Result<String, TemplateError> {
+    templates.render_with(format, &build(source, options, now), markdown)
+}
+
+/// The Markdown template of the incident's type (`[[incident.types]] postmortem_template`),
+/// when it has one.
+pub fn type_template<'a>(
+    config: &'a crate::config::Config,
+    record: &crate::domain::IncidentRecord,
+) -> Option<&'a str> {
+    record
+        .incident_type
+        .as_deref()
+        .and_then(|name| config.incident.incident_type(name))
+        .and_then(|t| t.postmortem_template.as_deref())
 }
 
 /// `postmortem-inc-20261121-checkout-errors.md`: the channel name says which incident.

@@ -67,6 +67,8 @@ pub struct PostmortemData {
     pub gaps: Vec<Gap>,
     pub actions: Vec<ActionView>,
     pub actions_open: usize,
+    /// The incident type's checklist: steps done (who, when) and not done.
+    pub checklist: ChecklistView,
     pub alarms: Vec<AlarmView>,
     pub aws_cases: Vec<CaseView>,
     pub health_events: Vec<HealthView>,
@@ -103,6 +105,8 @@ pub struct IncidentView {
     /// Open to resolved, or to the draft's time while open.
     pub duration: String,
     pub reopened: usize,
+    /// The `[[incident.types]]` name it was opened with, if any.
+    pub incident_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,6 +179,25 @@ pub struct ActionView {
     pub added_at: String,
     pub added_by: String,
     pub done_at: Option<String>,
+}
+
+/// The checklist section: empty lists for an incident without a checklist.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChecklistView {
+    /// Whether the incident had a checklist at all.
+    pub any: bool,
+    pub done: Vec<StepView>,
+    pub not_done: Vec<StepView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub number: i64,
+    pub text: String,
+    pub runbook: Option<String>,
+    /// Who ticked it, when done.
+    pub by: Option<String>,
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -595,6 +618,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         resolved_at: inc.resolved_at.map(stamp),
         duration: format_duration(end - inc.opened_at),
         reopened,
+        incident_type: source.record.incident_type.clone(),
     };
 
     let participants = participants(
@@ -719,6 +743,22 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
         })
         .collect();
     let actions_open = actions.iter().filter(|a| !a.done).count();
+    let (done, not_done): (Vec<StepView>, Vec<StepView>) = source
+        .checklist
+        .iter()
+        .map(|step| StepView {
+            number: step.position,
+            text: step.text.clone(),
+            runbook: step.runbook.clone(),
+            by: step.done.as_ref().map(|(who, _)| people.mention(who)),
+            at: step.done.as_ref().map(|(_, at)| clock.at(*at)),
+        })
+        .partition(|s| s.at.is_some());
+    let checklist = ChecklistView {
+        any: !source.checklist.is_empty(),
+        done,
+        not_done,
+    };
 
     let changes = changes_view(source, &clock);
     let retrospective = retrospective(Retro {
@@ -763,6 +803,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
             .collect(),
         actions,
         actions_open,
+        checklist,
         alarms: evidence
             .alarms
             .iter()

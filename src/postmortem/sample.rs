@@ -63,6 +63,7 @@ fn record(status: Status, resolved_at: Option<DateTime<Utc>>) -> Result<Incident
         header_ts: None,
         header_pinned: true,
         members_invited: true,
+        incident_type: None,
     })
 }
 
@@ -306,8 +307,24 @@ pub fn full() -> Result<PostmortemData, String> {
         ],
         names: Default::default(),
         roles: Vec::new(),
+        checklist: vec![
+            crate::domain::incident_type::ChecklistItem {
+                position: 1,
+                text: "Page the <database> | team".to_string(),
+                runbook: Some("https://wiki.example/db".to_string()),
+                done: Some((user("U0BOB")?, t0() + Duration::minutes(6))),
+            },
+            crate::domain::incident_type::ChecklistItem {
+                position: 2,
+                text: "Tell *customers*".to_string(),
+                runbook: None,
+                done: None,
+            },
+        ],
         evidence,
     };
+    let mut source = source;
+    source.record.incident_type = Some("database".to_string());
     Ok(build(&source, &options(), t0() + Duration::minutes(90)))
 }
 
@@ -384,6 +401,7 @@ pub fn empty() -> Result<PostmortemData, String> {
         actions: Vec::new(),
         names: Default::default(),
         roles: Vec::new(),
+        checklist: Vec::new(),
         evidence: Evidence::default(),
     };
     Ok(build(&source, &options(), t0() + Duration::minutes(5)))

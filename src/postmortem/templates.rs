@@ -24,10 +24,15 @@ pub const MARKDOWN: &str = "postmortem.md.tera";
 /// The self-contained HTML page.
 pub const HTML: &str = "postmortem.html.tera";
 
+/// An example type template (`[[incident.types]] postmortem_template`): a security
+/// incident's draft.
+pub const SECURITY: &str = "security.md.tera";
+
 /// The shipped templates, by name.
-pub const SHIPPED: [(&str, &str); 2] = [
+pub const SHIPPED: [(&str, &str); 3] = [
     (MARKDOWN, include_str!("../../templates/postmortem.md.tera")),
     (HTML, include_str!("../../templates/postmortem.html.tera")),
+    (SECURITY, include_str!("../../templates/security.md.tera")),
 ];
 
 /// Output format of a draft.
@@ -141,7 +146,21 @@ impl Templates {
 
     /// Render a draft.
     pub fn render(&self, format: Format, data: &PostmortemData) -> Result<String, TemplateError> {
-        let name = format.template();
+        self.render_with(format, data, None)
+    }
+
+    /// Render a draft with `markdown` instead of the default Markdown template (an incident
+    /// type's `postmortem_template`); the HTML page always uses its own.
+    pub fn render_with(
+        &self,
+        format: Format,
+        data: &PostmortemData,
+        markdown: Option<&str>,
+    ) -> Result<String, TemplateError> {
+        let name = match (format, markdown) {
+            (Format::Markdown, Some(custom)) => custom,
+            _ => format.template(),
+        };
         let tera = match format {
             Format::Markdown => &self.markdown,
             Format::Html => &self.html,
@@ -157,9 +176,31 @@ impl Templates {
             })
     }
 
+    /// Render the Markdown template `name` (an incident type's) against the samples, as
+    /// [`Templates::load`] does the defaults: at start and by `check-config`.
+    pub fn check_markdown(&self, name: &str) -> Result<(), TemplateError> {
+        for data in [sample::full(), sample::empty()] {
+            let data = data.map_err(|problem| TemplateError::Render {
+                name: "sample".to_string(),
+                detail: problem,
+            })?;
+            if let Err(TemplateError::Render { name, detail }) =
+                self.render_with(Format::Markdown, &data, Some(name))
+            {
+                return Err(TemplateError::Broken {
+                    origin: self.origin(&name),
+                    name,
+                    problem: format!("does not render: {detail}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Render both formats against a full and an empty sample: catches unknown variables,
     /// filters and bad loops that parsing alone does not.
     fn check(&self) -> Result<(), TemplateError> {
+        self.check_markdown(SECURITY)?;
         for data in [sample::full(), sample::empty()] {
             let data = data.map_err(|problem| TemplateError::Render {
                 name: "sample".to_string(),

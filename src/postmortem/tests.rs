@@ -145,12 +145,14 @@ impl Source {
                 header_ts: None,
                 header_pinned: true,
                 members_invited: true,
+                incident_type: None,
             },
             entries: self.entries,
             details: self.details,
             actions: self.actions,
             names: Default::default(),
             roles: Vec::new(),
+            checklist: Vec::new(),
             evidence: Evidence::default(),
         }
     }
@@ -207,7 +209,7 @@ fn assert_markdown_structure(doc: &str) {
 fn every_shipped_template_renders_the_full_and_the_empty_sample() {
     let templates = Templates::load(None).unwrap();
     assert!(templates.overridden().is_empty());
-    assert_eq!(SHIPPED.len(), 2);
+    assert_eq!(SHIPPED.len(), 3);
     for data in [sample::full().unwrap(), sample::empty().unwrap()] {
         for format in [Format::Markdown, Format::Html] {
             let out = templates.render(format, &data).unwrap();
@@ -880,4 +882,57 @@ fn a_drill_s_draft_says_drill_plainly_and_a_real_one_does_not() {
     let html = templates.render(Format::Html, &data).unwrap();
     assert!(html.contains("<h1>DRILL — Postmortem: "), "{html}");
     assert!(html.contains("<strong>DRILL</strong>: this was a rehearsal (drill #3)"));
+}
+
+#[test]
+fn the_checklist_section_lists_steps_done_with_who_and_when_and_steps_not_done() {
+    let templates = Templates::load(None).unwrap();
+    let data = sample::full().unwrap();
+    let md = templates.render(Format::Markdown, &data).unwrap();
+    assert_markdown_structure(&md);
+    let checklist = section(&md, "Checklist");
+    assert!(checklist.contains("1 done, 1 not done"), "{checklist}");
+    // Done: when and by whom; escaped for Markdown.
+    assert!(
+        checklist.contains("| 1 | Page the \\<database\\> \\| team"),
+        "{checklist}"
+    );
+    assert!(checklist.contains("| 13:06 | @U0BOB |"), "{checklist}");
+    assert!(
+        checklist.contains("| 2 | Tell \\*customers\\* | **not done** |"),
+        "{checklist}"
+    );
+    assert!(md.contains("| Type | database |"));
+    let html = templates.render(Format::Html, &data).unwrap();
+    assert!(html.contains("<h2>Checklist</h2>"));
+    assert!(html.contains("Page the &lt;database&gt; | team"));
+    assert!(html.contains("<strong>not done</strong>"));
+    // Without a checklist, no section.
+    let empty = templates
+        .render(Format::Markdown, &sample::empty().unwrap())
+        .unwrap();
+    assert!(!empty.contains("## Checklist"));
+}
+
+#[test]
+fn a_type_template_replaces_the_markdown_draft_only() {
+    let templates = Templates::load(None).unwrap();
+    let data = sample::full().unwrap();
+    let md = templates
+        .render_with(Format::Markdown, &data, Some(super::templates::SECURITY))
+        .unwrap();
+    assert!(
+        md.starts_with("# Security incident review: Checkout"),
+        "{md}"
+    );
+    assert!(md.contains("## Response checklist"));
+    assert!(md.contains("1 of 2 steps done"), "{md}");
+    let html = templates
+        .render_with(Format::Html, &data, Some(super::templates::SECURITY))
+        .unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(matches!(
+        templates.check_markdown("missing.md.tera"),
+        Err(TemplateError::Broken { .. })
+    ));
 }

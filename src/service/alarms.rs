@@ -30,7 +30,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::aws::{Aws, PollTarget};
 use crate::domain::alarm::{Alarm, AlarmState};
-use crate::domain::channel_name::channel_name;
+use crate::domain::channel_name::{channel_name, private_channel_name};
 use crate::domain::correlation::{correlate, Decision, JoinReason};
 use crate::domain::health_service::health_service;
 use crate::domain::routing::Route;
@@ -304,14 +304,24 @@ impl Service {
                     .map_err(|e| anyhow!("the bot's own user id is unusable: {e}"))?;
                 let opened_at = alarm.state_updated_at.min(now);
                 let title = crate::slack::mrkdwn::truncate(&alarm.name, MAX_TITLE_CHARS);
+                let kind = route
+                    .incident_type
+                    .as_deref()
+                    .and_then(|name| self.config.incident.incident_type(name));
+                // A route whose type is private opens private incidents.
+                let private = kind.is_some_and(|t| t.private);
                 let new = NewIncident {
-                    private: false,
+                    private,
                     source_key: format!(
                         "alarm:{}@{}",
                         alarm.arn,
                         crate::store::format_time(alarm.state_updated_at)
                     ),
-                    channel_name: channel_name(opened_at, &title),
+                    channel_name: if private {
+                        private_channel_name(opened_at)
+                    } else {
+                        channel_name(opened_at, &title)
+                    },
                     title,
                     severity: route.severity,
                     declared_by: bot,
@@ -326,8 +336,11 @@ impl Service {
                 // decision, at once. The opening alarm's post is the first post, so the
                 // transition counts as posted once that is done.
                 let mut tx = self.store.begin().await?;
-                let (record, _) = incidents::create(&mut tx, &new, now).await?;
+                let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
                 let id = record.incident.id;
+                if let (true, Some(t)) = (created, kind) {
+                    self.give_type(&mut tx, &mut record, t).await?;
+                }
                 alarms::link(&mut tx, id, alarm, &route.name).await?;
                 alarms::add_alarm_incident(&mut tx, id, t.id, &route.name, health).await?;
                 incidents::clear_bot_lead(&mut tx, id).await?;
@@ -414,7 +427,9 @@ impl Service {
             let extra = if record.members_invited {
                 Vec::new()
             } else {
-                self.route_invitees(&route).await?
+                let mut extra = self.route_invitees(&route).await?;
+                extra.extend(self.type_invitees(&record).await?);
+                extra
             };
             self.open_war_room(&mut record, &bot, &extra).await?;
         }
@@ -455,21 +470,8 @@ impl Service {
     /// The route's responders and its user group's members, for the invitation. A user group
     /// Slack refuses (deleted, wrong id) is logged and skipped: the war room opens anyway.
     pub(super) async fn route_invitees(&self, route: &Route) -> Result<Vec<String>, Failure> {
-        let mut users: Vec<String> = route
-            .responders
-            .iter()
-            .map(|u| u.as_str().to_string())
-            .collect();
-        if let Some(group) = &route.usergroup {
-            match self.web.usergroup_members(group).await {
-                Ok(members) => users.extend(members),
-                Err(e) if e.is_transient() => return Err(e.into()),
-                Err(e) => {
-                    tracing::warn!(usergroup = %group, route = %route.name, error = %e, "cannot list the route's user group; inviting the others")
-                }
-            }
-        }
-        Ok(users)
+        self.invitees(&route.responders, route.usergroup.as_deref(), &route.name)
+            .await
     }
 
     /// Upload the metric graph, or say why there is none; what to keep for the postmortem

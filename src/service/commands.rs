@@ -57,13 +57,28 @@ impl Service {
                 title,
                 severity,
                 private,
+                incident_type,
             } => {
+                let kind = match incident_type.as_deref() {
+                    None => None,
+                    Some(name) => match self.config.incident.incident_type(name) {
+                        Some(t) => Some(t),
+                        None => {
+                            let usage = self.unknown_type(name);
+                            self.reply(&inv, &render::usage_error(&usage)).await;
+                            return Ok(());
+                        }
+                    },
+                };
                 let ask = DeclareAsk {
                     title,
-                    severity: severity.unwrap_or(Severity::DEFAULT),
-                    private,
+                    severity: severity
+                        .or(kind.map(|t| t.severity))
+                        .unwrap_or(Severity::DEFAULT),
+                    // `--private`, or a type that is private.
+                    private: private || kind.is_some_and(|t| t.private),
                 };
-                self.declare(row, &inv, actor, ask).await
+                self.declare(row, &inv, actor, ask, kind).await
             }
             Command::Drill {
                 route,
@@ -120,12 +135,25 @@ impl Service {
         }
     }
 
+    /// The usage error for a `type:<name>` no `[[incident.types]]` has.
+    pub(super) fn unknown_type(&self, name: &str) -> command::UsageError {
+        let known: Vec<&str> = self
+            .config
+            .incident
+            .types
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        command::unknown_type(name, &known)
+    }
+
     async fn declare(
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
         actor: UserId,
         ask: DeclareAsk,
+        kind: Option<&crate::domain::incident_type::IncidentType>,
     ) -> Result<(), Failure> {
         let DeclareAsk {
             title,
@@ -147,11 +175,19 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         let (mut record, created) = incidents::create(&mut tx, &new, self.clock.now()).await?;
+        if let (true, Some(t)) = (created, kind) {
+            self.give_type(&mut tx, &mut record, t).await?;
+        }
         tx.commit().await?;
         if created {
-            tracing::info!(incident = %record.incident.id, "incident declared");
+            tracing::info!(incident = %record.incident.id, incident_type = ?record.incident_type, "incident declared");
         }
-        self.open_war_room(&mut record, &actor, &[])
+        let extra = if record.members_invited {
+            Vec::new()
+        } else {
+            self.type_invitees(&record).await?
+        };
+        self.open_war_room(&mut record, &actor, &extra)
             .await
             .map_err(|f| {
                 f.for_caller(format!(
@@ -202,7 +238,7 @@ impl Service {
         let ts = match record.header_ts.clone() {
             Some(ts) => ts,
             None => {
-                let roles = self.roles_of(id).await?;
+                let roles = self.roles_of(record).await?;
                 let ts = self
                     .web
                     .post(&channel, &render::header(record, &roles, self.clock.now()))
@@ -217,6 +253,8 @@ impl Service {
             self.set_up(id, SetUp::HeaderPinned).await?;
             record.header_pinned = true;
         }
+        // The type's checklist follows the header, through the outbox.
+        self.queue_checklist(record).await?;
         // The escalation clocks start with the war room.
         self.arm_nudges(id).await
     }
@@ -460,7 +498,7 @@ impl Service {
     /// Keep the pinned header in step with the database.
     pub(crate) async fn refresh_header(&self, record: &IncidentRecord) -> Result<(), Failure> {
         if let (Some(channel), Some(ts)) = (&record.channel_id, &record.header_ts) {
-            let roles = self.roles_of(record.incident.id).await?;
+            let roles = self.roles_of(record).await?;
             self.web
                 .update(
                     channel,

@@ -90,6 +90,10 @@ impl Service {
             }
             Action::DraftPostmortemButton => self.postmortem_click(&req, &record).await,
             Action::KeepOpenButton => self.keep_open_click(&req, &record).await,
+            Action::ChecklistTickButton => {
+                self.checklist_click(&req, &record, click.value.as_deref(), &click.message_ts)
+                    .await
+            }
             other => {
                 tracing::warn!(
                     action = other.name(),

@@ -58,6 +58,16 @@ impl Service {
             Ok(c) => c,
             Err(usage) => return Ok(Some(render::usage_error(&usage))),
         };
+        // An unknown `type:<name>` is a usage error, answered here to the caller alone.
+        if let Command::Declare {
+            incident_type: Some(name),
+            ..
+        } = &cmd
+        {
+            if self.config.incident.incident_type(name).is_none() {
+                return Ok(Some(render::usage_error(&self.unknown_type(name))));
+            }
+        }
         let incident = if cmd.needs_incident() || matches!(cmd, Command::Timeline) {
             match incidents::by_channel(self.store.db(), &inv.channel).await? {
                 Some(r) => Some(r),

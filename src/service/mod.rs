@@ -10,6 +10,7 @@ mod alarms;
 mod archive;
 mod authorization;
 mod changes;
+mod checklist;
 mod commands;
 mod drills;
 mod escalation;

@@ -17,7 +17,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::names::Names;
 use crate::domain::roles::{self, Roles};
-use crate::domain::{EntryKind, IncidentId, IncidentRecord, UserId};
+use crate::domain::{EntryKind, IncidentRecord, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::store::inbox::InboxRow;
@@ -122,10 +122,24 @@ impl Service {
         }
     }
 
-    /// Who holds which role in the incident, ordered as `[incident] roles`.
-    pub(crate) async fn roles_of(&self, id: IncidentId) -> Result<Roles, Failure> {
-        let held = people::roles_of(self.store.db(), id).await?;
-        Ok(Roles::ordered(held, &self.config.incident.roles))
+    /// Who holds which role in the incident, ordered as `[incident] roles`, with the
+    /// roles its type asks to fill.
+    pub(crate) async fn roles_of(&self, record: &IncidentRecord) -> Result<Roles, Failure> {
+        let held = people::roles_of(self.store.db(), record.incident.id).await?;
+        Ok(self.roles_with_type(record, held))
+    }
+
+    /// `held`, ordered, with the roles the incident's type asks to fill.
+    fn roles_with_type(&self, record: &IncidentRecord, held: Vec<(String, UserId)>) -> Roles {
+        let mut roles = Roles::ordered(held, &self.config.incident.roles);
+        if let Some(t) = record
+            .incident_type
+            .as_deref()
+            .and_then(|name| self.config.incident.incident_type(name))
+        {
+            roles.to_fill = t.roles.clone();
+        }
+        roles
     }
 
     /// Everyone a postmortem may name: whoever acted, action item owners, role holders,
@@ -143,6 +157,12 @@ impl Service {
                     .filter_map(|a| a.owner.as_ref().map(|o| o.as_str().to_string())),
             )
             .chain(source.roles.iter().map(|(_, u)| u.as_str().to_string()))
+            .chain(
+                source
+                    .checklist
+                    .iter()
+                    .filter_map(|s| s.done.as_ref().map(|(u, _)| u.as_str().to_string())),
+            )
             .chain(i.lead.iter().map(|u| u.as_str().to_string()))
             .chain(std::iter::once(i.declared_by.as_str().to_string()))
             .collect()
@@ -156,7 +176,8 @@ impl Service {
     ) -> Result<crate::slack::web::Outgoing, crate::store::StoreError> {
         let id = record.incident.id;
         let held = people::roles_of(self.store.db(), id).await?;
-        let roles = Roles::ordered(held, &self.config.incident.roles);
+        let roles = self.roles_with_type(record, held);
+        let checklist = crate::store::checklist::of_incident(self.store.db(), id).await?;
         let entries = timeline::of_incident(self.store.db(), id).await?;
         let actions = crate::store::actions::of_incident(self.store.db(), id).await?;
         let cases = crate::store::overview::case_glances(self.store.db()).await?;
@@ -166,6 +187,7 @@ impl Service {
             entries: &entries,
             case: cases.get(&id),
             actions: &actions,
+            checklist: &checklist,
             now: self.clock.now(),
         }))
     }
@@ -244,7 +266,7 @@ impl Service {
         if timeline::exists(self.store.db(), &row.dedupe_key).await? {
             return self.refresh_header(&record).await;
         }
-        let roles = self.roles_of(record.incident.id).await?;
+        let roles = self.roles_of(&record).await?;
         let now = self.clock.now();
         let assigned = match roles::assign(
             &record.incident,

@@ -146,7 +146,11 @@ impl Service {
         let data = postmortem::build(&source, &options, self.clock.now());
         let markdown = self
             .templates
-            .render(Format::Markdown, &data)
+            .render_with(
+                Format::Markdown,
+                &data,
+                postmortem::type_template(&self.config, record),
+            )
             .map_err(|e| Failure::Permanent(e.into()))?;
         let summary = render::postmortem_summary(record, &data, requested_by);
         let file = postmortem::file_name(&source, Format::Markdown);

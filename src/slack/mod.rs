@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod mrkdwn;
 pub mod render;
 pub mod render_changes;
+pub mod render_checklist;
 pub mod render_report;
 pub mod render_support;
 pub mod socket;

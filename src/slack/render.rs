@@ -92,6 +92,9 @@ pub fn header(record: &IncidentRecord, roles: &Roles, now: DateTime<Utc>) -> Out
         None => fields.push(json!({"type": "mrkdwn", "text": format!("*Open for*\n{} (as of this update)", format_duration(now - i.opened_at))})),
     }
     fields.push(json!({"type": "mrkdwn", "text": format!("*Declared by*\n{}", user_mention(&i.declared_by))}));
+    if let Some(t) = &record.incident_type {
+        fields.push(json!({"type": "mrkdwn", "text": format!("*Type*\n{}", escape(t))}));
+    }
     if !roles.is_empty() {
         fields.push(json!({"type": "mrkdwn", "text": format!("*Roles*\n{}", role_lines(roles))}));
     }
@@ -135,6 +138,12 @@ fn role_lines(roles: &Roles) -> String {
         .held
         .iter()
         .map(|(role, user)| format!("{role}: {}", user_mention(user)))
+        .chain(
+            roles
+                .unfilled()
+                .into_iter()
+                .map(|role| format!("{role}: _unfilled_")),
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -161,6 +170,8 @@ pub struct Catchup<'a> {
     pub entries: &'a [TimelineEntry],
     pub case: Option<&'a CaseGlance>,
     pub actions: &'a [ActionItem],
+    /// The incident type's checklist (empty without one).
+    pub checklist: &'a [crate::domain::incident_type::ChecklistItem],
     pub now: DateTime<Utc>,
 }
 
@@ -289,6 +300,35 @@ pub fn catchup(c: &Catchup<'_>) -> Outgoing {
         }
         format!("*Open action items*:\n{}", lines.join("\n"))
     };
+    let open_steps: Vec<_> = c.checklist.iter().filter(|s| !s.is_done()).collect();
+    let checklist = if c.checklist.is_empty() {
+        None
+    } else if open_steps.is_empty() {
+        Some(format!("*Checklist*: all {} steps done", c.checklist.len()))
+    } else {
+        let mut lines: Vec<String> = Vec::new();
+        let mut used = 0;
+        for s in open_steps.iter().take(CATCHUP_ACTIONS) {
+            let line = format!("{}. {}", s.position, escape(&truncate(&s.text, 200)));
+            if used + line.len() + 1 > budget {
+                break;
+            }
+            used += line.len() + 1;
+            lines.push(line);
+        }
+        if open_steps.len() > lines.len() {
+            lines.push(format!(
+                "_… and {} more on the checklist above_",
+                open_steps.len() - lines.len()
+            ));
+        }
+        Some(format!(
+            "*Open checklist items* ({} of {} done):\n{}",
+            c.checklist.len() - open_steps.len(),
+            c.checklist.len(),
+            lines.join("\n")
+        ))
+    };
     let help = if i.is_open() {
         "*How to help*: say what you see here (it is all recorded), ask the lead before you change anything, `/incident note &lt;text&gt;` for findings, `/incident action &lt;text&gt;` for follow-ups, `/incident timeline` for everything"
     } else {
@@ -302,9 +342,10 @@ pub fn catchup(c: &Catchup<'_>) -> Outgoing {
         case,
         events,
         actions,
-        help.to_string(),
     ]
     .into_iter()
+    .chain(checklist)
+    .chain(std::iter::once(help.to_string()))
     .map(|t| json!({"type": "section", "text": {"type": "mrkdwn", "text": t}}))
     .collect();
     Outgoing {
@@ -1173,6 +1214,7 @@ mod tests {
             header_ts: None,
             header_pinned: true,
             members_invited: true,
+            incident_type: None,
         };
         let open = [record(1, None), record(2, Some("U0BOB"))];
         let lines = Overview {
@@ -1209,6 +1251,7 @@ mod tests {
             header_pinned: true,
             members_invited: true,
             private: true,
+            incident_type: None,
         }
     }
 

@@ -315,6 +315,21 @@ impl SlackEmulator {
         message_ts: &str,
         action_id: &str,
     ) -> Result<InteractionOutcome, EmulatorError> {
+        self.click_button_valued(user, channel, message_ts, action_id, None)
+            .await
+    }
+
+    /// [`SlackEmulator::click_button`] on the element `action_id` whose `value` is `value`
+    /// (one of several buttons sharing an action id, like a checklist's); the first with
+    /// that action id when `value` is `None`.
+    pub async fn click_button_valued(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: Option<&str>,
+    ) -> Result<InteractionOutcome, EmulatorError> {
         let shared = self.shared.clone();
         let (envelope_id, rx) =
             self.shared
@@ -325,7 +340,7 @@ impl SlackEmulator {
                     let person = user_of(st, user)?;
                     let ch = channel_of(st, channel)?;
                     let msg = message_of(st, channel, message_ts)?;
-                    let action = find_action(&msg, action_id, st.next_ts())
+                    let action = find_action(&msg, action_id, value, st.next_ts())
                         .ok_or_else(|| EmulatorError::NotFound(format!("action {action_id}")))?;
                     let trigger_id = st.issue_trigger(user);
                     let url_id = st.issue_response_url(ResponseTarget::Message {
@@ -430,7 +445,12 @@ fn rich_text(text: &str) -> Value {
 }
 
 /// The `actions[]` entry for clicking `action_id` in `msg`'s blocks.
-fn find_action(msg: &Message, action_id: &str, action_ts: String) -> Option<Value> {
+fn find_action(
+    msg: &Message,
+    action_id: &str,
+    value: Option<&str>,
+    action_ts: String,
+) -> Option<Value> {
     let blocks = msg.blocks.as_ref()?.as_array()?;
     for block in blocks {
         let candidates: Vec<&Value> = match block["type"].as_str() {
@@ -438,10 +458,10 @@ fn find_action(msg: &Message, action_id: &str, action_ts: String) -> Option<Valu
             _ if block["accessory"].is_object() => vec![&block["accessory"]],
             _ => continue,
         };
-        if let Some(element) = candidates
-            .into_iter()
-            .find(|e| e["action_id"].as_str() == Some(action_id))
-        {
+        if let Some(element) = candidates.into_iter().find(|e| {
+            e["action_id"].as_str() == Some(action_id)
+                && value.is_none_or(|v| e["value"].as_str() == Some(v))
+        }) {
             let mut action = json!({
                 "action_id": action_id,
                 "block_id": block["block_id"],

@@ -39,6 +39,7 @@ pub const TABLES: &[&str] = &[
     "user_names",
     "incident_roles",
     "catchups_sent",
+    "checklist_steps",
 ];
 
 /// Rows per INSERT: far below PostgreSQL's 65,535 bound values.

@@ -39,7 +39,7 @@ pub enum SetUp<'a> {
 
 pub(super) const COLUMNS: &str =
     "id, title, severity, status, lead_user, declared_by, opened_at, resolved_at, \
-     channel_name, channel_id, header_ts, header_pinned, members_invited, private";
+     channel_name, channel_id, header_ts, header_pinned, members_invited, private, incident_type";
 
 pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
     let severity: i64 = row.try_get("severity")?;
@@ -68,6 +68,7 @@ pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
         header_pinned: row.try_get::<i64, _>("header_pinned")? != 0,
         members_invited: row.try_get::<i64, _>("members_invited")? != 0,
         private: row.try_get::<i64, _>("private")? != 0,
+        incident_type: row.try_get("incident_type")?,
     })
 }
 

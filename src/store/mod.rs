@@ -22,6 +22,7 @@
 pub mod actions;
 pub mod alarms;
 pub mod changes;
+pub mod checklist;
 pub mod copy;
 mod dialect;
 pub mod drills;

@@ -106,6 +106,8 @@ pub struct PostmortemSource {
     pub names: crate::domain::names::Names,
     /// The `[incident] roles` held at the end (`role`, holder), besides the lead.
     pub roles: Vec<(String, crate::domain::UserId)>,
+    /// The incident type's checklist, ticks included (empty without a type).
+    pub checklist: Vec<crate::domain::incident_type::ChecklistItem>,
 }
 
 /// Everything a postmortem draft of incident `id` is built from, read on one connection.
@@ -117,6 +119,7 @@ pub async fn source(db: Db<'_>, id: IncidentId) -> StoreResult<PostmortemSource>
     let actions = actions::of_incident(c.db(), id).await?;
     let evidence = evidence(c.db(), id).await?;
     let roles = super::people::roles_of(c.db(), id).await?;
+    let checklist = super::checklist::of_incident(c.db(), id).await?;
     let mut people: Vec<String> = entries
         .iter()
         .filter_map(|e| e.actor.clone())
@@ -126,6 +129,11 @@ pub async fn source(db: Db<'_>, id: IncidentId) -> StoreResult<PostmortemSource>
                 .filter_map(|a| a.owner.as_ref().map(|o| o.as_str().to_string())),
         )
         .chain(roles.iter().map(|(_, u)| u.as_str().to_string()))
+        .chain(
+            checklist
+                .iter()
+                .filter_map(|s| s.done.as_ref().map(|(u, _)| u.as_str().to_string())),
+        )
         .chain(record.incident.lead.iter().map(|u| u.as_str().to_string()))
         .chain(std::iter::once(
             record.incident.declared_by.as_str().to_string(),
@@ -142,6 +150,7 @@ pub async fn source(db: Db<'_>, id: IncidentId) -> StoreResult<PostmortemSource>
         evidence,
         names,
         roles,
+        checklist,
     })
 }
 

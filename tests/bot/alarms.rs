@@ -140,6 +140,16 @@ async fn start_bot_with_accounts(
     routes: Vec<Route>,
     accounts: Vec<warroom::config::AccountConfig>,
 ) -> App {
+    start_bot_adjusted(world, aws, routes, |c| c.aws.accounts = accounts).await
+}
+
+/// [`start_bot`] with the config adjusted by `adjust` last.
+async fn start_bot_adjusted(
+    world: &World,
+    aws: &Aws,
+    routes: Vec<Route>,
+    adjust: impl FnOnce(&mut warroom::config::Config),
+) -> App {
     let (mut config, secrets) =
         config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
     config.aws.endpoint_url = Some(aws.fake.endpoint_url());
@@ -148,7 +158,7 @@ async fn start_bot_with_accounts(
     config.alarms.poll_interval = POLL;
     config.alarms.health_recheck = Duration::from_millis(400);
     config.alarms.routes.routes = routes;
-    config.aws.accounts = accounts;
+    adjust(&mut config);
     let access = AwsAccess::Static {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
@@ -971,4 +981,54 @@ fn assume_role_calls(aws: &Aws) -> usize {
         .iter()
         .filter(|c| c.service == "sts" && c.operation == "AssumeRole")
         .count()
+}
+
+/// An alarm route whose incident type is private opens a private war room: a private
+/// channel named without the alarm, the type's checklist in it, and only the redacted line
+/// in the status channel.
+#[tokio::test]
+async fn a_route_with_a_private_type_opens_a_private_war_room() {
+    use warroom::domain::incident_type::{IncidentType, Step};
+    let world = World::new().await;
+    let aws = Aws::start().await;
+    let status = world.bot_channel("incident-status");
+    let mut payroll = route("payroll", "payroll-*");
+    payroll.incident_type = Some("sensitive".into());
+    let _app = start_bot_adjusted(&world, &aws, vec![payroll], |c| {
+        c.slack.status_channel = Some(status.clone());
+        c.incident.types = vec![IncidentType {
+            name: "sensitive".into(),
+            severity: Severity::Sev2,
+            private: true,
+            responders: Vec::new(),
+            usergroup: None,
+            roles: Vec::new(),
+            checklist: vec![Step {
+                text: "Tell the data protection officer".into(),
+                runbook: None,
+            }],
+            postmortem_template: None,
+        }];
+    })
+    .await;
+    aws.put_alarm("payroll-export-failures", "Payroll export failing")
+        .await;
+    aws.fire("payroll-export-failures").await;
+
+    let channel = wait_channels(&world, 1).await.remove(0);
+    let ch = world.emu.channel(&channel).unwrap();
+    assert!(ch.is_private, "{ch:?}");
+    assert!(ch.name.ends_with("-private"), "{}", ch.name);
+    assert!(!ch.name.contains("payroll"), "{}", ch.name);
+    wait_post(&world, &channel, "Tell the data protection officer").await;
+    let store = world.store().await;
+    let record = incident_in(&store, &channel).await;
+    assert!(record.private);
+    assert_eq!(record.incident_type.as_deref(), Some("sensitive"));
+
+    // Outside the channel, only the redacted line.
+    assert_eq!(world.command(BOB, &channel, "sev 1").await, None);
+    let notice = wait_post(&world, &status, "a private SEV1 incident").await;
+    let shown = format!("{} {:?}", notice.text, notice.blocks);
+    assert!(!shown.to_lowercase().contains("payroll"), "{shown}");
 }

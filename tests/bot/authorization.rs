@@ -118,6 +118,22 @@ impl Stage {
         config.slack.incident_leads = Some(LEADS_GROUP.into());
         // A day: every resolve posts the archive warning ("Keep open") at once.
         config.incident.archive_after = Some(std::time::Duration::from_secs(86_400));
+        // Every room's incident has a checklist, one step per kind of caller and more.
+        config.incident.types = vec![warroom::domain::incident_type::IncidentType {
+            name: "walk".into(),
+            severity: warroom::domain::Severity::Sev2,
+            private: false,
+            responders: Vec::new(),
+            usergroup: None,
+            roles: Vec::new(),
+            checklist: (1..=12)
+                .map(|i| warroom::domain::incident_type::Step {
+                    text: format!("step {i}"),
+                    runbook: None,
+                })
+                .collect(),
+            postmortem_template: None,
+        }];
         let e = &mut config.escalation;
         e.support_usergroup = Some(SUPPORT_GROUP.into());
         e.support_api = true;
@@ -165,7 +181,7 @@ impl Stage {
         }
         self.ch = self
             .world
-            .declare(ALICE, &format!("Checkout errors {room:?} sev2"))
+            .declare(ALICE, &format!("Checkout errors {room:?} sev2 type:walk"))
             .await;
         self.rooms.push((room, self.ch.clone()));
         for u in [LEAD, BOB, CAROL, DAVE, INCIDENT_LEAD, STAND_IN] {
@@ -411,8 +427,11 @@ fn has_button(blocks: Option<&Value>, action_id: &str) -> bool {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|b| b.get("elements").and_then(Value::as_array))
-        .flatten()
+        .flat_map(|b| {
+            // Buttons in an actions block, or beside a section (a checklist step's).
+            let elements = b.get("elements").and_then(Value::as_array);
+            elements.into_iter().flatten().chain(b.get("accessory"))
+        })
         .any(|e| e.get("action_id").and_then(Value::as_str) == Some(action_id))
 }
 
@@ -891,6 +910,26 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
                 assert!(row.is_some_and(|c| c.is_open()), "{}", a.label());
             }
             stage.set_status(Status::Investigating).await;
+        }
+        Action::ChecklistTickButton => {
+            // The next step nobody ticked: on every version of the message it has a button.
+            let tick = warroom::slack::render_checklist::TICK_ACTION;
+            let list = stage.wait_button(tick).await;
+            let id = stage.incident().await.incident.id;
+            let done = warroom::store::timeline::of_incident(stage.store.db(), id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind == EntryKind::ChecklistStep)
+                .count();
+            let a = Attempt::new(stage, action, u, expect).await;
+            stage
+                .world
+                .emu
+                .click_button_valued(u, &stage.ch, &list.ts, tick, Some(&(done + 1).to_string()))
+                .await
+                .expect("click acked");
+            a.entry(EntryKind::ChecklistStep).await;
         }
         Action::KeepOpenButton => {
             // A fresh resolve (a minute after the last: a resolve of its own) posts a

@@ -66,6 +66,7 @@ fn config(world: &World, aws: &AwsFake) -> (Config, warroom::config::Secrets) {
         runbook: Some("https://wiki.example.com/runbooks/checkout".to_string()),
         opens_incident: true,
         for_health: false,
+        incident_type: None,
     }];
     config.drills.targets.lead = Duration::minutes(4);
     (config, secrets)

@@ -21,3 +21,4 @@ mod reports;
 mod restart;
 mod summaries;
 mod timeline;
+mod types;

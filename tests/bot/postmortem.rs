@@ -69,6 +69,7 @@ fn alarms_on(config: &mut Config, aws: &AwsFake) {
         runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
         opens_incident: true,
         for_health: false,
+        incident_type: None,
     }];
 }
 

@@ -74,6 +74,7 @@ async fn start(
         runbook: None,
         opens_incident: true,
         for_health: false,
+        incident_type: None,
     }];
     tweak(&mut config);
     let access = AwsAccess::Static {

@@ -328,7 +328,10 @@ pub async fn wait_header_matches(world: &World, store: &Store, channel: &str) {
         let held = warroom::store::people::roles_of(store.db(), record.incident.id)
             .await
             .unwrap();
-        let roles = warroom::domain::roles::Roles { held };
+        let roles = warroom::domain::roles::Roles {
+            held,
+            ..Default::default()
+        };
         let want = warroom::slack::render::header(&record, &roles, chrono::Utc::now()).text;
         let pinned: Vec<Message> = world
             .emu
