@@ -818,10 +818,11 @@ impl Overview<'_> {
                     .map(|c| format!(" · {}", case_glance(c, self.now)))
                     .unwrap_or_default();
                 format!(
-                    "• *{}* {} {} — {} {} · open {} · {} · {}{} · {}",
+                    "• *{}* {} {}{} — {} {} · open {} · {} · {}{} · {}",
                     i.severity,
                     i.id,
                     title(i),
+                    kind(r),
                     status_emoji(i.status),
                     i.status,
                     format_duration(self.now - i.opened_at),
@@ -846,6 +847,14 @@ fn case_glance(c: &CaseGlance, now: DateTime<Utc>) -> String {
         ),
         (false, None) => format!("{case} answered by AWS"),
     }
+}
+
+/// " _(security)_" after the title of an incident opened with a type, else nothing.
+fn kind(r: &IncidentRecord) -> String {
+    r.incident_type
+        .as_deref()
+        .map(|t| format!(" _({})_", escape_inline(t)))
+        .unwrap_or_default()
 }
 
 fn place(r: &IncidentRecord) -> String {
@@ -901,10 +910,11 @@ fn resolved_lines(resolved: &[IncidentRecord], viewer: &Viewer) -> Vec<String> {
                 .map(|t| format_duration(t - i.opened_at))
                 .unwrap_or_default();
             format!(
-                "• *{}* {} {} — resolved after {} · {}",
+                "• *{}* {} {}{} — resolved after {} · {}",
                 i.severity,
                 i.id,
                 title(i),
+                kind(r),
                 took,
                 place(r)
             )
