@@ -566,3 +566,47 @@ fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
     use warroom::clock::Clock;
     clock.now()
 }
+
+/// A drill on a route with an incident type rehearses the type too: its checklist is
+/// posted in the drill's channel, and its responder is invited.
+#[tokio::test]
+async fn a_drill_on_a_typed_route_posts_the_types_checklist() {
+    use warroom::domain::incident_type::{IncidentType, Step};
+    let world = World::new().await;
+    let aws = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+    let (mut config, secrets) = config(&world, &aws);
+    config.alarms.routes.routes[0].incident_type = Some("payments".into());
+    config.incident.types = vec![IncidentType {
+        name: "payments".into(),
+        severity: Severity::Sev2,
+        private: false,
+        responders: vec![UserId::parse(DAVE).unwrap()],
+        usergroup: None,
+        roles: Vec::new(),
+        checklist: vec![Step {
+            text: "Freeze checkout deploys".into(),
+            runbook: None,
+        }],
+        postmortem_template: None,
+    }];
+    let access = AwsAccess::Static {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    };
+    let _app = App::build_with_aws(config, secrets, Arc::new(ManualClock::new(t0())), access)
+        .await
+        .expect("bot starts");
+    world
+        .emu
+        .wait_for_connections(1, DEADLINE)
+        .await
+        .expect("bot connects");
+    let channel = drill(&world, ALICE, "drill checkout", "drill-").await;
+    bot_post(&world, &channel, "Freeze checkout deploys").await;
+    assert!(world.emu.channel(&channel).unwrap().is_member(DAVE));
+    let store = world.store().await;
+    assert_eq!(
+        incident_in(&store, &channel).await.incident_type.as_deref(),
+        Some("payments")
+    );
+}
