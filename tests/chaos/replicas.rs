@@ -15,7 +15,6 @@ use chrono::Utc;
 use rand::{Rng, SeedableRng};
 use sqlx::Connection;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
-use warroom::slack_emulator::EmulatorConfig;
 use warroom::store::Store;
 
 use crate::helpers::*;
@@ -171,7 +170,7 @@ async fn two_replicas_lose_nothing_and_double_nothing_through_kills_and_cut_offs
     };
     eprintln!("replicas chaos: seed {seed}, {rounds} round(s) of a SIGKILL and a cut-off");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let world = World::on_postgres(EmulatorConfig::default()).await;
+    let world = World::on_postgres().await;
     let status = world.bot_channel("incident-status");
     let aws = AwsFake::start(CloudWatchBackend::InMemory)
         .await
