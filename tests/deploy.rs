@@ -11,7 +11,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use helpers::{wait_timeline, World, ALICE, BOB, CAROL, DEADLINE};
+use helpers::{
+    wait_timeline, wait_until_ok, wait_until_ok_every, Seen, World, ALICE, BOB, CAROL, DEADLINE,
+};
 use serde_yaml::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use warroom::slack::manifest::{self, Token};
@@ -427,13 +429,19 @@ impl Bot {
     }
 
     async fn wait_log(&self, needle: &str) {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while !self.logs().contains(needle) {
-            if tokio::time::Instant::now() > deadline {
-                panic!("the log never showed {needle:?}:\n{}", self.logs());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_ok(
+            DEADLINE,
+            &format!("the log to show {needle:?}"),
+            async || {
+                let logs = self.logs();
+                if logs.contains(needle) {
+                    Ok(())
+                } else {
+                    Err(Seen(logs))
+                }
+            },
+        )
+        .await
     }
 
     /// Wait for the process to end on its own, and for the last of its logs.
@@ -625,11 +633,14 @@ async fn sigterm_mid_burst_loses_no_acked_event() {
             .filter(|ts| sent.contains(ts))
             .collect()
     };
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while acked_messages(&world).len() < 20 {
-        assert!(tokio::time::Instant::now() < deadline, "no acks");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // Looked at often: the signal is meant to come mid-burst.
+    wait_until_ok_every(DEADLINE, Duration::from_millis(5), "20 acks", async || {
+        match acked_messages(&world).len() {
+            n if n >= 20 => Ok(()),
+            n => Err(n),
+        }
+    })
+    .await;
     bot.signal("TERM");
     let status = bot.exit(Duration::from_secs(30)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);

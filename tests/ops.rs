@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpers::{wait_timeline, BotProcess, World, ALICE, BOB, CAROL, DEADLINE, TEST_FAILOVER};
+use helpers::{
+    wait_timeline, wait_until_ok, wait_until_ok_every, BotProcess, Seen, World, ALICE, BOB, CAROL,
+    DEADLINE, TEST_FAILOVER,
+};
 use warroom::app::App;
 use warroom::clock::SystemClock;
 use warroom::demo::{bot_scopes, config_for_emulator};
@@ -44,17 +47,15 @@ async fn get(url: &str) -> (u16, String) {
 
 /// Poll `path` until its status is `want`; returns the body.
 async fn wait_status(base: &str, path: &str, want: u16) -> String {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (status, body) = get(&format!("{base}{path}")).await;
-        if status == want {
-            return body;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("{path} never answered {want}; last: {status} {body}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_ok(
+        DEADLINE,
+        &format!("{path} to answer {want}"),
+        async || match get(&format!("{base}{path}")).await {
+            (status, body) if status == want => Ok(body),
+            (status, body) => Err(Seen(format!("{status} {body}"))),
+        },
+    )
+    .await
 }
 
 /// One sample of a scrape, `None` when the series is absent.
@@ -65,18 +66,20 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 /// Scrape until `f` holds for the text; returns it.
 async fn wait_metrics(base: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (status, text) = get(&format!("{base}/metrics")).await;
-        assert_eq!(status, 200);
-        if f(&text) {
-            return text;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("metrics never showed {what}:\n{text}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_ok(
+        DEADLINE,
+        &format!("the metrics to show {what}"),
+        async || {
+            let (status, text) = get(&format!("{base}/metrics")).await;
+            assert_eq!(status, 200);
+            if f(&text) {
+                Ok(text)
+            } else {
+                Err(Seen(text))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -676,15 +679,16 @@ async fn doctor_on_postgres_names_the_server_and_the_leader() {
     let world = World::on_postgres().await;
     let bot = BotProcess::start(&world).await;
     world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let out = loop {
+    let what = "doctor to pass and name the leader";
+    let out = wait_until_ok_every(DEADLINE, Duration::from_millis(200), what, async || {
         let (ok, out) = doctor(&world, &world.emu.config().bot_token.clone()).await;
         if ok && out.contains(&format!(":{}:", bot.pid())) {
-            break out;
+            Ok(out)
+        } else {
+            Err(Seen(out))
         }
-        assert!(tokio::time::Instant::now() < deadline, "{out}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert!(out.contains("✓ database server: PostgreSQL 1"), "{out}");
     assert!(out.contains("✓ database: postgres://"), "{out}");
     assert!(out.contains(" leads (term "), "{out}");

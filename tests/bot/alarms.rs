@@ -381,18 +381,13 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
     aws.put_alarm("db-latency", "RDS latency").await;
     aws.fire("db-latency").await;
     let store = world.store().await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while warroom::store::incidents::list(store.db(), false)
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no incident recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(DEADLINE, "an incident recorded", async || {
+        !warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
     bot.kill().await;
     assert!(
         incident_channels(&world).is_empty(),
@@ -699,14 +694,10 @@ async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
     .await;
     // Two more re-checks with nothing new: nothing more is posted.
     let calls = aws.fake.call_count("DescribeEvents");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while aws.fake.call_count("DescribeEvents") < calls + 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Health is not re-checked"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sync(DEADLINE, "Health to be re-checked twice", || {
+        aws.fake.call_count("DescribeEvents") >= calls + 2
+    })
+    .await;
     assert_eq!(posts_containing(&world, &channel, "AWS Health has news"), 1);
     assert!(aws
         .fake
@@ -770,19 +761,14 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
     }
     let store = world.store().await;
     // Every alarm is on record at once, channel or not.
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while warroom::store::incidents::list(store.db(), false)
-        .await
-        .unwrap()
-        .len()
-        < 3
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "alarms not recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(DEADLINE, "the three alarms recorded", async || {
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len()
+            >= 3
+    })
+    .await;
     let channels = world
         .emu
         .wait_until(Duration::from_secs(60), |ws| {

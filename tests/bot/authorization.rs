@@ -878,21 +878,14 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             if expect {
                 // Resolved at AWS and on record. (The Support poller may see it resolved at
                 // AWS a moment before the click is recorded, and record it without a name.)
-                let deadline = tokio::time::Instant::now() + DEADLINE;
-                loop {
-                    let row = warroom::store::escalation::case_by_row(stage.store.db(), case.row)
+                let what = format!("{}: the case to be closed", a.label());
+                wait_until(DEADLINE, &what, async || {
+                    warroom::store::escalation::case_by_row(stage.store.db(), case.row)
                         .await
-                        .unwrap();
-                    if row.is_some_and(|c| !c.is_open()) {
-                        break;
-                    }
-                    assert!(
-                        tokio::time::Instant::now() < deadline,
-                        "{}: case still open",
-                        a.label()
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
+                        .unwrap()
+                        .is_some_and(|c| !c.is_open())
+                })
+                .await;
                 let at_aws = stage.aws.support_cases();
                 let id = case.case_id.as_deref().expect("a case id");
                 assert!(
@@ -939,13 +932,11 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             stage.set_status(Status::Investigating).await;
             stage.advance(Duration::minutes(1));
             stage.set_status(Status::Resolved).await;
-            let warning = loop {
+            let warning = wait_until_some(DEADLINE, "a fresh keep-open warning", async || {
                 let m = stage.wait_button(keep).await;
-                if Some(&m.ts) != old.as_ref() {
-                    break m;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            };
+                (Some(&m.ts) != old.as_ref()).then_some(m)
+            })
+            .await;
             let a = Attempt::new(stage, action, u, expect).await;
             stage.click(u, &warning, keep).await;
             a.entry(EntryKind::ChannelArchive).await;

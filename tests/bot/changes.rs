@@ -279,14 +279,10 @@ async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(
     let calls = fake.call_count("LookupEvents");
     // More polls: the war room's steps are done, nothing is posted or asked again.
     let polls = fake.call_count("DescribeAlarms");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while fake.call_count("DescribeAlarms") < polls + 6 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bot stopped polling"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sync(DEADLINE, "six more alarm polls", || {
+        fake.call_count("DescribeAlarms") >= polls + 6
+    })
+    .await;
     assert_eq!(fake.call_count("LookupEvents"), calls);
     let posts = world
         .emu

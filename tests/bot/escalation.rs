@@ -142,18 +142,15 @@ async fn pending_nudges(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
 
 /// Wait until the clock of `kind` has a pending look; returns the due times.
 async fn wait_pending(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let due = pending_nudges(store, kind).await;
-        if !due.is_empty() {
-            return due;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no {kind} clock was armed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until_some(
+        DEADLINE,
+        &format!("the {kind} clock to be armed"),
+        async || {
+            let due = pending_nudges(store, kind).await;
+            (!due.is_empty()).then_some(due)
+        },
+    )
+    .await
 }
 
 /// Wait until the clock of `kind` has no pending look before `now` (the scheduler has
@@ -161,14 +158,12 @@ async fn wait_pending(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
 /// committed with the claim of its timer and posted afterwards, so "no such post" means
 /// "no such nudge" only then.
 async fn wait_settled(store: &Store, kind: &str, now: DateTime<Utc>) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while pending_nudges(store, kind).await.iter().any(|d| *d <= now) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timers never settled"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(
+        DEADLINE,
+        &format!("the due {kind} timers to settle"),
+        async || !pending_nudges(store, kind).await.iter().any(|d| *d <= now),
+    )
+    .await;
     wait_outbox_drained(store).await;
 }
 
@@ -180,14 +175,10 @@ async fn support_polls(app: &App, clock: &ManualClock, aws: &Aws, n: usize) {
         // Counted before the clock moves, so the poll it triggers cannot be missed.
         let before = aws.fake.call_count("DescribeCommunications");
         advance(app, clock, Duration::minutes(1));
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while aws.fake.call_count("DescribeCommunications") == before {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped polling"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_until_sync(DEADLINE, "the next Support poll", || {
+            aws.fake.call_count("DescribeCommunications") != before
+        })
+        .await;
     }
 }
 

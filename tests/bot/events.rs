@@ -284,29 +284,21 @@ async fn start_bot_with(
     app
 }
 
-/// Wait until `done` holds, or fail naming `what`.
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !done().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "waited {DEADLINE:?} for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Wait until the bot has handled `n` queue messages of `kind` and the queue is empty.
 async fn wait_handled(app: &App, aws: &Aws, kind: &str, n: u64) {
     let m = app.service.metrics.clone();
-    wait_for(&format!("{n} {kind} queue messages handled"), async || {
-        let got = if kind == "malformed" {
-            m.queue_messages_malformed()
-        } else {
-            m.queue_messages_of(kind)
-        };
-        got >= n && aws.depth().await == 0
-    })
+    wait_until(
+        DEADLINE,
+        &format!("{n} {kind} queue messages handled"),
+        async || {
+            let got = if kind == "malformed" {
+                m.queue_messages_malformed()
+            } else {
+                m.queue_messages_of(kind)
+            };
+            got >= n && aws.depth().await == 0
+        },
+    )
     .await;
 }
 
@@ -332,14 +324,14 @@ fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
 
 async fn wait_post(world: &World, channel: &str, needle: &str) {
     let ch = channel.to_string();
-    wait_for(&format!("a post with {needle:?}"), async || {
+    wait_until(DEADLINE, &format!("a post with {needle:?}"), async || {
         posts_containing(world, &ch, needle) > 0
     })
     .await;
 }
 
 async fn wait_one_channel(world: &World) -> String {
-    wait_for("an incident channel", async || {
+    wait_until(DEADLINE, "an incident channel", async || {
         !incident_channels(world).is_empty()
     })
     .await;
@@ -431,7 +423,7 @@ async fn the_same_transition_from_queue_and_poll_opens_one_incident(world: World
     aws.send(&alarm_event("checkout-db-cpu", "ALARM", at)).await;
     wait_handled(&app, &aws, "alarm", 2).await;
     let polls = aws.fake.call_count("DescribeAlarms");
-    wait_for("three more polls", async || {
+    wait_until(DEADLINE, "three more polls", async || {
         aws.fake.call_count("DescribeAlarms") >= polls + 3
     })
     .await;
@@ -521,7 +513,7 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
     wait_post(&world, &ch, "opened AWS Support case").await;
     let case_id = aws.fake.support_cases()[0].case_id.clone();
     // The case's first look (right after CreateCase); the next poll is an hour away.
-    wait_for("the new case's first poll", async || {
+    wait_until(DEADLINE, "the new case's first poll", async || {
         aws.fake.call_count("DescribeCommunications") >= 1
     })
     .await;

@@ -192,8 +192,7 @@ async fn three_incidents(world: &World, clocks: &Clocks<'_>, aws: &AwsFake) {
         .expect("the postmortem draft is uploaded");
     // Recorded after the upload: wait for it before anything later happens.
     let store = world.store().await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    wait_until(DEADLINE, "the draft to be recorded", async || {
         let facts = warroom::store::reports::facts(
             store.db(),
             warroom::domain::report::Period {
@@ -203,19 +202,12 @@ async fn three_incidents(world: &World, clocks: &Clocks<'_>, aws: &AwsFake) {
         )
         .await
         .unwrap();
-        if facts
+        facts
             .incidents
             .first()
             .is_some_and(|i| i.postmortem_drafted)
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the draft is never recorded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 
     clocks.at(60);
     let two = world.declare(ALICE, "Queue backlog sev1").await;

@@ -288,20 +288,17 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
 
 /// Poll the database until `n` summaries have fired (sent or kept quiet).
 async fn wait_summaries(store: &warroom::store::Store, n: i64) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    wait_until_ok(DEADLINE, &format!("{n} summaries to fire"), async || {
         let count = warroom::store::timers::summary_count(store.db())
             .await
             .unwrap();
         if count >= n {
-            return;
+            Ok(())
+        } else {
+            Err(Seen(format!("only {count} summaries fired")))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {count} summaries fired"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -233,47 +233,18 @@ async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
 /// moves the clock as soon as AWS has *seen* the call can push that retry out of reach.
 async fn wait_case_attempts(store: &Store, channel: &str, n: i64) {
     let id = incident_in(store, channel).await.incident.id;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    let what = format!("{n} failed CreateCase attempts on record");
+    wait_until_ok(DEADLINE, &what, async || {
         let case = warroom::store::escalation::latest_case(store.db(), id)
             .await
             .expect("cases readable");
         if case.as_ref().is_some_and(|c| c.attempts >= n) {
-            return;
+            Ok(())
+        } else {
+            Err(case)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{n} failed CreateCase attempts never recorded: {case:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Messages still waiting in the outbox (read-only, beside the running bot).
-fn outbox_pending(world: &World) -> i64 {
-    let conn = rusqlite::Connection::open_with_flags(
-        &world.db_path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("database opens read-only");
-    conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-        [],
-        |r| r.get(0),
-    )
-    .expect("outbox readable")
-}
-
-/// Wait until the outbox is empty: every message delivered or given up on.
-async fn wait_outbox_drained(world: &World, deadline: Duration) {
-    let until = tokio::time::Instant::now() + deadline;
-    while outbox_pending(world) > 0 {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "the outbox never drained"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await
 }
 
 /// A whole minute near now, so Slack's timestamps and the bot's hand-moved clock agree.
@@ -463,14 +434,10 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
     // AWS opens the case at once but answers only after the bot is gone.
     aws.fake.slow_aws("CreateCase", Duration::from_secs(20), 1);
     assert_eq!(world.command(BOB, &ch, "escalate aws urgent").await, None);
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while aws.fake.support_cases().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "CreateCase never reached AWS"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sync(DEADLINE, "CreateCase to reach AWS", || {
+        !aws.fake.support_cases().is_empty()
+    })
+    .await;
     bot.kill(&world).await;
     assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 0);
 
@@ -545,7 +512,7 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
     wait_posts(&world, &ch, "AWS Support replied", 2, DEADLINE).await;
     aws.wait_calls("DescribeCommunications", outage_polls + 3)
         .await;
-    wait_outbox_drained(&world, DEADLINE).await;
+    wait_outbox_unsent(&world).await;
     assert_eq!(bot_posts(&world, &ch, "We are looking at your queue"), 1);
     assert_eq!(bot_posts(&world, &ch, "The queue is draining again"), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::AwsReply).await, 2);
@@ -572,7 +539,7 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
     assert_eq!(world.command(ALICE, &ch, "aws yes").await, None);
     wait_posts(&world, &ch, "says AWS is involved", 1, DEADLINE).await;
-    wait_outbox_drained(&world, DEADLINE).await;
+    wait_outbox_unsent(&world).await;
 
     // The outage: the outbox backs off 250 ms more per failure, so 8 failures take ~9 s.
     let failures: u32 = if soak() { 25 } else { 8 };
@@ -594,7 +561,7 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
         outage + DEADLINE,
     )
     .await;
-    wait_outbox_drained(&world, DEADLINE).await;
+    wait_outbox_unsent(&world).await;
     let refused = world
         .emu
         .api_calls()

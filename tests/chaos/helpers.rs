@@ -127,6 +127,35 @@ pub async fn wait_header_matches(world: &World, store: &Store, channel: &str) {
     .await
 }
 
+/// Messages still waiting in the outbox, read from the SQLite file beside the running bot
+/// (read-only, without the bot's pool, so it works while the database misbehaves).
+pub fn outbox_unsent(world: &World) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(
+        &world.db_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("database opens read-only");
+    conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
+        [],
+        |r| r.get(0),
+    )
+    .expect("outbox readable")
+}
+
+/// Wait until the outbox is empty ([`outbox_unsent`]): every message delivered or given up on.
+pub async fn wait_outbox_unsent(world: &World) {
+    wait_until_ok(
+        DEADLINE,
+        "the outbox to drain",
+        async || match outbox_unsent(world) {
+            0 => Ok(()),
+            n => Err(Seen(format!("{n} outbox rows unsent"))),
+        },
+    )
+    .await
+}
+
 /// The real `warroom` binary, run with a config file against the emulator.
 pub struct BotProcess {
     child: tokio::process::Child,

@@ -34,6 +34,16 @@ pub async fn wait_until_some<T>(
 pub async fn wait_until_ok<T, S: Debug>(
     deadline: Duration,
     what: &str,
+    check: impl AsyncFnMut() -> Result<T, S>,
+) -> T {
+    wait_until_ok_every(deadline, POLL, what, check).await
+}
+
+/// [`wait_until_ok`], looking every `poll` (for a check that is costly itself).
+pub async fn wait_until_ok_every<T, S: Debug>(
+    deadline: Duration,
+    poll: Duration,
+    what: &str,
     mut check: impl AsyncFnMut() -> Result<T, S>,
 ) -> T {
     let until = tokio::time::Instant::now() + deadline;
@@ -44,6 +54,21 @@ pub async fn wait_until_ok<T, S: Debug>(
         };
         if tokio::time::Instant::now() >= until {
             panic!("waited {deadline:?} for {what}; last seen: {seen:#?}");
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// The value `check` gives once it gives one, or `None` after `deadline`: for a test that
+/// asserts on the outcome itself (say, that a process exited, with its log).
+pub async fn within<T>(deadline: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= until {
+            return None;
         }
         tokio::time::sleep(POLL).await;
     }
