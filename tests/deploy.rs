@@ -11,8 +11,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_cloudwatch::types::StateValue;
 use helpers::{
-    wait_timeline, wait_until_ok, wait_until_ok_every, Seen, World, ALICE, BOB, CAROL, DEADLINE,
+    wait_timeline, wait_until_ok, wait_until_ok_every, Aws, CpuAlarm, Seen, World, ALICE, BOB,
+    CAROL, DEADLINE,
 };
 use serde_yaml::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -716,28 +718,10 @@ fn assert_none_of(logs: &str, secrets: &[&str]) {
 }
 
 /// An alarm in moto (behind the AWS fake) for the bot to find, in ALARM.
-async fn fire_alarm(fake: &warroom::aws::fake::AwsFake, name: &str) {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
-    let cw = fake.operator_cloudwatch("us-east-1");
-    cw.put_metric_alarm()
-        .alarm_name(name)
-        .namespace("AWS/EC2")
-        .metric_name("CPUUtilization")
-        .statistic(Statistic::Average)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(80.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .expect("PutMetricAlarm");
-    cw.set_alarm_state()
-        .alarm_name(name)
-        .state_value(StateValue::Alarm)
-        .state_reason("Threshold Crossed")
-        .send()
-        .await
-        .expect("SetAlarmState");
+async fn fire_alarm(aws: &Aws, name: &str) {
+    CpuAlarm::new(name).period(60).put(&aws.cw).await;
+    aws.set_state(name, StateValue::Alarm, "Threshold Crossed")
+        .await;
 }
 
 /// The real binary at `RUST_LOG=debug`, in both log formats, with real credentials in
@@ -747,9 +731,8 @@ async fn fire_alarm(fake: &warroom::aws::fake::AwsFake, name: &str) {
 /// Slack handed the bot (each works like a password for a while).
 #[tokio::test]
 async fn debug_logs_of_a_full_run_carry_no_secrets() {
-    let (fake, _moto) = warroom::aws::fake::AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
+    let aws = Aws::start().await;
+    let fake = &aws.fake;
     let world = World::with_config(EmulatorConfig {
         bot_token: BOT_TOKEN.into(),
         app_token: APP_TOKEN.into(),
@@ -762,12 +745,12 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
         ("AWS_ACCESS_KEY_ID", AWS_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
     ];
-    let aws = format!(
+    let aws_config = format!(
         "[aws]\nendpoint_url = \"{}\"\n[alarms]\npoll_interval = \"200ms\"\ncorrelation_window = \"1ms\"\n[escalation]\nsupport_api = true\n",
         fake.endpoint_url()
     );
     for format in ["json", "human"] {
-        let mut bot = Bot::start_with(&world, &["--log-format", format], &env, &aws).await;
+        let mut bot = Bot::start_with(&world, &["--log-format", format], &env, &aws_config).await;
         world
             .emu
             .wait_for_connections(1, DEADLINE)
@@ -791,7 +774,7 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
         // A poll signed with the keys opens a war room; a case is opened through moto.
         let alarm = format!("cpu-high-{format}");
         let calls = fake.call_count("DescribeAlarms");
-        fire_alarm(&fake, &alarm).await;
+        fire_alarm(&aws, &alarm).await;
         let war_room = world
             .emu
             .wait_until(DEADLINE, |ws| {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helpers::{
-    wait_timeline, wait_until_ok, wait_until_ok_every, BotProcess, Seen, World, ALICE, BOB, CAROL,
-    DEADLINE, TEST_FAILOVER,
+    wait_timeline, wait_until_ok, wait_until_ok_every, Aws, BotProcess, Seen, World, ALICE, BOB,
+    CAROL, DEADLINE, TEST_FAILOVER,
 };
 use warroom::app::App;
 use warroom::clock::SystemClock;
@@ -463,27 +463,11 @@ async fn doctor_with_config(world: &World, extra: &str) -> (bool, String) {
 
 #[tokio::test]
 async fn doctor_checks_the_events_queue() {
-    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let (fake, _moto) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
-    let sqs = fake.operator_sqs("us-east-1");
-    let url = sqs
-        .create_queue()
-        .queue_name("warroom-events")
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("a queue URL")
-        .to_string();
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("{}")
-        .send()
-        .await
-        .expect("SendMessage");
+    let aws = Aws::start_with_queue().await;
+    let fake = &aws.fake;
+    let url = aws.queue_url().to_string();
+    aws.send("{}").await;
     let config = |queue: &str| {
         format!(
             "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\
@@ -510,11 +494,9 @@ async fn doctor_checks_the_events_queue() {
 
 #[tokio::test]
 async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan() {
-    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let (fake, _moto) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
+    let aws = Aws::start().await;
+    let fake = &aws.fake;
 
     let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
     assert!(ok, "{out}");
@@ -1071,11 +1053,9 @@ async fn warroom_drill_records_one_request_the_running_bot_opens() {
 
 #[tokio::test]
 async fn doctor_assumes_every_account_role_and_names_the_refused_one() {
-    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let (fake, _moto) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
+    let aws = Aws::start().await;
+    let fake = &aws.fake;
     let denied = "arn:aws:iam::222222222222:role/warroom-read";
     fake.deny_assume_role(denied, true);
     let config = format!(

@@ -6,13 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use futures::StreamExt;
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer};
-use warroom::aws::AwsAccess;
 use warroom::clock::SystemClock;
-use warroom::demo::config_for_emulator;
 use warroom::domain::health_service::HealthEvent;
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::{EntryKind, Severity, UserId};
@@ -21,100 +18,6 @@ use warroom::slack_emulator::{Fault, Message};
 use warroom::store::Store;
 
 use crate::helpers::*;
-
-const REGION: &str = "us-east-1";
-const POLL: Duration = Duration::from_millis(200);
-
-/// moto, the CBOR front and Health fake before it, and an SDK client for the operator.
-struct Aws {
-    fake: AwsFake,
-    cw: aws_sdk_cloudwatch::Client,
-    _moto: MotoServer,
-}
-
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        Aws {
-            cw: fake.operator_cloudwatch(REGION),
-            fake,
-            _moto: moto,
-        }
-    }
-
-    /// An EC2 CPU alarm (in OK until [`Aws::fire`]).
-    async fn put_alarm(&self, name: &str, description: &str) {
-        self.put_tagged_alarm(name, description, &[]).await
-    }
-
-    async fn put_tagged_alarm(&self, name: &str, description: &str, tags: &[(&str, &str)]) {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| {
-                aws_sdk_cloudwatch::types::Tag::builder()
-                    .key(*k)
-                    .value(*v)
-                    .build()
-            })
-            .collect();
-        self.cw
-            .put_metric_alarm()
-            .set_tags(Some(tags))
-            .alarm_name(name)
-            .alarm_description(description)
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .dimensions(
-                Dimension::builder()
-                    .name("AutoScalingGroupName")
-                    .value("checkout-web")
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(80.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
-            .await
-            .expect("PutMetricAlarm");
-    }
-
-    async fn set_state(&self, name: &str, state: StateValue, reason: &str) {
-        self.cw
-            .set_alarm_state()
-            .alarm_name(name)
-            .state_value(state)
-            .state_reason(reason)
-            .send()
-            .await
-            .expect("SetAlarmState");
-    }
-
-    async fn fire(&self, name: &str) {
-        self.set_state(
-            name,
-            StateValue::Alarm,
-            "Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)",
-        )
-        .await;
-    }
-
-    /// Wait until the bot has polled DescribeAlarms `n` more times.
-    async fn wait_polls(&self, n: usize) {
-        let start = self.fake.call_count("DescribeAlarms");
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while self.fake.call_count("DescribeAlarms") < start + n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped polling"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 fn route(name: &str, alarm_name: &str) -> Route {
     Route {
@@ -150,28 +53,15 @@ async fn start_bot_adjusted(
     routes: Vec<Route>,
     adjust: impl FnOnce(&mut warroom::config::Config),
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = POLL;
-    config.alarms.health_recheck = Duration::from_millis(400);
-    config.alarms.routes.routes = routes;
-    adjust(&mut config);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access)
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(SystemClock);
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
+        .start_aws_bot(Some(&aws.fake), clock, Connect::AtLeastOne, |config| {
+            poll_alarms(config);
+            config.alarms.health_recheck = Duration::from_millis(400);
+            config.alarms.routes.routes = routes;
+            adjust(config);
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 fn incident_channels(world: &World) -> Vec<String> {
@@ -315,7 +205,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     .await;
 
     // Three polls later: still one incident, one channel, one first post, one transition.
-    aws.wait_polls(3).await;
+    aws.wait_calls("DescribeAlarms", 3).await;
     let store = world.store().await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
@@ -408,7 +298,7 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
         "CloudWatch alarm *db-latency* is in *ALARM*",
     )
     .await;
-    aws.wait_polls(3).await;
+    aws.wait_calls("DescribeAlarms", 3).await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
             .await
@@ -446,7 +336,7 @@ async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
             .any(|x| x.kind == EntryKind::AlarmRecovered && x.text.contains("web-cpu went to OK"))
     })
     .await;
-    aws.wait_polls(2).await;
+    aws.wait_calls("DescribeAlarms", 2).await;
     let record = incident_in(&store, &channel).await;
     assert!(
         record.incident.is_open(),
@@ -484,7 +374,7 @@ async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_i
         );
     }
     wait_post(&world, &channel, "joined this incident").await;
-    aws.wait_polls(2).await;
+    aws.wait_calls("DescribeAlarms", 2).await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
             .await
@@ -728,7 +618,7 @@ async fn without_a_support_plan_health_is_explained_once_and_never_asked_again()
     let channels = wait_channels(&world, 2).await;
     wait_post(&world, &channels[1], "is in *ALARM*").await;
     // Several polls and re-check periods later: one explanation, one Health call in all.
-    aws.wait_polls(5).await;
+    aws.wait_calls("DescribeAlarms", 5).await;
     let said: usize = channels
         .iter()
         .map(|c| posts_containing(&world, c, "AWS Health cannot be checked"))
@@ -807,37 +697,12 @@ on_both_backends!(a_bot_killed_mid_setup_restarts_without_a_second_incident);
 /// An alarm on the EC2 CPU of `group`, tagged `team`, created and fired by the operator
 /// with `cw` (in whichever account its credentials act).
 async fn fire_in(cw: &aws_sdk_cloudwatch::Client, name: &str, team: &str) {
-    cw.put_metric_alarm()
-        .alarm_name(name)
-        .namespace("AWS/EC2")
-        .metric_name("CPUUtilization")
-        .dimensions(
-            Dimension::builder()
-                .name("AutoScalingGroupName")
-                .value(name)
-                .build(),
-        )
-        .statistic(Statistic::Average)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(80.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("team")
-                .value(team)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("PutMetricAlarm");
-    cw.set_alarm_state()
-        .alarm_name(name)
-        .state_value(StateValue::Alarm)
-        .state_reason("Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)")
-        .send()
-        .await
-        .expect("SetAlarmState");
+    CpuAlarm::new(name)
+        .on_group(name)
+        .tagged(&[("team", team)])
+        .put(cw)
+        .await;
+    set_state(cw, name, StateValue::Alarm, CPU_BREACH).await;
 }
 
 fn member_account(name: &str, account_id: &str) -> warroom::config::AccountConfig {
@@ -924,7 +789,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
 
     // The refused role is asked again every round, and the others keep being polled.
     let denied_before = assume_role_calls(&aws);
-    aws.wait_polls(4).await;
+    aws.wait_calls("DescribeAlarms", 4).await;
     assert!(
         assume_role_calls(&aws) > denied_before,
         "the refused role is retried"

@@ -8,10 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer};
-use warroom::aws::AwsAccess;
 use warroom::clock::{Clock, ManualClock};
-use warroom::demo::config_for_emulator;
 use warroom::domain::EntryKind;
 use warroom::slack::render_support as ui;
 use warroom::slack_emulator::Message;
@@ -28,21 +25,6 @@ fn clock() -> ManualClock {
     )
 }
 
-/// moto behind the AWS fake.
-struct Aws {
-    fake: AwsFake,
-    _moto: MotoServer,
-}
-
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        Aws { fake, _moto: moto }
-    }
-}
-
 /// The bot with `[escalation]`: case nudge after 30m (SEV1 after 15m), repeat every 15m,
 /// no stale-update nudges unless `update_every` is given, Support polled every minute.
 async fn start(
@@ -51,37 +33,23 @@ async fn start(
     aws: Option<&Aws>,
     update_every: Option<std::time::Duration>,
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    let e = &mut config.escalation;
-    e.aws_support_after = std::time::Duration::from_secs(30 * 60);
-    e.aws_support_after_by_severity = [(
-        warroom::domain::Severity::Sev1,
-        std::time::Duration::from_secs(15 * 60),
-    )]
-    .into();
-    e.renudge_every = std::time::Duration::from_secs(15 * 60);
-    e.update_every = update_every;
-    e.support_poll_interval = std::time::Duration::from_secs(60);
-    e.cc_email_addresses = vec!["oncall@example.com".into()];
-    e.support_usergroup = Some("S0AWSADMIN".into());
-    if let Some(aws) = aws {
-        config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    }
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access)
-        .await
-        .expect("bot starts");
+    let fake = aws.map(|aws| &aws.fake);
+    let clock = Arc::new(clock.clone());
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
+        .start_aws_bot(fake, clock, Connect::OneMore, |config| {
+            escalate(config);
+            let e = &mut config.escalation;
+            e.aws_support_after_by_severity = [(
+                warroom::domain::Severity::Sev1,
+                std::time::Duration::from_secs(15 * 60),
+            )]
+            .into();
+            e.update_every = update_every;
+            e.support_poll_interval = std::time::Duration::from_secs(60);
+            e.cc_email_addresses = vec!["oncall@example.com".into()];
+            e.support_usergroup = Some("S0AWSADMIN".into());
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 async fn stop(world: &World, app: App) {

@@ -6,138 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer, ACCOUNT_ID};
-use warroom::aws::AwsAccess;
+use warroom::aws::fake::ACCOUNT_ID;
 use warroom::clock::SystemClock;
 use warroom::config::EventsConfig;
-use warroom::demo::config_for_emulator;
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::Severity;
 use warroom::slack::render::plain_text;
 
 use crate::helpers::*;
-
-const REGION: &str = "us-east-1";
-
-/// moto with the AWS fake before it, the operator's CloudWatch and SQS clients, the queue.
-struct Aws {
-    fake: AwsFake,
-    cw: aws_sdk_cloudwatch::Client,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-    _moto: MotoServer,
-}
-
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        let sqs = fake.operator_sqs(REGION);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("warroom-events")
-            .send()
-            .await
-            .expect("CreateQueue")
-            .queue_url()
-            .expect("a queue URL")
-            .to_string();
-        Aws {
-            cw: fake.operator_cloudwatch(REGION),
-            sqs,
-            queue_url,
-            fake,
-            _moto: moto,
-        }
-    }
-
-    /// An EC2 CPU alarm in moto (in OK until fired).
-    async fn put_alarm(&self, name: &str) {
-        self.cw
-            .put_metric_alarm()
-            .alarm_name(name)
-            .alarm_description("CPU of the checkout fleet")
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .dimensions(
-                Dimension::builder()
-                    .name("AutoScalingGroupName")
-                    .value("checkout-web")
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(80.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
-            .await
-            .expect("PutMetricAlarm");
-    }
-
-    /// Fire the alarm in moto; its StateUpdatedTimestamp, as the event will carry it.
-    async fn fire(&self, name: &str) -> DateTime<Utc> {
-        self.cw
-            .set_alarm_state()
-            .alarm_name(name)
-            .state_value(StateValue::Alarm)
-            .state_reason(
-                "Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)",
-            )
-            .send()
-            .await
-            .expect("SetAlarmState");
-        let out = self
-            .cw
-            .describe_alarms()
-            .alarm_names(name)
-            .send()
-            .await
-            .expect("DescribeAlarms");
-        let t = out.metric_alarms()[0]
-            .state_updated_timestamp()
-            .expect("a state time");
-        DateTime::from_timestamp_millis(t.to_millis().expect("millis")).expect("a time")
-    }
-
-    /// EventBridge delivering one event to the queue.
-    async fn send(&self, body: &str) {
-        self.sqs
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .expect("SendMessage");
-    }
-
-    /// Messages in the queue, visible or handed out and not yet deleted.
-    async fn depth(&self) -> u64 {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let out = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .expect("GetQueueAttributes");
-        let attrs = out.attributes().cloned().unwrap_or_default();
-        let n = |k: A| {
-            attrs
-                .get(&k)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible)
-    }
-}
 
 /// "CloudWatch Alarm State Change", as AWS's documentation shows it, for an alarm in moto's
 /// account.
@@ -237,51 +116,39 @@ async fn start_bot_with(
     poll: Option<Duration>,
     adjust: impl FnOnce(&mut warroom::config::Config),
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.polling = poll.is_some();
-    config.alarms.poll_interval = poll.unwrap_or(Duration::from_secs(3600));
-    config.alarms.health_recheck = Duration::from_secs(3600);
-    // No "what changed" look-up (it lists the alarms in ALARM): DescribeAlarms is then the
-    // poller's alone.
-    config.diagnostics.enabled = false;
-    // The Support poll only looks at a new case at once, then hourly: a reply seen within
-    // the test came from the queue.
-    config.escalation.support_api = true;
-    config.escalation.support_poll_interval = Duration::from_secs(3600);
-    config.alarms.routes.routes = vec![Route {
-        name: "checkout".into(),
-        matcher: Matcher {
-            alarm_name: Some(Glob::new("checkout-*")),
-            ..Matcher::default()
-        },
-        severity: Severity::Sev2,
-        ..Route::default_route()
-    }];
-    config.events = Some(EventsConfig {
-        sqs_queue_url: aws.queue_url.clone(),
-        region: REGION.to_string(),
-        wait: Duration::from_secs(1),
-        batch: 10,
-        health_opens_incident: false,
-    });
-    adjust(&mut config);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access)
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(SystemClock);
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
+        .start_aws_bot(Some(&aws.fake), clock, Connect::AtLeastOne, |config| {
+            poll_alarms(config);
+            config.alarms.polling = poll.is_some();
+            config.alarms.poll_interval = poll.unwrap_or(Duration::from_secs(3600));
+            config.alarms.health_recheck = Duration::from_secs(3600);
+            // No "what changed" look-up (it lists the alarms in ALARM): DescribeAlarms is
+            // then the poller's alone.
+            config.diagnostics.enabled = false;
+            // The Support poll only looks at a new case at once, then hourly: a reply seen
+            // within the test came from the queue.
+            config.escalation.support_api = true;
+            config.escalation.support_poll_interval = Duration::from_secs(3600);
+            config.alarms.routes.routes = vec![Route {
+                name: "checkout".into(),
+                matcher: Matcher {
+                    alarm_name: Some(Glob::new("checkout-*")),
+                    ..Matcher::default()
+                },
+                severity: Severity::Sev2,
+                ..Route::default_route()
+            }];
+            config.events = Some(EventsConfig {
+                sqs_queue_url: aws.queue_url().to_string(),
+                region: REGION.to_string(),
+                wait: Duration::from_secs(1),
+                batch: 10,
+                health_opens_incident: false,
+            });
+            adjust(config);
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 /// Wait until the bot has handled `n` queue messages of `kind` and the queue is empty.
@@ -341,7 +208,7 @@ async fn wait_one_channel(world: &World) -> String {
 #[tokio::test]
 async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     let world = World::new().await;
-    let aws = Aws::start().await;
+    let aws = Aws::start_with_queue().await;
     let app = start_bot(&world, &aws, None).await;
     // A body that is no event, and an event with a broken detail, come first: deleted and
     // counted, and the queue goes on.
@@ -352,8 +219,9 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     assert_eq!(app.service.metrics.queue_messages_malformed(), 2);
     assert!(incident_channels(&world).is_empty());
 
-    aws.put_alarm("checkout-web-cpu").await;
-    let at = aws.fire("checkout-web-cpu").await;
+    aws.put_alarm("checkout-web-cpu", "CPU of the checkout fleet")
+        .await;
+    let at = aws.fire_timed("checkout-web-cpu").await;
     // The test's own DescribeAlarms (reading the state time) is the only one.
     let described = aws.fake.call_count("DescribeAlarms");
     let body = alarm_event("checkout-web-cpu", "ALARM", at);
@@ -410,10 +278,11 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
 
 /// On PostgreSQL the leader reads the queue and polls, as one process does on SQLite.
 async fn the_same_transition_from_queue_and_poll_opens_one_incident(world: World) {
-    let aws = Aws::start().await;
-    aws.put_alarm("checkout-db-cpu").await;
+    let aws = Aws::start_with_queue().await;
+    aws.put_alarm("checkout-db-cpu", "CPU of the checkout fleet")
+        .await;
     let app = start_bot(&world, &aws, Some(Duration::from_millis(200))).await;
-    let at = aws.fire("checkout-db-cpu").await;
+    let at = aws.fire_timed("checkout-db-cpu").await;
     // The event and the poll race for the same transition.
     aws.send(&alarm_event("checkout-db-cpu", "ALARM", at)).await;
     let channel = wait_one_channel(&world).await;
@@ -444,10 +313,11 @@ on_both_backends!(the_same_transition_from_queue_and_poll_opens_one_incident);
 #[tokio::test]
 async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
     let world = World::new().await;
-    let aws = Aws::start().await;
+    let aws = Aws::start_with_queue().await;
     let app = start_bot(&world, &aws, None).await;
-    aws.put_alarm("checkout-web-cpu").await;
-    let at = aws.fire("checkout-web-cpu").await;
+    aws.put_alarm("checkout-web-cpu", "CPU of the checkout fleet")
+        .await;
+    let at = aws.fire_timed("checkout-web-cpu").await;
     aws.send(&alarm_event("checkout-web-cpu", "ALARM", at))
         .await;
     let channel = wait_one_channel(&world).await;
@@ -506,7 +376,7 @@ fn support_event(case_id: &str, event_name: &str, origin: &str) -> String {
 #[tokio::test]
 async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
     let world = World::new().await;
-    let aws = Aws::start().await;
+    let aws = Aws::start_with_queue().await;
     let app = start_bot(&world, &aws, None).await;
     let ch = world.declare(ALICE, "Queue backlog sev2").await;
     assert_eq!(world.command(BOB, &ch, "escalate aws urgent").await, None);
@@ -557,7 +427,7 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
 #[tokio::test]
 async fn an_account_specific_health_issue_opens_an_incident_on_the_health_route() {
     let world = World::new().await;
-    let aws = Aws::start().await;
+    let aws = Aws::start_with_queue().await;
     let app = start_bot_with(&world, &aws, None, |c| {
         if let Some(e) = c.events.as_mut() {
             e.health_opens_incident = true;
@@ -615,7 +485,7 @@ async fn an_account_specific_health_issue_opens_an_incident_on_the_health_route(
 #[tokio::test]
 async fn an_alarm_from_a_listed_account_is_routed_by_tags_read_in_that_account() {
     let world = World::new().await;
-    let aws = Aws::start().await;
+    let aws = Aws::start_with_queue().await;
     let role_arn = "arn:aws:iam::111111111111:role/warroom-read";
     let app = start_bot_with(&world, &aws, None, |c| {
         c.aws.accounts = vec![warroom::config::AccountConfig {
@@ -637,24 +507,11 @@ async fn an_alarm_from_a_listed_account_is_routed_by_tags_read_in_that_account()
     })
     .await;
     let cw = aws.fake.operator_cloudwatch_as(REGION, role_arn).await;
-    cw.put_metric_alarm()
-        .alarm_name("checkout-web-cpu")
-        .namespace("AWS/EC2")
-        .metric_name("CPUUtilization")
-        .statistic(Statistic::Average)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(80.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("team")
-                .value("payments")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("PutMetricAlarm in the member account");
+    // In the member account.
+    CpuAlarm::new("checkout-web-cpu")
+        .tagged(&[("team", "payments")])
+        .put(&cw)
+        .await;
     aws.send(&alarm_event_in(
         "111111111111",
         "checkout-web-cpu",

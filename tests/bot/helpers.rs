@@ -8,6 +8,8 @@ use std::time::Duration;
 mod common;
 
 #[allow(unused_imports)]
+pub use common::aws::*;
+#[allow(unused_imports)]
 pub use common::wait::*;
 #[allow(unused_imports)]
 pub(crate) use common::world::on_both_backends;

@@ -12,13 +12,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use chrono::{TimeZone, Utc};
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer};
-use warroom::aws::AwsAccess;
 use warroom::clock::{ManualClock, SharedClock, SystemClock};
-use warroom::demo::config_for_emulator;
 use warroom::domain::EntryKind;
 use warroom::slack::render::plain_text;
 use warroom::slack_emulator::Fault;
@@ -26,9 +23,6 @@ use warroom::store::Store;
 
 use crate::helpers::*;
 
-const REGION: &str = "us-east-1";
-/// The alarm poll interval of the in-process bots.
-const POLL: Duration = Duration::from_millis(200);
 /// Attempts the SDK makes per call (standard retry mode) before warroom sees the error.
 const SDK_ATTEMPTS: usize = 3;
 /// An outage that lasts until it is cleared by hand.
@@ -38,102 +32,26 @@ fn soak() -> bool {
     std::env::var("WARROOM_SOAK").is_ok_and(|v| v == "1")
 }
 
-/// moto behind the AWS fake, and a CloudWatch client for the test playing the operator.
-struct Aws {
-    fake: AwsFake,
-    cw: aws_sdk_cloudwatch::Client,
-    _moto: MotoServer,
-}
+/// Why the chaos suite moves its alarms.
+const REASON: &str = "Threshold Crossed: set by the chaos suite";
 
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        Aws {
-            cw: fake.operator_cloudwatch(REGION),
-            fake,
-            _moto: moto,
-        }
-    }
-
-    async fn put_alarm(&self, name: &str) {
-        self.cw
-            .put_metric_alarm()
-            .alarm_name(name)
-            .alarm_description("CPU of the checkout fleet")
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .statistic(Statistic::Average)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(80.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
-            .await
-            .expect("PutMetricAlarm");
-    }
-
-    async fn set_state(&self, name: &str, state: StateValue) {
-        self.cw
-            .set_alarm_state()
-            .alarm_name(name)
-            .state_value(state)
-            .state_reason("Threshold Crossed: set by the chaos suite")
-            .send()
-            .await
-            .expect("SetAlarmState");
-    }
-
-    /// Wait until the fake has answered `n` more calls of `operation` (than now).
-    async fn wait_calls(&self, operation: &str, n: usize) {
-        self.wait_calls_since(operation, self.fake.call_count(operation), n)
-            .await
-    }
-
-    /// Wait until the fake has answered `n` more calls of `operation` than `start`. Allows
-    /// 2 s a call on top of [`DEADLINE`]: the SDK backs off between its retries, and slow
-    /// answers are slow.
-    async fn wait_calls_since(&self, operation: &str, start: usize, n: usize) {
-        let allowed =
-            DEADLINE + Duration::from_secs(2).saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
-        let deadline = tokio::time::Instant::now() + allowed;
-        while self.fake.call_count(operation) < start + n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped calling {operation}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-fn static_keys() -> AwsAccess {
-    AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    }
+/// The CPU alarm the chaos suite fires (no dimension).
+async fn put_alarm(aws: &Aws, name: &str) {
+    CpuAlarm::new(name)
+        .described("CPU of the checkout fleet")
+        .put(&aws.cw)
+        .await
 }
 
 /// The bot in-process, polling the fake's CloudWatch every [`POLL`].
 async fn start_alarm_bot(world: &World, aws: &Aws) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).expect("config");
-    config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = POLL;
-    config.alarms.health_recheck = Duration::from_secs(600);
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), static_keys())
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(SystemClock);
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
+        .start_aws_bot(Some(&aws.fake), clock, Connect::OneMore, |config| {
+            poll_alarms(config);
+            config.alarms.health_recheck = Duration::from_secs(600);
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 /// The bot in-process with `[escalation]` (a case nudge 30 minutes into an incident AWS is
@@ -145,26 +63,13 @@ async fn start_escalation_bot(
     aws: Option<&Aws>,
     support_poll: Duration,
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).expect("config");
-    let e = &mut config.escalation;
-    e.aws_support_after = Duration::from_secs(30 * 60);
-    e.renudge_every = Duration::from_secs(15 * 60);
-    e.update_every = None;
-    e.support_poll_interval = support_poll;
-    if let Some(aws) = aws {
-        config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    }
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, clock, static_keys())
-        .await
-        .expect("bot starts");
+    let fake = aws.map(|aws| &aws.fake);
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
+        .start_aws_bot(fake, clock, Connect::OneMore, |config| {
+            escalate(config);
+            config.escalation.support_poll_interval = support_poll;
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 async fn stop(world: &World, app: App) {
@@ -269,12 +174,13 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
     let aws = Aws::start().await;
     let app = start_alarm_bot(&world, &aws).await;
     let store = world.store().await;
-    aws.put_alarm("checkout-web-cpu").await;
+    put_alarm(&aws, "checkout-web-cpu").await;
     let outage_polls = if soak() { 20 } else { 3 };
 
     aws.fake
         .fail_cloudwatch("DescribeAlarms", "Throttling", UNTIL_CLEARED);
-    aws.set_state("checkout-web-cpu", StateValue::Alarm).await;
+    aws.set_state("checkout-web-cpu", StateValue::Alarm, REASON)
+        .await;
     aws.wait_calls("DescribeAlarms", outage_polls * SDK_ATTEMPTS)
         .await;
     assert!(
@@ -300,7 +206,8 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
     aws.fake
         .fail_cloudwatch("DescribeAlarms", "InternalServiceFault", UNTIL_CLEARED);
     aws.wait_calls("DescribeAlarms", SDK_ATTEMPTS).await;
-    aws.set_state("checkout-web-cpu", StateValue::Ok).await;
+    aws.set_state("checkout-web-cpu", StateValue::Ok, REASON)
+        .await;
     aws.wait_calls("DescribeAlarms", outage_polls * SDK_ATTEMPTS)
         .await;
     assert_eq!(bot_posts(&world, &channel, "recovered (OK)"), 0);
@@ -332,8 +239,8 @@ async fn slow_alarm_polls_longer_than_the_interval_do_not_duplicate_anything() {
     aws.fake.slow_aws("DescribeEvents", slow, 2);
     let app = start_alarm_bot(&world, &aws).await;
     let store = world.store().await;
-    aws.put_alarm("db-latency").await;
-    aws.set_state("db-latency", StateValue::Alarm).await;
+    put_alarm(&aws, "db-latency").await;
+    aws.set_state("db-latency", StateValue::Alarm, REASON).await;
 
     let channel = wait_incident_channel(&world).await;
     wait_posts(&world, &channel, "is in *ALARM*", 1, DEADLINE).await;

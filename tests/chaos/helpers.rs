@@ -15,6 +15,7 @@ use warroom::store::Store;
 #[path = "../common/mod.rs"]
 mod common;
 
+pub use common::aws::*;
 pub use common::wait::*;
 pub use common::world::*;
 

@@ -8,5 +8,6 @@
 
 #![allow(dead_code, unused_imports, unused_macros)]
 
+pub mod aws;
 pub mod wait;
 pub mod world;

@@ -1,12 +1,12 @@
 //! Waiting on a condition with a deadline, never sleeping and hoping: poll the condition
-//! every [`POLL`] until it holds, and fail naming what was awaited (and what was last seen)
+//! every [`RECHECK`] until it holds, and fail naming what was awaited (and what was last seen)
 //! once the deadline has passed.
 
 use std::fmt::Debug;
 use std::time::Duration;
 
 /// How often a condition is looked at again.
-pub const POLL: Duration = Duration::from_millis(20);
+pub const RECHECK: Duration = Duration::from_millis(20);
 
 /// Wait until `check` holds; panics naming `what` after `deadline`.
 pub async fn wait_until(deadline: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -36,7 +36,7 @@ pub async fn wait_until_ok<T, S: Debug>(
     what: &str,
     check: impl AsyncFnMut() -> Result<T, S>,
 ) -> T {
-    wait_until_ok_every(deadline, POLL, what, check).await
+    wait_until_ok_every(deadline, RECHECK, what, check).await
 }
 
 /// [`wait_until_ok`], looking every `poll` (for a check that is costly itself).
@@ -70,7 +70,7 @@ pub async fn within<T>(deadline: Duration, mut check: impl AsyncFnMut() -> Optio
         if tokio::time::Instant::now() >= until {
             return None;
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(RECHECK).await;
     }
 }
 

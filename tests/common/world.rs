@@ -128,12 +128,9 @@ impl World {
     }
 
     /// The bot's config for this world: the emulator, the database, responders bob and
-    /// carol, and a short PostgreSQL failover ([`TEST_FAILOVER`]).
+    /// carol.
     pub fn bot_config(&self) -> (Config, Secrets) {
-        let (mut config, secrets) =
-            config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).expect("config");
-        config.database.failover_after = TEST_FAILOVER;
-        (config, secrets)
+        config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).expect("config")
     }
 
     /// Build the bot in-process on `clock` (AWS through `aws`, when given) and wait until
@@ -164,7 +161,8 @@ impl World {
 
     /// Start the bot in-process (responders: bob and carol) and wait for its connection.
     pub async fn start_bot(&self) -> App {
-        let (config, secrets) = self.bot_config();
+        let (mut config, secrets) = self.bot_config();
+        config.database.failover_after = TEST_FAILOVER;
         self.launch(
             config,
             secrets,
@@ -178,6 +176,7 @@ impl World {
     /// Start the bot with a hand-moved clock and config changes (responders: bob and carol).
     pub async fn start_bot_with(&self, clock: SharedClock, tweak: impl FnOnce(&mut Config)) -> App {
         let (mut config, secrets) = self.bot_config();
+        config.database.failover_after = TEST_FAILOVER;
         tweak(&mut config);
         self.launch(config, secrets, clock, None, Connect::OneMore)
             .await
