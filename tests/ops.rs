@@ -11,30 +11,22 @@ use std::time::Duration;
 
 use helpers::{
     wait_timeline, wait_until_ok, wait_until_ok_every, Aws, BotProcess, Seen, World, ALICE, BOB,
-    CAROL, DEADLINE, TEST_FAILOVER,
+    DEADLINE,
 };
 use warroom::app::App;
 use warroom::clock::SystemClock;
-use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::demo::bot_scopes;
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault};
 
 /// Start the bot in-process with the ops listener on a free port; returns it and the base URL.
 async fn start_with_listener(world: &World) -> (App, String) {
-    let (mut config, secrets) = config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL])
-        .expect("config for the emulator");
-    config.server.listen = Some("127.0.0.1:0".parse().expect("an address"));
-    config.database.failover_after = TEST_FAILOVER;
-    let before = world.emu.connection_count();
-    let app = App::build(config, secrets, Arc::new(SystemClock))
-        .await
-        .expect("bot starts");
     // The Socket Mode connection is opened in the background: a slash command sent before
-    // it is up finds no connection.
-    world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
-        .await
-        .expect("bot connects");
+    // it is up finds no connection. (Started waits for it.)
+    let app = world
+        .start_bot_with(Arc::new(SystemClock), |config| {
+            config.server.listen = Some("127.0.0.1:0".parse().expect("an address"));
+        })
+        .await;
     let addr = app.ops_addr().expect("the ops listener is on");
     (app, format!("http://{addr}"))
 }

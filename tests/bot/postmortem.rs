@@ -13,7 +13,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, FakeTrailEvent};
-use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::demo::{bot_scopes, config_for_emulator};
@@ -30,7 +29,6 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 13, 0, 0).unwrap()
 }
 
-const REGION: &str = "us-east-1";
 /// The load balancer's 5xx alarm that opens the golden incident.
 const ALARM: &str = "checkout-alb-5xx";
 
@@ -54,9 +52,7 @@ fn config(world: &World, tweak: impl FnOnce(&mut Config)) -> (Config, warroom::c
 /// (SEV2, Alice on call, a runbook).
 fn alarms_on(config: &mut Config, aws: &AwsFake) {
     config.aws.endpoint_url = Some(aws.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = std::time::Duration::from_millis(200);
+    poll_alarms(config);
     config.alarms.routes.routes = vec![Route {
         name: "checkout".to_string(),
         matcher: Matcher {
@@ -82,19 +78,15 @@ async fn start_with_aws(
 ) -> App {
     let (mut config, secrets) = config(world, |c| alarms_on(c, aws));
     tweak(&mut config);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".to_string(),
-        secret_access_key: "testing".to_string(),
-    };
-    let app = App::build_with_aws(config, secrets, clock, access)
-        .await
-        .expect("bot starts");
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
+        .launch(
+            config,
+            secrets,
+            clock,
+            Some(test_keys()),
+            Connect::AtLeastOne,
+        )
         .await
-        .expect("bot connects");
-    app
 }
 
 /// The bot's, the emulator's and AWS's clocks, moved together (AWS shares the bot's).

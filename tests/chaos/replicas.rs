@@ -19,7 +19,6 @@ use warroom::store::Store;
 
 use crate::helpers::*;
 
-const REGION: &str = "us-east-1";
 const AWS_ENV: [(&str, &str); 3] = [
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
