@@ -14,8 +14,7 @@ use warroom::domain::health_service::HealthEvent;
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::{EntryKind, Severity, UserId};
 use warroom::slack::render::plain_text;
-use warroom::slack_emulator::{Fault, Message};
-use warroom::store::Store;
+use warroom::slack_emulator::Fault;
 
 use crate::helpers::*;
 
@@ -64,76 +63,12 @@ async fn start_bot_adjusted(
         .await
 }
 
-fn incident_channels(world: &World) -> Vec<String> {
-    world
-        .emu
-        .channels()
-        .into_iter()
-        .filter(|c| c.name.starts_with("inc-"))
-        .map(|c| c.id)
-        .collect()
-}
-
-/// Wait for `n` incident channels; returns their ids in creation order.
-async fn wait_channels(world: &World, n: usize) -> Vec<String> {
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            let ids: Vec<String> = ws
-                .channels
-                .iter()
-                .filter(|c| c.name.starts_with("inc-"))
-                .map(|c| c.id.clone())
-                .collect();
-            (ids.len() >= n).then_some(ids)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {n} incident channels: {e}"))
-}
-
-/// Wait for a bot message in `channel` whose visible text contains `needle`.
-async fn wait_post(world: &World, channel: &str, needle: &str) -> Message {
-    let bot = world.emu.config().bot_user_id.clone();
-    let (ch, needle_s) = (channel.to_string(), needle.to_string());
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.messages
-                .get(&ch)?
-                .iter()
-                .find(|m| {
-                    m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(&needle_s)
-                })
-                .cloned()
-        })
-        .await
-        .unwrap_or_else(|e| {
-            let seen: Vec<String> = world
-                .emu
-                .messages(channel)
-                .iter()
-                .map(|m| plain_text(&m.text, m.blocks.as_ref()))
-                .collect();
-            panic!("no post containing {needle:?}: {e}; the channel has {seen:#?}")
-        })
-}
-
 fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
     world
         .emu
         .messages(channel)
         .iter()
         .filter(|m| plain_text(&m.text, m.blocks.as_ref()).contains(needle))
-        .count()
-}
-
-async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
-    let r = incident_in(store, channel).await;
-    warroom::store::timeline::of_incident(store.db(), r.incident.id)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
         .count()
 }
 
@@ -147,7 +82,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     aws.fire("checkout-web-cpu").await;
 
     let channel = wait_channels(&world, 1).await.remove(0);
-    let first = wait_post(
+    let first = bot_post(
         &world,
         &channel,
         "CloudWatch alarm *checkout-web-cpu* is in *ALARM*",
@@ -197,7 +132,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     assert_eq!(widget["metrics"][0][1], "CPUUtilization");
     assert_eq!(widget["annotations"]["horizontal"][0]["value"], 80.0);
     // Health: nothing reported for EC2 in the alarm's region, said plainly.
-    wait_post(
+    bot_post(
         &world,
         &channel,
         "AWS Health reports no open issue for EC2 in us-east-1",
@@ -214,7 +149,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
             .len(),
         1
     );
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
     let record = incident_in(&store, &channel).await;
@@ -280,7 +215,7 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
     .await;
     bot.kill().await;
     assert!(
-        incident_channels(&world).is_empty(),
+        world.inc_channels().is_empty(),
         "killed before the channel existed"
     );
     world
@@ -292,7 +227,7 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
     let bot = BotProcess::start_with(&world, &config, &env).await;
     world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
     let channel = wait_channels(&world, 1).await.remove(0);
-    wait_post(
+    bot_post(
         &world,
         &channel,
         "CloudWatch alarm *db-latency* is in *ALARM*",
@@ -306,7 +241,7 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
             .len(),
         1
     );
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
     bot.kill().await;
@@ -320,7 +255,7 @@ async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
     aws.put_alarm("web-cpu", "CPU").await;
     aws.fire("web-cpu").await;
     let channel = wait_channels(&world, 1).await.remove(0);
-    wait_post(&world, &channel, "is in *ALARM*").await;
+    bot_post(&world, &channel, "is in *ALARM*").await;
 
     aws.set_state(
         "web-cpu",
@@ -328,7 +263,7 @@ async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
         "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0)",
     )
     .await;
-    let post = wait_post(&world, &channel, "*web-cpu* recovered (OK) at").await;
+    let post = bot_post(&world, &channel, "*web-cpu* recovered (OK) at").await;
     assert!(plain_text(&post.text, None).contains("/incident status monitoring"));
     let store = world.store().await;
     wait_timeline(&store, &channel, "the recovery", |e| {
@@ -373,7 +308,7 @@ async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_i
             "{n} is not on the timeline"
         );
     }
-    wait_post(&world, &channel, "joined this incident").await;
+    bot_post(&world, &channel, "joined this incident").await;
     aws.wait_calls("DescribeAlarms", 2).await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
@@ -382,7 +317,7 @@ async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_i
             .len(),
         1
     );
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     app.stop().await.unwrap();
 }
 
@@ -511,7 +446,7 @@ async fn alarm_text_is_shown_not_interpreted() {
     .await;
     aws.fire("web-5xx").await;
     let channel = wait_channels(&world, 1).await.remove(0);
-    let first = wait_post(&world, &channel, "is in *ALARM*").await;
+    let first = bot_post(&world, &channel, "is in *ALARM*").await;
     let raw = format!("{} {}", first.text, first.blocks.as_ref().unwrap());
     assert!(!raw.contains("<!channel>"), "{raw}");
     assert!(!raw.contains("<https://evil"), "{raw}");
@@ -552,7 +487,7 @@ async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
     aws.put_alarm("web-cpu", "CPU").await;
     aws.fire("web-cpu").await;
     let channel = wait_channels(&world, 1).await.remove(0);
-    let post = wait_post(
+    let post = bot_post(
         &world,
         &channel,
         "AWS Health reports an issue for EC2 in us-east-1",
@@ -574,7 +509,7 @@ async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
         REGION,
         now + chrono::Duration::minutes(5),
     ));
-    wait_post(&world, &channel, "AWS Health has news for EC2 in us-east-1").await;
+    bot_post(&world, &channel, "AWS Health has news for EC2 in us-east-1").await;
     wait_timeline(&store, &channel, "the update", |e| {
         e.iter()
             .filter(|x| x.kind == EntryKind::HealthEvent)
@@ -612,11 +547,11 @@ async fn without_a_support_plan_health_is_explained_once_and_never_asked_again()
     aws.put_alarm("web-cpu", "CPU").await;
     aws.fire("web-cpu").await;
     let first = wait_channels(&world, 1).await.remove(0);
-    wait_post(&world, &first, "AWS Health cannot be checked").await;
+    bot_post(&world, &first, "AWS Health cannot be checked").await;
     aws.put_alarm("db-cpu", "CPU").await;
     aws.fire("db-cpu").await;
     let channels = wait_channels(&world, 2).await;
-    wait_post(&world, &channels[1], "is in *ALARM*").await;
+    bot_post(&world, &channels[1], "is in *ALARM*").await;
     // Several polls and re-check periods later: one explanation, one Health call in all.
     aws.wait_calls("DescribeAlarms", 5).await;
     let said: usize = channels
@@ -673,7 +608,7 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
         .await
         .expect("all three channels in the end");
     for channel in &channels {
-        wait_post(&world, channel, "is in *ALARM*").await;
+        bot_post(&world, channel, "is in *ALARM*").await;
     }
     let refused = world
         .emu
@@ -762,7 +697,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
     let channels = wait_channels(&world, 2).await;
     let mut seen = Vec::new();
     for ch in &channels {
-        let first = wait_post(&world, ch, "is in *ALARM*").await;
+        let first = bot_post(&world, ch, "is in *ALARM*").await;
         seen.push(plain_text(&first.text, first.blocks.as_ref()));
     }
     let payments_post = seen
@@ -779,7 +714,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         .any(|t| t.contains("checkout-web-cpu") && t.contains("web (SEV2)")));
     // "What changed" in the payments war room looks in the payments account: the own
     // account's firing alarm is not its neighbour.
-    let neighbours = wait_post(&world, &channels[1], "Other alarms in ALARM").await;
+    let neighbours = bot_post(&world, &channels[1], "Other alarms in ALARM").await;
     let neighbours = plain_text(&neighbours.text, neighbours.blocks.as_ref());
     assert!(
         neighbours.contains("Other alarms in ALARM in us-east-1:* none")
@@ -794,7 +729,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         assume_role_calls(&aws) > denied_before,
         "the refused role is retried"
     );
-    assert_eq!(incident_channels(&world).len(), 2);
+    assert_eq!(world.inc_channels().len(), 2);
     let m = &app.service.metrics;
     assert_eq!(m.alarm_poll_failing("legacy", REGION), Some(true));
     assert_eq!(m.alarm_poll_failing("payments", REGION), Some(false));
@@ -813,7 +748,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         .await;
     fire_in(&legacy_cw, "legacy-queue-depth", "legacy").await;
     let channels = wait_channels(&world, 3).await;
-    let third = wait_post(&world, &channels[2], "is in *ALARM*").await;
+    let third = bot_post(&world, &channels[2], "is in *ALARM*").await;
     let text = plain_text(&third.text, third.blocks.as_ref());
     assert!(text.contains("legacy-queue-depth"), "{text}");
     assert!(text.contains("account 222222222222"), "{text}");
@@ -871,7 +806,7 @@ async fn a_route_with_a_private_type_opens_a_private_war_room() {
     assert!(ch.is_private, "{ch:?}");
     assert!(ch.name.ends_with("-private"), "{}", ch.name);
     assert!(!ch.name.contains("payroll"), "{}", ch.name);
-    wait_post(&world, &channel, "Tell the data protection officer").await;
+    bot_post(&world, &channel, "Tell the data protection officer").await;
     let store = world.store().await;
     let record = incident_in(&store, &channel).await;
     assert!(record.private);
@@ -879,7 +814,7 @@ async fn a_route_with_a_private_type_opens_a_private_war_room() {
 
     // Outside the channel, only the redacted line.
     assert_eq!(world.command(BOB, &channel, "sev 1").await, None);
-    let notice = wait_post(&world, &status, "a private SEV1 incident").await;
+    let notice = bot_post(&world, &status, "a private SEV1 incident").await;
     let shown = format!("{} {:?}", notice.text, notice.blocks);
     assert!(!shown.to_lowercase().contains("payroll"), "{shown}");
 }

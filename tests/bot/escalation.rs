@@ -5,25 +5,15 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use warroom::app::App;
 use warroom::clock::{Clock, ManualClock};
 use warroom::domain::EntryKind;
 use warroom::slack::render_support as ui;
-use warroom::slack_emulator::Message;
 use warroom::store::Store;
 
 use crate::helpers::*;
-
-/// A whole minute near now, so Slack's own timestamps and the bot's clock agree.
-fn clock() -> ManualClock {
-    let now = Utc::now();
-    ManualClock::new(
-        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 60, 0)
-            .unwrap(),
-    )
-}
 
 /// The bot with `[escalation]`: case nudge after 30m (SEV1 after 15m), repeat every 15m,
 /// no stale-update nudges unless `update_every` is given, Support polled every minute.
@@ -52,47 +42,10 @@ async fn start(
         .await
 }
 
-async fn stop(world: &World, app: App) {
-    app.stop().await.expect("bot stops");
-    world.emu.drop_connections();
-}
-
 /// Move the bot's clock and wake its scheduler.
 fn advance(app: &App, clock: &ManualClock, by: Duration) {
     clock.advance(by);
     app.service.kick_timers();
-}
-
-/// The bot's messages in `channel` that contain `needle`.
-fn bot_posts(world: &World, channel: &str, needle: &str) -> Vec<Message> {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .into_iter()
-        .filter(|m| m.user == bot && shown(m).contains(needle))
-        .collect()
-}
-
-/// Wait until at least `n` bot messages in `channel` contain `needle`.
-async fn wait_posts(world: &World, channel: &str, needle: &str, n: usize) -> Vec<Message> {
-    let bot = world.emu.config().bot_user_id.clone();
-    let ch = channel.to_string();
-    let needle = needle.to_string();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            let found: Vec<Message> = ws
-                .messages
-                .get(&ch)?
-                .iter()
-                .filter(|m| m.user == bot && shown(m).contains(&needle))
-                .cloned()
-                .collect();
-            (found.len() >= n).then_some(found)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {n} posts with {needle:?} in {channel}: {e}"))
 }
 
 const CASE_NUDGE: &str = "no AWS Support case is open";
@@ -150,16 +103,6 @@ async fn support_polls(app: &App, clock: &ManualClock, aws: &Aws, n: usize) {
     }
 }
 
-async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
-    let r = incident_in(store, channel).await;
-    warroom::store::timeline::of_incident(store.db(), r.incident.id)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
-}
-
 /// Declare (SEV2), then say AWS is involved: the case clock starts at the declare.
 async fn aws_incident(world: &World) -> String {
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
@@ -171,7 +114,7 @@ async fn aws_incident(world: &World) -> String {
 #[tokio::test]
 async fn the_case_nudge_fires_once_at_the_deadline_then_repeats_until_someone_acts() {
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, None, None).await;
     let store = world.store().await;
     let opened = clock.now();
@@ -253,7 +196,7 @@ async fn answered(world: &World, channel: &str, ts: &str) -> String {
 #[tokio::test]
 async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, None, None).await;
     let store = world.store().await;
     let ch = aws_incident(&world).await;
@@ -319,7 +262,7 @@ async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
 }
 
 async fn a_nudge_due_while_the_bot_was_down_fires_once_after_the_restart(world: World) {
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, None, None).await;
     let ch = aws_incident(&world).await;
     stop(&world, app).await;
@@ -363,7 +306,7 @@ async fn open_modal(world: &World, ch: &str, user: &str) -> warroom::slack_emula
 async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirrored_once() {
     let aws = Aws::start().await;
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, Some(&aws), None).await;
     let store = world.store().await;
     let ch = world
@@ -537,7 +480,7 @@ async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirror
 async fn aws_going_quiet_on_a_case_is_nudged_on_its_severity_target() {
     let aws = Aws::start().await;
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, Some(&aws), None).await;
     let store = world.store().await;
     let ch = world.declare(ALICE, "Queue backlog sev2").await;
@@ -574,7 +517,7 @@ async fn only_the_response_team_may_open_a_case_and_failures_are_explained() {
     world
         .emu
         .add_usergroup("S0AWSADMIN", "aws-admins", &["U0AWSADMIN1"]);
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, Some(&aws), None).await;
     let ch = aws_incident(&world).await;
     world.emu.join_channel(&ch, DAVE);
@@ -630,7 +573,7 @@ async fn only_the_response_team_may_open_a_case_and_failures_are_explained() {
 #[tokio::test]
 async fn a_stale_stakeholder_update_is_nudged_and_an_update_resets_the_clock() {
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(
         &world,
         &clock,

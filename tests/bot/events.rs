@@ -14,7 +14,6 @@ use warroom::clock::SystemClock;
 use warroom::config::EventsConfig;
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::Severity;
-use warroom::slack::render::plain_text;
 
 use crate::helpers::*;
 
@@ -169,42 +168,6 @@ async fn wait_handled(app: &App, aws: &Aws, kind: &str, n: u64) {
     .await;
 }
 
-fn incident_channels(world: &World) -> Vec<String> {
-    world
-        .emu
-        .channels()
-        .into_iter()
-        .filter(|c| c.name.starts_with("inc-"))
-        .map(|c| c.id)
-        .collect()
-}
-
-fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(needle))
-        .count()
-}
-
-async fn wait_post(world: &World, channel: &str, needle: &str) {
-    let ch = channel.to_string();
-    wait_until(DEADLINE, &format!("a post with {needle:?}"), async || {
-        posts_containing(world, &ch, needle) > 0
-    })
-    .await;
-}
-
-async fn wait_one_channel(world: &World) -> String {
-    wait_until(DEADLINE, "an incident channel", async || {
-        !incident_channels(world).is_empty()
-    })
-    .await;
-    incident_channels(world).remove(0)
-}
-
 #[tokio::test]
 async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     let world = World::new().await;
@@ -217,7 +180,7 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
         .await;
     wait_handled(&app, &aws, "malformed", 2).await;
     assert_eq!(app.service.metrics.queue_messages_malformed(), 2);
-    assert!(incident_channels(&world).is_empty());
+    assert!(world.inc_channels().is_empty());
 
     aws.put_alarm("checkout-web-cpu", "CPU of the checkout fleet")
         .await;
@@ -227,7 +190,7 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     let body = alarm_event("checkout-web-cpu", "ALARM", at);
     aws.send(&body).await;
     let channel = wait_one_channel(&world).await;
-    wait_post(
+    bot_post(
         &world,
         &channel,
         "CloudWatch alarm *checkout-web-cpu* is in *ALARM*",
@@ -242,7 +205,7 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
         "Open the alarm in the CloudWatch console (account 123456789012)",
     ] {
         assert_eq!(
-            posts_containing(&world, &channel, want),
+            bot_posts(&world, &channel, want).len(),
             1,
             "{want:?} not in the first post"
         );
@@ -258,9 +221,9 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     aws.send(&body).await;
     wait_handled(&app, &aws, "alarm", 2).await;
     wait_outbox_drained(&world.store().await).await;
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     assert_eq!(
-        posts_containing(&world, &channel, "is in *ALARM*"),
+        bot_posts(&world, &channel, "is in *ALARM*").len(),
         1,
         "one first post"
     );
@@ -286,7 +249,7 @@ async fn the_same_transition_from_queue_and_poll_opens_one_incident(world: World
     // The event and the poll race for the same transition.
     aws.send(&alarm_event("checkout-db-cpu", "ALARM", at)).await;
     let channel = wait_one_channel(&world).await;
-    wait_post(&world, &channel, "is in *ALARM*").await;
+    bot_post(&world, &channel, "is in *ALARM*").await;
     wait_handled(&app, &aws, "alarm", 1).await;
     // Several more polls see the alarm still in ALARM, and the same event comes again.
     aws.send(&alarm_event("checkout-db-cpu", "ALARM", at)).await;
@@ -298,8 +261,8 @@ async fn the_same_transition_from_queue_and_poll_opens_one_incident(world: World
     .await;
     let store = world.store().await;
     wait_outbox_drained(&store).await;
-    assert_eq!(incident_channels(&world).len(), 1, "one incident");
-    assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(world.inc_channels().len(), 1, "one incident");
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     let r = incident_in(&store, &channel).await;
     let transitions = warroom::store::alarms::of_incident(store.db(), r.incident.id)
         .await
@@ -322,7 +285,7 @@ async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
         .await;
     let channel = wait_one_channel(&world).await;
     // The war room's own Health check (nothing open yet) comes first.
-    wait_post(&world, &channel, "AWS Health reports no open issue").await;
+    bot_post(&world, &channel, "AWS Health reports no open issue").await;
 
     // Another service's and another region's events are not this incident's.
     let now = Utc::now();
@@ -330,24 +293,21 @@ async fn a_health_event_from_the_queue_joins_the_open_incident_once() {
     aws.send(&health_event("EC2", "eu-west-1", now)).await;
     let ec2 = health_event("EC2", REGION, now);
     aws.send(&ec2).await;
-    wait_post(
+    bot_post(
         &world,
         &channel,
         &format!("AWS Health event for EC2 in {REGION} (account {ACCOUNT_ID})"),
     )
     .await;
-    wait_post(&world, &channel, "AWS_EC2_OPERATIONAL_ISSUE").await;
+    bot_post(&world, &channel, "AWS_EC2_OPERATIONAL_ISSUE").await;
     wait_handled(&app, &aws, "health", 3).await;
     // Delivered again: not posted again.
     aws.send(&ec2).await;
     wait_handled(&app, &aws, "health", 4).await;
     wait_outbox_drained(&world.store().await).await;
-    assert_eq!(
-        posts_containing(&world, &channel, "AWS Health event for"),
-        1
-    );
-    assert_eq!(posts_containing(&world, &channel, "RDS"), 0);
-    assert_eq!(posts_containing(&world, &channel, "eu-west-1"), 0);
+    assert_eq!(bot_posts(&world, &channel, "AWS Health event for").len(), 1);
+    assert_eq!(bot_posts(&world, &channel, "RDS").len(), 0);
+    assert_eq!(bot_posts(&world, &channel, "eu-west-1").len(), 0);
     app.stop().await.unwrap();
 }
 
@@ -380,7 +340,7 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
     let app = start_bot(&world, &aws, None).await;
     let ch = world.declare(ALICE, "Queue backlog sev2").await;
     assert_eq!(world.command(BOB, &ch, "escalate aws urgent").await, None);
-    wait_post(&world, &ch, "opened AWS Support case").await;
+    bot_post(&world, &ch, "opened AWS Support case").await;
     let case_id = aws.fake.support_cases()[0].case_id.clone();
     // The case's first look (right after CreateCase); the next poll is an hour away.
     wait_until(DEADLINE, "the new case's first poll", async || {
@@ -407,8 +367,8 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
     );
     aws.send(&support_event(&case_id, "AddCommunicationToCase", "AWS"))
         .await;
-    wait_post(&world, &ch, "AWS Support replied").await;
-    wait_post(&world, &ch, "We see elevated errors on your queue.").await;
+    bot_post(&world, &ch, "AWS Support replied").await;
+    bot_post(&world, &ch, "We see elevated errors on your queue.").await;
     wait_handled(&app, &aws, "support_case", 2).await;
     assert_eq!(
         aws.fake.call_count("DescribeCommunications"),
@@ -420,7 +380,7 @@ async fn a_support_reply_from_the_queue_is_mirrored_before_the_next_poll() {
         .await;
     wait_handled(&app, &aws, "support_case", 3).await;
     wait_outbox_drained(&world.store().await).await;
-    assert_eq!(posts_containing(&world, &ch, "AWS Support replied"), 1);
+    assert_eq!(bot_posts(&world, &ch, "AWS Support replied").len(), 1);
     app.stop().await.unwrap();
 }
 
@@ -444,12 +404,12 @@ async fn an_account_specific_health_issue_opens_an_incident_on_the_health_route(
     // A public service event is everyone's: it opens nothing.
     aws.send(&health_event("RDS", REGION, now)).await;
     wait_handled(&app, &aws, "health", 1).await;
-    assert!(incident_channels(&world).is_empty());
+    assert!(world.inc_channels().is_empty());
 
     let issue = health_event_scoped("EC2", REGION, now, "ACCOUNT_SPECIFIC");
     aws.send(&issue).await;
     let channel = wait_one_channel(&world).await;
-    wait_post(
+    bot_post(
         &world,
         &channel,
         &format!("AWS Health event for EC2 in {REGION} (account {ACCOUNT_ID})"),
@@ -472,11 +432,8 @@ async fn an_account_specific_health_issue_opens_an_incident_on_the_health_route(
     aws.send(&issue).await;
     wait_handled(&app, &aws, "health", 3).await;
     wait_outbox_drained(&store).await;
-    assert_eq!(incident_channels(&world).len(), 1);
-    assert_eq!(
-        posts_containing(&world, &channel, "AWS Health event for"),
-        1
-    );
+    assert_eq!(world.inc_channels().len(), 1);
+    assert_eq!(bot_posts(&world, &channel, "AWS Health event for").len(), 1);
     app.stop().await.unwrap();
 }
 
@@ -520,7 +477,7 @@ async fn an_alarm_from_a_listed_account_is_routed_by_tags_read_in_that_account()
     ))
     .await;
     let channel = wait_one_channel(&world).await;
-    wait_post(
+    bot_post(
         &world,
         &channel,
         "CloudWatch alarm *checkout-web-cpu* is in *ALARM*",
@@ -528,7 +485,7 @@ async fn an_alarm_from_a_listed_account_is_routed_by_tags_read_in_that_account()
     .await;
     for want in ["payments (SEV1)", "us-east-1 (account 111111111111)"] {
         assert_eq!(
-            posts_containing(&world, &channel, want),
+            bot_posts(&world, &channel, want).len(),
             1,
             "{want:?} not in the first post"
         );

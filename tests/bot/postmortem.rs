@@ -110,16 +110,6 @@ async fn command(world: &World, user: &str, channel: &str, text: &str) {
     world.bot_messages(channel, before + 1).await;
 }
 
-fn bot_count(world: &World, channel: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot)
-        .count()
-}
-
 /// Wait for the war room an alarm opens: its channel, once the bot has posted `last` there.
 async fn alarm_war_room(world: &World, alarm: &str, last: &str) -> String {
     let name = format!("-{alarm}");

@@ -76,16 +76,6 @@ async fn start(
         .await
 }
 
-fn bot_count(world: &World, channel: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot)
-        .count()
-}
-
 /// Run a command that posts a notice; wait for the notice.
 async fn command(world: &World, user: &str, channel: &str, text: &str) {
     let before = bot_count(world, channel);

@@ -13,11 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use warroom::app::App;
-use warroom::clock::{ManualClock, SharedClock, SystemClock};
+use warroom::clock::{SharedClock, SystemClock};
 use warroom::domain::EntryKind;
-use warroom::slack::render::plain_text;
 use warroom::slack_emulator::Fault;
 use warroom::store::Store;
 
@@ -72,67 +71,6 @@ async fn start_escalation_bot(
         .await
 }
 
-async fn stop(world: &World, app: App) {
-    app.stop().await.expect("bot stops");
-    world.emu.drop_connections();
-}
-
-/// The bot's messages in `channel` whose visible text contains `needle`.
-fn bot_posts(world: &World, channel: &str, needle: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(needle))
-        .count()
-}
-
-/// Wait (up to `deadline`) until at least `n` bot messages in `channel` contain `needle`.
-async fn wait_posts(world: &World, channel: &str, needle: &str, n: usize, deadline: Duration) {
-    let bot = world.emu.config().bot_user_id.clone();
-    let (ch, needle_s) = (channel.to_string(), needle.to_string());
-    world
-        .emu
-        .wait_until(deadline, |ws| {
-            let found = ws
-                .messages
-                .get(&ch)?
-                .iter()
-                .filter(|m| {
-                    m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(&needle_s)
-                })
-                .count();
-            (found >= n).then_some(())
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {n} posts with {needle:?} in {channel}: {e}"));
-}
-
-/// Wait for the first `inc-` channel.
-async fn wait_incident_channel(world: &World) -> String {
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.channels
-                .iter()
-                .find(|c| c.name.starts_with("inc-"))
-                .map(|c| c.id.clone())
-        })
-        .await
-        .expect("an incident channel")
-}
-
-async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
-    let r = incident_in(store, channel).await;
-    warroom::store::timeline::of_incident(store.db(), r.incident.id)
-        .await
-        .expect("timeline readable")
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
-}
-
 /// Wait until the incident's latest case has `n` failed CreateCase attempts on record. The
 /// bot reads its clock for the next retry only after CreateCase has answered, so a test that
 /// moves the clock as soon as AWS has *seen* the call can push that retry out of reach.
@@ -150,16 +88,6 @@ async fn wait_case_attempts(store: &Store, channel: &str, n: i64) {
         }
     })
     .await
-}
-
-/// A whole minute near now, so Slack's timestamps and the bot's hand-moved clock agree.
-fn manual_clock() -> ManualClock {
-    let now = Utc::now();
-    ManualClock::new(
-        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 60, 0)
-            .single()
-            .expect("a valid time"),
-    )
 }
 
 // --- CloudWatch alarms ----------------------------------------------------------------------
@@ -195,11 +123,11 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
     // The SDK's retries gave up and warroom saw the throttling (so do operators: /metrics).
     assert!(app.metrics.aws_calls_of("DescribeAlarms", "Throttling") >= 1);
 
-    let channel = wait_incident_channel(&world).await;
-    wait_posts(&world, &channel, "is in *ALARM*", 1, DEADLINE).await;
+    let channel = wait_one_channel(&world).await;
+    wait_posts(&world, &channel, "is in *ALARM*", 1).await;
     aws.wait_calls("DescribeAlarms", 3).await;
     check_invariants(&world, &store, 1).await;
-    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
 
     // 5xx now, and the alarm recovers during the outage.
@@ -210,7 +138,7 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
         .await;
     aws.wait_calls("DescribeAlarms", outage_polls * SDK_ATTEMPTS)
         .await;
-    assert_eq!(bot_posts(&world, &channel, "recovered (OK)"), 0);
+    assert_eq!(bot_posts(&world, &channel, "recovered (OK)").len(), 0);
     aws.fake
         .fail_cloudwatch("DescribeAlarms", "InternalServiceFault", 0);
     assert!(
@@ -218,11 +146,11 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
             .aws_calls_of("DescribeAlarms", "InternalServiceFault")
             >= 1
     );
-    wait_posts(&world, &channel, "recovered (OK)", 1, DEADLINE).await;
+    wait_posts(&world, &channel, "recovered (OK)", 1).await;
     aws.wait_calls("DescribeAlarms", 3).await;
     check_invariants(&world, &store, 1).await;
-    assert_eq!(bot_posts(&world, &channel, "recovered (OK)"), 1);
-    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(bot_posts(&world, &channel, "recovered (OK)").len(), 1);
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     app.stop().await.expect("bot stops");
 }
 
@@ -242,12 +170,12 @@ async fn slow_alarm_polls_longer_than_the_interval_do_not_duplicate_anything() {
     put_alarm(&aws, "db-latency").await;
     aws.set_state("db-latency", StateValue::Alarm, REASON).await;
 
-    let channel = wait_incident_channel(&world).await;
-    wait_posts(&world, &channel, "is in *ALARM*", 1, DEADLINE).await;
+    let channel = wait_one_channel(&world).await;
+    wait_posts(&world, &channel, "is in *ALARM*", 1).await;
     // Every slow answer given, and a few polls after them.
     aws.wait_calls("DescribeAlarms", times as usize + 3).await;
     check_invariants(&world, &store, 1).await;
-    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
     let files = world
         .emu
@@ -269,7 +197,7 @@ async fn slow_alarm_polls_longer_than_the_interval_do_not_duplicate_anything() {
 async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     let aws = Aws::start().await;
     let world = World::new().await;
-    let clock = manual_clock();
+    let clock = whole_minute_clock();
     let shared: SharedClock = Arc::new(clock.clone());
     let poll = Duration::from_secs(60);
     let app = start_escalation_bot(&world, shared.clone(), Some(&aws), poll).await;
@@ -280,7 +208,7 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     aws.fake
         .fail_support("CreateCase", "ThrottlingException", 2 * SDK_ATTEMPTS as u32);
     assert_eq!(world.command(BOB, &ch, "escalate aws high").await, None);
-    wait_posts(&world, &ch, "keeps trying", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "keeps trying", 1).await;
     stop(&world, app).await;
 
     let app = start_escalation_bot(&world, shared.clone(), Some(&aws), poll).await;
@@ -295,7 +223,7 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     wait_case_attempts(&store, &ch, 2).await;
     clock.advance(chrono::Duration::seconds(35));
     app.service.kick_timers();
-    wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "opened AWS Support case", 1).await;
     stop(&world, app).await;
 
     let app = start_escalation_bot(&world, shared.clone(), Some(&aws), poll).await;
@@ -307,8 +235,8 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
             .await;
     }
     assert_eq!(aws.fake.support_cases().len(), 1, "one case at AWS");
-    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 1);
-    assert_eq!(bot_posts(&world, &ch, "keeps trying"), 1);
+    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case").len(), 1);
+    assert_eq!(bot_posts(&world, &ch, "keeps trying").len(), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::SupportCase).await, 1);
     check_invariants(&world, &store, 1).await;
     stop(&world, app).await;
@@ -346,7 +274,7 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
     })
     .await;
     bot.kill(&world).await;
-    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 0);
+    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case").len(), 0);
 
     let bot = BotProcess::start_with_env(&world, "", &extra, &env).await;
     world
@@ -354,7 +282,7 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
         .wait_for_connections(1, DEADLINE)
         .await
         .expect("bot reconnects");
-    wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "opened AWS Support case", 1).await;
     let store = world.store().await;
     wait_timeline(&store, &ch, "the case on the timeline", |e| {
         e.iter().any(|x| x.kind == EntryKind::SupportCase)
@@ -364,7 +292,7 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
     let cases = aws.fake.support_cases();
     assert_eq!(cases.len(), 1, "one case at AWS: {cases:?}");
     assert_eq!(aws.fake.call_count("CreateCase"), 1, "never asked twice");
-    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 1);
+    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case").len(), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::SupportCase).await, 1);
     let case = warroom::store::escalation::latest_case(
         store.db(),
@@ -390,7 +318,7 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
     let store = world.store().await;
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
     assert_eq!(world.command(BOB, &ch, "escalate aws high").await, None);
-    wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "opened AWS Support case", 1).await;
     let case_id = aws.fake.support_cases()[0].case_id.clone();
     let outage_polls = if soak() { 20 } else { 3 };
 
@@ -404,10 +332,10 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
         .add_support_reply(&case_id, "We are looking at your queue.", Utc::now(), &[]);
     aws.wait_calls("DescribeCommunications", outage_polls * SDK_ATTEMPTS)
         .await;
-    assert_eq!(bot_posts(&world, &ch, "AWS Support replied"), 0);
+    assert_eq!(bot_posts(&world, &ch, "AWS Support replied").len(), 0);
     aws.fake
         .fail_support("DescribeCommunications", "InternalServerError", 0);
-    wait_posts(&world, &ch, "AWS Support replied", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "AWS Support replied", 1).await;
 
     // Slow answers: each takes longer than three poll intervals.
     let slow = poll * 3;
@@ -416,12 +344,18 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
     aws.wait_calls("DescribeCommunications", 1).await;
     aws.fake
         .add_support_reply(&case_id, "The queue is draining again.", Utc::now(), &[]);
-    wait_posts(&world, &ch, "AWS Support replied", 2, DEADLINE).await;
+    wait_posts(&world, &ch, "AWS Support replied", 2).await;
     aws.wait_calls("DescribeCommunications", outage_polls + 3)
         .await;
     wait_outbox_unsent(&world).await;
-    assert_eq!(bot_posts(&world, &ch, "We are looking at your queue"), 1);
-    assert_eq!(bot_posts(&world, &ch, "The queue is draining again"), 1);
+    assert_eq!(
+        bot_posts(&world, &ch, "We are looking at your queue").len(),
+        1
+    );
+    assert_eq!(
+        bot_posts(&world, &ch, "The queue is draining again").len(),
+        1
+    );
     assert_eq!(count_kind(&store, &ch, EntryKind::AwsReply).await, 2);
     check_invariants(&world, &store, 1).await;
     stop(&world, app).await;
@@ -434,7 +368,7 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
 #[tokio::test]
 async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() {
     let world = World::new().await;
-    let clock = manual_clock();
+    let clock = whole_minute_clock();
     let app = start_escalation_bot(
         &world,
         Arc::new(clock.clone()),
@@ -445,7 +379,7 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
     let store = world.store().await;
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
     assert_eq!(world.command(ALICE, &ch, "aws yes").await, None);
-    wait_posts(&world, &ch, "says AWS is involved", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "says AWS is involved", 1).await;
     wait_outbox_unsent(&world).await;
 
     // The outage: the outbox backs off 250 ms more per failure, so 8 failures take ~9 s.
@@ -460,7 +394,7 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
         e.iter().any(|x| x.kind == EntryKind::Nudge)
     })
     .await;
-    wait_posts(
+    wait_posts_within(
         &world,
         &ch,
         "no AWS Support case is open",
@@ -476,7 +410,10 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
         .filter(|c| c.method == "chat.postMessage" && c.http_status == 503)
         .count();
     assert_eq!(refused, failures as usize, "the whole outage was met");
-    assert_eq!(bot_posts(&world, &ch, "no AWS Support case is open"), 1);
+    assert_eq!(
+        bot_posts(&world, &ch, "no AWS Support case is open").len(),
+        1
+    );
     assert_eq!(count_kind(&store, &ch, EntryKind::Nudge).await, 1);
     check_invariants(&world, &store, 1).await;
     stop(&world, app).await;

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{TimeZone, Utc};
 use warroom::app::App;
 use warroom::aws::AwsAccess;
-use warroom::clock::{SharedClock, SystemClock};
+use warroom::clock::{ManualClock, SharedClock, SystemClock};
 use warroom::config::{Config, Secrets};
 use warroom::demo::{bot_scopes, config_for_emulator};
-use warroom::domain::{IncidentRecord, TimelineEntry};
+use warroom::domain::{EntryKind, IncidentRecord, TimelineEntry};
 use warroom::slack::render::plain_text;
 use warroom::slack_emulator::{EmulatorConfig, Message, SlackEmulator};
 use warroom::store::Store;
@@ -347,7 +348,127 @@ pub async fn bot_post(world: &World, channel: &str, needle: &str) -> Message {
                 .cloned()
         })
         .await
-        .unwrap_or_else(|e| panic!("waiting for warroom to say {needle:?}: {e}"))
+        .unwrap_or_else(|e| {
+            let seen: Vec<String> = world.emu.messages(channel).iter().map(shown).collect();
+            panic!("waiting for warroom to say {needle:?}: {e}; the channel has {seen:#?}")
+        })
+}
+
+/// The bot's messages in `channel` that show `needle`.
+pub fn bot_posts(world: &World, channel: &str, needle: &str) -> Vec<Message> {
+    let bot = world.emu.config().bot_user_id.clone();
+    world
+        .emu
+        .messages(channel)
+        .into_iter()
+        .filter(|m| m.user == bot && shown(m).contains(needle))
+        .collect()
+}
+
+/// How many messages the bot has in `channel`.
+pub fn bot_count(world: &World, channel: &str) -> usize {
+    let bot = world.emu.config().bot_user_id.clone();
+    world
+        .emu
+        .messages(channel)
+        .iter()
+        .filter(|m| m.user == bot)
+        .count()
+}
+
+/// Wait until at least `n` bot messages in `channel` show `needle`; returns them.
+pub async fn wait_posts(world: &World, channel: &str, needle: &str, n: usize) -> Vec<Message> {
+    wait_posts_within(world, channel, needle, n, DEADLINE).await
+}
+
+/// [`wait_posts`] with a deadline of its own.
+pub async fn wait_posts_within(
+    world: &World,
+    channel: &str,
+    needle: &str,
+    n: usize,
+    deadline: Duration,
+) -> Vec<Message> {
+    let bot = world.emu.config().bot_user_id.clone();
+    let ch = channel.to_string();
+    world
+        .emu
+        .wait_until(deadline, |ws| {
+            let found: Vec<Message> = ws
+                .messages
+                .get(&ch)?
+                .iter()
+                .filter(|m| m.user == bot && shown(m).contains(needle))
+                .cloned()
+                .collect();
+            (found.len() >= n).then_some(found)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {n} posts with {needle:?} in {channel}: {e}"))
+}
+
+/// Wait until there are at least `n` `inc-` channels; returns every one.
+pub async fn wait_channels(world: &World, n: usize) -> Vec<String> {
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| {
+            let ids: Vec<String> = ws
+                .channels
+                .iter()
+                .filter(|c| c.name.starts_with("inc-"))
+                .map(|c| c.id.clone())
+                .collect();
+            (ids.len() >= n).then_some(ids)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {n} incident channels: {e}"))
+}
+
+/// Wait for the first `inc-` channel.
+pub async fn wait_one_channel(world: &World) -> String {
+    wait_channels(world, 1).await.remove(0)
+}
+
+/// Stop the in-process bot, close its sockets, and wait until Slack has seen them go.
+pub async fn stop(world: &World, app: App) {
+    app.stop().await.expect("bot stops");
+    world.emu.drop_connections();
+    world
+        .emu
+        .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
+        .await
+        .expect("the bot's connections are gone");
+}
+
+/// A hand-moved clock at the start of this minute, so Slack's own timestamps and the bot's
+/// clock agree.
+pub fn whole_minute_clock() -> ManualClock {
+    clock_at_whole(60)
+}
+
+/// A hand-moved clock at the start of this hour (due times are easy to read).
+pub fn whole_hour_clock() -> ManualClock {
+    clock_at_whole(3600)
+}
+
+fn clock_at_whole(seconds: i64) -> ManualClock {
+    let now = Utc::now().timestamp();
+    ManualClock::new(
+        Utc.timestamp_opt(now - now % seconds, 0)
+            .single()
+            .expect("a valid time"),
+    )
+}
+
+/// How many entries of `kind` the incident's timeline has.
+pub async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
+    let r = incident_in(store, channel).await;
+    warroom::store::timeline::of_incident(store.db(), r.incident.id)
+        .await
+        .expect("timeline readable")
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
 }
 
 pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
