@@ -9,8 +9,7 @@ use chrono::Utc;
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeTrailEvent};
 use warroom::clock::SystemClock;
-use warroom::domain::routing::{Glob, Matcher, Route};
-use warroom::domain::{EntryKind, Severity};
+use warroom::domain::EntryKind;
 use warroom::slack::render::plain_text;
 use warroom::slack_emulator::Message;
 
@@ -32,15 +31,7 @@ async fn start_bot(world: &World, fake: &AwsFake, alarms: bool) -> App {
             config.diagnostics.ignore_events = vec!["CreateSnapshot".to_string()];
             if alarms {
                 poll_alarms(config);
-                config.alarms.routes.routes = vec![Route {
-                    name: "checkout".to_string(),
-                    matcher: Matcher {
-                        alarm_name: Some(Glob::new("checkout-*")),
-                        ..Matcher::default()
-                    },
-                    severity: Severity::Sev2,
-                    ..Route::default_route()
-                }];
+                config.alarms.routes.routes = vec![checkout_route()];
                 // Other alarms fire beside it without opening incidents of their own.
                 config.alarms.routes.default.opens_incident = false;
             }

@@ -129,15 +129,7 @@ async fn start_bot_with(
             // within the test came from the queue.
             config.escalation.support_api = true;
             config.escalation.support_poll_interval = Duration::from_secs(3600);
-            config.alarms.routes.routes = vec![Route {
-                name: "checkout".into(),
-                matcher: Matcher {
-                    alarm_name: Some(Glob::new("checkout-*")),
-                    ..Matcher::default()
-                },
-                severity: Severity::Sev2,
-                ..Route::default_route()
-            }];
+            config.alarms.routes.routes = vec![checkout_route()];
             config.events = Some(EventsConfig {
                 sqs_queue_url: aws.queue_url().to_string(),
                 region: REGION.to_string(),

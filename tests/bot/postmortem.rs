@@ -16,8 +16,8 @@ use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, FakeTrailEvent};
 use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::demo::{bot_scopes, config_for_emulator};
-use warroom::domain::routing::{Glob, Matcher, Route};
-use warroom::domain::{IncidentId, Severity, UserId};
+use warroom::domain::routing::{Glob, Route};
+use warroom::domain::{IncidentId, UserId};
 use warroom::postmortem::{self, Format, Templates};
 use warroom::slack::render_support::RESOLVE_CASE_ACTION;
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault, Message, UploadedFile};
@@ -54,18 +54,9 @@ fn alarms_on(config: &mut Config, aws: &AwsFake) {
     config.aws.endpoint_url = Some(aws.endpoint_url());
     poll_alarms(config);
     config.alarms.routes.routes = vec![Route {
-        name: "checkout".to_string(),
-        matcher: Matcher {
-            alarm_name: Some(Glob::new("checkout-*")),
-            ..Matcher::default()
-        },
-        severity: Severity::Sev2,
         responders: vec![UserId::parse(ALICE).unwrap()],
-        usergroup: None,
         runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
-        opens_incident: true,
-        for_health: false,
-        incident_type: None,
+        ..checkout_route()
     }];
 }
 

@@ -12,9 +12,9 @@ use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
 use warroom::clock::{Clock, ManualClock};
 use warroom::config::Config;
-use warroom::domain::routing::{Glob, Matcher, Route};
+use warroom::domain::routing::Route;
 use warroom::domain::schedule::Weekly;
-use warroom::domain::{Severity, UserId};
+use warroom::domain::UserId;
 use warroom::slack::render::plain_text;
 
 use crate::helpers::*;
@@ -58,18 +58,8 @@ async fn start(
             config.escalation.update_every = None;
             poll_alarms(config);
             config.alarms.routes.routes = vec![Route {
-                name: "checkout".to_string(),
-                matcher: Matcher {
-                    alarm_name: Some(Glob::new("checkout-*")),
-                    ..Matcher::default()
-                },
-                severity: Severity::Sev2,
                 responders: vec![UserId::parse(ALICE).unwrap()],
-                usergroup: None,
-                runbook: None,
-                opens_incident: true,
-                for_health: false,
-                incident_type: None,
+                ..checkout_route()
             }];
             tweak(config);
         })

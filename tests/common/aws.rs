@@ -10,6 +10,8 @@ use warroom::aws::fake::{AwsFake, MotoServer};
 use warroom::aws::AwsAccess;
 use warroom::clock::SharedClock;
 use warroom::config::Config;
+use warroom::domain::routing::{Glob, Matcher, Route};
+use warroom::domain::Severity;
 
 use super::wait::{wait_until_ok, Seen};
 use super::world::{Connect, World};
@@ -275,6 +277,19 @@ pub async fn set_state(
         .send()
         .await
         .expect("SetAlarmState");
+}
+
+/// The `checkout` route: alarms named `checkout-*` open SEV2 incidents.
+pub fn checkout_route() -> Route {
+    Route {
+        name: "checkout".to_string(),
+        matcher: Matcher {
+            alarm_name: Some(Glob::new("checkout-*")),
+            ..Matcher::default()
+        },
+        severity: Severity::Sev2,
+        ..Route::default_route()
+    }
 }
 
 /// Alarms on: CloudWatch in [`REGION`] polled every [`POLL`].
