@@ -575,18 +575,15 @@ async fn a_drill_on_a_typed_route_posts_the_types_checklist() {
         }],
         postmortem_template: None,
     }];
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let _app = App::build_with_aws(config, secrets, Arc::new(ManualClock::new(t0())), access)
-        .await
-        .expect("bot starts");
-    world
-        .emu
-        .wait_for_connections(1, DEADLINE)
-        .await
-        .expect("bot connects");
+    let _app = world
+        .launch(
+            config,
+            secrets,
+            Arc::new(ManualClock::new(t0())),
+            Some(test_keys()),
+            Connect::OneMore,
+        )
+        .await;
     let channel = drill(&world, ALICE, "drill checkout", "drill-").await;
     bot_post(&world, &channel, "Freeze checkout deploys").await;
     assert!(world.emu.channel(&channel).unwrap().is_member(DAVE));
