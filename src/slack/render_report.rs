@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::mrkdwn::{escape, user_mention};
-use super::web::Outgoing;
+use super::outgoing::Outgoing;
 use crate::domain::report::Report;
 use crate::domain::time::human_minutes;
 use crate::domain::UserId;

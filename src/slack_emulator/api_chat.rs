@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use super::api_common::{ApiError, ApiResult, Params};
 use super::api_conversations::visible;
 use super::block_kit;
 use super::events;
@@ -13,7 +14,6 @@ use super::socket_mode::push_channel_event;
 use super::state::{
     fill_block_ids, random_id, Ephemeral, EphemeralSource, Message, Reaction, State,
 };
-use super::web_api::{ApiError, ApiResult, Params};
 use super::Shared;
 
 /// Slack truncates beyond this; `chat.postMessage` refuses it.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use super::api_common::{paginate, ApiError, ApiResult, Params};
 use super::state::{random_id, Channel, Message, State, Topic};
-use super::web_api::{paginate, ApiError, ApiResult, Params};
 use super::Shared;
 
 /// The channel named by `channel`, as the bot may see it: private channels the bot is not
