@@ -6,8 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::api_common::{ApiError, ApiResult, Params};
-use super::api_conversations::visible;
+use super::api_common::{visible, ApiError, ApiResult, Params};
 use super::block_kit;
 use super::events;
 use super::socket_mode::push_channel_event;

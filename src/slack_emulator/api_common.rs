@@ -1,11 +1,15 @@
 //! What every Web API method handler takes and returns: the merged request [`Params`],
-//! Slack's error shape ([`ApiError`]), cursor paging, the `Content-Type` reading. Below
+//! Slack's error shape ([`ApiError`]), cursor paging, the `Content-Type` reading, and the
+//! channel as a viewer may see it ([`visible_to`]). Below
 //! `web_api` (the plumbing that routes to the handlers) and the `api_*` handlers, so
 //! neither imports the other for these.
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
+
+use super::state::{Channel, State};
+use super::Shared;
 
 /// A Slack error: the `error` code plus any extra top-level fields (`needed`, `errors` …).
 #[derive(Debug, Clone, PartialEq)]
@@ -127,4 +131,27 @@ pub(super) fn content_type(headers: &HeaderMap) -> String {
         Some((media, rest)) => format!("{};{rest}", media.trim().to_ascii_lowercase()),
         None => raw.trim().to_ascii_lowercase(),
     }
+}
+
+/// The channel named by `channel`, as the bot may see it: private channels the bot is not
+/// in do not exist as far as it can tell (`channel_not_found`), as in Slack.
+pub(super) fn visible<'a>(
+    shared: &Shared,
+    st: &'a State,
+    id: &str,
+) -> Result<&'a Channel, ApiError> {
+    visible_to(st, id, &shared.config.bot_user_id)
+}
+
+/// The channel `id` as `viewer` (the bot, or a person) may see it: a private channel exists
+/// only for its members; anyone else is told `channel_not_found`, as Slack does.
+pub(super) fn visible_to<'a>(
+    st: &'a State,
+    id: &str,
+    viewer: &str,
+) -> Result<&'a Channel, ApiError> {
+    st.ws
+        .channel(id)
+        .filter(|c| c.is_visible_to(viewer))
+        .ok_or_else(|| ApiError::new("channel_not_found"))
 }

@@ -625,7 +625,7 @@ impl SlackEmulator {
         channel: &str,
     ) -> Result<serde_json::Value, String> {
         self.shared.read(|st| {
-            api_conversations::visible_to(st, channel, user)
+            api_common::visible_to(st, channel, user)
                 .map(|c| c.to_json(&self.shared.config))
                 .map_err(|e| e.code.clone())
         })
