@@ -17,6 +17,7 @@ pub mod drill;
 pub mod escalation;
 pub mod events;
 pub mod health_service;
+pub mod ids;
 pub mod incident;
 pub mod incident_type;
 pub mod names;
@@ -28,6 +29,7 @@ pub mod schedule;
 pub mod severity;
 pub mod status;
 pub mod support;
+pub mod text;
 pub mod time;
 pub mod timeline;
 
