@@ -828,3 +828,93 @@ mod tests {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
+
+/// The shape of `/metrics` that dashboards and alerts depend on, pinned in a fixture taken
+/// from the hand-written exposition before the move to `prometheus-client`: every series
+/// name with its family's type and HELP and its label names. Values and label values are
+/// left out (they depend on what happened), and so is how a family is named in its
+/// `# TYPE` line (`x_total` in text format 0.0.4, `x` in OpenMetrics): a series is matched
+/// to the family whose name is its longest prefix.
+#[cfg(test)]
+mod shape {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// A `Metrics` with every family holding at least one series.
+    pub(super) fn exercised() -> String {
+        let m = Metrics::default();
+        m.lease_held(3);
+        m.envelope_received();
+        m.envelope_acked(Duration::from_millis(2));
+        m.envelope_redelivered();
+        m.socket_reconnect("ping_timeout");
+        m.queue_message("alarm");
+        m.queue_message_malformed();
+        m.alarm_poll("", "eu-west-1", true);
+        m.event_set_aside();
+        m.readiness_database_checked();
+        m.slack_call("chat.postMessage", false);
+        m.aws_call("DescribeAlarms", "ok");
+        m.timer_fired(Duration::from_millis(40));
+        m.nudge_fired("open_case");
+        m.alarm_war_room_opened(Duration::from_secs(2));
+        let store = StoreGauges {
+            open_incidents: vec![("sev1".into(), 1), ("sev2".into(), 0)],
+            inbox_backlog: 2,
+        };
+        let socket = SocketGauges {
+            live_connections: 1,
+            disconnects: 1,
+        };
+        m.render(Some(&store), socket)
+    }
+
+    /// `series type {labels} help`, one line per distinct series shape, sorted.
+    pub(super) fn shape_of(text: &str) -> String {
+        let mut families: Vec<(String, String, String)> = Vec::new();
+        let mut helps = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+                helps.insert(name.to_string(), help.to_string());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+                let help = helps.get(name).cloned().unwrap_or_default();
+                families.push((name.to_string(), kind.to_string(), help));
+            }
+        }
+        let mut shapes = BTreeSet::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let end = line.find(['{', ' ']).unwrap_or(line.len());
+            let series = &line[..end];
+            let labels: BTreeSet<&str> = match line[end..].strip_prefix('{') {
+                Some(rest) => rest[..rest.find('}').unwrap_or(0)]
+                    .split(',')
+                    .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+                    .collect(),
+                None => BTreeSet::new(),
+            };
+            let family = families
+                .iter()
+                .filter(|(name, _, _)| series.starts_with(name.as_str()))
+                .max_by_key(|(name, _, _)| name.len());
+            let (kind, help) = family.map_or(("?", ""), |(_, k, h)| (k.as_str(), h.as_str()));
+            let labels: Vec<&str> = labels.into_iter().collect();
+            shapes.insert(format!("{series} {kind} {{{}}} {help}", labels.join(",")));
+        }
+        shapes.into_iter().map(|s| s + "\n").collect()
+    }
+
+    #[test]
+    fn the_exposition_keeps_its_series_types_labels_and_help() {
+        let shape = shape_of(&exercised());
+        if std::env::var_os("WARROOM_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/ops/metrics.shape");
+            std::fs::write(path, &shape).unwrap();
+        }
+        assert_eq!(shape, include_str!("metrics.shape"));
+    }
+}
