@@ -14,7 +14,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use crate::lease::Gate;
-use crate::ops::metrics::Metrics;
+use crate::metrics::Metrics;
 
 /// The connector type used for every Slack call.
 pub type Connector = SlackClientHyperHttpsConnector;

@@ -1,15 +1,29 @@
-//! Process-wide counters for `/metrics`, rendered in the Prometheus text format.
+//! Process-wide counters for `/metrics`, kept in `prometheus-client` metrics and rendered
+//! by its OpenMetrics text encoder.
 //!
-//! One [`Metrics`] per running bot (not a global), so several bots in one test process do
-//! not count each other's work. The hot paths only touch atomics; the per-method map takes
-//! a short lock. Gauges that live in the database (open incidents, inbox backlog) are read
-//! at scrape time by [`super::health`] and passed to [`Metrics::render`].
+//! It sits at the bottom of the crate, beside the domain: the Slack and AWS adapters, the
+//! lease and the service count into it, and `ops::health` (above them) serves it. One
+//! [`Metrics`] per running bot (not a global), so several bots in one test process do not
+//! count each other's work. The hot paths only touch atomics (the labelled families take a
+//! short read lock). Gauges that live in the database (open incidents, inbox backlog) or in
+//! the Socket Mode client are read at scrape time by `ops::health` and passed to
+//! [`Metrics::render`], which registers them with this scrape's registry only, so what is
+//! unknown (the database did not answer, a follower's lease age) is left out, not faked.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::domain::escalation::NudgeKind;
+
+/// The `Content-Type` of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds (seconds) of the ack latency buckets. Slack wants an ack within 3 s; the
 /// interesting range is the few milliseconds a SQLite commit takes.
@@ -22,87 +36,80 @@ const ACK_BUCKETS: [f64; 12] = [
 /// mean Slack was rate limiting or failing.
 const ALARM_BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
-/// A cumulative histogram with fixed bounds (seconds), for the Prometheus text format.
-#[derive(Debug)]
-struct Histogram<const N: usize> {
-    bounds: [f64; N],
-    buckets: [AtomicU64; N],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
+/// A label set: `(name, value)` pairs in the order they are written.
+type Labels = Vec<(&'static str, String)>;
 
-impl<const N: usize> Histogram<N> {
-    fn new(bounds: [f64; N]) -> Self {
-        Histogram {
-            bounds,
-            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
-            count: AtomicU64::new(0),
-            sum_micros: AtomicU64::new(0),
-        }
-    }
-
-    fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        if let Some(i) = self.bounds.iter().position(|b| secs <= *b) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, help: &str) {
-        header(out, name, "histogram", help);
-        let mut cumulative = 0;
-        for (bound, n) in self.bounds.iter().zip(&self.buckets) {
-            cumulative += n.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {count}");
-    }
+fn labels<const N: usize>(pairs: [(&'static str, &str); N]) -> Labels {
+    pairs.into_iter().map(|(k, v)| (k, v.to_string())).collect()
 }
 
 /// Counters of one running bot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    envelopes_received: AtomicU64,
-    envelopes_acked: AtomicU64,
-    envelopes_redelivered: AtomicU64,
-    ack_buckets: [AtomicU64; ACK_BUCKETS.len()],
-    ack_count: AtomicU64,
-    ack_sum_micros: AtomicU64,
-    /// Web API method → (calls, errors).
-    slack_calls: Mutex<BTreeMap<&'static str, (u64, u64)>>,
-    /// (AWS operation, result: `ok` or the error code) → calls.
-    aws_calls: Mutex<BTreeMap<(&'static str, String), u64>>,
-    timers_fired: AtomicU64,
-    /// How late the last timer fired, in milliseconds (due time → fired).
-    timer_lag_millis: AtomicU64,
-    /// Nudge kind → nudges posted.
-    nudges: Mutex<BTreeMap<&'static str, u64>>,
+    envelopes_received: Counter,
+    envelopes_acked: Counter,
+    envelopes_redelivered: Counter,
+    /// Envelope read → ack written.
+    ack_latency: Histogram,
+    /// Web API calls by `method`.
+    slack_calls: Family<Labels, Counter>,
+    /// Failed Web API calls by `method` (a zero series for every method called).
+    slack_errors: Family<Labels, Counter>,
+    /// AWS calls by `operation` and `result` (`ok` or the error code).
+    aws_calls: Family<Labels, Counter>,
+    timers_fired: Counter,
+    /// How late the last timer fired, in seconds (due time → fired), to the millisecond.
+    timer_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// Nudges posted by `kind` (every kind present from the start, at zero).
+    nudges: Family<Labels, Counter>,
     /// Alarm recorded by a poll → first post in the war room it opened.
-    alarm_to_war_room: AlarmHistogram,
+    alarm_to_war_room: Histogram,
     /// This replica's lease: whether it leads, its term, when it was last taken or renewed.
     leadership: Mutex<Leadership>,
-    /// Why Socket Mode connections were replaced or reopened → how often.
-    socket_reconnects: Mutex<BTreeMap<&'static str, u64>>,
+    /// Socket Mode connections replaced or reopened, by `reason`.
+    socket_reconnects: Family<Labels, Counter>,
     /// Events the worker set aside because they kept failing.
-    events_set_aside: AtomicU64,
+    events_set_aside: Counter,
     /// Write checks of the database made for `/readyz`.
-    readiness_database_checks: AtomicU64,
-    /// `[events]` queue messages handled and deleted, by kind (alarm, health, support_case,
-    /// unknown, malformed, abandoned).
-    queue_messages: Mutex<BTreeMap<&'static str, u64>>,
+    readiness_database_checks: Counter,
+    /// `[events]` queue messages handled and deleted, by `kind` (alarm, health,
+    /// support_case, unknown, malformed, abandoned).
+    queue_messages: Family<Labels, Counter>,
     /// `[events]` queue messages that were not EventBridge events warroom can read: logged
     /// (by message id), counted here and deleted.
-    queue_messages_malformed: AtomicU64,
-    /// Whether the last alarm poll of each (account, region) failed; account "" is
+    queue_messages_malformed: Counter,
+    /// 1 while the last alarm poll of (`account`, `region`) failed; account "" is
     /// warroom's own. Labels come from the validated config.
-    alarm_polls_failing: Mutex<BTreeMap<(String, String), bool>>,
+    alarm_polls_failing: Family<Labels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let nudges = Family::<Labels, Counter>::default();
+        for kind in NudgeKind::ALL {
+            nudges.get_or_create_owned(&labels([("kind", kind.as_str())]));
+        }
+        Metrics {
+            envelopes_received: Counter::default(),
+            envelopes_acked: Counter::default(),
+            envelopes_redelivered: Counter::default(),
+            ack_latency: Histogram::new(ACK_BUCKETS),
+            slack_calls: Family::default(),
+            slack_errors: Family::default(),
+            aws_calls: Family::default(),
+            timers_fired: Counter::default(),
+            timer_lag: Gauge::default(),
+            nudges,
+            alarm_to_war_room: Histogram::new(ALARM_BUCKETS),
+            leadership: Mutex::default(),
+            socket_reconnects: Family::default(),
+            events_set_aside: Counter::default(),
+            readiness_database_checks: Counter::default(),
+            queue_messages: Family::default(),
+            queue_messages_malformed: Counter::default(),
+            alarm_polls_failing: Family::default(),
+        }
+    }
 }
 
 /// What `/metrics` says of the lease.
@@ -114,16 +121,6 @@ struct Leadership {
     renewed: Option<std::time::Instant>,
     /// Times this replica became the leader.
     terms_started: u64,
-}
-
-/// [`Histogram`] with the alarm bounds, so [`Metrics`] keeps its `Default`.
-#[derive(Debug)]
-struct AlarmHistogram(Histogram<{ ALARM_BUCKETS.len() }>);
-
-impl Default for AlarmHistogram {
-    fn default() -> Self {
-        AlarmHistogram(Histogram::new(ALARM_BUCKETS))
-    }
 }
 
 /// What the database says at scrape time.
@@ -139,6 +136,11 @@ pub struct StoreGauges {
 pub struct SocketGauges {
     pub live_connections: u64,
     pub disconnects: u64,
+}
+
+/// A count as a gauge value (counts never come near `i64::MAX`).
+fn gauge_value(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Metrics {
@@ -184,506 +186,339 @@ impl Metrics {
 
     /// A Socket Mode envelope arrived (before it is handled).
     pub fn envelope_received(&self) {
-        self.envelopes_received.fetch_add(1, Ordering::Relaxed);
+        self.envelopes_received.inc();
     }
 
     /// An envelope was acked after `recording` (the time between receiving and acking).
     pub fn envelope_acked(&self, recording: Duration) {
-        self.envelopes_acked.fetch_add(1, Ordering::Relaxed);
-        let secs = recording.as_secs_f64();
-        if let Some(i) = ACK_BUCKETS.iter().position(|b| secs <= *b) {
-            self.ack_buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.ack_count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(recording.as_micros()).unwrap_or(u64::MAX);
-        self.ack_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.envelopes_acked.inc();
+        self.ack_latency.observe(recording.as_secs_f64());
     }
 
     /// A Socket Mode connection was replaced or reopened, for `reason` (`closed`, `error`,
     /// `ping_timeout`, `scheduled_refresh`, `warning`, `refresh_requested`, `link_disabled`,
     /// `other_disconnect`).
     pub fn socket_reconnect(&self, reason: &'static str) {
-        *self
-            .socket_reconnects
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(reason)
-            .or_default() += 1;
+        self.socket_reconnects
+            .get_or_create(&labels([("reason", reason)]))
+            .inc();
     }
 
     /// Reconnects for `reason` so far.
     pub fn socket_reconnects_of(&self, reason: &str) -> u64 {
-        self.socket_reconnects
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(reason)
-            .copied()
-            .unwrap_or_default()
+        count_of(&self.socket_reconnects, &labels([("reason", reason)]))
     }
 
     /// An event arrived whose inbox key was already recorded.
     pub fn envelope_redelivered(&self) {
-        self.envelopes_redelivered.fetch_add(1, Ordering::Relaxed);
+        self.envelopes_redelivered.inc();
     }
 
     /// A queue message of `kind` was handled (and deleted).
     pub fn queue_message(&self, kind: &'static str) {
-        *self
-            .queue_messages
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(kind)
-            .or_default() += 1;
+        self.queue_messages
+            .get_or_create(&labels([("kind", kind)]))
+            .inc();
     }
 
     /// Queue messages of `kind` handled so far.
     pub fn queue_messages_of(&self, kind: &str) -> u64 {
-        self.queue_messages
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(kind)
-            .copied()
-            .unwrap_or_default()
+        count_of(&self.queue_messages, &labels([("kind", kind)]))
     }
 
     /// The alarm poll of `account` ("" for warroom's own) in `region` worked or failed.
     pub fn alarm_poll(&self, account: &str, region: &str, failed: bool) {
         self.alarm_polls_failing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert((account.to_string(), region.to_string()), failed);
+            .get_or_create(&labels([("account", account), ("region", region)]))
+            .set(i64::from(failed));
     }
 
     /// Whether the last alarm poll of `account` in `region` failed (`None`: never polled).
     pub fn alarm_poll_failing(&self, account: &str, region: &str) -> Option<bool> {
         self.alarm_polls_failing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&(account.to_string(), region.to_string()))
-            .copied()
+            .get(&labels([("account", account), ("region", region)]))
+            .map(|g| g.get() != 0)
     }
 
     /// A queue message could not be read as an event (logged and deleted).
     pub fn queue_message_malformed(&self) {
-        self.queue_messages_malformed
-            .fetch_add(1, Ordering::Relaxed);
+        self.queue_messages_malformed.inc();
     }
 
     pub fn queue_messages_malformed(&self) -> u64 {
-        self.queue_messages_malformed.load(Ordering::Relaxed)
+        self.queue_messages_malformed.get()
     }
 
     /// The worker set an event aside (it kept failing; `warroom inbox --failed` lists it).
     pub fn event_set_aside(&self) {
-        self.events_set_aside.fetch_add(1, Ordering::Relaxed);
+        self.events_set_aside.inc();
     }
 
     pub fn events_set_aside(&self) -> u64 {
-        self.events_set_aside.load(Ordering::Relaxed)
+        self.events_set_aside.get()
     }
 
     /// `/readyz` checked that the database takes writes (at most once a second).
     pub fn readiness_database_checked(&self) {
-        self.readiness_database_checks
-            .fetch_add(1, Ordering::Relaxed);
+        self.readiness_database_checks.inc();
     }
 
     /// One Web API call finished; `ok` is false for `ok:false`, HTTP and network errors.
     pub fn slack_call(&self, method: &'static str, ok: bool) {
-        let mut calls = self
-            .slack_calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = calls.entry(method).or_default();
-        entry.0 += 1;
+        let method = labels([("method", method)]);
+        self.slack_calls.get_or_create(&method).inc();
+        let errors = self.slack_errors.get_or_create(&method);
         if !ok {
-            entry.1 += 1;
+            errors.inc();
         }
     }
 
     /// One AWS call finished: `result` is `ok`, the service's error code, or `transport`.
     pub fn aws_call(&self, operation: &'static str, result: &str) {
-        let mut calls = self
-            .aws_calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *calls.entry((operation, result.to_string())).or_default() += 1;
+        self.aws_calls
+            .get_or_create(&labels([("operation", operation), ("result", result)]))
+            .inc();
     }
 
     /// Calls of one AWS operation with one result so far.
     pub fn aws_calls_of(&self, operation: &str, result: &str) -> u64 {
-        let calls = self
-            .aws_calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        calls
-            .iter()
-            .filter(|((op, r), _)| *op == operation && r == result)
-            .map(|(_, n)| *n)
-            .sum()
+        count_of(
+            &self.aws_calls,
+            &labels([("operation", operation), ("result", result)]),
+        )
     }
 
     /// A timer fired `lag` after it was due.
     pub fn timer_fired(&self, lag: Duration) {
-        self.timers_fired.fetch_add(1, Ordering::Relaxed);
+        self.timers_fired.inc();
         let millis = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
-        self.timer_lag_millis.store(millis, Ordering::Relaxed);
+        self.timer_lag.set(millis as f64 / 1e3);
     }
 
     /// A nudge of `kind` (`open_case`, `aws_quiet`, `stale_update`) was posted.
     pub fn nudge_fired(&self, kind: &'static str) {
-        *self
-            .nudges
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(kind)
-            .or_default() += 1;
+        self.nudges.get_or_create(&labels([("kind", kind)])).inc();
     }
 
     /// Nudges of `kind` posted so far.
     pub fn nudges_of(&self, kind: &str) -> u64 {
-        self.nudges
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(kind)
-            .copied()
-            .unwrap_or_default()
+        count_of(&self.nudges, &labels([("kind", kind)]))
     }
 
     /// An alarm-opened incident got its first post, `took` after the poll that recorded
     /// the alarm (Slack's answers and pacing included: what responders wait for).
     pub fn alarm_war_room_opened(&self, took: Duration) {
-        self.alarm_to_war_room.0.observe(took);
+        self.alarm_to_war_room.observe(took.as_secs_f64());
     }
 
     /// Calls and errors of one Web API method so far.
     pub fn slack_calls_of(&self, method: &str) -> (u64, u64) {
-        let calls = self
-            .slack_calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        calls.get(method).copied().unwrap_or_default()
+        let method = labels([("method", method)]);
+        (
+            count_of(&self.slack_calls, &method),
+            count_of(&self.slack_errors, &method),
+        )
     }
 
     pub fn envelopes(&self) -> (u64, u64, u64) {
         (
-            self.envelopes_received.load(Ordering::Relaxed),
-            self.envelopes_acked.load(Ordering::Relaxed),
-            self.envelopes_redelivered.load(Ordering::Relaxed),
+            self.envelopes_received.get(),
+            self.envelopes_acked.get(),
+            self.envelopes_redelivered.get(),
         )
     }
 
-    /// The Prometheus text exposition (format 0.0.4). `store` is `None` when the database
-    /// could not be read for this scrape; its gauges are then left out rather than faked.
+    /// The OpenMetrics text exposition ([`CONTENT_TYPE`]). `store` is `None` when the
+    /// database could not be read for this scrape; its gauges are then left out rather
+    /// than faked.
     pub fn render(&self, store: Option<&StoreGauges>, socket: SocketGauges) -> String {
-        let mut out = String::new();
-        let (received, acked, redelivered) = self.envelopes();
+        // A registry per scrape: the live metrics are shared handles (clones count into
+        // the same atomics), the scrape-time gauges are constants of this scrape.
+        let mut r = Registry::default();
         if let Some(store) = store {
-            header(
-                &mut out,
-                "warroom_open_incidents",
-                "gauge",
-                "Incidents not resolved, by severity.",
-            );
+            let open = Family::<Labels, Gauge>::default();
             for (severity, n) in &store.open_incidents {
-                let _ = writeln!(
-                    out,
-                    "warroom_open_incidents{{severity=\"{}\"}} {n}",
-                    label(severity)
-                );
+                open.get_or_create(&labels([("severity", severity)]))
+                    .set(gauge_value(*n));
             }
-            header(
-                &mut out,
-                "warroom_inbox_backlog",
-                "gauge",
-                "Recorded events not yet processed by the worker.",
+            register(
+                &mut r,
+                "warroom_open_incidents",
+                "Incidents not resolved, by severity.",
+                open,
             );
-            let _ = writeln!(out, "warroom_inbox_backlog {}", store.inbox_backlog);
+            register(
+                &mut r,
+                "warroom_inbox_backlog",
+                "Recorded events not yet processed by the worker.",
+                ConstGauge::new(gauge_value(store.inbox_backlog)),
+            );
         }
         let lease = *self.leadership.lock().unwrap_or_else(|e| e.into_inner());
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_leader",
-            "gauge",
             "1 when this replica holds the lease (applies the inbox, runs timers, outbox and pollers), else 0.",
+            ConstGauge::new(i64::from(lease.leader)),
         );
-        let _ = writeln!(out, "warroom_leader {}", u8::from(lease.leader));
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_lease_term",
-            "gauge",
             "The lease's term (fencing token) this replica last led in; 0 when it never led.",
+            ConstGauge::new(lease.term),
         );
-        let _ = writeln!(out, "warroom_lease_term {}", lease.term);
         if let Some(renewed) = lease.renewed.filter(|_| lease.leader) {
-            header(
-                &mut out,
+            register(
+                &mut r,
                 "warroom_lease_age_seconds",
-                "gauge",
                 "Seconds since the leader last took or renewed its lease (absent on followers).",
-            );
-            let _ = writeln!(
-                out,
-                "warroom_lease_age_seconds {}",
-                renewed.elapsed().as_secs_f64()
+                ConstGauge::new(renewed.elapsed().as_secs_f64()),
             );
         }
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_leader_terms_total",
             "Times this replica became the leader.",
-            lease.terms_started,
+            ConstCounter::new(lease.terms_started),
         );
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_envelopes_received_total",
             "Socket Mode envelopes received.",
-            received,
+            self.envelopes_received.clone(),
         );
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_envelopes_acked_total",
             "Socket Mode envelopes acked (after their record committed).",
-            acked,
+            self.envelopes_acked.clone(),
         );
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_envelopes_redelivered_total",
             "Events delivered again whose inbox key was already recorded.",
-            redelivered,
+            self.envelopes_redelivered.clone(),
         );
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_events_set_aside_total",
             "Events the worker set aside because they kept failing (warroom inbox --failed).",
-            self.events_set_aside(),
+            self.events_set_aside.clone(),
         );
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_queue_messages_malformed_total",
             "[events] queue messages that were not readable EventBridge events (logged and deleted).",
-            self.queue_messages_malformed(),
+            self.queue_messages_malformed.clone(),
         );
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_queue_messages_total",
-            "counter",
             "[events] queue messages handled and deleted, by kind (alarm, health, support_case, unknown, malformed, abandoned).",
+            self.queue_messages.clone(),
         );
-        let kinds: Vec<(&'static str, u64)> = self
-            .queue_messages
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(k, n)| (*k, *n))
-            .collect();
-        for (kind, n) in kinds {
-            let _ = writeln!(out, "warroom_queue_messages_total{{kind=\"{kind}\"}} {n}");
-        }
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_alarm_poll_failing",
-            "gauge",
             "1 while the last CloudWatch alarm poll of an account (\"\" for warroom's own) and region failed.",
+            self.alarm_polls_failing.clone(),
         );
-        let polls: Vec<((String, String), bool)> = self
-            .alarm_polls_failing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        for ((account, region), failed) in polls {
-            let _ = writeln!(
-                out,
-                "warroom_alarm_poll_failing{{account=\"{account}\",region=\"{region}\"}} {}",
-                u8::from(failed)
-            );
-        }
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_readiness_database_checks_total",
             "Write checks of the database made for /readyz (at most one a second).",
-            self.readiness_database_checks.load(Ordering::Relaxed),
+            self.readiness_database_checks.clone(),
         );
-
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_ack_latency_seconds",
-            "histogram",
             "Time from reading an envelope to writing its ack (recording included).",
+            self.ack_latency.clone(),
         );
-        let mut cumulative = 0;
-        for (bound, n) in ACK_BUCKETS.iter().zip(&self.ack_buckets) {
-            cumulative += n.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "warroom_ack_latency_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let count = self.ack_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "warroom_ack_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let sum = self.ack_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "warroom_ack_latency_seconds_sum {sum}");
-        let _ = writeln!(out, "warroom_ack_latency_seconds_count {count}");
-
-        let calls: Vec<(&'static str, (u64, u64))> = self
-            .slack_calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(m, c)| (*m, *c))
-            .collect();
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_slack_api_calls_total",
-            "counter",
             "Slack Web API calls, by method.",
+            self.slack_calls.clone(),
         );
-        for (method, (n, _)) in &calls {
-            let _ = writeln!(
-                out,
-                "warroom_slack_api_calls_total{{method=\"{}\"}} {n}",
-                label(method)
-            );
-        }
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_slack_api_errors_total",
-            "counter",
             "Slack Web API calls that failed (ok:false, HTTP or network errors), by method.",
+            self.slack_errors.clone(),
         );
-        for (method, (_, errors)) in &calls {
-            let _ = writeln!(
-                out,
-                "warroom_slack_api_errors_total{{method=\"{}\"}} {errors}",
-                label(method)
-            );
-        }
-
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_socket_mode_connections",
-            "gauge",
             "Socket Mode connections open (hello received, not dropped).",
+            ConstGauge::new(socket.live_connections),
         );
-        let _ = writeln!(
-            out,
-            "warroom_socket_mode_connections {}",
-            socket.live_connections
-        );
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_socket_mode_disconnects_total",
             "Socket Mode connections lost or refreshed.",
-            socket.disconnects,
+            ConstCounter::new(socket.disconnects),
         );
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_socket_mode_reconnects_total",
-            "counter",
             "Socket Mode connections replaced or reopened, by reason (closed, error, ping_timeout, scheduled_refresh, warning, refresh_requested, link_disabled, other_disconnect).",
+            self.socket_reconnects.clone(),
         );
-        let reconnects: Vec<(&'static str, u64)> = self
-            .socket_reconnects
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(k, n)| (*k, *n))
-            .collect();
-        for (reason, n) in reconnects {
-            let _ = writeln!(
-                out,
-                "warroom_socket_mode_reconnects_total{{reason=\"{reason}\"}} {n}"
-            );
-        }
-        let aws: Vec<((&'static str, String), u64)> = self
-            .aws_calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(k, n)| (k.clone(), *n))
-            .collect();
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_aws_api_calls_total",
-            "counter",
             "AWS API calls, by operation and result (ok, the error code, or transport).",
+            self.aws_calls.clone(),
         );
-        for ((operation, result), n) in &aws {
-            let _ = writeln!(
-                out,
-                "warroom_aws_api_calls_total{{operation=\"{}\",result=\"{}\"}} {n}",
-                label(operation),
-                label(result)
-            );
-        }
-        counter(
-            &mut out,
+        register(
+            &mut r,
             "warroom_timers_fired_total",
             "Timers (summaries, …) fired.",
-            self.timers_fired.load(Ordering::Relaxed),
+            self.timers_fired.clone(),
         );
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_timer_lag_seconds",
-            "gauge",
             "How late the last timer fired after its due time.",
+            self.timer_lag.clone(),
         );
-        let lag = self.timer_lag_millis.load(Ordering::Relaxed) as f64 / 1e3;
-        let _ = writeln!(out, "warroom_timer_lag_seconds {lag}");
-        header(
-            &mut out,
+        register(
+            &mut r,
             "warroom_nudges_total",
-            "counter",
             "Nudges posted, by kind (open_case, aws_quiet, stale_update).",
+            self.nudges.clone(),
         );
-        let nudges: Vec<(&'static str, u64)> = self
-            .nudges
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(k, n)| (*k, *n))
-            .collect();
-        for kind in crate::domain::escalation::NudgeKind::ALL {
-            let n = nudges
-                .iter()
-                .find(|(k, _)| *k == kind.as_str())
-                .map_or(0, |(_, n)| *n);
-            let _ = writeln!(
-                out,
-                "warroom_nudges_total{{kind=\"{}\"}} {n}",
-                kind.as_str()
-            );
-        }
-        self.alarm_to_war_room.0.render(
-            &mut out,
+        register(
+            &mut r,
             "warroom_alarm_war_room_seconds",
             "Time from the alarm poll that recorded an ALARM to the first post in the war room it opened (Slack included).",
+            self.alarm_to_war_room.clone(),
         );
+        let mut out = String::new();
+        if let Err(e) = encode(&mut out, &r) {
+            // Writing to a String does not fail, and no metric here refuses to encode.
+            tracing::warn!(error = %e, "metrics: cannot encode the exposition");
+        }
         out
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// Register `metric` under the series name dashboards know: the encoder adds `_total` to
+/// counters and a period to the help, so both are taken off here first.
+fn register(
+    r: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: impl prometheus_client::registry::Metric,
+) {
+    let name = name.strip_suffix("_total").unwrap_or(name);
+    r.register(name, help.strip_suffix('.').unwrap_or(help), metric);
 }
 
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    header(out, name, "counter", help);
-    let _ = writeln!(out, "{name} {value}");
-}
-
-/// Escape a label value as the exposition format requires.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// A labelled counter's value, without creating the series when it was never counted.
+fn count_of(family: &Family<Labels, Counter>, labels: &Labels) -> u64 {
+    family.get(labels).map_or(0, |c| c.get())
 }
 
 #[cfg(test)]
@@ -788,7 +623,7 @@ mod tests {
             Some(2.0)
         );
         assert_eq!(
-            value(&text, &format!("{name}_bucket{{le=\"300\"}}")),
+            value(&text, &format!("{name}_bucket{{le=\"300.0\"}}")),
             Some(2.0)
         );
         assert_eq!(
@@ -825,7 +660,46 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let m = Metrics::default();
+        m.aws_call("DescribeAlarms", "a\"b\\c\nd");
+        let text = m.render(None, SocketGauges::default());
+        assert_eq!(
+            value(
+                &text,
+                "warroom_aws_api_calls_total{operation=\"DescribeAlarms\",result=\"a\\\"b\\\\c\\nd\"}"
+            ),
+            Some(1.0),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bucket_bounds_and_the_end_of_the_exposition() {
+        let m = Metrics::default();
+        let text = m.render(None, SocketGauges::default());
+        let bounds: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("warroom_ack_latency_seconds_bucket{le=\""))
+            .filter_map(|l| l.split_once('"').map(|(b, _)| b))
+            .collect();
+        assert_eq!(
+            bounds,
+            [
+                "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                "0.5", "1.0", "2.5", "+Inf"
+            ]
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        // Counters keep their `_total` series names; reading a count creates no series.
+        assert_eq!(m.socket_reconnects_of("closed"), 0);
+        assert!(!m
+            .render(None, SocketGauges::default())
+            .contains("reason=\"closed\""));
+        assert_eq!(value(&text, "warroom_envelopes_received_total"), Some(0.0));
+        assert_eq!(
+            value(&text, "warroom_nudges_total{kind=\"open_case\"}"),
+            Some(0.0)
+        );
     }
 }
 
@@ -838,7 +712,7 @@ mod tests {
 #[cfg(test)]
 mod shape {
     use super::*;
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     /// A `Metrics` with every family holding at least one series.
     pub(super) fn exercised() -> String {
@@ -912,7 +786,7 @@ mod shape {
     fn the_exposition_keeps_its_series_types_labels_and_help() {
         let shape = shape_of(&exercised());
         if std::env::var_os("WARROOM_BLESS").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/ops/metrics.shape");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/metrics.shape");
             std::fs::write(path, &shape).unwrap();
         }
         assert_eq!(shape, include_str!("metrics.shape"));
