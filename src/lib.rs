@@ -27,6 +27,7 @@
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
 //! - [`lease`]: which replica leads (the lease on PostgreSQL, its fencing term, the gate
 //!   for Slack and AWS calls).
+//! - [`tls`]: the process-wide TLS crypto provider every outbound client relies on.
 //! - [`fuzz_properties`]: what the fuzz targets check, shared with `cargo test`.
 
 pub mod app;
@@ -47,3 +48,4 @@ pub mod service;
 pub mod slack;
 pub mod slack_emulator;
 pub mod store;
+pub mod tls;
