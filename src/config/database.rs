@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Shortest `[database] failover_after`: the lease is renewed three times per period, and
+/// each renewal is a round trip to the server.
+pub(super) const MIN_FAILOVER_AFTER: Duration = Duration::from_secs(2);
+
+/// Raw events are kept at least this long: Slack redelivers an event for up to about an
+/// hour, and the inbox row is what recognises the redelivery.
+pub const MIN_KEEP_RAW_EVENTS: Duration = Duration::from_secs(60 * 60);
+
 #[derive(Clone)]
 pub struct DatabaseConfig {
     /// `sqlite://path/to/warroom.db` (one process; the file is created, mode 0600, when
@@ -117,4 +125,42 @@ pub(super) fn keep_raw_events(
             Ok(Some(keep))
         }
     }
+}
+
+/// `[database]` checked: a URL without a password, a sane failover period, a retention
+/// long enough to recognise redeliveries.
+pub(super) fn database_config(
+    raw: RawDatabase,
+    defaults: &DatabaseConfig,
+) -> Result<DatabaseConfig, ConfigError> {
+    let db_url = raw.url.unwrap_or_else(|| defaults.url.clone());
+    check_database_url("[database] url", &db_url)?;
+    if has_password(&db_url) {
+        return Err(invalid(
+            "[database] url",
+            format!(
+                "carries a password; secrets stay out of the config file: set PGPASSWORD, \
+                     or the whole URL in {DATABASE_URL_VAR}"
+            ),
+        ));
+    }
+    let failover_after = match raw.failover_after.as_deref() {
+        None => defaults.failover_after,
+        Some(text) => {
+            let d = humantime::parse_duration(text)
+                .map_err(|e| invalid("[database] failover_after", format!("\"{text}\": {e}")))?;
+            if d < MIN_FAILOVER_AFTER || d > Duration::from_secs(600) {
+                return Err(invalid(
+                    "[database] failover_after",
+                    "must be between 2s and 10m",
+                ));
+            }
+            d
+        }
+    };
+    Ok(DatabaseConfig {
+        url: db_url,
+        failover_after,
+        keep_raw_events: keep_raw_events(raw.keep_raw_events, defaults.keep_raw_events)?,
+    })
 }

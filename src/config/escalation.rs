@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// AWS's limit on a case's `ccEmailAddresses`.
+pub const MAX_CC_EMAIL_ADDRESSES: usize = 10;
+
+/// Shortest `renudge_every` and `support_poll_interval`: faster would spam the channel or
+/// spend the Support API's rate limit for nothing.
+pub(super) const MIN_ESCALATION_PERIOD: Duration = Duration::from_secs(10);
+
 /// `[escalation]`: when warroom nudges towards AWS Support, and how it talks to it.
 #[derive(Debug, Clone)]
 pub struct EscalationConfig {

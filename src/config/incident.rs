@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// The shortest `[incident] archive_after`.
+pub const MIN_ARCHIVE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Most steps a checklist may have: each is a message block and a click target; more is a
+/// document, better linked as a runbook.
+pub const MAX_CHECKLIST_STEPS: usize = 100;
+
+/// Longest step text, in characters (a Block Kit section holds 3000 after escaping).
+pub const MAX_STEP_CHARS: usize = 500;
+
 /// `[incident]`: how incidents are run.
 #[derive(Debug, Clone)]
 pub struct IncidentConfig {

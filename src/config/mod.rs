@@ -99,24 +99,6 @@ pub struct Config {
     pub events: Option<EventsConfig>,
 }
 
-/// The shortest `[incident] archive_after`.
-pub const MIN_ARCHIVE_AFTER: Duration = Duration::from_secs(3600);
-
-/// Shortest `[database] failover_after`: the lease is renewed three times per period, and
-/// each renewal is a round trip to the server.
-const MIN_FAILOVER_AFTER: Duration = Duration::from_secs(2);
-
-/// Raw events are kept at least this long: Slack redelivers an event for up to about an
-/// hour, and the inbox row is what recognises the redelivery.
-pub const MIN_KEEP_RAW_EVENTS: Duration = Duration::from_secs(60 * 60);
-
-/// AWS's limit on a case's `ccEmailAddresses`.
-pub const MAX_CC_EMAIL_ADDRESSES: usize = 10;
-
-/// Shortest `renudge_every` and `support_poll_interval`: faster would spam the channel or
-/// spend the Support API's rate limit for nothing.
-const MIN_ESCALATION_PERIOD: Duration = Duration::from_secs(10);
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -193,12 +175,6 @@ struct RawConfig {
     events: Option<RawEvents>,
 }
 
-/// Most steps a checklist may have: each is a message block and a click target; more is a
-/// document, better linked as a runbook.
-pub const MAX_CHECKLIST_STEPS: usize = 100;
-/// Longest step text, in characters (a Block Kit section holds 3000 after escaping).
-pub const MAX_STEP_CHARS: usize = 500;
-
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -249,49 +225,7 @@ impl Config {
         })?;
         let defaults = Config::default();
 
-        let api_url = raw.slack.api_url.unwrap_or(defaults.slack.api_url);
-        let parsed = url::Url::parse(&api_url)
-            .map_err(|e| invalid("[slack] api_url", format!("not a URL ({e})")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(invalid("[slack] api_url", "must be an http(s) URL"));
-        }
-        // The bot token travels with every call: only over TLS, except to this machine
-        // (the emulator, a local proxy).
-        if parsed.scheme() == "http" && !is_loopback(&parsed) {
-            return Err(invalid(
-                "[slack] api_url",
-                "must be https:// (the bot token is sent with every call); plain http is only for a loopback address such as 127.0.0.1 or localhost",
-            ));
-        }
-        if !api_url.ends_with('/') {
-            return Err(invalid(
-                "[slack] api_url",
-                format!("must end with '/' (e.g. \"{api_url}/\")"),
-            ));
-        }
-        let responders = parse_users("[slack] responders", &raw.slack.responders)?;
-        if let Some(g) = &raw.slack.incident_leads {
-            check_usergroup("[slack] incident_leads", g)?;
-        }
-        let managers = parse_users("[slack] managers", &raw.slack.managers)?;
-        if let Some(ch) = &raw.slack.status_channel {
-            if !is_channel_id(ch) {
-                return Err(invalid(
-                    "[slack] status_channel",
-                    format!("\"{ch}\" is not a Slack channel id (like C024BE91L)"),
-                ));
-            }
-        }
-        let socket_connections = raw
-            .slack
-            .socket_connections
-            .unwrap_or(defaults.slack.socket_connections);
-        if !(1..=10).contains(&socket_connections) {
-            return Err(invalid(
-                "[slack] socket_connections",
-                "must be between 1 and 10 (Slack's limit)",
-            ));
-        }
+        let slack = slack_config(raw.slack, &defaults.slack)?;
 
         let region = raw.aws.region.unwrap_or(defaults.aws.region);
         check_region("[aws] region", &region)?;
@@ -300,32 +234,7 @@ impl Config {
                 .map_err(|e| invalid("[aws] endpoint_url", format!("not a URL ({e})")))?;
         }
 
-        let db_url = raw.database.url.unwrap_or(defaults.database.url);
-        check_database_url("[database] url", &db_url)?;
-        if has_password(&db_url) {
-            return Err(invalid(
-                "[database] url",
-                format!(
-                    "carries a password; secrets stay out of the config file: set PGPASSWORD, \
-                     or the whole URL in {DATABASE_URL_VAR}"
-                ),
-            ));
-        }
-        let failover_after = match raw.database.failover_after.as_deref() {
-            None => defaults.database.failover_after,
-            Some(text) => {
-                let d = humantime::parse_duration(text).map_err(|e| {
-                    invalid("[database] failover_after", format!("\"{text}\": {e}"))
-                })?;
-                if d < MIN_FAILOVER_AFTER || d > Duration::from_secs(600) {
-                    return Err(invalid(
-                        "[database] failover_after",
-                        "must be between 2s and 10m",
-                    ));
-                }
-                d
-            }
-        };
+        let database = database_config(raw.database, &defaults.database)?;
 
         let events = events_config(raw.events, &region)?;
         let postmortem = postmortem_config(raw.postmortem)?;
@@ -339,31 +248,13 @@ impl Config {
         )?;
         let accounts = accounts_config(raw.aws.accounts, &alarms.regions)?;
         Ok(Config {
-            slack: SlackConfig {
-                api_url,
-                responders,
-                incident_leads: raw.slack.incident_leads,
-                managers,
-                status_channel: raw.slack.status_channel,
-                proactive_rate_limits: raw
-                    .slack
-                    .proactive_rate_limits
-                    .unwrap_or(defaults.slack.proactive_rate_limits),
-                socket_connections,
-            },
+            slack,
             aws: AwsConfig {
                 region: region.clone(),
                 endpoint_url: raw.aws.endpoint_url,
                 accounts,
             },
-            database: DatabaseConfig {
-                url: db_url,
-                failover_after,
-                keep_raw_events: keep_raw_events(
-                    raw.database.keep_raw_events,
-                    defaults.database.keep_raw_events,
-                )?,
-            },
+            database,
             alarms,
             escalation: escalation_config(raw.escalation, &defaults.escalation)?,
             summary: summary_config(raw.summary, &defaults.summary)?,

@@ -74,3 +74,64 @@ pub(super) fn is_channel_id(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
+
+/// `[slack]` checked: the API base (https, or http to this machine only), the people, the
+/// status channel, the connection count.
+pub(super) fn slack_config(
+    raw: RawSlack,
+    defaults: &SlackConfig,
+) -> Result<SlackConfig, ConfigError> {
+    let api_url = raw.api_url.unwrap_or_else(|| defaults.api_url.clone());
+    let parsed = url::Url::parse(&api_url)
+        .map_err(|e| invalid("[slack] api_url", format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("[slack] api_url", "must be an http(s) URL"));
+    }
+    // The bot token travels with every call: only over TLS, except to this machine
+    // (the emulator, a local proxy).
+    if parsed.scheme() == "http" && !is_loopback(&parsed) {
+        return Err(invalid(
+                "[slack] api_url",
+                "must be https:// (the bot token is sent with every call); plain http is only for a loopback address such as 127.0.0.1 or localhost",
+            ));
+    }
+    if !api_url.ends_with('/') {
+        return Err(invalid(
+            "[slack] api_url",
+            format!("must end with '/' (e.g. \"{api_url}/\")"),
+        ));
+    }
+    let responders = parse_users("[slack] responders", &raw.responders)?;
+    if let Some(g) = &raw.incident_leads {
+        check_usergroup("[slack] incident_leads", g)?;
+    }
+    let managers = parse_users("[slack] managers", &raw.managers)?;
+    if let Some(ch) = &raw.status_channel {
+        if !is_channel_id(ch) {
+            return Err(invalid(
+                "[slack] status_channel",
+                format!("\"{ch}\" is not a Slack channel id (like C024BE91L)"),
+            ));
+        }
+    }
+    let socket_connections = raw
+        .socket_connections
+        .unwrap_or(defaults.socket_connections);
+    if !(1..=10).contains(&socket_connections) {
+        return Err(invalid(
+            "[slack] socket_connections",
+            "must be between 1 and 10 (Slack's limit)",
+        ));
+    }
+    Ok(SlackConfig {
+        api_url,
+        responders,
+        incident_leads: raw.incident_leads,
+        managers,
+        status_channel: raw.status_channel,
+        proactive_rate_limits: raw
+            .proactive_rate_limits
+            .unwrap_or(defaults.proactive_rate_limits),
+        socket_connections,
+    })
+}
