@@ -30,44 +30,6 @@ pub(super) fn declare_typed(title: &str, severity: Option<Severity>, t: &str) ->
     }
 }
 
-#[test]
-pub(super) fn declare_takes_a_type_and_a_severity_in_either_order() {
-    for (text, want) in [
-        (
-            "declare Leaked key type:security",
-            declare_typed("Leaked key", None, "security"),
-        ),
-        (
-            "declare Leaked key sev1 type:security",
-            declare_typed("Leaked key", Some(Severity::Sev1), "security"),
-        ),
-        (
-            "declare Leaked key TYPE:db-2 sev2",
-            declare_typed("Leaked key", Some(Severity::Sev2), "db-2"),
-        ),
-        // Only at the end: a type word inside the title is part of it.
-        (
-            "declare type:security in the title",
-            declare("type:security in the title", None),
-        ),
-    ] {
-        assert_eq!(parse(text), Ok(want), "{text}");
-    }
-    for bad in [
-        "declare type:security",
-        "declare sev1 type:security",
-        "declare Leak type:",
-        "declare Leak type:Security",
-        "declare Leak type:a_b",
-    ] {
-        let err = parse(bad).unwrap_err();
-        assert!(
-            err.to_string().contains("/incident declare"),
-            "{bad}: {err}"
-        );
-    }
-}
-
 pub(super) fn declare_private(title: &str, severity: Option<Severity>) -> Command {
     Command::Declare {
         title: title.to_owned(),
