@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use super::worker::Failure;
 use super::Service;
 use crate::aws::{Aws, PollTarget};
+use crate::backoff::Backoff;
 use crate::domain::alarm::{Alarm, AlarmState};
 use crate::domain::channel_name::{channel_name, private_channel_name};
 use crate::domain::correlation::{correlate, Decision, JoinReason};
@@ -612,8 +613,9 @@ fn retry_delay(failure: &Failure, attempts: i64) -> (Duration, String) {
     if let Some(SlackError::RateLimited { retry_after, .. }) = e.downcast_ref::<SlackError>() {
         return (retry_after.unwrap_or(Duration::from_secs(5)), msg);
     }
-    let backoff = Duration::from_secs(2u64.saturating_pow(attempts.clamp(0, 16) as u32 + 1));
-    (backoff.min(MAX_RETRY_DELAY), msg)
+    // 2 s after the first failure (`attempts` counts those before it), doubling.
+    const RETRY: Backoff = Backoff::doubling(Duration::from_secs(2), MAX_RETRY_DELAY);
+    (RETRY.delay_i64(attempts.saturating_add(1)), msg)
 }
 
 /// A file name from an alarm name: letters, digits, `-`, `_`, `.`; at most 80 characters.

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use super::Service;
 use crate::aws::sqs::QueueMessage;
 use crate::aws::Aws;
+use crate::backoff::Backoff;
 use crate::domain::alarm::Alarm;
 use crate::domain::channel_name::channel_name;
 use crate::domain::events::{self, QueueEvent, SupportCaseUpdate};
@@ -41,9 +42,8 @@ use crate::store::{alarms, escalation};
 
 /// Deliveries after which a message that still cannot be applied is logged and deleted.
 pub const MAX_RECEIVES: u32 = 10;
-/// Wait after a failed ReceiveMessage, doubling up to [`MAX_RECEIVE_BACKOFF`].
-const RECEIVE_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_RECEIVE_BACKOFF: Duration = Duration::from_secs(60);
+/// Wait after a failed ReceiveMessage: 1 s, doubling up to a minute.
+const RECEIVE_BACKOFF: Backoff = Backoff::doubling(Duration::from_secs(1), Duration::from_secs(60));
 
 impl Service {
     /// Long-poll the queue until `shutdown` turns true.
@@ -54,7 +54,7 @@ impl Service {
         tracing::info!(region = %events.region, wait = ?events.wait, "reading AWS events from the SQS queue");
         let wait = i32::try_from(events.wait.as_secs()).unwrap_or(20);
         let batch = i32::try_from(events.batch).unwrap_or(10);
-        let mut backoff = RECEIVE_BACKOFF;
+        let mut failures: u32 = 0;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -65,7 +65,7 @@ impl Service {
             };
             match received {
                 Ok(messages) => {
-                    backoff = RECEIVE_BACKOFF;
+                    failures = 0;
                     let mut handled = Vec::with_capacity(messages.len());
                     for m in &messages {
                         if *shutdown.borrow() {
@@ -78,12 +78,13 @@ impl Service {
                     delete_handled(&aws, &handled).await;
                 }
                 Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let backoff = RECEIVE_BACKOFF.delay(failures);
                     tracing::warn!(error = %e, retry_in = ?backoff, "cannot read the [events] queue; will retry");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.changed() => return,
                     }
-                    backoff = (backoff * 2).min(MAX_RECEIVE_BACKOFF);
                 }
             }
         }

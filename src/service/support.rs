@@ -15,6 +15,7 @@ use super::nudges::Request;
 use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
 use crate::aws::{Aws, AwsError};
+use crate::backoff::Backoff;
 use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
 use crate::domain::drill::DryRunCase;
 use crate::domain::support::{CaseRequest, Communication, SupportCase, SupportSeverity};
@@ -45,7 +46,11 @@ const EXCERPT_ENTRIES: usize = 40;
 
 /// The wait before CreateCase retry `attempt` (1-based): 15 s doubling, at most 4 min.
 fn case_retry_delay(attempt: i64) -> Duration {
-    Duration::seconds((15_i64 << attempt.clamp(1, 5).saturating_sub(1)).min(240))
+    const RETRY: Backoff = Backoff::doubling(
+        std::time::Duration::from_secs(15),
+        std::time::Duration::from_secs(240),
+    );
+    Duration::from_std(RETRY.delay_i64(attempt)).unwrap_or(Duration::seconds(240))
 }
 
 impl Service {

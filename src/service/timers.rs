@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use super::archive::{ARCHIVE, ARCHIVE_WARNING};
 use super::summary::{SUMMARY, WEEKLY_REPORT};
 use super::Service;
+use crate::backoff::Backoff;
 use crate::slack::render;
 use crate::slack::web::{Outgoing, PostedMessage, SlackError};
 use crate::store::escalation::{CASE_RETRY_TIMER, NUDGE_TIMER};
@@ -36,8 +37,8 @@ const MAX_DELIVERY_ATTEMPTS: i64 = 60;
 /// The pause after a message's `attempts`-th transient failure: 250 ms more per failure, at
 /// most 10 s. Kicks do not cut it short, so a busy bot does not burn the attempts in seconds.
 fn retry_delay(attempts: i64) -> Duration {
-    let attempts = u64::try_from(attempts.max(1)).unwrap_or(1);
-    Duration::from_millis(250u64.saturating_mul(attempts).min(10_000))
+    const RETRY: Backoff = Backoff::linear(Duration::from_millis(250), Duration::from_secs(10));
+    RETRY.delay_i64(attempts)
 }
 
 impl Service {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::Service;
+use crate::backoff::Backoff;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::render;
@@ -44,8 +45,10 @@ const IDLE_LOOK: Duration = Duration::from_secs(2);
 const IDLE_LOOK_REPLICAS: Duration = Duration::from_secs(1);
 
 /// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
+const BACKOFF: Backoff = Backoff::linear(Duration::from_millis(250), Duration::from_secs(10));
+
 fn backoff(attempts: i64) -> Duration {
-    Duration::from_millis((250 * attempts.clamp(1, 40) as u64).min(10_000))
+    BACKOFF.delay_i64(attempts)
 }
 
 /// Whether handling an event already marked its inbox row processed (timeline writes do it
