@@ -440,10 +440,10 @@ impl Service {
             )));
         };
         if ai.first_post_ts.is_none() {
-            let ts = self
-                .web
-                .post(&channel, &render::alarm_first_post(&opening.alarm, &route))
-                .await?;
+            // Posted only after the war room is set up: if it was not at the start of this
+            // attempt, no earlier one can have posted it.
+            let first = render::alarm_first_post(&opening.alarm, &route);
+            let ts = self.post_in_war_room(&channel, &first, set_up).await?;
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             alarms::set_first_post(&mut tx, id, &ts, now).await?;

@@ -209,6 +209,9 @@ impl Service {
         extra: &[String],
     ) -> Result<(), Failure> {
         let id = record.incident.id;
+        // The header is posted only once the members are recorded invited: before that, no
+        // earlier attempt can have posted it.
+        let header_may_be_there = record.members_invited;
         let channel = match record.channel_id.clone() {
             Some(c) => c,
             None => {
@@ -239,9 +242,9 @@ impl Service {
             Some(ts) => ts,
             None => {
                 let roles = self.roles_of(record).await?;
+                let header = render::header(record, &roles, self.clock.now());
                 let ts = self
-                    .web
-                    .post(&channel, &render::header(record, &roles, self.clock.now()))
+                    .post_in_war_room(&channel, &header, header_may_be_there)
                     .await?;
                 self.set_up(id, SetUp::Header(&ts)).await?;
                 record.header_ts = Some(ts.clone());

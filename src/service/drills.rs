@@ -157,6 +157,9 @@ impl Service {
             self.route_invitees(route).await?
         };
         extra.push(requester.as_str().to_string());
+        // The first post follows a finished set-up: if the header was not pinned before this
+        // attempt, no earlier attempt can have posted it.
+        let first_post_may_be_there = record.header_pinned;
         self.open_war_room(record, &bot, &extra).await?;
         let id = record.incident.id;
         let Some(channel) = record.channel_id.clone() else {
@@ -166,12 +169,9 @@ impl Service {
             .await?
             .ok_or_else(|| Failure::Permanent(anyhow!("{id} has no drill row")))?;
         if drill.first_post_ts.is_none() {
+            let first = render::drill_first_post(alarm, route, drill.real_case);
             let ts = self
-                .web
-                .post(
-                    &channel,
-                    &render::drill_first_post(alarm, route, drill.real_case),
-                )
+                .post_in_war_room(&channel, &first, first_post_may_be_there)
                 .await?;
             let mut tx = self.store.begin().await?;
             drills::set_first_post(&mut tx, id, &ts).await?;

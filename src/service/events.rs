@@ -38,6 +38,7 @@ use crate::domain::health_service::HealthEvent;
 use crate::domain::UserId;
 use crate::slack::render;
 use crate::store::incidents::{self, NewIncident};
+use crate::store::outbox;
 use crate::store::{alarms, escalation};
 
 /// Deliveries after which a message that still cannot be applied is logged and deleted.
@@ -205,13 +206,8 @@ impl Service {
             if new.is_empty() {
                 continue;
             }
-            self.web
-                .post(
-                    &channel,
-                    &render::health_pushed(account, &event.service, region, &new),
-                )
-                .await
-                .map_err(anyhow::Error::from)?;
+            // Recorded and queued in one unit of work: posted once, even across a crash.
+            let msg = render::health_pushed(account, &event.service, region, &new);
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             for e in &new {
@@ -224,7 +220,9 @@ impl Service {
                 )
                 .await?;
             }
+            outbox::enqueue(&mut tx, &super::timers::to_outbox(channel, msg), now).await?;
             tx.commit().await?;
+            self.kick_timers();
             tracing::info!(incident = %incident, service = %event.service, region, "AWS Health event from the queue posted");
         }
         Ok(watched)
@@ -301,18 +299,15 @@ impl Service {
         if new.is_empty() {
             return Ok(());
         }
-        self.web
-            .post(
-                &channel,
-                &render::health_pushed(account, &event.service, region, &new),
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
+        // Recorded and queued in one unit of work: posted once, even across a crash.
+        let msg = render::health_pushed(account, &event.service, region, &new);
         let mut tx = self.store.begin().await?;
         for e in &new {
             alarms::record_health_event(&mut tx, id, e, &super::health::entry_text(e), now).await?;
         }
+        outbox::enqueue(&mut tx, &super::timers::to_outbox(channel, msg), now).await?;
         tx.commit().await?;
+        self.kick_timers();
         Ok(())
     }
 

@@ -318,27 +318,12 @@ impl Service {
             msg = crate::slack::render::with_drill_banner(msg);
         }
         if let Some(since) = row.sending_since {
-            match self.web.messages_since(&row.destination, since).await {
-                Ok(messages) => {
-                    // Slack has the text as it was sent: fitted to its limits.
-                    let sent = crate::slack::limits::fit_message(&msg).text;
-                    let text = sent.trim();
-                    let mine = |m: &PostedMessage| {
-                        m.user.as_deref() == Some(self.bot.user_id.as_str())
-                            || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
-                    };
-                    if let Some(found) = messages.iter().find(|m| mine(m) && m.text.trim() == text)
-                    {
-                        tracing::info!(destination = %row.destination, ts = %found.ts, "an interrupted post had reached Slack; not posting it again");
-                        return Ok(());
-                    }
-                }
-                Err(e) if e.is_transient() => return Err(e),
-                // Cannot look (a scope missing from an older install): posting twice beats
-                // not posting.
-                Err(e) => {
-                    tracing::warn!(destination = %row.destination, error = %e, "cannot check whether an interrupted post reached Slack; posting it")
-                }
+            if self
+                .already_posted(&row.destination, since, &msg)
+                .await?
+                .is_some()
+            {
+                return Ok(());
             }
         }
         if is_user(&row.destination) {
@@ -346,6 +331,62 @@ impl Service {
         } else {
             self.web.post(&row.destination, &msg).await.map(drop)
         }
+    }
+
+    /// The ts of this bot's message `msg` in `destination` since `since`, if an interrupted
+    /// attempt (a process killed, or an answer lost, between the post and its record) had
+    /// posted it. Every post that can be repeated after a crash looks here first: the
+    /// outbox (rows marked sending), the war-room header and the alarm's first post.
+    pub(super) async fn already_posted(
+        &self,
+        destination: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        msg: &Outgoing,
+    ) -> Result<Option<String>, SlackError> {
+        match self.web.messages_since(destination, since).await {
+            Ok(messages) => {
+                // Slack has the text as it was sent: fitted to its limits.
+                let sent = crate::slack::limits::fit_message(msg).text;
+                let text = sent.trim();
+                let mine = |m: &PostedMessage| {
+                    m.user.as_deref() == Some(self.bot.user_id.as_str())
+                        || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
+                };
+                let found = messages.iter().find(|m| mine(m) && m.text.trim() == text);
+                if let Some(found) = found {
+                    tracing::info!(destination = %destination, ts = %found.ts, "an interrupted post had reached Slack; not posting it again");
+                }
+                Ok(found.map(|m| m.ts.clone()))
+            }
+            Err(e) if e.is_transient() => Err(e),
+            // Cannot look (a scope missing from an older install): posting twice beats
+            // not posting.
+            Err(e) => {
+                tracing::warn!(destination = %destination, error = %e, "cannot check whether an interrupted post reached Slack; posting it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Post `msg` in a war room and return its ts. `may_be_there` says an earlier attempt
+    /// may have posted it and died before recording its ts: then the channel's history is
+    /// searched first (the channel was created for this incident, so all of it) and the
+    /// message found is adopted instead of posted again.
+    pub(super) async fn post_in_war_room(
+        &self,
+        channel: &str,
+        msg: &Outgoing,
+        may_be_there: bool,
+    ) -> Result<String, SlackError> {
+        if may_be_there {
+            if let Some(ts) = self
+                .already_posted(channel, chrono::DateTime::UNIX_EPOCH, msg)
+                .await?
+            {
+                return Ok(ts);
+            }
+        }
+        self.web.post(channel, msg).await
     }
 
     /// Tell the person behind a message Slack will not take (a change notice's caller),
@@ -375,6 +416,15 @@ impl Service {
             crate::store::incidents::by_channel(self.store.db(), channel).await,
             Ok(Some(r)) if r.incident.status == crate::domain::Status::Resolved
         )
+    }
+}
+
+/// A rendered message as an outbox row for `destination`.
+pub(super) fn to_outbox(destination: String, msg: Outgoing) -> NewOutgoing {
+    NewOutgoing {
+        destination,
+        text: msg.text,
+        blocks: msg.blocks.map(|b| b.to_string()),
     }
 }
 
