@@ -17,6 +17,7 @@ pub mod drill;
 pub mod escalation;
 pub mod events;
 pub mod health_service;
+pub mod ids;
 pub mod incident;
 pub mod incident_type;
 pub mod names;
@@ -33,6 +34,7 @@ pub mod timeline;
 
 pub use action::ActionItem;
 pub use command::{Command, UsageError};
+pub use ids::{ChannelId, OutboxDestination, Ts};
 pub use incident::{Change, DomainError, Incident, IncidentId, IncidentRecord};
 pub use severity::Severity;
 pub use status::Status;

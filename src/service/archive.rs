@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, Incident, IncidentId, IncidentRecord, Status};
 use crate::slack::render;
 use crate::slack::render_support::answered_prompt;
@@ -168,7 +169,7 @@ impl Service {
         if timers::claim(&mut tx, timer.id, now).await? {
             timeline::insert(&mut tx, &entry, now).await?;
             let out = NewOutgoing {
-                destination: channel,
+                destination: OutboxDestination::channel(channel),
                 text: msg.text,
                 blocks: msg.blocks.map(|b| b.to_string()),
             };

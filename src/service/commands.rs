@@ -11,13 +11,14 @@ use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
 use crate::domain::privacy::update_goes_to_status_channel;
 use crate::domain::time::backdate;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::slack::web::Outgoing;
 use crate::store::inbox::InboxRow;
 use crate::store::incidents::{self, NewIncident, SetUp};
-use crate::store::outbox::{self, NewOutgoing};
+use crate::store::outbox::{self, NewOutgoing, Refusal};
 use crate::store::timeline::{self, NewEntry};
 use crate::store::StoreError;
 
@@ -349,14 +350,13 @@ impl Service {
         // to the caller from there; the header and the status channel go on regardless.
         let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
         let notice = NewOutgoing {
-            destination: channel,
+            destination: OutboxDestination::channel(channel),
             text: notice.text,
             blocks: notice.blocks.map(|b| b.to_string()),
         };
-        let refusal = NewOutgoing {
-            destination: inv.response_url.clone(),
+        let refusal = Refusal {
+            response_url: inv.response_url.clone(),
             text: "the change is recorded, but its notice could not be posted".to_string(),
-            blocks: None,
         };
         // Status and severity changes are told to the status channel too, the same way.
         let (b, a) = (&record.incident, &applied.incident);
@@ -373,7 +373,7 @@ impl Service {
                 };
                 let msg = render::status_channel_notice(&actor, b, &after);
                 NewOutgoing {
-                    destination: destination.clone(),
+                    destination: OutboxDestination::from_stored(destination.clone()),
                     text: msg.text,
                     blocks: msg.blocks.map(|b| b.to_string()),
                 }
@@ -396,7 +396,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         if timeline::insert_with_data(&mut tx, &entry, Some(&detail), now).await? {
             incidents::save(&mut tx, &applied.incident, now).await?;
-            if !notice.destination.is_empty() {
+            if !notice.destination.as_str().is_empty() {
                 outbox::enqueue_answerable(&mut tx, &notice, Some(&refusal), now).await?;
             }
             if let Some(also) = &for_status_channel {

@@ -21,6 +21,7 @@ use crate::domain::alarm::{Alarm, AlarmKind, AlarmState};
 use crate::domain::channel_name::drill_channel_name;
 use crate::domain::drill::{Reached, Scorecard, COMPARE_WITH};
 use crate::domain::routing::Route;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
@@ -209,7 +210,7 @@ impl Service {
         if let Some(channel) = &record.channel_id {
             let msg = render::drill_scorecard(&card, &previous);
             let out = NewOutgoing {
-                destination: channel.clone(),
+                destination: OutboxDestination::channel(channel.clone()),
                 text: msg.text,
                 blocks: msg.blocks.map(|b| b.to_string()),
             };

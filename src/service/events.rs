@@ -35,7 +35,7 @@ use crate::domain::alarm::Alarm;
 use crate::domain::channel_name::channel_name;
 use crate::domain::events::{self, QueueEvent, SupportCaseUpdate};
 use crate::domain::health_service::HealthEvent;
-use crate::domain::UserId;
+use crate::domain::{OutboxDestination, UserId};
 use crate::slack::render;
 use crate::store::incidents::{self, NewIncident};
 use crate::store::outbox;
@@ -220,7 +220,12 @@ impl Service {
                 )
                 .await?;
             }
-            outbox::enqueue(&mut tx, &super::timers::to_outbox(channel, msg), now).await?;
+            outbox::enqueue(
+                &mut tx,
+                &super::timers::to_outbox(OutboxDestination::channel(channel), msg),
+                now,
+            )
+            .await?;
             tx.commit().await?;
             self.kick_timers();
             tracing::info!(incident = %incident, service = %event.service, region, "AWS Health event from the queue posted");
@@ -305,7 +310,12 @@ impl Service {
         for e in &new {
             alarms::record_health_event(&mut tx, id, e, &super::health::entry_text(e), now).await?;
         }
-        outbox::enqueue(&mut tx, &super::timers::to_outbox(channel, msg), now).await?;
+        outbox::enqueue(
+            &mut tx,
+            &super::timers::to_outbox(OutboxDestination::channel(channel), msg),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.kick_timers();
         Ok(())

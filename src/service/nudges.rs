@@ -12,6 +12,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::escalation::{self as policy, Facts, NudgeKind, Policy};
 use crate::domain::IncidentRecord;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId, UserId};
 use crate::slack::inbound::ClickedMessage;
 use crate::slack::render_support as render;
@@ -125,7 +126,7 @@ impl Service {
                     key_event: true,
                 };
                 let message = NewOutgoing {
-                    destination: channel.clone(),
+                    destination: OutboxDestination::channel(channel.clone()),
                     text: message.text,
                     blocks: message.blocks.map(|b| b.to_string()),
                 };
@@ -344,7 +345,7 @@ impl Service {
     /// A message for the incident's channel, for the outbox (none before the channel exists).
     pub(super) fn notice_in(&self, record: &IncidentRecord, msg: Outgoing) -> Option<NewOutgoing> {
         record.channel_id.as_ref().map(|c| NewOutgoing {
-            destination: c.clone(),
+            destination: OutboxDestination::channel(c.clone()),
             text: msg.text,
             blocks: msg.blocks.map(|b| b.to_string()),
         })

@@ -17,11 +17,12 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::names::Names;
 use crate::domain::roles::{self, Roles};
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::store::inbox::InboxRow;
-use crate::store::outbox::{self, NewOutgoing};
+use crate::store::outbox::{self, NewOutgoing, Refusal};
 use crate::store::people;
 use crate::store::timeline::{self, NewEntry};
 
@@ -297,14 +298,13 @@ impl Service {
             .map_err(|e| Failure::Permanent(anyhow!("cannot serialise a change: {e}")))?;
         let notice = render::role_notice(&actor, &role, &to, record.incident.id);
         let notice = record.channel_id.clone().map(|channel| NewOutgoing {
-            destination: channel,
+            destination: OutboxDestination::channel(channel),
             text: notice.text,
             blocks: notice.blocks.map(|b| b.to_string()),
         });
-        let refusal = NewOutgoing {
-            destination: inv.response_url.clone(),
+        let refusal = Refusal {
+            response_url: inv.response_url.clone(),
             text: "the role is recorded, but its notice could not be posted".to_string(),
-            blocks: None,
         };
         let mut tx = self.store.begin().await?;
         if timeline::insert_with_data(&mut tx, &entry, Some(&detail), now).await? {

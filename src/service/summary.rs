@@ -6,6 +6,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::privacy::Viewer;
 use crate::domain::report::Period;
+use crate::domain::OutboxDestination;
 use crate::report::managers;
 use crate::slack::render::{self, Overview};
 use crate::slack::render_report;
@@ -94,7 +95,7 @@ impl Service {
                     .map(|m| m.as_str().to_string()),
             )
             .map(|destination| NewOutgoing {
-                destination,
+                destination: OutboxDestination::from_stored(destination),
                 text: msg.text.clone(),
                 blocks: blocks.clone(),
             })
@@ -206,7 +207,7 @@ impl Service {
                         render_for(&viewer)
                     };
                     NewOutgoing {
-                        destination,
+                        destination: OutboxDestination::from_stored(destination),
                         text,
                         blocks,
                     }

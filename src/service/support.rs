@@ -19,6 +19,7 @@ use crate::backoff::Backoff;
 use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
 use crate::domain::drill::DryRunCase;
 use crate::domain::support::{CaseRequest, Communication, SupportCase, SupportSeverity};
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, TimelineEntry, UserId};
 use crate::slack::inbound::ViewSubmission;
 use crate::slack::render_support::{self as render, field, CaseForm};
@@ -376,7 +377,7 @@ impl Service {
             key_event: true,
         };
         let outgoing = |m: crate::slack::web::Outgoing| NewOutgoing {
-            destination: channel.clone(),
+            destination: OutboxDestination::channel(channel.clone()),
             text: m.text,
             blocks: m.blocks.map(|b| b.to_string()),
         };
@@ -667,7 +668,7 @@ impl Service {
         };
         let msg = render::case_resolved(Some(&req.actor), &case);
         let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
-            destination: c.clone(),
+            destination: OutboxDestination::channel(c.clone()),
             text: msg.text,
             blocks: None,
         });
@@ -760,7 +761,7 @@ impl Service {
                 };
                 let msg = render::case_resolved(None, case);
                 let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
-                    destination: c.clone(),
+                    destination: OutboxDestination::channel(c.clone()),
                     text: msg.text,
                     blocks: None,
                 });
@@ -817,7 +818,7 @@ impl Service {
             key_event: true,
         };
         let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
-            destination: c.clone(),
+            destination: OutboxDestination::channel(c.clone()),
             text: msg.text,
             blocks: None,
         });

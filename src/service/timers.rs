@@ -20,10 +20,11 @@ use super::archive::{ARCHIVE, ARCHIVE_WARNING};
 use super::summary::{SUMMARY, WEEKLY_REPORT};
 use super::Service;
 use crate::backoff::Backoff;
+use crate::domain::OutboxDestination;
 use crate::slack::render;
 use crate::slack::web::{Outgoing, PostedMessage, SlackError};
 use crate::store::escalation::{CASE_RETRY_TIMER, NUDGE_TIMER};
-use crate::store::outbox::{self, NewOutgoing, OutboxRow};
+use crate::store::outbox::{self, NewOutgoing, OutboxRow, Refusal};
 use crate::store::timeline::{self, NewEntry};
 use crate::store::{inbox, timers, StoreError};
 
@@ -55,15 +56,14 @@ impl Service {
         let messages: Vec<NewOutgoing> = notices
             .into_iter()
             .map(|(destination, m)| NewOutgoing {
-                destination,
+                destination: OutboxDestination::from_stored(destination),
                 text: m.text,
                 blocks: m.blocks.map(|b| b.to_string()),
             })
             .collect();
-        let refusal = refusal.map(|(url, text)| NewOutgoing {
-            destination: url.to_string(),
+        let refusal = refusal.map(|(url, text)| Refusal {
+            response_url: url.to_string(),
             text: text.to_string(),
-            blocks: None,
         });
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -232,14 +232,14 @@ impl Service {
                 // A resolved incident's channel archived (by `[incident] archive_after` or by
                 // hand) is where it should be: a late message for it is dropped quietly.
                 if e.code() == Some("is_archived")
-                    && self.is_resolved_channel(&row.destination).await
+                    && self.is_resolved_channel(row.destination.as_str()).await
                 {
                     tracing::info!(destination = %row.destination, "a message for an archived incident channel; dropped");
                     return None;
                 }
-                let is_user = is_user(&row.destination);
+                let is_user = matches!(row.destination, OutboxDestination::Dm(_));
                 let first = self
-                    .recipient_problem(&row.destination, e.code().unwrap_or("error"), now)
+                    .recipient_problem(row.destination.as_str(), e.code().unwrap_or("error"), now)
                     .await
                     .unwrap_or(false);
                 if first {
@@ -310,26 +310,28 @@ impl Service {
                 .and_then(|b| serde_json::from_str(b).ok()),
         };
         // Everything warroom posts in a drill's channel says DRILL.
-        if !is_user(&row.destination)
-            && self
-                .is_drill_channel(self.store.db(), &row.destination)
+        if let OutboxDestination::Channel(channel) = &row.destination {
+            if self
+                .is_drill_channel(self.store.db(), channel.as_str())
                 .await
-        {
-            msg = crate::slack::render::with_drill_banner(msg);
+            {
+                msg = crate::slack::render::with_drill_banner(msg);
+            }
         }
         if let Some(since) = row.sending_since {
             if self
-                .already_posted(&row.destination, since, &msg)
+                .already_posted(row.destination.as_str(), since, &msg)
                 .await?
                 .is_some()
             {
                 return Ok(());
             }
         }
-        if is_user(&row.destination) {
-            self.web.post_dm(&row.destination, &msg).await.map(drop)
-        } else {
-            self.web.post(&row.destination, &msg).await.map(drop)
+        match &row.destination {
+            OutboxDestination::Dm(user) => self.web.post_dm(user.as_str(), &msg).await.map(drop),
+            OutboxDestination::Channel(channel) => {
+                self.web.post(channel.as_str(), &msg).await.map(drop)
+            }
         }
     }
 
@@ -420,17 +422,12 @@ impl Service {
 }
 
 /// A rendered message as an outbox row for `destination`.
-pub(super) fn to_outbox(destination: String, msg: Outgoing) -> NewOutgoing {
+pub(super) fn to_outbox(destination: OutboxDestination, msg: Outgoing) -> NewOutgoing {
     NewOutgoing {
         destination,
         text: msg.text,
         blocks: msg.blocks.map(|b| b.to_string()),
     }
-}
-
-/// Whether an outbox destination is a person (a DM) rather than a channel.
-fn is_user(destination: &str) -> bool {
-    destination.starts_with('U') || destination.starts_with('W')
 }
 
 #[cfg(test)]

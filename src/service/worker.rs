@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use super::Service;
 use crate::backoff::Backoff;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::render;
@@ -368,7 +369,7 @@ impl Service {
         let notice = self.config.slack.status_channel.as_ref().map(|channel| {
             let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
             NewOutgoing {
-                destination: channel.clone(),
+                destination: OutboxDestination::channel(channel.clone()),
                 text: msg.text,
                 blocks: None,
             }
