@@ -44,22 +44,23 @@ impl Service {
         alarm: &Alarm,
     ) -> Result<(), Failure> {
         let key = changes::alarm_key(incident);
-        if timeline::exists(self.store.db(), &key).await? {
+        if timeline::exists(self.ctx.store.db(), &key).await? {
             return Ok(());
         }
         let target = Target {
             anchor: alarm.state_updated_at,
             anchor_label: "the alarm".to_string(),
-            lookback: self.config.diagnostics.lookback,
+            lookback: self.ctx.config.diagnostics.lookback,
             regions: vec![alarm.region.clone()],
             alarm: Some(alarm.clone()),
         };
         let report = self.look_up(aws, &target).await;
-        self.web
+        self.ctx
+            .web
             .post(channel, &render_changes::changes_report(&report))
             .await?;
-        let mut tx = self.store.begin().await?;
-        changes::record(&mut tx, incident, &key, None, &report, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        changes::record(&mut tx, incident, &key, None, &report, self.ctx.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -77,10 +78,10 @@ impl Service {
             return Ok(());
         };
         let key = format!("changes:{}", row.dedupe_key);
-        if timeline::exists(self.store.db(), &key).await? {
+        if timeline::exists(self.ctx.store.db(), &key).await? {
             return Ok(()); // a replay: already posted and recorded
         }
-        let Some(aws) = &self.aws else {
+        let Some(aws) = &self.ctx.aws else {
             self.reply(
                 inv,
                 &render::problem(
@@ -103,15 +104,15 @@ impl Service {
             // A drill looks AWS up for real (read-only), and says DRILL like all its posts.
             post = crate::slack::render::with_drill_banner(post);
         }
-        self.web.post(&channel, &post).await?;
-        let mut tx = self.store.begin().await?;
+        self.ctx.web.post(&channel, &post).await?;
+        let mut tx = self.ctx.store.begin().await?;
         changes::record(
             &mut tx,
             record.incident.id,
             &key,
             Some(actor.as_str()),
             &report,
-            self.clock.now(),
+            self.ctx.clock.now(),
         )
         .await?;
         tx.commit().await?;
@@ -126,8 +127,8 @@ impl Service {
         record: &IncidentRecord,
         lookback: Option<Duration>,
     ) -> Result<Target, Failure> {
-        let lookback = lookback.unwrap_or(self.config.diagnostics.lookback);
-        let transitions = alarms::of_incident(self.store.db(), record.incident.id).await?;
+        let lookback = lookback.unwrap_or(self.ctx.config.diagnostics.lookback);
+        let transitions = alarms::of_incident(self.ctx.store.db(), record.incident.id).await?;
         let opening = transitions
             .iter()
             .find(|t| t.alarm.state == crate::domain::alarm::AlarmState::Alarm);
@@ -152,7 +153,7 @@ impl Service {
                 anchor: record.incident.opened_at,
                 anchor_label: "the incident was declared".to_string(),
                 lookback,
-                regions: vec![self.config.aws.region.clone()],
+                regions: vec![self.ctx.config.aws.region.clone()],
                 alarm: None,
             },
         };
@@ -168,7 +169,7 @@ impl Service {
             .as_ref()
             .map(|a| a.dimensions.clone())
             .unwrap_or_default();
-        let ignore = &self.config.diagnostics.ignore_events;
+        let ignore = &self.ctx.config.diagnostics.ignore_events;
         let mut regions = Vec::new();
         for region in &t.regions {
             let changes = match aws.write_events(region, since, until).await {
@@ -255,7 +256,7 @@ impl Service {
             regions,
             history,
             neighbours,
-            maybe_incomplete: self.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
+            maybe_incomplete: self.ctx.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
         }
     }
 }

@@ -62,7 +62,7 @@ impl Service {
             } => {
                 let kind = match incident_type.as_deref() {
                     None => None,
-                    Some(name) => match self.config.incident.incident_type(name) {
+                    Some(name) => match self.ctx.config.incident.incident_type(name) {
                         Some(t) => Some(t),
                         None => {
                             let usage = self.unknown_type(name);
@@ -131,7 +131,7 @@ impl Service {
         if inv.response_url.is_empty() {
             return;
         }
-        if let Err(e) = self.web.respond_ephemeral(&inv.response_url, msg).await {
+        if let Err(e) = self.ctx.web.respond_ephemeral(&inv.response_url, msg).await {
             tracing::warn!(error = %e, "could not reply to the caller");
         }
     }
@@ -139,6 +139,7 @@ impl Service {
     /// The usage error for a `type:<name>` no `[[incident.types]]` has.
     pub(super) fn unknown_type(&self, name: &str) -> command::UsageError {
         let known: Vec<&str> = self
+            .ctx
             .config
             .incident
             .types
@@ -174,8 +175,8 @@ impl Service {
             opened_at: inv.at,
             private,
         };
-        let mut tx = self.store.begin().await?;
-        let (mut record, created) = incidents::create(&mut tx, &new, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        let (mut record, created) = incidents::create(&mut tx, &new, self.ctx.clock.now()).await?;
         if let (true, Some(t)) = (created, kind) {
             self.give_type(&mut tx, &mut record, t).await?;
         }
@@ -224,6 +225,7 @@ impl Service {
         };
         if !record.members_invited {
             let mut users: Vec<String> = self
+                .ctx
                 .config
                 .slack
                 .responders
@@ -231,11 +233,11 @@ impl Service {
                 .chain(std::iter::once(declarer))
                 .map(|u| u.as_str().to_string())
                 .chain(extra.iter().cloned())
-                .filter(|u| *u != self.bot.user_id)
+                .filter(|u| *u != self.ctx.bot.user_id)
                 .collect();
             users.sort();
             users.dedup();
-            self.web.invite(&channel, &users).await?;
+            self.ctx.web.invite(&channel, &users).await?;
             self.set_up(id, SetUp::MembersInvited).await?;
             record.members_invited = true;
         }
@@ -243,7 +245,7 @@ impl Service {
             Some(ts) => ts,
             None => {
                 let roles = self.roles_of(record).await?;
-                let header = render::header(record, &roles, self.clock.now());
+                let header = render::header(record, &roles, self.ctx.clock.now());
                 let ts = self
                     .post_in_war_room(&channel, &header, header_may_be_there)
                     .await?;
@@ -253,7 +255,7 @@ impl Service {
             }
         };
         if !record.header_pinned {
-            self.web.pin(&channel, &ts).await?;
+            self.ctx.web.pin(&channel, &ts).await?;
             self.set_up(id, SetUp::HeaderPinned).await?;
             record.header_pinned = true;
         }
@@ -279,12 +281,12 @@ impl Service {
         let mut name = record.channel_name.clone();
         let mut attempt = 1;
         loop {
-            match self.web.create_channel(&name, record.private).await {
+            match self.ctx.web.create_channel(&name, record.private).await {
                 Ok(channel) => return Ok(channel),
                 Err(e) if e.code() == Some("name_taken") => {
-                    if let Some(found) = self.web.find_channel(&name, record.private).await? {
-                        let ours = found.creator.as_deref() == Some(self.bot.user_id.as_str());
-                        let taken = incidents::by_channel(self.store.db(), &found.id).await?;
+                    if let Some(found) = self.ctx.web.find_channel(&name, record.private).await? {
+                        let ours = found.creator.as_deref() == Some(self.ctx.bot.user_id.as_str());
+                        let taken = incidents::by_channel(self.ctx.store.db(), &found.id).await?;
                         if ours && taken.is_none() {
                             tracing::info!(incident = %id, channel = %found.id, "adopting the channel created before a restart");
                             return Ok(found.id);
@@ -308,7 +310,7 @@ impl Service {
         &self,
         inv: &CommandInvocation,
     ) -> Result<Option<IncidentRecord>, Failure> {
-        let found = incidents::by_channel(self.store.db(), &inv.channel).await?;
+        let found = incidents::by_channel(self.ctx.store.db(), &inv.channel).await?;
         if found.is_none() {
             self.reply(
                 inv,
@@ -333,10 +335,10 @@ impl Service {
         };
         let channel = record.channel_id.clone().unwrap_or_default();
         // A replay after a crash: the change is on record; only redo the header.
-        if timeline::exists(self.store.db(), &row.dedupe_key).await? {
+        if timeline::exists(self.ctx.store.db(), &row.dedupe_key).await? {
             return self.refresh_header(&record).await;
         }
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let applied = match record.incident.apply(&change, now) {
             Ok(a) => a,
             Err(e) => {
@@ -361,6 +363,7 @@ impl Service {
         // Status and severity changes are told to the status channel too, the same way.
         let (b, a) = (&record.incident, &applied.incident);
         let for_status_channel = self
+            .ctx
             .config
             .slack
             .status_channel
@@ -393,7 +396,7 @@ impl Service {
         };
         let detail = serde_json::to_value(&applied.detail)
             .map_err(|e| Failure::Permanent(anyhow!("cannot serialise a change: {e}")))?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if timeline::insert_with_data(&mut tx, &entry, Some(&detail), now).await? {
             incidents::save(&mut tx, &applied.incident, now).await?;
             if !notice.destination.as_str().is_empty() {
@@ -419,7 +422,7 @@ impl Service {
         }
         tx.commit().await?;
         self.kick_timers();
-        let updated = incidents::get(self.store.db(), record.incident.id).await?;
+        let updated = incidents::get(self.ctx.store.db(), record.incident.id).await?;
         self.refresh_header(&updated).await?;
         let a = &updated.incident;
         if a.status == crate::domain::Status::Resolved && b.status != a.status {
@@ -431,7 +434,7 @@ impl Service {
 
     /// Record a step of setting up a war room.
     async fn set_up(&self, id: IncidentId, step: SetUp<'_>) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         incidents::set_up(&mut tx, id, step).await?;
         tx.commit().await
     }
@@ -439,8 +442,8 @@ impl Service {
     /// Post to `[slack] status_channel` when one is configured. Best effort: the change
     /// itself is recorded and visible in the incident channel whatever happens here.
     pub(crate) async fn tell_status_channel(&self, msg: &Outgoing) {
-        if let Some(channel) = &self.config.slack.status_channel {
-            if let Err(e) = self.web.post(channel, msg).await {
+        if let Some(channel) = &self.ctx.config.slack.status_channel {
+            if let Err(e) = self.ctx.web.post(channel, msg).await {
                 tracing::warn!(error = %e, "could not post to the status channel");
             }
         }
@@ -457,7 +460,7 @@ impl Service {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let entry = NewEntry {
             incident_id: record.incident.id,
             dedupe_key: row.dedupe_key.clone(),
@@ -480,7 +483,8 @@ impl Service {
                 .iter()
                 .cloned()
                 .chain(
-                    self.config
+                    self.ctx
+                        .config
                         .incident
                         .private_viewers
                         .iter()
@@ -502,11 +506,12 @@ impl Service {
     pub(crate) async fn refresh_header(&self, record: &IncidentRecord) -> Result<(), Failure> {
         if let (Some(channel), Some(ts)) = (&record.channel_id, &record.header_ts) {
             let roles = self.roles_of(record).await?;
-            self.web
+            self.ctx
+                .web
                 .update(
                     channel,
                     ts,
-                    &render::header(record, &roles, self.clock.now()),
+                    &render::header(record, &roles, self.ctx.clock.now()),
                 )
                 .await?;
         }

@@ -49,7 +49,7 @@ impl Service {
         actor: UserId,
         ask: DrillAsk,
     ) -> Result<(), Failure> {
-        let routes = &self.config.alarms.routes;
+        let routes = &self.ctx.config.alarms.routes;
         let route = match &ask.route {
             None => routes.default.clone(),
             Some(name) => match routes.by_name(name) {
@@ -71,15 +71,16 @@ impl Service {
                 }
             },
         };
-        let bot = UserId::parse(&self.bot.user_id)
+        let bot = UserId::parse(&self.ctx.bot.user_id)
             .map_err(|e| Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}")))?;
         let region = self
+            .ctx
             .config
             .alarms
             .regions
             .first()
             .cloned()
-            .unwrap_or_else(|| self.config.aws.region.clone());
+            .unwrap_or_else(|| self.ctx.config.aws.region.clone());
         let alarm = synthetic_alarm(&route, &region, inv.at);
         let new = NewIncident {
             private: false,
@@ -90,10 +91,10 @@ impl Service {
             declared_by: bot.clone(),
             opened_at: inv.at,
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         // The incident, its drill row, no lead (as when an alarm opens one) and the alarm's
         // timeline entry, at once.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let (mut record, created) = drills::create(
             &mut tx,
             &new,
@@ -150,7 +151,7 @@ impl Service {
         alarm: &Alarm,
         requester: &UserId,
     ) -> Result<(), Failure> {
-        let bot = UserId::parse(&self.bot.user_id)
+        let bot = UserId::parse(&self.ctx.bot.user_id)
             .map_err(|e| Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}")))?;
         let mut extra = if record.members_invited {
             Vec::new()
@@ -166,7 +167,7 @@ impl Service {
         let Some(channel) = record.channel_id.clone() else {
             return Err(Failure::Transient(anyhow!("{id} has no channel yet")));
         };
-        let drill = drills::get(self.store.db(), id)
+        let drill = drills::get(self.ctx.store.db(), id)
             .await?
             .ok_or_else(|| Failure::Permanent(anyhow!("{id} has no drill row")))?;
         if drill.first_post_ts.is_none() {
@@ -174,7 +175,7 @@ impl Service {
             let ts = self
                 .post_in_war_room(&channel, &first, first_post_may_be_there)
                 .await?;
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.ctx.store.begin().await?;
             drills::set_first_post(&mut tx, id, &ts).await?;
             tx.commit().await?;
         }
@@ -194,7 +195,7 @@ impl Service {
             return Ok(());
         };
         let entries = timeline::of_incident(tx.db(), id).await?;
-        let mut reached = Reached::from_timeline(&entries, &self.bot.user_id);
+        let mut reached = Reached::from_timeline(&entries, &self.ctx.bot.user_id);
         // The resolve being written is the latest one.
         reached.resolve = Some(resolved_at);
         let card = Scorecard::score(
@@ -202,7 +203,7 @@ impl Service {
             &drill.route,
             record.incident.opened_at,
             &reached,
-            &self.config.drills.targets,
+            &self.ctx.config.drills.targets,
         );
         let previous =
             drills::previous_scorecards(tx.db(), &drill.route, id, COMPARE_WITH as i64).await?;
@@ -214,7 +215,7 @@ impl Service {
                 text: msg.text,
                 blocks: msg.blocks.map(|b| b.to_string()),
             };
-            crate::store::outbox::enqueue(tx, &out, self.clock.now()).await?;
+            crate::store::outbox::enqueue(tx, &out, self.ctx.clock.now()).await?;
         }
         Ok(())
     }

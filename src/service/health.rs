@@ -29,19 +29,20 @@ impl Service {
         let (Some(service), Some(region)) = (&ai.health_service, &ai.health_region) else {
             return Ok(()); // no AWS service to ask about (custom metric, composite alarm)
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let first = ai.health_checked_at.is_none();
         let due = match ai.health_checked_at {
             None => true,
             Some(at) => {
                 record.incident.is_open()
-                    && (now - at).to_std().unwrap_or_default() >= self.config.alarms.health_recheck
+                    && (now - at).to_std().unwrap_or_default()
+                        >= self.ctx.config.alarms.health_recheck
             }
         };
         if !due {
             return Ok(());
         }
-        if alarms::aws_fact(self.store.db(), HEALTH_UNAVAILABLE)
+        if alarms::aws_fact(self.ctx.store.db(), HEALTH_UNAVAILABLE)
             .await?
             .is_some()
         {
@@ -50,7 +51,7 @@ impl Service {
         match aws.health_events(service, region).await {
             Ok(HealthAnswer::SubscriptionRequired) => {
                 // Say it only if this is the round that learned it.
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 let learned = alarms::learn_aws_fact(
                     &mut tx,
                     HEALTH_UNAVAILABLE,
@@ -63,23 +64,26 @@ impl Service {
                     tracing::warn!(
                         "AWS Health needs a support plan this account lacks; not asking again"
                     );
-                    self.web
+                    self.ctx
+                        .web
                         .post(channel, &render::health_unavailable())
                         .await?;
                 }
             }
             Ok(HealthAnswer::Events(events)) => {
                 let new =
-                    alarms::unseen_health_events(self.store.db(), ai.incident_id, &events).await?;
+                    alarms::unseen_health_events(self.ctx.store.db(), ai.incident_id, &events)
+                        .await?;
                 if first || !new.is_empty() {
-                    self.web
+                    self.ctx
+                        .web
                         .post(
                             channel,
                             &render::health_report(service, region, &new, !first),
                         )
                         .await?;
                 }
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 for e in &new {
                     alarms::record_health_event(&mut tx, ai.incident_id, e, &entry_text(e), now)
                         .await?;
@@ -98,7 +102,7 @@ impl Service {
                     &super::worker::fresh_reference(),
                     &e,
                 );
-                self.web.post(channel, &msg).await?;
+                self.ctx.web.post(channel, &msg).await?;
             }
             Err(e) => tracing::warn!(error = %e, "AWS Health re-check failed; will ask again"),
         }
@@ -110,7 +114,7 @@ impl Service {
         ai: &AlarmIncident,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         alarms::record_step(&mut tx, ai.incident_id, AlarmStep::HealthChecked, now).await?;
         tx.commit().await
     }

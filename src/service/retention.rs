@@ -16,10 +16,10 @@ impl Service {
     /// Delete the inbox rows processed longer ago than `keep_raw_events`, at most every
     /// [`PRUNE_EVERY`] (`last` is when it last ran). Called by the scheduler.
     pub(super) async fn prune_raw_events(&self, last: &mut Option<DateTime<Utc>>) {
-        let Some(keep) = self.config.database.keep_raw_events else {
+        let Some(keep) = self.ctx.config.database.keep_raw_events else {
             return;
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         if last.is_some_and(|l| now - l < PRUNE_EVERY) {
             return;
         }
@@ -39,7 +39,7 @@ impl Service {
 
     /// One unit of work: on several replicas only the leader prunes.
     async fn prune_inbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let pruned = inbox::prune(&mut tx, before).await?;
         tx.commit().await?;
         Ok(pruned)

@@ -65,8 +65,8 @@ impl Service {
             response_url: url.to_string(),
             text: text.to_string(),
         });
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         let new = timeline::insert(&mut tx, entry, now).await?;
         if new {
             for m in &messages {
@@ -91,7 +91,7 @@ impl Service {
     ) -> Vec<(String, Outgoing)> {
         channel
             .into_iter()
-            .chain(self.config.slack.status_channel.as_ref())
+            .chain(self.ctx.config.slack.status_channel.as_ref())
             .map(|c| (c.clone(), msg.clone()))
             .collect()
     }
@@ -118,8 +118,8 @@ impl Service {
                     .await
                     .map(|pause| tokio::time::Instant::now() + pause);
             }
-            let mut wait = match timers::next_due(self.store.db()).await {
-                Ok(Some(due)) => (due - self.clock.now())
+            let mut wait = match timers::next_due(self.ctx.store.db()).await {
+                Ok(Some(due)) => (due - self.ctx.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .min(MAX_SLEEP),
@@ -137,7 +137,7 @@ impl Service {
     }
 
     async fn fire_due(&self) {
-        let due = match timers::due(self.store.db(), self.clock.now()).await {
+        let due = match timers::due(self.ctx.store.db(), self.ctx.clock.now()).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read timers");
@@ -145,7 +145,7 @@ impl Service {
             }
         };
         for timer in due {
-            let lag = self.clock.now() - timer.due_at;
+            let lag = self.ctx.clock.now() - timer.due_at;
             tracing::debug!(key = %timer.key, lag_ms = lag.num_milliseconds(), "timer due");
             let result = match timer.kind.as_str() {
                 SUMMARY => self.fire_summary(&timer).await,
@@ -164,14 +164,16 @@ impl Service {
                 tracing::warn!(key = %timer.key, error = %e, "timer failed; will retry");
                 return;
             }
-            self.metrics.timer_fired(lag.to_std().unwrap_or_default());
+            self.ctx
+                .metrics
+                .timer_fired(lag.to_std().unwrap_or_default());
         }
     }
 
     /// Deliver pending messages in order; on a transient failure, stop (order is kept) and
     /// return how long to pause before the next try.
     async fn deliver_outbox(&self) -> Option<Duration> {
-        let pending = match outbox::pending(self.store.db(), 100).await {
+        let pending = match outbox::pending(self.ctx.store.db(), 100).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
@@ -198,7 +200,7 @@ impl Service {
             }
         }
         let result = self.post_once(row).await;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         match result {
             Ok(()) => {
                 if let Err(e) = self.finish_outgoing(row.id, now, None).await {
@@ -263,7 +265,7 @@ impl Service {
         id: i64,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         outbox::mark_sending(&mut tx, id, at).await?;
         tx.commit().await
     }
@@ -274,13 +276,13 @@ impl Service {
         now: chrono::DateTime<chrono::Utc>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         outbox::finish(&mut tx, id, now, error).await?;
         tx.commit().await
     }
 
     async fn outgoing_failed(&self, id: i64, error: &str) -> Result<i64, StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let attempts = outbox::failed(&mut tx, id, error).await?;
         tx.commit().await?;
         Ok(attempts)
@@ -292,7 +294,7 @@ impl Service {
         error: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let first = outbox::record_recipient_problem(&mut tx, recipient, error, now).await?;
         tx.commit().await?;
         Ok(first)
@@ -312,7 +314,7 @@ impl Service {
         // Everything warroom posts in a drill's channel says DRILL.
         if let OutboxDestination::Channel(channel) = &row.destination {
             if self
-                .is_drill_channel(self.store.db(), channel.as_str())
+                .is_drill_channel(self.ctx.store.db(), channel.as_str())
                 .await
             {
                 msg = crate::slack::render::with_drill_banner(msg);
@@ -328,9 +330,11 @@ impl Service {
             }
         }
         match &row.destination {
-            OutboxDestination::Dm(user) => self.web.post_dm(user.as_str(), &msg).await.map(drop),
+            OutboxDestination::Dm(user) => {
+                self.ctx.web.post_dm(user.as_str(), &msg).await.map(drop)
+            }
             OutboxDestination::Channel(channel) => {
-                self.web.post(channel.as_str(), &msg).await.map(drop)
+                self.ctx.web.post(channel.as_str(), &msg).await.map(drop)
             }
         }
     }
@@ -345,14 +349,14 @@ impl Service {
         since: chrono::DateTime<chrono::Utc>,
         msg: &Outgoing,
     ) -> Result<Option<String>, SlackError> {
-        match self.web.messages_since(destination, since).await {
+        match self.ctx.web.messages_since(destination, since).await {
             Ok(messages) => {
                 // Slack has the text as it was sent: fitted to its limits.
                 let sent = crate::slack::limits::fit_message(msg).text;
                 let text = sent.trim();
                 let mine = |m: &PostedMessage| {
-                    m.user.as_deref() == Some(self.bot.user_id.as_str())
-                        || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
+                    m.user.as_deref() == Some(self.ctx.bot.user_id.as_str())
+                        || (m.bot_id.is_some() && m.bot_id == self.ctx.bot.bot_id)
                 };
                 let found = messages.iter().find(|m| mine(m) && m.text.trim() == text);
                 if let Some(found) = found {
@@ -388,7 +392,7 @@ impl Service {
                 return Ok(ts);
             }
         }
-        self.web.post(channel, msg).await
+        self.ctx.web.post(channel, msg).await
     }
 
     /// Tell the person behind a message Slack will not take (a change notice's caller),
@@ -404,7 +408,7 @@ impl Service {
             Some(code) => render::problem(&format!("{what} (Slack says {code})")),
             None => super::worker::internal_error(what, &super::worker::fresh_reference(), e),
         };
-        if let Err(e) = self.web.respond_ephemeral(url, &msg).await {
+        if let Err(e) = self.ctx.web.respond_ephemeral(url, &msg).await {
             tracing::warn!(error = %e, "could not tell the caller");
         }
         true
@@ -415,7 +419,7 @@ impl Service {
     /// Whether `channel` is the channel of a resolved incident.
     async fn is_resolved_channel(&self, channel: &str) -> bool {
         matches!(
-            crate::store::incidents::by_channel(self.store.db(), channel).await,
+            crate::store::incidents::by_channel(self.ctx.store.db(), channel).await,
             Ok(Some(r)) if r.incident.status == crate::domain::Status::Resolved
         )
     }
