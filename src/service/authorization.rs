@@ -35,10 +35,30 @@ pub(super) enum Ask<'a> {
 #[derive(Debug, Clone)]
 pub(super) struct Admitted {
     pub action: Action,
-    pub actor: UserId,
+    pub actor: Actor,
     /// The incident the request is about: the channel's, or the one a form was opened for.
     /// `None` outside an incident (the handler explains, or there is nothing to do).
     pub record: Option<IncidentRecord>,
+}
+
+/// The person behind a request the checkpoint admitted. Only [`Service::checkpoint`] makes
+/// one (its field is private to this module), and every handler of a person's request
+/// takes one: a handler cannot be reached around the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Actor(UserId);
+
+impl Actor {
+    /// The admitted person's user id.
+    pub fn user(&self) -> &UserId {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Actor {
+    type Target = UserId;
+    fn deref(&self) -> &UserId {
+        &self.0
+    }
 }
 
 /// Where a private answer to the caller goes.
@@ -153,7 +173,7 @@ impl Service {
         {
             return Ok(Some(Admitted {
                 action,
-                actor,
+                actor: Actor(actor),
                 record,
             }));
         }

@@ -9,6 +9,7 @@
 
 use chrono::Duration;
 
+use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
 use crate::aws::Aws;
@@ -17,7 +18,7 @@ use crate::domain::changes::{
     explain_failure, rank, summarise_history, ChangeReport, Finding, RegionChanges, Source,
     CLOUDTRAIL_DELAY, HISTORY_WINDOW,
 };
-use crate::domain::{IncidentId, IncidentRecord, UserId};
+use crate::domain::{IncidentId, IncidentRecord};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::{render, render_changes};
 use crate::store::inbox::InboxRow;
@@ -71,7 +72,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         lookback: Option<Duration>,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {

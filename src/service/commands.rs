@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 
+use super::authorization::Actor;
 use super::authorization::Ask;
 use super::worker::Failure;
 use super::Service;
@@ -153,7 +154,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         ask: DeclareAsk,
         kind: Option<&crate::domain::incident_type::IncidentType>,
     ) -> Result<(), Failure> {
@@ -171,7 +172,7 @@ impl Service {
             },
             title,
             severity,
-            declared_by: actor.clone(),
+            declared_by: actor.user().clone(),
             opened_at: inv.at,
             private,
         };
@@ -327,7 +328,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         change: Change,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
@@ -453,7 +454,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         text: String,
     ) -> Result<(), Failure> {
         // Who may post one is checked before (`command_permitted`).
@@ -522,7 +523,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         at: Option<chrono::NaiveTime>,
         text: String,
     ) -> Result<(), Failure> {

@@ -15,6 +15,7 @@
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
+use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::alarm::{Alarm, AlarmKind, AlarmState};
@@ -46,7 +47,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         ask: DrillAsk,
     ) -> Result<(), Failure> {
         let routes = &self.ctx.config.alarms.routes;

@@ -29,7 +29,8 @@ pub(super) struct Request<'a> {
     /// The inbox key: the idempotency key of whatever the request records.
     pub key: &'a str,
     pub inbox_id: i64,
-    pub actor: UserId,
+    /// Admitted by the checkpoint: a `Request` cannot be made for anyone else.
+    pub actor: super::authorization::Actor,
     pub at: DateTime<Utc>,
     /// Where a private answer goes (a command's or a click's response_url); `None` for
     /// form submissions, which are answered in the channel.

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::anyhow;
 use chrono::Duration;
 
+use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::names::Names;
@@ -256,7 +257,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         role: String,
         to: UserId,
     ) -> Result<(), Failure> {

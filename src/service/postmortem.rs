@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 
+use super::authorization::Actor;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
@@ -20,7 +21,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         text: String,
         owner: Option<UserId>,
     ) -> Result<(), Failure> {
@@ -56,7 +57,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         number: u32,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
@@ -105,7 +106,7 @@ impl Service {
     pub(super) async fn postmortem_command(
         &self,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
