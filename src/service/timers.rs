@@ -111,7 +111,7 @@ impl Service {
                 return;
             }
             self.fire_due().await;
-            self.prune_raw_events(&mut last_prune).await;
+            super::retention::prune_raw_events(&self.ctx, &mut last_prune).await;
             if outbox_paused_until.is_none_or(|t| tokio::time::Instant::now() >= t) {
                 outbox_paused_until = self
                     .deliver_outbox()
