@@ -18,10 +18,11 @@ use crate::domain::changes::{
     explain_failure, rank, summarise_history, ChangeReport, Finding, RegionChanges, Source,
     CLOUDTRAIL_DELAY, HISTORY_WINDOW,
 };
-use crate::domain::{IncidentId, IncidentRecord};
+use crate::domain::{IncidentId, IncidentRecord, OutboxDestination};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::{render, render_changes};
 use crate::store::inbox::InboxRow;
+use crate::store::outbox::{self, Refusal};
 use crate::store::{alarms, changes, timeline};
 
 /// What one look-up is about.
@@ -100,23 +101,31 @@ impl Service {
         };
         let target = self.command_target(aws, &record, lookback).await?;
         let report = self.look_up(aws, &target).await;
-        let mut post = render_changes::changes_report(&report);
-        if record.incident.id.is_drill() {
-            // A drill looks AWS up for real (read-only), and says DRILL like all its posts.
-            post = crate::slack::render::with_drill_banner(post);
-        }
-        self.ctx.web.post(&channel, &post).await?;
+        // Kept and queued in one unit of work: posted once, even across a crash. A drill
+        // looks AWS up for real (read-only); the scheduler marks its post DRILL, like all
+        // posts in a drill's channel.
+        let post = render_changes::changes_report(&report);
+        let now = self.ctx.clock.now();
         let mut tx = self.ctx.store.begin().await?;
-        changes::record(
+        let new = changes::record(
             &mut tx,
             record.incident.id,
             &key,
             Some(actor.as_str()),
             &report,
-            self.ctx.clock.now(),
+            now,
         )
         .await?;
+        if new {
+            let refusal = Refusal {
+                response_url: inv.response_url.clone(),
+                text: "the report is recorded, but it could not be posted".to_string(),
+            };
+            let message = super::timers::to_outbox(OutboxDestination::channel(channel), post);
+            outbox::enqueue_answerable(&mut tx, &message, Some(&refusal), now).await?;
+        }
         tx.commit().await?;
+        self.kick_timers();
         Ok(())
     }
 
