@@ -36,7 +36,7 @@ use crate::domain::correlation::{correlate, Decision, JoinReason};
 use crate::domain::health_service::health_service;
 use crate::domain::routing::Route;
 use crate::domain::EntryKind;
-use crate::domain::UserId;
+use crate::domain::{OutboxDestination, UserId};
 use crate::slack::render;
 use crate::slack::web::{FileUpload, SlackError};
 use crate::store::alarms::{
@@ -539,7 +539,9 @@ impl Service {
         Ok(kept)
     }
 
-    /// Post the alarms that joined (in one message) and the recoveries (one each).
+    /// Post the alarms that joined (in one message) and the recoveries (one each): each
+    /// queued in the outbox in the unit of work that marks it posted, so a crash cannot
+    /// post it twice (they are the last of an alarm's steps: the war room's order holds).
     async fn post_alarm_updates(
         &self,
         id: crate::domain::IncidentId,
@@ -558,19 +560,13 @@ impl Service {
                 .iter()
                 .filter(|t| t.outcome.as_deref() == Some(alarm_outcome::REPEAT))
                 .count();
-            self.ctx
-                .web
-                .post(channel, &render::alarms_joined(&alarms, repeats))
-                .await?;
             let ids: Vec<i64> = fired.iter().map(|t| t.id).collect();
-            self.mark_posted(&ids).await?;
+            self.queue_alarm_post(channel, render::alarms_joined(&alarms, repeats), &ids)
+                .await?;
         }
         for t in recovered {
-            self.ctx
-                .web
-                .post(channel, &render::alarm_recovered(&t.alarm))
+            self.queue_alarm_post(channel, render::alarm_recovered(&t.alarm), &[t.id])
                 .await?;
-            self.mark_posted(&[t.id]).await?;
         }
         Ok(())
     }
@@ -605,10 +601,21 @@ impl Service {
         tx.commit().await
     }
 
-    async fn mark_posted(&self, ids: &[i64]) -> Result<(), StoreError> {
+    /// Queue `msg` for `channel` and mark the transitions `ids` posted, at once.
+    async fn queue_alarm_post(
+        &self,
+        channel: &str,
+        msg: crate::slack::web::Outgoing,
+        ids: &[i64],
+    ) -> Result<(), StoreError> {
+        let now = self.ctx.clock.now();
+        let message = super::timers::to_outbox(OutboxDestination::channel(channel), msg);
         let mut tx = self.ctx.store.begin().await?;
-        alarms::mark_posted(&mut tx, ids, self.ctx.clock.now()).await?;
-        tx.commit().await
+        crate::store::outbox::enqueue(&mut tx, &message, now).await?;
+        alarms::mark_posted(&mut tx, ids, now).await?;
+        tx.commit().await?;
+        self.kick_timers();
+        Ok(())
     }
 }
 
