@@ -21,11 +21,7 @@ use crate::slack::socket::{SocketMode, SocketOptions, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
 use crate::store::{Backend, Fence, InstanceLock, OpenOptions, Store};
 
-/// The process-wide rustls crypto provider: ring, the only one linked (Cargo.toml says why).
-/// Clients that pick their provider explicitly (the AWS SDK's) do not depend on it.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use crate::tls::install_crypto_provider;
 
 /// A running bot: one replica.
 pub struct App {

@@ -26,6 +26,7 @@
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
 //! - [`lease`]: which replica leads (the lease on PostgreSQL, its fencing term, the gate
 //!   for Slack and AWS calls).
+//! - [`tls`]: the process-wide rustls crypto provider (ring), installed at start-up.
 //! - [`fuzz_properties`]: what the fuzz targets check, shared with `cargo test`.
 
 pub mod app;
@@ -46,3 +47,4 @@ pub mod service;
 pub mod slack;
 pub mod slack_emulator;
 pub mod store;
+pub mod tls;

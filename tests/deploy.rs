@@ -11,7 +11,11 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use helpers::{wait_timeline, World, ALICE, BOB, CAROL, DEADLINE};
+use aws_sdk_cloudwatch::types::StateValue;
+use helpers::{
+    wait_timeline, wait_until_ok, wait_until_ok_every, Aws, CpuAlarm, Seen, World, ALICE, BOB,
+    CAROL, DEADLINE,
+};
 use serde_yaml::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use warroom::slack::manifest::{self, Token};
@@ -427,13 +431,19 @@ impl Bot {
     }
 
     async fn wait_log(&self, needle: &str) {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while !self.logs().contains(needle) {
-            if tokio::time::Instant::now() > deadline {
-                panic!("the log never showed {needle:?}:\n{}", self.logs());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_ok(
+            DEADLINE,
+            &format!("the log to show {needle:?}"),
+            async || {
+                let logs = self.logs();
+                if logs.contains(needle) {
+                    Ok(())
+                } else {
+                    Err(Seen(logs))
+                }
+            },
+        )
+        .await
     }
 
     /// Wait for the process to end on its own, and for the last of its logs.
@@ -625,11 +635,14 @@ async fn sigterm_mid_burst_loses_no_acked_event() {
             .filter(|ts| sent.contains(ts))
             .collect()
     };
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while acked_messages(&world).len() < 20 {
-        assert!(tokio::time::Instant::now() < deadline, "no acks");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // Looked at often: the signal is meant to come mid-burst.
+    wait_until_ok_every(DEADLINE, Duration::from_millis(5), "20 acks", async || {
+        match acked_messages(&world).len() {
+            n if n >= 20 => Ok(()),
+            n => Err(n),
+        }
+    })
+    .await;
     bot.signal("TERM");
     let status = bot.exit(Duration::from_secs(30)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -705,28 +718,10 @@ fn assert_none_of(logs: &str, secrets: &[&str]) {
 }
 
 /// An alarm in moto (behind the AWS fake) for the bot to find, in ALARM.
-async fn fire_alarm(fake: &warroom::aws::fake::AwsFake, name: &str) {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
-    let cw = fake.operator_cloudwatch("us-east-1");
-    cw.put_metric_alarm()
-        .alarm_name(name)
-        .namespace("AWS/EC2")
-        .metric_name("CPUUtilization")
-        .statistic(Statistic::Average)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(80.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .expect("PutMetricAlarm");
-    cw.set_alarm_state()
-        .alarm_name(name)
-        .state_value(StateValue::Alarm)
-        .state_reason("Threshold Crossed")
-        .send()
-        .await
-        .expect("SetAlarmState");
+async fn fire_alarm(aws: &Aws, name: &str) {
+    CpuAlarm::new(name).period(60).put(&aws.cw).await;
+    aws.set_state(name, StateValue::Alarm, "Threshold Crossed")
+        .await;
 }
 
 /// The real binary at `RUST_LOG=debug`, in both log formats, with real credentials in
@@ -736,9 +731,8 @@ async fn fire_alarm(fake: &warroom::aws::fake::AwsFake, name: &str) {
 /// Slack handed the bot (each works like a password for a while).
 #[tokio::test]
 async fn debug_logs_of_a_full_run_carry_no_secrets() {
-    let (fake, _moto) = warroom::aws::fake::AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
+    let aws = Aws::start().await;
+    let fake = &aws.fake;
     let world = World::with_config(EmulatorConfig {
         bot_token: BOT_TOKEN.into(),
         app_token: APP_TOKEN.into(),
@@ -751,12 +745,12 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
         ("AWS_ACCESS_KEY_ID", AWS_KEY_ID),
         ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
     ];
-    let aws = format!(
+    let aws_config = format!(
         "[aws]\nendpoint_url = \"{}\"\n[alarms]\npoll_interval = \"200ms\"\ncorrelation_window = \"1ms\"\n[escalation]\nsupport_api = true\n",
         fake.endpoint_url()
     );
     for format in ["json", "human"] {
-        let mut bot = Bot::start_with(&world, &["--log-format", format], &env, &aws).await;
+        let mut bot = Bot::start_with(&world, &["--log-format", format], &env, &aws_config).await;
         world
             .emu
             .wait_for_connections(1, DEADLINE)
@@ -780,7 +774,7 @@ async fn debug_logs_of_a_full_run_carry_no_secrets() {
         // A poll signed with the keys opens a war room; a case is opened through moto.
         let alarm = format!("cpu-high-{format}");
         let calls = fake.call_count("DescribeAlarms");
-        fire_alarm(&fake, &alarm).await;
+        fire_alarm(&aws, &alarm).await;
         let war_room = world
             .emu
             .wait_until(DEADLINE, |ws| {

@@ -9,29 +9,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpers::{wait_timeline, BotProcess, World, ALICE, BOB, CAROL, DEADLINE, TEST_FAILOVER};
+use helpers::{
+    wait_timeline, wait_until_ok, wait_until_ok_every, Aws, BotProcess, Seen, World, ALICE, BOB,
+    DEADLINE,
+};
 use warroom::app::App;
 use warroom::clock::SystemClock;
-use warroom::demo::{bot_scopes, config_for_emulator};
+use warroom::demo::bot_scopes;
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault};
 
 /// Start the bot in-process with the ops listener on a free port; returns it and the base URL.
 async fn start_with_listener(world: &World) -> (App, String) {
-    let (mut config, secrets) = config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL])
-        .expect("config for the emulator");
-    config.server.listen = Some("127.0.0.1:0".parse().expect("an address"));
-    config.database.failover_after = TEST_FAILOVER;
-    let before = world.emu.connection_count();
-    let app = App::build(config, secrets, Arc::new(SystemClock))
-        .await
-        .expect("bot starts");
     // The Socket Mode connection is opened in the background: a slash command sent before
-    // it is up finds no connection.
-    world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
-        .await
-        .expect("bot connects");
+    // it is up finds no connection. (Started waits for it.)
+    let app = world
+        .start_bot_with(Arc::new(SystemClock), |config| {
+            config.server.listen = Some("127.0.0.1:0".parse().expect("an address"));
+        })
+        .await;
     let addr = app.ops_addr().expect("the ops listener is on");
     (app, format!("http://{addr}"))
 }
@@ -44,17 +39,15 @@ async fn get(url: &str) -> (u16, String) {
 
 /// Poll `path` until its status is `want`; returns the body.
 async fn wait_status(base: &str, path: &str, want: u16) -> String {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (status, body) = get(&format!("{base}{path}")).await;
-        if status == want {
-            return body;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("{path} never answered {want}; last: {status} {body}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_ok(
+        DEADLINE,
+        &format!("{path} to answer {want}"),
+        async || match get(&format!("{base}{path}")).await {
+            (status, body) if status == want => Ok(body),
+            (status, body) => Err(Seen(format!("{status} {body}"))),
+        },
+    )
+    .await
 }
 
 /// One sample of a scrape, `None` when the series is absent.
@@ -65,18 +58,20 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 /// Scrape until `f` holds for the text; returns it.
 async fn wait_metrics(base: &str, what: &str, f: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (status, text) = get(&format!("{base}/metrics")).await;
-        assert_eq!(status, 200);
-        if f(&text) {
-            return text;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("metrics never showed {what}:\n{text}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_ok(
+        DEADLINE,
+        &format!("the metrics to show {what}"),
+        async || {
+            let (status, text) = get(&format!("{base}/metrics")).await;
+            assert_eq!(status, 200);
+            if f(&text) {
+                Ok(text)
+            } else {
+                Err(Seen(text))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -460,27 +455,11 @@ async fn doctor_with_config(world: &World, extra: &str) -> (bool, String) {
 
 #[tokio::test]
 async fn doctor_checks_the_events_queue() {
-    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let (fake, _moto) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
-    let sqs = fake.operator_sqs("us-east-1");
-    let url = sqs
-        .create_queue()
-        .queue_name("warroom-events")
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("a queue URL")
-        .to_string();
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("{}")
-        .send()
-        .await
-        .expect("SendMessage");
+    let aws = Aws::start_with_queue().await;
+    let fake = &aws.fake;
+    let url = aws.queue_url().to_string();
+    aws.send("{}").await;
     let config = |queue: &str| {
         format!(
             "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\
@@ -507,11 +486,9 @@ async fn doctor_checks_the_events_queue() {
 
 #[tokio::test]
 async fn doctor_checks_cloudwatch_and_health_and_explains_a_missing_support_plan() {
-    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let (fake, _moto) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
+    let aws = Aws::start().await;
+    let fake = &aws.fake;
 
     let (ok, out) = doctor_with_aws(&world, &fake.endpoint_url()).await;
     assert!(ok, "{out}");
@@ -676,15 +653,16 @@ async fn doctor_on_postgres_names_the_server_and_the_leader() {
     let world = World::on_postgres().await;
     let bot = BotProcess::start(&world).await;
     world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let out = loop {
+    let what = "doctor to pass and name the leader";
+    let out = wait_until_ok_every(DEADLINE, Duration::from_millis(200), what, async || {
         let (ok, out) = doctor(&world, &world.emu.config().bot_token.clone()).await;
         if ok && out.contains(&format!(":{}:", bot.pid())) {
-            break out;
+            Ok(out)
+        } else {
+            Err(Seen(out))
         }
-        assert!(tokio::time::Instant::now() < deadline, "{out}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert!(out.contains("✓ database server: PostgreSQL 1"), "{out}");
     assert!(out.contains("✓ database: postgres://"), "{out}");
     assert!(out.contains(" leads (term "), "{out}");
@@ -1067,11 +1045,9 @@ async fn warroom_drill_records_one_request_the_running_bot_opens() {
 
 #[tokio::test]
 async fn doctor_assumes_every_account_role_and_names_the_refused_one() {
-    use warroom::aws::fake::AwsFake;
     let world = World::new().await;
-    let (fake, _moto) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
+    let aws = Aws::start().await;
+    let fake = &aws.fake;
     let denied = "arn:aws:iam::222222222222:role/warroom-read";
     fake.deny_assume_role(denied, true);
     let config = format!(

@@ -116,7 +116,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
             alarms: (0..HOSTILE.len())
                 .map(|i| AlarmEvent {
                     name: say(i),
-                    state: "ALARM".to_string(),
+                    state: warroom::domain::alarm::AlarmState::Alarm,
                     at: t(1),
                     region: "eu-west-1".to_string(),
                     metric: Some(say(i)),

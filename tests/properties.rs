@@ -600,7 +600,7 @@ fn postmortem_page(
             opened_by_alarm: Some(alarm.to_string()),
             alarms: vec![AlarmEvent {
                 name: alarm.to_string(),
-                state: "ALARM".to_string(),
+                state: warroom::domain::alarm::AlarmState::Alarm,
                 at: opened(),
                 region: "us-east-1".to_string(),
                 metric: Some(alarm.to_string()),

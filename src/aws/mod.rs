@@ -312,7 +312,7 @@ impl Aws {
     /// Whether the alarm `arn` is polled at `target`'s account: the listed account its ARN
     /// names, or warroom's own for every other ARN.
     pub fn owns(&self, target: &PollTarget, arn: &str) -> bool {
-        let account = crate::domain::events::alarm_account(arn);
+        let account = crate::domain::alarm::alarm_account(arn);
         let listed = self
             .accounts
             .iter()
@@ -327,7 +327,7 @@ impl Aws {
     /// Where the alarm `arn` in `region` is read: the listed account its ARN names, else
     /// warroom's own. `None` when that account does not poll `region`.
     pub fn target_of(&self, region: &str, arn: &str) -> Option<PollTarget> {
-        let account = crate::domain::events::alarm_account(arn);
+        let account = crate::domain::alarm::alarm_account(arn);
         match self
             .accounts
             .iter()
@@ -371,7 +371,7 @@ impl Aws {
         region: &str,
         arn: &str,
     ) -> Result<&aws_sdk_cloudwatch::Client, AwsError> {
-        let account = crate::domain::events::alarm_account(arn);
+        let account = crate::domain::alarm::alarm_account(arn);
         match self
             .accounts
             .iter()

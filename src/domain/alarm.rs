@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::text::percent_encode;
+
 /// An alarm's state, as CloudWatch names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AlarmState {
@@ -125,7 +127,7 @@ impl Alarm {
     /// The AWS account the alarm belongs to, from its ARN (alarms from the `[events]` queue
     /// may come from any account of the organisation).
     pub fn account(&self) -> Option<&str> {
-        super::events::alarm_account(&self.arn).filter(|a| !a.is_empty())
+        alarm_account(&self.arn).filter(|a| !a.is_empty())
     }
 
     /// The alarm's page in the AWS console, in its own region and partition.
@@ -161,18 +163,19 @@ fn format_period(secs: i32) -> String {
     }
 }
 
-/// Percent-encode everything but unreserved characters (RFC 3986), so the result can sit
-/// inside a Slack link (`<url|text>`) and a URL fragment safely.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// The account in an alarm ARN (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`).
+pub fn alarm_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("cloudwatch"), Some(_), Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    Some(account)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::support::{MAX_CASE_BODY_CHARS, MAX_CASE_SUBJECT_CHARS};
 
 /// The longest body the Support API takes.
 pub const MAX_BODY_CHARS: usize = MAX_CASE_BODY_CHARS;
+use super::text::truncate;
 use super::time::format_duration;
 use super::{Severity, Status};
 
@@ -55,7 +56,7 @@ pub fn subject(incident_id: i64, title: &str) -> String {
     // `warroom drill #3: …`.
     let shown = super::incident::IncidentId(incident_id);
     let s = format!("warroom {shown}: {}", one_line(title));
-    cut(&s, MAX_CASE_SUBJECT_CHARS)
+    truncate(&s, MAX_CASE_SUBJECT_CHARS)
 }
 
 /// The case body: plain text, at most [`MAX_CASE_BODY_CHARS`] characters.
@@ -106,7 +107,7 @@ pub fn body_within(input: &DraftInput<'_>, max_chars: usize) -> String {
     if !input.changes.is_empty() {
         head.push_str("\nAWS changes before the incident (CloudTrail, management writes):\n");
         for c in input.changes.iter().take(super::changes::MAX_SHOWN + 2) {
-            head.push_str(&format!("- {}\n", cut(&one_line(c), 300)));
+            head.push_str(&format!("- {}\n", truncate(&one_line(c), 300)));
         }
     }
     if !input.tried.is_empty() {
@@ -116,7 +117,7 @@ pub fn body_within(input: &DraftInput<'_>, max_chars: usize) -> String {
         }
     }
     let footer = "\n(Drafted by warroom from the incident timeline.)\n";
-    let mut out = cut(&head, max_chars.saturating_sub(footer.chars().count()));
+    let mut out = truncate(&head, max_chars.saturating_sub(footer.chars().count()));
     if !input.excerpt.is_empty() {
         let budget = max_chars
             .saturating_sub(out.chars().count())
@@ -188,22 +189,12 @@ fn line(l: &ExcerptLine) -> String {
         "- {}{} {}\n",
         l.at.format("%H:%M"),
         who,
-        cut(&one_line(&l.text), 400)
+        truncate(&one_line(&l.text), 400)
     )
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-pub(super) fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

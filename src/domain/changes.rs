@@ -12,8 +12,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::alarm::{percent_encode, Dimension};
-use super::case_draft::cut;
+use super::alarm::Dimension;
+use super::text::{percent_encode, truncate};
 use super::time::format_duration;
 
 /// How many changes a report shows; the rest are counted.
@@ -429,7 +429,7 @@ pub fn resource(e: &ChangeEvent) -> Option<String> {
     } else {
         t.as_str()
     };
-    Some(cut(short, 80))
+    Some(truncate(short, 80))
 }
 
 /// The caller, shortened: `arn:aws:sts::1:assumed-role/Deployer/ci-1234` → `Deployer/ci-1234`,
@@ -446,7 +446,7 @@ pub fn short_identity(who: &str) -> String {
         .or_else(|| tail.strip_prefix("role/"))
         .unwrap_or(tail);
     let tail = if tail.is_empty() { "unknown" } else { tail };
-    cut(tail, 64)
+    truncate(tail, 64)
 }
 
 /// `12m before the alarm`, `3m after the alarm`.

@@ -14,6 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
+pub use super::alarm::alarm_account;
 use super::alarm::{Alarm, AlarmKind, AlarmState, Dimension};
 use super::health_service::HealthEvent;
 
@@ -216,21 +217,6 @@ fn alarm(env: &Json, detail: &Json, account: &str, region: &str) -> Result<Alarm
         state_updated_at,
         tags: Vec::new(),
     })
-}
-
-/// The account in an alarm ARN (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`).
-pub fn alarm_account(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("cloudwatch"), Some(_), Some(account)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    Some(account)
 }
 
 fn health(detail: &Json) -> Result<HealthEvent, EventError> {

@@ -2,50 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
+pub use super::ids::IncidentId;
+use super::ids::UserId;
 use super::severity::Severity;
 use super::status::Status;
-use super::timeline::{EntryKind, UserId};
-
-/// The database id of an incident, shown to people as `#12`. A drill (a rehearsal, see
-/// `domain::drill`) has a negative id and is shown as `drill #3` (id -3), so real
-/// incidents keep their own gap-free numbering.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct IncidentId(pub i64);
-
-impl IncidentId {
-    /// Whether this is a drill: drills are numbered -1, -2, … apart from real incidents.
-    pub fn is_drill(self) -> bool {
-        self.0 < 0
-    }
-
-    /// Parse the id forms operators type: `12` or `#12` for an incident, `drill-3`,
-    /// `drill#3` or `-3` for a drill.
-    pub fn parse(s: &str) -> Option<IncidentId> {
-        let s = s.trim();
-        let drill = s
-            .strip_prefix("drill-")
-            .or_else(|| s.strip_prefix("drill#"))
-            .or_else(|| s.strip_prefix("drill #"));
-        if let Some(n) = drill {
-            let n: i64 = n.parse().ok()?;
-            return (n > 0).then_some(IncidentId(-n));
-        }
-        let n: i64 = s.strip_prefix('#').unwrap_or(s).parse().ok()?;
-        (n != 0).then_some(IncidentId(n))
-    }
-}
-
-impl std::fmt::Display for IncidentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.is_drill() {
-            write!(f, "drill #{}", self.0.unsigned_abs())
-        } else {
-            write!(f, "#{}", self.0)
-        }
-    }
-}
+use super::timeline::EntryKind;
 
 /// An incident as the domain sees it (no channel ids, no message timestamps).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod severity;
 pub mod status;
 pub mod support;
+pub mod text;
 pub mod time;
 pub mod timeline;
 

@@ -33,6 +33,23 @@ pub fn format_duration(d: chrono::Duration) -> String {
     }
 }
 
+/// Minutes for people: `4m`, `1.5m`, `1h 25m`, `2d 3h 0m`; `–` when not measured.
+pub fn human_minutes(minutes: Option<f64>) -> String {
+    match minutes {
+        None => "–".to_string(),
+        Some(m) if m < 10.0 && m.fract() != 0.0 => format!("{m:.1}m"),
+        Some(m) => format_duration(chrono::Duration::seconds((m * 60.0).round() as i64)),
+    }
+}
+
+/// Parse a Slack message timestamp (`"1732150000.000100"`) into UTC.
+pub fn ts_to_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
+    DateTime::from_timestamp(secs, micros * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +124,22 @@ mod tests {
     fn format_duration_extremes_do_not_panic() {
         assert_eq!(format_duration(TimeDelta::MIN), "0m");
         assert!(format_duration(TimeDelta::MAX).ends_with('m'));
+    }
+
+    #[test]
+    fn human_minutes_reads_well() {
+        assert_eq!(human_minutes(None), "–");
+        assert_eq!(human_minutes(Some(4.0)), "4m");
+        assert_eq!(human_minutes(Some(1.5)), "1.5m");
+        assert_eq!(human_minutes(Some(85.0)), "1h 25m");
+    }
+
+    #[test]
+    fn slack_ts_parses_to_utc() {
+        let t = ts_to_time("1732150000.000100").unwrap();
+        assert_eq!(t.timestamp(), 1732150000);
+        assert_eq!(t.timestamp_subsec_micros(), 100);
+        assert!(ts_to_time("nonsense").is_none());
+        assert_eq!(ts_to_time("1732150000").unwrap().timestamp(), 1732150000);
     }
 }

@@ -1,59 +1,9 @@
 //! The timeline vocabulary: what kinds of entries an incident's timeline holds.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 
-use super::incident::IncidentId;
-
-/// A Slack-independent user identifier (in practice a Slack user id such as `U024BE7LH`).
-/// Validated on construction: 2..=32 chars of `[A-Z0-9]`, starting with `U` or `W`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(try_from = "String", into = "String")]
-pub struct UserId(String);
-
-impl UserId {
-    /// Longest accepted user id, in characters.
-    pub const MAX_LEN: usize = 32;
-
-    pub fn parse(s: &str) -> Result<UserId, String> {
-        let well_formed = (2..=Self::MAX_LEN).contains(&s.len())
-            && s.starts_with(['U', 'W'])
-            && s.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if well_formed {
-            Ok(UserId(s.to_owned()))
-        } else {
-            Err(format!(
-                "\"{s}\" is not a Slack user id (expected something like U024BE7LH: U or W followed by capital letters and digits)"
-            ))
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for UserId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        UserId::parse(&s)
-    }
-}
-
-impl From<UserId> for String {
-    fn from(u: UserId) -> String {
-        u.0
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use super::ids::IncidentId;
+pub use super::ids::UserId;
 
 /// What a timeline entry records. Stored as its `as_str` name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

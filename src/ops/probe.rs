@@ -123,7 +123,7 @@ async fn call(
     token: &str,
 ) -> Result<(Option<String>, Value), ProbeError> {
     let unreachable = |detail: String| ProbeError::Unreachable { method, detail };
-    crate::app::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| unreachable(format!("cannot load the system's TLS roots: {e}")))?
@@ -210,7 +210,7 @@ mod tests {
     /// when that fails the error names the TLS problem, never the URL's ticket.
     #[tokio::test]
     async fn a_wss_probe_speaks_tls_and_keeps_the_ticket_out_of_its_error() {
-        crate::app::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         // A server that answers whatever it is sent with plain HTTP, not TLS.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -21,9 +21,40 @@ pub mod text;
 pub use model::{build, Options, PostmortemData};
 pub use templates::{Format, TemplateError, Templates};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
+use crate::slack::render::PostmortemFigures;
 use crate::store::PostmortemSource;
+
+impl Options {
+    /// The knobs as configured: `[postmortem] gap_minutes`, `appendix_max_bytes` and
+    /// `[escalation] aws_support_after`.
+    pub fn from_config(config: &crate::config::Config) -> Options {
+        Options {
+            gap: Duration::minutes(i64::from(config.postmortem.gap_minutes)),
+            appendix_max_bytes: config.postmortem.appendix_max_bytes,
+            escalation_target: Duration::from_std(config.escalation.aws_support_after)
+                .unwrap_or(Duration::MAX),
+        }
+    }
+}
+
+/// What the Slack summary of a draft shows (the renderer sits below this module).
+impl From<&PostmortemData> for PostmortemFigures {
+    fn from(data: &PostmortemData) -> PostmortemFigures {
+        PostmortemFigures {
+            severity: data.incident.severity.clone(),
+            peak_severity: data.incident.peak_severity.clone(),
+            key_events: data.timeline.iter().filter(|t| t.kind == "event").count(),
+            people: data.participants.iter().filter(|p| p.messages > 0).count(),
+            gaps: data.gaps.len(),
+            gap_minutes: data.settings.gap_minutes,
+            actions: data.actions.len(),
+            actions_open: data.actions_open,
+            messages: data.appendix.total,
+        }
+    }
+}
 
 /// Build the draft and render it in `format`.
 pub fn draft(

@@ -17,13 +17,15 @@ use serde::Serialize;
 
 use super::picture::{self, EventKind, Picture};
 use super::text::{escape_markdown, slack_to_plain};
+use crate::domain::alarm::AlarmState;
 use crate::domain::incident::ChangeDetail;
 use crate::domain::time::format_duration;
 use crate::domain::TimelineEntry;
 use crate::domain::{EntryKind, Severity, Status, UserId};
 use crate::store::{CaseMessageKind, Evidence, Graph, PostmortemSource};
 
-/// Knobs from `[postmortem]` and `[escalation]`.
+/// Knobs from `[postmortem]` and `[escalation]`, as plain values: the model does not read
+/// the configuration (`Options::from_config`, in the module above, does).
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Quiet spells longer than this are called out.
@@ -32,17 +34,6 @@ pub struct Options {
     pub appendix_max_bytes: usize,
     /// `[escalation] aws_support_after`: the target for opening an AWS Support case.
     pub escalation_target: Duration,
-}
-
-impl Options {
-    pub fn from_config(config: &crate::config::Config) -> Options {
-        Options {
-            gap: Duration::minutes(i64::from(config.postmortem.gap_minutes)),
-            appendix_max_bytes: config.postmortem.appendix_max_bytes,
-            escalation_target: Duration::from_std(config.escalation.aws_support_after)
-                .unwrap_or(Duration::MAX),
-        }
-    }
 }
 
 /// The whole draft, as the templates see it.
@@ -536,7 +527,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
     let first_alarm = evidence
         .alarms
         .iter()
-        .filter(|a| a.state == "ALARM")
+        .filter(|a| a.state == AlarmState::Alarm)
         .map(|a| a.at)
         .min();
     // Durations run from the start of trouble: the alarm if one fired first, else the
@@ -664,7 +655,11 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
     });
 
     let mut summary = Vec::new();
-    for a in evidence.alarms.iter().filter(|a| a.state == "ALARM") {
+    for a in evidence
+        .alarms
+        .iter()
+        .filter(|a| a.state == AlarmState::Alarm)
+    {
         let description = a
             .description
             .as_deref()
@@ -721,7 +716,11 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
     } else {
         impact.push(format!("Severity {initial_severity} throughout."));
     }
-    for a in evidence.alarms.iter().filter(|a| a.state == "ALARM") {
+    for a in evidence
+        .alarms
+        .iter()
+        .filter(|a| a.state == AlarmState::Alarm)
+    {
         if let Some(metric) = &a.metric {
             impact.push(format!("Alarm {} on {metric}.", a.name));
         }
@@ -809,7 +808,7 @@ pub fn build(source: &PostmortemSource, options: &Options, now: DateTime<Utc>) -
             .iter()
             .map(|a| AlarmView {
                 name: a.name.clone(),
-                state: a.state.clone(),
+                state: a.state.as_str().to_string(),
                 at: stamp(a.at),
                 region: a.region.clone(),
                 metric: a.metric.clone(),
@@ -889,10 +888,10 @@ fn picture_events(
 ) -> Vec<(EventKind, DateTime<Utc>, String)> {
     let mut events = Vec::new();
     for a in &evidence.alarms {
-        let (kind, what) = if a.state == "ALARM" {
+        let (kind, what) = if a.state == AlarmState::Alarm {
             (EventKind::Alarm, "fired".to_string())
         } else {
-            (EventKind::Recovery, format!("back to {}", a.state))
+            (EventKind::Recovery, format!("back to {}", a.state.as_str()))
         };
         events.push((
             kind,

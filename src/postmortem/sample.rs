@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::model::{build, Options, PostmortemData};
+use crate::domain::alarm::AlarmState;
 use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use crate::store::{
@@ -199,7 +200,7 @@ pub fn full() -> Result<PostmortemData, String> {
         alarms: vec![
             AlarmEvent {
                 name: "checkout-5xx".to_string(),
-                state: "ALARM".to_string(),
+                state: AlarmState::Alarm,
                 at: t0() - Duration::minutes(6),
                 region: "us-east-1".to_string(),
                 metric: Some("AWS/ApplicationELB HTTPCode_Target_5XX_Count > 50".to_string()),
@@ -208,7 +209,7 @@ pub fn full() -> Result<PostmortemData, String> {
             },
             AlarmEvent {
                 name: "checkout-5xx".to_string(),
-                state: "OK".to_string(),
+                state: AlarmState::Ok,
                 at: t0() + Duration::minutes(72),
                 region: "us-east-1".to_string(),
                 metric: None,

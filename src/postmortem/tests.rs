@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::templates::SHIPPED;
 use super::*;
+use crate::domain::alarm::AlarmState;
 use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use crate::domain::{EntryKind, Incident, IncidentId, Severity, Status, UserId};
 use crate::store::{Evidence, PostmortemSource};
@@ -719,7 +720,7 @@ fn hostile_source() -> PostmortemSource {
         opened_by_alarm: Some(HOSTILE.to_string()),
         alarms: vec![AlarmEvent {
             name: HOSTILE.to_string(),
-            state: "ALARM".to_string(),
+            state: AlarmState::Alarm,
             at: at(-3),
             region: "us-east-1".to_string(),
             metric: Some(HOSTILE.to_string()),

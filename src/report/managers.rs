@@ -11,7 +11,8 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::domain::report::{compute, Period, Report, Stat};
-use crate::domain::time::format_duration;
+use crate::domain::text::truncate;
+use crate::domain::time::human_minutes;
 use crate::postmortem::text::escape_markdown;
 
 /// The HTML page's template, embedded.
@@ -107,15 +108,6 @@ pub fn durations(report: &Report) -> [(&'static str, &'static str, Stat); 6] {
             report.time_to_resolve.clone(),
         ),
     ]
-}
-
-/// Minutes for people: `4m`, `1.5m`, `1h 25m`, `2d 3h 0m`; `–` when not measured.
-pub fn human_minutes(minutes: Option<f64>) -> String {
-    match minutes {
-        None => "–".to_string(),
-        Some(m) if m < 10.0 && m.fract() != 0.0 => format!("{m:.1}m"),
-        Some(m) => format_duration(chrono::Duration::seconds((m * 60.0).round() as i64)),
-    }
 }
 
 /// JSON, pretty-printed.
@@ -376,15 +368,8 @@ struct Bar {
 }
 
 /// Longest bar label, in characters: longer names (routes) are cut so they stay inside the
-/// label column; the tables show them whole.
+/// label column (the ellipsis comes on top); the tables show them whole.
 const MAX_LABEL_CHARS: usize = 26;
-
-fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
-}
 
 const CHART_WIDTH: u32 = 720;
 const LABEL_WIDTH: u32 = 240;
@@ -409,7 +394,7 @@ fn chart(id: &str, title: &str, rows: Vec<(String, f64, String, &'static str)>) 
                 0.0
             };
             Bar {
-                label: cut(&label, MAX_LABEL_CHARS),
+                label: truncate(&label, MAX_LABEL_CHARS + 1),
                 value: shown,
                 y: 8 + i as u32 * ROW,
                 width,
@@ -599,14 +584,6 @@ mod tests {
             .parse::<ReportFormat>()
             .unwrap_err()
             .contains("md, html, csv or json"));
-    }
-
-    #[test]
-    fn human_minutes_reads_well() {
-        assert_eq!(human_minutes(None), "–");
-        assert_eq!(human_minutes(Some(4.0)), "4m");
-        assert_eq!(human_minutes(Some(1.5)), "1.5m");
-        assert_eq!(human_minutes(Some(85.0)), "1h 25m");
     }
 
     #[test]

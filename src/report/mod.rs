@@ -50,7 +50,10 @@ pub fn incidents(records: &[IncidentRecord], names: &Names, now: DateTime<Utc>) 
             format_duration(end - i.opened_at),
             channel,
             lead,
-            i.title.replace('\n', " ")
+            match &r.incident_type {
+                Some(t) => format!("{} (type {t})", i.title.replace('\n', " ")),
+                None => i.title.replace('\n', " "),
+            }
         );
     }
     out

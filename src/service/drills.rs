@@ -83,8 +83,14 @@ impl Service {
             .cloned()
             .unwrap_or_else(|| self.ctx.config.aws.region.clone());
         let alarm = synthetic_alarm(&route, &region, inv.at);
+        // A drill rehearses the route's incident type too: its checklist, its people, and
+        // a private channel if the type is private.
+        let kind = route
+            .incident_type
+            .as_deref()
+            .and_then(|name| self.ctx.config.incident.incident_type(name));
         let new = NewIncident {
-            private: false,
+            private: kind.is_some_and(|t| t.private),
             source_key: row.dedupe_key.clone(),
             channel_name: drill_channel_name(inv.at, &route.name),
             title: alarm.name.clone(),
@@ -106,6 +112,9 @@ impl Service {
         )
         .await?;
         if created {
+            if let Some(t) = kind {
+                self.give_type(&mut tx, &mut record, t).await?;
+            }
             incidents::clear_bot_lead(&mut tx, record.incident.id).await?;
             record.incident.lead = None;
             let entry = NewEntry {
@@ -157,7 +166,9 @@ impl Service {
         let mut extra = if record.members_invited {
             Vec::new()
         } else {
-            self.route_invitees(route).await?
+            let mut extra = self.route_invitees(route).await?;
+            extra.extend(self.type_invitees(record).await?);
+            extra
         };
         extra.push(requester.as_str().to_string());
         // The first post follows a finished set-up: if the header was not pinned before this

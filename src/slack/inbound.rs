@@ -140,24 +140,6 @@ impl Inbound {
     }
 }
 
-/// Parse a Slack message timestamp (`"1732150000.000100"`) into UTC.
-pub fn ts_to_time(ts: &str) -> Option<DateTime<Utc>> {
-    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
-    let secs: i64 = secs.parse().ok()?;
-    let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
-    DateTime::from_timestamp(secs, micros * 1000)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slack_ts_parses_to_utc() {
-        let t = ts_to_time("1732150000.000100").unwrap();
-        assert_eq!(t.timestamp(), 1732150000);
-        assert_eq!(t.timestamp_subsec_micros(), 100);
-        assert!(ts_to_time("nonsense").is_none());
-        assert_eq!(ts_to_time("1732150000").unwrap().timestamp(), 1732150000);
-    }
-}
+/// Slack message timestamps to UTC: the domain's parser, re-exported for the socket
+/// client and the demo.
+pub use crate::domain::time::ts_to_time;

@@ -14,7 +14,7 @@
 
 use serde_json::Value;
 
-use super::web::Outgoing;
+use super::outgoing::Outgoing;
 
 /// A message's top-level `text`.
 pub const MESSAGE_TEXT: usize = 40_000;

@@ -44,27 +44,9 @@ pub fn channel_link(channel_id: &str) -> String {
     }
 }
 
-/// Cut `text` to at most `max_chars` characters (not bytes; never splitting a char), adding
-/// `…` when cut. Applied *before* escaping so entities are never split.
-///
-/// The `…` counts towards `max_chars`. Whitespace and dangling zero-width joiners before
-/// the `…` are dropped, so the ellipsis never glues to half an emoji sequence or a space.
-pub fn truncate(text: &str, max_chars: usize) -> String {
-    // No char at index `max_chars`: the text already fits.
-    if text.chars().nth(max_chars).is_none() {
-        return text.to_owned();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let keep = max_chars - 1;
-    let cut = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
-    let head = text
-        .get(..cut)
-        .unwrap_or_default()
-        .trim_end_matches(|c: char| c.is_whitespace() || c == '\u{200D}');
-    format!("{head}…")
-}
+/// Cut text to a length before escaping: the domain's one truncation helper, re-exported
+/// for the renderers and the service.
+pub use crate::domain::text::truncate;
 
 /// Escape for use inside a single-line context (header fields): like [`escape`], and
 /// newlines become spaces.
@@ -161,37 +143,6 @@ mod tests {
         assert_eq!(channel_link(""), "");
         assert_eq!(channel_link("c123"), "c123");
         assert_eq!(channel_link("C 1"), "C 1");
-    }
-
-    #[test]
-    fn truncate_counts_chars_not_bytes() {
-        assert_eq!(truncate("hello", 10), "hello");
-        assert_eq!(truncate("hello", 5), "hello");
-        assert_eq!(truncate("hello!", 5), "hell…");
-        assert_eq!(truncate("", 3), "");
-        assert_eq!(truncate("", 0), "");
-        assert_eq!(truncate("abc", 0), "");
-        assert_eq!(truncate("abc", 1), "…");
-        assert_eq!(truncate("héllo wörld", 11), "héllo wörld");
-        assert_eq!(truncate("héllo wörld", 8), "héllo w…");
-        // Whitespace before the ellipsis is dropped.
-        assert_eq!(truncate("hello world", 7), "hello…");
-    }
-
-    #[test]
-    fn truncate_never_cuts_a_multibyte_char() {
-        let text = "🔥🔥🔥🔥🔥";
-        assert_eq!(truncate(text, 5), text);
-        assert_eq!(truncate(text, 4), "🔥🔥🔥…");
-        assert_eq!(truncate("数据库宕机了", 3), "数据…");
-        for max in 0..20 {
-            let out = truncate("a🔥é数\u{200F}b👨‍👩‍👧c", max);
-            assert!(out.chars().count() <= max, "{max}: {out}");
-        }
-        // A ZWJ sequence cut in the middle does not end on a dangling joiner.
-        let family = "👨‍👩‍👧";
-        let out = truncate(family, 3);
-        assert_eq!(out, "👨…");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::mrkdwn::{self, escape, escape_inline, truncate, user_mention};
-use super::web::Outgoing;
+use super::outgoing::Outgoing;
 use crate::domain::command::UsageError;
 use crate::domain::incident::Change;
 use crate::domain::privacy::{Redacted, Sight, Viewer};
@@ -19,7 +19,6 @@ use crate::domain::support::CaseGlance;
 use crate::domain::time::format_duration;
 use crate::domain::{ActionItem, IncidentRecord, TimelineEntry};
 use crate::domain::{EntryKind, Incident, IncidentId, Status, UserId};
-use crate::postmortem::PostmortemData;
 
 /// Longest title or note echoed in one message line, in characters.
 const MAX_ECHO_CHARS: usize = 500;
@@ -677,21 +676,41 @@ pub fn action_list(record: &IncidentRecord, items: &[ActionItem]) -> Outgoing {
     Outgoing::text(lines.join("\n"))
 }
 
+/// The figures of a postmortem draft that its Slack summary shows. Plain numbers and
+/// text, so the renderer needs no import of the postmortem model (which sits above the
+/// Slack adapter): `postmortem` converts its `PostmortemData` into these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostmortemFigures {
+    /// The severity the draft records now, and the highest it reached.
+    pub severity: String,
+    pub peak_severity: String,
+    /// Timeline items of kind `event`.
+    pub key_events: usize,
+    /// Participants who wrote at least one message.
+    pub people: usize,
+    pub gaps: usize,
+    pub gap_minutes: i64,
+    pub actions: usize,
+    pub actions_open: usize,
+    /// Messages in the appendix.
+    pub messages: usize,
+}
+
 /// The message the postmortem draft file is shared with.
 pub fn postmortem_summary(
     record: &IncidentRecord,
-    data: &PostmortemData,
+    data: impl Into<PostmortemFigures>,
     requested_by: &UserId,
 ) -> Outgoing {
+    let data: PostmortemFigures = data.into();
     let i = &record.incident;
     let state = match i.resolved_at {
         Some(r) => format!("resolved after {}", format_duration(r - i.opened_at)),
         None => format!("still {}", i.status),
     };
-    let key_events = data.timeline.iter().filter(|t| t.kind == "event").count();
-    let people = data.participants.iter().filter(|p| p.messages > 0).count();
-    let severity = if data.incident.peak_severity != data.incident.severity {
-        format!("{} (peak {})", i.severity, data.incident.peak_severity)
+    let (key_events, people) = (data.key_events, data.people);
+    let severity = if data.peak_severity != data.severity {
+        format!("{} (peak {})", i.severity, data.peak_severity)
     } else {
         i.severity.to_string()
     };
@@ -701,11 +720,11 @@ pub fn postmortem_summary(
         i.id,
         title(i),
         user_mention(requested_by),
-        data.gaps.len(),
-        data.settings.gap_minutes,
-        data.actions.len(),
+        data.gaps,
+        data.gap_minutes,
+        data.actions,
         data.actions_open,
-        data.appendix.total,
+        data.messages,
     ))
 }
 
@@ -818,10 +837,11 @@ impl Overview<'_> {
                     .map(|c| format!(" · {}", case_glance(c, self.now)))
                     .unwrap_or_default();
                 format!(
-                    "• *{}* {} {} — {} {} · open {} · {} · {}{} · {}",
+                    "• *{}* {} {}{} — {} {} · open {} · {} · {}{} · {}",
                     i.severity,
                     i.id,
                     title(i),
+                    kind(r),
                     status_emoji(i.status),
                     i.status,
                     format_duration(self.now - i.opened_at),
@@ -846,6 +866,14 @@ fn case_glance(c: &CaseGlance, now: DateTime<Utc>) -> String {
         ),
         (false, None) => format!("{case} answered by AWS"),
     }
+}
+
+/// " _(security)_" after the title of an incident opened with a type, else nothing.
+fn kind(r: &IncidentRecord) -> String {
+    r.incident_type
+        .as_deref()
+        .map(|t| format!(" _({})_", escape_inline(t)))
+        .unwrap_or_default()
 }
 
 fn place(r: &IncidentRecord) -> String {
@@ -901,10 +929,11 @@ fn resolved_lines(resolved: &[IncidentRecord], viewer: &Viewer) -> Vec<String> {
                 .map(|t| format_duration(t - i.opened_at))
                 .unwrap_or_default();
             format!(
-                "• *{}* {} {} — resolved after {} · {}",
+                "• *{}* {} {}{} — resolved after {} · {}",
                 i.severity,
                 i.id,
                 title(i),
+                kind(r),
                 took,
                 place(r)
             )

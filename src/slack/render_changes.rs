@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::mrkdwn::{escape_inline, truncate};
+use super::outgoing::Outgoing;
 use super::render::when;
-use super::web::Outgoing;
 use crate::domain::changes::{
     console_url, format_lookback, resource, short_identity, ChangeList, ChangeReport, Finding,
     HistorySummary, RankedChange, Relevance, MAX_NEIGHBOURS,

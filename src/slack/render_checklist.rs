@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::limits;
 use super::mrkdwn::{escape, user_mention};
+use super::outgoing::Outgoing;
 use super::render::{when, with_drill_banner};
-use super::web::Outgoing;
 use crate::domain::authorization::control;
 use crate::domain::incident_type::ChecklistItem;
 use crate::domain::IncidentRecord;

@@ -5,10 +5,10 @@
 use serde_json::{json, Value};
 
 use super::mrkdwn::{escape, user_mention};
-use super::web::Outgoing;
+use super::outgoing::Outgoing;
 use crate::domain::report::Report;
+use crate::domain::time::human_minutes;
 use crate::domain::UserId;
-use crate::report::managers::human_minutes;
 
 /// Routes named in the short version; the rest are in `warroom report`.
 const TOP_ROUTES: usize = 3;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::inbound::ClickedMessage;
 use super::mrkdwn::{escape, escape_inline, truncate, user_mention};
-use super::web::Outgoing;
+use super::outgoing::Outgoing;
 use crate::domain::authorization::{control, Role};
 use crate::domain::escalation::NudgeKind;
 use crate::domain::support::SupportCase;

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+pub use super::outgoing::Outgoing;
 use crate::lease::Gate;
 use crate::ops::metrics::Metrics;
 
@@ -132,22 +133,7 @@ pub struct ChannelInfo {
     pub creator: Option<String>,
 }
 
-/// A message to send: fallback text (notifications, screen readers) and optional blocks
-/// (Block Kit JSON, built by [`super::render`]).
-#[derive(Debug, Clone, Default)]
-pub struct Outgoing {
-    pub text: String,
-    pub blocks: Option<serde_json::Value>,
-}
-
 impl Outgoing {
-    pub fn text(text: impl Into<String>) -> Outgoing {
-        Outgoing {
-            text: text.into(),
-            blocks: None,
-        }
-    }
-
     /// What Slack is sent: within its limits ([`super::limits::fit_message`]).
     fn content(&self) -> SlackMessageContent {
         let fitted = super::limits::fit_message(self);

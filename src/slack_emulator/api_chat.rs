@@ -6,14 +6,13 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::api_conversations::visible;
+use super::api_common::{visible, ApiError, ApiResult, Params};
 use super::block_kit;
 use super::events;
 use super::socket_mode::push_channel_event;
 use super::state::{
     fill_block_ids, random_id, Ephemeral, EphemeralSource, Message, Reaction, State,
 };
-use super::web_api::{ApiError, ApiResult, Params};
 use super::Shared;
 
 /// Slack truncates beyond this; `chat.postMessage` refuses it.

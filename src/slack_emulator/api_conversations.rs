@@ -5,32 +5,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use super::api_common::{paginate, visible, ApiError, ApiResult, Params};
 use super::state::{random_id, Channel, Message, State, Topic};
-use super::web_api::{paginate, ApiError, ApiResult, Params};
 use super::Shared;
-
-/// The channel named by `channel`, as the bot may see it: private channels the bot is not
-/// in do not exist as far as it can tell (`channel_not_found`), as in Slack.
-pub(super) fn visible<'a>(
-    shared: &Shared,
-    st: &'a State,
-    id: &str,
-) -> Result<&'a Channel, ApiError> {
-    visible_to(st, id, &shared.config.bot_user_id)
-}
-
-/// The channel `id` as `viewer` (the bot, or a person) may see it: a private channel exists
-/// only for its members; anyone else is told `channel_not_found`, as Slack does.
-pub(super) fn visible_to<'a>(
-    st: &'a State,
-    id: &str,
-    viewer: &str,
-) -> Result<&'a Channel, ApiError> {
-    st.ws
-        .channel(id)
-        .filter(|c| c.is_visible_to(viewer))
-        .ok_or_else(|| ApiError::new("channel_not_found"))
-}
 
 /// Whether the bot was granted `scope`.
 fn granted(shared: &Shared, scope: &str) -> bool {

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use super::api_common::{paginate, ApiError, ApiResult, Params};
 use super::events::{TEAM_DOMAIN, TEAM_NAME};
 use super::socket_mode::issue_ticket;
 use super::state::{
     fill_block_ids, random_id, random_token, OpenedView, PublishedView, State, User,
 };
-use super::web_api::{paginate, ApiError, ApiResult, Params};
 use super::{EmulatorConfig, Shared};
 
 pub(super) fn auth_test(shared: &Arc<Shared>, _st: &mut State, _p: &Params) -> ApiResult {

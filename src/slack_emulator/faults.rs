@@ -1,9 +1,11 @@
 //! Web API fault injection: make the next N calls of a method fail the way Slack fails, so
 //! the app's retry, back-off and error paths can be tested deterministically.
 
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use super::state::State;
+/// Faults waiting, per method (part of the emulator's state).
+pub(super) type FaultQueues = HashMap<String, VecDeque<Fault>>;
 
 /// A failure to impose on a Web API call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,19 +20,19 @@ pub enum Fault {
     Delay(Duration),
 }
 
-pub(super) fn inject(st: &mut State, method: &str, fault: Fault, times: u32) {
-    let queue = st.faults.entry(method.to_string()).or_default();
+pub(super) fn inject(faults: &mut FaultQueues, method: &str, fault: Fault, times: u32) {
+    let queue = faults.entry(method.to_string()).or_default();
     for _ in 0..times {
         queue.push_back(fault.clone());
     }
 }
 
 /// The fault the current call of `method` must suffer, if any (consumes one).
-pub(super) fn take(st: &mut State, method: &str) -> Option<Fault> {
-    let queue = st.faults.get_mut(method)?;
+pub(super) fn take(faults: &mut FaultQueues, method: &str) -> Option<Fault> {
+    let queue = faults.get_mut(method)?;
     let fault = queue.pop_front();
     if queue.is_empty() {
-        st.faults.remove(method);
+        faults.remove(method);
     }
     fault
 }

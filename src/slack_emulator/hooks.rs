@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::api_chat::{apply_delete, apply_edit, bot_post, record_ephemeral, BotPost};
+use super::api_common::content_type;
 use super::state::{EphemeralSource, ResponseTarget, State};
-use super::web_api::content_type;
 use super::Shared;
 
 /// Slack allows a `response_url` five uses within thirty minutes.

@@ -16,6 +16,7 @@
 //! - `web_api`: HTTP plumbing — parameters, auth, scopes, faults, responses;
 //!   `api_conversations`, `api_chat`, `api_misc`: the methods themselves; `block_kit`:
 //!   Slack's Block Kit limits, refused as Slack refuses them.
+//! - `api_common`: what every method handler takes and returns (params, errors, paging).
 //! - `hooks`: `response_url` and upload-URL endpoints.
 //! - `socket_mode`: connections, envelopes, acks, redelivery.
 //! - `events`: the event and interaction payloads Slack documents.
@@ -23,6 +24,7 @@
 //! - `faults`: Web API fault injection.
 
 mod api_chat;
+mod api_common;
 mod api_conversations;
 mod api_misc;
 mod block_kit;
@@ -185,7 +187,14 @@ pub(crate) struct Shared {
     version: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     runtime: tokio::runtime::Handle,
+    /// What an ack shows the person waiting (`people::apply_ack`), called by `socket_mode`
+    /// when the app acks: passed in so the connection layer does not import the people
+    /// who sit above it.
+    on_ack: AckHook,
 }
+
+/// See [`Shared::on_ack`].
+type AckHook = fn(&Arc<Shared>, &mut State, state::AckAction, Option<&serde_json::Value>);
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -290,6 +299,7 @@ impl SlackEmulator {
             version,
             shutdown,
             runtime: tokio::runtime::Handle::current(),
+            on_ack: people::apply_ack,
         });
         let app = web_api::router(shared.clone());
         let mut stop_rx = shared.shutdown.subscribe();
@@ -569,7 +579,7 @@ impl SlackEmulator {
     /// The next `times` calls of `method` (e.g. `"chat.postMessage"`) fail with `fault`.
     pub fn inject_fault(&self, method: &str, fault: Fault, times: u32) {
         self.shared
-            .with(|st| faults::inject(st, method, fault, times));
+            .with(|st| faults::inject(&mut st.faults, method, fault, times));
     }
 
     // --- inspection ---
@@ -615,7 +625,7 @@ impl SlackEmulator {
         channel: &str,
     ) -> Result<serde_json::Value, String> {
         self.shared.read(|st| {
-            api_conversations::visible_to(st, channel, user)
+            api_common::visible_to(st, channel, user)
                 .map(|c| c.to_json(&self.shared.config))
                 .map_err(|e| e.code.clone())
         })

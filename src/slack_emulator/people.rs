@@ -12,9 +12,10 @@ use super::api_chat::{
     record_ephemeral, thread_root, BotPost,
 };
 use super::events::{self, BlockActionArgs, SlashArgs};
-use super::socket_mode::{self, AckAction, NewEnvelope};
+use super::socket_mode::{self, NewEnvelope};
 use super::state::{
-    uuid_like, Channel, EnvelopeKind, EphemeralSource, Message, ResponseTarget, State, User,
+    uuid_like, AckAction, Channel, EnvelopeKind, EphemeralSource, Message, ResponseTarget, State,
+    User,
 };
 use super::{EmulatorError, InteractionOutcome, Shared, SlackEmulator, SlashOutcome};
 

@@ -15,7 +15,7 @@
 //!   `approximate_connection_time`); then it is refreshed: `disconnect` / `refresh_requested`,
 //!   no more envelopes, closed after `refresh_grace`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -29,82 +29,11 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::events;
-use super::people;
 use super::state::{
-    random_id, uuid_like, ClosedBy, EnvelopeKind, EnvelopeRecord, SocketConnection, State,
+    random_id, uuid_like, AckAction, Chain, ClosedBy, Conn, ConnCmd, EnvelopeKind, EnvelopeRecord,
+    InFlight, SocketConnection, State,
 };
 use super::{EmulatorError, Shared};
-
-/// Connection bookkeeping, part of the emulator's single locked [`State`].
-#[derive(Default)]
-pub(super) struct SocketState {
-    conns: Vec<Conn>,
-    next_conn_id: u64,
-    rr: usize,
-    tickets: HashSet<String>,
-    /// Envelope ids waiting for a connection.
-    queue: VecDeque<String>,
-    inflight: HashMap<String, InFlight>,
-    /// Per `event_id`: the retry chain of one event.
-    chains: HashMap<String, Chain>,
-    /// Envelopes in flight: created, not acked, not superseded by a retry, not given up on
-    /// (for flow control in the load driver).
-    unacked: u64,
-}
-
-struct Conn {
-    id: u64,
-    tx: mpsc::UnboundedSender<ConnCmd>,
-    /// Told to refresh, aborted, or found dead: gets no new envelopes.
-    closing: bool,
-}
-
-enum ConnCmd {
-    Text(String),
-    /// Close with a close frame (end of a refresh grace period).
-    Close(ClosedBy),
-    /// Drop the socket without a close frame.
-    Abort,
-    /// Neither read nor write for this long (a broken network path).
-    Stall(std::time::Duration),
-}
-
-/// What an ack means to the person waiting on the other side.
-pub(super) enum AckAction {
-    Nothing,
-    /// Ack `payload` text/blocks is shown to the caller (or the channel).
-    Slash {
-        channel: String,
-        user: String,
-    },
-    /// Ack `payload.response_action` decides the modal's fate.
-    ViewSubmission {
-        view_id: String,
-        user: String,
-    },
-}
-
-struct InFlight {
-    frame: String,
-    kind: EnvelopeKind,
-    event_id: Option<String>,
-    acked: bool,
-    /// The person stopped waiting (AckTimeout); a late ack has no visible effect.
-    expired: bool,
-    conn: Option<u64>,
-    waiter: Option<oneshot::Sender<Option<Value>>>,
-    on_ack: AckAction,
-    /// Counted in `SocketState::unacked`.
-    counted: bool,
-}
-
-struct Chain {
-    payload: Value,
-    attempt: u32,
-    /// The envelope whose ack (or timeout) decides what happens next.
-    current: String,
-    acked: bool,
-}
 
 /// A new envelope to create and deliver.
 pub(super) struct NewEnvelope {
@@ -613,7 +542,7 @@ fn on_ack(shared: &Arc<Shared>, st: &mut State, envelope_id: &str, payload: Opti
         return;
     }
     // Effects land before the waiting person is told, so their outcome reflects them.
-    people::apply_ack(shared, st, action, payload.as_ref());
+    (shared.on_ack)(shared, st, action, payload.as_ref());
     if let Some(waiter) = waiter {
         let _ = waiter.send(payload);
     }

@@ -11,9 +11,9 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::{json, Map, Value};
+use tokio::sync::{mpsc, oneshot};
 
-use super::faults::Fault;
-use super::socket_mode::SocketState;
+use super::faults::FaultQueues;
 use super::EmulatorConfig;
 
 /// A workspace member (a person, or the app's bot user).
@@ -505,7 +505,7 @@ pub(super) struct State {
     pub sock: SocketState,
     pub triggers: HashMap<String, Trigger>,
     pub response_urls: HashMap<String, ResponseUrl>,
-    pub faults: HashMap<String, VecDeque<Fault>>,
+    pub faults: FaultQueues,
     /// Used connection tickets stay here so a reuse is told apart from a forgery in logs.
     pub used_tickets: HashSet<String>,
     last_ts_micros: i64,
@@ -658,4 +658,78 @@ pub(super) fn fill_block_ids(blocks: &mut Value) {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Socket Mode bookkeeping (driven by `socket_mode`; here so the state sits below it).
+
+/// Connection bookkeeping, part of the emulator's single locked [`State`].
+#[derive(Default)]
+pub(super) struct SocketState {
+    pub(super) conns: Vec<Conn>,
+    pub(super) next_conn_id: u64,
+    pub(super) rr: usize,
+    pub(super) tickets: HashSet<String>,
+    /// Envelope ids waiting for a connection.
+    pub(super) queue: VecDeque<String>,
+    pub(super) inflight: HashMap<String, InFlight>,
+    /// Per `event_id`: the retry chain of one event.
+    pub(super) chains: HashMap<String, Chain>,
+    /// Envelopes in flight: created, not acked, not superseded by a retry, not given up on
+    /// (for flow control in the load driver).
+    pub(super) unacked: u64,
+}
+
+pub(super) struct Conn {
+    pub(super) id: u64,
+    pub(super) tx: mpsc::UnboundedSender<ConnCmd>,
+    /// Told to refresh, aborted, or found dead: gets no new envelopes.
+    pub(super) closing: bool,
+}
+
+pub(super) enum ConnCmd {
+    Text(String),
+    /// Close with a close frame (end of a refresh grace period).
+    Close(ClosedBy),
+    /// Drop the socket without a close frame.
+    Abort,
+    /// Neither read nor write for this long (a broken network path).
+    Stall(std::time::Duration),
+}
+
+/// What an ack means to the person waiting on the other side.
+pub(super) enum AckAction {
+    Nothing,
+    /// Ack `payload` text/blocks is shown to the caller (or the channel).
+    Slash {
+        channel: String,
+        user: String,
+    },
+    /// Ack `payload.response_action` decides the modal's fate.
+    ViewSubmission {
+        view_id: String,
+        user: String,
+    },
+}
+
+pub(super) struct InFlight {
+    pub(super) frame: String,
+    pub(super) kind: EnvelopeKind,
+    pub(super) event_id: Option<String>,
+    pub(super) acked: bool,
+    /// The person stopped waiting (AckTimeout); a late ack has no visible effect.
+    pub(super) expired: bool,
+    pub(super) conn: Option<u64>,
+    pub(super) waiter: Option<oneshot::Sender<Option<Value>>>,
+    pub(super) on_ack: AckAction,
+    /// Counted in `SocketState::unacked`.
+    pub(super) counted: bool,
+}
+
+pub(super) struct Chain {
+    pub(super) payload: Value,
+    pub(super) attempt: u32,
+    /// The envelope whose ack (or timeout) decides what happens next.
+    pub(super) current: String,
+    pub(super) acked: bool,
 }

@@ -18,6 +18,7 @@ use axum::Router;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use super::api_common::{content_type, ApiError, ApiResult, Params};
 use super::faults::{self, Fault};
 use super::state::{random_token, ApiCall, State};
 use super::{api_chat, api_conversations, api_misc, hooks, socket_mode, Shared};
@@ -32,115 +33,6 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .fallback(api_fallback)
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(shared)
-}
-
-/// A Slack error: the `error` code plus any extra top-level fields (`needed`, `errors` …).
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct ApiError {
-    pub code: String,
-    pub extra: Map<String, Value>,
-}
-
-impl ApiError {
-    pub fn new(code: &str) -> ApiError {
-        ApiError {
-            code: code.to_string(),
-            extra: Map::new(),
-        }
-    }
-
-    pub fn with(mut self, key: &str, value: Value) -> ApiError {
-        self.extra.insert(key.to_string(), value);
-        self
-    }
-}
-
-pub(super) type ApiResult = Result<Value, ApiError>;
-
-/// Request parameters: query string and body merged into one JSON object. Form values are
-/// strings; JSON bodies keep their types, so accessors accept both spellings.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Params(pub Map<String, Value>);
-
-impl Params {
-    /// A scalar parameter as a string.
-    pub fn str(&self, key: &str) -> Option<String> {
-        match self.0.get(key)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            // JSON bodies may carry list arguments (`users`, `channels`) as arrays; Slack
-            // reads them like the comma-separated form.
-            Value::Array(items) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .map(|v| v.join(",")),
-            _ => None,
-        }
-    }
-
-    /// A scalar parameter, absent if blank.
-    pub fn nonempty(&self, key: &str) -> Option<String> {
-        self.str(key).filter(|s| !s.trim().is_empty())
-    }
-
-    /// A required parameter; `error` is the method's documented code for its absence.
-    pub fn required(&self, key: &str, error: &str) -> Result<String, ApiError> {
-        self.nonempty(key).ok_or_else(|| ApiError::new(error))
-    }
-
-    pub fn flag(&self, key: &str) -> bool {
-        match self.0.get(key) {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s == "true" || s == "1",
-            Some(Value::Number(n)) => n.as_i64() == Some(1),
-            _ => false,
-        }
-    }
-
-    pub fn number(&self, key: &str) -> Option<u64> {
-        self.str(key).and_then(|s| s.trim().parse().ok())
-    }
-
-    /// A structured parameter: a JSON string in form bodies, a value in JSON bodies.
-    pub fn json(&self, key: &str, error: &str) -> Result<Option<Value>, ApiError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => serde_json::from_str(s)
-                .map(Some)
-                .map_err(|_| ApiError::new(error)),
-            Some(other) => Ok(Some(other.clone())),
-        }
-    }
-}
-
-/// `limit` / `cursor` paging over `items`, as Slack's cursor-paginated methods do.
-pub(super) fn paginate<T: Clone>(
-    items: &[T],
-    params: &Params,
-    default_limit: usize,
-) -> Result<(Vec<T>, String), ApiError> {
-    let limit = match params.number("limit") {
-        None | Some(0) => default_limit,
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(1000),
-    };
-    let start = match params.nonempty("cursor") {
-        None => 0,
-        Some(c) => c
-            .strip_prefix("cursor_")
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n <= items.len())
-            .ok_or_else(|| ApiError::new("invalid_cursor"))?,
-    };
-    let end = start.saturating_add(limit).min(items.len());
-    let next = if end < items.len() {
-        format!("cursor_{end}")
-    } else {
-        String::new()
-    };
-    Ok((items[start..end].to_vec(), next))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -230,19 +122,6 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))?;
     Some(token.trim().to_string()).filter(|t| !t.is_empty())
-}
-
-/// The `Content-Type` with its media type lower-cased; parameters (a multipart boundary is
-/// case-sensitive) are kept as sent.
-pub(super) fn content_type(headers: &HeaderMap) -> String {
-    let raw = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match raw.split_once(';') {
-        Some((media, rest)) => format!("{};{rest}", media.trim().to_ascii_lowercase()),
-        None => raw.trim().to_ascii_lowercase(),
-    }
 }
 
 fn parse_params(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<Params, ApiError> {
@@ -350,7 +229,7 @@ async fn run(
     let Some(spec) = spec(method) else {
         return finish(Outcome::Api(Err(ApiError::new("unknown_method"))), recorded);
     };
-    match shared.with(|st| faults::take(st, method)) {
+    match shared.with(|st| faults::take(&mut st.faults, method)) {
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::RateLimited { retry_after_secs }) => {
             return finish(Outcome::RateLimited(retry_after_secs), recorded)

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::escalation::normalise_body;
 use super::graphs::{self, Graph};
 use super::{actions, alarms, escalation, incidents, timeline, Db, StoreResult};
+use crate::domain::alarm::AlarmState;
 use crate::domain::support::CaseCorrespondence;
 use crate::domain::{ActionItem, IncidentId, IncidentRecord, TimelineEntry};
 
@@ -20,8 +21,7 @@ use crate::domain::{ActionItem, IncidentId, IncidentRecord, TimelineEntry};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmEvent {
     pub name: String,
-    /// `ALARM`, `OK`, `INSUFFICIENT_DATA`.
-    pub state: String,
+    pub state: AlarmState,
     pub at: DateTime<Utc>,
     pub region: String,
     pub metric: Option<String>,
@@ -176,7 +176,7 @@ async fn evidence(db: Db<'_>, id: IncidentId) -> StoreResult<Evidence> {
             AlarmEvent {
                 console_url: t.alarm.console_url(),
                 name: t.alarm.name,
-                state: t.alarm.state.as_str().to_string(),
+                state: t.alarm.state,
                 at: t.alarm.state_updated_at,
                 region: t.alarm.region,
                 metric,

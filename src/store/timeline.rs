@@ -178,7 +178,7 @@ pub async fn edit_message(
             }
         }
         None => {
-            let occurred = crate::slack::inbound::ts_to_time(edit.ts).unwrap_or(edit.at);
+            let occurred = crate::domain::time::ts_to_time(edit.ts).unwrap_or(edit.at);
             sqlx::query(
                 "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at,
                                        actor, text, slack_ts, edited_at)
@@ -210,7 +210,7 @@ pub async fn delete_message(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let occurred = crate::slack::inbound::ts_to_time(ts).unwrap_or(at);
+    let occurred = crate::domain::time::ts_to_time(ts).unwrap_or(at);
     sqlx::query(
         "INSERT INTO timeline (incident_id, dedupe_key, kind, occurred_at, recorded_at, text,
                                slack_ts, deleted_at)
@@ -395,7 +395,7 @@ mod tests {
             incident_id,
             dedupe_key: message_key("C1", ts),
             kind: EntryKind::Message,
-            occurred_at: crate::slack::inbound::ts_to_time(ts).unwrap(),
+            occurred_at: crate::domain::time::ts_to_time(ts).unwrap(),
             actor: Some("U2".into()),
             text: text.into(),
             slack_ts: Some(ts.into()),
@@ -465,7 +465,7 @@ mod tests {
     async fn a_replayed_run_adds_nothing_and_a_late_message_fills_its_tombstone(store: Store) {
         let id = incident(&store).await;
         let now = Utc::now();
-        let deleted_at = crate::slack::inbound::ts_to_time("1800000001.000000").unwrap();
+        let deleted_at = crate::domain::time::ts_to_time("1800000001.000000").unwrap();
         let mut tx = store.begin().await.unwrap();
         delete_message(&mut tx, id, "C1", "1800000000.002000", deleted_at, now)
             .await

@@ -6,115 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use futures::StreamExt;
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer};
-use warroom::aws::AwsAccess;
 use warroom::clock::SystemClock;
-use warroom::demo::config_for_emulator;
 use warroom::domain::health_service::HealthEvent;
 use warroom::domain::routing::{Glob, Matcher, Route};
 use warroom::domain::{EntryKind, Severity, UserId};
 use warroom::slack::render::plain_text;
-use warroom::slack_emulator::{Fault, Message};
-use warroom::store::Store;
+use warroom::slack_emulator::Fault;
 
 use crate::helpers::*;
-
-const REGION: &str = "us-east-1";
-const POLL: Duration = Duration::from_millis(200);
-
-/// moto, the CBOR front and Health fake before it, and an SDK client for the operator.
-struct Aws {
-    fake: AwsFake,
-    cw: aws_sdk_cloudwatch::Client,
-    _moto: MotoServer,
-}
-
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        Aws {
-            cw: fake.operator_cloudwatch(REGION),
-            fake,
-            _moto: moto,
-        }
-    }
-
-    /// An EC2 CPU alarm (in OK until [`Aws::fire`]).
-    async fn put_alarm(&self, name: &str, description: &str) {
-        self.put_tagged_alarm(name, description, &[]).await
-    }
-
-    async fn put_tagged_alarm(&self, name: &str, description: &str, tags: &[(&str, &str)]) {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| {
-                aws_sdk_cloudwatch::types::Tag::builder()
-                    .key(*k)
-                    .value(*v)
-                    .build()
-            })
-            .collect();
-        self.cw
-            .put_metric_alarm()
-            .set_tags(Some(tags))
-            .alarm_name(name)
-            .alarm_description(description)
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .dimensions(
-                Dimension::builder()
-                    .name("AutoScalingGroupName")
-                    .value("checkout-web")
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(80.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
-            .await
-            .expect("PutMetricAlarm");
-    }
-
-    async fn set_state(&self, name: &str, state: StateValue, reason: &str) {
-        self.cw
-            .set_alarm_state()
-            .alarm_name(name)
-            .state_value(state)
-            .state_reason(reason)
-            .send()
-            .await
-            .expect("SetAlarmState");
-    }
-
-    async fn fire(&self, name: &str) {
-        self.set_state(
-            name,
-            StateValue::Alarm,
-            "Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)",
-        )
-        .await;
-    }
-
-    /// Wait until the bot has polled DescribeAlarms `n` more times.
-    async fn wait_polls(&self, n: usize) {
-        let start = self.fake.call_count("DescribeAlarms");
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while self.fake.call_count("DescribeAlarms") < start + n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped polling"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 fn route(name: &str, alarm_name: &str) -> Route {
     Route {
@@ -150,82 +52,15 @@ async fn start_bot_adjusted(
     routes: Vec<Route>,
     adjust: impl FnOnce(&mut warroom::config::Config),
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = POLL;
-    config.alarms.health_recheck = Duration::from_millis(400);
-    config.alarms.routes.routes = routes;
-    adjust(&mut config);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access)
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(SystemClock);
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
-        .await
-        .expect("bot connects");
-    app
-}
-
-fn incident_channels(world: &World) -> Vec<String> {
-    world
-        .emu
-        .channels()
-        .into_iter()
-        .filter(|c| c.name.starts_with("inc-"))
-        .map(|c| c.id)
-        .collect()
-}
-
-/// Wait for `n` incident channels; returns their ids in creation order.
-async fn wait_channels(world: &World, n: usize) -> Vec<String> {
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            let ids: Vec<String> = ws
-                .channels
-                .iter()
-                .filter(|c| c.name.starts_with("inc-"))
-                .map(|c| c.id.clone())
-                .collect();
-            (ids.len() >= n).then_some(ids)
+        .start_aws_bot(Some(&aws.fake), clock, Connect::AtLeastOne, |config| {
+            poll_alarms(config);
+            config.alarms.health_recheck = Duration::from_millis(400);
+            config.alarms.routes.routes = routes;
+            adjust(config);
         })
         .await
-        .unwrap_or_else(|e| panic!("waiting for {n} incident channels: {e}"))
-}
-
-/// Wait for a bot message in `channel` whose visible text contains `needle`.
-async fn wait_post(world: &World, channel: &str, needle: &str) -> Message {
-    let bot = world.emu.config().bot_user_id.clone();
-    let (ch, needle_s) = (channel.to_string(), needle.to_string());
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.messages
-                .get(&ch)?
-                .iter()
-                .find(|m| {
-                    m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(&needle_s)
-                })
-                .cloned()
-        })
-        .await
-        .unwrap_or_else(|e| {
-            let seen: Vec<String> = world
-                .emu
-                .messages(channel)
-                .iter()
-                .map(|m| plain_text(&m.text, m.blocks.as_ref()))
-                .collect();
-            panic!("no post containing {needle:?}: {e}; the channel has {seen:#?}")
-        })
 }
 
 fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
@@ -234,16 +69,6 @@ fn posts_containing(world: &World, channel: &str, needle: &str) -> usize {
         .messages(channel)
         .iter()
         .filter(|m| plain_text(&m.text, m.blocks.as_ref()).contains(needle))
-        .count()
-}
-
-async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
-    let r = incident_in(store, channel).await;
-    warroom::store::timeline::of_incident(store.db(), r.incident.id)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
         .count()
 }
 
@@ -257,7 +82,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     aws.fire("checkout-web-cpu").await;
 
     let channel = wait_channels(&world, 1).await.remove(0);
-    let first = wait_post(
+    let first = bot_post(
         &world,
         &channel,
         "CloudWatch alarm *checkout-web-cpu* is in *ALARM*",
@@ -307,7 +132,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     assert_eq!(widget["metrics"][0][1], "CPUUtilization");
     assert_eq!(widget["annotations"]["horizontal"][0]["value"], 80.0);
     // Health: nothing reported for EC2 in the alarm's region, said plainly.
-    wait_post(
+    bot_post(
         &world,
         &channel,
         "AWS Health reports no open issue for EC2 in us-east-1",
@@ -315,7 +140,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
     .await;
 
     // Three polls later: still one incident, one channel, one first post, one transition.
-    aws.wait_polls(3).await;
+    aws.wait_calls("DescribeAlarms", 3).await;
     let store = world.store().await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
@@ -324,7 +149,7 @@ async fn an_alarm_opens_exactly_one_incident_with_its_details_graph_and_health()
             .len(),
         1
     );
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
     let record = incident_in(&store, &channel).await;
@@ -381,21 +206,16 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
     aws.put_alarm("db-latency", "RDS latency").await;
     aws.fire("db-latency").await;
     let store = world.store().await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while warroom::store::incidents::list(store.db(), false)
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no incident recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(DEADLINE, "an incident recorded", async || {
+        !warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
     bot.kill().await;
     assert!(
-        incident_channels(&world).is_empty(),
+        world.inc_channels().is_empty(),
         "killed before the channel existed"
     );
     world
@@ -407,13 +227,13 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
     let bot = BotProcess::start_with(&world, &config, &env).await;
     world.emu.wait_for_connections(1, DEADLINE).await.unwrap();
     let channel = wait_channels(&world, 1).await.remove(0);
-    wait_post(
+    bot_post(
         &world,
         &channel,
         "CloudWatch alarm *db-latency* is in *ALARM*",
     )
     .await;
-    aws.wait_polls(3).await;
+    aws.wait_calls("DescribeAlarms", 3).await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
             .await
@@ -421,7 +241,7 @@ async fn a_bot_killed_mid_setup_restarts_without_a_second_incident(world: World)
             .len(),
         1
     );
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     assert_eq!(posts_containing(&world, &channel, "is in *ALARM*"), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
     bot.kill().await;
@@ -435,7 +255,7 @@ async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
     aws.put_alarm("web-cpu", "CPU").await;
     aws.fire("web-cpu").await;
     let channel = wait_channels(&world, 1).await.remove(0);
-    wait_post(&world, &channel, "is in *ALARM*").await;
+    bot_post(&world, &channel, "is in *ALARM*").await;
 
     aws.set_state(
         "web-cpu",
@@ -443,7 +263,7 @@ async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
         "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0)",
     )
     .await;
-    let post = wait_post(&world, &channel, "*web-cpu* recovered (OK) at").await;
+    let post = bot_post(&world, &channel, "*web-cpu* recovered (OK) at").await;
     assert!(plain_text(&post.text, None).contains("/incident status monitoring"));
     let store = world.store().await;
     wait_timeline(&store, &channel, "the recovery", |e| {
@@ -451,7 +271,7 @@ async fn an_ok_transition_posts_a_recovery_and_leaves_the_incident_open() {
             .any(|x| x.kind == EntryKind::AlarmRecovered && x.text.contains("web-cpu went to OK"))
     })
     .await;
-    aws.wait_polls(2).await;
+    aws.wait_calls("DescribeAlarms", 2).await;
     let record = incident_in(&store, &channel).await;
     assert!(
         record.incident.is_open(),
@@ -488,8 +308,8 @@ async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_i
             "{n} is not on the timeline"
         );
     }
-    wait_post(&world, &channel, "joined this incident").await;
-    aws.wait_polls(2).await;
+    bot_post(&world, &channel, "joined this incident").await;
+    aws.wait_calls("DescribeAlarms", 2).await;
     assert_eq!(
         warroom::store::incidents::list(store.db(), false)
             .await
@@ -497,7 +317,7 @@ async fn two_hundred_alarms_on_one_route_make_one_incident_with_every_alarm_on_i
             .len(),
         1
     );
-    assert_eq!(incident_channels(&world).len(), 1);
+    assert_eq!(world.inc_channels().len(), 1);
     app.stop().await.unwrap();
 }
 
@@ -626,7 +446,7 @@ async fn alarm_text_is_shown_not_interpreted() {
     .await;
     aws.fire("web-5xx").await;
     let channel = wait_channels(&world, 1).await.remove(0);
-    let first = wait_post(&world, &channel, "is in *ALARM*").await;
+    let first = bot_post(&world, &channel, "is in *ALARM*").await;
     let raw = format!("{} {}", first.text, first.blocks.as_ref().unwrap());
     assert!(!raw.contains("<!channel>"), "{raw}");
     assert!(!raw.contains("<https://evil"), "{raw}");
@@ -667,7 +487,7 @@ async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
     aws.put_alarm("web-cpu", "CPU").await;
     aws.fire("web-cpu").await;
     let channel = wait_channels(&world, 1).await.remove(0);
-    let post = wait_post(
+    let post = bot_post(
         &world,
         &channel,
         "AWS Health reports an issue for EC2 in us-east-1",
@@ -689,7 +509,7 @@ async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
         REGION,
         now + chrono::Duration::minutes(5),
     ));
-    wait_post(&world, &channel, "AWS Health has news for EC2 in us-east-1").await;
+    bot_post(&world, &channel, "AWS Health has news for EC2 in us-east-1").await;
     wait_timeline(&store, &channel, "the update", |e| {
         e.iter()
             .filter(|x| x.kind == EntryKind::HealthEvent)
@@ -699,14 +519,10 @@ async fn an_aws_health_event_for_the_alarming_service_is_posted_and_recorded() {
     .await;
     // Two more re-checks with nothing new: nothing more is posted.
     let calls = aws.fake.call_count("DescribeEvents");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while aws.fake.call_count("DescribeEvents") < calls + 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Health is not re-checked"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sync(DEADLINE, "Health to be re-checked twice", || {
+        aws.fake.call_count("DescribeEvents") >= calls + 2
+    })
+    .await;
     assert_eq!(posts_containing(&world, &channel, "AWS Health has news"), 1);
     assert!(aws
         .fake
@@ -731,13 +547,13 @@ async fn without_a_support_plan_health_is_explained_once_and_never_asked_again()
     aws.put_alarm("web-cpu", "CPU").await;
     aws.fire("web-cpu").await;
     let first = wait_channels(&world, 1).await.remove(0);
-    wait_post(&world, &first, "AWS Health cannot be checked").await;
+    bot_post(&world, &first, "AWS Health cannot be checked").await;
     aws.put_alarm("db-cpu", "CPU").await;
     aws.fire("db-cpu").await;
     let channels = wait_channels(&world, 2).await;
-    wait_post(&world, &channels[1], "is in *ALARM*").await;
+    bot_post(&world, &channels[1], "is in *ALARM*").await;
     // Several polls and re-check periods later: one explanation, one Health call in all.
-    aws.wait_polls(5).await;
+    aws.wait_calls("DescribeAlarms", 5).await;
     let said: usize = channels
         .iter()
         .map(|c| posts_containing(&world, c, "AWS Health cannot be checked"))
@@ -770,19 +586,14 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
     }
     let store = world.store().await;
     // Every alarm is on record at once, channel or not.
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while warroom::store::incidents::list(store.db(), false)
-        .await
-        .unwrap()
-        .len()
-        < 3
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "alarms not recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(DEADLINE, "the three alarms recorded", async || {
+        warroom::store::incidents::list(store.db(), false)
+            .await
+            .unwrap()
+            .len()
+            >= 3
+    })
+    .await;
     let channels = world
         .emu
         .wait_until(Duration::from_secs(60), |ws| {
@@ -797,7 +608,7 @@ async fn a_429_storm_on_channel_creation_delays_but_loses_nothing() {
         .await
         .expect("all three channels in the end");
     for channel in &channels {
-        wait_post(&world, channel, "is in *ALARM*").await;
+        bot_post(&world, channel, "is in *ALARM*").await;
     }
     let refused = world
         .emu
@@ -821,37 +632,12 @@ on_both_backends!(a_bot_killed_mid_setup_restarts_without_a_second_incident);
 /// An alarm on the EC2 CPU of `group`, tagged `team`, created and fired by the operator
 /// with `cw` (in whichever account its credentials act).
 async fn fire_in(cw: &aws_sdk_cloudwatch::Client, name: &str, team: &str) {
-    cw.put_metric_alarm()
-        .alarm_name(name)
-        .namespace("AWS/EC2")
-        .metric_name("CPUUtilization")
-        .dimensions(
-            Dimension::builder()
-                .name("AutoScalingGroupName")
-                .value(name)
-                .build(),
-        )
-        .statistic(Statistic::Average)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(80.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("team")
-                .value(team)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("PutMetricAlarm");
-    cw.set_alarm_state()
-        .alarm_name(name)
-        .state_value(StateValue::Alarm)
-        .state_reason("Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)")
-        .send()
-        .await
-        .expect("SetAlarmState");
+    CpuAlarm::new(name)
+        .on_group(name)
+        .tagged(&[("team", team)])
+        .put(cw)
+        .await;
+    set_state(cw, name, StateValue::Alarm, CPU_BREACH).await;
 }
 
 fn member_account(name: &str, account_id: &str) -> warroom::config::AccountConfig {
@@ -911,7 +697,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
     let channels = wait_channels(&world, 2).await;
     let mut seen = Vec::new();
     for ch in &channels {
-        let first = wait_post(&world, ch, "is in *ALARM*").await;
+        let first = bot_post(&world, ch, "is in *ALARM*").await;
         seen.push(plain_text(&first.text, first.blocks.as_ref()));
     }
     let payments_post = seen
@@ -928,7 +714,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         .any(|t| t.contains("checkout-web-cpu") && t.contains("web (SEV2)")));
     // "What changed" in the payments war room looks in the payments account: the own
     // account's firing alarm is not its neighbour.
-    let neighbours = wait_post(&world, &channels[1], "Other alarms in ALARM").await;
+    let neighbours = bot_post(&world, &channels[1], "Other alarms in ALARM").await;
     let neighbours = plain_text(&neighbours.text, neighbours.blocks.as_ref());
     assert!(
         neighbours.contains("Other alarms in ALARM in us-east-1:* none")
@@ -938,12 +724,12 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
 
     // The refused role is asked again every round, and the others keep being polled.
     let denied_before = assume_role_calls(&aws);
-    aws.wait_polls(4).await;
+    aws.wait_calls("DescribeAlarms", 4).await;
     assert!(
         assume_role_calls(&aws) > denied_before,
         "the refused role is retried"
     );
-    assert_eq!(incident_channels(&world).len(), 2);
+    assert_eq!(world.inc_channels().len(), 2);
     let m = &app.service.ctx().metrics;
     assert_eq!(m.alarm_poll_failing("legacy", REGION), Some(true));
     assert_eq!(m.alarm_poll_failing("payments", REGION), Some(false));
@@ -962,7 +748,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         .await;
     fire_in(&legacy_cw, "legacy-queue-depth", "legacy").await;
     let channels = wait_channels(&world, 3).await;
-    let third = wait_post(&world, &channels[2], "is in *ALARM*").await;
+    let third = bot_post(&world, &channels[2], "is in *ALARM*").await;
     let text = plain_text(&third.text, third.blocks.as_ref());
     assert!(text.contains("legacy-queue-depth"), "{text}");
     assert!(text.contains("account 222222222222"), "{text}");
@@ -1023,7 +809,7 @@ async fn a_route_with_a_private_type_opens_a_private_war_room() {
     assert!(ch.is_private, "{ch:?}");
     assert!(ch.name.ends_with("-private"), "{}", ch.name);
     assert!(!ch.name.contains("payroll"), "{}", ch.name);
-    wait_post(&world, &channel, "Tell the data protection officer").await;
+    bot_post(&world, &channel, "Tell the data protection officer").await;
     let store = world.store().await;
     let record = incident_in(&store, &channel).await;
     assert!(record.private);
@@ -1031,7 +817,7 @@ async fn a_route_with_a_private_type_opens_a_private_war_room() {
 
     // Outside the channel, only the redacted line.
     assert_eq!(world.command(BOB, &channel, "sev 1").await, None);
-    let notice = wait_post(&world, &status, "a private SEV1 incident").await;
+    let notice = bot_post(&world, &status, "a private SEV1 incident").await;
     let shown = format!("{} {:?}", notice.text, notice.blocks);
     assert!(!shown.to_lowercase().contains("payroll"), "{shown}");
 }

@@ -9,9 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend};
-use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
-use warroom::demo::config_for_emulator;
 use warroom::domain::authorization::{allowed, Action, Role, RoleSet};
 use warroom::domain::IncidentRecord;
 use warroom::domain::{EntryKind, Status};
@@ -113,8 +111,7 @@ impl Stage {
             Utc.timestamp_opt(now.timestamp() - now.timestamp() % 60, 0)
                 .unwrap(),
         );
-        let (mut config, secrets) =
-            config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
+        let (mut config, secrets) = world.bot_config();
         config.slack.incident_leads = Some(LEADS_GROUP.into());
         // A day: every resolve posts the archive warning ("Keep open") at once.
         config.incident.archive_after = Some(std::time::Duration::from_secs(86_400));
@@ -134,27 +131,22 @@ impl Stage {
                 .collect(),
             postmortem_template: None,
         }];
+        escalate(&mut config);
         let e = &mut config.escalation;
         e.support_usergroup = Some(SUPPORT_GROUP.into());
         e.support_api = true;
-        e.aws_support_after = std::time::Duration::from_secs(30 * 60);
         e.aws_support_after_by_severity = Default::default();
-        e.renudge_every = std::time::Duration::from_secs(15 * 60);
-        e.update_every = None;
         e.support_poll_interval = std::time::Duration::from_secs(60);
         config.aws.endpoint_url = Some(aws.endpoint_url());
-        let access = AwsAccess::Static {
-            access_key_id: "testing".into(),
-            secret_access_key: "testing".into(),
-        };
-        let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access)
-            .await
-            .expect("bot starts");
-        world
-            .emu
-            .wait_for_connections(1, DEADLINE)
-            .await
-            .expect("bot connects");
+        let app = world
+            .launch(
+                config,
+                secrets,
+                Arc::new(clock.clone()),
+                Some(test_keys()),
+                Connect::AtLeastOne,
+            )
+            .await;
         let store = world.store().await;
 
         let mut stage = Stage {
@@ -878,21 +870,14 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             if expect {
                 // Resolved at AWS and on record. (The Support poller may see it resolved at
                 // AWS a moment before the click is recorded, and record it without a name.)
-                let deadline = tokio::time::Instant::now() + DEADLINE;
-                loop {
-                    let row = warroom::store::escalation::case_by_row(stage.store.db(), case.row)
+                let what = format!("{}: the case to be closed", a.label());
+                wait_until(DEADLINE, &what, async || {
+                    warroom::store::escalation::case_by_row(stage.store.db(), case.row)
                         .await
-                        .unwrap();
-                    if row.is_some_and(|c| !c.is_open()) {
-                        break;
-                    }
-                    assert!(
-                        tokio::time::Instant::now() < deadline,
-                        "{}: case still open",
-                        a.label()
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
+                        .unwrap()
+                        .is_some_and(|c| !c.is_open())
+                })
+                .await;
                 let at_aws = stage.aws.support_cases();
                 let id = case.case_id.as_deref().expect("a case id");
                 assert!(
@@ -939,13 +924,11 @@ async fn try_action(stage: &mut Stage, action: Action, kind: Kind) {
             stage.set_status(Status::Investigating).await;
             stage.advance(Duration::minutes(1));
             stage.set_status(Status::Resolved).await;
-            let warning = loop {
+            let warning = wait_until_some(DEADLINE, "a fresh keep-open warning", async || {
                 let m = stage.wait_button(keep).await;
-                if Some(&m.ts) != old.as_ref() {
-                    break m;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            };
+                (Some(&m.ts) != old.as_ref()).then_some(m)
+            })
+            .await;
             let a = Attempt::new(stage, action, u, expect).await;
             stage.click(u, &warning, keep).await;
             a.entry(EntryKind::ChannelArchive).await;

@@ -3,23 +3,18 @@
 //! on moto, everything through the AWS SDK on loopback.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use chrono::Utc;
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeTrailEvent, MotoServer};
-use warroom::aws::AwsAccess;
+use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeTrailEvent};
 use warroom::clock::SystemClock;
-use warroom::demo::config_for_emulator;
-use warroom::domain::routing::{Glob, Matcher, Route};
-use warroom::domain::{EntryKind, Severity};
+use warroom::domain::EntryKind;
 use warroom::slack::render::plain_text;
 use warroom::slack_emulator::Message;
 
 use crate::helpers::*;
 
-const REGION: &str = "us-east-1";
 const DEPLOYER: &str = "arn:aws:sts::123456789012:assumed-role/Deployer/ci-7";
 
 fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
@@ -28,41 +23,20 @@ fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
 
 /// The bot with AWS pointed at `fake` (fixed test keys); `alarms` turns the poller on.
 async fn start_bot(world: &World, fake: &AwsFake, alarms: bool) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    config.aws.endpoint_url = Some(fake.endpoint_url());
-    config.aws.region = REGION.to_string();
-    config.diagnostics.configured = true;
-    config.diagnostics.ignore_events = vec!["CreateSnapshot".to_string()];
-    if alarms {
-        config.alarms.enabled = true;
-        config.alarms.regions = vec![REGION.to_string()];
-        config.alarms.poll_interval = Duration::from_millis(200);
-        config.alarms.routes.routes = vec![Route {
-            name: "checkout".to_string(),
-            matcher: Matcher {
-                alarm_name: Some(Glob::new("checkout-*")),
-                ..Matcher::default()
-            },
-            severity: Severity::Sev2,
-            ..Route::default_route()
-        }];
-        // Other alarms fire beside it without opening incidents of their own.
-        config.alarms.routes.default.opens_incident = false;
-    }
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), access)
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(SystemClock);
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
+        .start_aws_bot(Some(fake), clock, Connect::AtLeastOne, |config| {
+            config.aws.region = REGION.to_string();
+            config.diagnostics.configured = true;
+            config.diagnostics.ignore_events = vec!["CreateSnapshot".to_string()];
+            if alarms {
+                poll_alarms(config);
+                config.alarms.routes.routes = vec![checkout_route()];
+                // Other alarms fire beside it without opening incidents of their own.
+                config.alarms.routes.default.opens_incident = false;
+            }
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 /// Wait for the `nth` (0-based) bot message in `channel` whose visible text contains `needle`.
@@ -99,42 +73,9 @@ fn position(haystack: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("{needle:?} missing from {haystack}"))
 }
 
-async fn put_alarm(cw: &aws_sdk_cloudwatch::Client, name: &str, group: &str) {
-    cw.put_metric_alarm()
-        .alarm_name(name)
-        .namespace("AWS/EC2")
-        .metric_name("CPUUtilization")
-        .dimensions(
-            Dimension::builder()
-                .name("AutoScalingGroupName")
-                .value(group)
-                .build(),
-        )
-        .statistic(Statistic::Average)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(80.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .expect("PutMetricAlarm");
-}
-
-async fn fire(cw: &aws_sdk_cloudwatch::Client, name: &str) {
-    cw.set_alarm_state()
-        .alarm_name(name)
-        .state_value(StateValue::Alarm)
-        .state_reason("Threshold Crossed: 1 datapoint [97.5] was greater than the threshold (80.0)")
-        .send()
-        .await
-        .expect("SetAlarmState");
-}
-
 async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(world: World) {
-    let (fake, _moto): (AwsFake, MotoServer) = AwsFake::start_on_moto()
-        .await
-        .expect("moto and the AWS fake start");
-    let cw = fake.operator_cloudwatch(REGION);
+    let aws = Aws::start().await;
+    let (fake, cw) = (&aws.fake, &aws.cw);
 
     // What CloudTrail recorded before the alarm.
     let mut own = FakeTrailEvent::write(
@@ -199,12 +140,18 @@ async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(
     fake.add_alarm_history(REGION, "checkout-web-cpu", minutes_ago(360), "OK", "ALARM");
     fake.add_alarm_history(REGION, "checkout-web-cpu", minutes_ago(350), "ALARM", "OK");
     // Another alarm is in ALARM in the region (its route opens no incident).
-    put_alarm(&cw, "orders-db-cpu", "orders").await;
-    fire(&cw, "orders-db-cpu").await;
+    CpuAlarm::new("orders-db-cpu")
+        .on_group("orders")
+        .put(cw)
+        .await;
+    set_state(cw, "orders-db-cpu", StateValue::Alarm, CPU_BREACH).await;
 
-    let app = start_bot(&world, &fake, true).await;
-    put_alarm(&cw, "checkout-web-cpu", "checkout-web").await;
-    fire(&cw, "checkout-web-cpu").await;
+    let app = start_bot(&world, fake, true).await;
+    CpuAlarm::new("checkout-web-cpu")
+        .on_group("checkout-web")
+        .put(cw)
+        .await;
+    set_state(cw, "checkout-web-cpu", StateValue::Alarm, CPU_BREACH).await;
 
     let channel = world
         .emu
@@ -279,14 +226,10 @@ async fn an_alarm_war_room_says_what_changed_with_the_alarms_own_resource_first(
     let calls = fake.call_count("LookupEvents");
     // More polls: the war room's steps are done, nothing is posted or asked again.
     let polls = fake.call_count("DescribeAlarms");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while fake.call_count("DescribeAlarms") < polls + 6 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bot stopped polling"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sync(DEADLINE, "six more alarm polls", || {
+        fake.call_count("DescribeAlarms") >= polls + 6
+    })
+    .await;
     assert_eq!(fake.call_count("LookupEvents"), calls);
     let posts = world
         .emu

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend};
-use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::demo::config_for_emulator;
@@ -32,20 +31,10 @@ fn t0() -> DateTime<Utc> {
 /// group, the in-memory AWS fake, and `[drills] targets` with a 4 minute lead target.
 async fn start(world: &World, clock: &ManualClock, aws: &AwsFake) -> App {
     let (config, secrets) = config(world, aws);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access)
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(clock.clone());
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
+        .launch(config, secrets, clock, Some(test_keys()), Connect::OneMore)
         .await
-        .expect("bot connects");
-    app
 }
 
 fn config(world: &World, aws: &AwsFake) -> (Config, warroom::config::Secrets) {
@@ -426,18 +415,15 @@ async fn drills_are_nudged_as_usual_and_listed_apart_in_summaries_and_app_home()
     let (mut config, secrets) = config(&world, &aws);
     config.slack.status_channel = Some(status.clone());
     config.summary.every = Some(std::time::Duration::from_secs(3600));
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let app = App::build_with_aws(config, secrets, Arc::new(bot_clock.clone()), access)
-        .await
-        .expect("bot starts");
-    world
-        .emu
-        .wait_for_connections(1, DEADLINE)
-        .await
-        .expect("bot connects");
+    let app = world
+        .launch(
+            config,
+            secrets,
+            Arc::new(bot_clock.clone()),
+            Some(test_keys()),
+            Connect::AtLeastOne,
+        )
+        .await;
     let clocks = Clocks {
         bot: bot_clock.clone(),
         start: hour,
@@ -565,4 +551,45 @@ async fn drills_are_nudged_as_usual_and_listed_apart_in_summaries_and_app_home()
 fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
     use warroom::clock::Clock;
     clock.now()
+}
+
+/// A drill on a route with an incident type rehearses the type too: its checklist is
+/// posted in the drill's channel, and its responder is invited.
+#[tokio::test]
+async fn a_drill_on_a_typed_route_posts_the_types_checklist() {
+    use warroom::domain::incident_type::{IncidentType, Step};
+    let world = World::new().await;
+    let aws = AwsFake::start(CloudWatchBackend::InMemory).await.unwrap();
+    let (mut config, secrets) = config(&world, &aws);
+    config.alarms.routes.routes[0].incident_type = Some("payments".into());
+    config.incident.types = vec![IncidentType {
+        name: "payments".into(),
+        severity: Severity::Sev2,
+        private: false,
+        responders: vec![UserId::parse(DAVE).unwrap()],
+        usergroup: None,
+        roles: Vec::new(),
+        checklist: vec![Step {
+            text: "Freeze checkout deploys".into(),
+            runbook: None,
+        }],
+        postmortem_template: None,
+    }];
+    let _app = world
+        .launch(
+            config,
+            secrets,
+            Arc::new(ManualClock::new(t0())),
+            Some(test_keys()),
+            Connect::OneMore,
+        )
+        .await;
+    let channel = drill(&world, ALICE, "drill checkout", "drill-").await;
+    bot_post(&world, &channel, "Freeze checkout deploys").await;
+    assert!(world.emu.channel(&channel).unwrap().is_member(DAVE));
+    let store = world.store().await;
+    assert_eq!(
+        incident_in(&store, &channel).await.incident_type.as_deref(),
+        Some("payments")
+    );
 }

@@ -5,43 +5,15 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer};
-use warroom::aws::AwsAccess;
 use warroom::clock::{Clock, ManualClock};
-use warroom::demo::config_for_emulator;
 use warroom::domain::EntryKind;
 use warroom::slack::render_support as ui;
-use warroom::slack_emulator::Message;
 use warroom::store::Store;
 
 use crate::helpers::*;
-
-/// A whole minute near now, so Slack's own timestamps and the bot's clock agree.
-fn clock() -> ManualClock {
-    let now = Utc::now();
-    ManualClock::new(
-        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 60, 0)
-            .unwrap(),
-    )
-}
-
-/// moto behind the AWS fake.
-struct Aws {
-    fake: AwsFake,
-    _moto: MotoServer,
-}
-
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        Aws { fake, _moto: moto }
-    }
-}
 
 /// The bot with `[escalation]`: case nudge after 30m (SEV1 after 15m), repeat every 15m,
 /// no stale-update nudges unless `update_every` is given, Support polled every minute.
@@ -51,80 +23,29 @@ async fn start(
     aws: Option<&Aws>,
     update_every: Option<std::time::Duration>,
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    let e = &mut config.escalation;
-    e.aws_support_after = std::time::Duration::from_secs(30 * 60);
-    e.aws_support_after_by_severity = [(
-        warroom::domain::Severity::Sev1,
-        std::time::Duration::from_secs(15 * 60),
-    )]
-    .into();
-    e.renudge_every = std::time::Duration::from_secs(15 * 60);
-    e.update_every = update_every;
-    e.support_poll_interval = std::time::Duration::from_secs(60);
-    e.cc_email_addresses = vec!["oncall@example.com".into()];
-    e.support_usergroup = Some("S0AWSADMIN".into());
-    if let Some(aws) = aws {
-        config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    }
-    let access = AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access)
-        .await
-        .expect("bot starts");
+    let fake = aws.map(|aws| &aws.fake);
+    let clock = Arc::new(clock.clone());
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
+        .start_aws_bot(fake, clock, Connect::OneMore, |config| {
+            escalate(config);
+            let e = &mut config.escalation;
+            e.aws_support_after_by_severity = [(
+                warroom::domain::Severity::Sev1,
+                std::time::Duration::from_secs(15 * 60),
+            )]
+            .into();
+            e.update_every = update_every;
+            e.support_poll_interval = std::time::Duration::from_secs(60);
+            e.cc_email_addresses = vec!["oncall@example.com".into()];
+            e.support_usergroup = Some("S0AWSADMIN".into());
+        })
         .await
-        .expect("bot connects");
-    app
-}
-
-async fn stop(world: &World, app: App) {
-    app.stop().await.expect("bot stops");
-    world.emu.drop_connections();
 }
 
 /// Move the bot's clock and wake its scheduler.
 fn advance(app: &App, clock: &ManualClock, by: Duration) {
     clock.advance(by);
     app.service.kick_timers();
-}
-
-/// The bot's messages in `channel` that contain `needle`.
-fn bot_posts(world: &World, channel: &str, needle: &str) -> Vec<Message> {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .into_iter()
-        .filter(|m| m.user == bot && shown(m).contains(needle))
-        .collect()
-}
-
-/// Wait until at least `n` bot messages in `channel` contain `needle`.
-async fn wait_posts(world: &World, channel: &str, needle: &str, n: usize) -> Vec<Message> {
-    let bot = world.emu.config().bot_user_id.clone();
-    let ch = channel.to_string();
-    let needle = needle.to_string();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            let found: Vec<Message> = ws
-                .messages
-                .get(&ch)?
-                .iter()
-                .filter(|m| m.user == bot && shown(m).contains(&needle))
-                .cloned()
-                .collect();
-            (found.len() >= n).then_some(found)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {n} posts with {needle:?} in {channel}: {e}"))
 }
 
 const CASE_NUDGE: &str = "no AWS Support case is open";
@@ -142,18 +63,15 @@ async fn pending_nudges(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
 
 /// Wait until the clock of `kind` has a pending look; returns the due times.
 async fn wait_pending(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let due = pending_nudges(store, kind).await;
-        if !due.is_empty() {
-            return due;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no {kind} clock was armed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until_some(
+        DEADLINE,
+        &format!("the {kind} clock to be armed"),
+        async || {
+            let due = pending_nudges(store, kind).await;
+            (!due.is_empty()).then_some(due)
+        },
+    )
+    .await
 }
 
 /// Wait until the clock of `kind` has no pending look before `now` (the scheduler has
@@ -161,14 +79,12 @@ async fn wait_pending(store: &Store, kind: &str) -> Vec<DateTime<Utc>> {
 /// committed with the claim of its timer and posted afterwards, so "no such post" means
 /// "no such nudge" only then.
 async fn wait_settled(store: &Store, kind: &str, now: DateTime<Utc>) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while pending_nudges(store, kind).await.iter().any(|d| *d <= now) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timers never settled"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(
+        DEADLINE,
+        &format!("the due {kind} timers to settle"),
+        async || !pending_nudges(store, kind).await.iter().any(|d| *d <= now),
+    )
+    .await;
     wait_outbox_drained(store).await;
 }
 
@@ -180,25 +96,11 @@ async fn support_polls(app: &App, clock: &ManualClock, aws: &Aws, n: usize) {
         // Counted before the clock moves, so the poll it triggers cannot be missed.
         let before = aws.fake.call_count("DescribeCommunications");
         advance(app, clock, Duration::minutes(1));
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while aws.fake.call_count("DescribeCommunications") == before {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped polling"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_until_sync(DEADLINE, "the next Support poll", || {
+            aws.fake.call_count("DescribeCommunications") != before
+        })
+        .await;
     }
-}
-
-async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
-    let r = incident_in(store, channel).await;
-    warroom::store::timeline::of_incident(store.db(), r.incident.id)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
 }
 
 /// Declare (SEV2), then say AWS is involved: the case clock starts at the declare.
@@ -212,7 +114,7 @@ async fn aws_incident(world: &World) -> String {
 #[tokio::test]
 async fn the_case_nudge_fires_once_at_the_deadline_then_repeats_until_someone_acts() {
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, None, None).await;
     let store = world.store().await;
     let opened = clock.now();
@@ -294,7 +196,7 @@ async fn answered(world: &World, channel: &str, ts: &str) -> String {
 #[tokio::test]
 async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, None, None).await;
     let store = world.store().await;
     let ch = aws_incident(&world).await;
@@ -360,7 +262,7 @@ async fn snooze_moves_the_nudge_and_not_an_aws_issue_stops_it() {
 }
 
 async fn a_nudge_due_while_the_bot_was_down_fires_once_after_the_restart(world: World) {
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, None, None).await;
     let ch = aws_incident(&world).await;
     stop(&world, app).await;
@@ -404,7 +306,7 @@ async fn open_modal(world: &World, ch: &str, user: &str) -> warroom::slack_emula
 async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirrored_once() {
     let aws = Aws::start().await;
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, Some(&aws), None).await;
     let store = world.store().await;
     let ch = world
@@ -578,7 +480,7 @@ async fn the_modal_opens_a_case_with_the_drafted_body_and_aws_replies_are_mirror
 async fn aws_going_quiet_on_a_case_is_nudged_on_its_severity_target() {
     let aws = Aws::start().await;
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, Some(&aws), None).await;
     let store = world.store().await;
     let ch = world.declare(ALICE, "Queue backlog sev2").await;
@@ -615,7 +517,7 @@ async fn only_the_response_team_may_open_a_case_and_failures_are_explained() {
     world
         .emu
         .add_usergroup("S0AWSADMIN", "aws-admins", &["U0AWSADMIN1"]);
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(&world, &clock, Some(&aws), None).await;
     let ch = aws_incident(&world).await;
     world.emu.join_channel(&ch, DAVE);
@@ -671,7 +573,7 @@ async fn only_the_response_team_may_open_a_case_and_failures_are_explained() {
 #[tokio::test]
 async fn a_stale_stakeholder_update_is_nudged_and_an_update_resets_the_clock() {
     let world = World::new().await;
-    let clock = clock();
+    let clock = whole_minute_clock();
     let app = start(
         &world,
         &clock,

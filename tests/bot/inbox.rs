@@ -195,14 +195,12 @@ async fn raw_events_are_kept_only_as_long_as_needed(world: World) {
     .await;
     let conn = db(&world).await;
     // Outside an incident: once applied, only the dedupe key is left.
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while count(&conn, "SELECT COUNT(*) FROM inbox WHERE payload = ''").await == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the message outside incidents is still stored"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(
+        DEADLINE,
+        "the message outside incidents to be dropped",
+        async || count(&conn, "SELECT COUNT(*) FROM inbox WHERE payload = ''").await > 0,
+    )
+    .await;
     assert_eq!(
         count(
             &conn,
@@ -224,20 +222,15 @@ async fn raw_events_are_kept_only_as_long_as_needed(world: World) {
     // A week and a day later every processed event is gone; the timeline keeps its text.
     clock.advance(chrono::Duration::days(8));
     app.service.kick_timers();
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while count(
-        &conn,
-        "SELECT COUNT(*) FROM inbox WHERE processed_at IS NOT NULL",
-    )
-    .await
-        > 0
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "processed events were never pruned"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(DEADLINE, "processed events to be pruned", async || {
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM inbox WHERE processed_at IS NOT NULL",
+        )
+        .await
+            == 0
+    })
+    .await;
     let entries = warroom::store::timeline::of_incident(
         store.db(),
         incident_in(&store, &channel).await.incident.id,

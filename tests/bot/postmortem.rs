@@ -13,12 +13,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm, FakeTrailEvent};
-use warroom::aws::AwsAccess;
 use warroom::clock::ManualClock;
 use warroom::config::Config;
 use warroom::demo::{bot_scopes, config_for_emulator};
-use warroom::domain::routing::{Glob, Matcher, Route};
-use warroom::domain::{IncidentId, Severity, UserId};
+use warroom::domain::routing::{Glob, Route};
+use warroom::domain::{IncidentId, UserId};
 use warroom::postmortem::{self, Format, Templates};
 use warroom::slack::render_support::RESOLVE_CASE_ACTION;
 use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Fault, Message, UploadedFile};
@@ -30,7 +29,6 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 13, 0, 0).unwrap()
 }
 
-const REGION: &str = "us-east-1";
 /// The load balancer's 5xx alarm that opens the golden incident.
 const ALARM: &str = "checkout-alb-5xx";
 
@@ -54,22 +52,11 @@ fn config(world: &World, tweak: impl FnOnce(&mut Config)) -> (Config, warroom::c
 /// (SEV2, Alice on call, a runbook).
 fn alarms_on(config: &mut Config, aws: &AwsFake) {
     config.aws.endpoint_url = Some(aws.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = std::time::Duration::from_millis(200);
+    poll_alarms(config);
     config.alarms.routes.routes = vec![Route {
-        name: "checkout".to_string(),
-        matcher: Matcher {
-            alarm_name: Some(Glob::new("checkout-*")),
-            ..Matcher::default()
-        },
-        severity: Severity::Sev2,
         responders: vec![UserId::parse(ALICE).unwrap()],
-        usergroup: None,
         runbook: Some("https://wiki.example.com/runbooks/checkout-5xx".to_string()),
-        opens_incident: true,
-        for_health: false,
-        incident_type: None,
+        ..checkout_route()
     }];
 }
 
@@ -82,19 +69,15 @@ async fn start_with_aws(
 ) -> App {
     let (mut config, secrets) = config(world, |c| alarms_on(c, aws));
     tweak(&mut config);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".to_string(),
-        secret_access_key: "testing".to_string(),
-    };
-    let app = App::build_with_aws(config, secrets, clock, access)
-        .await
-        .expect("bot starts");
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
+        .launch(
+            config,
+            secrets,
+            clock,
+            Some(test_keys()),
+            Connect::AtLeastOne,
+        )
         .await
-        .expect("bot connects");
-    app
 }
 
 /// The bot's, the emulator's and AWS's clocks, moved together (AWS shares the bot's).
@@ -116,16 +99,6 @@ async fn command(world: &World, user: &str, channel: &str, text: &str) {
     let before = bot_count(world, channel);
     assert_eq!(world.command(user, channel, text).await, None, "{text}");
     world.bot_messages(channel, before + 1).await;
-}
-
-fn bot_count(world: &World, channel: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot)
-        .count()
 }
 
 /// Wait for the war room an alarm opens: its channel, once the bot has posted `last` there.

@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
-use warroom::clock::ManualClock;
+use chrono::Duration;
 use warroom::domain::UserId;
 
 use crate::helpers::*;
@@ -17,14 +16,6 @@ const MANAGER: &str = "U0MANAGER";
 const CISO: &str = "U0CISO";
 /// Unique to the title: searched for on every surface.
 const SECRET: &str = "XYZZY-7731";
-
-fn clock() -> ManualClock {
-    let now = Utc::now();
-    ManualClock::new(
-        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 3600, 0)
-            .unwrap(),
-    )
-}
 
 /// Everything a message shows: its text and its blocks.
 fn everything(m: &warroom::slack_emulator::Message) -> String {
@@ -80,7 +71,7 @@ async fn a_private_incidents_title_reaches_no_public_surface() {
     world.emu.add_user(MANAGER, "manager");
     world.emu.add_user(CISO, "ciso");
     let status = world.bot_channel("incident-status");
-    let clock = clock();
+    let clock = whole_hour_clock();
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
             c.slack.status_channel = Some(status.clone());

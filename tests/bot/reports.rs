@@ -10,13 +10,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use warroom::app::App;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
-use warroom::aws::AwsAccess;
 use warroom::clock::{Clock, ManualClock};
 use warroom::config::Config;
-use warroom::demo::config_for_emulator;
-use warroom::domain::routing::{Glob, Matcher, Route};
+use warroom::domain::routing::Route;
 use warroom::domain::schedule::Weekly;
-use warroom::domain::{Severity, UserId};
+use warroom::domain::UserId;
 use warroom::slack::render::plain_text;
 
 use crate::helpers::*;
@@ -26,7 +24,6 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 16, 10, 0, 0).unwrap()
 }
 
-const REGION: &str = "us-east-1";
 const ALARM: &str = "checkout-alb-5xx";
 const MANAGER: &str = "U0MANAGER";
 
@@ -55,51 +52,18 @@ async fn start(
     aws: &AwsFake,
     tweak: impl FnOnce(&mut Config),
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).unwrap();
-    config.escalation.update_every = None;
-    config.aws.endpoint_url = Some(aws.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = std::time::Duration::from_millis(200);
-    config.alarms.routes.routes = vec![Route {
-        name: "checkout".to_string(),
-        matcher: Matcher {
-            alarm_name: Some(Glob::new("checkout-*")),
-            ..Matcher::default()
-        },
-        severity: Severity::Sev2,
-        responders: vec![UserId::parse(ALICE).unwrap()],
-        usergroup: None,
-        runbook: None,
-        opens_incident: true,
-        for_health: false,
-        incident_type: None,
-    }];
-    tweak(&mut config);
-    let access = AwsAccess::Static {
-        access_key_id: "testing".to_string(),
-        secret_access_key: "testing".to_string(),
-    };
-    let app = App::build_with_aws(config, secrets, Arc::new(clock.clone()), access)
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(clock.clone());
     world
-        .emu
-        .wait_for_connections(1, DEADLINE)
+        .start_aws_bot(Some(aws), clock, Connect::AtLeastOne, |config| {
+            config.escalation.update_every = None;
+            poll_alarms(config);
+            config.alarms.routes.routes = vec![Route {
+                responders: vec![UserId::parse(ALICE).unwrap()],
+                ..checkout_route()
+            }];
+            tweak(config);
+        })
         .await
-        .expect("bot connects");
-    app
-}
-
-fn bot_count(world: &World, channel: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot)
-        .count()
 }
 
 /// Run a command that posts a notice; wait for the notice.
@@ -192,8 +156,7 @@ async fn three_incidents(world: &World, clocks: &Clocks<'_>, aws: &AwsFake) {
         .expect("the postmortem draft is uploaded");
     // Recorded after the upload: wait for it before anything later happens.
     let store = world.store().await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    wait_until(DEADLINE, "the draft to be recorded", async || {
         let facts = warroom::store::reports::facts(
             store.db(),
             warroom::domain::report::Period {
@@ -203,19 +166,12 @@ async fn three_incidents(world: &World, clocks: &Clocks<'_>, aws: &AwsFake) {
         )
         .await
         .unwrap();
-        if facts
+        facts
             .incidents
             .first()
             .is_some_and(|i| i.postmortem_drafted)
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the draft is never recorded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 
     clocks.at(60);
     let two = world.declare(ALICE, "Queue backlog sev1").await;

@@ -233,18 +233,15 @@ async fn a_header_posted_just_before_a_crash_is_adopted_not_posted_again(world: 
 
     let _bot = world.start_bot().await;
     let store = world.store().await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let record = loop {
-        let r = incident_in(&store, &channel).await;
-        if r.header_ts.is_some() && r.header_pinned {
-            break r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the war room is not completed after the replay"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let record = wait_until_some(
+        DEADLINE,
+        "the war room completed after the replay",
+        async || {
+            let r = incident_in(&store, &channel).await;
+            (r.header_ts.is_some() && r.header_pinned).then_some(r)
+        },
+    )
+    .await;
     assert_eq!(record.header_ts.as_deref(), Some(header.ts.as_str()));
     let bot_user = world.emu.config().bot_user_id.clone();
     let headers = world

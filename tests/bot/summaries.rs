@@ -3,23 +3,13 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
-use warroom::clock::ManualClock;
+use chrono::Duration;
 use warroom::domain::UserId;
 
 use crate::helpers::*;
 
 const MANAGER: &str = "U0MANAGER";
 const OTHER_MANAGER: &str = "U0BOSS";
-
-fn clock() -> ManualClock {
-    // A whole hour, so due times are easy to read; "now" for Slack's own timestamps.
-    let now = Utc::now();
-    ManualClock::new(
-        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 3600, 0)
-            .unwrap(),
-    )
-}
 
 fn texts(world: &World, channel: &str) -> Vec<String> {
     let bot = world.emu.config().bot_user_id.clone();
@@ -189,7 +179,7 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     world.emu.add_user(MANAGER, "manager");
     world.emu.add_user(OTHER_MANAGER, "boss");
     let status = world.bot_channel("incident-status");
-    let clock = clock();
+    let clock = whole_hour_clock();
     let start = warroom::clock::Clock::now(&clock);
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
@@ -288,20 +278,17 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
 
 /// Poll the database until `n` summaries have fired (sent or kept quiet).
 async fn wait_summaries(store: &warroom::store::Store, n: i64) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    wait_until_ok(DEADLINE, &format!("{n} summaries to fire"), async || {
         let count = warroom::store::timers::summary_count(store.db())
             .await
             .unwrap();
         if count >= n {
-            return;
+            Ok(())
+        } else {
+            Err(Seen(format!("only {count} summaries fired")))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {count} summaries fired"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -309,7 +296,7 @@ async fn a_manager_slack_rejects_is_reported_once_and_the_others_still_get_their
     let world = World::new().await;
     world.emu.add_user(MANAGER, "manager");
     let status = world.bot_channel("incident-status");
-    let clock = clock();
+    let clock = whole_hour_clock();
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
             c.slack.status_channel = Some(status.clone());
@@ -342,21 +329,9 @@ async fn a_manager_slack_rejects_is_reported_once_and_the_others_still_get_their
     );
 }
 
-/// Stop an in-process bot. slack-morphism's shutdown does not always close the socket (the
-/// process exit does that in production), so the emulator drops it, as the network would.
-async fn stop(world: &World, bot: warroom::app::App) {
-    bot.stop().await.unwrap();
-    world.emu.drop_connections();
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
-        .await
-        .unwrap();
-}
-
 async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary(world: World) {
     let status = world.bot_channel("incident-status");
-    let clock = clock();
+    let clock = whole_hour_clock();
     let tweak = |c: &mut warroom::config::Config| {
         c.slack.status_channel = Some(status.clone());
         c.summary.quiet_when_idle = false;

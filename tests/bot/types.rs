@@ -214,6 +214,10 @@ async fn a_typed_incident_runs_its_checklist_and_keeps_it(world: World) {
         .unwrap_or_else(|| panic!("{catchup}"));
     assert_eq!(open, "3. Rotate the leaked keys", "{catchup}");
 
+    // `/incident list` names the type after the title.
+    let listed = world.command(DAVE, &world.ops, "list").await.unwrap();
+    assert!(listed.contains("Leaked key _(security)_"), "{listed}");
+
     // A restart keeps the ticks, and the checklist is not posted again.
     app.stop().await.unwrap();
     let app = world

@@ -12,23 +12,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
-use chrono::{TimeZone, Utc};
+use aws_sdk_cloudwatch::types::StateValue;
+use chrono::Utc;
 use warroom::app::App;
-use warroom::aws::fake::{AwsFake, MotoServer};
-use warroom::aws::AwsAccess;
-use warroom::clock::{ManualClock, SharedClock, SystemClock};
-use warroom::demo::config_for_emulator;
+use warroom::clock::{SharedClock, SystemClock};
 use warroom::domain::EntryKind;
-use warroom::slack::render::plain_text;
 use warroom::slack_emulator::Fault;
 use warroom::store::Store;
 
 use crate::helpers::*;
 
-const REGION: &str = "us-east-1";
-/// The alarm poll interval of the in-process bots.
-const POLL: Duration = Duration::from_millis(200);
 /// Attempts the SDK makes per call (standard retry mode) before warroom sees the error.
 const SDK_ATTEMPTS: usize = 3;
 /// An outage that lasts until it is cleared by hand.
@@ -38,102 +31,26 @@ fn soak() -> bool {
     std::env::var("WARROOM_SOAK").is_ok_and(|v| v == "1")
 }
 
-/// moto behind the AWS fake, and a CloudWatch client for the test playing the operator.
-struct Aws {
-    fake: AwsFake,
-    cw: aws_sdk_cloudwatch::Client,
-    _moto: MotoServer,
-}
+/// Why the chaos suite moves its alarms.
+const REASON: &str = "Threshold Crossed: set by the chaos suite";
 
-impl Aws {
-    async fn start() -> Aws {
-        let (fake, moto) = AwsFake::start_on_moto()
-            .await
-            .expect("moto and the AWS fake start");
-        Aws {
-            cw: fake.operator_cloudwatch(REGION),
-            fake,
-            _moto: moto,
-        }
-    }
-
-    async fn put_alarm(&self, name: &str) {
-        self.cw
-            .put_metric_alarm()
-            .alarm_name(name)
-            .alarm_description("CPU of the checkout fleet")
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .statistic(Statistic::Average)
-            .period(300)
-            .evaluation_periods(1)
-            .threshold(80.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
-            .await
-            .expect("PutMetricAlarm");
-    }
-
-    async fn set_state(&self, name: &str, state: StateValue) {
-        self.cw
-            .set_alarm_state()
-            .alarm_name(name)
-            .state_value(state)
-            .state_reason("Threshold Crossed: set by the chaos suite")
-            .send()
-            .await
-            .expect("SetAlarmState");
-    }
-
-    /// Wait until the fake has answered `n` more calls of `operation` (than now).
-    async fn wait_calls(&self, operation: &str, n: usize) {
-        self.wait_calls_since(operation, self.fake.call_count(operation), n)
-            .await
-    }
-
-    /// Wait until the fake has answered `n` more calls of `operation` than `start`. Allows
-    /// 2 s a call on top of [`DEADLINE`]: the SDK backs off between its retries, and slow
-    /// answers are slow.
-    async fn wait_calls_since(&self, operation: &str, start: usize, n: usize) {
-        let allowed =
-            DEADLINE + Duration::from_secs(2).saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
-        let deadline = tokio::time::Instant::now() + allowed;
-        while self.fake.call_count(operation) < start + n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot stopped calling {operation}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-fn static_keys() -> AwsAccess {
-    AwsAccess::Static {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    }
+/// The CPU alarm the chaos suite fires (no dimension).
+async fn put_alarm(aws: &Aws, name: &str) {
+    CpuAlarm::new(name)
+        .described("CPU of the checkout fleet")
+        .put(&aws.cw)
+        .await
 }
 
 /// The bot in-process, polling the fake's CloudWatch every [`POLL`].
 async fn start_alarm_bot(world: &World, aws: &Aws) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).expect("config");
-    config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    config.alarms.enabled = true;
-    config.alarms.regions = vec![REGION.to_string()];
-    config.alarms.poll_interval = POLL;
-    config.alarms.health_recheck = Duration::from_secs(600);
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, Arc::new(SystemClock), static_keys())
-        .await
-        .expect("bot starts");
+    let clock = Arc::new(SystemClock);
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
+        .start_aws_bot(Some(&aws.fake), clock, Connect::OneMore, |config| {
+            poll_alarms(config);
+            config.alarms.health_recheck = Duration::from_secs(600);
+        })
         .await
-        .expect("bot connects");
-    app
 }
 
 /// The bot in-process with `[escalation]` (a case nudge 30 minutes into an incident AWS is
@@ -145,87 +62,13 @@ async fn start_escalation_bot(
     aws: Option<&Aws>,
     support_poll: Duration,
 ) -> App {
-    let (mut config, secrets) =
-        config_for_emulator(&world.emu, &world.db_url, &[BOB, CAROL]).expect("config");
-    let e = &mut config.escalation;
-    e.aws_support_after = Duration::from_secs(30 * 60);
-    e.renudge_every = Duration::from_secs(15 * 60);
-    e.update_every = None;
-    e.support_poll_interval = support_poll;
-    if let Some(aws) = aws {
-        config.aws.endpoint_url = Some(aws.fake.endpoint_url());
-    }
-    let before = world.emu.connection_count();
-    let app = App::build_with_aws(config, secrets, clock, static_keys())
-        .await
-        .expect("bot starts");
+    let fake = aws.map(|aws| &aws.fake);
     world
-        .emu
-        .wait_for_connections(before + 1, DEADLINE)
-        .await
-        .expect("bot connects");
-    app
-}
-
-async fn stop(world: &World, app: App) {
-    app.stop().await.expect("bot stops");
-    world.emu.drop_connections();
-}
-
-/// The bot's messages in `channel` whose visible text contains `needle`.
-fn bot_posts(world: &World, channel: &str, needle: &str) -> usize {
-    let bot = world.emu.config().bot_user_id.clone();
-    world
-        .emu
-        .messages(channel)
-        .iter()
-        .filter(|m| m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(needle))
-        .count()
-}
-
-/// Wait (up to `deadline`) until at least `n` bot messages in `channel` contain `needle`.
-async fn wait_posts(world: &World, channel: &str, needle: &str, n: usize, deadline: Duration) {
-    let bot = world.emu.config().bot_user_id.clone();
-    let (ch, needle_s) = (channel.to_string(), needle.to_string());
-    world
-        .emu
-        .wait_until(deadline, |ws| {
-            let found = ws
-                .messages
-                .get(&ch)?
-                .iter()
-                .filter(|m| {
-                    m.user == bot && plain_text(&m.text, m.blocks.as_ref()).contains(&needle_s)
-                })
-                .count();
-            (found >= n).then_some(())
+        .start_aws_bot(fake, clock, Connect::OneMore, |config| {
+            escalate(config);
+            config.escalation.support_poll_interval = support_poll;
         })
         .await
-        .unwrap_or_else(|e| panic!("waiting for {n} posts with {needle:?} in {channel}: {e}"));
-}
-
-/// Wait for the first `inc-` channel.
-async fn wait_incident_channel(world: &World) -> String {
-    world
-        .emu
-        .wait_until(DEADLINE, |ws| {
-            ws.channels
-                .iter()
-                .find(|c| c.name.starts_with("inc-"))
-                .map(|c| c.id.clone())
-        })
-        .await
-        .expect("an incident channel")
-}
-
-async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
-    let r = incident_in(store, channel).await;
-    warroom::store::timeline::of_incident(store.db(), r.incident.id)
-        .await
-        .expect("timeline readable")
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
 }
 
 /// Wait until the incident's latest case has `n` failed CreateCase attempts on record. The
@@ -233,57 +76,18 @@ async fn count_kind(store: &Store, channel: &str, kind: EntryKind) -> usize {
 /// moves the clock as soon as AWS has *seen* the call can push that retry out of reach.
 async fn wait_case_attempts(store: &Store, channel: &str, n: i64) {
     let id = incident_in(store, channel).await.incident.id;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    let what = format!("{n} failed CreateCase attempts on record");
+    wait_until_ok(DEADLINE, &what, async || {
         let case = warroom::store::escalation::latest_case(store.db(), id)
             .await
             .expect("cases readable");
         if case.as_ref().is_some_and(|c| c.attempts >= n) {
-            return;
+            Ok(())
+        } else {
+            Err(case)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{n} failed CreateCase attempts never recorded: {case:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Messages still waiting in the outbox (read-only, beside the running bot).
-fn outbox_pending(world: &World) -> i64 {
-    let conn = rusqlite::Connection::open_with_flags(
-        &world.db_path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("database opens read-only");
-    conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-        [],
-        |r| r.get(0),
-    )
-    .expect("outbox readable")
-}
-
-/// Wait until the outbox is empty: every message delivered or given up on.
-async fn wait_outbox_drained(world: &World, deadline: Duration) {
-    let until = tokio::time::Instant::now() + deadline;
-    while outbox_pending(world) > 0 {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "the outbox never drained"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// A whole minute near now, so Slack's timestamps and the bot's hand-moved clock agree.
-fn manual_clock() -> ManualClock {
-    let now = Utc::now();
-    ManualClock::new(
-        Utc.timestamp_opt(now.timestamp() - now.timestamp() % 60, 0)
-            .single()
-            .expect("a valid time"),
-    )
+    })
+    .await
 }
 
 // --- CloudWatch alarms ----------------------------------------------------------------------
@@ -298,12 +102,13 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
     let aws = Aws::start().await;
     let app = start_alarm_bot(&world, &aws).await;
     let store = world.store().await;
-    aws.put_alarm("checkout-web-cpu").await;
+    put_alarm(&aws, "checkout-web-cpu").await;
     let outage_polls = if soak() { 20 } else { 3 };
 
     aws.fake
         .fail_cloudwatch("DescribeAlarms", "Throttling", UNTIL_CLEARED);
-    aws.set_state("checkout-web-cpu", StateValue::Alarm).await;
+    aws.set_state("checkout-web-cpu", StateValue::Alarm, REASON)
+        .await;
     aws.wait_calls("DescribeAlarms", outage_polls * SDK_ATTEMPTS)
         .await;
     assert!(
@@ -318,21 +123,22 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
     // The SDK's retries gave up and warroom saw the throttling (so do operators: /metrics).
     assert!(app.metrics.aws_calls_of("DescribeAlarms", "Throttling") >= 1);
 
-    let channel = wait_incident_channel(&world).await;
-    wait_posts(&world, &channel, "is in *ALARM*", 1, DEADLINE).await;
+    let channel = wait_one_channel(&world).await;
+    wait_posts(&world, &channel, "is in *ALARM*", 1).await;
     aws.wait_calls("DescribeAlarms", 3).await;
     check_invariants(&world, &store, 1).await;
-    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
 
     // 5xx now, and the alarm recovers during the outage.
     aws.fake
         .fail_cloudwatch("DescribeAlarms", "InternalServiceFault", UNTIL_CLEARED);
     aws.wait_calls("DescribeAlarms", SDK_ATTEMPTS).await;
-    aws.set_state("checkout-web-cpu", StateValue::Ok).await;
+    aws.set_state("checkout-web-cpu", StateValue::Ok, REASON)
+        .await;
     aws.wait_calls("DescribeAlarms", outage_polls * SDK_ATTEMPTS)
         .await;
-    assert_eq!(bot_posts(&world, &channel, "recovered (OK)"), 0);
+    assert_eq!(bot_posts(&world, &channel, "recovered (OK)").len(), 0);
     aws.fake
         .fail_cloudwatch("DescribeAlarms", "InternalServiceFault", 0);
     assert!(
@@ -340,11 +146,11 @@ async fn alarm_polls_throttled_or_failing_open_one_incident_when_aws_recovers() 
             .aws_calls_of("DescribeAlarms", "InternalServiceFault")
             >= 1
     );
-    wait_posts(&world, &channel, "recovered (OK)", 1, DEADLINE).await;
+    wait_posts(&world, &channel, "recovered (OK)", 1).await;
     aws.wait_calls("DescribeAlarms", 3).await;
     check_invariants(&world, &store, 1).await;
-    assert_eq!(bot_posts(&world, &channel, "recovered (OK)"), 1);
-    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(bot_posts(&world, &channel, "recovered (OK)").len(), 1);
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     app.stop().await.expect("bot stops");
 }
 
@@ -361,15 +167,15 @@ async fn slow_alarm_polls_longer_than_the_interval_do_not_duplicate_anything() {
     aws.fake.slow_aws("DescribeEvents", slow, 2);
     let app = start_alarm_bot(&world, &aws).await;
     let store = world.store().await;
-    aws.put_alarm("db-latency").await;
-    aws.set_state("db-latency", StateValue::Alarm).await;
+    put_alarm(&aws, "db-latency").await;
+    aws.set_state("db-latency", StateValue::Alarm, REASON).await;
 
-    let channel = wait_incident_channel(&world).await;
-    wait_posts(&world, &channel, "is in *ALARM*", 1, DEADLINE).await;
+    let channel = wait_one_channel(&world).await;
+    wait_posts(&world, &channel, "is in *ALARM*", 1).await;
     // Every slow answer given, and a few polls after them.
     aws.wait_calls("DescribeAlarms", times as usize + 3).await;
     check_invariants(&world, &store, 1).await;
-    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*"), 1);
+    assert_eq!(bot_posts(&world, &channel, "is in *ALARM*").len(), 1);
     assert_eq!(count_kind(&store, &channel, EntryKind::AlarmFired).await, 1);
     let files = world
         .emu
@@ -391,7 +197,7 @@ async fn slow_alarm_polls_longer_than_the_interval_do_not_duplicate_anything() {
 async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     let aws = Aws::start().await;
     let world = World::new().await;
-    let clock = manual_clock();
+    let clock = whole_minute_clock();
     let shared: SharedClock = Arc::new(clock.clone());
     let poll = Duration::from_secs(60);
     let app = start_escalation_bot(&world, shared.clone(), Some(&aws), poll).await;
@@ -402,7 +208,7 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     aws.fake
         .fail_support("CreateCase", "ThrottlingException", 2 * SDK_ATTEMPTS as u32);
     assert_eq!(world.command(BOB, &ch, "escalate aws high").await, None);
-    wait_posts(&world, &ch, "keeps trying", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "keeps trying", 1).await;
     stop(&world, app).await;
 
     let app = start_escalation_bot(&world, shared.clone(), Some(&aws), poll).await;
@@ -417,7 +223,7 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
     wait_case_attempts(&store, &ch, 2).await;
     clock.advance(chrono::Duration::seconds(35));
     app.service.kick_timers();
-    wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "opened AWS Support case", 1).await;
     stop(&world, app).await;
 
     let app = start_escalation_bot(&world, shared.clone(), Some(&aws), poll).await;
@@ -429,8 +235,8 @@ async fn create_case_throttled_across_a_restart_opens_exactly_one_case() {
             .await;
     }
     assert_eq!(aws.fake.support_cases().len(), 1, "one case at AWS");
-    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 1);
-    assert_eq!(bot_posts(&world, &ch, "keeps trying"), 1);
+    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case").len(), 1);
+    assert_eq!(bot_posts(&world, &ch, "keeps trying").len(), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::SupportCase).await, 1);
     check_invariants(&world, &store, 1).await;
     stop(&world, app).await;
@@ -463,16 +269,12 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
     // AWS opens the case at once but answers only after the bot is gone.
     aws.fake.slow_aws("CreateCase", Duration::from_secs(20), 1);
     assert_eq!(world.command(BOB, &ch, "escalate aws urgent").await, None);
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while aws.fake.support_cases().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "CreateCase never reached AWS"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_sync(DEADLINE, "CreateCase to reach AWS", || {
+        !aws.fake.support_cases().is_empty()
+    })
+    .await;
     bot.kill(&world).await;
-    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 0);
+    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case").len(), 0);
 
     let bot = BotProcess::start_with_env(&world, "", &extra, &env).await;
     world
@@ -480,7 +282,7 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
         .wait_for_connections(1, DEADLINE)
         .await
         .expect("bot reconnects");
-    wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "opened AWS Support case", 1).await;
     let store = world.store().await;
     wait_timeline(&store, &ch, "the case on the timeline", |e| {
         e.iter().any(|x| x.kind == EntryKind::SupportCase)
@@ -490,7 +292,7 @@ async fn a_create_case_answer_lost_to_a_sigkill_is_adopted_not_opened_twice() {
     let cases = aws.fake.support_cases();
     assert_eq!(cases.len(), 1, "one case at AWS: {cases:?}");
     assert_eq!(aws.fake.call_count("CreateCase"), 1, "never asked twice");
-    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case"), 1);
+    assert_eq!(bot_posts(&world, &ch, "opened AWS Support case").len(), 1);
     assert_eq!(count_kind(&store, &ch, EntryKind::SupportCase).await, 1);
     let case = warroom::store::escalation::latest_case(
         store.db(),
@@ -516,7 +318,7 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
     let store = world.store().await;
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
     assert_eq!(world.command(BOB, &ch, "escalate aws high").await, None);
-    wait_posts(&world, &ch, "opened AWS Support case", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "opened AWS Support case", 1).await;
     let case_id = aws.fake.support_cases()[0].case_id.clone();
     let outage_polls = if soak() { 20 } else { 3 };
 
@@ -530,10 +332,10 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
         .add_support_reply(&case_id, "We are looking at your queue.", Utc::now(), &[]);
     aws.wait_calls("DescribeCommunications", outage_polls * SDK_ATTEMPTS)
         .await;
-    assert_eq!(bot_posts(&world, &ch, "AWS Support replied"), 0);
+    assert_eq!(bot_posts(&world, &ch, "AWS Support replied").len(), 0);
     aws.fake
         .fail_support("DescribeCommunications", "InternalServerError", 0);
-    wait_posts(&world, &ch, "AWS Support replied", 1, DEADLINE).await;
+    wait_posts(&world, &ch, "AWS Support replied", 1).await;
 
     // Slow answers: each takes longer than three poll intervals.
     let slow = poll * 3;
@@ -542,12 +344,18 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
     aws.wait_calls("DescribeCommunications", 1).await;
     aws.fake
         .add_support_reply(&case_id, "The queue is draining again.", Utc::now(), &[]);
-    wait_posts(&world, &ch, "AWS Support replied", 2, DEADLINE).await;
+    wait_posts(&world, &ch, "AWS Support replied", 2).await;
     aws.wait_calls("DescribeCommunications", outage_polls + 3)
         .await;
-    wait_outbox_drained(&world, DEADLINE).await;
-    assert_eq!(bot_posts(&world, &ch, "We are looking at your queue"), 1);
-    assert_eq!(bot_posts(&world, &ch, "The queue is draining again"), 1);
+    wait_outbox_unsent(&world).await;
+    assert_eq!(
+        bot_posts(&world, &ch, "We are looking at your queue").len(),
+        1
+    );
+    assert_eq!(
+        bot_posts(&world, &ch, "The queue is draining again").len(),
+        1
+    );
     assert_eq!(count_kind(&store, &ch, EntryKind::AwsReply).await, 2);
     check_invariants(&world, &store, 1).await;
     stop(&world, app).await;
@@ -560,7 +368,7 @@ async fn aws_replies_are_mirrored_once_through_failing_and_slow_polls() {
 #[tokio::test]
 async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() {
     let world = World::new().await;
-    let clock = manual_clock();
+    let clock = whole_minute_clock();
     let app = start_escalation_bot(
         &world,
         Arc::new(clock.clone()),
@@ -571,8 +379,8 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
     let store = world.store().await;
     let ch = world.declare(ALICE, "Checkout errors sev2").await;
     assert_eq!(world.command(ALICE, &ch, "aws yes").await, None);
-    wait_posts(&world, &ch, "says AWS is involved", 1, DEADLINE).await;
-    wait_outbox_drained(&world, DEADLINE).await;
+    wait_posts(&world, &ch, "says AWS is involved", 1).await;
+    wait_outbox_unsent(&world).await;
 
     // The outage: the outbox backs off 250 ms more per failure, so 8 failures take ~9 s.
     let failures: u32 = if soak() { 25 } else { 8 };
@@ -586,7 +394,7 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
         e.iter().any(|x| x.kind == EntryKind::Nudge)
     })
     .await;
-    wait_posts(
+    wait_posts_within(
         &world,
         &ch,
         "no AWS Support case is open",
@@ -594,7 +402,7 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
         outage + DEADLINE,
     )
     .await;
-    wait_outbox_drained(&world, DEADLINE).await;
+    wait_outbox_unsent(&world).await;
     let refused = world
         .emu
         .api_calls()
@@ -602,7 +410,10 @@ async fn a_nudge_due_during_a_slack_outage_is_posted_once_when_slack_recovers() 
         .filter(|c| c.method == "chat.postMessage" && c.http_status == 503)
         .count();
     assert_eq!(refused, failures as usize, "the whole outage was met");
-    assert_eq!(bot_posts(&world, &ch, "no AWS Support case is open"), 1);
+    assert_eq!(
+        bot_posts(&world, &ch, "no AWS Support case is open").len(),
+        1
+    );
     assert_eq!(count_kind(&store, &ch, EntryKind::Nudge).await, 1);
     check_invariants(&world, &store, 1).await;
     stop(&world, app).await;

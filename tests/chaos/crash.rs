@@ -206,8 +206,7 @@ async fn sigkill_scenario(exactly_once_summaries: bool) {
     // Summaries: nothing due is left unfired (the timer after the last one may be just due).
     // The scheduler fires in its own time, so a loaded machine may find one a few seconds
     // late: wait for it (a lost timer stays overdue and fails here)...
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    wait_until_ok(DEADLINE, "every due summary to fire", async || {
         let overdue = warroom::store::timers::due(
             store.db(),
             chrono::Utc::now() - chrono::Duration::seconds(3),
@@ -215,14 +214,12 @@ async fn sigkill_scenario(exactly_once_summaries: bool) {
         .await
         .expect("timers readable");
         if overdue.is_empty() {
-            break;
+            Ok(())
+        } else {
+            Err(overdue)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "summaries due but never fired: {overdue:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await;
     // ...and, once the bot has stopped (gracefully, so no delivery is cut in half), each
     // summary marked delivered was posted exactly once.
     bot.terminate(&world).await;
@@ -347,29 +344,7 @@ async fn an_interrupted_outbox_post_is_looked_up_before_it_is_posted_again() {
         })
         .await
         .expect("the lost and the pending summaries are posted");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let conn = rusqlite::Connection::open_with_flags(
-            &world.db_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("database opens read-only");
-        let pending: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
-                [],
-                |r| r.get(0),
-            )
-            .expect("outbox readable");
-        if pending == 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{pending} outbox rows never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_outbox_unsent(&world).await;
     let count = |msgs: &[warroom::slack_emulator::Message], text: &str| {
         msgs.iter().filter(|m| m.text == text).count()
     };

@@ -1,256 +1,33 @@
-//! The chaos suite's world: an emulator, a database, the bot (in-process or the real
-//! binary), and the invariants every scenario ends with. Adapted from `tests/bot/helpers.rs`
-//! (which stays untouched) with what fault injection needs: a database in a chosen folder, a
-//! tweaked emulator, the binary with extra config, and [`check_invariants`].
+//! The chaos suite's helpers: the world every suite shares (`tests/common`), with this
+//! suite's patience and what fault injection needs on top: a database in a chosen folder, the
+//! real binary with extra config (confined, killed, stopped), and [`check_invariants`], the
+//! invariants every scenario ends with.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use warroom::app::App;
-use warroom::clock::SystemClock;
-use warroom::demo::{bot_scopes, config_for_emulator};
-use warroom::domain::{IncidentRecord, TimelineEntry};
-use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, SlackEmulator, Workspace};
+use warroom::demo::bot_scopes;
+use warroom::slack_emulator::{EmulatorConfig, EnvelopeKind, Message, Workspace};
 use warroom::store::Store;
+
+#[path = "../common/mod.rs"]
+mod common;
+
+pub use common::aws::*;
+pub use common::wait::*;
+pub use common::world::*;
 
 /// Upper bound for any single awaited effect; generous for a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-pub const ALICE: &str = "U0ALICE";
-pub const BOB: &str = "U0BOB";
-pub const CAROL: &str = "U0CAROL";
-pub const DAVE: &str = "U0DAVE";
-
-/// An emulated workspace (alice, bob, carol, dave; #ops with alice and bob) and a database.
-pub struct World {
-    pub emu: SlackEmulator,
-    pub ops: String,
-    pub dir: tempfile::TempDir,
-    pub db_path: PathBuf,
-    pub db_url: String,
-}
-
 impl World {
-    pub async fn new() -> World {
-        Self::with(EmulatorConfig::default(), None).await
-    }
-
-    /// `tweak` adjusts the emulator; `db_dir` puts the database in a directory of its own.
+    /// A world on the emulator `config` (with the bot's scopes); `db_dir` puts the database
+    /// in a directory of its own.
     pub async fn with(mut config: EmulatorConfig, db_dir: Option<&Path>) -> World {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
         config.scopes = bot_scopes();
-        let emu = SlackEmulator::start(config).await.expect("emulator starts");
-        for (id, name) in [
-            (ALICE, "alice"),
-            (BOB, "bob"),
-            (CAROL, "carol"),
-            (DAVE, "dave"),
-        ] {
-            emu.add_user(id, name);
-        }
-        let ops = emu.create_channel(ALICE, "ops");
-        emu.join_channel(&ops, BOB);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = db_dir.unwrap_or(dir.path()).join("warroom.db");
-        let db_url = format!("sqlite://{}", db_path.display());
-        World {
-            emu,
-            ops,
-            dir,
-            db_path,
-            db_url,
-        }
-    }
-
-    /// The same world on a fresh database of this test binary's throwaway PostgreSQL
-    /// cluster instead of a SQLite file.
-    pub async fn on_postgres(config: EmulatorConfig) -> World {
-        let mut world = World::with(config, None).await;
-        let cluster = tokio::task::spawn_blocking(warroom::pg_cluster::Cluster::shared)
-            .await
-            .expect("the cluster starts");
-        world.db_url = cluster.fresh_database().await.expect("a fresh database");
-        world
-    }
-
-    /// Start the bot in-process (responders: bob and carol) and wait for its connection.
-    pub async fn start_bot(&self) -> App {
-        self.start_bot_with(|_| {}).await
-    }
-
-    pub async fn start_bot_with(&self, tweak: impl FnOnce(&mut warroom::config::Config)) -> App {
-        let (mut config, secrets) =
-            config_for_emulator(&self.emu, &self.db_url, &[BOB, CAROL]).expect("config");
-        tweak(&mut config);
-        let before = self.emu.connection_count();
-        let app = App::build(config, secrets, Arc::new(SystemClock))
-            .await
-            .expect("bot starts");
-        self.emu
-            .wait_for_connections(before + 1, DEADLINE)
-            .await
-            .expect("bot connects");
-        app
-    }
-
-    /// A channel the bot is in (e.g. the status channel); returns its id.
-    pub fn bot_channel(&self, name: &str) -> String {
-        let id = self.emu.create_channel(ALICE, name);
-        self.emu
-            .join_channel(&id, &self.emu.config().bot_user_id.clone());
-        id
-    }
-
-    /// A second handle on the bot's database, for assertions.
-    pub async fn store(&self) -> Store {
-        Store::open(&self.db_url).await.expect("database opens")
-    }
-
-    /// Run `/incident <text>` and return the text shown to the caller in the ack, if any.
-    pub async fn command(&self, user: &str, channel: &str, text: &str) -> Option<String> {
-        let outcome = self
-            .emu
-            .slash_command(user, channel, text)
-            .await
-            .expect("command acked");
-        outcome
-            .payload()
-            .and_then(|p| p.get("text"))
-            .and_then(|t| t.as_str())
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-    }
-
-    /// Declare from #ops and wait for the channel with its pinned header; returns its id.
-    pub async fn declare(&self, user: &str, text: &str) -> String {
-        let reply = self
-            .command(user, &self.ops, &format!("declare {text}"))
-            .await;
-        assert_eq!(reply, None, "declare was refused");
-        self.wait_war_room(&[]).await
-    }
-
-    /// Wait for an `inc-` channel not in `known` with the bot's pinned header.
-    pub async fn wait_war_room(&self, known: &[String]) -> String {
-        let bot = self.emu.config().bot_user_id.clone();
-        self.emu
-            .wait_until(DEADLINE, |ws| {
-                ws.channels
-                    .iter()
-                    .filter(|c| c.name.starts_with("inc-") && !known.contains(&c.id))
-                    .find(|c| {
-                        ws.messages
-                            .get(&c.id)
-                            .is_some_and(|m| m.iter().any(|m| m.user == bot && m.pinned))
-                    })
-                    .map(|c| c.id.clone())
-            })
-            .await
-            .expect("incident channel with a pinned header")
-    }
-
-    /// Wait until the bot has posted at least `n` messages in `channel`; returns them.
-    pub async fn bot_messages(&self, channel: &str, n: usize) -> Vec<Message> {
-        let bot = self.emu.config().bot_user_id.clone();
-        let ch = channel.to_string();
-        self.emu
-            .wait_until(DEADLINE, |ws| {
-                let mine: Vec<Message> = ws
-                    .messages
-                    .get(&ch)
-                    .map(|m| m.iter().filter(|m| m.user == bot).cloned().collect())
-                    .unwrap_or_default();
-                (mine.len() >= n).then_some(mine)
-            })
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {n} bot messages: {e}"))
-    }
-
-    /// Wait until the envelope carrying the message `ts` has been acked.
-    pub async fn wait_acked(&self, ts: &str) {
-        self.emu
-            .wait_until(DEADLINE, |ws| {
-                ws.envelopes
-                    .iter()
-                    .any(|e| {
-                        e.payload.pointer("/event/ts").and_then(|t| t.as_str()) == Some(ts)
-                            && e.acked_at.is_some()
-                    })
-                    .then_some(())
-            })
-            .await
-            .unwrap_or_else(|e| panic!("message {ts} never acked: {e}"));
-    }
-
-    pub fn inc_channels(&self) -> Vec<String> {
-        self.emu
-            .channels()
-            .into_iter()
-            .filter(|c| c.name.starts_with("inc-"))
-            .map(|c| c.id)
-            .collect()
-    }
-}
-
-pub async fn incident_in(store: &Store, channel: &str) -> IncidentRecord {
-    warroom::store::incidents::by_channel(store.db(), channel)
-        .await
-        .expect("database readable")
-        .expect("an incident for the channel")
-}
-
-/// Poll the database (a condition with a deadline) until `f` holds for the incident's record:
-/// a command is acked before the worker applies it.
-pub async fn wait_incident(
-    store: &Store,
-    channel: &str,
-    what: &str,
-    mut f: impl FnMut(&IncidentRecord) -> bool,
-) -> IncidentRecord {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let record = incident_in(store, channel).await;
-        if f(&record) {
-            return record;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("the incident never showed {what}: {record:#?}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Poll the database (a condition with a deadline) until `f` holds for the incident's timeline.
-pub async fn wait_timeline(
-    store: &Store,
-    channel: &str,
-    what: &str,
-    mut f: impl FnMut(&[TimelineEntry]) -> bool,
-) -> Vec<TimelineEntry> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        if let Ok(Some(r)) = warroom::store::incidents::by_channel(store.db(), channel).await {
-            if let Ok(entries) =
-                warroom::store::timeline::of_incident(store.db(), r.incident.id).await
-            {
-                if f(&entries) {
-                    return entries;
-                }
-                if tokio::time::Instant::now() > deadline {
-                    panic!("timeline never showed {what}: {entries:#?}");
-                }
-            }
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("no incident for {channel} while waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        World::with_config_in(config, db_dir).await
     }
 }
 
@@ -322,12 +99,12 @@ pub async fn check_invariants(world: &World, store: &Store, incidents: usize) {
 
 /// Wait until the pinned header's text is what the database's record renders to.
 pub async fn wait_header_matches(world: &World, store: &Store, channel: &str) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    let what = "the pinned header to match the database";
+    wait_until_ok(DEADLINE, what, async || {
         let record = incident_in(store, channel).await;
         let held = warroom::store::people::roles_of(store.db(), record.incident.id)
             .await
-            .unwrap();
+            .expect("roles readable");
         let roles = warroom::domain::roles::Roles {
             held,
             ..Default::default()
@@ -343,14 +120,41 @@ pub async fn wait_header_matches(world: &World, store: &Store, channel: &str) {
             && pinned[0].text == want
             && record.header_ts.as_deref() == Some(pinned[0].ts.as_str());
         if ok {
-            return;
+            return Ok(());
         }
-        if tokio::time::Instant::now() > deadline {
-            let got: Vec<&str> = pinned.iter().map(|m| m.text.as_str()).collect();
-            panic!("the pinned header never matched the database: want {want:?}, got {got:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        let got: Vec<&str> = pinned.iter().map(|m| m.text.as_str()).collect();
+        Err(Seen(format!("want {want:?}, got {got:?}")))
+    })
+    .await
+}
+
+/// Messages still waiting in the outbox, read from the SQLite file beside the running bot
+/// (read-only, without the bot's pool, so it works while the database misbehaves).
+pub fn outbox_unsent(world: &World) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(
+        &world.db_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("database opens read-only");
+    conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL",
+        [],
+        |r| r.get(0),
+    )
+    .expect("outbox readable")
+}
+
+/// Wait until the outbox is empty ([`outbox_unsent`]): every message delivered or given up on.
+pub async fn wait_outbox_unsent(world: &World) {
+    wait_until_ok(
+        DEADLINE,
+        "the outbox to drain",
+        async || match outbox_unsent(world) {
+            0 => Ok(()),
+            n => Err(Seen(format!("{n} outbox rows unsent"))),
+        },
+    )
+    .await
 }
 
 /// The real `warroom` binary, run with a config file against the emulator.

@@ -15,12 +15,10 @@ use chrono::Utc;
 use rand::{Rng, SeedableRng};
 use sqlx::Connection;
 use warroom::aws::fake::{AwsFake, CloudWatchBackend, FakeAlarm};
-use warroom::slack_emulator::EmulatorConfig;
 use warroom::store::Store;
 
 use crate::helpers::*;
 
-const REGION: &str = "us-east-1";
 const AWS_ENV: [(&str, &str); 3] = [
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -97,21 +95,19 @@ impl Rig {
 
     /// The replica that holds a valid lease, once one does (other than `not`).
     async fn wait_leader(&self, not: Option<usize>) -> usize {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Ok(Some(lease)) = self.store.lease_state().await {
-                let pid = lease.holder.split(':').nth(1).and_then(|p| p.parse().ok());
-                let leader = (0..self.replicas.len()).find(|i| Some(self.pid(*i)) == pid);
-                if let Some(i) = leader.filter(|i| lease.valid && Some(*i) != not) {
-                    return i;
-                }
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no replica took the lease over"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = "a replica to take the lease over";
+        wait_until_ok_every(DEADLINE, Duration::from_millis(50), what, async || {
+            let lease = match self.store.lease_state().await {
+                Ok(Some(lease)) => lease,
+                other => return Err(Seen(format!("{other:?}"))),
+            };
+            let pid = lease.holder.split(':').nth(1).and_then(|p| p.parse().ok());
+            let leader = (0..self.replicas.len()).find(|i| Some(self.pid(*i)) == pid);
+            leader
+                .filter(|i| lease.valid && Some(*i) != not)
+                .ok_or(Seen(format!("{lease:?}")))
+        })
+        .await
     }
 
     /// People talk in the incident channel and run commands there.
@@ -171,7 +167,7 @@ async fn two_replicas_lose_nothing_and_double_nothing_through_kills_and_cut_offs
     };
     eprintln!("replicas chaos: seed {seed}, {rounds} round(s) of a SIGKILL and a cut-off");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let world = World::on_postgres(EmulatorConfig::default()).await;
+    let world = World::on_postgres().await;
     let status = world.bot_channel("incident-status");
     let aws = AwsFake::start(CloudWatchBackend::InMemory)
         .await
@@ -278,8 +274,8 @@ async fn two_replicas_lose_nothing_and_double_nothing_through_kills_and_cut_offs
     );
 
     // Let everything settle: every alarm decided and posted, the inbox and outbox empty.
-    let deadline = tokio::time::Instant::now() + DEADLINE * 4;
-    loop {
+    let what = "everything to settle";
+    wait_until_ok_every(DEADLINE * 4, Duration::from_millis(200), what, async || {
         let undecided = warroom::store::alarms::undecided(rig.store.db(), 10)
             .await
             .expect("readable");
@@ -295,16 +291,15 @@ async fn two_replicas_lose_nothing_and_double_nothing_through_kills_and_cut_offs
                 .any(|m| m.text.contains(r.as_str()))
         });
         if undecided.is_empty() && pending.is_empty() && backlog == 0 && replies_in {
-            break;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never settled: {} undecided alarms, {} messages to send, {backlog} events to apply, AWS replies mirrored: {replies_in}",
+        Err(Seen(format!(
+            "{} undecided alarms, {} messages to send, {backlog} events to apply, AWS replies mirrored: {replies_in}",
             undecided.len(),
             pending.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        )))
+    })
+    .await;
     check_invariants(&rig.world, &rig.store, 4).await;
 
     // Stop both gracefully: from then on nothing more is posted, and what is in Slack can

@@ -264,14 +264,10 @@ async fn socket_mode_turned_off_shows_in_readiness_and_is_not_hammered() {
         .await
         .expect("frame sent");
     let status = bot.socket_status().clone();
-    let until = tokio::time::Instant::now() + DEADLINE;
-    while status.problem().is_none() {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "link_disabled never reached the status"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_sync(DEADLINE, "link_disabled to reach the status", || {
+        status.problem().is_some()
+    })
+    .await;
     let opens = |ws: &warroom::slack_emulator::Workspace| {
         ws.api_calls
             .iter()
@@ -285,10 +281,10 @@ async fn socket_mode_turned_off_shows_in_readiness_and_is_not_hammered() {
         .wait_until(DEADLINE, |ws| (ws.live_connections == 0).then_some(()))
         .await
         .expect("the connection is gone");
-    while status.is_connected() {
-        assert!(tokio::time::Instant::now() < until, "still connected");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_sync(DEADLINE, "the status to say disconnected", || {
+        !status.is_connected()
+    })
+    .await;
     assert!(status
         .problem()
         .is_some_and(|p| p.contains("link_disabled")));

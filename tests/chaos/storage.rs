@@ -49,15 +49,16 @@ fn log_text(world: &World) -> String {
 /// process, in its own time: seeing the effect of an error (say, a redelivery) does not
 /// mean the line about it is written yet.
 async fn wait_log(world: &World, needles: &[&str]) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !needles.iter().any(|n| log_text(world).contains(n)) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the log never said {needles:?}: {}",
-            log_text(world)
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let what = format!("the log to say one of {needles:?}");
+    wait_until_ok(DEADLINE, &what, async || {
+        let log = log_text(world);
+        if needles.iter().any(|n| log.contains(n)) {
+            Ok(())
+        } else {
+            Err(Seen(log))
+        }
+    })
+    .await
 }
 
 async fn integrity_ok(world: &World) {
@@ -165,16 +166,7 @@ async fn a_read_only_database_stops_the_start_with_a_clear_error_and_recovers() 
         .post_message(BOB, &channel, "while read-only", None)
         .expect("posted");
     let mut bot = BotProcess::start_confined(&world, Confined::ObeysFilePermissions).await;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(s) = bot.try_exit() {
-            break Some(s);
-        }
-        if tokio::time::Instant::now() > deadline {
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = within(DEADLINE, async || bot.try_exit()).await;
     let log = log_text(&world);
     assert!(
         status.is_some_and(|s| !s.success()),

@@ -1,8 +1,10 @@
 //! Web API faults: 429 with Retry-After on every method, 5xx and slow answers, and the
 //! permanent errors a post can meet (`channel_not_found`, `not_in_channel`, `is_archived`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use warroom::clock::SystemClock;
 use warroom::slack_emulator::Fault;
 
 use crate::helpers::*;
@@ -65,7 +67,9 @@ async fn a_429_on_every_method_is_waited_out_and_nothing_is_lost() {
     let world = World::new().await;
     let status = world.bot_channel("incident-status");
     let _bot = world
-        .start_bot_with(|c| c.slack.status_channel = Some(status.clone()))
+        .start_bot_with(Arc::new(SystemClock), |c| {
+            c.slack.status_channel = Some(status.clone())
+        })
         .await;
     for m in warroom::slack::manifest::METHODS {
         world.emu.inject_fault(
@@ -122,7 +126,9 @@ async fn server_errors_and_slow_answers_are_retried_and_nothing_is_lost() {
     let world = World::new().await;
     let status = world.bot_channel("incident-status");
     let _bot = world
-        .start_bot_with(|c| c.slack.status_channel = Some(status.clone()))
+        .start_bot_with(Arc::new(SystemClock), |c| {
+            c.slack.status_channel = Some(status.clone())
+        })
         .await;
     for (method, code) in [
         ("conversations.create", 503),
@@ -225,12 +231,6 @@ async fn permanent_post_errors_do_not_wedge_the_bot() {
     check_invariants(&world, &store, 1).await;
 }
 
-impl World {
-    pub fn ephemeral_count(&self, user: &str) -> usize {
-        self.emu.ephemerals(user).len()
-    }
-}
-
 /// A notice goes into the outbox with what it announces: a status change, an action item
 /// added or closed. (They were once posted after the commit, and a 5xx on that post lost
 /// them: the retried event found the change on record and posted nothing.) The scheduler
@@ -240,7 +240,9 @@ async fn notices_lost_to_a_server_error_are_posted_on_retry() {
     let world = World::new().await;
     let status = world.bot_channel("incident-status");
     let _bot = world
-        .start_bot_with(|c| c.slack.status_channel = Some(status.clone()))
+        .start_bot_with(Arc::new(SystemClock), |c| {
+            c.slack.status_channel = Some(status.clone())
+        })
         .await;
     let channel = world.declare(ALICE, "Lost notice").await;
     let bot = world.emu.config().bot_user_id.clone();

@@ -70,7 +70,7 @@ struct Client {
 }
 
 async fn start(config: EmulatorConfig, sink: Arc<GatedSink>, options: SocketOptions) -> Client {
-    crate::app::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let emu = SlackEmulator::start(config).await.expect("emulator");
     emu.add_user("U0ALICE", "alice");
     let web = build_client(&emu.api_url(), false).expect("client");
@@ -372,7 +372,7 @@ async fn connections_are_refreshed_before_slack_does_it_and_never_all_at_once() 
 /// Acks leave at once: the WebSocket's TCP connection has Nagle's algorithm off.
 #[tokio::test]
 async fn connections_are_opened_with_nagle_off() {
-    crate::app::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let emu = SlackEmulator::start(EmulatorConfig::default())
         .await
         .expect("emulator");
