@@ -13,14 +13,13 @@ use crate::aws::AwsAccess;
 use crate::clock::SharedClock;
 use crate::config::{Config, Secrets, APP_TOKEN_VAR, BOT_TOKEN_VAR};
 use crate::lease::{replica_id, Gate, LeaseLoop, Role};
+use crate::metrics::Metrics;
 use crate::ops::health::{OpsServer, OpsState};
-use crate::ops::metrics::Metrics;
 use crate::postmortem::Templates;
 use crate::service::{Intake, Service};
 use crate::slack::socket::{SocketMode, SocketOptions, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
 use crate::store::{Backend, Fence, InstanceLock, OpenOptions, Store};
-
 pub use crate::tls::install_crypto_provider;
 
 /// A running bot: one replica.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::{self, App};
 use crate::clock::SystemClock;
@@ -36,6 +36,25 @@ struct Cli {
     command: Cmd,
 }
 
+/// The config file, for the subcommands that read one: defined once, flattened into each
+/// (`warroom run --config F`, or `WARROOM_CONFIG=F warroom run`).
+#[derive(Args)]
+struct ConfigArg {
+    #[arg(
+        id = "config",
+        long = "config",
+        value_name = "CONFIG",
+        env = "WARROOM_CONFIG"
+    )]
+    path: PathBuf,
+}
+
+impl ConfigArg {
+    fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(&self.path)?)
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Human,
@@ -47,20 +66,20 @@ enum Cmd {
     /// Connect to Slack (Socket Mode) and serve /incident. Tokens come from SLACK_APP_TOKEN
     /// and SLACK_BOT_TOKEN.
     Run {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Check a deployment live: both Slack tokens, the granted scopes, a Socket Mode
     /// connection, the database. Prints a checklist; exits non-zero when a check fails.
     Doctor {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Copy the database to FILE, consistently, while the bot may be running (restore: stop
     /// the bot and put FILE in the database's place). On PostgreSQL: pg_dump, when on PATH.
     Backup {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// Where to write the copy; must not exist yet.
         #[arg(long)]
         out: PathBuf,
@@ -79,13 +98,13 @@ enum Cmd {
     },
     /// Validate a config file without connecting to anything.
     CheckConfig {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// List incidents from the database (open ones unless --all).
     Incidents {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         #[arg(long)]
         all: bool,
     },
@@ -94,8 +113,8 @@ enum Cmd {
         /// Incident number (12 or #12; a drill: drill-3 or -3).
         #[arg(allow_hyphen_values = true, value_parser = parse_incident_id)]
         id: IncidentId,
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Write one incident's postmortem draft: Markdown (as uploaded to Slack) or a
     /// self-contained HTML page.
@@ -103,8 +122,8 @@ enum Cmd {
         /// Incident number (12 or #12; a drill: drill-3 or -3).
         #[arg(allow_hyphen_values = true, value_parser = parse_incident_id)]
         id: IncidentId,
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// Write the draft here instead of to standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -117,8 +136,8 @@ enum Cmd {
     /// times to detect, engage, escalate, mitigate and resolve and of AWS's first response;
     /// incidents without a postmortem draft; open action items by owner and age.
     Report {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// Start: a period back from now (90d, 12w), a date (2026-10-01, UTC) or a time
         /// (2026-10-01T09:00:00Z).
         #[arg(long, default_value = "90d")]
@@ -137,8 +156,8 @@ enum Cmd {
     /// their errors, `--retry ID` puts one back in the queue (the running bot applies it
     /// within seconds, or at its next start).
     Inbox {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// List the events set aside.
         #[arg(long, conflicts_with = "retry")]
         failed: bool,
@@ -151,8 +170,8 @@ enum Cmd {
     /// opens it within seconds, as for `/incident drill`. Retrying with the same --key opens
     /// one drill.
     Drill {
-        #[arg(long, env = "WARROOM_CONFIG")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// The `[[alarms.route]]` to rehearse (`default` for the default route).
         #[arg(long)]
         route: String,
@@ -260,7 +279,7 @@ pub fn main() -> ExitCode {
 async fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Run { config } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let secrets = Secrets::from_env()?;
             let shutdown = app::shutdown_signal();
             let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
@@ -269,8 +288,8 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Doctor { config } => {
-            println!("warroom doctor: checking {}", config.display());
-            let report = ops::doctor::run(&config).await;
+            println!("warroom doctor: checking {}", config.path.display());
+            let report = ops::doctor::run(&config.path).await;
             print!("{report}");
             if report.healthy() {
                 Ok(())
@@ -279,7 +298,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             }
         }
         Cmd::Backup { config, out } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let store = app::open_store(&config).await?;
             store.backup_to(&out).await?;
             store.close().await;
@@ -309,14 +328,14 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::CheckConfig { config } => {
-            let path = config.display().to_string();
-            let config = Config::load(&config)?;
+            let path = config.path.display().to_string();
+            let config = config.load()?;
             app::load_templates(&config)?;
             println!("{path}: ok");
             Ok(())
         }
         Cmd::Incidents { config, all } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let store = app::open_store(&config).await?;
             let records = store::incidents::list(store.db(), !all).await?;
             let leads: Vec<String> = records
@@ -328,7 +347,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Timeline { id, config } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let store = app::open_store(&config).await?;
             let record = store::incidents::get(store.db(), id)
                 .await
@@ -348,7 +367,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             out,
             format,
         } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let templates = app::load_templates(&config)?;
             let store = app::open_store(&config).await?;
             let source = store::postmortem_source(store.db(), id)
@@ -380,7 +399,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             format,
             out,
         } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let now = chrono::Utc::now();
             let bound = |what: &str, text: &str| {
                 report_period::parse_bound(text, now).map_err(|e| anyhow::anyhow!("--{what}: {e}"))
@@ -418,7 +437,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             failed,
             retry,
         } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let store = app::open_store(&config).await?;
             match (failed, retry) {
                 (_, Some(id)) => {
@@ -451,7 +470,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             as_user,
             key,
         } => {
-            let config = Config::load(&config)?;
+            let config = config.load()?;
             let routes = &config.alarms.routes;
             if routes.by_name(&route).is_none() {
                 let known: Vec<&str> = std::iter::once(routes.default.name.as_str())
@@ -534,5 +553,70 @@ fn print_report(text: &str) {
         print!("{}", report::for_terminal(text));
     } else {
         print!("{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand that reads a config takes `--config F` and `--config=F` after its
+    /// name, as before the flag was defined once.
+    #[test]
+    fn every_config_subcommand_takes_the_config_flag() {
+        let cases: [&[&str]; 10] = [
+            &["run"],
+            &["doctor"],
+            &["backup", "--out", "b.db"],
+            &["check-config"],
+            &["incidents", "--all"],
+            &["timeline", "12"],
+            &["postmortem", "#12"],
+            &["report"],
+            &["inbox", "--failed"],
+            &["drill", "--route", "default", "--as", "U1"],
+        ];
+        for args in cases {
+            for flag in [&["--config", "w.toml"][..], &["--config=w.toml"][..]] {
+                let argv: Vec<&str> = ["warroom"]
+                    .iter()
+                    .chain(args)
+                    .chain(flag)
+                    .copied()
+                    .collect();
+                let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                let config = match cli.command {
+                    Cmd::Run { config }
+                    | Cmd::Doctor { config }
+                    | Cmd::Backup { config, .. }
+                    | Cmd::CheckConfig { config }
+                    | Cmd::Incidents { config, .. }
+                    | Cmd::Timeline { config, .. }
+                    | Cmd::Postmortem { config, .. }
+                    | Cmd::Report { config, .. }
+                    | Cmd::Inbox { config, .. }
+                    | Cmd::Drill { config, .. } => config,
+                    Cmd::MigrateDb { .. } | Cmd::Demo { .. } => panic!("{argv:?}: wrong command"),
+                };
+                assert_eq!(config.path, PathBuf::from("w.toml"), "{argv:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_config_flag_is_required_and_not_taken_where_unused() {
+        if std::env::var_os("WARROOM_CONFIG").is_none() {
+            let err = Cli::try_parse_from(["warroom", "run"])
+                .err()
+                .map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("--config <CONFIG>")));
+        }
+        assert!(Cli::try_parse_from(["warroom", "demo", "--config", "w.toml"]).is_err());
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

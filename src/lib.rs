@@ -23,6 +23,8 @@
 //! - [`postmortem`]: postmortem drafts from templates (data, tera templates, escaping).
 //! - [`report`]: operator output for `warroom incidents` / `warroom timeline`, and the
 //!   managers' report (`warroom report`: Markdown, CSV, JSON, a self-contained HTML page).
+//! - [`metrics`]: the counters behind `/metrics` (`prometheus-client`), at the bottom so the
+//!   adapters that count import nothing above them.
 //! - [`ops`]: health and metrics endpoints, `warroom doctor`.
 //! - [`lease`]: which replica leads (the lease on PostgreSQL, its fencing term, the gate
 //!   for Slack and AWS calls).
@@ -39,6 +41,7 @@ pub mod demo;
 pub mod domain;
 pub mod fuzz_properties;
 pub mod lease;
+pub mod metrics;
 pub mod ops;
 pub mod pg_cluster;
 pub mod postmortem;

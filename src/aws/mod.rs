@@ -209,7 +209,7 @@ pub struct Aws {
     /// The `[events]` queue and a client in its region, when configured.
     sqs: Option<(String, aws_sdk_sqs::Client)>,
     /// Where every call is counted (`/metrics`), when set.
-    metrics: Option<std::sync::Arc<crate::ops::metrics::Metrics>>,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl fmt::Debug for Aws {
@@ -266,7 +266,7 @@ impl Aws {
     }
 
     /// Count every call into `metrics` (the running bot's).
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::ops::metrics::Metrics>) -> Aws {
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Aws {
         self.metrics = Some(metrics);
         self
     }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::ops::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::store::{Fence, Store};
 
 /// What this replica is doing.

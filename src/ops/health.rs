@@ -22,8 +22,8 @@ use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::metrics::{Metrics, SocketGauges, StoreGauges};
 use crate::domain::Severity;
+use crate::metrics::{Metrics, SocketGauges, StoreGauges};
 use crate::slack::socket::SocketStatus;
 use crate::store::Store;
 
@@ -192,10 +192,7 @@ async fn metrics(State(state): State<OpsState>) -> Response {
     };
     (
         StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.render(store.as_ref(), socket),
     )
         .into_response()

@@ -1,7 +1,8 @@
 //! Operating warroom: what an operator or an orchestrator asks of a running bot, and the
 //! one-off operator commands.
 //!
-//! - [`metrics`]: the counters behind `/metrics` (Prometheus text).
+//! - `/metrics` renders [`crate::metrics`] (the counters live at the bottom of the crate, so
+//!   the adapters that count need not import `ops`).
 //! - [`health`]: the optional HTTP listener (`[server] listen`): `/healthz`, `/readyz`,
 //!   `/metrics`.
 //! - [`probe`]: raw Slack checks that need what slack-morphism hides (response headers, the
@@ -10,5 +11,4 @@
 
 pub mod doctor;
 pub mod health;
-pub mod metrics;
 pub mod probe;

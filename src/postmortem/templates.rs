@@ -19,21 +19,7 @@ use super::model::PostmortemData;
 use super::sample;
 use super::text::escape_markdown;
 
-/// The Markdown draft (uploaded to Slack).
-pub const MARKDOWN: &str = "postmortem.md.tera";
-/// The self-contained HTML page.
-pub const HTML: &str = "postmortem.html.tera";
-
-/// An example type template (`[[incident.types]] postmortem_template`): a security
-/// incident's draft.
-pub const SECURITY: &str = "security.md.tera";
-
-/// The shipped templates, by name.
-pub const SHIPPED: [(&str, &str); 3] = [
-    (MARKDOWN, include_str!("../../templates/postmortem.md.tera")),
-    (HTML, include_str!("../../templates/postmortem.html.tera")),
-    (SECURITY, include_str!("../../templates/security.md.tera")),
-];
+pub use crate::config::templates::{HTML, MARKDOWN, SECURITY, SHIPPED};
 
 /// Output format of a draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

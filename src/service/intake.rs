@@ -6,7 +6,7 @@ use super::Service;
 use crate::domain::authorization::Action;
 use crate::domain::command::{self, Command};
 use crate::domain::report::Period;
-use crate::ops::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::report::managers;
 use crate::slack::inbound::{CommandInvocation, Inbound};
 use crate::slack::render;

@@ -55,7 +55,7 @@ pub struct Ctx {
     /// Postmortem templates, loaded and checked at start.
     pub templates: Arc<Templates>,
     /// This bot's counters (`/metrics`).
-    pub metrics: Arc<crate::ops::metrics::Metrics>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// AWS clients, for the Support API (`None` when the bot runs without AWS).
     pub aws: Option<crate::aws::Aws>,
     /// Open while this replica leads: AWS Support calls go through it (Slack's through the
@@ -92,7 +92,7 @@ impl Service {
         config: Arc<Config>,
         bot: BotIdentity,
         templates: Arc<Templates>,
-        metrics: Arc<crate::ops::metrics::Metrics>,
+        metrics: Arc<crate::metrics::Metrics>,
         aws: Option<crate::aws::Aws>,
         gate: Gate,
     ) -> Arc<Service> {

@@ -15,7 +15,7 @@ use slack_morphism::prelude::*;
 
 pub use super::outgoing::Outgoing;
 use crate::lease::Gate;
-use crate::ops::metrics::Metrics;
+use crate::metrics::Metrics;
 
 /// The connector type used for every Slack call.
 pub type Connector = SlackClientHyperHttpsConnector;

@@ -46,7 +46,7 @@ use self::session::{End, Event, Session};
 use super::inbound::{CommandInvocation, Inbound};
 use super::web::{Client, Outgoing, SlackError};
 use crate::backoff::Backoff;
-use crate::ops::metrics::Metrics;
+use crate::metrics::Metrics;
 
 /// Where received events go. Implemented by the service.
 pub trait EventSink: Send + Sync + 'static {
