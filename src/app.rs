@@ -228,7 +228,7 @@ impl App {
         if let Some(lease) = self.lease {
             let _ = tokio::time::timeout(Duration::from_secs(5), lease).await;
         }
-        self.service.store.close().await;
+        self.service.ctx().store.close().await;
         if let Some(ops) = self.ops {
             ops.stop().await;
         }
@@ -255,14 +255,17 @@ impl LeaderTasks {
     fn start(service: &Arc<Service>) -> LeaderTasks {
         let (stop, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(service.clone().run_worker(stop_rx.clone()));
-        let events_on = service.config.events.is_some();
-        let alarms = match (&service.aws, service.config.alarms.enabled || events_on) {
+        let events_on = service.ctx().config.events.is_some();
+        let alarms = match (
+            &service.ctx().aws,
+            service.ctx().config.alarms.enabled || events_on,
+        ) {
             (Some(aws), true) => Some(tokio::spawn(
                 service.clone().run_alarms(aws.clone(), stop_rx.clone()),
             )),
             _ => None,
         };
-        let events = match (&service.aws, events_on) {
+        let events = match (&service.ctx().aws, events_on) {
             (Some(aws), true) => Some(tokio::spawn(
                 service.clone().run_events(aws.clone(), stop_rx.clone()),
             )),
@@ -270,7 +273,7 @@ impl LeaderTasks {
         };
         let support = tokio::spawn(service.clone().run_support(stop_rx.clone()));
         let scheduler = tokio::spawn(service.clone().run_scheduler(stop_rx));
-        let inbox_listener = service.store.watch_inbox(service.wake_handle());
+        let inbox_listener = service.ctx().store.watch_inbox(service.wake_handle());
         LeaderTasks {
             stop,
             worker,
@@ -328,7 +331,7 @@ async fn lead_when_leading(
                 tasks.stop().await;
             }
             if let Some(term) = term {
-                if service.store.backend() == Backend::Postgres {
+                if service.ctx().store.backend() == Backend::Postgres {
                     // What a new leader makes sure of first (a restart of one process did
                     // it at start). Failures are logged; the tasks run regardless.
                     if let Err(e) = service.ensure_summary_scheduled().await {

@@ -124,7 +124,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         app: &app,
     };
     let result = script.play().await;
-    let store = app.service.store.clone();
+    let store = app.service.ctx().store.clone();
     let transcript = match &result {
         Ok(channel) => Some(script.transcript(channel)),
         Err(_) => None,

@@ -15,6 +15,7 @@
 //!   for the demo and the tests. Speaks the wire protocol, shares no code with [`slack`].
 //! - [`service`]: the application layer — turns recorded events into domain changes,
 //!   store writes and Slack effects.
+//! - [`backoff`]: the one retry-wait formula (linear or doubling, with a ceiling).
 //! - [`app`]: `App::build(config)`, used by `main`, the demo and the tests.
 //! - [`cli`]: the `warroom` command line (the binary's `main` is one call into it).
 //! - [`demo`]: the scripted offline incident behind `warroom demo`.
@@ -32,6 +33,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod backoff;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,4 +1,6 @@
-//! The identifiers the domain passes around: incidents and people.
+//! The identifiers the domain passes around: incidents, people, and Slack's ids as types
+//! (a channel, a message timestamp, where an outbox message goes). Plain strings in the
+//! database (text columns) and on the wire; typed in between.
 //!
 //! A leaf of the domain: it imports nothing else from `domain/`, so every other module
 //! can name an id without importing the module that owns the id's aggregate.
@@ -92,5 +94,141 @@ impl From<UserId> for String {
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A Slack conversation id (`C…` public, `G…`/`C…` private, `D…` a DM), as Slack gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(String);
+
+impl ChannelId {
+    /// A channel id from Slack or from the database (already Slack's, never typed by a
+    /// person: those are parsed by the grammar).
+    pub fn new(id: impl Into<String>) -> ChannelId {
+        ChannelId(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A message's timestamp (`1700000000.000100`): Slack's id of a message in its channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ts(String);
+
+impl Ts {
+    /// A ts from Slack or from the database.
+    pub fn new(ts: impl Into<String>) -> Ts {
+        Ts(ts.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a message in the outbox goes: a channel, or a person (a direct message, opened
+/// with `conversations.open` at delivery).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OutboxDestination {
+    Channel(ChannelId),
+    Dm(UserId),
+}
+
+impl OutboxDestination {
+    /// A channel (an incident's, the status channel, a configured one).
+    pub fn channel(id: impl Into<String>) -> OutboxDestination {
+        OutboxDestination::Channel(ChannelId::new(id))
+    }
+
+    /// A destination as stored (one text column) or configured: a well-formed user id
+    /// (`U…`/`W…`) is a person, anything else a channel.
+    pub fn from_stored(s: impl Into<String>) -> OutboxDestination {
+        let s = s.into();
+        match UserId::parse(&s) {
+            Ok(user) => OutboxDestination::Dm(user),
+            Err(_) => OutboxDestination::Channel(ChannelId(s)),
+        }
+    }
+
+    /// The id as stored and as given to Slack.
+    pub fn as_str(&self) -> &str {
+        match self {
+            OutboxDestination::Channel(c) => c.as_str(),
+            OutboxDestination::Dm(u) => u.as_str(),
+        }
+    }
+
+    /// The channel, if this is not a direct message.
+    pub fn as_channel(&self) -> Option<&ChannelId> {
+        match self {
+            OutboxDestination::Channel(c) => Some(c),
+            OutboxDestination::Dm(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for OutboxDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<UserId> for OutboxDestination {
+    fn from(u: UserId) -> Self {
+        OutboxDestination::Dm(u)
+    }
+}
+
+impl From<ChannelId> for OutboxDestination {
+    fn from(c: ChannelId) -> Self {
+        OutboxDestination::Channel(c)
+    }
+}
+
+#[cfg(test)]
+mod slack_id_tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_destination_is_a_person_only_when_it_is_a_user_id() {
+        for (stored, dm) in [
+            ("U0ALICE", true),
+            ("W024BE7LH", true),
+            ("C0INCIDENT", false),
+            ("G0PRIVATE", false),
+            ("D0IM", false),
+            // Not a well-formed user id: a channel (Slack says so if it is not one).
+            ("Ulowercase", false),
+        ] {
+            let d = OutboxDestination::from_stored(stored);
+            assert_eq!(matches!(d, OutboxDestination::Dm(_)), dm, "{stored}");
+            assert_eq!(d.as_str(), stored, "kept as stored");
+            assert_eq!(d.to_string(), stored);
+        }
+    }
+
+    #[test]
+    fn channel_and_ts_keep_slacks_text() {
+        assert_eq!(ChannelId::new("C1").as_str(), "C1");
+        assert_eq!(
+            Ts::new("1700000000.000100").to_string(),
+            "1700000000.000100"
+        );
+        let d: OutboxDestination = ChannelId::new("C1").into();
+        assert_eq!(d.as_channel(), Some(&ChannelId::new("C1")));
     }
 }

@@ -35,6 +35,7 @@ pub mod timeline;
 
 pub use action::ActionItem;
 pub use command::{Command, UsageError};
+pub use ids::{ChannelId, OutboxDestination, Ts};
 pub use incident::{Change, DomainError, Incident, IncidentId, IncidentRecord};
 pub use severity::Severity;
 pub use status::Status;

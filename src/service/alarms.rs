@@ -29,13 +29,14 @@ use tokio::sync::watch;
 use super::worker::Failure;
 use super::Service;
 use crate::aws::{Aws, PollTarget};
+use crate::backoff::Backoff;
 use crate::domain::alarm::{Alarm, AlarmState};
 use crate::domain::channel_name::{channel_name, private_channel_name};
 use crate::domain::correlation::{correlate, Decision, JoinReason};
 use crate::domain::health_service::health_service;
 use crate::domain::routing::Route;
 use crate::domain::EntryKind;
-use crate::domain::UserId;
+use crate::domain::{OutboxDestination, UserId};
 use crate::slack::render;
 use crate::slack::web::{FileUpload, SlackError};
 use crate::store::alarms::{
@@ -55,9 +56,9 @@ const MAX_TITLE_CHARS: usize = 200;
 impl Service {
     /// Poll, decide and post until `shutdown` turns true.
     pub async fn run_alarms(self: Arc<Self>, aws: Aws, mut shutdown: watch::Receiver<bool>) {
-        let polling = self.config.alarms.enabled && self.config.alarms.polling;
+        let polling = self.ctx.config.alarms.enabled && self.ctx.config.alarms.polling;
         if polling {
-            tracing::info!(regions = ?self.config.alarms.regions, every = ?self.config.alarms.poll_interval, "polling CloudWatch alarms");
+            tracing::info!(regions = ?self.ctx.config.alarms.regions, every = ?self.ctx.config.alarms.poll_interval, "polling CloudWatch alarms");
         } else {
             tracing::info!("not polling CloudWatch alarms: they come from the [events] queue");
         }
@@ -76,15 +77,18 @@ impl Service {
             // Without polling, only a retry due or the queue consumer wakes the loop (the
             // Health re-checks of open incidents ride on the same minute).
             let mut wait = if polling {
-                self.config.alarms.poll_interval
+                self.ctx.config.alarms.poll_interval
             } else {
-                self.config
+                self.ctx
+                    .config
                     .alarms
                     .health_recheck
                     .min(Duration::from_secs(60))
             };
             if let Some(at) = next_retry {
-                let until = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+                let until = (at - self.ctx.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
                 wait = wait.min(until);
             }
             tokio::select! {
@@ -100,9 +104,9 @@ impl Service {
     /// AccessDenied, a throttle) is reported once, tried again every round and reported
     /// again when it recovers; the others go on. `failing` remembers which targets failed.
     async fn poll_alarms(&self, aws: &Aws, failing: &mut HashSet<PollTarget>) {
-        for target in aws.poll_targets(&self.config.alarms.regions) {
+        for target in aws.poll_targets(&self.ctx.config.alarms.regions) {
             let result = self.poll_region(aws, &target).await;
-            self.metrics.alarm_poll(
+            self.ctx.metrics.alarm_poll(
                 target.account.as_deref().unwrap_or_default(),
                 &target.region,
                 result.is_err(),
@@ -128,7 +132,8 @@ impl Service {
     /// Whether any route matches on tags (an alarm's tags are then read before it is
     /// recorded).
     pub(super) fn routes_use_tags(&self) -> bool {
-        self.config
+        self.ctx
+            .config
             .alarms
             .routes
             .routes
@@ -147,7 +152,7 @@ impl Service {
         let uses_tags = self.routes_use_tags();
         let mut firing: HashSet<String> = HashSet::new();
         let mut new = 0usize;
-        let known = alarms::known(self.store.db(), &transition_keys(&in_alarm)).await?;
+        let known = alarms::known(self.ctx.store.db(), &transition_keys(&in_alarm)).await?;
         let mut to_record = Vec::new();
         for (mut alarm, known) in in_alarm.into_iter().zip(known) {
             firing.insert(alarm.arn.clone());
@@ -168,9 +173,9 @@ impl Service {
             to_record.push(alarm);
         }
         // Every new transition of the poll in one unit of work, before anything is decided.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         for alarm in &to_record {
-            if alarms::record(&mut tx, alarm, self.clock.now()).await? {
+            if alarms::record(&mut tx, alarm, self.ctx.clock.now()).await? {
                 new += 1;
             }
         }
@@ -180,7 +185,7 @@ impl Service {
         }
         // Alarms of open incidents that left ALARM: ask for their current state by name, in
         // the account that polled them.
-        let mut names: Vec<String> = alarms::watched(self.store.db())
+        let mut names: Vec<String> = alarms::watched(self.ctx.store.db())
             .await?
             .into_iter()
             .filter(|w| w.region == region && !firing.contains(&w.arn))
@@ -198,11 +203,11 @@ impl Service {
             .into_iter()
             .filter(|a| a.state != AlarmState::Alarm)
             .collect();
-        let known = alarms::known(self.store.db(), &transition_keys(&left)).await?;
-        let mut tx = self.store.begin().await?;
+        let known = alarms::known(self.ctx.store.db(), &transition_keys(&left)).await?;
+        let mut tx = self.ctx.store.begin().await?;
         for (alarm, known) in left.iter().zip(known) {
             if !known {
-                alarms::record(&mut tx, alarm, self.clock.now()).await?;
+                alarms::record(&mut tx, alarm, self.ctx.clock.now()).await?;
             }
         }
         tx.commit().await?;
@@ -212,7 +217,7 @@ impl Service {
     /// Step 2: route and correlate every recorded transition, oldest first. Database only.
     async fn decide_alarms(&self) -> anyhow::Result<()> {
         loop {
-            let batch = alarms::undecided(self.store.db(), DECIDE_BATCH).await?;
+            let batch = alarms::undecided(self.ctx.store.db(), DECIDE_BATCH).await?;
             if batch.is_empty() {
                 return Ok(());
             }
@@ -223,10 +228,10 @@ impl Service {
     }
 
     async fn decide(&self, t: &AlarmTransition) -> anyhow::Result<()> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let alarm = &t.alarm;
         if alarm.state != AlarmState::Alarm {
-            match alarms::incident_watching(self.store.db(), &alarm.arn).await? {
+            match alarms::incident_watching(self.ctx.store.db(), &alarm.arn).await? {
                 Some(incident) => {
                     let text = format!(
                         "{} went to {} in {}: {}",
@@ -236,7 +241,7 @@ impl Service {
                         alarm.state_reason.as_deref().unwrap_or("no reason given")
                     );
                     // The link's state, a timeline entry and the decision, at once.
-                    let mut tx = self.store.begin().await?;
+                    let mut tx = self.ctx.store.begin().await?;
                     alarms::set_link_state(&mut tx, incident, &alarm.arn, alarm.state).await?;
                     alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmRecovered, &text, now)
                         .await?;
@@ -257,7 +262,7 @@ impl Service {
             }
             return Ok(());
         }
-        let route = self.config.alarms.routes.route(alarm);
+        let route = self.ctx.config.alarms.routes.route(alarm);
         if !route.opens_incident {
             tracing::info!(alarm = %alarm.name, route = %route.name, "alarm on a route that opens no incident");
             return Ok(self
@@ -270,9 +275,9 @@ impl Service {
             alarm.region,
             alarm.state_reason.as_deref().unwrap_or("no reason given")
         );
-        let window = chrono::Duration::from_std(self.config.alarms.correlation_window)
+        let window = chrono::Duration::from_std(self.ctx.config.alarms.correlation_window)
             .unwrap_or(chrono::Duration::MAX);
-        let links = alarms::open_links(self.store.db()).await?;
+        let links = alarms::open_links(self.ctx.store.db()).await?;
         match correlate(
             &alarm.arn,
             &route.name,
@@ -286,7 +291,7 @@ impl Service {
                     JoinReason::SameRoute => alarm_outcome::JOINED,
                 };
                 // The link, a timeline entry and the decision, at once.
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 alarms::link(&mut tx, incident, alarm, &route.name).await?;
                 alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmFired, &text, now).await?;
                 let decided = Decided {
@@ -300,14 +305,14 @@ impl Service {
                 tracing::info!(incident = %incident, alarm = %alarm.name, outcome, "alarm joined an open incident");
             }
             Decision::Open => {
-                let bot = UserId::parse(&self.bot.user_id)
+                let bot = UserId::parse(&self.ctx.bot.user_id)
                     .map_err(|e| anyhow!("the bot's own user id is unusable: {e}"))?;
                 let opened_at = alarm.state_updated_at.min(now);
                 let title = crate::slack::mrkdwn::truncate(&alarm.name, MAX_TITLE_CHARS);
                 let kind = route
                     .incident_type
                     .as_deref()
-                    .and_then(|name| self.config.incident.incident_type(name));
+                    .and_then(|name| self.ctx.config.incident.incident_type(name));
                 // A route whose type is private opens private incidents.
                 let private = kind.is_some_and(|t| t.private);
                 let new = NewIncident {
@@ -335,7 +340,7 @@ impl Service {
                 // The incident, its link, its war-room steps row, the timeline entry and the
                 // decision, at once. The opening alarm's post is the first post, so the
                 // transition counts as posted once that is done.
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
                 let id = record.incident.id;
                 if let (true, Some(t)) = (created, kind) {
@@ -362,7 +367,7 @@ impl Service {
     /// Step 3: the Slack side of every alarm-opened incident that has some left. Returns
     /// the earliest time an incident waiting on Slack should be tried again.
     async fn alarm_slack_work(&self, aws: &Aws) -> Option<DateTime<Utc>> {
-        let work = match alarms::with_work(self.store.db()).await {
+        let work = match alarms::with_work(self.ctx.store.db()).await {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read alarm incidents");
@@ -377,7 +382,7 @@ impl Service {
             if let Err(e) = self.decide_alarms().await {
                 tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
             }
-            let now = self.clock.now();
+            let now = self.ctx.clock.now();
             if let Some(at) = ai.retry_at.filter(|at| *at > now) {
                 next = Some(next.map_or(at, |n| n.min(at)));
                 continue;
@@ -393,7 +398,7 @@ impl Service {
                 Err(failure) => {
                     let (delay, msg) = retry_delay(&failure, ai.attempts);
                     tracing::warn!(incident = %ai.incident_id, error = %msg, retry_in = ?delay, "alarm incident not fully set up in Slack yet; will retry");
-                    let at = self.clock.now()
+                    let at = self.ctx.clock.now()
                         + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
                     if let Err(e) = self
                         .alarm_step(ai.incident_id, AlarmStep::RetryAt(at, &msg))
@@ -412,16 +417,16 @@ impl Service {
     /// so a failure or a crash resumes at the step that did not finish.
     async fn alarm_incident_steps(&self, aws: &Aws, ai: &AlarmIncident) -> Result<(), Failure> {
         let id = ai.incident_id;
-        let mut record = incidents::get(self.store.db(), id).await?;
-        let opening = alarms::transition(self.store.db(), ai.transition_id).await?;
-        let routes = &self.config.alarms.routes;
+        let mut record = incidents::get(self.ctx.store.db(), id).await?;
+        let opening = alarms::transition(self.ctx.store.db(), ai.transition_id).await?;
+        let routes = &self.ctx.config.alarms.routes;
         let route = routes.by_name(&ai.route).unwrap_or(&routes.default).clone();
         let set_up = record.channel_id.is_some()
             && record.members_invited
             && record.header_ts.is_some()
             && record.header_pinned;
         if !set_up {
-            let bot = UserId::parse(&self.bot.user_id).map_err(|e| {
+            let bot = UserId::parse(&self.ctx.bot.user_id).map_err(|e| {
                 Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}"))
             })?;
             let extra = if record.members_invited {
@@ -439,28 +444,28 @@ impl Service {
             )));
         };
         if ai.first_post_ts.is_none() {
-            let ts = self
-                .web
-                .post(&channel, &render::alarm_first_post(&opening.alarm, &route))
-                .await?;
-            let now = self.clock.now();
-            let mut tx = self.store.begin().await?;
+            // Posted only after the war room is set up: if it was not at the start of this
+            // attempt, no earlier one can have posted it.
+            let first = render::alarm_first_post(&opening.alarm, &route);
+            let ts = self.post_in_war_room(&channel, &first, set_up).await?;
+            let now = self.ctx.clock.now();
+            let mut tx = self.ctx.store.begin().await?;
             alarms::set_first_post(&mut tx, id, &ts, now).await?;
             tx.commit().await?;
             // From the poll that recorded the alarm: what responders waited for.
             let took = (now - opening.recorded_at).to_std().unwrap_or_default();
-            self.metrics.alarm_war_room_opened(took);
+            self.ctx.metrics.alarm_war_room_opened(took);
         }
-        if self.config.diagnostics.enabled {
+        if self.ctx.config.diagnostics.enabled {
             self.alarm_changes(aws, id, &channel, &opening.alarm)
                 .await?;
         }
         if !ai.graph_done {
             let graph = self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
             // The graph kept for the postmortem, and the step done, at once.
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.ctx.store.begin().await?;
             graphs::keep(&mut tx, id, &graph).await?;
-            alarms::record_step(&mut tx, id, AlarmStep::GraphDone, self.clock.now()).await?;
+            alarms::record_step(&mut tx, id, AlarmStep::GraphDone, self.ctx.clock.now()).await?;
             tx.commit().await?;
         }
         self.alarm_health_check(aws, ai, &record, &channel).await?;
@@ -490,9 +495,9 @@ impl Service {
             slack_file_id: None,
             permalink: None,
             unavailable: None,
-            posted_at: self.clock.now(),
+            posted_at: self.ctx.clock.now(),
         };
-        let reason = match aws.alarm_graph(alarm, self.clock.now()).await {
+        let reason = match aws.alarm_graph(alarm, self.ctx.clock.now()).await {
             Ok(Some(png)) => {
                 kept.png = Some(png.clone());
                 let upload = FileUpload {
@@ -502,7 +507,7 @@ impl Service {
                     bytes: png,
                     comment: render::alarm_graph_comment(alarm),
                 };
-                match self.web.upload_file(channel, &upload).await {
+                match self.ctx.web.upload_file(channel, &upload).await {
                     Ok(file) => {
                         kept.slack_file_id = Some(file.id);
                         kept.permalink = file.permalink;
@@ -524,22 +529,25 @@ impl Service {
             }
         };
         if let Some(reason) = reason {
-            self.web
+            self.ctx
+                .web
                 .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
                 .await?;
             kept.unavailable = Some(reason);
         }
-        kept.posted_at = self.clock.now();
+        kept.posted_at = self.ctx.clock.now();
         Ok(kept)
     }
 
-    /// Post the alarms that joined (in one message) and the recoveries (one each).
+    /// Post the alarms that joined (in one message) and the recoveries (one each): each
+    /// queued in the outbox in the unit of work that marks it posted, so a crash cannot
+    /// post it twice (they are the last of an alarm's steps: the war room's order holds).
     async fn post_alarm_updates(
         &self,
         id: crate::domain::IncidentId,
         channel: &str,
     ) -> Result<(), Failure> {
-        let pending = alarms::unposted(self.store.db(), id).await?;
+        let pending = alarms::unposted(self.ctx.store.db(), id).await?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -552,17 +560,13 @@ impl Service {
                 .iter()
                 .filter(|t| t.outcome.as_deref() == Some(alarm_outcome::REPEAT))
                 .count();
-            self.web
-                .post(channel, &render::alarms_joined(&alarms, repeats))
-                .await?;
             let ids: Vec<i64> = fired.iter().map(|t| t.id).collect();
-            self.mark_posted(&ids).await?;
+            self.queue_alarm_post(channel, render::alarms_joined(&alarms, repeats), &ids)
+                .await?;
         }
         for t in recovered {
-            self.web
-                .post(channel, &render::alarm_recovered(&t.alarm))
+            self.queue_alarm_post(channel, render::alarm_recovered(&t.alarm), &[t.id])
                 .await?;
-            self.mark_posted(&[t.id]).await?;
         }
         Ok(())
     }
@@ -582,8 +586,8 @@ impl Service {
             incident: None,
             posted: true,
         };
-        let mut tx = self.store.begin().await?;
-        alarms::mark_decided(&mut tx, t.id, &decided, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        alarms::mark_decided(&mut tx, t.id, &decided, self.ctx.clock.now()).await?;
         tx.commit().await
     }
 
@@ -592,15 +596,26 @@ impl Service {
         incident: crate::domain::IncidentId,
         step: AlarmStep<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        alarms::record_step(&mut tx, incident, step, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        alarms::record_step(&mut tx, incident, step, self.ctx.clock.now()).await?;
         tx.commit().await
     }
 
-    async fn mark_posted(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        alarms::mark_posted(&mut tx, ids, self.clock.now()).await?;
-        tx.commit().await
+    /// Queue `msg` for `channel` and mark the transitions `ids` posted, at once.
+    async fn queue_alarm_post(
+        &self,
+        channel: &str,
+        msg: crate::slack::web::Outgoing,
+        ids: &[i64],
+    ) -> Result<(), StoreError> {
+        let now = self.ctx.clock.now();
+        let message = super::timers::to_outbox(OutboxDestination::channel(channel), msg);
+        let mut tx = self.ctx.store.begin().await?;
+        crate::store::outbox::enqueue(&mut tx, &message, now).await?;
+        alarms::mark_posted(&mut tx, ids, now).await?;
+        tx.commit().await?;
+        self.kick_timers();
+        Ok(())
     }
 }
 
@@ -612,8 +627,9 @@ fn retry_delay(failure: &Failure, attempts: i64) -> (Duration, String) {
     if let Some(SlackError::RateLimited { retry_after, .. }) = e.downcast_ref::<SlackError>() {
         return (retry_after.unwrap_or(Duration::from_secs(5)), msg);
     }
-    let backoff = Duration::from_secs(2u64.saturating_pow(attempts.clamp(0, 16) as u32 + 1));
-    (backoff.min(MAX_RETRY_DELAY), msg)
+    // 2 s after the first failure (`attempts` counts those before it), doubling.
+    const RETRY: Backoff = Backoff::doubling(Duration::from_secs(2), MAX_RETRY_DELAY);
+    (RETRY.delay_i64(attempts.saturating_add(1)), msg)
 }
 
 /// A file name from an alarm name: letters, digits, `-`, `_`, `.`; at most 80 characters.

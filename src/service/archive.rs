@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, Incident, IncidentId, IncidentRecord, Status};
 use crate::slack::render;
 use crate::slack::render_support::answered_prompt;
@@ -65,7 +66,8 @@ fn deadlines(resolved_at: DateTime<Utc>, after: Duration) -> (DateTime<Utc>, Dat
 
 impl Service {
     fn archive_after(&self) -> Option<Duration> {
-        self.config
+        self.ctx
+            .config
             .incident
             .archive_after
             .and_then(|d| Duration::from_std(d).ok())
@@ -118,7 +120,7 @@ impl Service {
             tracing::warn!(key = %timer.key, "unreadable archive timer; dropping it");
             return Ok(None);
         };
-        let record = incidents::get(self.store.db(), id).await?;
+        let record = incidents::get(self.ctx.store.db(), id).await?;
         let current = record.incident.status == Status::Resolved
             && record.incident.resolved_at.map(|t| t.timestamp()) == Some(resolved_at)
             && record.channel_id.is_some();
@@ -126,8 +128,8 @@ impl Service {
     }
 
     async fn drop_timer(&self, timer: &Timer) -> Result<(), Failure> {
-        let mut tx = self.store.begin().await?;
-        timers::claim(&mut tx, timer.id, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        timers::claim(&mut tx, timer.id, self.ctx.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,7 +141,7 @@ impl Service {
             return self.drop_timer(timer).await;
         };
         let archive_key = timer.key.replacen(ARCHIVE_WARNING, ARCHIVE, 1);
-        let archive_at = timers::pending_of_kind(self.store.db(), ARCHIVE)
+        let archive_at = timers::pending_of_kind(self.ctx.store.db(), ARCHIVE)
             .await?
             .into_iter()
             .find(|t| t.key == archive_key)
@@ -148,7 +150,7 @@ impl Service {
             // Kept open (or archived) already: nothing to announce.
             return self.drop_timer(timer).await;
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let msg = render::archive_warning(record.incident.id, archive_at);
         let entry = NewEntry {
             incident_id: record.incident.id,
@@ -164,11 +166,11 @@ impl Service {
             thread_ts: None,
             key_event: false,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if timers::claim(&mut tx, timer.id, now).await? {
             timeline::insert(&mut tx, &entry, now).await?;
             let out = NewOutgoing {
-                destination: channel,
+                destination: OutboxDestination::channel(channel),
                 text: msg.text,
                 blocks: msg.blocks.map(|b| b.to_string()),
             };
@@ -189,7 +191,7 @@ impl Service {
         let Some(channel) = record.channel_id.as_deref() else {
             return self.drop_timer(timer).await;
         };
-        let text = match self.web.archive_channel(channel).await {
+        let text = match self.ctx.web.archive_channel(channel).await {
             Ok(()) => "warroom archived the channel".to_string(),
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => {
@@ -200,7 +202,7 @@ impl Service {
                 )
             }
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let entry = NewEntry {
             incident_id: record.incident.id,
             dedupe_key: format!("timer:{}", timer.key),
@@ -212,7 +214,7 @@ impl Service {
             thread_ts: None,
             key_event: false,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if timers::claim(&mut tx, timer.id, now).await? {
             timeline::insert(&mut tx, &entry, now).await?;
         }
@@ -229,7 +231,7 @@ impl Service {
         req: &Request<'_>,
         record: &IncidentRecord,
     ) -> Result<(), Failure> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let notice = render::kept_open(&req.actor);
         let entry = NewEntry {
             incident_id: record.incident.id,
@@ -242,7 +244,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let mut cancelled = 0;
         for kind in [ARCHIVE_WARNING, ARCHIVE] {
             cancelled +=
@@ -260,11 +262,11 @@ impl Service {
             self.kick_timers();
             if let (Some(prompt), Some(url)) = (req.clicked, req.response_url) {
                 let answered = answered_prompt(prompt, &notice);
-                if let Err(e) = self.web.replace_clicked(url, &answered).await {
+                if let Err(e) = self.ctx.web.replace_clicked(url, &answered).await {
                     tracing::warn!(error = %e, "could not take the button off the archive warning");
                 }
             }
-        } else if !timeline::exists(self.store.db(), req.key).await? {
+        } else if !timeline::exists(self.ctx.store.db(), req.key).await? {
             self.tell(
                 req,
                 &render::problem("this channel is not going to be archived"),

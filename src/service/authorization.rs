@@ -35,10 +35,30 @@ pub(super) enum Ask<'a> {
 #[derive(Debug, Clone)]
 pub(super) struct Admitted {
     pub action: Action,
-    pub actor: UserId,
+    pub actor: Actor,
     /// The incident the request is about: the channel's, or the one a form was opened for.
     /// `None` outside an incident (the handler explains, or there is nothing to do).
     pub record: Option<IncidentRecord>,
+}
+
+/// The person behind a request the checkpoint admitted. Only [`Service::checkpoint`] makes
+/// one (its field is private to this module), and every handler of a person's request
+/// takes one: a handler cannot be reached around the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Actor(UserId);
+
+impl Actor {
+    /// The admitted person's user id.
+    pub fn user(&self) -> &UserId {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Actor {
+    type Target = UserId;
+    fn deref(&self) -> &UserId {
+        &self.0
+    }
 }
 
 /// Where a private answer to the caller goes.
@@ -61,6 +81,7 @@ impl Service {
         member_of: impl IntoIterator<Item = IncidentId>,
     ) -> Viewer {
         let private_viewer = self
+            .ctx
             .config
             .incident
             .private_viewers
@@ -80,7 +101,7 @@ impl Service {
                 let Some(channel) = r.channel_id.as_deref() else {
                     continue;
                 };
-                match self.web.channel_members(channel).await {
+                match self.ctx.web.channel_members(channel).await {
                     Ok(members) if members.iter().any(|m| m == user) => {
                         member_of.push(r.incident.id)
                     }
@@ -107,7 +128,7 @@ impl Service {
     ) -> Result<Option<Admitted>, Failure> {
         let (action, user, record, reply) = match ask {
             Ask::Command(inv, cmd) => {
-                let record = incidents::by_channel(self.store.db(), &inv.channel).await?;
+                let record = incidents::by_channel(self.ctx.store.db(), &inv.channel).await?;
                 let status = record.as_ref().map(|r| r.incident.status);
                 let action = Action::of(cmd, status);
                 (action, &inv.user, record, ReplyTo::Url(&inv.response_url))
@@ -118,7 +139,7 @@ impl Service {
                     tracing::debug!(action_id = %click.action_id, "a click that asks for nothing");
                     return Ok(None);
                 };
-                let record = incidents::by_channel(self.store.db(), &click.channel).await?;
+                let record = incidents::by_channel(self.ctx.store.db(), &click.channel).await?;
                 (
                     action,
                     &click.user,
@@ -132,7 +153,7 @@ impl Service {
                     return Ok(None);
                 };
                 let record = match form_incident(form) {
-                    Some(id) => Some(incidents::get(self.store.db(), id).await?),
+                    Some(id) => Some(incidents::get(self.ctx.store.db(), id).await?),
                     None => {
                         return Err(Failure::Permanent(anyhow!(
                             "a {} form without its incident",
@@ -152,7 +173,7 @@ impl Service {
         {
             return Ok(Some(Admitted {
                 action,
-                actor,
+                actor: Actor(actor),
                 record,
             }));
         }
@@ -161,12 +182,13 @@ impl Service {
         let refusal = self.refusal(action);
         match (reply, record.as_ref().and_then(|r| r.channel_id.as_deref())) {
             (ReplyTo::Url(url), _) => {
-                if let Err(e) = self.web.respond_ephemeral(url, &refusal).await {
+                if let Err(e) = self.ctx.web.respond_ephemeral(url, &refusal).await {
                     tracing::warn!(error = %e, "could not tell the caller they may not");
                 }
             }
             (ReplyTo::Channel, Some(channel)) => {
                 if let Err(e) = self
+                    .ctx
                     .web
                     .post_ephemeral(channel, actor.as_str(), &refusal)
                     .await
@@ -194,13 +216,13 @@ impl Service {
         // that allows it, the AWS Support user group, is asked of Slack directly. A replayed
         // request whose drill exists was allowed when it was made.
         if action == Action::DrillRealCase {
-            if crate::store::drills::by_source(self.store.db(), key)
+            if crate::store::drills::by_source(self.ctx.store.db(), key)
                 .await?
                 .is_some()
             {
                 return Ok(true);
             }
-            return match self.config.escalation.support_usergroup.as_deref() {
+            return match self.ctx.config.escalation.support_usergroup.as_deref() {
                 Some(group) => {
                     self.in_usergroup("[escalation] support_usergroup", group, actor)
                         .await
@@ -215,7 +237,7 @@ impl Service {
         };
         // A replay of a request already recorded was allowed when it was made; the caller
         // may since have handed the lead to someone else.
-        if timeline::exists(self.store.db(), key).await? {
+        if timeline::exists(self.ctx.store.db(), key).await? {
             return Ok(true);
         }
         let roles = self.roles(action, record, actor).await?;
@@ -241,21 +263,21 @@ impl Service {
         if &i.declared_by == user {
             roles.insert(Role::Declarer);
         }
-        if self.config.slack.responders.contains(user) {
+        if self.ctx.config.slack.responders.contains(user) {
             roles.insert(Role::Responder);
         }
         // The alarm route's on-call group is invited as responders, so it counts as them.
         let mut route_group = None;
         if needed(&roles, Role::Responder) {
-            let route_name = match alarms::route_of(self.store.db(), i.id).await? {
+            let route_name = match alarms::route_of(self.ctx.store.db(), i.id).await? {
                 Some(name) => Some(name),
                 // A drill rehearses its route: the route's people are its responders.
-                None => crate::store::drills::get(self.store.db(), i.id)
+                None => crate::store::drills::get(self.ctx.store.db(), i.id)
                     .await?
                     .map(|d| d.route),
             };
             if let Some(name) = route_name {
-                let routes = &self.config.alarms.routes;
+                let routes = &self.ctx.config.alarms.routes;
                 let route = routes.by_name(&name).unwrap_or(&routes.default);
                 if route.responders.contains(user) {
                     roles.insert(Role::Responder);
@@ -264,7 +286,7 @@ impl Service {
             }
         }
         if needed(&roles, Role::Participant)
-            && incidents::is_participant(self.store.db(), i.id, user.as_str()).await?
+            && incidents::is_participant(self.ctx.store.db(), i.id, user.as_str()).await?
         {
             roles.insert(Role::Participant);
         }
@@ -274,12 +296,12 @@ impl Service {
             (
                 Role::IncidentLead,
                 "[slack] incident_leads",
-                self.config.slack.incident_leads.as_deref(),
+                self.ctx.config.slack.incident_leads.as_deref(),
             ),
             (
                 Role::SupportEscalator,
                 "[escalation] support_usergroup",
-                self.config.escalation.support_usergroup.as_deref(),
+                self.ctx.config.escalation.support_usergroup.as_deref(),
             ),
             (Role::Responder, "the alarm route's usergroup", route_group),
         ];
@@ -307,7 +329,7 @@ impl Service {
     /// Membership of a Slack user group. A group Slack will not list (deleted, missing
     /// scope) has no known members: nobody gains a role from it, and the operator is told.
     async fn in_usergroup(&self, key: &str, group: &str, user: &UserId) -> Result<bool, Failure> {
-        match self.web.usergroup_members(group).await {
+        match self.ctx.web.usergroup_members(group).await {
             Ok(members) => Ok(members.iter().any(|m| m == user.as_str())),
             Err(e) if e.is_transient() => Err(e.into()),
             Err(e) => {
@@ -319,8 +341,8 @@ impl Service {
 
     /// Who may do `action`, leaving out user groups that are not configured.
     fn refusal(&self, action: Action) -> Outgoing {
-        let leads = self.config.slack.incident_leads.as_deref();
-        let support = self.config.escalation.support_usergroup.as_deref();
+        let leads = self.ctx.config.slack.incident_leads.as_deref();
+        let support = self.ctx.config.escalation.support_usergroup.as_deref();
         let who: Vec<Role> = who_may(action)
             .iter()
             .copied()
@@ -338,7 +360,10 @@ impl Service {
     /// The incident channel of the incident a form was opened for, to answer its submitter.
     pub(super) async fn form_channel(&self, form: &ViewSubmission) -> Option<String> {
         let id = form_incident(form)?;
-        incidents::get(self.store.db(), id).await.ok()?.channel_id
+        incidents::get(self.ctx.store.db(), id)
+            .await
+            .ok()?
+            .channel_id
     }
 }
 

@@ -9,6 +9,7 @@
 
 use chrono::Duration;
 
+use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
 use crate::aws::Aws;
@@ -17,10 +18,11 @@ use crate::domain::changes::{
     explain_failure, rank, summarise_history, ChangeReport, Finding, RegionChanges, Source,
     CLOUDTRAIL_DELAY, HISTORY_WINDOW,
 };
-use crate::domain::{IncidentId, IncidentRecord, UserId};
+use crate::domain::{IncidentId, IncidentRecord, OutboxDestination};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::{render, render_changes};
 use crate::store::inbox::InboxRow;
+use crate::store::outbox::{self, Refusal};
 use crate::store::{alarms, changes, timeline};
 
 /// What one look-up is about.
@@ -44,22 +46,23 @@ impl Service {
         alarm: &Alarm,
     ) -> Result<(), Failure> {
         let key = changes::alarm_key(incident);
-        if timeline::exists(self.store.db(), &key).await? {
+        if timeline::exists(self.ctx.store.db(), &key).await? {
             return Ok(());
         }
         let target = Target {
             anchor: alarm.state_updated_at,
             anchor_label: "the alarm".to_string(),
-            lookback: self.config.diagnostics.lookback,
+            lookback: self.ctx.config.diagnostics.lookback,
             regions: vec![alarm.region.clone()],
             alarm: Some(alarm.clone()),
         };
         let report = self.look_up(aws, &target).await;
-        self.web
+        self.ctx
+            .web
             .post(channel, &render_changes::changes_report(&report))
             .await?;
-        let mut tx = self.store.begin().await?;
-        changes::record(&mut tx, incident, &key, None, &report, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        changes::record(&mut tx, incident, &key, None, &report, self.ctx.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -70,17 +73,17 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         lookback: Option<Duration>,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
         let key = format!("changes:{}", row.dedupe_key);
-        if timeline::exists(self.store.db(), &key).await? {
+        if timeline::exists(self.ctx.store.db(), &key).await? {
             return Ok(()); // a replay: already posted and recorded
         }
-        let Some(aws) = &self.aws else {
+        let Some(aws) = &self.ctx.aws else {
             self.reply(
                 inv,
                 &render::problem(
@@ -98,23 +101,31 @@ impl Service {
         };
         let target = self.command_target(aws, &record, lookback).await?;
         let report = self.look_up(aws, &target).await;
-        let mut post = render_changes::changes_report(&report);
-        if record.incident.id.is_drill() {
-            // A drill looks AWS up for real (read-only), and says DRILL like all its posts.
-            post = crate::slack::render::with_drill_banner(post);
-        }
-        self.web.post(&channel, &post).await?;
-        let mut tx = self.store.begin().await?;
-        changes::record(
+        // Kept and queued in one unit of work: posted once, even across a crash. A drill
+        // looks AWS up for real (read-only); the scheduler marks its post DRILL, like all
+        // posts in a drill's channel.
+        let post = render_changes::changes_report(&report);
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
+        let new = changes::record(
             &mut tx,
             record.incident.id,
             &key,
             Some(actor.as_str()),
             &report,
-            self.clock.now(),
+            now,
         )
         .await?;
+        if new {
+            let refusal = Refusal {
+                response_url: inv.response_url.clone(),
+                text: "the report is recorded, but it could not be posted".to_string(),
+            };
+            let message = super::timers::to_outbox(OutboxDestination::channel(channel), post);
+            outbox::enqueue_answerable(&mut tx, &message, Some(&refusal), now).await?;
+        }
         tx.commit().await?;
+        self.kick_timers();
         Ok(())
     }
 
@@ -126,8 +137,8 @@ impl Service {
         record: &IncidentRecord,
         lookback: Option<Duration>,
     ) -> Result<Target, Failure> {
-        let lookback = lookback.unwrap_or(self.config.diagnostics.lookback);
-        let transitions = alarms::of_incident(self.store.db(), record.incident.id).await?;
+        let lookback = lookback.unwrap_or(self.ctx.config.diagnostics.lookback);
+        let transitions = alarms::of_incident(self.ctx.store.db(), record.incident.id).await?;
         let opening = transitions
             .iter()
             .find(|t| t.alarm.state == crate::domain::alarm::AlarmState::Alarm);
@@ -152,7 +163,7 @@ impl Service {
                 anchor: record.incident.opened_at,
                 anchor_label: "the incident was declared".to_string(),
                 lookback,
-                regions: vec![self.config.aws.region.clone()],
+                regions: vec![self.ctx.config.aws.region.clone()],
                 alarm: None,
             },
         };
@@ -168,7 +179,7 @@ impl Service {
             .as_ref()
             .map(|a| a.dimensions.clone())
             .unwrap_or_default();
-        let ignore = &self.config.diagnostics.ignore_events;
+        let ignore = &self.ctx.config.diagnostics.ignore_events;
         let mut regions = Vec::new();
         for region in &t.regions {
             let changes = match aws.write_events(region, since, until).await {
@@ -255,7 +266,7 @@ impl Service {
             regions,
             history,
             neighbours,
-            maybe_incomplete: self.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
+            maybe_incomplete: self.ctx.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
         }
     }
 }

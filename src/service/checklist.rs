@@ -24,7 +24,7 @@ impl Service {
         record
             .incident_type
             .as_deref()
-            .and_then(|name| self.config.incident.incident_type(name))
+            .and_then(|name| self.ctx.config.incident.incident_type(name))
     }
 
     /// Give a freshly created incident its type and checklist, in the creating unit of work.
@@ -54,12 +54,12 @@ impl Service {
     /// The war room's last set-up step: the checklist messages into the outbox, once.
     pub(super) async fn queue_checklist(&self, record: &IncidentRecord) -> Result<(), Failure> {
         let id = record.incident.id;
-        if record.channel_id.is_none() || !checklist::to_queue(self.store.db(), id).await? {
+        if record.channel_id.is_none() || !checklist::to_queue(self.ctx.store.db(), id).await? {
             return Ok(());
         }
-        let items = checklist::of_incident(self.store.db(), id).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let items = checklist::of_incident(self.ctx.store.db(), id).await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         if checklist::mark_queued(&mut tx, id).await? {
             for msg in render_checklist::checklist_messages(record, &items) {
                 if let Some(out) = self.notice_in(record, msg) {
@@ -85,11 +85,11 @@ impl Service {
             return Ok(());
         };
         // A redelivered click: recorded already, nothing more to do.
-        if timeline::exists(self.store.db(), req.key).await? {
+        if timeline::exists(self.ctx.store.db(), req.key).await? {
             return Ok(());
         }
-        let items = checklist::of_incident(self.store.db(), id).await?;
-        let now = self.clock.now();
+        let items = checklist::of_incident(self.ctx.store.db(), id).await?;
+        let now = self.ctx.clock.now();
         let ticked = match incident_type::tick(&items, position, &req.actor, req.at) {
             Ok(t) => t,
             Err(DomainError::NoChange(_)) => {
@@ -116,7 +116,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         // The step's row decides: a tick that lost a race to another records nothing.
         if checklist::tick(&mut tx, id, position, &ticked.by, ticked.at).await? {
             timeline::insert(&mut tx, &entry, now).await?;
@@ -124,7 +124,7 @@ impl Service {
         inbox::mark_processed(&mut tx, req.inbox_id, now, None).await?;
         tx.commit().await?;
         self.learn_names(&[ticked.by.as_str()]).await;
-        let items = checklist::of_incident(self.store.db(), id).await?;
+        let items = checklist::of_incident(self.ctx.store.db(), id).await?;
         self.redraw_checklist(record, &items, position, message_ts)
             .await;
         Ok(())
@@ -144,7 +144,7 @@ impl Service {
         };
         let part = render_checklist::part_of(position);
         let msg = render_checklist::checklist_part(record, items, part);
-        if let Err(e) = self.web.update(channel, message_ts, &msg).await {
+        if let Err(e) = self.ctx.web.update(channel, message_ts, &msg).await {
             tracing::warn!(incident = %record.incident.id, error = %e, "could not redraw the checklist");
         }
     }
@@ -159,7 +159,7 @@ impl Service {
     ) -> Result<Vec<String>, Failure> {
         let mut users: Vec<String> = responders.iter().map(|u| u.as_str().to_string()).collect();
         if let Some(group) = usergroup {
-            match self.web.usergroup_members(group).await {
+            match self.ctx.web.usergroup_members(group).await {
                 Ok(members) => users.extend(members),
                 Err(e) if e.is_transient() => return Err(e.into()),
                 Err(e) => {

@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 
+use super::authorization::Actor;
 use super::authorization::Ask;
 use super::worker::Failure;
 use super::Service;
@@ -11,13 +12,14 @@ use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
 use crate::domain::privacy::update_goes_to_status_channel;
 use crate::domain::time::backdate;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::slack::web::Outgoing;
 use crate::store::inbox::InboxRow;
 use crate::store::incidents::{self, NewIncident, SetUp};
-use crate::store::outbox::{self, NewOutgoing};
+use crate::store::outbox::{self, NewOutgoing, Refusal};
 use crate::store::timeline::{self, NewEntry};
 use crate::store::StoreError;
 
@@ -61,7 +63,7 @@ impl Service {
             } => {
                 let kind = match incident_type.as_deref() {
                     None => None,
-                    Some(name) => match self.config.incident.incident_type(name) {
+                    Some(name) => match self.ctx.config.incident.incident_type(name) {
                         Some(t) => Some(t),
                         None => {
                             let usage = self.unknown_type(name);
@@ -130,7 +132,7 @@ impl Service {
         if inv.response_url.is_empty() {
             return;
         }
-        if let Err(e) = self.web.respond_ephemeral(&inv.response_url, msg).await {
+        if let Err(e) = self.ctx.web.respond_ephemeral(&inv.response_url, msg).await {
             tracing::warn!(error = %e, "could not reply to the caller");
         }
     }
@@ -138,6 +140,7 @@ impl Service {
     /// The usage error for a `type:<name>` no `[[incident.types]]` has.
     pub(super) fn unknown_type(&self, name: &str) -> command::UsageError {
         let known: Vec<&str> = self
+            .ctx
             .config
             .incident
             .types
@@ -151,7 +154,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         ask: DeclareAsk,
         kind: Option<&crate::domain::incident_type::IncidentType>,
     ) -> Result<(), Failure> {
@@ -169,12 +172,12 @@ impl Service {
             },
             title,
             severity,
-            declared_by: actor.clone(),
+            declared_by: actor.user().clone(),
             opened_at: inv.at,
             private,
         };
-        let mut tx = self.store.begin().await?;
-        let (mut record, created) = incidents::create(&mut tx, &new, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        let (mut record, created) = incidents::create(&mut tx, &new, self.ctx.clock.now()).await?;
         if let (true, Some(t)) = (created, kind) {
             self.give_type(&mut tx, &mut record, t).await?;
         }
@@ -209,6 +212,9 @@ impl Service {
         extra: &[String],
     ) -> Result<(), Failure> {
         let id = record.incident.id;
+        // The header is posted only once the members are recorded invited: before that, no
+        // earlier attempt can have posted it.
+        let header_may_be_there = record.members_invited;
         let channel = match record.channel_id.clone() {
             Some(c) => c,
             None => {
@@ -220,6 +226,7 @@ impl Service {
         };
         if !record.members_invited {
             let mut users: Vec<String> = self
+                .ctx
                 .config
                 .slack
                 .responders
@@ -227,11 +234,11 @@ impl Service {
                 .chain(std::iter::once(declarer))
                 .map(|u| u.as_str().to_string())
                 .chain(extra.iter().cloned())
-                .filter(|u| *u != self.bot.user_id)
+                .filter(|u| *u != self.ctx.bot.user_id)
                 .collect();
             users.sort();
             users.dedup();
-            self.web.invite(&channel, &users).await?;
+            self.ctx.web.invite(&channel, &users).await?;
             self.set_up(id, SetUp::MembersInvited).await?;
             record.members_invited = true;
         }
@@ -239,9 +246,9 @@ impl Service {
             Some(ts) => ts,
             None => {
                 let roles = self.roles_of(record).await?;
+                let header = render::header(record, &roles, self.ctx.clock.now());
                 let ts = self
-                    .web
-                    .post(&channel, &render::header(record, &roles, self.clock.now()))
+                    .post_in_war_room(&channel, &header, header_may_be_there)
                     .await?;
                 self.set_up(id, SetUp::Header(&ts)).await?;
                 record.header_ts = Some(ts.clone());
@@ -249,7 +256,7 @@ impl Service {
             }
         };
         if !record.header_pinned {
-            self.web.pin(&channel, &ts).await?;
+            self.ctx.web.pin(&channel, &ts).await?;
             self.set_up(id, SetUp::HeaderPinned).await?;
             record.header_pinned = true;
         }
@@ -275,12 +282,12 @@ impl Service {
         let mut name = record.channel_name.clone();
         let mut attempt = 1;
         loop {
-            match self.web.create_channel(&name, record.private).await {
+            match self.ctx.web.create_channel(&name, record.private).await {
                 Ok(channel) => return Ok(channel),
                 Err(e) if e.code() == Some("name_taken") => {
-                    if let Some(found) = self.web.find_channel(&name, record.private).await? {
-                        let ours = found.creator.as_deref() == Some(self.bot.user_id.as_str());
-                        let taken = incidents::by_channel(self.store.db(), &found.id).await?;
+                    if let Some(found) = self.ctx.web.find_channel(&name, record.private).await? {
+                        let ours = found.creator.as_deref() == Some(self.ctx.bot.user_id.as_str());
+                        let taken = incidents::by_channel(self.ctx.store.db(), &found.id).await?;
                         if ours && taken.is_none() {
                             tracing::info!(incident = %id, channel = %found.id, "adopting the channel created before a restart");
                             return Ok(found.id);
@@ -304,7 +311,7 @@ impl Service {
         &self,
         inv: &CommandInvocation,
     ) -> Result<Option<IncidentRecord>, Failure> {
-        let found = incidents::by_channel(self.store.db(), &inv.channel).await?;
+        let found = incidents::by_channel(self.ctx.store.db(), &inv.channel).await?;
         if found.is_none() {
             self.reply(
                 inv,
@@ -321,7 +328,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         change: Change,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
@@ -329,10 +336,10 @@ impl Service {
         };
         let channel = record.channel_id.clone().unwrap_or_default();
         // A replay after a crash: the change is on record; only redo the header.
-        if timeline::exists(self.store.db(), &row.dedupe_key).await? {
+        if timeline::exists(self.ctx.store.db(), &row.dedupe_key).await? {
             return self.refresh_header(&record).await;
         }
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let applied = match record.incident.apply(&change, now) {
             Ok(a) => a,
             Err(e) => {
@@ -346,18 +353,18 @@ impl Service {
         // to the caller from there; the header and the status channel go on regardless.
         let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
         let notice = NewOutgoing {
-            destination: channel,
+            destination: OutboxDestination::channel(channel),
             text: notice.text,
             blocks: notice.blocks.map(|b| b.to_string()),
         };
-        let refusal = NewOutgoing {
-            destination: inv.response_url.clone(),
+        let refusal = Refusal {
+            response_url: inv.response_url.clone(),
             text: "the change is recorded, but its notice could not be posted".to_string(),
-            blocks: None,
         };
         // Status and severity changes are told to the status channel too, the same way.
         let (b, a) = (&record.incident, &applied.incident);
         let for_status_channel = self
+            .ctx
             .config
             .slack
             .status_channel
@@ -370,7 +377,7 @@ impl Service {
                 };
                 let msg = render::status_channel_notice(&actor, b, &after);
                 NewOutgoing {
-                    destination: destination.clone(),
+                    destination: OutboxDestination::from_stored(destination.clone()),
                     text: msg.text,
                     blocks: msg.blocks.map(|b| b.to_string()),
                 }
@@ -390,10 +397,10 @@ impl Service {
         };
         let detail = serde_json::to_value(&applied.detail)
             .map_err(|e| Failure::Permanent(anyhow!("cannot serialise a change: {e}")))?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if timeline::insert_with_data(&mut tx, &entry, Some(&detail), now).await? {
             incidents::save(&mut tx, &applied.incident, now).await?;
-            if !notice.destination.is_empty() {
+            if !notice.destination.as_str().is_empty() {
                 outbox::enqueue_answerable(&mut tx, &notice, Some(&refusal), now).await?;
             }
             if let Some(also) = &for_status_channel {
@@ -416,7 +423,7 @@ impl Service {
         }
         tx.commit().await?;
         self.kick_timers();
-        let updated = incidents::get(self.store.db(), record.incident.id).await?;
+        let updated = incidents::get(self.ctx.store.db(), record.incident.id).await?;
         self.refresh_header(&updated).await?;
         let a = &updated.incident;
         if a.status == crate::domain::Status::Resolved && b.status != a.status {
@@ -428,7 +435,7 @@ impl Service {
 
     /// Record a step of setting up a war room.
     async fn set_up(&self, id: IncidentId, step: SetUp<'_>) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         incidents::set_up(&mut tx, id, step).await?;
         tx.commit().await
     }
@@ -436,8 +443,8 @@ impl Service {
     /// Post to `[slack] status_channel` when one is configured. Best effort: the change
     /// itself is recorded and visible in the incident channel whatever happens here.
     pub(crate) async fn tell_status_channel(&self, msg: &Outgoing) {
-        if let Some(channel) = &self.config.slack.status_channel {
-            if let Err(e) = self.web.post(channel, msg).await {
+        if let Some(channel) = &self.ctx.config.slack.status_channel {
+            if let Err(e) = self.ctx.web.post(channel, msg).await {
                 tracing::warn!(error = %e, "could not post to the status channel");
             }
         }
@@ -447,14 +454,14 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         text: String,
     ) -> Result<(), Failure> {
         // Who may post one is checked before (`command_permitted`).
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let entry = NewEntry {
             incident_id: record.incident.id,
             dedupe_key: row.dedupe_key.clone(),
@@ -477,7 +484,8 @@ impl Service {
                 .iter()
                 .cloned()
                 .chain(
-                    self.config
+                    self.ctx
+                        .config
                         .incident
                         .private_viewers
                         .iter()
@@ -499,11 +507,12 @@ impl Service {
     pub(crate) async fn refresh_header(&self, record: &IncidentRecord) -> Result<(), Failure> {
         if let (Some(channel), Some(ts)) = (&record.channel_id, &record.header_ts) {
             let roles = self.roles_of(record).await?;
-            self.web
+            self.ctx
+                .web
                 .update(
                     channel,
                     ts,
-                    &render::header(record, &roles, self.clock.now()),
+                    &render::header(record, &roles, self.ctx.clock.now()),
                 )
                 .await?;
         }
@@ -514,7 +523,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         at: Option<chrono::NaiveTime>,
         text: String,
     ) -> Result<(), Failure> {

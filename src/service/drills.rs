@@ -15,12 +15,14 @@
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
+use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::alarm::{Alarm, AlarmKind, AlarmState};
 use crate::domain::channel_name::drill_channel_name;
 use crate::domain::drill::{Reached, Scorecard, COMPARE_WITH};
 use crate::domain::routing::Route;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, Severity, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
@@ -45,10 +47,10 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         ask: DrillAsk,
     ) -> Result<(), Failure> {
-        let routes = &self.config.alarms.routes;
+        let routes = &self.ctx.config.alarms.routes;
         let route = match &ask.route {
             None => routes.default.clone(),
             Some(name) => match routes.by_name(name) {
@@ -70,22 +72,23 @@ impl Service {
                 }
             },
         };
-        let bot = UserId::parse(&self.bot.user_id)
+        let bot = UserId::parse(&self.ctx.bot.user_id)
             .map_err(|e| Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}")))?;
         let region = self
+            .ctx
             .config
             .alarms
             .regions
             .first()
             .cloned()
-            .unwrap_or_else(|| self.config.aws.region.clone());
+            .unwrap_or_else(|| self.ctx.config.aws.region.clone());
         let alarm = synthetic_alarm(&route, &region, inv.at);
         // A drill rehearses the route's incident type too: its checklist, its people, and
         // a private channel if the type is private.
         let kind = route
             .incident_type
             .as_deref()
-            .and_then(|name| self.config.incident.incident_type(name));
+            .and_then(|name| self.ctx.config.incident.incident_type(name));
         let new = NewIncident {
             private: kind.is_some_and(|t| t.private),
             source_key: row.dedupe_key.clone(),
@@ -95,10 +98,10 @@ impl Service {
             declared_by: bot.clone(),
             opened_at: inv.at,
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         // The incident, its drill row, no lead (as when an alarm opens one) and the alarm's
         // timeline entry, at once.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let (mut record, created) = drills::create(
             &mut tx,
             &new,
@@ -158,7 +161,7 @@ impl Service {
         alarm: &Alarm,
         requester: &UserId,
     ) -> Result<(), Failure> {
-        let bot = UserId::parse(&self.bot.user_id)
+        let bot = UserId::parse(&self.ctx.bot.user_id)
             .map_err(|e| Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}")))?;
         let mut extra = if record.members_invited {
             Vec::new()
@@ -168,23 +171,23 @@ impl Service {
             extra
         };
         extra.push(requester.as_str().to_string());
+        // The first post follows a finished set-up: if the header was not pinned before this
+        // attempt, no earlier attempt can have posted it.
+        let first_post_may_be_there = record.header_pinned;
         self.open_war_room(record, &bot, &extra).await?;
         let id = record.incident.id;
         let Some(channel) = record.channel_id.clone() else {
             return Err(Failure::Transient(anyhow!("{id} has no channel yet")));
         };
-        let drill = drills::get(self.store.db(), id)
+        let drill = drills::get(self.ctx.store.db(), id)
             .await?
             .ok_or_else(|| Failure::Permanent(anyhow!("{id} has no drill row")))?;
         if drill.first_post_ts.is_none() {
+            let first = render::drill_first_post(alarm, route, drill.real_case);
             let ts = self
-                .web
-                .post(
-                    &channel,
-                    &render::drill_first_post(alarm, route, drill.real_case),
-                )
+                .post_in_war_room(&channel, &first, first_post_may_be_there)
                 .await?;
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.ctx.store.begin().await?;
             drills::set_first_post(&mut tx, id, &ts).await?;
             tx.commit().await?;
         }
@@ -204,7 +207,7 @@ impl Service {
             return Ok(());
         };
         let entries = timeline::of_incident(tx.db(), id).await?;
-        let mut reached = Reached::from_timeline(&entries, &self.bot.user_id);
+        let mut reached = Reached::from_timeline(&entries, &self.ctx.bot.user_id);
         // The resolve being written is the latest one.
         reached.resolve = Some(resolved_at);
         let card = Scorecard::score(
@@ -212,7 +215,7 @@ impl Service {
             &drill.route,
             record.incident.opened_at,
             &reached,
-            &self.config.drills.targets,
+            &self.ctx.config.drills.targets,
         );
         let previous =
             drills::previous_scorecards(tx.db(), &drill.route, id, COMPARE_WITH as i64).await?;
@@ -220,11 +223,11 @@ impl Service {
         if let Some(channel) = &record.channel_id {
             let msg = render::drill_scorecard(&card, &previous);
             let out = NewOutgoing {
-                destination: channel.clone(),
+                destination: OutboxDestination::channel(channel.clone()),
                 text: msg.text,
                 blocks: msg.blocks.map(|b| b.to_string()),
             };
-            crate::store::outbox::enqueue(tx, &out, self.clock.now()).await?;
+            crate::store::outbox::enqueue(tx, &out, self.ctx.clock.now()).await?;
         }
         Ok(())
     }

@@ -5,12 +5,13 @@
 
 use chrono::Duration;
 
+use super::authorization::Actor;
 use super::authorization::Ask;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::authorization::Action;
-use crate::domain::{Command, UserId};
+use crate::domain::Command;
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support as render;
 use crate::store::inbox::InboxRow;
@@ -21,7 +22,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         cmd: Command,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {

@@ -30,31 +30,32 @@ use tokio::sync::watch;
 use super::Service;
 use crate::aws::sqs::QueueMessage;
 use crate::aws::Aws;
+use crate::backoff::Backoff;
 use crate::domain::alarm::Alarm;
 use crate::domain::channel_name::channel_name;
 use crate::domain::events::{self, QueueEvent, SupportCaseUpdate};
 use crate::domain::health_service::HealthEvent;
-use crate::domain::UserId;
+use crate::domain::{OutboxDestination, UserId};
 use crate::slack::render;
 use crate::store::incidents::{self, NewIncident};
+use crate::store::outbox;
 use crate::store::{alarms, escalation};
 
 /// Deliveries after which a message that still cannot be applied is logged and deleted.
 pub const MAX_RECEIVES: u32 = 10;
-/// Wait after a failed ReceiveMessage, doubling up to [`MAX_RECEIVE_BACKOFF`].
-const RECEIVE_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_RECEIVE_BACKOFF: Duration = Duration::from_secs(60);
+/// Wait after a failed ReceiveMessage: 1 s, doubling up to a minute.
+const RECEIVE_BACKOFF: Backoff = Backoff::doubling(Duration::from_secs(1), Duration::from_secs(60));
 
 impl Service {
     /// Long-poll the queue until `shutdown` turns true.
     pub async fn run_events(self: Arc<Self>, aws: Aws, mut shutdown: watch::Receiver<bool>) {
-        let Some(events) = self.config.events.clone() else {
+        let Some(events) = self.ctx.config.events.clone() else {
             return;
         };
         tracing::info!(region = %events.region, wait = ?events.wait, "reading AWS events from the SQS queue");
         let wait = i32::try_from(events.wait.as_secs()).unwrap_or(20);
         let batch = i32::try_from(events.batch).unwrap_or(10);
-        let mut backoff = RECEIVE_BACKOFF;
+        let mut failures: u32 = 0;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -65,7 +66,7 @@ impl Service {
             };
             match received {
                 Ok(messages) => {
-                    backoff = RECEIVE_BACKOFF;
+                    failures = 0;
                     let mut handled = Vec::with_capacity(messages.len());
                     for m in &messages {
                         if *shutdown.borrow() {
@@ -78,12 +79,13 @@ impl Service {
                     delete_handled(&aws, &handled).await;
                 }
                 Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let backoff = RECEIVE_BACKOFF.delay(failures);
                     tracing::warn!(error = %e, retry_in = ?backoff, "cannot read the [events] queue; will retry");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.changed() => return,
                     }
-                    backoff = (backoff * 2).min(MAX_RECEIVE_BACKOFF);
                 }
             }
         }
@@ -103,7 +105,7 @@ impl Service {
                 return false;
             }
         };
-        self.metrics.queue_message(kind);
+        self.ctx.metrics.queue_message(kind);
         true
     }
 
@@ -118,7 +120,7 @@ impl Service {
             Ok(event) => event,
             Err(e) => {
                 tracing::warn!(message_id = %m.message_id, problem = %e, "a queue message is not an EventBridge event warroom reads; deleting it");
-                self.metrics.queue_message_malformed();
+                self.ctx.metrics.queue_message_malformed();
                 return Ok("malformed");
             }
         };
@@ -156,7 +158,7 @@ impl Service {
     /// the alarm loop.
     async fn queue_alarm(&self, aws: &Aws, mut alarm: Alarm) -> anyhow::Result<()> {
         let known = alarms::known(
-            self.store.db(),
+            self.ctx.store.db(),
             &[(alarm.arn.as_str(), alarm.state_updated_at)],
         )
         .await?;
@@ -172,8 +174,8 @@ impl Service {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot read the alarm's tags: {e}"))?;
         }
-        let mut tx = self.store.begin().await?;
-        let new = alarms::record(&mut tx, &alarm, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        let new = alarms::record(&mut tx, &alarm, self.ctx.clock.now()).await?;
         tx.commit().await?;
         if new {
             tracing::info!(alarm = %alarm.name, state = alarm.state.as_str(), account = events::alarm_account(&alarm.arn).unwrap_or("?"), "recorded an alarm transition from the queue");
@@ -188,7 +190,7 @@ impl Service {
         let Some(region) = event.region.as_deref() else {
             return Ok(false);
         };
-        let watchers = alarms::health_watchers(self.store.db(), &event.service, region).await?;
+        let watchers = alarms::health_watchers(self.ctx.store.db(), &event.service, region).await?;
         let watched = !watchers.is_empty();
         for (incident, channel) in watchers {
             let Some(channel) = channel else {
@@ -196,7 +198,7 @@ impl Service {
                 continue;
             };
             let new = alarms::unseen_health_events(
-                self.store.db(),
+                self.ctx.store.db(),
                 incident,
                 std::slice::from_ref(event),
             )
@@ -204,15 +206,10 @@ impl Service {
             if new.is_empty() {
                 continue;
             }
-            self.web
-                .post(
-                    &channel,
-                    &render::health_pushed(account, &event.service, region, &new),
-                )
-                .await
-                .map_err(anyhow::Error::from)?;
-            let now = self.clock.now();
-            let mut tx = self.store.begin().await?;
+            // Recorded and queued in one unit of work: posted once, even across a crash.
+            let msg = render::health_pushed(account, &event.service, region, &new);
+            let now = self.ctx.clock.now();
+            let mut tx = self.ctx.store.begin().await?;
             for e in &new {
                 alarms::record_health_event(
                     &mut tx,
@@ -223,7 +220,14 @@ impl Service {
                 )
                 .await?;
             }
+            outbox::enqueue(
+                &mut tx,
+                &super::timers::to_outbox(OutboxDestination::channel(channel), msg),
+                now,
+            )
+            .await?;
             tx.commit().await?;
+            self.kick_timers();
             tracing::info!(incident = %incident, service = %event.service, region, "AWS Health event from the queue posted");
         }
         Ok(watched)
@@ -235,6 +239,7 @@ impl Service {
     /// recorded, and the post is made until the event is recorded as seen.
     async fn health_incident(&self, account: &str, event: &HealthEvent) -> anyhow::Result<()> {
         let opens = self
+            .ctx
             .config
             .events
             .as_ref()
@@ -242,14 +247,14 @@ impl Service {
         if !opens || event.status != "open" || event.category.as_deref() != Some("issue") {
             return Ok(());
         }
-        let route = self.config.alarms.routes.health_route().clone();
+        let route = self.ctx.config.alarms.routes.health_route().clone();
         if !route.opens_incident {
             return Ok(());
         }
         let region = event.region.as_deref().unwrap_or("global");
-        let bot = UserId::parse(&self.bot.user_id)
+        let bot = UserId::parse(&self.ctx.bot.user_id)
             .map_err(|e| anyhow::anyhow!("the bot's own user id is unusable: {e}"))?;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let opened_at = event.started_at.unwrap_or(now).min(now);
         let title = crate::slack::mrkdwn::truncate(
             &format!(
@@ -267,7 +272,7 @@ impl Service {
             declared_by: bot.clone(),
             opened_at,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
         if created {
             incidents::clear_bot_lead(&mut tx, record.incident.id).await?;
@@ -296,22 +301,25 @@ impl Service {
         };
         let id = record.incident.id;
         let new =
-            alarms::unseen_health_events(self.store.db(), id, std::slice::from_ref(event)).await?;
+            alarms::unseen_health_events(self.ctx.store.db(), id, std::slice::from_ref(event))
+                .await?;
         if new.is_empty() {
             return Ok(());
         }
-        self.web
-            .post(
-                &channel,
-                &render::health_pushed(account, &event.service, region, &new),
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-        let mut tx = self.store.begin().await?;
+        // Recorded and queued in one unit of work: posted once, even across a crash.
+        let msg = render::health_pushed(account, &event.service, region, &new);
+        let mut tx = self.ctx.store.begin().await?;
         for e in &new {
             alarms::record_health_event(&mut tx, id, e, &super::health::entry_text(e), now).await?;
         }
+        outbox::enqueue(
+            &mut tx,
+            &super::timers::to_outbox(OutboxDestination::channel(channel), msg),
+            now,
+        )
+        .await?;
         tx.commit().await?;
+        self.kick_timers();
         Ok(())
     }
 
@@ -323,7 +331,7 @@ impl Service {
         let Some(aws) = self.support_api().cloned() else {
             return Ok(());
         };
-        let cases = escalation::open_cases(self.store.db()).await?;
+        let cases = escalation::open_cases(self.ctx.store.db()).await?;
         let Some(case) = cases
             .iter()
             .find(|c| c.case_id.as_deref() == Some(update.case_id.as_str()))

@@ -10,10 +10,10 @@ use super::worker::Failure;
 use super::Service;
 use crate::aws::{Aws, HealthAnswer};
 use crate::domain::health_service::HealthEvent;
-use crate::domain::IncidentRecord;
+use crate::domain::{IncidentRecord, OutboxDestination};
 use crate::slack::render;
 use crate::store::alarms::{self, AlarmIncident, AlarmStep};
-use crate::store::StoreError;
+use crate::store::{outbox, StoreError};
 
 /// The `aws_facts` key recording that this account has no Health API.
 pub(crate) const HEALTH_UNAVAILABLE: &str = "health_subscription_required";
@@ -29,28 +29,38 @@ impl Service {
         let (Some(service), Some(region)) = (&ai.health_service, &ai.health_region) else {
             return Ok(()); // no AWS service to ask about (custom metric, composite alarm)
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let first = ai.health_checked_at.is_none();
         let due = match ai.health_checked_at {
             None => true,
             Some(at) => {
                 record.incident.is_open()
-                    && (now - at).to_std().unwrap_or_default() >= self.config.alarms.health_recheck
+                    && (now - at).to_std().unwrap_or_default()
+                        >= self.ctx.config.alarms.health_recheck
             }
         };
         if !due {
             return Ok(());
         }
-        if alarms::aws_fact(self.store.db(), HEALTH_UNAVAILABLE)
+        if alarms::aws_fact(self.ctx.store.db(), HEALTH_UNAVAILABLE)
             .await?
             .is_some()
         {
             return Ok(self.health_checked(ai, now).await?);
         }
-        match aws.health_events(service, region).await {
+        // What to say, and what to record, are written in one unit of work with the step
+        // done: the post goes through the outbox, so a crash neither loses nor repeats it.
+        let answer = aws.health_events(service, region).await;
+        let new = match &answer {
+            Ok(HealthAnswer::Events(events)) => {
+                alarms::unseen_health_events(self.ctx.store.db(), ai.incident_id, events).await?
+            }
+            _ => Vec::new(),
+        };
+        let mut tx = self.ctx.store.begin().await?;
+        let notice = match answer {
             Ok(HealthAnswer::SubscriptionRequired) => {
                 // Say it only if this is the round that learned it.
-                let mut tx = self.store.begin().await?;
                 let learned = alarms::learn_aws_fact(
                     &mut tx,
                     HEALTH_UNAVAILABLE,
@@ -58,51 +68,47 @@ impl Service {
                     now,
                 )
                 .await?;
-                tx.commit().await?;
-                if learned {
+                learned.then(|| {
                     tracing::warn!(
                         "AWS Health needs a support plan this account lacks; not asking again"
                     );
-                    self.web
-                        .post(channel, &render::health_unavailable())
-                        .await?;
-                }
+                    render::health_unavailable()
+                })
             }
-            Ok(HealthAnswer::Events(events)) => {
-                let new =
-                    alarms::unseen_health_events(self.store.db(), ai.incident_id, &events).await?;
-                if first || !new.is_empty() {
-                    self.web
-                        .post(
-                            channel,
-                            &render::health_report(service, region, &new, !first),
-                        )
-                        .await?;
-                }
-                let mut tx = self.store.begin().await?;
+            Ok(HealthAnswer::Events(_)) => {
                 for e in &new {
                     alarms::record_health_event(&mut tx, ai.incident_id, e, &entry_text(e), now)
                         .await?;
                 }
-                tx.commit().await?;
+                (first || !new.is_empty())
+                    .then(|| render::health_report(service, region, &new, !first))
             }
             Err(e) if first => {
                 let said = match e.code() {
                     Some(code) => format!("AWS says {code}"),
                     None => "AWS did not answer".to_string(),
                 };
-                let msg = super::worker::internal_error(
+                Some(super::worker::internal_error(
                     &format!(
                         "AWS Health could not be checked for {service} in {region} ({said}); warroom will ask again while the incident is open"
                     ),
                     &super::worker::fresh_reference(),
                     &e,
-                );
-                self.web.post(channel, &msg).await?;
+                ))
             }
-            Err(e) => tracing::warn!(error = %e, "AWS Health re-check failed; will ask again"),
+            Err(e) => {
+                tracing::warn!(error = %e, "AWS Health re-check failed; will ask again");
+                None
+            }
+        };
+        if let Some(msg) = notice {
+            let message = super::timers::to_outbox(OutboxDestination::channel(channel), msg);
+            outbox::enqueue(&mut tx, &message, now).await?;
         }
-        Ok(self.health_checked(ai, now).await?)
+        alarms::record_step(&mut tx, ai.incident_id, AlarmStep::HealthChecked, now).await?;
+        tx.commit().await?;
+        self.kick_timers();
+        Ok(())
     }
 
     async fn health_checked(
@@ -110,7 +116,7 @@ impl Service {
         ai: &AlarmIncident,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         alarms::record_step(&mut tx, ai.incident_id, AlarmStep::HealthChecked, now).await?;
         tx.commit().await
     }

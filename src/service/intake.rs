@@ -36,8 +36,9 @@ impl Service {
     ) -> anyhow::Result<()> {
         let payload = serde_json::to_string(inbound)?;
         if !self
+            .ctx
             .store
-            .record_inbound(key, &payload, self.clock.now())
+            .record_inbound(key, &payload, self.ctx.clock.now())
             .await?
         {
             tracing::debug!(key, "redelivered event already recorded");
@@ -53,7 +54,7 @@ impl Service {
         mut inv: CommandInvocation,
         metrics: &Metrics,
     ) -> anyhow::Result<Option<Outgoing>> {
-        inv.at = self.clock.now();
+        inv.at = self.ctx.clock.now();
         let cmd = match command::parse(&inv.text) {
             Ok(c) => c,
             Err(usage) => return Ok(Some(render::usage_error(&usage))),
@@ -64,12 +65,12 @@ impl Service {
             ..
         } = &cmd
         {
-            if self.config.incident.incident_type(name).is_none() {
+            if self.ctx.config.incident.incident_type(name).is_none() {
                 return Ok(Some(render::usage_error(&self.unknown_type(name))));
             }
         }
         let incident = if cmd.needs_incident() || matches!(cmd, Command::Timeline) {
-            match incidents::by_channel(self.store.db(), &inv.channel).await? {
+            match incidents::by_channel(self.ctx.store.db(), &inv.channel).await? {
                 Some(r) => Some(r),
                 None => return Ok(Some(render::problem(
                     "this command works inside an incident channel; run /incident list to find one",
@@ -86,39 +87,41 @@ impl Service {
             _ if !open => self.record_command(inv, metrics).await,
             (Command::Help, _) => Ok(Some(render::help())),
             (Command::List, _) => {
-                let open = incidents::list(self.store.db(), true).await?;
-                let last_updates = timeline::last_updates(self.store.db()).await?;
-                let aws_cases = overview::case_glances(self.store.db()).await?;
+                let open = incidents::list(self.ctx.store.db(), true).await?;
+                let last_updates = timeline::last_updates(self.ctx.store.db()).await?;
+                let aws_cases = overview::case_glances(self.ctx.store.db()).await?;
                 // Run inside an incident channel, the caller is one of its members.
-                let here = incidents::by_channel(self.store.db(), &inv.channel).await?;
+                let here = incidents::by_channel(self.ctx.store.db(), &inv.channel).await?;
                 let viewer = self.viewer(&inv.user, here.map(|r| r.incident.id));
                 Ok(Some(render::incident_list(&render::Overview {
                     open: &open,
                     last_updates: &last_updates,
                     aws_cases: &aws_cases,
-                    now: self.clock.now(),
+                    now: self.ctx.clock.now(),
                     viewer: &viewer,
                 })))
             }
             (Command::Stats { window }, _) => {
                 let window = window.unwrap_or(STATS_WINDOW);
-                let now = self.clock.now();
+                let now = self.ctx.clock.now();
                 let period = Period {
                     since: now - window,
                     until: now,
                 };
                 let report =
-                    managers::of_period(self.store.db(), period, &self.config.escalation).await?;
+                    managers::of_period(self.ctx.store.db(), period, &self.ctx.config.escalation)
+                        .await?;
                 let heading = format!("Incidents in the last {}", window_words(window));
                 Ok(Some(render_report::short_report(&report, &heading)))
             }
             (Command::Actions, Some(record)) => {
-                let items = actions::of_incident(self.store.db(), record.incident.id).await?;
+                let items = actions::of_incident(self.ctx.store.db(), record.incident.id).await?;
                 Ok(Some(render::action_list(&record, &items)))
             }
             (Command::Catchup, Some(record)) => Ok(Some(self.catchup_message(&record).await?)),
             (Command::Timeline, Some(record)) => {
-                let entries = timeline::of_incident(self.store.db(), record.incident.id).await?;
+                let entries =
+                    timeline::of_incident(self.ctx.store.db(), record.incident.id).await?;
                 Ok(Some(render::timeline(&record, &entries)))
             }
             _ => self.record_command(inv, metrics).await,

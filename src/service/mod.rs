@@ -39,10 +39,15 @@ use crate::postmortem::Templates;
 use crate::slack::web::{BotIdentity, SlackWeb};
 use crate::store::Store;
 
-/// Everything the handlers need, shared by the intake (Socket Mode callbacks) and the worker.
-pub struct Service {
+/// What every handler reads: the store, Slack, the clock, the config and the clients. Shared
+/// and read-only (a handler composes store functions in a unit of work of its own); the
+/// feature modules take it as `&Ctx` (through [`Service::ctx`] in the long-running loops).
+pub struct Ctx {
+    /// The database: units of work over per-table functions.
     pub store: Store,
+    /// Slack's Web API (behind the leader gate).
     pub web: SlackWeb,
+    /// Now, as the handlers see it (a manual clock in tests).
     pub clock: SharedClock,
     pub config: Arc<Config>,
     /// The bot's own identity, to recognise its channels and messages.
@@ -56,6 +61,13 @@ pub struct Service {
     /// Open while this replica leads: AWS Support calls go through it (Slack's through the
     /// same gate inside [`SlackWeb`]).
     pub gate: Gate,
+}
+
+/// The handlers' context and what wakes the long-running loops (worker, scheduler,
+/// pollers), shared by the intake (Socket Mode callbacks) and those loops. Its fields are
+/// private: outside `service`, only [`Service::ctx`] (read-only) and the entry points.
+pub struct Service {
+    ctx: Ctx,
     /// Woken whenever something is recorded (here, or on PostgreSQL by any replica), so the
     /// worker does not poll.
     wake: Arc<Notify>,
@@ -85,21 +97,28 @@ impl Service {
         gate: Gate,
     ) -> Arc<Service> {
         Arc::new(Service {
-            store,
-            web,
-            clock,
-            config,
-            bot,
-            templates,
-            metrics,
-            aws,
-            gate,
+            ctx: Ctx {
+                store,
+                web,
+                clock,
+                config,
+                bot,
+                templates,
+                metrics,
+                aws,
+                gate,
+            },
             wake: Arc::new(Notify::new()),
             timers_kick: Notify::new(),
             support_kick: Notify::new(),
             names_seen: std::sync::Mutex::default(),
             alarms_kick: Notify::new(),
         })
+    }
+
+    /// The handlers' context, read-only.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
     }
 }
 

@@ -12,6 +12,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::escalation::{self as policy, Facts, NudgeKind, Policy};
 use crate::domain::IncidentRecord;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId, UserId};
 use crate::slack::inbound::ClickedMessage;
 use crate::slack::render_support as render;
@@ -28,7 +29,8 @@ pub(super) struct Request<'a> {
     /// The inbox key: the idempotency key of whatever the request records.
     pub key: &'a str,
     pub inbox_id: i64,
-    pub actor: UserId,
+    /// Admitted by the checkpoint: a `Request` cannot be made for anyone else.
+    pub actor: super::authorization::Actor,
     pub at: DateTime<Utc>,
     /// Where a private answer goes (a command's or a click's response_url); `None` for
     /// form submissions, which are answered in the channel.
@@ -43,7 +45,7 @@ pub(super) struct Request<'a> {
 impl Service {
     /// The `[escalation]` knobs as the policy wants them.
     pub(crate) fn escalation_policy(&self) -> Policy {
-        let e = &self.config.escalation;
+        let e = &self.ctx.config.escalation;
         let d = |s: std::time::Duration| Duration::from_std(s).unwrap_or(Duration::MAX);
         Policy {
             support_after: crate::domain::Severity::ALL
@@ -62,10 +64,10 @@ impl Service {
     /// Schedule a look at every clock of `incident` for its next due time. Idempotent; call
     /// it whenever a fact changes (declare, severity, snooze, answers, a case, an update).
     pub(crate) async fn arm_nudges(&self, incident: IncidentId) -> Result<(), Failure> {
-        let facts = escalation::facts(self.store.db(), incident).await?;
+        let facts = escalation::facts(self.ctx.store.db(), incident).await?;
         let policy = self.escalation_policy();
         let mut scheduled = false;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         for kind in NudgeKind::ALL {
             if let Some(due) = policy::next_due(&policy, &facts, kind) {
                 scheduled |= escalation::schedule_nudge(&mut tx, incident, kind, due).await?;
@@ -81,7 +83,7 @@ impl Service {
     /// At start: arm every open incident's clocks (covers incidents from before an upgrade
     /// and config changes such as a shorter `aws_support_after`).
     pub async fn arm_all_nudges(&self) -> anyhow::Result<()> {
-        for id in incidents::open_ids(self.store.db()).await? {
+        for id in incidents::open_ids(self.ctx.store.db()).await? {
             self.arm_nudges(id)
                 .await
                 .map_err(|e| anyhow::anyhow!("arming nudges of incident {id}: {e}"))?;
@@ -93,17 +95,17 @@ impl Service {
     /// timer, the nudge's timeline entry, its message (outbox) and the next look are one
     /// unit of work, so a restart neither loses a nudge nor posts one twice.
     pub(crate) async fn fire_nudge(&self, timer: &Timer) -> Result<(), Failure> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let Some((incident, kind)) = parse_nudge_payload(&timer.payload) else {
             tracing::warn!(key = %timer.key, "unreadable nudge timer; dropping it");
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.ctx.store.begin().await?;
             timers::claim(&mut tx, timer.id, now).await?;
             tx.commit().await?;
             return Ok(());
         };
         let policy = self.escalation_policy();
-        let mut facts = escalation::facts(self.store.db(), incident).await?;
-        let record = incidents::get(self.store.db(), incident).await?;
+        let mut facts = escalation::facts(self.ctx.store.db(), incident).await?;
+        let record = incidents::get(self.ctx.store.db(), incident).await?;
         let nudge = match (
             &record.channel_id,
             policy::is_due(&policy, &facts, kind, now),
@@ -125,7 +127,7 @@ impl Service {
                     key_event: true,
                 };
                 let message = NewOutgoing {
-                    destination: channel.clone(),
+                    destination: OutboxDestination::channel(channel.clone()),
                     text: message.text,
                     blocks: message.blocks.map(|b| b.to_string()),
                 };
@@ -141,7 +143,7 @@ impl Service {
             }
             (None, _) => policy::next_due(&policy, &facts, kind).filter(|d| *d > now),
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if !timers::claim(&mut tx, timer.id, now).await? {
             tx.rollback().await?;
             return Ok(()); // fired already (a replay): nothing twice
@@ -157,7 +159,7 @@ impl Service {
         tx.commit().await?;
         if nudge.is_some() {
             tracing::info!(incident = %incident, kind = %kind, "nudged");
-            self.metrics.nudge_fired(kind.as_str());
+            self.ctx.metrics.nudge_fired(kind.as_str());
         }
         Ok(())
     }
@@ -176,11 +178,11 @@ impl Service {
                 &record.incident,
                 &people,
                 policy.support_after(record.incident.severity),
-                self.config.escalation.support_api,
+                self.ctx.config.escalation.support_api,
                 now,
             ),
             NudgeKind::AwsQuiet => {
-                let case = escalation::latest_case(self.store.db(), record.incident.id).await?;
+                let case = escalation::latest_case(self.ctx.store.db(), record.incident.id).await?;
                 match (case, facts.case.as_ref().and_then(|c| c.awaiting_aws_since)) {
                     (Some(case), Some(since)) => render::aws_quiet_nudge(
                         &case,
@@ -207,15 +209,15 @@ impl Service {
         if let Some(lead) = &record.incident.lead {
             return Ok(vec![lead.clone()]);
         }
-        let mut people = self.config.slack.responders.clone();
-        if let Some(route) = alarms::route_of(self.store.db(), record.incident.id).await? {
-            let routes = &self.config.alarms.routes;
+        let mut people = self.ctx.config.slack.responders.clone();
+        if let Some(route) = alarms::route_of(self.ctx.store.db(), record.incident.id).await? {
+            let routes = &self.ctx.config.alarms.routes;
             if let Some(r) = routes.by_name(&route).or(Some(&routes.default)) {
                 people.extend(r.responders.iter().cloned());
             }
         }
         people.push(record.incident.declared_by.clone());
-        people.retain(|u| u.as_str() != self.bot.user_id);
+        people.retain(|u| u.as_str() != self.ctx.bot.user_id);
         let mut seen = std::collections::HashSet::new();
         people.retain(|u| seen.insert(u.clone()));
         Ok(people)
@@ -228,7 +230,7 @@ impl Service {
         record: &IncidentRecord,
         duration: Duration,
     ) -> Result<(), Failure> {
-        let until = self.clock.now() + duration;
+        let until = self.ctx.clock.now() + duration;
         let text = format!(
             "snoozed nudges for {} (until {} UTC)",
             crate::domain::time::format_duration(duration),
@@ -308,7 +310,7 @@ impl Service {
             self.kick_timers();
             // Best effort: the answer is recorded and announced whatever happens here.
             if let Some((url, prompt)) = answered {
-                if let Err(e) = self.web.replace_clicked(url, &prompt).await {
+                if let Err(e) = self.ctx.web.replace_clicked(url, &prompt).await {
                     tracing::warn!(error = %e, "could not take the buttons off an answered nudge");
                 }
             }
@@ -327,8 +329,8 @@ impl Service {
         notice: Option<&NewOutgoing>,
         inbox_id: i64,
     ) -> Result<bool, StoreError> {
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         let new = timeline::insert(&mut tx, entry, now).await?;
         if new {
             escalation::set_answer(&mut tx, incident, answer).await?;
@@ -344,7 +346,7 @@ impl Service {
     /// A message for the incident's channel, for the outbox (none before the channel exists).
     pub(super) fn notice_in(&self, record: &IncidentRecord, msg: Outgoing) -> Option<NewOutgoing> {
         record.channel_id.as_ref().map(|c| NewOutgoing {
-            destination: c.clone(),
+            destination: OutboxDestination::channel(c.clone()),
             text: msg.text,
             blocks: msg.blocks.map(|b| b.to_string()),
         })
@@ -354,9 +356,10 @@ impl Service {
     /// incident channel where only they see it.
     pub(super) async fn tell(&self, req: &Request<'_>, msg: &Outgoing) {
         let told = match (req.response_url, req.channel) {
-            (Some(url), _) => self.web.respond_ephemeral(url, msg).await,
+            (Some(url), _) => self.ctx.web.respond_ephemeral(url, msg).await,
             (None, Some(channel)) => {
-                self.web
+                self.ctx
+                    .web
                     .post_ephemeral(channel, req.actor.as_str(), msg)
                     .await
             }

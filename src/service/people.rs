@@ -13,15 +13,17 @@ use std::collections::{HashMap, HashSet};
 use anyhow::anyhow;
 use chrono::Duration;
 
+use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::names::Names;
 use crate::domain::roles::{self, Roles};
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::store::inbox::InboxRow;
-use crate::store::outbox::{self, NewOutgoing};
+use crate::store::outbox::{self, NewOutgoing, Refusal};
 use crate::store::people;
 use crate::store::timeline::{self, NewEntry};
 
@@ -41,20 +43,20 @@ impl Service {
     {
         let mut wanted: Vec<String> = users
             .into_iter()
-            .filter(|u| UserId::parse(u.as_ref()).is_ok() && u.as_ref() != self.bot.user_id)
+            .filter(|u| UserId::parse(u.as_ref()).is_ok() && u.as_ref() != self.ctx.bot.user_id)
             .map(|u| u.as_ref().to_string())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         wanted.sort();
-        let cached = match people::names(self.store.db(), &wanted).await {
+        let cached = match people::names(self.ctx.store.db(), &wanted).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the names cache; showing ids");
                 return Names::default();
             }
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let mut names: HashMap<String, String> = HashMap::new();
         let mut stale = Vec::new();
         for user in &wanted {
@@ -71,7 +73,7 @@ impl Service {
             }
         }
         for user in stale.into_iter().take(MAX_LOOKUPS) {
-            match self.web.user_name(&user).await {
+            match self.ctx.web.user_name(&user).await {
                 Ok(name) => {
                     if let Some(n) = &name {
                         names.insert(user.clone(), n.clone());
@@ -95,15 +97,15 @@ impl Service {
         user: &str,
         name: Option<&str>,
     ) -> Result<(), crate::store::StoreError> {
-        let mut tx = self.store.begin().await?;
-        people::save_name(&mut tx, user, name, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        people::save_name(&mut tx, user, name, self.ctx.clock.now()).await?;
         tx.commit().await
     }
 
     /// Learn the names of people who just did something (best effort; cached for a day).
     /// People this process looked at within [`NAME_TTL`] are skipped without a query.
     pub(crate) async fn learn_names<S: AsRef<str>>(&self, users: &[S]) {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let unseen: Vec<String> = {
             let Ok(mut seen) = self.names_seen.lock() else {
                 return;
@@ -125,17 +127,17 @@ impl Service {
     /// Who holds which role in the incident, ordered as `[incident] roles`, with the
     /// roles its type asks to fill.
     pub(crate) async fn roles_of(&self, record: &IncidentRecord) -> Result<Roles, Failure> {
-        let held = people::roles_of(self.store.db(), record.incident.id).await?;
+        let held = people::roles_of(self.ctx.store.db(), record.incident.id).await?;
         Ok(self.roles_with_type(record, held))
     }
 
     /// `held`, ordered, with the roles the incident's type asks to fill.
     fn roles_with_type(&self, record: &IncidentRecord, held: Vec<(String, UserId)>) -> Roles {
-        let mut roles = Roles::ordered(held, &self.config.incident.roles);
+        let mut roles = Roles::ordered(held, &self.ctx.config.incident.roles);
         if let Some(t) = record
             .incident_type
             .as_deref()
-            .and_then(|name| self.config.incident.incident_type(name))
+            .and_then(|name| self.ctx.config.incident.incident_type(name))
         {
             roles.to_fill = t.roles.clone();
         }
@@ -175,12 +177,12 @@ impl Service {
         record: &IncidentRecord,
     ) -> Result<crate::slack::web::Outgoing, crate::store::StoreError> {
         let id = record.incident.id;
-        let held = people::roles_of(self.store.db(), id).await?;
+        let held = people::roles_of(self.ctx.store.db(), id).await?;
         let roles = self.roles_with_type(record, held);
-        let checklist = crate::store::checklist::of_incident(self.store.db(), id).await?;
-        let entries = timeline::of_incident(self.store.db(), id).await?;
-        let actions = crate::store::actions::of_incident(self.store.db(), id).await?;
-        let cases = crate::store::overview::case_glances(self.store.db()).await?;
+        let checklist = crate::store::checklist::of_incident(self.ctx.store.db(), id).await?;
+        let entries = timeline::of_incident(self.ctx.store.db(), id).await?;
+        let actions = crate::store::actions::of_incident(self.ctx.store.db(), id).await?;
+        let cases = crate::store::overview::case_glances(self.ctx.store.db()).await?;
         Ok(render::catchup(&render::Catchup {
             record,
             roles: &roles,
@@ -188,7 +190,7 @@ impl Service {
             case: cases.get(&id),
             actions: &actions,
             checklist: &checklist,
-            now: self.clock.now(),
+            now: self.ctx.clock.now(),
         }))
     }
 
@@ -202,22 +204,22 @@ impl Service {
         user: &str,
         inviter: Option<&str>,
     ) -> Result<(), Failure> {
-        let now = self.clock.now();
-        let by_warroom = inviter == Some(self.bot.user_id.as_str());
+        let now = self.ctx.clock.now();
+        let by_warroom = inviter == Some(self.ctx.bot.user_id.as_str());
         let person = UserId::parse(user)
             .ok()
-            .filter(|_| user != self.bot.user_id);
+            .filter(|_| user != self.ctx.bot.user_id);
         let (Some(person), Some(channel), false) =
             (person, record.channel_id.as_deref(), by_warroom)
         else {
             return self.mark_row(row).await;
         };
         self.learn_names(&[user]).await;
-        if people::catchup_sent(self.store.db(), record.incident.id, &person).await? {
+        if people::catchup_sent(self.ctx.store.db(), record.incident.id, &person).await? {
             return self.mark_row(row).await;
         }
         let msg = self.catchup_message(record).await?;
-        match self.web.post_ephemeral(channel, user, &msg).await {
+        match self.ctx.web.post_ephemeral(channel, user, &msg).await {
             Ok(()) => {}
             // Left again already, or the channel went away: nothing to tell.
             Err(e)
@@ -235,7 +237,7 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         people::mark_catchup_sent(&mut tx, record.incident.id, &person, now).await?;
         crate::store::inbox::mark_processed(&mut tx, row.id, now, None).await?;
         tx.commit().await?;
@@ -243,8 +245,8 @@ impl Service {
     }
 
     async fn mark_row(&self, row: &InboxRow) -> Result<(), Failure> {
-        let mut tx = self.store.begin().await?;
-        crate::store::inbox::mark_processed(&mut tx, row.id, self.clock.now(), None).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        crate::store::inbox::mark_processed(&mut tx, row.id, self.ctx.clock.now(), None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -255,7 +257,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         role: String,
         to: UserId,
     ) -> Result<(), Failure> {
@@ -263,15 +265,15 @@ impl Service {
             return Ok(());
         };
         // A replay after a crash: the assignment is on record; only redo the header.
-        if timeline::exists(self.store.db(), &row.dedupe_key).await? {
+        if timeline::exists(self.ctx.store.db(), &row.dedupe_key).await? {
             return self.refresh_header(&record).await;
         }
         let roles = self.roles_of(&record).await?;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let assigned = match roles::assign(
             &record.incident,
             &roles,
-            &self.config.incident.roles,
+            &self.ctx.config.incident.roles,
             &role,
             &to,
             now,
@@ -297,16 +299,15 @@ impl Service {
             .map_err(|e| Failure::Permanent(anyhow!("cannot serialise a change: {e}")))?;
         let notice = render::role_notice(&actor, &role, &to, record.incident.id);
         let notice = record.channel_id.clone().map(|channel| NewOutgoing {
-            destination: channel,
+            destination: OutboxDestination::channel(channel),
             text: notice.text,
             blocks: notice.blocks.map(|b| b.to_string()),
         });
-        let refusal = NewOutgoing {
-            destination: inv.response_url.clone(),
+        let refusal = Refusal {
+            response_url: inv.response_url.clone(),
             text: "the role is recorded, but its notice could not be posted".to_string(),
-            blocks: None,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if timeline::insert_with_data(&mut tx, &entry, Some(&detail), now).await? {
             people::set_role(&mut tx, record.incident.id, &role, &to, now).await?;
             if let Some(notice) = &notice {

@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 
+use super::authorization::Actor;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
@@ -20,7 +21,7 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         text: String,
         owner: Option<UserId>,
     ) -> Result<(), Failure> {
@@ -29,7 +30,7 @@ impl Service {
         };
         // The notice goes into the outbox with the item: a failed post is retried, where a
         // replay of this command would find the item and post nothing.
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let new_action = NewAction {
             incident_id: record.incident.id,
             text: &text,
@@ -38,7 +39,7 @@ impl Service {
             at: inv.at,
             source_key: &row.dedupe_key,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let (item, new) = actions::add(&mut tx, &new_action, now).await?;
         if new {
             if let Some(notice) = self.notice_in(&record, render::action_added(&actor, &item)) {
@@ -56,17 +57,17 @@ impl Service {
         &self,
         row: &InboxRow,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
         number: u32,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
         };
         // A replay after a crash: the closure is on record already.
-        if timeline::exists(self.store.db(), &row.dedupe_key).await? {
+        if timeline::exists(self.ctx.store.db(), &row.dedupe_key).await? {
             return Ok(());
         }
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let closing = Closing {
             incident_id: record.incident.id,
             number,
@@ -74,7 +75,7 @@ impl Service {
             at: inv.at,
             source_key: &row.dedupe_key,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let outcome = actions::close(&mut tx, &closing, now).await?;
         if let CloseOutcome::Closed(item) = &outcome {
             if let Some(notice) = self.notice_in(&record, render::action_closed(&actor, item)) {
@@ -105,7 +106,7 @@ impl Service {
     pub(super) async fn postmortem_command(
         &self,
         inv: &CommandInvocation,
-        actor: UserId,
+        actor: Actor,
     ) -> Result<(), Failure> {
         let Some(record) = self.incident_here(inv).await? else {
             return Ok(());
@@ -139,17 +140,18 @@ impl Service {
             )));
         };
         let mut source =
-            crate::store::postmortem_source(self.store.db(), record.incident.id).await?;
+            crate::store::postmortem_source(self.ctx.store.db(), record.incident.id).await?;
         // Everyone in it by name: the cached names, refreshed from Slack when stale.
         source.names = self.names_for(Self::people_in(&source)).await;
-        let options = postmortem::Options::from_config(&self.config);
-        let data = postmortem::build(&source, &options, self.clock.now());
+        let options = postmortem::Options::from_config(&self.ctx.config);
+        let data = postmortem::build(&source, &options, self.ctx.clock.now());
         let markdown = self
+            .ctx
             .templates
             .render_with(
                 Format::Markdown,
                 &data,
-                postmortem::type_template(&self.config, record),
+                postmortem::type_template(&self.ctx.config, record),
             )
             .map_err(|e| Failure::Permanent(e.into()))?;
         let summary = render::postmortem_summary(record, &data, requested_by);
@@ -161,12 +163,18 @@ impl Service {
             bytes: markdown.into_bytes(),
             comment: summary.text,
         };
-        self.web.upload_file(channel, &upload).await?;
+        self.ctx.web.upload_file(channel, &upload).await?;
         tracing::info!(incident = %record.incident.id, file, "postmortem draft uploaded");
         // On record for the managers' report ("incidents without a postmortem draft"), in a
         // unit of work of its own after the upload: no transaction is held across Slack.
-        let mut tx = self.store.begin().await?;
-        reports::record_draft(&mut tx, record.incident.id, requested_by, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        reports::record_draft(
+            &mut tx,
+            record.incident.id,
+            requested_by,
+            self.ctx.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,6 +6,7 @@ use super::worker::Failure;
 use super::Service;
 use crate::domain::privacy::Viewer;
 use crate::domain::report::Period;
+use crate::domain::OutboxDestination;
 use crate::report::managers;
 use crate::slack::render::{self, Overview};
 use crate::slack::render_report;
@@ -43,20 +44,22 @@ impl Service {
 
     /// The weekly report's next timer, unless one is pending or nobody would get it.
     async fn ensure_weekly_report_scheduled(&self) -> anyhow::Result<()> {
-        let Some(weekly) = &self.config.summary.weekly else {
+        let Some(weekly) = &self.ctx.config.summary.weekly else {
             return Ok(());
         };
-        if self.config.slack.status_channel.is_none() && self.config.slack.managers.is_empty() {
+        if self.ctx.config.slack.status_channel.is_none()
+            && self.ctx.config.slack.managers.is_empty()
+        {
             return Ok(()); // nobody to send it to
         }
-        if !timers::pending_of_kind(self.store.db(), WEEKLY_REPORT)
+        if !timers::pending_of_kind(self.ctx.store.db(), WEEKLY_REPORT)
             .await?
             .is_empty()
         {
             return Ok(());
         }
-        if let Some(due) = weekly.next_after(self.clock.now()) {
-            let mut tx = self.store.begin().await?;
+        if let Some(due) = weekly.next_after(self.ctx.clock.now()) {
+            let mut tx = self.ctx.store.begin().await?;
             timers::schedule(&mut tx, WEEKLY_REPORT, &weekly_key(due), due, "{}").await?;
             tx.commit().await?;
         }
@@ -67,13 +70,14 @@ impl Service {
     /// status channel and each manager, written to the outbox with the claim of the timer
     /// and the next one in one unit of work (a restart neither skips nor repeats it).
     pub(crate) async fn fire_weekly_report(&self, timer: &Timer) -> Result<(), Failure> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let period = Period {
             since: timer.due_at - WEEK,
             until: timer.due_at,
         };
-        let report = managers::of_period(self.store.db(), period, &self.config.escalation).await?;
-        let tz = self.config.summary.timezone;
+        let report =
+            managers::of_period(self.ctx.store.db(), period, &self.ctx.config.escalation).await?;
+        let tz = self.ctx.config.summary.timezone;
         let heading = format!(
             "Weekly incident report, the 7 days to {} ({tz})",
             timer.due_at.with_timezone(&tz).format("%a %-d %b %Y %H:%M")
@@ -81,25 +85,28 @@ impl Service {
         let msg = render_report::short_report(&report, &heading);
         let blocks = msg.blocks.as_ref().map(|b| b.to_string());
         let messages: Vec<NewOutgoing> = self
+            .ctx
             .config
             .slack
             .status_channel
             .iter()
             .cloned()
             .chain(
-                self.config
+                self.ctx
+                    .config
                     .slack
                     .managers
                     .iter()
                     .map(|m| m.as_str().to_string()),
             )
             .map(|destination| NewOutgoing {
-                destination,
+                destination: OutboxDestination::from_stored(destination),
                 text: msg.text.clone(),
                 blocks: blocks.clone(),
             })
             .collect();
         let next = self
+            .ctx
             .config
             .summary
             .weekly
@@ -107,7 +114,7 @@ impl Service {
             // After downtime: this one now, then on schedule.
             .and_then(|w| w.next_after(timer.due_at.max(now)))
             .map(|due| (weekly_key(due), due));
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let fired = timers::claim(&mut tx, timer.id, now).await?;
         if fired {
             for m in &messages {
@@ -130,17 +137,25 @@ impl Service {
 
     /// Make sure the next periodic summary is scheduled.
     async fn ensure_periodic_summary_scheduled(&self) -> anyhow::Result<()> {
-        if !timers::pending_of_kind(self.store.db(), SUMMARY)
+        if !timers::pending_of_kind(self.ctx.store.db(), SUMMARY)
             .await?
             .is_empty()
         {
             return Ok(());
         }
-        if self.config.slack.status_channel.is_none() && self.config.slack.managers.is_empty() {
+        if self.ctx.config.slack.status_channel.is_none()
+            && self.ctx.config.slack.managers.is_empty()
+        {
             return Ok(()); // nobody to send it to
         }
-        if let Some(due) = self.config.summary.schedule().next_after(self.clock.now()) {
-            let mut tx = self.store.begin().await?;
+        if let Some(due) = self
+            .ctx
+            .config
+            .summary
+            .schedule()
+            .next_after(self.ctx.clock.now())
+        {
+            let mut tx = self.ctx.store.begin().await?;
             timers::schedule(&mut tx, SUMMARY, &summary_key(due), due, "{}").await?;
             tx.commit().await?;
         }
@@ -150,22 +165,22 @@ impl Service {
     /// Fire a due summary timer: decide what to say, and record it with its messages and the
     /// next timer in one transaction (delivery happens from the outbox).
     pub(crate) async fn fire_summary(&self, timer: &Timer) -> Result<(), Failure> {
-        let now = self.clock.now();
-        let open = incidents::list(self.store.db(), true).await?;
-        let last = timers::last_summary(self.store.db()).await?;
+        let now = self.ctx.clock.now();
+        let open = incidents::list(self.ctx.store.db(), true).await?;
+        let last = timers::last_summary(self.ctx.store.db()).await?;
         // The first summary covers the period before it.
         let since = last
             .as_ref()
             .map(|l| l.at)
             .unwrap_or(timer.due_at - chrono::Duration::days(1));
-        let resolved = incidents::resolved_since(self.store.db(), since).await?;
-        let last_updates = timeline::last_updates(self.store.db()).await?;
-        let aws_cases = overview::case_glances(self.store.db()).await?;
+        let resolved = incidents::resolved_since(self.ctx.store.db(), since).await?;
+        let last_updates = timeline::last_updates(self.ctx.store.db()).await?;
+        let aws_cases = overview::case_glances(self.ctx.store.db()).await?;
         let idle = open.is_empty() && resolved.is_empty();
         let said_idle_already = last
             .as_ref()
             .is_some_and(|l| l.open_count == 0 && l.resolved_count == 0);
-        let send = !(idle && said_idle_already && self.config.summary.quiet_when_idle);
+        let send = !(idle && said_idle_already && self.ctx.config.summary.quiet_when_idle);
         let mut messages = Vec::new();
         if send {
             // The status channel is shared: private incidents are redacted there. Each
@@ -186,13 +201,15 @@ impl Service {
             };
             let public = render_for(&Viewer::public());
             let destinations = self
+                .ctx
                 .config
                 .slack
                 .status_channel
                 .iter()
                 .map(|c| (c.clone(), Viewer::public()))
                 .chain(
-                    self.config
+                    self.ctx
+                        .config
                         .slack
                         .managers
                         .iter()
@@ -206,7 +223,7 @@ impl Service {
                         render_for(&viewer)
                     };
                     NewOutgoing {
-                        destination,
+                        destination: OutboxDestination::from_stored(destination),
                         text,
                         blocks,
                     }
@@ -214,6 +231,7 @@ impl Service {
                 .collect();
         }
         let next = self
+            .ctx
             .config
             .summary
             .schedule()
@@ -232,7 +250,7 @@ impl Service {
         };
         // Claiming the timer and writing what it produced, the next timer included, is one
         // unit of work: a restart neither skips nor repeats a summary.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let fired = timers::claim(&mut tx, timer.id, now).await?;
         if fired {
             timers::record_summary(&mut tx, timer.id, &summary).await?;
@@ -259,10 +277,10 @@ impl Service {
     /// incident shows its details only if `user` is in its channel (asked of Slack now) or
     /// in `[incident] private_viewers`.
     pub(crate) async fn publish_home(&self, user: &str) -> Result<(), Failure> {
-        let open = incidents::list(self.store.db(), true).await?;
-        let recent = incidents::recently_resolved(self.store.db(), HOME_RECENT).await?;
-        let last_updates = timeline::last_updates(self.store.db()).await?;
-        let aws_cases = overview::case_glances(self.store.db()).await?;
+        let open = incidents::list(self.ctx.store.db(), true).await?;
+        let recent = incidents::recently_resolved(self.ctx.store.db(), HOME_RECENT).await?;
+        let last_updates = timeline::last_updates(self.ctx.store.db()).await?;
+        let aws_cases = overview::case_glances(self.ctx.store.db()).await?;
         let shown: Vec<&crate::domain::IncidentRecord> = open.iter().chain(&recent).collect();
         let viewer = self.home_viewer(user, &shown).await;
         let view = render::home(
@@ -270,12 +288,12 @@ impl Service {
                 open: &open,
                 last_updates: &last_updates,
                 aws_cases: &aws_cases,
-                now: self.clock.now(),
+                now: self.ctx.clock.now(),
                 viewer: &viewer,
             },
             &recent,
         );
-        self.web.publish_home(user, view).await?;
+        self.ctx.web.publish_home(user, view).await?;
         Ok(())
     }
 }

@@ -15,9 +15,11 @@ use super::nudges::Request;
 use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
 use crate::aws::{Aws, AwsError};
+use crate::backoff::Backoff;
 use crate::domain::case_draft::{self, DraftInput, ExcerptLine};
 use crate::domain::drill::DryRunCase;
 use crate::domain::support::{CaseRequest, Communication, SupportCase, SupportSeverity};
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, TimelineEntry, UserId};
 use crate::slack::inbound::ViewSubmission;
 use crate::slack::render_support::{self as render, field, CaseForm};
@@ -45,13 +47,17 @@ const EXCERPT_ENTRIES: usize = 40;
 
 /// The wait before CreateCase retry `attempt` (1-based): 15 s doubling, at most 4 min.
 fn case_retry_delay(attempt: i64) -> Duration {
-    Duration::seconds((15_i64 << attempt.clamp(1, 5).saturating_sub(1)).min(240))
+    const RETRY: Backoff = Backoff::doubling(
+        std::time::Duration::from_secs(15),
+        std::time::Duration::from_secs(240),
+    );
+    Duration::from_std(RETRY.delay_i64(attempt)).unwrap_or(Duration::seconds(240))
 }
 
 impl Service {
     pub(super) fn support_api(&self) -> Option<&Aws> {
-        if self.config.escalation.support_api {
-            self.aws.as_ref()
+        if self.ctx.config.escalation.support_api {
+            self.ctx.aws.as_ref()
         } else {
             None
         }
@@ -66,9 +72,9 @@ impl Service {
         body_chars: usize,
     ) -> Result<CaseForm, Failure> {
         let i = &record.incident;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let mut alarms: Vec<crate::domain::alarm::Alarm> = Vec::new();
-        for t in alarms::of_incident(self.store.db(), i.id)
+        for t in alarms::of_incident(self.ctx.store.db(), i.id)
             .await?
             .into_iter()
             .rev()
@@ -78,13 +84,13 @@ impl Service {
             }
         }
         alarms.reverse();
-        let health = alarms::health_events_seen(self.store.db(), i.id).await?;
-        let changes = changes::of_incident(self.store.db(), i.id)
+        let health = alarms::health_events_seen(self.ctx.store.db(), i.id).await?;
+        let changes = changes::of_incident(self.ctx.store.db(), i.id)
             .await?
             .last()
             .map(|r| r.plain_lines())
             .unwrap_or_default();
-        let entries = timeline::of_incident(self.store.db(), i.id).await?;
+        let entries = timeline::of_incident(self.ctx.store.db(), i.id).await?;
         let line = |e: &TimelineEntry| ExcerptLine {
             at: e.occurred_at,
             who: e.actor.clone().unwrap_or_default(),
@@ -129,9 +135,9 @@ impl Service {
         Ok(CaseForm {
             subject: case_draft::subject(i.id.0, &i.title),
             severity: severity
-                .unwrap_or_else(|| self.config.escalation.case_severity_for(i.severity)),
-            service_code: self.config.escalation.service_code.clone(),
-            category_code: self.config.escalation.category_code.clone(),
+                .unwrap_or_else(|| self.ctx.config.escalation.case_severity_for(i.severity)),
+            service_code: self.ctx.config.escalation.service_code.clone(),
+            category_code: self.ctx.config.escalation.category_code.clone(),
             body,
         })
     }
@@ -143,7 +149,8 @@ impl Service {
         record: &IncidentRecord,
         trigger_id: &str,
     ) -> Result<(), Failure> {
-        if let Some(case) = escalation::latest_case(self.store.db(), record.incident.id).await? {
+        if let Some(case) = escalation::latest_case(self.ctx.store.db(), record.incident.id).await?
+        {
             if case.is_open() {
                 self.tell(req, &render::case_already_open(&case)).await;
                 return Ok(());
@@ -155,6 +162,7 @@ impl Service {
             .await?;
         let metadata = serde_json::json!({"incident": record.incident.id.0}).to_string();
         if let Err(e) = self
+            .ctx
             .web
             .open_view(trigger_id, render::case_modal(&form, &metadata))
             .await
@@ -221,7 +229,7 @@ impl Service {
     ) -> Result<(), Failure> {
         // A drill's case is a dry run unless it was started with --real-case (which the
         // checkpoint kept to the AWS Support user group): shown and recorded, never sent.
-        if let Some(drill) = drills::get(self.store.db(), record.incident.id).await? {
+        if let Some(drill) = drills::get(self.ctx.store.db(), record.incident.id).await? {
             if !drill.real_case {
                 return self.dry_run_case(req, record, &drill, form).await;
             }
@@ -237,7 +245,8 @@ impl Service {
             .await;
             return Ok(());
         }
-        if let Some(existing) = escalation::latest_case(self.store.db(), record.incident.id).await?
+        if let Some(existing) =
+            escalation::latest_case(self.ctx.store.db(), record.incident.id).await?
         {
             if existing.source_key != req.key
                 && (existing.is_open() || existing.status == "requested")
@@ -259,7 +268,7 @@ impl Service {
         };
         // Recorded before CreateCase is called, so a retry after a crash looks for the case
         // this attempt may open instead of opening a second one.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let (case, fresh) = escalation::request_case(&mut tx, &new_case).await?;
         tx.commit().await?;
         self.attempt_case(&case, fresh).await
@@ -281,7 +290,7 @@ impl Service {
             return Ok(());
         }
         let id = record.incident.id;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let case = DryRunCase {
             by: req.actor.as_str().to_string(),
             severity: form.severity,
@@ -305,7 +314,7 @@ impl Service {
             key_event: true,
         };
         let notice = self.notice_in(record, render::case_dry_run(&req.actor, &case));
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         if drills::record_dry_run(&mut tx, id, &case, now).await?
             && timeline::insert(&mut tx, &entry, now).await?
         {
@@ -327,7 +336,7 @@ impl Service {
         let Some(aws) = self.support_api() else {
             return Ok(());
         };
-        let record = incidents::get(self.store.db(), case.incident_id).await?;
+        let record = incidents::get(self.ctx.store.db(), case.incident_id).await?;
         let channel = record.channel_id.clone().unwrap_or_default();
         // CreateCase has no idempotency token: after a crash or a lost answer, look for the
         // case the earlier attempt may have opened before opening another.
@@ -350,15 +359,16 @@ impl Service {
                     service_code: case.service_code.clone(),
                     category_code: case.category_code.clone(),
                     body: case.body.clone(),
-                    cc: self.config.escalation.cc_email_addresses.clone(),
+                    cc: self.ctx.config.escalation.cc_email_addresses.clone(),
                 };
-                self.gate
+                self.ctx
+                    .gate
                     .run(aws.create_case(&request))
                     .await
                     .map_err(|e| Failure::Transient(e.into()))?
             }
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let entry = |suffix: &str, text: String| NewEntry {
             incident_id: case.incident_id,
             dedupe_key: format!("case:{}:{suffix}", case.row),
@@ -371,7 +381,7 @@ impl Service {
             key_event: true,
         };
         let outgoing = |m: crate::slack::web::Outgoing| NewOutgoing {
-            destination: channel.clone(),
+            destination: OutboxDestination::channel(channel.clone()),
             text: m.text,
             blocks: m.blocks.map(|b| b.to_string()),
         };
@@ -398,7 +408,7 @@ impl Service {
                 // channel message, at once.
                 let entry = entry("opened", text);
                 let message = outgoing(render::case_opened(&actor, &opened));
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 escalation::case_opened(&mut tx, case.row, &case_id, display_id.as_deref(), now)
                     .await?;
                 let key = format!("sent:open:{}", case.row);
@@ -416,7 +426,7 @@ impl Service {
             }
             Err(e) if e.is_retryable() && case.attempts < MAX_CASE_RETRIES => {
                 // The failure counted and the retry timer scheduled, at once.
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 let attempts =
                     escalation::case_attempt_failed(&mut tx, case.row, &e.to_string()).await?;
                 let retry_at = now + case_retry_delay(case.attempts + 1);
@@ -445,7 +455,7 @@ impl Service {
                     format!("the AWS Support case could not be opened: {why}"),
                 );
                 let message = outgoing(msg);
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 escalation::case_failed(&mut tx, case.row, &e.to_string()).await?;
                 if timeline::insert(&mut tx, &entry, now).await? {
                     outbox::enqueue(&mut tx, &message, now).await?;
@@ -463,13 +473,13 @@ impl Service {
             .ok()
             .and_then(|v| v.get("case_row")?.as_i64());
         if let Some(case) = match row {
-            Some(r) => escalation::case_by_row(self.store.db(), r).await?,
+            Some(r) => escalation::case_by_row(self.ctx.store.db(), r).await?,
             None => None,
         } {
             self.attempt_case(&case, false).await?;
         }
-        let mut tx = self.store.begin().await?;
-        timers::claim(&mut tx, timer.id, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        timers::claim(&mut tx, timer.id, self.ctx.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -481,22 +491,27 @@ impl Service {
         record: &IncidentRecord,
         text: &str,
     ) -> Result<(), Failure> {
-        let Some(case) = escalation::latest_case(self.store.db(), record.incident.id)
+        let Some(case) = escalation::latest_case(self.ctx.store.db(), record.incident.id)
             .await?
             .filter(SupportCase::is_open)
         else {
             self.tell(req, &render::no_case()).await;
             return Ok(());
         };
-        if timeline::exists(self.store.db(), req.key).await? {
+        if timeline::exists(self.ctx.store.db(), req.key).await? {
             return Ok(()); // sent and recorded before a crash
         }
         let (Some(aws), Some(case_id)) = (self.support_api(), case.case_id.as_deref()) else {
             self.tell(req, &render::no_case()).await;
             return Ok(());
         };
-        let send = aws.add_communication(case_id, text, &self.config.escalation.cc_email_addresses);
+        let send = aws.add_communication(
+            case_id,
+            text,
+            &self.ctx.config.escalation.cc_email_addresses,
+        );
         let sent = self
+            .ctx
             .gate
             .run(send)
             .await
@@ -513,7 +528,7 @@ impl Service {
             self.tell(req, &msg).await;
             return Ok(());
         }
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let entry = NewEntry {
             incident_id: record.incident.id,
             dedupe_key: req.key.to_string(),
@@ -528,7 +543,7 @@ impl Service {
         let notice = self.notice_in(record, render::reply_sent(&req.actor, &case, text));
         // The reply as sent correspondence, its timeline entry and notice, and the inbox
         // row, at once.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let key = format!("sent:{}", req.key);
         escalation::record_sent(&mut tx, case.row, &key, req.actor.as_str(), text, now, now)
             .await?;
@@ -549,7 +564,7 @@ impl Service {
         req: &Request<'_>,
         record: &IncidentRecord,
     ) -> Result<(), Failure> {
-        let Some(case) = escalation::latest_case(self.store.db(), record.incident.id)
+        let Some(case) = escalation::latest_case(self.ctx.store.db(), record.incident.id)
             .await?
             .filter(|c| c.case_id.is_some())
         else {
@@ -569,8 +584,8 @@ impl Service {
                 }
             }
         }
-        let facts = escalation::facts(self.store.db(), record.incident.id).await?;
-        let last_aws = escalation::communications(self.store.db(), case.row)
+        let facts = escalation::facts(self.ctx.store.db(), record.incident.id).await?;
+        let last_aws = escalation::communications(self.ctx.store.db(), case.row)
             .await?
             .iter()
             .filter(|c| c.from_aws)
@@ -584,7 +599,7 @@ impl Service {
                 status.as_deref(),
                 last_aws,
                 awaiting,
-                self.clock.now(),
+                self.ctx.clock.now(),
             ),
         )
         .await;
@@ -596,7 +611,7 @@ impl Service {
         &self,
         record: &IncidentRecord,
     ) -> Result<(), Failure> {
-        if let Some(case) = escalation::latest_case(self.store.db(), record.incident.id)
+        if let Some(case) = escalation::latest_case(self.ctx.store.db(), record.incident.id)
             .await?
             .filter(SupportCase::is_open)
         {
@@ -616,8 +631,8 @@ impl Service {
         case_row: Option<i64>,
     ) -> Result<(), Failure> {
         let case = match case_row {
-            Some(r) => escalation::case_by_row(self.store.db(), r).await?,
-            None => escalation::latest_case(self.store.db(), record.incident.id).await?,
+            Some(r) => escalation::case_by_row(self.ctx.store.db(), r).await?,
+            None => escalation::latest_case(self.ctx.store.db(), record.incident.id).await?,
         };
         let Some(case) = case.filter(|c| c.incident_id == record.incident.id) else {
             self.tell(req, &render::no_case()).await;
@@ -629,6 +644,7 @@ impl Service {
             return Ok(()); // resolved already (a second click)
         };
         let resolve = self
+            .ctx
             .gate
             .run(aws.resolve_case(case_id))
             .await
@@ -648,7 +664,7 @@ impl Service {
                 return Ok(());
             }
         };
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let entry = NewEntry {
             incident_id: record.incident.id,
             dedupe_key: format!("case:{}:resolved", case.row),
@@ -662,7 +678,7 @@ impl Service {
         };
         let msg = render::case_resolved(Some(&req.actor), &case);
         let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
-            destination: c.clone(),
+            destination: OutboxDestination::channel(c.clone()),
             text: msg.text,
             blocks: None,
         });
@@ -684,14 +700,14 @@ impl Service {
         let Some(aws) = self.support_api().cloned() else {
             return;
         };
-        let every = Duration::from_std(self.config.escalation.support_poll_interval)
+        let every = Duration::from_std(self.ctx.config.escalation.support_poll_interval)
             .unwrap_or(Duration::minutes(1));
         let mut last: Option<DateTime<Utc>> = None;
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let now = self.clock.now();
+            let now = self.ctx.clock.now();
             if last.is_none_or(|l| now - l >= every) {
                 last = Some(now);
                 self.poll_cases(&aws).await;
@@ -705,7 +721,7 @@ impl Service {
     }
 
     async fn poll_cases(&self, aws: &Aws) {
-        let cases = match escalation::open_cases(self.store.db()).await {
+        let cases = match escalation::open_cases(self.ctx.store.db()).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read open AWS Support cases");
@@ -724,8 +740,8 @@ impl Service {
         let Some(case_id) = case.case_id.as_deref() else {
             return Ok(());
         };
-        let record = incidents::get(self.store.db(), case.incident_id).await?;
-        let after = escalation::last_communication_at(self.store.db(), case.row)
+        let record = incidents::get(self.ctx.store.db(), case.incident_id).await?;
+        let after = escalation::last_communication_at(self.ctx.store.db(), case.row)
             .await?
             .map(|t| t - Duration::seconds(1));
         let comms = aws.communications(case_id, after).await?;
@@ -741,7 +757,7 @@ impl Service {
         }
         if let Some(info) = aws.describe_case(case_id).await? {
             if info.is_resolved() {
-                let now = self.clock.now();
+                let now = self.ctx.clock.now();
                 let entry = NewEntry {
                     incident_id: case.incident_id,
                     dedupe_key: format!("case:{}:resolved", case.row),
@@ -755,7 +771,7 @@ impl Service {
                 };
                 let msg = render::case_resolved(None, case);
                 let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
-                    destination: c.clone(),
+                    destination: OutboxDestination::channel(c.clone()),
                     text: msg.text,
                     blocks: None,
                 });
@@ -780,9 +796,9 @@ impl Service {
         record: &IncidentRecord,
         comm: &Communication,
     ) -> anyhow::Result<bool> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let ours = !comm.from_aws()
-            && escalation::sent_by_warroom(self.store.db(), case.row, &comm.body).await?;
+            && escalation::sent_by_warroom(self.ctx.store.db(), case.row, &comm.body).await?;
         let (kind, msg, text) = if comm.from_aws() {
             (
                 EntryKind::AwsReply,
@@ -812,7 +828,7 @@ impl Service {
             key_event: true,
         };
         let outgoing = record.channel_id.as_ref().map(|c| NewOutgoing {
-            destination: c.clone(),
+            destination: OutboxDestination::channel(c.clone()),
             text: msg.text,
             blocks: None,
         });
@@ -822,7 +838,7 @@ impl Service {
             (Some(&entry), outgoing.as_ref())
         };
         // Recorded once, with its timeline entry and channel message when new.
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let new = escalation::record_communication(&mut tx, case.row, comm, now).await?;
         if new {
             if let Some(entry) = entry {
@@ -843,13 +859,13 @@ impl Service {
 impl Service {
     /// Put one message in the outbox on its own.
     async fn enqueue_alone(&self, message: &NewOutgoing) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        outbox::enqueue(&mut tx, message, self.clock.now()).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        outbox::enqueue(&mut tx, message, self.ctx.clock.now()).await?;
         tx.commit().await
     }
 
     async fn set_case_status(&self, case_row: i64, status: &str) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         escalation::set_case_status(&mut tx, case_row, status).await?;
         tx.commit().await
     }
@@ -862,8 +878,8 @@ impl Service {
         entry: &NewEntry,
         message: Option<&NewOutgoing>,
     ) -> Result<bool, StoreError> {
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         let changed =
             escalation::case_resolved(&mut tx, case_row, status, entry.occurred_at).await?;
         if changed {

@@ -19,10 +19,12 @@ use tokio::sync::watch;
 use super::archive::{ARCHIVE, ARCHIVE_WARNING};
 use super::summary::{SUMMARY, WEEKLY_REPORT};
 use super::Service;
+use crate::backoff::Backoff;
+use crate::domain::OutboxDestination;
 use crate::slack::render;
 use crate::slack::web::{Outgoing, PostedMessage, SlackError};
 use crate::store::escalation::{CASE_RETRY_TIMER, NUDGE_TIMER};
-use crate::store::outbox::{self, NewOutgoing, OutboxRow};
+use crate::store::outbox::{self, NewOutgoing, OutboxRow, Refusal};
 use crate::store::timeline::{self, NewEntry};
 use crate::store::{inbox, timers, StoreError};
 
@@ -36,8 +38,8 @@ const MAX_DELIVERY_ATTEMPTS: i64 = 60;
 /// The pause after a message's `attempts`-th transient failure: 250 ms more per failure, at
 /// most 10 s. Kicks do not cut it short, so a busy bot does not burn the attempts in seconds.
 fn retry_delay(attempts: i64) -> Duration {
-    let attempts = u64::try_from(attempts.max(1)).unwrap_or(1);
-    Duration::from_millis(250u64.saturating_mul(attempts).min(10_000))
+    const RETRY: Backoff = Backoff::linear(Duration::from_millis(250), Duration::from_secs(10));
+    RETRY.delay_i64(attempts)
 }
 
 impl Service {
@@ -54,18 +56,17 @@ impl Service {
         let messages: Vec<NewOutgoing> = notices
             .into_iter()
             .map(|(destination, m)| NewOutgoing {
-                destination,
+                destination: OutboxDestination::from_stored(destination),
                 text: m.text,
                 blocks: m.blocks.map(|b| b.to_string()),
             })
             .collect();
-        let refusal = refusal.map(|(url, text)| NewOutgoing {
-            destination: url.to_string(),
+        let refusal = refusal.map(|(url, text)| Refusal {
+            response_url: url.to_string(),
             text: text.to_string(),
-            blocks: None,
         });
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         let new = timeline::insert(&mut tx, entry, now).await?;
         if new {
             for m in &messages {
@@ -90,7 +91,7 @@ impl Service {
     ) -> Vec<(String, Outgoing)> {
         channel
             .into_iter()
-            .chain(self.config.slack.status_channel.as_ref())
+            .chain(self.ctx.config.slack.status_channel.as_ref())
             .map(|c| (c.clone(), msg.clone()))
             .collect()
     }
@@ -110,15 +111,15 @@ impl Service {
                 return;
             }
             self.fire_due().await;
-            self.prune_raw_events(&mut last_prune).await;
+            super::retention::prune_raw_events(&self.ctx, &mut last_prune).await;
             if outbox_paused_until.is_none_or(|t| tokio::time::Instant::now() >= t) {
                 outbox_paused_until = self
                     .deliver_outbox()
                     .await
                     .map(|pause| tokio::time::Instant::now() + pause);
             }
-            let mut wait = match timers::next_due(self.store.db()).await {
-                Ok(Some(due)) => (due - self.clock.now())
+            let mut wait = match timers::next_due(self.ctx.store.db()).await {
+                Ok(Some(due)) => (due - self.ctx.clock.now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .min(MAX_SLEEP),
@@ -136,7 +137,7 @@ impl Service {
     }
 
     async fn fire_due(&self) {
-        let due = match timers::due(self.store.db(), self.clock.now()).await {
+        let due = match timers::due(self.ctx.store.db(), self.ctx.clock.now()).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read timers");
@@ -144,7 +145,7 @@ impl Service {
             }
         };
         for timer in due {
-            let lag = self.clock.now() - timer.due_at;
+            let lag = self.ctx.clock.now() - timer.due_at;
             tracing::debug!(key = %timer.key, lag_ms = lag.num_milliseconds(), "timer due");
             let result = match timer.kind.as_str() {
                 SUMMARY => self.fire_summary(&timer).await,
@@ -163,14 +164,16 @@ impl Service {
                 tracing::warn!(key = %timer.key, error = %e, "timer failed; will retry");
                 return;
             }
-            self.metrics.timer_fired(lag.to_std().unwrap_or_default());
+            self.ctx
+                .metrics
+                .timer_fired(lag.to_std().unwrap_or_default());
         }
     }
 
     /// Deliver pending messages in order; on a transient failure, stop (order is kept) and
     /// return how long to pause before the next try.
     async fn deliver_outbox(&self) -> Option<Duration> {
-        let pending = match outbox::pending(self.store.db(), 100).await {
+        let pending = match outbox::pending(self.ctx.store.db(), 100).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
@@ -197,7 +200,7 @@ impl Service {
             }
         }
         let result = self.post_once(row).await;
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         match result {
             Ok(()) => {
                 if let Err(e) = self.finish_outgoing(row.id, now, None).await {
@@ -231,14 +234,14 @@ impl Service {
                 // A resolved incident's channel archived (by `[incident] archive_after` or by
                 // hand) is where it should be: a late message for it is dropped quietly.
                 if e.code() == Some("is_archived")
-                    && self.is_resolved_channel(&row.destination).await
+                    && self.is_resolved_channel(row.destination.as_str()).await
                 {
                     tracing::info!(destination = %row.destination, "a message for an archived incident channel; dropped");
                     return None;
                 }
-                let is_user = is_user(&row.destination);
+                let is_user = matches!(row.destination, OutboxDestination::Dm(_));
                 let first = self
-                    .recipient_problem(&row.destination, e.code().unwrap_or("error"), now)
+                    .recipient_problem(row.destination.as_str(), e.code().unwrap_or("error"), now)
                     .await
                     .unwrap_or(false);
                 if first {
@@ -262,7 +265,7 @@ impl Service {
         id: i64,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         outbox::mark_sending(&mut tx, id, at).await?;
         tx.commit().await
     }
@@ -273,13 +276,13 @@ impl Service {
         now: chrono::DateTime<chrono::Utc>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         outbox::finish(&mut tx, id, now, error).await?;
         tx.commit().await
     }
 
     async fn outgoing_failed(&self, id: i64, error: &str) -> Result<i64, StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let attempts = outbox::failed(&mut tx, id, error).await?;
         tx.commit().await?;
         Ok(attempts)
@@ -291,7 +294,7 @@ impl Service {
         error: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let first = outbox::record_recipient_problem(&mut tx, recipient, error, now).await?;
         tx.commit().await?;
         Ok(first)
@@ -309,42 +312,87 @@ impl Service {
                 .and_then(|b| serde_json::from_str(b).ok()),
         };
         // Everything warroom posts in a drill's channel says DRILL.
-        if !is_user(&row.destination)
-            && self
-                .is_drill_channel(self.store.db(), &row.destination)
+        if let OutboxDestination::Channel(channel) = &row.destination {
+            if self
+                .is_drill_channel(self.ctx.store.db(), channel.as_str())
                 .await
-        {
-            msg = crate::slack::render::with_drill_banner(msg);
-        }
-        if let Some(since) = row.sending_since {
-            match self.web.messages_since(&row.destination, since).await {
-                Ok(messages) => {
-                    // Slack has the text as it was sent: fitted to its limits.
-                    let sent = crate::slack::limits::fit_message(&msg).text;
-                    let text = sent.trim();
-                    let mine = |m: &PostedMessage| {
-                        m.user.as_deref() == Some(self.bot.user_id.as_str())
-                            || (m.bot_id.is_some() && m.bot_id == self.bot.bot_id)
-                    };
-                    if let Some(found) = messages.iter().find(|m| mine(m) && m.text.trim() == text)
-                    {
-                        tracing::info!(destination = %row.destination, ts = %found.ts, "an interrupted post had reached Slack; not posting it again");
-                        return Ok(());
-                    }
-                }
-                Err(e) if e.is_transient() => return Err(e),
-                // Cannot look (a scope missing from an older install): posting twice beats
-                // not posting.
-                Err(e) => {
-                    tracing::warn!(destination = %row.destination, error = %e, "cannot check whether an interrupted post reached Slack; posting it")
-                }
+            {
+                msg = crate::slack::render::with_drill_banner(msg);
             }
         }
-        if is_user(&row.destination) {
-            self.web.post_dm(&row.destination, &msg).await.map(drop)
-        } else {
-            self.web.post(&row.destination, &msg).await.map(drop)
+        if let Some(since) = row.sending_since {
+            if self
+                .already_posted(row.destination.as_str(), since, &msg)
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
         }
+        match &row.destination {
+            OutboxDestination::Dm(user) => {
+                self.ctx.web.post_dm(user.as_str(), &msg).await.map(drop)
+            }
+            OutboxDestination::Channel(channel) => {
+                self.ctx.web.post(channel.as_str(), &msg).await.map(drop)
+            }
+        }
+    }
+
+    /// The ts of this bot's message `msg` in `destination` since `since`, if an interrupted
+    /// attempt (a process killed, or an answer lost, between the post and its record) had
+    /// posted it. Every post that can be repeated after a crash looks here first: the
+    /// outbox (rows marked sending), the war-room header and the alarm's first post.
+    pub(super) async fn already_posted(
+        &self,
+        destination: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        msg: &Outgoing,
+    ) -> Result<Option<String>, SlackError> {
+        match self.ctx.web.messages_since(destination, since).await {
+            Ok(messages) => {
+                // Slack has the text as it was sent: fitted to its limits.
+                let sent = crate::slack::limits::fit_message(msg).text;
+                let text = sent.trim();
+                let mine = |m: &PostedMessage| {
+                    m.user.as_deref() == Some(self.ctx.bot.user_id.as_str())
+                        || (m.bot_id.is_some() && m.bot_id == self.ctx.bot.bot_id)
+                };
+                let found = messages.iter().find(|m| mine(m) && m.text.trim() == text);
+                if let Some(found) = found {
+                    tracing::info!(destination = %destination, ts = %found.ts, "an interrupted post had reached Slack; not posting it again");
+                }
+                Ok(found.map(|m| m.ts.clone()))
+            }
+            Err(e) if e.is_transient() => Err(e),
+            // Cannot look (a scope missing from an older install): posting twice beats
+            // not posting.
+            Err(e) => {
+                tracing::warn!(destination = %destination, error = %e, "cannot check whether an interrupted post reached Slack; posting it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Post `msg` in a war room and return its ts. `may_be_there` says an earlier attempt
+    /// may have posted it and died before recording its ts: then the channel's history is
+    /// searched first (the channel was created for this incident, so all of it) and the
+    /// message found is adopted instead of posted again.
+    pub(super) async fn post_in_war_room(
+        &self,
+        channel: &str,
+        msg: &Outgoing,
+        may_be_there: bool,
+    ) -> Result<String, SlackError> {
+        if may_be_there {
+            if let Some(ts) = self
+                .already_posted(channel, chrono::DateTime::UNIX_EPOCH, msg)
+                .await?
+            {
+                return Ok(ts);
+            }
+        }
+        self.ctx.web.post(channel, msg).await
     }
 
     /// Tell the person behind a message Slack will not take (a change notice's caller),
@@ -360,7 +408,7 @@ impl Service {
             Some(code) => render::problem(&format!("{what} (Slack says {code})")),
             None => super::worker::internal_error(what, &super::worker::fresh_reference(), e),
         };
-        if let Err(e) = self.web.respond_ephemeral(url, &msg).await {
+        if let Err(e) = self.ctx.web.respond_ephemeral(url, &msg).await {
             tracing::warn!(error = %e, "could not tell the caller");
         }
         true
@@ -371,15 +419,19 @@ impl Service {
     /// Whether `channel` is the channel of a resolved incident.
     async fn is_resolved_channel(&self, channel: &str) -> bool {
         matches!(
-            crate::store::incidents::by_channel(self.store.db(), channel).await,
+            crate::store::incidents::by_channel(self.ctx.store.db(), channel).await,
             Ok(Some(r)) if r.incident.status == crate::domain::Status::Resolved
         )
     }
 }
 
-/// Whether an outbox destination is a person (a DM) rather than a channel.
-fn is_user(destination: &str) -> bool {
-    destination.starts_with('U') || destination.starts_with('W')
+/// A rendered message as an outbox row for `destination`.
+pub(super) fn to_outbox(destination: OutboxDestination, msg: Outgoing) -> NewOutgoing {
+    NewOutgoing {
+        destination,
+        text: msg.text,
+        blocks: msg.blocks.map(|b| b.to_string()),
+    }
 }
 
 #[cfg(test)]

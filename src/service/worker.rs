@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::Service;
+use crate::backoff::Backoff;
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::render;
@@ -44,8 +46,10 @@ const IDLE_LOOK: Duration = Duration::from_secs(2);
 const IDLE_LOOK_REPLICAS: Duration = Duration::from_secs(1);
 
 /// Wait before attempt `attempts + 1`: growing by 250 ms per failure, at most 10 s.
+const BACKOFF: Backoff = Backoff::linear(Duration::from_millis(250), Duration::from_secs(10));
+
 fn backoff(attempts: i64) -> Duration {
-    Duration::from_millis((250 * attempts.clamp(1, 40) as u64).min(10_000))
+    BACKOFF.delay_i64(attempts)
 }
 
 /// Whether handling an event already marked its inbox row processed (timeline writes do it
@@ -175,7 +179,7 @@ impl Service {
             if *shutdown.borrow() {
                 return;
             }
-            let batch = match inbox::pending(self.store.db(), 256).await {
+            let batch = match inbox::pending(self.ctx.store.db(), 256).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the inbox; retrying");
@@ -186,7 +190,7 @@ impl Service {
                 }
             };
             if batch.is_empty() {
-                let idle_look = match self.store.backend() {
+                let idle_look = match self.ctx.store.backend() {
                     Backend::Sqlite => IDLE_LOOK,
                     Backend::Postgres => IDLE_LOOK_REPLICAS,
                 };
@@ -250,7 +254,7 @@ impl Service {
             let incident = match incidents.get(&m.channel) {
                 Some(known) => *known,
                 None => {
-                    let found = incidents::by_channel(self.store.db(), &m.channel)
+                    let found = incidents::by_channel(self.ctx.store.db(), &m.channel)
                         .await?
                         .map(|r| r.incident.id);
                     incidents.insert(m.channel.clone(), found);
@@ -278,8 +282,8 @@ impl Service {
         if ids.is_empty() {
             return Ok(());
         }
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         timeline::insert_many(&mut tx, &entries, now).await?;
         inbox::mark_all_processed(&mut tx, &ids, now).await?;
         inbox::forget_payloads(&mut tx, &outside).await?;
@@ -293,8 +297,8 @@ impl Service {
     /// Mark an inbox row done on its own; `forget`: keep only its dedupe key (it recorded
     /// nothing: not in an incident channel).
     async fn mark_done(&self, id: i64, forget: bool) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        inbox::mark_processed(&mut tx, id, self.clock.now(), None).await?;
+        let mut tx = self.ctx.store.begin().await?;
+        inbox::mark_processed(&mut tx, id, self.ctx.clock.now(), None).await?;
         if forget {
             inbox::forget_payloads(&mut tx, &[id]).await?;
         }
@@ -303,7 +307,7 @@ impl Service {
 
     /// Count a failed attempt of an inbox row; the attempts so far.
     async fn count_failure(&self, id: i64, error: &str) -> Result<i64, StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         let attempts = inbox::record_failure(&mut tx, id, error).await?;
         tx.commit().await?;
         Ok(attempts)
@@ -362,19 +366,25 @@ impl Service {
         let chain = format!("{:#}", failure.error());
         tracing::error!(reference = %reference, key = %row.dedupe_key, attempts, error = %chain,
             "event set aside; `warroom inbox --retry {}` replays it", row.id);
-        let notice = self.config.slack.status_channel.as_ref().map(|channel| {
-            let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
-            NewOutgoing {
-                destination: channel.clone(),
-                text: msg.text,
-                blocks: None,
-            }
-        });
+        let notice = self
+            .ctx
+            .config
+            .slack
+            .status_channel
+            .as_ref()
+            .map(|channel| {
+                let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
+                NewOutgoing {
+                    destination: OutboxDestination::channel(channel.clone()),
+                    text: msg.text,
+                    blocks: None,
+                }
+            });
         if let Err(e) = self.set_aside_row(row.id, &chain, notice.as_ref()).await {
             tracing::error!(error = %e, "cannot set the event aside; will try again");
             return Some(backoff(attempts));
         }
-        self.metrics.event_set_aside();
+        self.ctx.metrics.event_set_aside();
         if notice.is_some() {
             self.kick_timers();
         }
@@ -393,8 +403,8 @@ impl Service {
         error: &str,
         notice: Option<&NewOutgoing>,
     ) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.ctx.clock.now();
+        let mut tx = self.ctx.store.begin().await?;
         inbox::set_aside(&mut tx, id, error, now).await?;
         if let Some(notice) = notice {
             outbox::enqueue(&mut tx, notice, now).await?;
@@ -411,14 +421,27 @@ impl Service {
             .map_or("warroom could not finish this request", |c| c.0.as_str());
         let msg = render::internal_error(what, reference);
         let told = match inbound {
-            Inbound::Command(inv) => self.web.respond_ephemeral(&inv.response_url, &msg).await,
-            Inbound::Action(click) => self.web.respond_ephemeral(&click.response_url, &msg).await,
+            Inbound::Command(inv) => {
+                self.ctx
+                    .web
+                    .respond_ephemeral(&inv.response_url, &msg)
+                    .await
+            }
+            Inbound::Action(click) => {
+                self.ctx
+                    .web
+                    .respond_ephemeral(&click.response_url, &msg)
+                    .await
+            }
             Inbound::ViewSubmitted(form) => {
                 let channel = match self.form_channel(form).await {
                     Some(c) => c,
                     None => return,
                 };
-                self.web.post_ephemeral(&channel, &form.user, &msg).await
+                self.ctx
+                    .web
+                    .post_ephemeral(&channel, &form.user, &msg)
+                    .await
             }
             _ => return,
         };
@@ -428,7 +451,7 @@ impl Service {
     }
 
     async fn handle(&self, row: &InboxRow, inbound: Inbound) -> Result<Marked, Failure> {
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         if let Inbound::Command(inv) = inbound {
             let user = inv.user.clone();
             let done = self.execute_command(row, inv).await.map(|()| Marked::No);
@@ -444,7 +467,8 @@ impl Service {
         if let Inbound::ViewSubmitted(v) = inbound {
             return self.handle_submission(row, v).await.map(|()| Marked::No);
         }
-        let Some(record) = incidents::by_channel(self.store.db(), inbound.channel()).await? else {
+        let Some(record) = incidents::by_channel(self.ctx.store.db(), inbound.channel()).await?
+        else {
             return Ok(Marked::Outside); // not an incident channel: nothing to record
         };
         let id = record.incident.id;
@@ -477,7 +501,7 @@ impl Service {
                     thread_ts,
                     key_event: false,
                 };
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 timeline::insert(&mut tx, &entry, now).await?;
                 inbox::mark_processed(&mut tx, row.id, now, None).await?;
                 tx.commit().await?;
@@ -498,14 +522,14 @@ impl Service {
                     text: &text,
                     at,
                 };
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 timeline::edit_message(&mut tx, &edit, now).await?;
                 inbox::mark_processed(&mut tx, row.id, now, None).await?;
                 tx.commit().await?;
                 Ok(Marked::Already)
             }
             Inbound::MessageDeleted { channel, ts, at } => {
-                let mut tx = self.store.begin().await?;
+                let mut tx = self.ctx.store.begin().await?;
                 timeline::delete_message(&mut tx, id, &channel, &ts, at, now).await?;
                 inbox::mark_processed(&mut tx, row.id, now, None).await?;
                 tx.commit().await?;
@@ -539,9 +563,9 @@ impl Service {
         channel: &str,
         ts: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ctx.store.begin().await?;
         timeline::mark_key_event(&mut tx, channel, ts).await?;
-        inbox::mark_processed(&mut tx, row.id, self.clock.now(), None).await?;
+        inbox::mark_processed(&mut tx, row.id, self.ctx.clock.now(), None).await?;
         tx.commit().await
     }
 }

@@ -196,7 +196,7 @@ mod tests {
         };
         let (record, _) = incidents::create(&mut tx, &new, now).await.unwrap();
         let msg = outbox::NewOutgoing {
-            destination: "C1".into(),
+            destination: crate::domain::OutboxDestination::channel("C1"),
             text: "hello".into(),
             blocks: None,
         };

@@ -5,13 +5,15 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use crate::domain::OutboxDestination;
+
 use super::{fmt_time, parse_opt_time, parse_time, Db, StoreResult, Tx};
 
 /// A message waiting to be delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {
     pub id: i64,
-    pub destination: String,
+    pub destination: OutboxDestination,
     pub text: String,
     pub blocks: Option<String>,
     pub attempts: i64,
@@ -27,11 +29,20 @@ pub struct OutboxRow {
 /// A message to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewOutgoing {
-    /// A channel id, or a user id for a direct message.
-    pub destination: String,
+    /// A channel, or a person for a direct message.
+    pub destination: OutboxDestination,
     pub text: String,
     /// Block Kit JSON.
     pub blocks: Option<String>,
+}
+
+/// Whom to tell, privately, when Slack refuses a message for good.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The command's `response_url`.
+    pub response_url: String,
+    /// What to say before Slack's reason.
+    pub text: String,
 }
 
 /// Put a message in the outbox; it is delivered after the unit of work commits.
@@ -39,12 +50,11 @@ pub async fn enqueue(tx: &mut Tx, message: &NewOutgoing, now: DateTime<Utc>) -> 
     insert(tx, None, message, None, now).await
 }
 
-/// [`enqueue`], with whom to tell when Slack refuses the message for good: `refusal`'s
-/// destination is a command's response_url, its text what to say before Slack's reason.
+/// [`enqueue`], with whom to tell when Slack refuses the message for good.
 pub async fn enqueue_answerable(
     tx: &mut Tx,
     message: &NewOutgoing,
-    refusal: Option<&NewOutgoing>,
+    refusal: Option<&Refusal>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     insert(tx, None, message, refusal, now).await
@@ -64,7 +74,7 @@ async fn insert(
     tx: &mut Tx,
     timer_id: Option<i64>,
     message: &NewOutgoing,
-    refusal: Option<&NewOutgoing>,
+    refusal: Option<&Refusal>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     sqlx::query(
@@ -73,11 +83,11 @@ async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(timer_id)
-    .bind(&message.destination)
+    .bind(message.destination.as_str())
     .bind(&message.text)
     .bind(&message.blocks)
     .bind(fmt_time(now))
-    .bind(refusal.map(|r| r.destination.as_str()))
+    .bind(refusal.map(|r| r.response_url.as_str()))
     .bind(refusal.map(|r| r.text.as_str()))
     .execute(tx.conn())
     .await?;
@@ -101,7 +111,7 @@ pub async fn pending(db: Db<'_>, limit: i64) -> StoreResult<Vec<OutboxRow>> {
             let text: Option<String> = r.try_get(8)?;
             Ok(OutboxRow {
                 id: r.try_get(0)?,
-                destination: r.try_get(1)?,
+                destination: OutboxDestination::from_stored(r.try_get::<String, _>(1)?),
                 text: r.try_get(2)?,
                 blocks: r.try_get(3)?,
                 attempts: r.try_get(4)?,
@@ -199,7 +209,7 @@ mod tests {
 
     async fn a_row_keeps_the_time_its_first_post_began(store: Store) {
         let message = NewOutgoing {
-            destination: "C1".into(),
+            destination: OutboxDestination::channel("C1"),
             text: "hi".into(),
             blocks: None,
         };
@@ -230,14 +240,13 @@ mod tests {
 
     async fn a_refusal_is_kept_with_its_message(store: Store) {
         let notice = NewOutgoing {
-            destination: "C0INC".into(),
+            destination: OutboxDestination::channel("C0INC"),
             text: "severity SEV2 → SEV1".into(),
             blocks: None,
         };
-        let refusal = NewOutgoing {
-            destination: "https://hooks.example/response".into(),
+        let refusal = Refusal {
+            response_url: "https://hooks.example/response".into(),
             text: "the change is recorded, but its notice could not be posted".into(),
-            blocks: None,
         };
         let mut tx = store.begin().await.unwrap();
         enqueue_answerable(&mut tx, &notice, Some(&refusal), Utc::now())
@@ -245,10 +254,10 @@ mod tests {
             .unwrap();
         tx.commit().await.unwrap();
         let row = pending(store.db(), 10).await.unwrap().remove(0);
-        assert_eq!(row.destination, "C0INC");
+        assert_eq!(row.destination, OutboxDestination::channel("C0INC"));
         assert_eq!(
             row.refusal,
-            Some((refusal.destination.clone(), refusal.text.clone()))
+            Some((refusal.response_url.clone(), refusal.text.clone()))
         );
     }
 

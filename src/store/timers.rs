@@ -217,7 +217,7 @@ mod tests {
                 };
                 record_summary(&mut tx, timer.id, &summary).await.unwrap();
                 let hi = NewOutgoing {
-                    destination: "C1".into(),
+                    destination: crate::domain::OutboxDestination::channel("C1"),
                     text: "hi".into(),
                     blocks: None,
                 };

@@ -730,7 +730,7 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
         "the refused role is retried"
     );
     assert_eq!(world.inc_channels().len(), 2);
-    let m = &app.service.metrics;
+    let m = &app.service.ctx().metrics;
     assert_eq!(m.alarm_poll_failing("legacy", REGION), Some(true));
     assert_eq!(m.alarm_poll_failing("payments", REGION), Some(false));
     assert_eq!(m.alarm_poll_failing("", REGION), Some(false));
@@ -754,7 +754,10 @@ async fn alarms_in_other_accounts_are_read_through_assumed_roles_and_one_refused
     assert!(text.contains("account 222222222222"), "{text}");
     assert!(text.contains("legacy (SEV3)"), "{text}");
     assert_eq!(
-        app.service.metrics.alarm_poll_failing("legacy", REGION),
+        app.service
+            .ctx()
+            .metrics
+            .alarm_poll_failing("legacy", REGION),
         Some(false),
         "the recovered account is no longer reported failing"
     );

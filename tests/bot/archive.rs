@@ -172,7 +172,7 @@ async fn a_resolved_channel_is_announced_then_archived_once_across_a_restart(wor
     // dropped quietly: the status channel hears of no delivery problem.
     let mut tx = store.begin().await.unwrap();
     let late = warroom::store::outbox::NewOutgoing {
-        destination: ch.clone(),
+        destination: warroom::domain::OutboxDestination::channel(ch.clone()),
         text: "a late notice".into(),
         blocks: None,
     };

@@ -144,7 +144,7 @@ async fn start_bot_with(
 
 /// Wait until the bot has handled `n` queue messages of `kind` and the queue is empty.
 async fn wait_handled(app: &App, aws: &Aws, kind: &str, n: u64) {
-    let m = app.service.metrics.clone();
+    let m = app.service.ctx().metrics.clone();
     wait_until(
         DEADLINE,
         &format!("{n} {kind} queue messages handled"),
@@ -171,7 +171,7 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
     aws.send(&alarm_event("checkout-web-cpu", "ON_FIRE", Utc::now()))
         .await;
     wait_handled(&app, &aws, "malformed", 2).await;
-    assert_eq!(app.service.metrics.queue_messages_malformed(), 2);
+    assert_eq!(app.service.ctx().metrics.queue_messages_malformed(), 2);
     assert!(world.inc_channels().is_empty());
 
     aws.put_alarm("checkout-web-cpu", "CPU of the checkout fleet")
@@ -219,7 +219,7 @@ async fn an_alarm_from_the_queue_opens_a_war_room_with_the_poller_off() {
         1,
         "one first post"
     );
-    let metrics = app.service.metrics.render(None, Default::default());
+    let metrics = app.service.ctx().metrics.render(None, Default::default());
     assert!(
         metrics.contains("warroom_queue_messages_malformed_total 2"),
         "{metrics}"

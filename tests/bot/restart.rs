@@ -201,8 +201,61 @@ async fn a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated(worl
     );
 }
 
+async fn a_header_posted_just_before_a_crash_is_adopted_not_posted_again(world: World) {
+    // The crash window between the header's chat.postMessage and recording its ts: the
+    // header is in the channel, the incident says none was posted, and the declare is
+    // replayed. The replay must find that header and pin it, not post a second one.
+    let bot = world.start_bot().await;
+    let channel = world.declare(ALICE, "Header crash window").await;
+    let header = world.header(&channel);
+    bot.stop().await.unwrap();
+
+    sqlx::any::install_default_drivers();
+    let conn = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&world.db_url)
+        .await
+        .expect("a second connection");
+    sqlx::query("UPDATE incidents SET header_ts = NULL, header_pinned = 0 WHERE channel_id = $1")
+        .bind(&channel)
+        .execute(&conn)
+        .await
+        .unwrap();
+    let replayed = sqlx::query(
+        "UPDATE inbox SET processed_at = NULL WHERE id = (SELECT MAX(id) FROM inbox WHERE payload LIKE $1)",
+    )
+    .bind("%declare Header crash window%")
+    .execute(&conn)
+    .await
+    .unwrap();
+    assert_eq!(replayed.rows_affected(), 1, "the declare is in the inbox");
+    conn.close().await;
+
+    let _bot = world.start_bot().await;
+    let store = world.store().await;
+    let record = wait_until_some(
+        DEADLINE,
+        "the war room completed after the replay",
+        async || {
+            let r = incident_in(&store, &channel).await;
+            (r.header_ts.is_some() && r.header_pinned).then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(record.header_ts.as_deref(), Some(header.ts.as_str()));
+    let bot_user = world.emu.config().bot_user_id.clone();
+    let headers = world
+        .emu
+        .messages(&channel)
+        .into_iter()
+        .filter(|m| m.user == bot_user && m.text.contains("Header crash window"))
+        .count();
+    assert_eq!(headers, 1, "one header in the war room");
+}
+
 on_both_backends!(
     a_killed_bot_restarts_without_losing_or_duplicating_anything,
     a_declare_interrupted_mid_setup_resumes_on_restart,
     a_channel_the_bot_created_before_a_crash_is_adopted_not_duplicated,
+    a_header_posted_just_before_a_crash_is_adopted_not_posted_again,
 );

@@ -45,6 +45,7 @@ use self::frame::DisconnectReason;
 use self::session::{End, Event, Session};
 use super::inbound::{CommandInvocation, Inbound};
 use super::web::{Client, Outgoing, SlackError};
+use crate::backoff::Backoff;
 use crate::metrics::Metrics;
 
 /// Where received events go. Implemented by the service.
@@ -513,10 +514,10 @@ async fn replace(
 
 /// Exponential backoff with jitter: up to 0.5 s, 1 s, 2 s … 30 s, never under half of it.
 fn backoff(failures: u32) -> Duration {
-    let cap = Duration::from_millis(500)
-        .saturating_mul(1u32 << failures.saturating_sub(1).min(6))
-        .min(Duration::from_secs(30));
-    cap.mul_f64(rand::random_range(0.5..=1.0))
+    const BACKOFF: Backoff = Backoff::doubling(Duration::from_millis(500), Duration::from_secs(30));
+    BACKOFF
+        .delay(failures)
+        .mul_f64(rand::random_range(0.5..=1.0))
 }
 
 /// Sleep for `delay`; true if told to stop meanwhile.
