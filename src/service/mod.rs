@@ -27,6 +27,7 @@ mod timers;
 mod worker;
 
 pub use intake::Intake;
+pub use summary::ensure_summary_scheduled;
 
 use std::sync::Arc;
 
