@@ -13,6 +13,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::answer;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
@@ -252,7 +253,7 @@ impl Service {
         }
         let recorded = cancelled > 0 && timeline::insert(&mut tx, &entry, now).await?;
         if recorded {
-            if let Some(out) = self.notice_in(record, notice.clone()) {
+            if let Some(out) = answer::notice_in(record, notice.clone()) {
                 outbox::enqueue(&mut tx, &out, now).await?;
             }
         }
@@ -267,7 +268,8 @@ impl Service {
                 }
             }
         } else if !timeline::exists(self.ctx.store.db(), req.key).await? {
-            self.tell(
+            answer::tell(
+                &self.ctx,
                 req,
                 &render::problem("this channel is not going to be archived"),
             )

@@ -9,6 +9,7 @@
 
 use chrono::Duration;
 
+use super::answer;
 use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
@@ -84,7 +85,7 @@ impl Service {
             return Ok(()); // a replay: already posted and recorded
         }
         let Some(aws) = &self.ctx.aws else {
-            self.reply(
+            answer::reply(&self.ctx,
                 inv,
                 &render::problem(
                     "warroom has no AWS access configured: add a [diagnostics] section (or [alarms]) to its config and grant it deploy/iam-policy.json",

@@ -15,6 +15,7 @@
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
+use super::answer;
 use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
@@ -60,7 +61,8 @@ impl Service {
                         .chain(routes.routes.iter().map(|r| r.name.as_str()))
                         .collect();
                     // `problem` escapes the text.
-                    self.reply(
+                    answer::reply(
+                        &self.ctx,
                         inv,
                         &render::problem(&format!(
                             "there is no alarm route called {name}; the routes are: {}",
@@ -147,8 +149,12 @@ impl Service {
                     record.incident.id
                 ))
             })?;
-        self.reply(inv, &render::drill_started(&record, &route, ask.real_case))
-            .await;
+        answer::reply(
+            &self.ctx,
+            inv,
+            &render::drill_started(&record, &route, ask.real_case),
+        )
+        .await;
         Ok(())
     }
 

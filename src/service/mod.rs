@@ -7,6 +7,7 @@
 //! point is repaired by replaying the row.
 
 mod alarms;
+mod answer;
 mod archive;
 mod authorization;
 mod changes;

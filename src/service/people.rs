@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::anyhow;
 use chrono::Duration;
 
+use super::answer;
 use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
@@ -280,7 +281,7 @@ impl Service {
         ) {
             Ok(a) => a,
             Err(e) => {
-                self.reply(inv, &render::problem(&e.to_string())).await;
+                answer::reply(&self.ctx, inv, &render::problem(&e.to_string())).await;
                 return Ok(());
             }
         };

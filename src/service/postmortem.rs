@@ -3,6 +3,7 @@
 
 use anyhow::anyhow;
 
+use super::answer;
 use super::authorization::Actor;
 use super::nudges::Request;
 use super::worker::Failure;
@@ -42,7 +43,7 @@ impl Service {
         let mut tx = self.ctx.store.begin().await?;
         let (item, new) = actions::add(&mut tx, &new_action, now).await?;
         if new {
-            if let Some(notice) = self.notice_in(&record, render::action_added(&actor, &item)) {
+            if let Some(notice) = answer::notice_in(&record, render::action_added(&actor, &item)) {
                 outbox::enqueue(&mut tx, &notice, now).await?;
             }
         }
@@ -78,7 +79,7 @@ impl Service {
         let mut tx = self.ctx.store.begin().await?;
         let outcome = actions::close(&mut tx, &closing, now).await?;
         if let CloseOutcome::Closed(item) = &outcome {
-            if let Some(notice) = self.notice_in(&record, render::action_closed(&actor, item)) {
+            if let Some(notice) = answer::notice_in(&record, render::action_closed(&actor, item)) {
                 outbox::enqueue(&mut tx, &notice, now).await?;
             }
         }
@@ -86,10 +87,11 @@ impl Service {
         match outcome {
             CloseOutcome::Closed(_) => self.kick_timers(),
             CloseOutcome::AlreadyDone(item) => {
-                self.reply(inv, &render::action_already_done(&item)).await;
+                answer::reply(&self.ctx, inv, &render::action_already_done(&item)).await;
             }
             CloseOutcome::NotFound => {
-                self.reply(
+                answer::reply(
+                    &self.ctx,
                     inv,
                     &render::problem(&format!(
                         "incident {} has no action item {number}; /incident actions lists them",

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
+use super::answer;
 use super::nudges::Request;
 use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
@@ -152,7 +153,7 @@ impl Service {
         if let Some(case) = escalation::latest_case(self.ctx.store.db(), record.incident.id).await?
         {
             if case.is_open() {
-                self.tell(req, &render::case_already_open(&case)).await;
+                answer::tell(&self.ctx, req, &render::case_already_open(&case)).await;
                 return Ok(());
             }
         }
@@ -173,7 +174,7 @@ impl Service {
                 &event_reference(req.inbox_id),
                 &e,
             );
-            self.tell(req, &msg).await;
+            answer::tell(&self.ctx, req, &msg).await;
         }
         Ok(())
     }
@@ -235,7 +236,8 @@ impl Service {
             }
         }
         if self.support_api().is_none() {
-            self.tell(
+            answer::tell(
+                &self.ctx,
                 req,
                 &render::case_failed(
                     None,
@@ -251,7 +253,7 @@ impl Service {
             if existing.source_key != req.key
                 && (existing.is_open() || existing.status == "requested")
             {
-                self.tell(req, &render::case_already_open(&existing)).await;
+                answer::tell(&self.ctx, req, &render::case_already_open(&existing)).await;
                 return Ok(());
             }
         }
@@ -285,8 +287,7 @@ impl Service {
         form: CaseForm,
     ) -> Result<(), Failure> {
         if drill.dry_run.is_some() {
-            self.tell(req, &render::dry_run_already(record.incident.id))
-                .await;
+            answer::tell(&self.ctx, req, &render::dry_run_already(record.incident.id)).await;
             return Ok(());
         }
         let id = record.incident.id;
@@ -313,7 +314,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let notice = self.notice_in(record, render::case_dry_run(&req.actor, &case));
+        let notice = answer::notice_in(record, render::case_dry_run(&req.actor, &case));
         let mut tx = self.ctx.store.begin().await?;
         if drills::record_dry_run(&mut tx, id, &case, now).await?
             && timeline::insert(&mut tx, &entry, now).await?
@@ -435,7 +436,7 @@ impl Service {
                 tracing::warn!(incident = %case.incident_id, attempts, error = %e, "CreateCase failed; will retry");
                 if attempts == 1 {
                     if let Some(notice) =
-                        self.notice_in(&record, render::case_retrying(&aws_says(&e)))
+                        answer::notice_in(&record, render::case_retrying(&aws_says(&e)))
                     {
                         self.enqueue_alone(&notice).await?;
                     }
@@ -495,14 +496,14 @@ impl Service {
             .await?
             .filter(SupportCase::is_open)
         else {
-            self.tell(req, &render::no_case()).await;
+            answer::tell(&self.ctx, req, &render::no_case()).await;
             return Ok(());
         };
         if timeline::exists(self.ctx.store.db(), req.key).await? {
             return Ok(()); // sent and recorded before a crash
         }
         let (Some(aws), Some(case_id)) = (self.support_api(), case.case_id.as_deref()) else {
-            self.tell(req, &render::no_case()).await;
+            answer::tell(&self.ctx, req, &render::no_case()).await;
             return Ok(());
         };
         let send = aws.add_communication(
@@ -525,7 +526,7 @@ impl Service {
                 &event_reference(req.inbox_id),
                 &e,
             );
-            self.tell(req, &msg).await;
+            answer::tell(&self.ctx, req, &msg).await;
             return Ok(());
         }
         let now = self.ctx.clock.now();
@@ -540,7 +541,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let notice = self.notice_in(record, render::reply_sent(&req.actor, &case, text));
+        let notice = answer::notice_in(record, render::reply_sent(&req.actor, &case, text));
         // The reply as sent correspondence, its timeline entry and notice, and the inbox
         // row, at once.
         let mut tx = self.ctx.store.begin().await?;
@@ -568,7 +569,7 @@ impl Service {
             .await?
             .filter(|c| c.case_id.is_some())
         else {
-            self.tell(req, &render::no_case()).await;
+            answer::tell(&self.ctx, req, &render::no_case()).await;
             return Ok(());
         };
         let mut status = None;
@@ -592,7 +593,8 @@ impl Service {
             .map(|c| c.at)
             .max();
         let awaiting = facts.case.and_then(|c| c.awaiting_aws_since);
-        self.tell(
+        answer::tell(
+            &self.ctx,
             req,
             &render::case_status(
                 &case,
@@ -615,7 +617,7 @@ impl Service {
             .await?
             .filter(SupportCase::is_open)
         {
-            if let Some(notice) = self.notice_in(record, render::resolve_case_prompt(&case)) {
+            if let Some(notice) = answer::notice_in(record, render::resolve_case_prompt(&case)) {
                 self.enqueue_alone(&notice).await?;
                 self.kick_timers();
             }
@@ -635,7 +637,7 @@ impl Service {
             None => escalation::latest_case(self.ctx.store.db(), record.incident.id).await?,
         };
         let Some(case) = case.filter(|c| c.incident_id == record.incident.id) else {
-            self.tell(req, &render::no_case()).await;
+            answer::tell(&self.ctx, req, &render::no_case()).await;
             return Ok(());
         };
         let (Some(aws), Some(case_id), true) =
@@ -660,7 +662,7 @@ impl Service {
                     &event_reference(req.inbox_id),
                     &e,
                 );
-                self.tell(req, &msg).await;
+                answer::tell(&self.ctx, req, &msg).await;
                 return Ok(());
             }
         };
