@@ -13,7 +13,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::answer;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
@@ -253,7 +252,7 @@ impl Service {
         }
         let recorded = cancelled > 0 && timeline::insert(&mut tx, &entry, now).await?;
         if recorded {
-            if let Some(out) = answer::notice_in(record, notice.clone()) {
+            if let Some(out) = self.notice_in(record, notice.clone()) {
                 outbox::enqueue(&mut tx, &out, now).await?;
             }
         }
@@ -268,8 +267,7 @@ impl Service {
                 }
             }
         } else if !timeline::exists(self.ctx.store.db(), req.key).await? {
-            answer::tell(
-                &self.ctx,
+            self.tell(
                 req,
                 &render::problem("this channel is not going to be archived"),
             )

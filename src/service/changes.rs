@@ -9,7 +9,6 @@
 
 use chrono::Duration;
 
-use super::answer;
 use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
@@ -85,7 +84,7 @@ impl Service {
             return Ok(()); // a replay: already posted and recorded
         }
         let Some(aws) = &self.ctx.aws else {
-            answer::reply(&self.ctx,
+            self.reply(
                 inv,
                 &render::problem(
                     "warroom has no AWS access configured: add a [diagnostics] section (or [alarms]) to its config and grant it deploy/iam-policy.json",

@@ -7,7 +7,6 @@
 //! work: the step's who and when, a `checklist_step` key event keyed by the click, the inbox
 //! row processed; then the clicked message is redrawn with chat.update.
 
-use super::answer;
 use super::nudges::Request;
 use super::worker::Failure;
 use super::Service;
@@ -63,7 +62,7 @@ impl Service {
         let mut tx = self.ctx.store.begin().await?;
         if checklist::mark_queued(&mut tx, id).await? {
             for msg in render_checklist::checklist_messages(record, &items) {
-                if let Some(out) = answer::notice_in(record, msg) {
+                if let Some(out) = self.notice_in(record, msg) {
                     outbox::enqueue(&mut tx, &out, now).await?;
                 }
             }
@@ -95,14 +94,14 @@ impl Service {
             Ok(t) => t,
             Err(DomainError::NoChange(_)) => {
                 if let Some(step) = items.iter().find(|s| s.position == position) {
-                    answer::tell(&self.ctx, req, &render_checklist::already_done(step)).await;
+                    self.tell(req, &render_checklist::already_done(step)).await;
                 }
                 self.redraw_checklist(record, &items, position, message_ts)
                     .await;
                 return Ok(());
             }
             Err(e) => {
-                answer::tell(&self.ctx, req, &render::problem(&e.to_string())).await;
+                self.tell(req, &render::problem(&e.to_string())).await;
                 return Ok(());
             }
         };

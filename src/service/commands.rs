@@ -3,7 +3,6 @@
 
 use anyhow::anyhow;
 
-use super::answer;
 use super::authorization::Actor;
 use super::authorization::Ask;
 use super::worker::Failure;
@@ -46,7 +45,7 @@ impl Service {
         let cmd = match command::parse(&inv.text) {
             Ok(c) => c,
             Err(usage) => {
-                answer::reply(&self.ctx, &inv, &render::usage_error(&usage)).await;
+                self.reply(&inv, &render::usage_error(&usage)).await;
                 return Ok(());
             }
         };
@@ -68,7 +67,7 @@ impl Service {
                         Some(t) => Some(t),
                         None => {
                             let usage = self.unknown_type(name);
-                            answer::reply(&self.ctx, &inv, &render::usage_error(&usage)).await;
+                            self.reply(&inv, &render::usage_error(&usage)).await;
                             return Ok(());
                         }
                     },
@@ -124,6 +123,17 @@ impl Service {
             | Command::Stats { .. }
             | Command::Help
             | Command::Actions => Ok(()),
+        }
+    }
+
+    /// Tell the caller something, privately. Best effort: the command's effect stands.
+    pub(super) async fn reply(&self, inv: &CommandInvocation, msg: &Outgoing) {
+        // `warroom drill` records a command with nobody to answer: the CLI prints instead.
+        if inv.response_url.is_empty() {
+            return;
+        }
+        if let Err(e) = self.ctx.web.respond_ephemeral(&inv.response_url, msg).await {
+            tracing::warn!(error = %e, "could not reply to the caller");
         }
     }
 
@@ -188,7 +198,7 @@ impl Service {
                     record.incident.id
                 ))
             })?;
-        answer::reply(&self.ctx, inv, &render::declared_reply(&record)).await;
+        self.reply(inv, &render::declared_reply(&record)).await;
         Ok(())
     }
 
@@ -303,8 +313,7 @@ impl Service {
     ) -> Result<Option<IncidentRecord>, Failure> {
         let found = incidents::by_channel(self.ctx.store.db(), &inv.channel).await?;
         if found.is_none() {
-            answer::reply(
-                &self.ctx,
+            self.reply(
                 inv,
                 &render::problem(
                     "this command works inside an incident channel; run /incident list to find one",
@@ -334,7 +343,7 @@ impl Service {
         let applied = match record.incident.apply(&change, now) {
             Ok(a) => a,
             Err(e) => {
-                answer::reply(&self.ctx, inv, &render::problem(&e.to_string())).await;
+                self.reply(inv, &render::problem(&e.to_string())).await;
                 return Ok(());
             }
         };

@@ -15,7 +15,6 @@
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
-use super::answer;
 use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
@@ -61,8 +60,7 @@ impl Service {
                         .chain(routes.routes.iter().map(|r| r.name.as_str()))
                         .collect();
                     // `problem` escapes the text.
-                    answer::reply(
-                        &self.ctx,
+                    self.reply(
                         inv,
                         &render::problem(&format!(
                             "there is no alarm route called {name}; the routes are: {}",
@@ -149,12 +147,8 @@ impl Service {
                     record.incident.id
                 ))
             })?;
-        answer::reply(
-            &self.ctx,
-            inv,
-            &render::drill_started(&record, &route, ask.real_case),
-        )
-        .await;
+        self.reply(inv, &render::drill_started(&record, &route, ask.real_case))
+            .await;
         Ok(())
     }
 

@@ -7,7 +7,6 @@
 //! point is repaired by replaying the row.
 
 mod alarms;
-mod answer;
 mod archive;
 mod authorization;
 mod changes;

@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::answer;
 use super::worker::Failure;
 use super::Service;
 use crate::domain::escalation::{self as policy, Facts, NudgeKind, Policy};
@@ -297,7 +296,7 @@ impl Service {
             .clicked
             .zip(req.response_url)
             .map(|(prompt, url)| (url, render::answered_prompt(prompt, &notice)));
-        let notice = answer::notice_in(record, notice);
+        let notice = self.notice_in(record, notice);
         if self
             .record_answer(
                 record.incident.id,
@@ -342,5 +341,32 @@ impl Service {
         inbox::mark_processed(&mut tx, inbox_id, now, None).await?;
         tx.commit().await?;
         Ok(new)
+    }
+
+    /// A message for the incident's channel, for the outbox (none before the channel exists).
+    pub(super) fn notice_in(&self, record: &IncidentRecord, msg: Outgoing) -> Option<NewOutgoing> {
+        record.channel_id.as_ref().map(|c| NewOutgoing {
+            destination: OutboxDestination::channel(c.clone()),
+            text: msg.text,
+            blocks: msg.blocks.map(|b| b.to_string()),
+        })
+    }
+
+    /// Answer the requester privately: through the `response_url`, or for a form, in the
+    /// incident channel where only they see it.
+    pub(super) async fn tell(&self, req: &Request<'_>, msg: &Outgoing) {
+        let told = match (req.response_url, req.channel) {
+            (Some(url), _) => self.ctx.web.respond_ephemeral(url, msg).await,
+            (None, Some(channel)) => {
+                self.ctx
+                    .web
+                    .post_ephemeral(channel, req.actor.as_str(), msg)
+                    .await
+            }
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "could not answer the requester");
+        }
     }
 }

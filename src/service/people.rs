@@ -13,7 +13,6 @@ use std::collections::{HashMap, HashSet};
 use anyhow::anyhow;
 use chrono::Duration;
 
-use super::answer;
 use super::authorization::Actor;
 use super::worker::Failure;
 use super::Service;
@@ -281,7 +280,7 @@ impl Service {
         ) {
             Ok(a) => a,
             Err(e) => {
-                answer::reply(&self.ctx, inv, &render::problem(&e.to_string())).await;
+                self.reply(inv, &render::problem(&e.to_string())).await;
                 return Ok(());
             }
         };

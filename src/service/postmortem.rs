@@ -3,7 +3,6 @@
 
 use anyhow::anyhow;
 
-use super::answer;
 use super::authorization::Actor;
 use super::nudges::Request;
 use super::worker::Failure;
@@ -43,7 +42,7 @@ impl Service {
         let mut tx = self.ctx.store.begin().await?;
         let (item, new) = actions::add(&mut tx, &new_action, now).await?;
         if new {
-            if let Some(notice) = answer::notice_in(&record, render::action_added(&actor, &item)) {
+            if let Some(notice) = self.notice_in(&record, render::action_added(&actor, &item)) {
                 outbox::enqueue(&mut tx, &notice, now).await?;
             }
         }
@@ -79,7 +78,7 @@ impl Service {
         let mut tx = self.ctx.store.begin().await?;
         let outcome = actions::close(&mut tx, &closing, now).await?;
         if let CloseOutcome::Closed(item) = &outcome {
-            if let Some(notice) = answer::notice_in(&record, render::action_closed(&actor, item)) {
+            if let Some(notice) = self.notice_in(&record, render::action_closed(&actor, item)) {
                 outbox::enqueue(&mut tx, &notice, now).await?;
             }
         }
@@ -87,11 +86,10 @@ impl Service {
         match outcome {
             CloseOutcome::Closed(_) => self.kick_timers(),
             CloseOutcome::AlreadyDone(item) => {
-                answer::reply(&self.ctx, inv, &render::action_already_done(&item)).await;
+                self.reply(inv, &render::action_already_done(&item)).await;
             }
             CloseOutcome::NotFound => {
-                answer::reply(
-                    &self.ctx,
+                self.reply(
                     inv,
                     &render::problem(&format!(
                         "incident {} has no action item {number}; /incident actions lists them",

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 
-use super::answer;
 use super::nudges::Request;
 use super::worker::{event_reference, fresh_reference, internal_error, Failure};
 use super::Service;
@@ -153,7 +152,7 @@ impl Service {
         if let Some(case) = escalation::latest_case(self.ctx.store.db(), record.incident.id).await?
         {
             if case.is_open() {
-                answer::tell(&self.ctx, req, &render::case_already_open(&case)).await;
+                self.tell(req, &render::case_already_open(&case)).await;
                 return Ok(());
             }
         }
@@ -174,7 +173,7 @@ impl Service {
                 &event_reference(req.inbox_id),
                 &e,
             );
-            answer::tell(&self.ctx, req, &msg).await;
+            self.tell(req, &msg).await;
         }
         Ok(())
     }
@@ -236,8 +235,7 @@ impl Service {
             }
         }
         if self.support_api().is_none() {
-            answer::tell(
-                &self.ctx,
+            self.tell(
                 req,
                 &render::case_failed(
                     None,
@@ -253,7 +251,7 @@ impl Service {
             if existing.source_key != req.key
                 && (existing.is_open() || existing.status == "requested")
             {
-                answer::tell(&self.ctx, req, &render::case_already_open(&existing)).await;
+                self.tell(req, &render::case_already_open(&existing)).await;
                 return Ok(());
             }
         }
@@ -287,7 +285,8 @@ impl Service {
         form: CaseForm,
     ) -> Result<(), Failure> {
         if drill.dry_run.is_some() {
-            answer::tell(&self.ctx, req, &render::dry_run_already(record.incident.id)).await;
+            self.tell(req, &render::dry_run_already(record.incident.id))
+                .await;
             return Ok(());
         }
         let id = record.incident.id;
@@ -314,7 +313,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let notice = answer::notice_in(record, render::case_dry_run(&req.actor, &case));
+        let notice = self.notice_in(record, render::case_dry_run(&req.actor, &case));
         let mut tx = self.ctx.store.begin().await?;
         if drills::record_dry_run(&mut tx, id, &case, now).await?
             && timeline::insert(&mut tx, &entry, now).await?
@@ -436,7 +435,7 @@ impl Service {
                 tracing::warn!(incident = %case.incident_id, attempts, error = %e, "CreateCase failed; will retry");
                 if attempts == 1 {
                     if let Some(notice) =
-                        answer::notice_in(&record, render::case_retrying(&aws_says(&e)))
+                        self.notice_in(&record, render::case_retrying(&aws_says(&e)))
                     {
                         self.enqueue_alone(&notice).await?;
                     }
@@ -496,14 +495,14 @@ impl Service {
             .await?
             .filter(SupportCase::is_open)
         else {
-            answer::tell(&self.ctx, req, &render::no_case()).await;
+            self.tell(req, &render::no_case()).await;
             return Ok(());
         };
         if timeline::exists(self.ctx.store.db(), req.key).await? {
             return Ok(()); // sent and recorded before a crash
         }
         let (Some(aws), Some(case_id)) = (self.support_api(), case.case_id.as_deref()) else {
-            answer::tell(&self.ctx, req, &render::no_case()).await;
+            self.tell(req, &render::no_case()).await;
             return Ok(());
         };
         let send = aws.add_communication(
@@ -526,7 +525,7 @@ impl Service {
                 &event_reference(req.inbox_id),
                 &e,
             );
-            answer::tell(&self.ctx, req, &msg).await;
+            self.tell(req, &msg).await;
             return Ok(());
         }
         let now = self.ctx.clock.now();
@@ -541,7 +540,7 @@ impl Service {
             thread_ts: None,
             key_event: true,
         };
-        let notice = answer::notice_in(record, render::reply_sent(&req.actor, &case, text));
+        let notice = self.notice_in(record, render::reply_sent(&req.actor, &case, text));
         // The reply as sent correspondence, its timeline entry and notice, and the inbox
         // row, at once.
         let mut tx = self.ctx.store.begin().await?;
@@ -569,7 +568,7 @@ impl Service {
             .await?
             .filter(|c| c.case_id.is_some())
         else {
-            answer::tell(&self.ctx, req, &render::no_case()).await;
+            self.tell(req, &render::no_case()).await;
             return Ok(());
         };
         let mut status = None;
@@ -593,8 +592,7 @@ impl Service {
             .map(|c| c.at)
             .max();
         let awaiting = facts.case.and_then(|c| c.awaiting_aws_since);
-        answer::tell(
-            &self.ctx,
+        self.tell(
             req,
             &render::case_status(
                 &case,
@@ -617,7 +615,7 @@ impl Service {
             .await?
             .filter(SupportCase::is_open)
         {
-            if let Some(notice) = answer::notice_in(record, render::resolve_case_prompt(&case)) {
+            if let Some(notice) = self.notice_in(record, render::resolve_case_prompt(&case)) {
                 self.enqueue_alone(&notice).await?;
                 self.kick_timers();
             }
@@ -637,7 +635,7 @@ impl Service {
             None => escalation::latest_case(self.ctx.store.db(), record.incident.id).await?,
         };
         let Some(case) = case.filter(|c| c.incident_id == record.incident.id) else {
-            answer::tell(&self.ctx, req, &render::no_case()).await;
+            self.tell(req, &render::no_case()).await;
             return Ok(());
         };
         let (Some(aws), Some(case_id), true) =
@@ -662,7 +660,7 @@ impl Service {
                     &event_reference(req.inbox_id),
                     &e,
                 );
-                answer::tell(&self.ctx, req, &msg).await;
+                self.tell(req, &msg).await;
                 return Ok(());
             }
         };
