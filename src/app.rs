@@ -16,7 +16,7 @@ use crate::lease::{replica_id, Gate, LeaseLoop, Role};
 use crate::metrics::Metrics;
 use crate::ops::health::{OpsServer, OpsState};
 use crate::postmortem::Templates;
-use crate::service::{ensure_summary_scheduled, Intake, Service};
+use crate::service::{Intake, Service};
 use crate::slack::socket::{SocketMode, SocketOptions, SocketStatus};
 use crate::slack::web::{build_client, SlackError, SlackWeb};
 use crate::store::{Backend, Fence, InstanceLock, OpenOptions, Store};
@@ -180,7 +180,7 @@ impl App {
         if *roles.borrow() != Role::Follower {
             // Leading from the start (SQLite's one process, or a replica that found the
             // lease free): a failure to schedule stops the start, as it always did.
-            ensure_summary_scheduled(service.ctx()).await?;
+            service.ensure_summary_scheduled().await?;
             service.arm_all_nudges().await?;
         }
         let leader = tokio::spawn(lead_when_leading(service.clone(), roles, stop_rx));
@@ -334,7 +334,7 @@ async fn lead_when_leading(
                 if service.ctx().store.backend() == Backend::Postgres {
                     // What a new leader makes sure of first (a restart of one process did
                     // it at start). Failures are logged; the tasks run regardless.
-                    if let Err(e) = ensure_summary_scheduled(service.ctx()).await {
+                    if let Err(e) = service.ensure_summary_scheduled().await {
                         tracing::warn!(error = %format!("{e:#}"), "cannot schedule the next summary yet");
                     }
                     if let Err(e) = service.arm_all_nudges().await {

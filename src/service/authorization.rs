@@ -9,7 +9,7 @@
 use anyhow::anyhow;
 
 use super::worker::Failure;
-use super::{Ctx, Service};
+use super::Service;
 use crate::domain::authorization::{allowed, who_may, Action, Role, RoleSet};
 use crate::domain::privacy::Viewer;
 use crate::domain::IncidentRecord;
@@ -70,45 +70,50 @@ enum ReplyTo<'a> {
     Channel,
 }
 
-/// Who `user` is to private incidents, on a surface outside their channels: the one
-/// place that decides it (`domain::privacy` decides what they then see).
-/// `member_of`: the private incidents whose channel `user` is known to be in (from
-/// Slack's `conversations.members`, or the channel a command was run in).
-pub(crate) fn viewer(
-    ctx: &Ctx,
-    user: &str,
-    member_of: impl IntoIterator<Item = IncidentId>,
-) -> Viewer {
-    let private_viewer = ctx
-        .config
-        .incident
-        .private_viewers
-        .iter()
-        .any(|v| v.as_str() == user);
-    Viewer::person(private_viewer, member_of)
-}
+impl Service {
+    /// Who `user` is to private incidents, on a surface outside their channels: the one
+    /// place that decides it (`domain::privacy` decides what they then see).
+    /// `member_of`: the private incidents whose channel `user` is known to be in (from
+    /// Slack's `conversations.members`, or the channel a command was run in).
+    pub(crate) fn viewer(
+        &self,
+        user: &str,
+        member_of: impl IntoIterator<Item = IncidentId>,
+    ) -> Viewer {
+        let private_viewer = self
+            .ctx
+            .config
+            .incident
+            .private_viewers
+            .iter()
+            .any(|v| v.as_str() == user);
+        Viewer::person(private_viewer, member_of)
+    }
 
-/// [`viewer`] for App Home: membership of each private incident's channel
-/// among `records` asked of Slack (`conversations.members`). A channel Slack will not
-/// list (archived and gone, the bot removed, a failure) counts as not a member: the
-/// redacted line, never the details.
-pub(crate) async fn home_viewer(ctx: &Ctx, user: &str, records: &[&IncidentRecord]) -> Viewer {
-    let mut member_of = Vec::new();
-    if !viewer(ctx, user, []).sees_all_private() {
-        for r in records.iter().filter(|r| r.private) {
-            let Some(channel) = r.channel_id.as_deref() else {
-                continue;
-            };
-            match ctx.web.channel_members(channel).await {
-                Ok(members) if members.iter().any(|m| m == user) => member_of.push(r.incident.id),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(incident = %r.incident.id, error = %e, "cannot list a private channel's members; showing the redacted line")
+    /// [`Service::viewer`] for App Home: membership of each private incident's channel
+    /// among `records` asked of Slack (`conversations.members`). A channel Slack will not
+    /// list (archived and gone, the bot removed, a failure) counts as not a member: the
+    /// redacted line, never the details.
+    pub(crate) async fn home_viewer(&self, user: &str, records: &[&IncidentRecord]) -> Viewer {
+        let mut member_of = Vec::new();
+        if !self.viewer(user, []).sees_all_private() {
+            for r in records.iter().filter(|r| r.private) {
+                let Some(channel) = r.channel_id.as_deref() else {
+                    continue;
+                };
+                match self.ctx.web.channel_members(channel).await {
+                    Ok(members) if members.iter().any(|m| m == user) => {
+                        member_of.push(r.incident.id)
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(incident = %r.incident.id, error = %e, "cannot list a private channel's members; showing the redacted line")
+                    }
                 }
             }
         }
+        self.viewer(user, member_of)
     }
-    viewer(ctx, user, member_of)
 }
 
 impl Service {

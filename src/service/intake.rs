@@ -92,8 +92,7 @@ impl Service {
                 let aws_cases = overview::case_glances(self.ctx.store.db()).await?;
                 // Run inside an incident channel, the caller is one of its members.
                 let here = incidents::by_channel(self.ctx.store.db(), &inv.channel).await?;
-                let viewer =
-                    super::authorization::viewer(&self.ctx, &inv.user, here.map(|r| r.incident.id));
+                let viewer = self.viewer(&inv.user, here.map(|r| r.incident.id));
                 Ok(Some(render::incident_list(&render::Overview {
                     open: &open,
                     last_updates: &last_updates,

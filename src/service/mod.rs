@@ -27,7 +27,6 @@ mod timers;
 mod worker;
 
 pub use intake::Intake;
-pub use summary::ensure_summary_scheduled;
 
 use std::sync::Arc;
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::archive::{ARCHIVE, ARCHIVE_WARNING};
-use super::summary::{self, SUMMARY, WEEKLY_REPORT};
+use super::summary::{SUMMARY, WEEKLY_REPORT};
 use super::Service;
 use crate::backoff::Backoff;
 use crate::domain::OutboxDestination;
@@ -148,8 +148,8 @@ impl Service {
             let lag = self.ctx.clock.now() - timer.due_at;
             tracing::debug!(key = %timer.key, lag_ms = lag.num_milliseconds(), "timer due");
             let result = match timer.kind.as_str() {
-                SUMMARY => summary::fire_summary(&self.ctx, &timer).await,
-                WEEKLY_REPORT => summary::fire_weekly_report(&self.ctx, &timer).await,
+                SUMMARY => self.fire_summary(&timer).await,
+                WEEKLY_REPORT => self.fire_weekly_report(&timer).await,
                 NUDGE_TIMER => self.fire_nudge(&timer).await,
                 CASE_RETRY_TIMER => self.fire_case_retry(&timer).await,
                 ARCHIVE_WARNING => self.fire_archive_warning(&timer).await,

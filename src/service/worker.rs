@@ -462,9 +462,7 @@ impl Service {
             return self.handle_click(row, click).await.map(|()| Marked::No);
         }
         if let Inbound::AppHomeOpened { user, .. } = inbound {
-            return super::summary::publish_home(&self.ctx, &user)
-                .await
-                .map(|()| Marked::No);
+            return self.publish_home(&user).await.map(|()| Marked::No);
         }
         if let Inbound::ViewSubmitted(v) = inbound {
             return self.handle_submission(row, v).await.map(|()| Marked::No);
