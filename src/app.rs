@@ -180,8 +180,8 @@ impl App {
         if *roles.borrow() != Role::Follower {
             // Leading from the start (SQLite's one process, or a replica that found the
             // lease free): a failure to schedule stops the start, as it always did.
-            service.ensure_summary_scheduled().await?;
-            service.arm_all_nudges().await?;
+            crate::service::ensure_summary_scheduled(service.ctx()).await?;
+            crate::service::arm_all_nudges(service.ctx()).await?;
         }
         let leader = tokio::spawn(lead_when_leading(service.clone(), roles, stop_rx));
         Ok(App {
@@ -334,10 +334,10 @@ async fn lead_when_leading(
                 if service.ctx().store.backend() == Backend::Postgres {
                     // What a new leader makes sure of first (a restart of one process did
                     // it at start). Failures are logged; the tasks run regardless.
-                    if let Err(e) = service.ensure_summary_scheduled().await {
+                    if let Err(e) = crate::service::ensure_summary_scheduled(service.ctx()).await {
                         tracing::warn!(error = %format!("{e:#}"), "cannot schedule the next summary yet");
                     }
-                    if let Err(e) = service.arm_all_nudges().await {
+                    if let Err(e) = crate::service::arm_all_nudges(service.ctx()).await {
                         tracing::warn!(error = %format!("{e:#}"), "cannot arm the nudge clocks yet");
                     }
                 }

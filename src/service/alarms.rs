@@ -26,8 +26,8 @@ use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::worker::Failure;
-use super::Service;
+use super::failure::Failure;
+use super::{Ctx, Service};
 use crate::aws::{Aws, PollTarget};
 use crate::backoff::Backoff;
 use crate::domain::alarm::{Alarm, AlarmState};
@@ -68,12 +68,12 @@ impl Service {
                 return;
             }
             if polling {
-                self.poll_alarms(&aws, &mut failing).await;
+                poll_alarms(&self.ctx, &aws, &mut failing).await;
             }
-            if let Err(e) = self.decide_alarms().await {
+            if let Err(e) = decide_alarms(&self.ctx).await {
                 tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
             }
-            let next_retry = self.alarm_slack_work(&aws).await;
+            let next_retry = alarm_slack_work(&self.ctx, &aws).await;
             // Without polling, only a retry due or the queue consumer wakes the loop (the
             // Health re-checks of open incidents ride on the same minute).
             let mut wait = if polling {
@@ -93,530 +93,513 @@ impl Service {
             }
             tokio::select! {
                 _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
-                _ = self.alarms_kick.notified() => {}
+                _ = self.ctx.alarms_kick.notified() => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
+}
 
-    /// Step 1: record every new transition, in every region of warroom's own account and
-    /// of each `[[aws.accounts]]` entry. A target that fails (a role that cannot be assumed,
-    /// AccessDenied, a throttle) is reported once, tried again every round and reported
-    /// again when it recovers; the others go on. `failing` remembers which targets failed.
-    async fn poll_alarms(&self, aws: &Aws, failing: &mut HashSet<PollTarget>) {
-        for target in aws.poll_targets(&self.ctx.config.alarms.regions) {
-            let result = self.poll_region(aws, &target).await;
-            self.ctx.metrics.alarm_poll(
-                target.account.as_deref().unwrap_or_default(),
-                &target.region,
-                result.is_err(),
-            );
-            match result {
-                Ok(()) => {
-                    if failing.remove(&target) {
-                        tracing::info!(target = %target, "alarm polling works again");
-                    }
-                }
-                Err(e) => {
-                    let account = target.account.as_deref().unwrap_or("");
-                    if failing.insert(target.clone()) {
-                        tracing::warn!(account, region = %target.region, error = %format!("{e:#}"), "alarm poll failed; the other accounts and regions go on, this one is retried every round");
-                    } else {
-                        tracing::debug!(account, region = %target.region, error = %format!("{e:#}"), "alarm poll still failing");
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether any route matches on tags (an alarm's tags are then read before it is
-    /// recorded).
-    pub(super) fn routes_use_tags(&self) -> bool {
-        self.ctx
-            .config
-            .alarms
-            .routes
-            .routes
-            .iter()
-            .any(|r| !r.matcher.tags.is_empty())
-    }
-
-    /// Wake the alarm loop: a transition was recorded outside a poll.
-    pub(super) fn kick_alarms(&self) {
-        self.alarms_kick.notify_one();
-    }
-
-    async fn poll_region(&self, aws: &Aws, target: &PollTarget) -> anyhow::Result<()> {
-        let region = target.region.as_str();
-        let in_alarm = aws.alarms_in_alarm_at(target).await?;
-        let uses_tags = self.routes_use_tags();
-        let mut firing: HashSet<String> = HashSet::new();
-        let mut new = 0usize;
-        let known = alarms::known(self.ctx.store.db(), &transition_keys(&in_alarm)).await?;
-        let mut to_record = Vec::new();
-        for (mut alarm, known) in in_alarm.into_iter().zip(known) {
-            firing.insert(alarm.arn.clone());
-            if known {
-                continue;
-            }
-            if uses_tags {
-                // Without its tags the alarm could take the wrong route: leave it for the
-                // next round rather than guess. The other alarms go on.
-                match aws.tags(region, &alarm.arn).await {
-                    Ok(tags) => alarm.tags = tags,
-                    Err(e) => {
-                        tracing::warn!(alarm = %alarm.name, error = %e, "cannot read the alarm's tags; will retry");
-                        continue;
-                    }
-                }
-            }
-            to_record.push(alarm);
-        }
-        // Every new transition of the poll in one unit of work, before anything is decided.
-        let mut tx = self.ctx.store.begin().await?;
-        for alarm in &to_record {
-            if alarms::record(&mut tx, alarm, self.ctx.clock.now()).await? {
-                new += 1;
-            }
-        }
-        tx.commit().await?;
-        if new > 0 {
-            tracing::info!(region, new, "recorded alarm transitions");
-        }
-        // Alarms of open incidents that left ALARM: ask for their current state by name, in
-        // the account that polled them.
-        let mut names: Vec<String> = alarms::watched(self.ctx.store.db())
-            .await?
-            .into_iter()
-            .filter(|w| w.region == region && !firing.contains(&w.arn))
-            .filter(|w| aws.owns(target, &w.arn))
-            .map(|w| w.name)
-            .collect();
-        names.sort();
-        names.dedup();
-        if names.is_empty() {
-            return Ok(());
-        }
-        let left: Vec<Alarm> = aws
-            .alarms_named_at(target, &names)
-            .await?
-            .into_iter()
-            .filter(|a| a.state != AlarmState::Alarm)
-            .collect();
-        let known = alarms::known(self.ctx.store.db(), &transition_keys(&left)).await?;
-        let mut tx = self.ctx.store.begin().await?;
-        for (alarm, known) in left.iter().zip(known) {
-            if !known {
-                alarms::record(&mut tx, alarm, self.ctx.clock.now()).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Step 2: route and correlate every recorded transition, oldest first. Database only.
-    async fn decide_alarms(&self) -> anyhow::Result<()> {
-        loop {
-            let batch = alarms::undecided(self.ctx.store.db(), DECIDE_BATCH).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            for t in batch {
-                self.decide(&t).await?;
-            }
-        }
-    }
-
-    async fn decide(&self, t: &AlarmTransition) -> anyhow::Result<()> {
-        let now = self.ctx.clock.now();
-        let alarm = &t.alarm;
-        if alarm.state != AlarmState::Alarm {
-            match alarms::incident_watching(self.ctx.store.db(), &alarm.arn).await? {
-                Some(incident) => {
-                    let text = format!(
-                        "{} went to {} in {}: {}",
-                        alarm.name,
-                        alarm.state.as_str(),
-                        alarm.region,
-                        alarm.state_reason.as_deref().unwrap_or("no reason given")
-                    );
-                    // The link's state, a timeline entry and the decision, at once.
-                    let mut tx = self.ctx.store.begin().await?;
-                    alarms::set_link_state(&mut tx, incident, &alarm.arn, alarm.state).await?;
-                    alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmRecovered, &text, now)
-                        .await?;
-                    let decided = Decided {
-                        outcome: alarm_outcome::RECOVERED,
-                        route: None,
-                        incident: Some(incident),
-                        posted: false,
-                    };
-                    alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
-                    tx.commit().await?;
-                    tracing::info!(incident = %incident, alarm = %alarm.name, state = alarm.state.as_str(), "alarm recovered");
-                }
-                None => {
-                    self.decide_nothing(t, alarm_outcome::UNLINKED, None)
-                        .await?
-                }
-            }
-            return Ok(());
-        }
-        let route = self.ctx.config.alarms.routes.route(alarm);
-        if !route.opens_incident {
-            tracing::info!(alarm = %alarm.name, route = %route.name, "alarm on a route that opens no incident");
-            return Ok(self
-                .decide_nothing(t, alarm_outcome::IGNORED, Some(&route.name))
-                .await?);
-        }
-        let text = format!(
-            "{} went to ALARM in {}: {}",
-            alarm.name,
-            alarm.region,
-            alarm.state_reason.as_deref().unwrap_or("no reason given")
+/// Step 1: record every new transition, in every region of warroom's own account and
+/// of each `[[aws.accounts]]` entry. A target that fails (a role that cannot be assumed,
+/// AccessDenied, a throttle) is reported once, tried again every round and reported
+/// again when it recovers; the others go on. `failing` remembers which targets failed.
+async fn poll_alarms(ctx: &Ctx, aws: &Aws, failing: &mut HashSet<PollTarget>) {
+    for target in aws.poll_targets(&ctx.config.alarms.regions) {
+        let result = poll_region(ctx, aws, &target).await;
+        ctx.metrics.alarm_poll(
+            target.account.as_deref().unwrap_or_default(),
+            &target.region,
+            result.is_err(),
         );
-        let window = chrono::Duration::from_std(self.ctx.config.alarms.correlation_window)
-            .unwrap_or(chrono::Duration::MAX);
-        let links = alarms::open_links(self.ctx.store.db()).await?;
-        match correlate(
-            &alarm.arn,
-            &route.name,
-            alarm.state_updated_at,
-            window,
-            &links,
-        ) {
-            Decision::Join { incident, reason } => {
-                let outcome = match reason {
-                    JoinReason::SameAlarm => alarm_outcome::REPEAT,
-                    JoinReason::SameRoute => alarm_outcome::JOINED,
-                };
-                // The link, a timeline entry and the decision, at once.
-                let mut tx = self.ctx.store.begin().await?;
-                alarms::link(&mut tx, incident, alarm, &route.name).await?;
-                alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmFired, &text, now).await?;
+        match result {
+            Ok(()) => {
+                if failing.remove(&target) {
+                    tracing::info!(target = %target, "alarm polling works again");
+                }
+            }
+            Err(e) => {
+                let account = target.account.as_deref().unwrap_or("");
+                if failing.insert(target.clone()) {
+                    tracing::warn!(account, region = %target.region, error = %format!("{e:#}"), "alarm poll failed; the other accounts and regions go on, this one is retried every round");
+                } else {
+                    tracing::debug!(account, region = %target.region, error = %format!("{e:#}"), "alarm poll still failing");
+                }
+            }
+        }
+    }
+}
+
+/// Whether any route matches on tags (an alarm's tags are then read before it is
+/// recorded).
+pub(super) fn routes_use_tags(ctx: &Ctx) -> bool {
+    ctx.config
+        .alarms
+        .routes
+        .routes
+        .iter()
+        .any(|r| !r.matcher.tags.is_empty())
+}
+
+async fn poll_region(ctx: &Ctx, aws: &Aws, target: &PollTarget) -> anyhow::Result<()> {
+    let region = target.region.as_str();
+    let in_alarm = aws.alarms_in_alarm_at(target).await?;
+    let uses_tags = routes_use_tags(ctx);
+    let mut firing: HashSet<String> = HashSet::new();
+    let mut new = 0usize;
+    let known = alarms::known(ctx.store.db(), &transition_keys(&in_alarm)).await?;
+    let mut to_record = Vec::new();
+    for (mut alarm, known) in in_alarm.into_iter().zip(known) {
+        firing.insert(alarm.arn.clone());
+        if known {
+            continue;
+        }
+        if uses_tags {
+            // Without its tags the alarm could take the wrong route: leave it for the
+            // next round rather than guess. The other alarms go on.
+            match aws.tags(region, &alarm.arn).await {
+                Ok(tags) => alarm.tags = tags,
+                Err(e) => {
+                    tracing::warn!(alarm = %alarm.name, error = %e, "cannot read the alarm's tags; will retry");
+                    continue;
+                }
+            }
+        }
+        to_record.push(alarm);
+    }
+    // Every new transition of the poll in one unit of work, before anything is decided.
+    let mut tx = ctx.store.begin().await?;
+    for alarm in &to_record {
+        if alarms::record(&mut tx, alarm, ctx.clock.now()).await? {
+            new += 1;
+        }
+    }
+    tx.commit().await?;
+    if new > 0 {
+        tracing::info!(region, new, "recorded alarm transitions");
+    }
+    // Alarms of open incidents that left ALARM: ask for their current state by name, in
+    // the account that polled them.
+    let mut names: Vec<String> = alarms::watched(ctx.store.db())
+        .await?
+        .into_iter()
+        .filter(|w| w.region == region && !firing.contains(&w.arn))
+        .filter(|w| aws.owns(target, &w.arn))
+        .map(|w| w.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let left: Vec<Alarm> = aws
+        .alarms_named_at(target, &names)
+        .await?
+        .into_iter()
+        .filter(|a| a.state != AlarmState::Alarm)
+        .collect();
+    let known = alarms::known(ctx.store.db(), &transition_keys(&left)).await?;
+    let mut tx = ctx.store.begin().await?;
+    for (alarm, known) in left.iter().zip(known) {
+        if !known {
+            alarms::record(&mut tx, alarm, ctx.clock.now()).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Step 2: route and correlate every recorded transition, oldest first. Database only.
+async fn decide_alarms(ctx: &Ctx) -> anyhow::Result<()> {
+    loop {
+        let batch = alarms::undecided(ctx.store.db(), DECIDE_BATCH).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for t in batch {
+            decide(ctx, &t).await?;
+        }
+    }
+}
+
+async fn decide(ctx: &Ctx, t: &AlarmTransition) -> anyhow::Result<()> {
+    let now = ctx.clock.now();
+    let alarm = &t.alarm;
+    if alarm.state != AlarmState::Alarm {
+        match alarms::incident_watching(ctx.store.db(), &alarm.arn).await? {
+            Some(incident) => {
+                let text = format!(
+                    "{} went to {} in {}: {}",
+                    alarm.name,
+                    alarm.state.as_str(),
+                    alarm.region,
+                    alarm.state_reason.as_deref().unwrap_or("no reason given")
+                );
+                // The link's state, a timeline entry and the decision, at once.
+                let mut tx = ctx.store.begin().await?;
+                alarms::set_link_state(&mut tx, incident, &alarm.arn, alarm.state).await?;
+                alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmRecovered, &text, now)
+                    .await?;
                 let decided = Decided {
-                    outcome,
-                    route: Some(&route.name),
+                    outcome: alarm_outcome::RECOVERED,
+                    route: None,
                     incident: Some(incident),
                     posted: false,
                 };
                 alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
                 tx.commit().await?;
-                tracing::info!(incident = %incident, alarm = %alarm.name, outcome, "alarm joined an open incident");
+                tracing::info!(incident = %incident, alarm = %alarm.name, state = alarm.state.as_str(), "alarm recovered");
             }
-            Decision::Open => {
-                let bot = UserId::parse(&self.ctx.bot.user_id)
-                    .map_err(|e| anyhow!("the bot's own user id is unusable: {e}"))?;
-                let opened_at = alarm.state_updated_at.min(now);
-                let title = crate::slack::mrkdwn::truncate(&alarm.name, MAX_TITLE_CHARS);
-                let kind = route
-                    .incident_type
-                    .as_deref()
-                    .and_then(|name| self.ctx.config.incident.incident_type(name));
-                // A route whose type is private opens private incidents.
-                let private = kind.is_some_and(|t| t.private);
-                let new = NewIncident {
-                    private,
-                    source_key: format!(
-                        "alarm:{}@{}",
-                        alarm.arn,
-                        crate::store::format_time(alarm.state_updated_at)
-                    ),
-                    channel_name: if private {
-                        private_channel_name(opened_at)
-                    } else {
-                        channel_name(opened_at, &title)
-                    },
-                    title,
-                    severity: route.severity,
-                    declared_by: bot,
-                    opened_at,
-                };
-                let health = alarm
-                    .namespace
-                    .as_deref()
-                    .and_then(health_service)
-                    .map(|s| (s, alarm.region.as_str()));
-                // The incident, its link, its war-room steps row, the timeline entry and the
-                // decision, at once. The opening alarm's post is the first post, so the
-                // transition counts as posted once that is done.
-                let mut tx = self.ctx.store.begin().await?;
-                let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
-                let id = record.incident.id;
-                if let (true, Some(t)) = (created, kind) {
-                    self.give_type(&mut tx, &mut record, t).await?;
-                }
-                alarms::link(&mut tx, id, alarm, &route.name).await?;
-                alarms::add_alarm_incident(&mut tx, id, t.id, &route.name, health).await?;
-                incidents::clear_bot_lead(&mut tx, id).await?;
-                alarms::add_entry(&mut tx, id, t, EntryKind::AlarmFired, &text, now).await?;
-                let decided = Decided {
-                    outcome: alarm_outcome::OPENED,
-                    route: Some(&route.name),
-                    incident: Some(id),
-                    posted: false,
-                };
-                alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
-                tx.commit().await?;
-                tracing::info!(incident = %record.incident.id, alarm = %alarm.name, route = %route.name, "alarm opened an incident");
-            }
+            None => decide_nothing(ctx, t, alarm_outcome::UNLINKED, None).await?,
         }
-        Ok(())
+        return Ok(());
     }
-
-    /// Step 3: the Slack side of every alarm-opened incident that has some left. Returns
-    /// the earliest time an incident waiting on Slack should be tried again.
-    async fn alarm_slack_work(&self, aws: &Aws) -> Option<DateTime<Utc>> {
-        let work = match alarms::with_work(self.ctx.store.db()).await {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read alarm incidents");
-                return None;
-            }
-        };
-        let mut next: Option<DateTime<Utc>> = None;
-        for ai in work {
-            // Setting up a war room waits on Slack's rate limits; transitions recorded
-            // meanwhile (from the queue, mid-storm) are decided between war rooms, so each
-            // is on its incident's timeline in milliseconds, not after every room is open.
-            if let Err(e) = self.decide_alarms().await {
-                tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
-            }
-            let now = self.ctx.clock.now();
-            if let Some(at) = ai.retry_at.filter(|at| *at > now) {
-                next = Some(next.map_or(at, |n| n.min(at)));
-                continue;
-            }
-            match self.alarm_incident_steps(aws, &ai).await {
-                Ok(()) => {
-                    if ai.retry_at.is_some() {
-                        let _ = self
-                            .alarm_step(ai.incident_id, AlarmStep::RetryCleared)
-                            .await;
-                    }
-                }
-                Err(failure) => {
-                    let (delay, msg) = retry_delay(&failure, ai.attempts);
-                    tracing::warn!(incident = %ai.incident_id, error = %msg, retry_in = ?delay, "alarm incident not fully set up in Slack yet; will retry");
-                    let at = self.ctx.clock.now()
-                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
-                    if let Err(e) = self
-                        .alarm_step(ai.incident_id, AlarmStep::RetryAt(at, &msg))
-                        .await
-                    {
-                        tracing::error!(error = %e, "cannot record the retry");
-                    }
-                    next = Some(next.map_or(at, |n| n.min(at)));
-                }
-            }
-        }
-        next
+    let route = ctx.config.alarms.routes.route(alarm);
+    if !route.opens_incident {
+        tracing::info!(alarm = %alarm.name, route = %route.name, "alarm on a route that opens no incident");
+        return Ok(decide_nothing(ctx, t, alarm_outcome::IGNORED, Some(&route.name)).await?);
     }
-
-    /// War room, first post, what changed, graph, Health, then the posts still due. Each step is recorded,
-    /// so a failure or a crash resumes at the step that did not finish.
-    async fn alarm_incident_steps(&self, aws: &Aws, ai: &AlarmIncident) -> Result<(), Failure> {
-        let id = ai.incident_id;
-        let mut record = incidents::get(self.ctx.store.db(), id).await?;
-        let opening = alarms::transition(self.ctx.store.db(), ai.transition_id).await?;
-        let routes = &self.ctx.config.alarms.routes;
-        let route = routes.by_name(&ai.route).unwrap_or(&routes.default).clone();
-        let set_up = record.channel_id.is_some()
-            && record.members_invited
-            && record.header_ts.is_some()
-            && record.header_pinned;
-        if !set_up {
-            let bot = UserId::parse(&self.ctx.bot.user_id).map_err(|e| {
-                Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}"))
-            })?;
-            let extra = if record.members_invited {
-                Vec::new()
-            } else {
-                let mut extra = self.route_invitees(&route).await?;
-                extra.extend(self.type_invitees(&record).await?);
-                extra
+    let text = format!(
+        "{} went to ALARM in {}: {}",
+        alarm.name,
+        alarm.region,
+        alarm.state_reason.as_deref().unwrap_or("no reason given")
+    );
+    let window = chrono::Duration::from_std(ctx.config.alarms.correlation_window)
+        .unwrap_or(chrono::Duration::MAX);
+    let links = alarms::open_links(ctx.store.db()).await?;
+    match correlate(
+        &alarm.arn,
+        &route.name,
+        alarm.state_updated_at,
+        window,
+        &links,
+    ) {
+        Decision::Join { incident, reason } => {
+            let outcome = match reason {
+                JoinReason::SameAlarm => alarm_outcome::REPEAT,
+                JoinReason::SameRoute => alarm_outcome::JOINED,
             };
-            self.open_war_room(&mut record, &bot, &extra).await?;
-        }
-        let Some(channel) = record.channel_id.clone() else {
-            return Err(Failure::Transient(anyhow!(
-                "incident {id} has no channel yet"
-            )));
-        };
-        if ai.first_post_ts.is_none() {
-            // Posted only after the war room is set up: if it was not at the start of this
-            // attempt, no earlier one can have posted it.
-            let first = render::alarm_first_post(&opening.alarm, &route);
-            let ts = self.post_in_war_room(&channel, &first, set_up).await?;
-            let now = self.ctx.clock.now();
-            let mut tx = self.ctx.store.begin().await?;
-            alarms::set_first_post(&mut tx, id, &ts, now).await?;
+            // The link, a timeline entry and the decision, at once.
+            let mut tx = ctx.store.begin().await?;
+            alarms::link(&mut tx, incident, alarm, &route.name).await?;
+            alarms::add_entry(&mut tx, incident, t, EntryKind::AlarmFired, &text, now).await?;
+            let decided = Decided {
+                outcome,
+                route: Some(&route.name),
+                incident: Some(incident),
+                posted: false,
+            };
+            alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
             tx.commit().await?;
-            // From the poll that recorded the alarm: what responders waited for.
-            let took = (now - opening.recorded_at).to_std().unwrap_or_default();
-            self.ctx.metrics.alarm_war_room_opened(took);
+            tracing::info!(incident = %incident, alarm = %alarm.name, outcome, "alarm joined an open incident");
         }
-        if self.ctx.config.diagnostics.enabled {
-            self.alarm_changes(aws, id, &channel, &opening.alarm)
-                .await?;
-        }
-        if !ai.graph_done {
-            let graph = self.post_alarm_graph(aws, &channel, &opening.alarm).await?;
-            // The graph kept for the postmortem, and the step done, at once.
-            let mut tx = self.ctx.store.begin().await?;
-            graphs::keep(&mut tx, id, &graph).await?;
-            alarms::record_step(&mut tx, id, AlarmStep::GraphDone, self.ctx.clock.now()).await?;
+        Decision::Open => {
+            let bot = UserId::parse(&ctx.bot.user_id)
+                .map_err(|e| anyhow!("the bot's own user id is unusable: {e}"))?;
+            let opened_at = alarm.state_updated_at.min(now);
+            let title = crate::slack::mrkdwn::truncate(&alarm.name, MAX_TITLE_CHARS);
+            let kind = route
+                .incident_type
+                .as_deref()
+                .and_then(|name| ctx.config.incident.incident_type(name));
+            // A route whose type is private opens private incidents.
+            let private = kind.is_some_and(|t| t.private);
+            let new = NewIncident {
+                private,
+                source_key: format!(
+                    "alarm:{}@{}",
+                    alarm.arn,
+                    crate::store::format_time(alarm.state_updated_at)
+                ),
+                channel_name: if private {
+                    private_channel_name(opened_at)
+                } else {
+                    channel_name(opened_at, &title)
+                },
+                title,
+                severity: route.severity,
+                declared_by: bot,
+                opened_at,
+            };
+            let health = alarm
+                .namespace
+                .as_deref()
+                .and_then(health_service)
+                .map(|s| (s, alarm.region.as_str()));
+            // The incident, its link, its war-room steps row, the timeline entry and the
+            // decision, at once. The opening alarm's post is the first post, so the
+            // transition counts as posted once that is done.
+            let mut tx = ctx.store.begin().await?;
+            let (mut record, created) = incidents::create(&mut tx, &new, now).await?;
+            let id = record.incident.id;
+            if let (true, Some(t)) = (created, kind) {
+                super::checklist::give_type(&mut tx, &mut record, t).await?;
+            }
+            alarms::link(&mut tx, id, alarm, &route.name).await?;
+            alarms::add_alarm_incident(&mut tx, id, t.id, &route.name, health).await?;
+            incidents::clear_bot_lead(&mut tx, id).await?;
+            alarms::add_entry(&mut tx, id, t, EntryKind::AlarmFired, &text, now).await?;
+            let decided = Decided {
+                outcome: alarm_outcome::OPENED,
+                route: Some(&route.name),
+                incident: Some(id),
+                posted: false,
+            };
+            alarms::mark_decided(&mut tx, t.id, &decided, now).await?;
             tx.commit().await?;
+            tracing::info!(incident = %record.incident.id, alarm = %alarm.name, route = %route.name, "alarm opened an incident");
         }
-        self.alarm_health_check(aws, ai, &record, &channel).await?;
-        self.post_alarm_updates(id, &channel).await
     }
-
-    /// The route's responders and its user group's members, for the invitation. A user group
-    /// Slack refuses (deleted, wrong id) is logged and skipped: the war room opens anyway.
-    pub(super) async fn route_invitees(&self, route: &Route) -> Result<Vec<String>, Failure> {
-        self.invitees(&route.responders, route.usergroup.as_deref(), &route.name)
-            .await
-    }
-
-    /// Upload the metric graph, or say why there is none; what to keep for the postmortem
-    /// (the image, the Slack file, or the reason). Only a transient Slack failure stops
-    /// here (and is retried); AWS failures never hold the incident up.
-    async fn post_alarm_graph(
-        &self,
-        aws: &Aws,
-        channel: &str,
-        alarm: &Alarm,
-    ) -> Result<Graph, Failure> {
-        let mut kept = Graph {
-            alarm_name: alarm.name.clone(),
-            title: format!("{} around the breach", alarm.name),
-            png: None,
-            slack_file_id: None,
-            permalink: None,
-            unavailable: None,
-            posted_at: self.ctx.clock.now(),
-        };
-        let reason = match aws.alarm_graph(alarm, self.ctx.clock.now()).await {
-            Ok(Some(png)) => {
-                kept.png = Some(png.clone());
-                let upload = FileUpload {
-                    filename: format!("{}.png", file_stem(&alarm.name)),
-                    title: kept.title.clone(),
-                    content_type: "image/png",
-                    bytes: png,
-                    comment: render::alarm_graph_comment(alarm),
-                };
-                match self.ctx.web.upload_file(channel, &upload).await {
-                    Ok(file) => {
-                        kept.slack_file_id = Some(file.id);
-                        kept.permalink = file.permalink;
-                        None
-                    }
-                    Err(e) if e.is_transient() => return Err(e.into()),
-                    Err(e) => Some(format!(
-                        "Slack refused the upload ({})",
-                        e.code().unwrap_or("error")
-                    )),
-                }
-            }
-            Ok(None) => Some(
-                "the alarm has no single metric to draw (composite or metric math)".to_string(),
-            ),
-            Err(e) => {
-                tracing::warn!(alarm = %alarm.name, error = %e, "no graph for the alarm");
-                Some(e.to_string())
-            }
-        };
-        if let Some(reason) = reason {
-            self.ctx
-                .web
-                .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
-                .await?;
-            kept.unavailable = Some(reason);
-        }
-        kept.posted_at = self.ctx.clock.now();
-        Ok(kept)
-    }
-
-    /// Post the alarms that joined (in one message) and the recoveries (one each): each
-    /// queued in the outbox in the unit of work that marks it posted, so a crash cannot
-    /// post it twice (they are the last of an alarm's steps: the war room's order holds).
-    async fn post_alarm_updates(
-        &self,
-        id: crate::domain::IncidentId,
-        channel: &str,
-    ) -> Result<(), Failure> {
-        let pending = alarms::unposted(self.ctx.store.db(), id).await?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let (fired, recovered): (Vec<&AlarmTransition>, Vec<&AlarmTransition>) = pending
-            .iter()
-            .partition(|t| t.alarm.state == AlarmState::Alarm);
-        if !fired.is_empty() {
-            let alarms: Vec<&Alarm> = fired.iter().map(|t| &t.alarm).collect();
-            let repeats = fired
-                .iter()
-                .filter(|t| t.outcome.as_deref() == Some(alarm_outcome::REPEAT))
-                .count();
-            let ids: Vec<i64> = fired.iter().map(|t| t.id).collect();
-            self.queue_alarm_post(channel, render::alarms_joined(&alarms, repeats), &ids)
-                .await?;
-        }
-        for t in recovered {
-            self.queue_alarm_post(channel, render::alarm_recovered(&t.alarm), &[t.id])
-                .await?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
-impl Service {
-    /// A transition that needs nothing more (`ignored`, `unlinked`).
-    async fn decide_nothing(
-        &self,
-        t: &AlarmTransition,
-        outcome: &str,
-        route: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let decided = Decided {
-            outcome,
-            route,
-            incident: None,
-            posted: true,
+/// Step 3: the Slack side of every alarm-opened incident that has some left. Returns
+/// the earliest time an incident waiting on Slack should be tried again.
+async fn alarm_slack_work(ctx: &Ctx, aws: &Aws) -> Option<DateTime<Utc>> {
+    let work = match alarms::with_work(ctx.store.db()).await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read alarm incidents");
+            return None;
+        }
+    };
+    let mut next: Option<DateTime<Utc>> = None;
+    for ai in work {
+        // Setting up a war room waits on Slack's rate limits; transitions recorded
+        // meanwhile (from the queue, mid-storm) are decided between war rooms, so each
+        // is on its incident's timeline in milliseconds, not after every room is open.
+        if let Err(e) = decide_alarms(ctx).await {
+            tracing::error!(error = %format!("{e:#}"), "cannot decide alarm transitions; will retry");
+        }
+        let now = ctx.clock.now();
+        if let Some(at) = ai.retry_at.filter(|at| *at > now) {
+            next = Some(next.map_or(at, |n| n.min(at)));
+            continue;
+        }
+        match alarm_incident_steps(ctx, aws, &ai).await {
+            Ok(()) => {
+                if ai.retry_at.is_some() {
+                    let _ = alarm_step(ctx, ai.incident_id, AlarmStep::RetryCleared).await;
+                }
+            }
+            Err(failure) => {
+                let (delay, msg) = retry_delay(&failure, ai.attempts);
+                tracing::warn!(incident = %ai.incident_id, error = %msg, retry_in = ?delay, "alarm incident not fully set up in Slack yet; will retry");
+                let at = ctx.clock.now()
+                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
+                if let Err(e) = alarm_step(ctx, ai.incident_id, AlarmStep::RetryAt(at, &msg)).await
+                {
+                    tracing::error!(error = %e, "cannot record the retry");
+                }
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+    }
+    next
+}
+
+/// War room, first post, what changed, graph, Health, then the posts still due. Each step is recorded,
+/// so a failure or a crash resumes at the step that did not finish.
+async fn alarm_incident_steps(ctx: &Ctx, aws: &Aws, ai: &AlarmIncident) -> Result<(), Failure> {
+    let id = ai.incident_id;
+    let mut record = incidents::get(ctx.store.db(), id).await?;
+    let opening = alarms::transition(ctx.store.db(), ai.transition_id).await?;
+    let routes = &ctx.config.alarms.routes;
+    let route = routes.by_name(&ai.route).unwrap_or(&routes.default).clone();
+    let set_up = record.channel_id.is_some()
+        && record.members_invited
+        && record.header_ts.is_some()
+        && record.header_pinned;
+    if !set_up {
+        let bot = UserId::parse(&ctx.bot.user_id)
+            .map_err(|e| Failure::Permanent(anyhow!("the bot's own user id is unusable: {e}")))?;
+        let extra = if record.members_invited {
+            Vec::new()
+        } else {
+            let mut extra = route_invitees(ctx, &route).await?;
+            extra.extend(super::checklist::type_invitees(ctx, &record).await?);
+            extra
         };
-        let mut tx = self.ctx.store.begin().await?;
-        alarms::mark_decided(&mut tx, t.id, &decided, self.ctx.clock.now()).await?;
-        tx.commit().await
+        super::war_room::open_war_room(ctx, &mut record, &bot, &extra).await?;
     }
-
-    async fn alarm_step(
-        &self,
-        incident: crate::domain::IncidentId,
-        step: AlarmStep<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.ctx.store.begin().await?;
-        alarms::record_step(&mut tx, incident, step, self.ctx.clock.now()).await?;
-        tx.commit().await
-    }
-
-    /// Queue `msg` for `channel` and mark the transitions `ids` posted, at once.
-    async fn queue_alarm_post(
-        &self,
-        channel: &str,
-        msg: crate::slack::web::Outgoing,
-        ids: &[i64],
-    ) -> Result<(), StoreError> {
-        let now = self.ctx.clock.now();
-        let message = super::timers::to_outbox(OutboxDestination::channel(channel), msg);
-        let mut tx = self.ctx.store.begin().await?;
-        crate::store::outbox::enqueue(&mut tx, &message, now).await?;
-        alarms::mark_posted(&mut tx, ids, now).await?;
+    let Some(channel) = record.channel_id.clone() else {
+        return Err(Failure::Transient(anyhow!(
+            "incident {id} has no channel yet"
+        )));
+    };
+    if ai.first_post_ts.is_none() {
+        // Posted only after the war room is set up: if it was not at the start of this
+        // attempt, no earlier one can have posted it.
+        let first = render::alarm_first_post(&opening.alarm, &route);
+        let ts = super::announce::post_in_war_room(ctx, &channel, &first, set_up).await?;
+        let now = ctx.clock.now();
+        let mut tx = ctx.store.begin().await?;
+        alarms::set_first_post(&mut tx, id, &ts, now).await?;
         tx.commit().await?;
-        self.kick_timers();
-        Ok(())
+        // From the poll that recorded the alarm: what responders waited for.
+        let took = (now - opening.recorded_at).to_std().unwrap_or_default();
+        ctx.metrics.alarm_war_room_opened(took);
     }
+    if ctx.config.diagnostics.enabled {
+        super::changes::alarm_changes(ctx, aws, id, &channel, &opening.alarm).await?;
+    }
+    if !ai.graph_done {
+        let graph = post_alarm_graph(ctx, aws, &channel, &opening.alarm).await?;
+        // The graph kept for the postmortem, and the step done, at once.
+        let mut tx = ctx.store.begin().await?;
+        graphs::keep(&mut tx, id, &graph).await?;
+        alarms::record_step(&mut tx, id, AlarmStep::GraphDone, ctx.clock.now()).await?;
+        tx.commit().await?;
+    }
+    super::health::alarm_health_check(ctx, aws, ai, &record, &channel).await?;
+    post_alarm_updates(ctx, id, &channel).await
+}
+
+/// The route's responders and its user group's members, for the invitation. A user group
+/// Slack refuses (deleted, wrong id) is logged and skipped: the war room opens anyway.
+pub(super) async fn route_invitees(ctx: &Ctx, route: &Route) -> Result<Vec<String>, Failure> {
+    super::checklist::invitees(
+        ctx,
+        &route.responders,
+        route.usergroup.as_deref(),
+        &route.name,
+    )
+    .await
+}
+
+/// Upload the metric graph, or say why there is none; what to keep for the postmortem
+/// (the image, the Slack file, or the reason). Only a transient Slack failure stops
+/// here (and is retried); AWS failures never hold the incident up.
+async fn post_alarm_graph(
+    ctx: &Ctx,
+    aws: &Aws,
+    channel: &str,
+    alarm: &Alarm,
+) -> Result<Graph, Failure> {
+    let mut kept = Graph {
+        alarm_name: alarm.name.clone(),
+        title: format!("{} around the breach", alarm.name),
+        png: None,
+        slack_file_id: None,
+        permalink: None,
+        unavailable: None,
+        posted_at: ctx.clock.now(),
+    };
+    let reason = match aws.alarm_graph(alarm, ctx.clock.now()).await {
+        Ok(Some(png)) => {
+            kept.png = Some(png.clone());
+            let upload = FileUpload {
+                filename: format!("{}.png", file_stem(&alarm.name)),
+                title: kept.title.clone(),
+                content_type: "image/png",
+                bytes: png,
+                comment: render::alarm_graph_comment(alarm),
+            };
+            match ctx.web.upload_file(channel, &upload).await {
+                Ok(file) => {
+                    kept.slack_file_id = Some(file.id);
+                    kept.permalink = file.permalink;
+                    None
+                }
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => Some(format!(
+                    "Slack refused the upload ({})",
+                    e.code().unwrap_or("error")
+                )),
+            }
+        }
+        Ok(None) => {
+            Some("the alarm has no single metric to draw (composite or metric math)".to_string())
+        }
+        Err(e) => {
+            tracing::warn!(alarm = %alarm.name, error = %e, "no graph for the alarm");
+            Some(e.to_string())
+        }
+    };
+    if let Some(reason) = reason {
+        ctx.web
+            .post(channel, &render::alarm_graph_unavailable(alarm, &reason))
+            .await?;
+        kept.unavailable = Some(reason);
+    }
+    kept.posted_at = ctx.clock.now();
+    Ok(kept)
+}
+
+/// Post the alarms that joined (in one message) and the recoveries (one each): each
+/// queued in the outbox in the unit of work that marks it posted, so a crash cannot
+/// post it twice (they are the last of an alarm's steps: the war room's order holds).
+async fn post_alarm_updates(
+    ctx: &Ctx,
+    id: crate::domain::IncidentId,
+    channel: &str,
+) -> Result<(), Failure> {
+    let pending = alarms::unposted(ctx.store.db(), id).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (fired, recovered): (Vec<&AlarmTransition>, Vec<&AlarmTransition>) = pending
+        .iter()
+        .partition(|t| t.alarm.state == AlarmState::Alarm);
+    if !fired.is_empty() {
+        let alarms: Vec<&Alarm> = fired.iter().map(|t| &t.alarm).collect();
+        let repeats = fired
+            .iter()
+            .filter(|t| t.outcome.as_deref() == Some(alarm_outcome::REPEAT))
+            .count();
+        let ids: Vec<i64> = fired.iter().map(|t| t.id).collect();
+        queue_alarm_post(ctx, channel, render::alarms_joined(&alarms, repeats), &ids).await?;
+    }
+    for t in recovered {
+        queue_alarm_post(ctx, channel, render::alarm_recovered(&t.alarm), &[t.id]).await?;
+    }
+    Ok(())
+}
+
+/// A transition that needs nothing more (`ignored`, `unlinked`).
+async fn decide_nothing(
+    ctx: &Ctx,
+    t: &AlarmTransition,
+    outcome: &str,
+    route: Option<&str>,
+) -> Result<(), StoreError> {
+    let decided = Decided {
+        outcome,
+        route,
+        incident: None,
+        posted: true,
+    };
+    let mut tx = ctx.store.begin().await?;
+    alarms::mark_decided(&mut tx, t.id, &decided, ctx.clock.now()).await?;
+    tx.commit().await
+}
+
+async fn alarm_step(
+    ctx: &Ctx,
+    incident: crate::domain::IncidentId,
+    step: AlarmStep<'_>,
+) -> Result<(), StoreError> {
+    let mut tx = ctx.store.begin().await?;
+    alarms::record_step(&mut tx, incident, step, ctx.clock.now()).await?;
+    tx.commit().await
+}
+
+/// Queue `msg` for `channel` and mark the transitions `ids` posted, at once.
+async fn queue_alarm_post(
+    ctx: &Ctx,
+    channel: &str,
+    msg: crate::slack::web::Outgoing,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let message = super::announce::to_outbox(OutboxDestination::channel(channel), msg);
+    let mut tx = ctx.store.begin().await?;
+    crate::store::outbox::enqueue(&mut tx, &message, now).await?;
+    alarms::mark_posted(&mut tx, ids, now).await?;
+    tx.commit().await?;
+    ctx.kick_timers();
+    Ok(())
 }
 
 /// How long to wait after a failed Slack step, and what to record. A 429 waits exactly

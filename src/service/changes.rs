@@ -10,8 +10,8 @@
 use chrono::Duration;
 
 use super::authorization::Actor;
-use super::worker::Failure;
-use super::Service;
+use super::failure::Failure;
+use super::Ctx;
 use crate::aws::Aws;
 use crate::domain::alarm::Alarm;
 use crate::domain::changes::{
@@ -36,237 +36,234 @@ struct Target {
     alarm: Option<Alarm>,
 }
 
-impl Service {
-    /// The alarm war room's "What changed before the alarm", once per incident.
-    pub(super) async fn alarm_changes(
-        &self,
-        aws: &Aws,
-        incident: IncidentId,
-        channel: &str,
-        alarm: &Alarm,
-    ) -> Result<(), Failure> {
-        let key = changes::alarm_key(incident);
-        if timeline::exists(self.ctx.store.db(), &key).await? {
-            return Ok(());
-        }
-        let target = Target {
-            anchor: alarm.state_updated_at,
-            anchor_label: "the alarm".to_string(),
-            lookback: self.ctx.config.diagnostics.lookback,
-            regions: vec![alarm.region.clone()],
-            alarm: Some(alarm.clone()),
-        };
-        let report = self.look_up(aws, &target).await;
-        self.ctx
-            .web
-            .post(channel, &render_changes::changes_report(&report))
-            .await?;
-        let mut tx = self.ctx.store.begin().await?;
-        changes::record(&mut tx, incident, &key, None, &report, self.ctx.clock.now()).await?;
-        tx.commit().await?;
-        Ok(())
+/// The alarm war room's "What changed before the alarm", once per incident.
+pub(super) async fn alarm_changes(
+    ctx: &Ctx,
+    aws: &Aws,
+    incident: IncidentId,
+    channel: &str,
+    alarm: &Alarm,
+) -> Result<(), Failure> {
+    let key = changes::alarm_key(incident);
+    if timeline::exists(ctx.store.db(), &key).await? {
+        return Ok(());
     }
-
-    /// `/incident changes [lookback]`: the same look-up for the incident of this channel,
-    /// posted there for everyone and kept on the timeline.
-    pub(super) async fn changes_command(
-        &self,
-        row: &InboxRow,
-        inv: &CommandInvocation,
-        actor: Actor,
-        lookback: Option<Duration>,
-    ) -> Result<(), Failure> {
-        let Some(record) = self.incident_here(inv).await? else {
-            return Ok(());
-        };
-        let key = format!("changes:{}", row.dedupe_key);
-        if timeline::exists(self.ctx.store.db(), &key).await? {
-            return Ok(()); // a replay: already posted and recorded
-        }
-        let Some(aws) = &self.ctx.aws else {
-            self.reply(
-                inv,
-                &render::problem(
-                    "warroom has no AWS access configured: add a [diagnostics] section (or [alarms]) to its config and grant it deploy/iam-policy.json",
-                ),
-            )
-            .await;
-            return Ok(());
-        };
-        let Some(channel) = record.channel_id.clone() else {
-            return Err(Failure::Transient(anyhow::anyhow!(
-                "incident {} has no channel yet",
-                record.incident.id
-            )));
-        };
-        let target = self.command_target(aws, &record, lookback).await?;
-        let report = self.look_up(aws, &target).await;
-        // Kept and queued in one unit of work: posted once, even across a crash. A drill
-        // looks AWS up for real (read-only); the scheduler marks its post DRILL, like all
-        // posts in a drill's channel.
-        let post = render_changes::changes_report(&report);
-        let now = self.ctx.clock.now();
-        let mut tx = self.ctx.store.begin().await?;
-        let new = changes::record(
-            &mut tx,
-            record.incident.id,
-            &key,
-            Some(actor.as_str()),
-            &report,
-            now,
-        )
+    let target = Target {
+        anchor: alarm.state_updated_at,
+        anchor_label: "the alarm".to_string(),
+        lookback: ctx.config.diagnostics.lookback,
+        regions: vec![alarm.region.clone()],
+        alarm: Some(alarm.clone()),
+    };
+    let report = look_up(ctx, aws, &target).await;
+    ctx.web
+        .post(channel, &render_changes::changes_report(&report))
         .await?;
-        if new {
-            let refusal = Refusal {
-                response_url: inv.response_url.clone(),
-                text: "the report is recorded, but it could not be posted".to_string(),
-            };
-            let message = super::timers::to_outbox(OutboxDestination::channel(channel), post);
-            outbox::enqueue_answerable(&mut tx, &message, Some(&refusal), now).await?;
-        }
-        tx.commit().await?;
-        self.kick_timers();
-        Ok(())
-    }
+    let mut tx = ctx.store.begin().await?;
+    changes::record(&mut tx, incident, &key, None, &report, ctx.clock.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
 
-    /// Around the alarm that opened the incident, in its alarms' regions; or around the
-    /// declaration, in `[aws] region`.
-    async fn command_target(
-        &self,
-        aws: &Aws,
-        record: &IncidentRecord,
-        lookback: Option<Duration>,
-    ) -> Result<Target, Failure> {
-        let lookback = lookback.unwrap_or(self.ctx.config.diagnostics.lookback);
-        let transitions = alarms::of_incident(self.ctx.store.db(), record.incident.id).await?;
-        let opening = transitions
-            .iter()
-            .find(|t| t.alarm.state == crate::domain::alarm::AlarmState::Alarm);
-        let known = aws.change_regions();
-        let target = match opening {
-            Some(t) => {
-                let mut regions: Vec<String> = Vec::new();
-                for t in &transitions {
-                    if !regions.contains(&t.alarm.region) && known.contains(&t.alarm.region) {
-                        regions.push(t.alarm.region.clone());
-                    }
-                }
-                Target {
-                    anchor: t.alarm.state_updated_at,
-                    anchor_label: "the alarm".to_string(),
-                    lookback,
-                    regions,
-                    alarm: Some(t.alarm.clone()),
+/// `/incident changes [lookback]`: the same look-up for the incident of this channel,
+/// posted there for everyone and kept on the timeline.
+pub(super) async fn changes_command(
+    ctx: &Ctx,
+    row: &InboxRow,
+    inv: &CommandInvocation,
+    actor: Actor,
+    lookback: Option<Duration>,
+) -> Result<(), Failure> {
+    let Some(record) = super::answer::incident_here(ctx, inv).await? else {
+        return Ok(());
+    };
+    let key = format!("changes:{}", row.dedupe_key);
+    if timeline::exists(ctx.store.db(), &key).await? {
+        return Ok(()); // a replay: already posted and recorded
+    }
+    let Some(aws) = &ctx.aws else {
+        super::answer::reply(ctx,
+            inv,
+            &render::problem(
+                "warroom has no AWS access configured: add a [diagnostics] section (or [alarms]) to its config and grant it deploy/iam-policy.json",
+            ),
+        )
+        .await;
+        return Ok(());
+    };
+    let Some(channel) = record.channel_id.clone() else {
+        return Err(Failure::Transient(anyhow::anyhow!(
+            "incident {} has no channel yet",
+            record.incident.id
+        )));
+    };
+    let target = command_target(ctx, aws, &record, lookback).await?;
+    let report = look_up(ctx, aws, &target).await;
+    // Kept and queued in one unit of work: posted once, even across a crash. A drill
+    // looks AWS up for real (read-only); the scheduler marks its post DRILL, like all
+    // posts in a drill's channel.
+    let post = render_changes::changes_report(&report);
+    let now = ctx.clock.now();
+    let mut tx = ctx.store.begin().await?;
+    let new = changes::record(
+        &mut tx,
+        record.incident.id,
+        &key,
+        Some(actor.as_str()),
+        &report,
+        now,
+    )
+    .await?;
+    if new {
+        let refusal = Refusal {
+            response_url: inv.response_url.clone(),
+            text: "the report is recorded, but it could not be posted".to_string(),
+        };
+        let message = super::announce::to_outbox(OutboxDestination::channel(channel), post);
+        outbox::enqueue_answerable(&mut tx, &message, Some(&refusal), now).await?;
+    }
+    tx.commit().await?;
+    ctx.kick_timers();
+    Ok(())
+}
+
+/// Around the alarm that opened the incident, in its alarms' regions; or around the
+/// declaration, in `[aws] region`.
+async fn command_target(
+    ctx: &Ctx,
+    aws: &Aws,
+    record: &IncidentRecord,
+    lookback: Option<Duration>,
+) -> Result<Target, Failure> {
+    let lookback = lookback.unwrap_or(ctx.config.diagnostics.lookback);
+    let transitions = alarms::of_incident(ctx.store.db(), record.incident.id).await?;
+    let opening = transitions
+        .iter()
+        .find(|t| t.alarm.state == crate::domain::alarm::AlarmState::Alarm);
+    let known = aws.change_regions();
+    let target = match opening {
+        Some(t) => {
+            let mut regions: Vec<String> = Vec::new();
+            for t in &transitions {
+                if !regions.contains(&t.alarm.region) && known.contains(&t.alarm.region) {
+                    regions.push(t.alarm.region.clone());
                 }
             }
-            None => Target {
-                anchor: record.incident.opened_at,
-                anchor_label: "the incident was declared".to_string(),
+            Target {
+                anchor: t.alarm.state_updated_at,
+                anchor_label: "the alarm".to_string(),
                 lookback,
-                regions: vec![self.ctx.config.aws.region.clone()],
-                alarm: None,
-            },
-        };
-        Ok(target)
-    }
+                regions,
+                alarm: Some(t.alarm.clone()),
+            }
+        }
+        None => Target {
+            anchor: record.incident.opened_at,
+            anchor_label: "the incident was declared".to_string(),
+            lookback,
+            regions: vec![ctx.config.aws.region.clone()],
+            alarm: None,
+        },
+    };
+    Ok(target)
+}
 
-    /// Ask AWS and rank what it says. Each part that fails says why in the report.
-    async fn look_up(&self, aws: &Aws, t: &Target) -> ChangeReport {
-        let since = t.anchor - t.lookback;
-        let until = t.anchor;
-        let dimensions = t
-            .alarm
-            .as_ref()
-            .map(|a| a.dimensions.clone())
-            .unwrap_or_default();
-        let ignore = &self.ctx.config.diagnostics.ignore_events;
-        let mut regions = Vec::new();
-        for region in &t.regions {
-            let changes = match aws.write_events(region, since, until).await {
-                Ok(found) => Finding::Found(rank(
-                    &found.events,
-                    &dimensions,
-                    ignore,
-                    since,
-                    until,
-                    found.truncated,
-                )),
-                Err(e) => {
-                    tracing::warn!(region = %region, error = %e, "cannot look up CloudTrail changes");
-                    Finding::Failed(explain_failure(Source::Changes, e.code()))
-                }
-            };
-            regions.push(RegionChanges {
-                region: region.clone(),
-                changes,
-            });
-        }
-        let mut history = None;
-        // A listed account's alarm is read in that account ([[aws.accounts]]).
-        let alarm_target = t
-            .alarm
-            .as_ref()
-            .and_then(|a| aws.target_of(&a.region, &a.arn).map(|target| (a, target)));
-        let neighbours_target = match &t.alarm {
-            Some(_) => alarm_target.as_ref().map(|(_, target)| target.clone()),
-            None => t
-                .regions
-                .first()
-                .filter(|r| aws.watches_region(r))
-                .map(|r| crate::aws::PollTarget {
-                    account: None,
-                    region: r.clone(),
-                }),
+/// Ask AWS and rank what it says. Each part that fails says why in the report.
+async fn look_up(ctx: &Ctx, aws: &Aws, t: &Target) -> ChangeReport {
+    let since = t.anchor - t.lookback;
+    let until = t.anchor;
+    let dimensions = t
+        .alarm
+        .as_ref()
+        .map(|a| a.dimensions.clone())
+        .unwrap_or_default();
+    let ignore = &ctx.config.diagnostics.ignore_events;
+    let mut regions = Vec::new();
+    for region in &t.regions {
+        let changes = match aws.write_events(region, since, until).await {
+            Ok(found) => Finding::Found(rank(
+                &found.events,
+                &dimensions,
+                ignore,
+                since,
+                until,
+                found.truncated,
+            )),
+            Err(e) => {
+                tracing::warn!(region = %region, error = %e, "cannot look up CloudTrail changes");
+                Finding::Failed(explain_failure(Source::Changes, e.code()))
+            }
         };
-        if let Some((a, target)) = &alarm_target {
-            let window_end = a.state_updated_at + Duration::seconds(1);
-            history = Some(
-                match aws
-                    .alarm_history_at(
-                        target,
-                        &a.name,
-                        a.state_updated_at - HISTORY_WINDOW,
-                        window_end,
-                    )
-                    .await
-                {
-                    Ok(items) => Finding::Found(summarise_history(&items, a.state_updated_at)),
-                    Err(e) => {
-                        tracing::warn!(alarm = %a.name, error = %e, "cannot read the alarm's history");
-                        Finding::Failed(explain_failure(Source::History, e.code()))
-                    }
-                },
-            );
-        }
-        let neighbours = match neighbours_target {
-            Some(target) => Some(match aws.alarms_in_alarm_at(&target).await {
-                Ok(alarms) => {
-                    let own = t.alarm.as_ref().map(|a| a.arn.as_str());
-                    let mut names: Vec<String> = alarms
-                        .into_iter()
-                        .filter(|a| Some(a.arn.as_str()) != own)
-                        .map(|a| a.name)
-                        .collect();
-                    names.sort();
-                    names.dedup();
-                    Finding::Found(names)
-                }
-                Err(e) => {
-                    tracing::warn!(target = %target, error = %e, "cannot list the alarms in ALARM");
-                    Finding::Failed(explain_failure(Source::Neighbours, e.code()))
-                }
+        regions.push(RegionChanges {
+            region: region.clone(),
+            changes,
+        });
+    }
+    let mut history = None;
+    // A listed account's alarm is read in that account ([[aws.accounts]]).
+    let alarm_target = t
+        .alarm
+        .as_ref()
+        .and_then(|a| aws.target_of(&a.region, &a.arn).map(|target| (a, target)));
+    let neighbours_target = match &t.alarm {
+        Some(_) => alarm_target.as_ref().map(|(_, target)| target.clone()),
+        None => t
+            .regions
+            .first()
+            .filter(|r| aws.watches_region(r))
+            .map(|r| crate::aws::PollTarget {
+                account: None,
+                region: r.clone(),
             }),
-            None => None,
-        };
-        ChangeReport {
-            anchor: t.anchor,
-            anchor_label: t.anchor_label.clone(),
-            lookback_minutes: t.lookback.num_minutes(),
-            alarm_name: t.alarm.as_ref().map(|a| a.name.clone()),
-            regions,
-            history,
-            neighbours,
-            maybe_incomplete: self.ctx.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
-        }
+    };
+    if let Some((a, target)) = &alarm_target {
+        let window_end = a.state_updated_at + Duration::seconds(1);
+        history = Some(
+            match aws
+                .alarm_history_at(
+                    target,
+                    &a.name,
+                    a.state_updated_at - HISTORY_WINDOW,
+                    window_end,
+                )
+                .await
+            {
+                Ok(items) => Finding::Found(summarise_history(&items, a.state_updated_at)),
+                Err(e) => {
+                    tracing::warn!(alarm = %a.name, error = %e, "cannot read the alarm's history");
+                    Finding::Failed(explain_failure(Source::History, e.code()))
+                }
+            },
+        );
+    }
+    let neighbours = match neighbours_target {
+        Some(target) => Some(match aws.alarms_in_alarm_at(&target).await {
+            Ok(alarms) => {
+                let own = t.alarm.as_ref().map(|a| a.arn.as_str());
+                let mut names: Vec<String> = alarms
+                    .into_iter()
+                    .filter(|a| Some(a.arn.as_str()) != own)
+                    .map(|a| a.name)
+                    .collect();
+                names.sort();
+                names.dedup();
+                Finding::Found(names)
+            }
+            Err(e) => {
+                tracing::warn!(target = %target, error = %e, "cannot list the alarms in ALARM");
+                Finding::Failed(explain_failure(Source::Neighbours, e.code()))
+            }
+        }),
+        None => None,
+    };
+    ChangeReport {
+        anchor: t.anchor,
+        anchor_label: t.anchor_label.clone(),
+        lookback_minutes: t.lookback.num_minutes(),
+        alarm_name: t.alarm.as_ref().map(|a| a.name.clone()),
+        regions,
+        history,
+        neighbours,
+        maybe_incomplete: ctx.clock.now() - t.anchor < CLOUDTRAIL_DELAY,
     }
 }

@@ -7,6 +7,8 @@
 //! point is repaired by replaying the row.
 
 mod alarms;
+mod announce;
+mod answer;
 mod archive;
 mod authorization;
 mod changes;
@@ -15,6 +17,7 @@ mod commands;
 mod drills;
 mod escalation;
 mod events;
+mod failure;
 mod health;
 pub mod intake;
 mod nudges;
@@ -24,9 +27,12 @@ mod retention;
 mod summary;
 mod support;
 mod timers;
+mod war_room;
 mod worker;
 
 pub use intake::Intake;
+pub use nudges::arm_all_nudges;
+pub use summary::ensure_summary_scheduled;
 
 use std::sync::Arc;
 
@@ -39,9 +45,10 @@ use crate::postmortem::Templates;
 use crate::slack::web::{BotIdentity, SlackWeb};
 use crate::store::Store;
 
-/// What every handler reads: the store, Slack, the clock, the config and the clients. Shared
-/// and read-only (a handler composes store functions in a unit of work of its own); the
-/// feature modules take it as `&Ctx` (through [`Service::ctx`] in the long-running loops).
+/// What every handler reads: the store, Slack, the clock, the config and the clients, and
+/// what wakes the long-running loops. Shared and read-only (a handler composes store
+/// functions in a unit of work of its own): the feature modules are free functions over
+/// `&Ctx`, and the loops on [`Service`] lend it to them.
 pub struct Ctx {
     /// The database: units of work over per-table functions.
     pub store: Store,
@@ -61,13 +68,6 @@ pub struct Ctx {
     /// Open while this replica leads: AWS Support calls go through it (Slack's through the
     /// same gate inside [`SlackWeb`]).
     pub gate: Gate,
-}
-
-/// The handlers' context and what wakes the long-running loops (worker, scheduler,
-/// pollers), shared by the intake (Socket Mode callbacks) and those loops. Its fields are
-/// private: outside `service`, only [`Service::ctx`] (read-only) and the entry points.
-pub struct Service {
-    ctx: Ctx,
     /// Woken whenever something is recorded (here, or on PostgreSQL by any replica), so the
     /// worker does not poll.
     wake: Arc<Notify>,
@@ -75,12 +75,41 @@ pub struct Service {
     timers_kick: Notify,
     /// Woken when a case is opened, so its correspondence is polled at once.
     support_kick: Notify,
-    /// Whose names this process looked at, and when: spares the names cache a read for
-    /// every message (`service::people`).
-    names_seen: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
     /// Woken when the queue consumer recorded an alarm transition, so it is decided and
     /// its war room opened at once rather than at the next poll.
     alarms_kick: Notify,
+    /// Whose names this process looked at, and when: spares the names cache a read for
+    /// every message (`service::people`).
+    names_seen: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
+}
+
+impl Ctx {
+    /// Wake the scheduler now (after something was scheduled, or the clock moved).
+    pub fn kick_timers(&self) {
+        self.timers_kick.notify_one();
+    }
+
+    /// Wake the Support poller: a case was opened, poll its correspondence at once.
+    pub(crate) fn kick_support(&self) {
+        self.support_kick.notify_one();
+    }
+
+    /// Wake the alarm loop: the queue consumer recorded a transition.
+    pub(crate) fn kick_alarms(&self) {
+        self.alarms_kick.notify_one();
+    }
+
+    /// Wake the worker: something was recorded in the inbox.
+    pub(crate) fn wake_worker(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Owns the handlers' context and runs the long-running loops (worker, scheduler, pollers,
+/// queue consumer) over it; the intake (Socket Mode callbacks) shares it. Outside
+/// `service`, only [`Service::ctx`] (read-only) and the entry points.
+pub struct Service {
+    ctx: Ctx,
 }
 
 impl Service {
@@ -107,12 +136,12 @@ impl Service {
                 metrics,
                 aws,
                 gate,
+                wake: Arc::new(Notify::new()),
+                timers_kick: Notify::new(),
+                support_kick: Notify::new(),
+                alarms_kick: Notify::new(),
+                names_seen: std::sync::Mutex::default(),
             },
-            wake: Arc::new(Notify::new()),
-            timers_kick: Notify::new(),
-            support_kick: Notify::new(),
-            names_seen: std::sync::Mutex::default(),
-            alarms_kick: Notify::new(),
         })
     }
 
@@ -120,11 +149,14 @@ impl Service {
     pub fn ctx(&self) -> &Ctx {
         &self.ctx
     }
-}
 
-impl Service {
     /// What wakes the worker (given to the database's inbox listener on PostgreSQL).
     pub fn wake_handle(&self) -> Arc<Notify> {
-        self.wake.clone()
+        self.ctx.wake.clone()
+    }
+
+    /// Wake the scheduler now (after the clock was moved by hand).
+    pub fn kick_timers(&self) {
+        self.ctx.kick_timers();
     }
 }

@@ -10,28 +10,17 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::Service;
+use super::failure::{event_reference, Failure, ForCaller};
+use super::{Ctx, Service};
 use crate::backoff::Backoff;
 use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::render;
-use crate::slack::web::SlackError;
 use crate::store::inbox::{self, InboxRow};
 use crate::store::outbox::{self, NewOutgoing};
 use crate::store::timeline::{self, MessageEdit, NewEntry};
 use crate::store::{incidents, Backend, StoreError};
-
-/// Attempts before an event that keeps failing transiently is set aside. With [`backoff`],
-/// that is six to seven minutes of a failing Slack: long enough to ride out an outage
-/// without abandoning a declare half set up, short enough not to hold the queue for ever
-/// behind an event that cannot succeed.
-const MAX_ATTEMPTS: i64 = 60;
-
-/// Attempts before an event that hit a store error retrying is unlikely to fix (a
-/// constraint violation, a row that does not decode) is set aside: a second of the one
-/// worker's time, not minutes.
-const STUCK_ATTEMPTS: i64 = 3;
 
 /// How long the worker waits, once woken from idle, before it reads the inbox: a person
 /// does not notice 2 ms, and under load it turns one-event runs into runs of several.
@@ -62,116 +51,6 @@ enum Marked {
     Outside,
 }
 
-/// Why handling an event failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Failure {
-    /// Worth retrying for minutes (Slack 5xx/429/timeouts, a busy or full database).
-    #[error("{0:#}")]
-    Transient(anyhow::Error),
-    /// A store error retrying is unlikely to fix (a constraint violation, a row that does
-    /// not decode): a few quick attempts, then the event is set aside.
-    #[error("{0:#}")]
-    Stuck(anyhow::Error),
-    /// Retrying cannot help; the event is set aside at once.
-    #[error("{0:#}")]
-    Permanent(anyhow::Error),
-}
-
-impl Failure {
-    pub(crate) fn error(&self) -> &anyhow::Error {
-        match self {
-            Failure::Transient(e) | Failure::Stuck(e) | Failure::Permanent(e) => e,
-        }
-    }
-
-    /// This replica stopped leading while it handled the event: not the event's fault.
-    fn is_not_leader(&self) -> bool {
-        self.error()
-            .chain()
-            .any(|c| matches!(c.downcast_ref::<StoreError>(), Some(StoreError::NotLeader)))
-    }
-
-    /// Attempts before the event is set aside.
-    fn attempts_allowed(&self) -> i64 {
-        match self {
-            Failure::Transient(_) => MAX_ATTEMPTS,
-            Failure::Stuck(_) => STUCK_ATTEMPTS,
-            Failure::Permanent(_) => 1,
-        }
-    }
-
-    /// Say what this failure means to the person who asked, should the event be set aside
-    /// ("the postmortem draft could not be posted"); they are shown that and a reference,
-    /// never the error itself.
-    pub(crate) fn for_caller(self, what: impl Into<String>) -> Failure {
-        let note = ForCaller(what.into());
-        match self {
-            Failure::Transient(e) => Failure::Transient(e.context(note)),
-            Failure::Stuck(e) => Failure::Stuck(e.context(note)),
-            Failure::Permanent(e) => Failure::Permanent(e.context(note)),
-        }
-    }
-}
-
-/// What a failure means to the person who asked (see [`Failure::for_caller`]).
-#[derive(Debug)]
-struct ForCaller(String);
-
-impl std::fmt::Display for ForCaller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<SlackError> for Failure {
-    fn from(e: SlackError) -> Self {
-        if e.is_transient() {
-            Failure::Transient(e.into())
-        } else {
-            Failure::Permanent(e.into())
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        if e.is_transient() {
-            Failure::Transient(e.into())
-        } else {
-            Failure::Stuck(e.into())
-        }
-    }
-}
-
-/// The reference an event's failure is known by: to the person who asked, in the log, in
-/// the status channel's notice and in `warroom inbox --failed`.
-pub(crate) fn event_reference(inbox_id: i64) -> String {
-    format!("ev-{inbox_id}")
-}
-
-/// A failure that is not an event's (a notice Slack refused, an AWS call): logged under a
-/// fresh reference, which is what the person sees.
-pub(crate) fn fresh_reference() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    let code: String = (0..6)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect();
-    format!("ref-{code}")
-}
-
-/// Tell a person that something failed on warroom's side: `what` it means for them and a
-/// reference; the error's full chain goes to the log under the same reference.
-pub(crate) fn internal_error(
-    what: &str,
-    reference: &str,
-    error: &dyn std::fmt::Display,
-) -> crate::slack::web::Outgoing {
-    tracing::error!(reference, error = %error, "{what}");
-    crate::slack::render::internal_error(what, reference)
-}
-
 impl Service {
     /// Run until `shutdown` turns true; the event being handled is finished first.
     pub async fn run_worker(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
@@ -195,7 +74,7 @@ impl Service {
                     Backend::Postgres => IDLE_LOOK_REPLICAS,
                 };
                 tokio::select! {
-                    _ = self.wake.notified() => {}
+                    _ = self.ctx.wake.notified() => {}
                     _ = tokio::time::sleep(idle_look) => {}
                     _ = shutdown.changed() => {}
                 }
@@ -216,7 +95,7 @@ impl Service {
                     let run = message_run(&batch[next..]);
                     let len = run.len();
                     if len > 0 {
-                        match self.apply_messages(run).await {
+                        match apply_messages(&self.ctx, run).await {
                             Ok(()) => {
                                 next += len;
                                 continue;
@@ -230,7 +109,7 @@ impl Service {
                         }
                     }
                 }
-                if let Some(backoff) = self.process_row(&batch[next]).await {
+                if let Some(backoff) = process_row(&self.ctx, &batch[next]).await {
                     if wait_or_shutdown(&mut shutdown, backoff).await {
                         return;
                     }
@@ -240,334 +119,316 @@ impl Service {
             }
         }
     }
+}
 
-    /// Apply a run of consecutive message events in one transaction: their timeline entries
-    /// (for incident channels) and their inbox marks. All or nothing, so a crash leaves the
-    /// whole run pending and its replay is a no-op for what was already written.
-    async fn apply_messages(&self, run: Vec<(&InboxRow, Message)>) -> Result<(), StoreError> {
-        let mut incidents: HashMap<String, Option<IncidentId>> = HashMap::new();
-        let mut ids = Vec::with_capacity(run.len());
-        let mut outside = Vec::new();
-        let mut entries = Vec::with_capacity(run.len());
-        for (row, m) in run {
-            ids.push(row.id);
-            let incident = match incidents.get(&m.channel) {
-                Some(known) => *known,
-                None => {
-                    let found = incidents::by_channel(self.ctx.store.db(), &m.channel)
-                        .await?
-                        .map(|r| r.incident.id);
-                    incidents.insert(m.channel.clone(), found);
-                    found
-                }
+/// Apply a run of consecutive message events in one transaction: their timeline entries
+/// (for incident channels) and their inbox marks. All or nothing, so a crash leaves the
+/// whole run pending and its replay is a no-op for what was already written.
+async fn apply_messages(ctx: &Ctx, run: Vec<(&InboxRow, Message)>) -> Result<(), StoreError> {
+    let mut incidents: HashMap<String, Option<IncidentId>> = HashMap::new();
+    let mut ids = Vec::with_capacity(run.len());
+    let mut outside = Vec::new();
+    let mut entries = Vec::with_capacity(run.len());
+    for (row, m) in run {
+        ids.push(row.id);
+        let incident = match incidents.get(&m.channel) {
+            Some(known) => *known,
+            None => {
+                let found = incidents::by_channel(ctx.store.db(), &m.channel)
+                    .await?
+                    .map(|r| r.incident.id);
+                incidents.insert(m.channel.clone(), found);
+                found
+            }
+        };
+        // Not an incident channel: nothing to record, the row is only marked (and its
+        // payload forgotten once it is).
+        let Some(incident_id) = incident else {
+            outside.push(row.id);
+            continue;
+        };
+        entries.push(NewEntry {
+            incident_id,
+            dedupe_key: timeline::message_key(&m.channel, &m.ts),
+            kind: EntryKind::Message,
+            occurred_at: m.at,
+            actor: Some(m.user),
+            text: m.text,
+            slack_ts: Some(m.ts),
+            thread_ts: m.thread_ts,
+            key_event: false,
+        });
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = ctx.clock.now();
+    let mut tx = ctx.store.begin().await?;
+    timeline::insert_many(&mut tx, &entries, now).await?;
+    inbox::mark_all_processed(&mut tx, &ids, now).await?;
+    inbox::forget_payloads(&mut tx, &outside).await?;
+    tx.commit().await?;
+    // Who spoke in an incident channel, by name for the record (once a day a person).
+    let speakers: Vec<&str> = entries.iter().filter_map(|e| e.actor.as_deref()).collect();
+    super::people::learn_names(ctx, &speakers).await;
+    Ok(())
+}
+
+/// Mark an inbox row done on its own; `forget`: keep only its dedupe key (it recorded
+/// nothing: not in an incident channel).
+async fn mark_done(ctx: &Ctx, id: i64, forget: bool) -> Result<(), StoreError> {
+    let mut tx = ctx.store.begin().await?;
+    inbox::mark_processed(&mut tx, id, ctx.clock.now(), None).await?;
+    if forget {
+        inbox::forget_payloads(&mut tx, &[id]).await?;
+    }
+    tx.commit().await
+}
+
+/// Count a failed attempt of an inbox row; the attempts so far.
+async fn count_failure(ctx: &Ctx, id: i64, error: &str) -> Result<i64, StoreError> {
+    let mut tx = ctx.store.begin().await?;
+    let attempts = inbox::record_failure(&mut tx, id, error).await?;
+    tx.commit().await?;
+    Ok(attempts)
+}
+
+/// Handle one row; returns a backoff when it should be retried.
+async fn process_row(ctx: &Ctx, row: &InboxRow) -> Option<Duration> {
+    let inbound = serde_json::from_str::<Inbound>(&row.payload);
+    let result = match &inbound {
+        Ok(inbound) => handle(ctx, row, inbound.clone()).await,
+        Err(e) => Err(Failure::Permanent(anyhow::anyhow!(
+            "unreadable inbox payload: {e}"
+        ))),
+    };
+    let failure = match result {
+        // The store already marked it, in the transaction that applied it.
+        Ok(Marked::Already) => return None,
+        Ok(marked @ (Marked::No | Marked::Outside)) => {
+            let forget = matches!(marked, Marked::Outside);
+            if let Err(e) = mark_done(ctx, row.id, forget).await {
+                tracing::error!(error = %e, "cannot mark event processed");
+                return Some(Duration::from_millis(500));
+            }
+            return None;
+        }
+        Err(failure) => failure,
+    };
+    if failure.is_not_leader() {
+        // Deposed mid-event: the next leader applies it; nothing is counted against it.
+        return Some(Duration::from_millis(500));
+    }
+    let msg = format!("{:#}", failure.error());
+    let attempts = count_failure(ctx, row.id, &msg)
+        .await
+        .unwrap_or(row.attempts + 1);
+    if attempts < failure.attempts_allowed() {
+        tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
+        return Some(backoff(attempts));
+    }
+    set_aside(ctx, row, inbound.ok().as_ref(), &failure, attempts).await
+}
+
+/// Put an event that cannot be applied aside, kept with its error, so the queue moves
+/// on: it is counted, told once to the status channel (with the outbox, in the same
+/// transaction) and to whoever asked. `warroom inbox --retry` puts it back.
+async fn set_aside(
+    ctx: &Ctx,
+    row: &InboxRow,
+    inbound: Option<&Inbound>,
+    failure: &Failure,
+    attempts: i64,
+) -> Option<Duration> {
+    let reference = event_reference(row.id);
+    let chain = format!("{:#}", failure.error());
+    tracing::error!(reference = %reference, key = %row.dedupe_key, attempts, error = %chain,
+        "event set aside; `warroom inbox --retry {}` replays it", row.id);
+    let notice = ctx.config.slack.status_channel.as_ref().map(|channel| {
+        let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
+        NewOutgoing {
+            destination: OutboxDestination::channel(channel.clone()),
+            text: msg.text,
+            blocks: None,
+        }
+    });
+    if let Err(e) = set_aside_row(ctx, row.id, &chain, notice.as_ref()).await {
+        tracing::error!(error = %e, "cannot set the event aside; will try again");
+        return Some(backoff(attempts));
+    }
+    ctx.metrics.event_set_aside();
+    if notice.is_some() {
+        ctx.kick_timers();
+    }
+    if let Some(inbound) = inbound {
+        tell_caller_of_failure(ctx, inbound, failure, &reference).await;
+    }
+    None
+}
+
+/// The event out of the queue with its error, and the status channel's notice in the
+/// outbox, at once.
+async fn set_aside_row(
+    ctx: &Ctx,
+    id: i64,
+    error: &str,
+    notice: Option<&NewOutgoing>,
+) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let mut tx = ctx.store.begin().await?;
+    inbox::set_aside(&mut tx, id, error, now).await?;
+    if let Some(notice) = notice {
+        outbox::enqueue(&mut tx, notice, now).await?;
+    }
+    tx.commit().await
+}
+
+/// Tell the person behind a request that was set aside what it means for them, with
+/// its reference, and nothing of the error itself.
+async fn tell_caller_of_failure(ctx: &Ctx, inbound: &Inbound, failure: &Failure, reference: &str) {
+    let what = failure
+        .error()
+        .downcast_ref::<ForCaller>()
+        .map_or("warroom could not finish this request", |c| c.0.as_str());
+    let msg = render::internal_error(what, reference);
+    let told = match inbound {
+        Inbound::Command(inv) => ctx.web.respond_ephemeral(&inv.response_url, &msg).await,
+        Inbound::Action(click) => ctx.web.respond_ephemeral(&click.response_url, &msg).await,
+        Inbound::ViewSubmitted(form) => {
+            let channel = match super::authorization::form_channel(ctx, form).await {
+                Some(c) => c,
+                None => return,
             };
-            // Not an incident channel: nothing to record, the row is only marked (and its
-            // payload forgotten once it is).
-            let Some(incident_id) = incident else {
-                outside.push(row.id);
-                continue;
-            };
-            entries.push(NewEntry {
-                incident_id,
-                dedupe_key: timeline::message_key(&m.channel, &m.ts),
+            ctx.web.post_ephemeral(&channel, &form.user, &msg).await
+        }
+        _ => return,
+    };
+    if let Err(e) = told {
+        tracing::warn!(error = %e, "could not tell the caller their request was set aside");
+    }
+}
+
+async fn handle(ctx: &Ctx, row: &InboxRow, inbound: Inbound) -> Result<Marked, Failure> {
+    let now = ctx.clock.now();
+    if let Inbound::Command(inv) = inbound {
+        let user = inv.user.clone();
+        let done = super::commands::execute_command(ctx, row, inv)
+            .await
+            .map(|()| Marked::No);
+        super::people::learn_names(ctx, &[user]).await;
+        return done;
+    }
+    if let Inbound::Action(click) = inbound {
+        return super::escalation::handle_click(ctx, row, click)
+            .await
+            .map(|()| Marked::No);
+    }
+    if let Inbound::AppHomeOpened { user, .. } = inbound {
+        return super::summary::publish_home(ctx, &user)
+            .await
+            .map(|()| Marked::No);
+    }
+    if let Inbound::ViewSubmitted(v) = inbound {
+        return super::escalation::handle_submission(ctx, row, v)
+            .await
+            .map(|()| Marked::No);
+    }
+    let Some(record) = incidents::by_channel(ctx.store.db(), inbound.channel()).await? else {
+        return Ok(Marked::Outside); // not an incident channel: nothing to record
+    };
+    let id = record.incident.id;
+    match inbound {
+        Inbound::Command(_)
+        | Inbound::AppHomeOpened { .. }
+        | Inbound::Action(_)
+        | Inbound::ViewSubmitted(_) => Ok(Marked::No),
+        Inbound::MemberJoined { user, inviter, .. } => {
+            super::people::member_joined(ctx, row, &record, &user, inviter.as_deref()).await?;
+            Ok(Marked::Already)
+        }
+        Inbound::Message {
+            channel,
+            user,
+            ts,
+            thread_ts,
+            text,
+            at,
+        } => {
+            let entry = NewEntry {
+                incident_id: id,
+                dedupe_key: timeline::message_key(&channel, &ts),
                 kind: EntryKind::Message,
-                occurred_at: m.at,
-                actor: Some(m.user),
-                text: m.text,
-                slack_ts: Some(m.ts),
-                thread_ts: m.thread_ts,
-                key_event: false,
-            });
-        }
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let now = self.ctx.clock.now();
-        let mut tx = self.ctx.store.begin().await?;
-        timeline::insert_many(&mut tx, &entries, now).await?;
-        inbox::mark_all_processed(&mut tx, &ids, now).await?;
-        inbox::forget_payloads(&mut tx, &outside).await?;
-        tx.commit().await?;
-        // Who spoke in an incident channel, by name for the record (once a day a person).
-        let speakers: Vec<&str> = entries.iter().filter_map(|e| e.actor.as_deref()).collect();
-        self.learn_names(&speakers).await;
-        Ok(())
-    }
-
-    /// Mark an inbox row done on its own; `forget`: keep only its dedupe key (it recorded
-    /// nothing: not in an incident channel).
-    async fn mark_done(&self, id: i64, forget: bool) -> Result<(), StoreError> {
-        let mut tx = self.ctx.store.begin().await?;
-        inbox::mark_processed(&mut tx, id, self.ctx.clock.now(), None).await?;
-        if forget {
-            inbox::forget_payloads(&mut tx, &[id]).await?;
-        }
-        tx.commit().await
-    }
-
-    /// Count a failed attempt of an inbox row; the attempts so far.
-    async fn count_failure(&self, id: i64, error: &str) -> Result<i64, StoreError> {
-        let mut tx = self.ctx.store.begin().await?;
-        let attempts = inbox::record_failure(&mut tx, id, error).await?;
-        tx.commit().await?;
-        Ok(attempts)
-    }
-
-    /// Handle one row; returns a backoff when it should be retried.
-    async fn process_row(&self, row: &InboxRow) -> Option<Duration> {
-        let inbound = serde_json::from_str::<Inbound>(&row.payload);
-        let result = match &inbound {
-            Ok(inbound) => self.handle(row, inbound.clone()).await,
-            Err(e) => Err(Failure::Permanent(anyhow::anyhow!(
-                "unreadable inbox payload: {e}"
-            ))),
-        };
-        let failure = match result {
-            // The store already marked it, in the transaction that applied it.
-            Ok(Marked::Already) => return None,
-            Ok(marked @ (Marked::No | Marked::Outside)) => {
-                let forget = matches!(marked, Marked::Outside);
-                if let Err(e) = self.mark_done(row.id, forget).await {
-                    tracing::error!(error = %e, "cannot mark event processed");
-                    return Some(Duration::from_millis(500));
-                }
-                return None;
-            }
-            Err(failure) => failure,
-        };
-        if failure.is_not_leader() {
-            // Deposed mid-event: the next leader applies it; nothing is counted against it.
-            return Some(Duration::from_millis(500));
-        }
-        let msg = format!("{:#}", failure.error());
-        let attempts = self
-            .count_failure(row.id, &msg)
-            .await
-            .unwrap_or(row.attempts + 1);
-        if attempts < failure.attempts_allowed() {
-            tracing::warn!(key = %row.dedupe_key, error = %msg, attempts, "event failed; will retry");
-            return Some(backoff(attempts));
-        }
-        self.set_aside(row, inbound.ok().as_ref(), &failure, attempts)
-            .await
-    }
-
-    /// Put an event that cannot be applied aside, kept with its error, so the queue moves
-    /// on: it is counted, told once to the status channel (with the outbox, in the same
-    /// transaction) and to whoever asked. `warroom inbox --retry` puts it back.
-    async fn set_aside(
-        &self,
-        row: &InboxRow,
-        inbound: Option<&Inbound>,
-        failure: &Failure,
-        attempts: i64,
-    ) -> Option<Duration> {
-        let reference = event_reference(row.id);
-        let chain = format!("{:#}", failure.error());
-        tracing::error!(reference = %reference, key = %row.dedupe_key, attempts, error = %chain,
-            "event set aside; `warroom inbox --retry {}` replays it", row.id);
-        let notice = self
-            .ctx
-            .config
-            .slack
-            .status_channel
-            .as_ref()
-            .map(|channel| {
-                let msg = render::event_set_aside(row.id, &describe(inbound), &reference);
-                NewOutgoing {
-                    destination: OutboxDestination::channel(channel.clone()),
-                    text: msg.text,
-                    blocks: None,
-                }
-            });
-        if let Err(e) = self.set_aside_row(row.id, &chain, notice.as_ref()).await {
-            tracing::error!(error = %e, "cannot set the event aside; will try again");
-            return Some(backoff(attempts));
-        }
-        self.ctx.metrics.event_set_aside();
-        if notice.is_some() {
-            self.kick_timers();
-        }
-        if let Some(inbound) = inbound {
-            self.tell_caller_of_failure(inbound, failure, &reference)
-                .await;
-        }
-        None
-    }
-
-    /// The event out of the queue with its error, and the status channel's notice in the
-    /// outbox, at once.
-    async fn set_aside_row(
-        &self,
-        id: i64,
-        error: &str,
-        notice: Option<&NewOutgoing>,
-    ) -> Result<(), StoreError> {
-        let now = self.ctx.clock.now();
-        let mut tx = self.ctx.store.begin().await?;
-        inbox::set_aside(&mut tx, id, error, now).await?;
-        if let Some(notice) = notice {
-            outbox::enqueue(&mut tx, notice, now).await?;
-        }
-        tx.commit().await
-    }
-
-    /// Tell the person behind a request that was set aside what it means for them, with
-    /// its reference, and nothing of the error itself.
-    async fn tell_caller_of_failure(&self, inbound: &Inbound, failure: &Failure, reference: &str) {
-        let what = failure
-            .error()
-            .downcast_ref::<ForCaller>()
-            .map_or("warroom could not finish this request", |c| c.0.as_str());
-        let msg = render::internal_error(what, reference);
-        let told = match inbound {
-            Inbound::Command(inv) => {
-                self.ctx
-                    .web
-                    .respond_ephemeral(&inv.response_url, &msg)
-                    .await
-            }
-            Inbound::Action(click) => {
-                self.ctx
-                    .web
-                    .respond_ephemeral(&click.response_url, &msg)
-                    .await
-            }
-            Inbound::ViewSubmitted(form) => {
-                let channel = match self.form_channel(form).await {
-                    Some(c) => c,
-                    None => return,
-                };
-                self.ctx
-                    .web
-                    .post_ephemeral(&channel, &form.user, &msg)
-                    .await
-            }
-            _ => return,
-        };
-        if let Err(e) = told {
-            tracing::warn!(error = %e, "could not tell the caller their request was set aside");
-        }
-    }
-
-    async fn handle(&self, row: &InboxRow, inbound: Inbound) -> Result<Marked, Failure> {
-        let now = self.ctx.clock.now();
-        if let Inbound::Command(inv) = inbound {
-            let user = inv.user.clone();
-            let done = self.execute_command(row, inv).await.map(|()| Marked::No);
-            self.learn_names(&[user]).await;
-            return done;
-        }
-        if let Inbound::Action(click) = inbound {
-            return self.handle_click(row, click).await.map(|()| Marked::No);
-        }
-        if let Inbound::AppHomeOpened { user, .. } = inbound {
-            return self.publish_home(&user).await.map(|()| Marked::No);
-        }
-        if let Inbound::ViewSubmitted(v) = inbound {
-            return self.handle_submission(row, v).await.map(|()| Marked::No);
-        }
-        let Some(record) = incidents::by_channel(self.ctx.store.db(), inbound.channel()).await?
-        else {
-            return Ok(Marked::Outside); // not an incident channel: nothing to record
-        };
-        let id = record.incident.id;
-        match inbound {
-            Inbound::Command(_)
-            | Inbound::AppHomeOpened { .. }
-            | Inbound::Action(_)
-            | Inbound::ViewSubmitted(_) => Ok(Marked::No),
-            Inbound::MemberJoined { user, inviter, .. } => {
-                self.member_joined(row, &record, &user, inviter.as_deref())
-                    .await?;
-                Ok(Marked::Already)
-            }
-            Inbound::Message {
-                channel,
-                user,
-                ts,
+                occurred_at: at,
+                actor: Some(user),
+                text,
+                slack_ts: Some(ts),
                 thread_ts,
-                text,
+                key_event: false,
+            };
+            let mut tx = ctx.store.begin().await?;
+            timeline::insert(&mut tx, &entry, now).await?;
+            inbox::mark_processed(&mut tx, row.id, now, None).await?;
+            tx.commit().await?;
+            Ok(Marked::Already)
+        }
+        Inbound::MessageEdited {
+            channel,
+            ts,
+            user,
+            text,
+            at,
+        } => {
+            let edit = MessageEdit {
+                incident_id: id,
+                channel: &channel,
+                ts: &ts,
+                actor: user.as_deref(),
+                text: &text,
                 at,
-            } => {
-                let entry = NewEntry {
-                    incident_id: id,
-                    dedupe_key: timeline::message_key(&channel, &ts),
-                    kind: EntryKind::Message,
-                    occurred_at: at,
-                    actor: Some(user),
-                    text,
-                    slack_ts: Some(ts),
-                    thread_ts,
-                    key_event: false,
-                };
-                let mut tx = self.ctx.store.begin().await?;
-                timeline::insert(&mut tx, &entry, now).await?;
-                inbox::mark_processed(&mut tx, row.id, now, None).await?;
-                tx.commit().await?;
-                Ok(Marked::Already)
+            };
+            let mut tx = ctx.store.begin().await?;
+            timeline::edit_message(&mut tx, &edit, now).await?;
+            inbox::mark_processed(&mut tx, row.id, now, None).await?;
+            tx.commit().await?;
+            Ok(Marked::Already)
+        }
+        Inbound::MessageDeleted { channel, ts, at } => {
+            let mut tx = ctx.store.begin().await?;
+            timeline::delete_message(&mut tx, id, &channel, &ts, at, now).await?;
+            inbox::mark_processed(&mut tx, row.id, now, None).await?;
+            tx.commit().await?;
+            Ok(Marked::Already)
+        }
+        Inbound::Reaction {
+            channel,
+            ts,
+            reaction,
+            ..
+        } => {
+            if reaction == "pushpin" || reaction == "round_pushpin" {
+                mark_key_event(ctx, row, &channel, &ts).await?;
+                return Ok(Marked::Already);
             }
-            Inbound::MessageEdited {
-                channel,
-                ts,
-                user,
-                text,
-                at,
-            } => {
-                let edit = MessageEdit {
-                    incident_id: id,
-                    channel: &channel,
-                    ts: &ts,
-                    actor: user.as_deref(),
-                    text: &text,
-                    at,
-                };
-                let mut tx = self.ctx.store.begin().await?;
-                timeline::edit_message(&mut tx, &edit, now).await?;
-                inbox::mark_processed(&mut tx, row.id, now, None).await?;
-                tx.commit().await?;
-                Ok(Marked::Already)
-            }
-            Inbound::MessageDeleted { channel, ts, at } => {
-                let mut tx = self.ctx.store.begin().await?;
-                timeline::delete_message(&mut tx, id, &channel, &ts, at, now).await?;
-                inbox::mark_processed(&mut tx, row.id, now, None).await?;
-                tx.commit().await?;
-                Ok(Marked::Already)
-            }
-            Inbound::Reaction {
-                channel,
-                ts,
-                reaction,
-                ..
-            } => {
-                if reaction == "pushpin" || reaction == "round_pushpin" {
-                    self.mark_key_event(row, &channel, &ts).await?;
-                    return Ok(Marked::Already);
-                }
-                Ok(Marked::No)
-            }
-            Inbound::Pinned { channel, ts, .. } => {
-                self.mark_key_event(row, &channel, &ts).await?;
-                Ok(Marked::Already)
-            }
+            Ok(Marked::No)
+        }
+        Inbound::Pinned { channel, ts, .. } => {
+            mark_key_event(ctx, row, &channel, &ts).await?;
+            Ok(Marked::Already)
         }
     }
 }
 
-impl Service {
-    /// A pin or :pushpin: makes a message a key event; the row is marked with it.
-    async fn mark_key_event(
-        &self,
-        row: &InboxRow,
-        channel: &str,
-        ts: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.ctx.store.begin().await?;
-        timeline::mark_key_event(&mut tx, channel, ts).await?;
-        inbox::mark_processed(&mut tx, row.id, self.ctx.clock.now(), None).await?;
-        tx.commit().await
-    }
+/// A pin or :pushpin: makes a message a key event; the row is marked with it.
+async fn mark_key_event(
+    ctx: &Ctx,
+    row: &InboxRow,
+    channel: &str,
+    ts: &str,
+) -> Result<(), StoreError> {
+    let mut tx = ctx.store.begin().await?;
+    timeline::mark_key_event(&mut tx, channel, ts).await?;
+    inbox::mark_processed(&mut tx, row.id, ctx.clock.now(), None).await?;
+    tx.commit().await
 }
 
 /// Most message rows applied in one transaction. The intake waits for the one database
@@ -642,6 +503,7 @@ async fn wait_or_shutdown(shutdown: &mut watch::Receiver<bool>, d: Duration) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::failure::MAX_ATTEMPTS;
 
     fn row(id: i64, inbound: &Inbound) -> InboxRow {
         InboxRow {
