@@ -78,7 +78,7 @@ fn source(n: usize) -> PostmortemSource {
                 resolved_at: Some(resolved),
             },
             channel_name: "inc-20261120-rds".to_string(),
-            channel_id: Some("C1".to_string()),
+            channel_id: Some(warroom::domain::ChannelId::new("C1")),
             header_ts: None,
             header_pinned: true,
             members_invited: true,

@@ -283,6 +283,13 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let secrets = Secrets::from_env()?;
             let shutdown = app::shutdown_signal();
             let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
+            // Start-up is over: what it alone touched need not stay resident.
+            let released = crate::startup_pages::release();
+            tracing::debug!(
+                program_mib = released.program_bytes >> 20,
+                heap_trimmed = released.heap_trimmed,
+                "start-up pages handed back"
+            );
             app.run_until(shutdown).await?;
             tracing::info!("stopped");
             Ok(())

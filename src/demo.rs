@@ -108,7 +108,7 @@ pub async fn run(db: Option<PathBuf>) -> anyhow::Result<()> {
         AwsFake::start_with_clock(CloudWatchBackend::InMemory, Arc::new(clock.clone())).await?;
     let (mut config, secrets) = config_for_emulator(&emu, &db_url, &[BOB, CAROL])?;
     alarm_config(&mut config, &aws.endpoint_url())?;
-    config.slack.status_channel = Some(status.clone());
+    config.slack.status_channel = Some(crate::domain::ChannelId::new(status.clone()));
     let access = AwsAccess::Static {
         access_key_id: "demo".to_string(),
         secret_access_key: "demo".to_string(),

@@ -49,5 +49,6 @@ pub mod report;
 pub mod service;
 pub mod slack;
 pub mod slack_emulator;
+pub mod startup_pages;
 pub mod store;
 pub mod tls;

@@ -23,7 +23,15 @@ use std::path::{Path, PathBuf};
 /// never of a higher one. Same-layer imports are allowed as long as they make no circle.
 const LAYERS: &[&[&str]] = &[
     // The pure core and process-wide leaves.
-    &["domain", "clock", "backoff", "tls", "metrics", "pg_cluster"],
+    &[
+        "domain",
+        "clock",
+        "backoff",
+        "tls",
+        "metrics",
+        "pg_cluster",
+        "startup_pages",
+    ],
     // The operator contract, parsed into domain types.
     &["config"],
     // Adapters: the database, Slack, AWS, the lease; the local Slack for tests and demo.

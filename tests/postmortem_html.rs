@@ -89,7 +89,7 @@ fn source(say: impl Fn(usize) -> String) -> PostmortemSource {
                 resolved_at: Some(t(90)),
             },
             channel_name: "inc-20261121-hostile".to_string(),
-            channel_id: Some("C1".to_string()),
+            channel_id: Some(warroom::domain::ChannelId::new("C1")),
             header_ts: None,
             header_pinned: true,
             members_invited: true,

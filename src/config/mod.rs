@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::domain::incident_type::{IncidentType, Step};
 use crate::domain::support::SupportSeverity;
-use crate::domain::{Severity, UserId};
+use crate::domain::{ChannelId, Severity, UserId};
 
 mod alarms;
 mod aws;

@@ -15,7 +15,7 @@ pub struct SlackConfig {
     /// Receive periodic summaries by DM.
     pub managers: Vec<UserId>,
     /// Stakeholder updates and summaries go here.
-    pub status_channel: Option<String>,
+    pub status_channel: Option<ChannelId>,
     /// Space Web API calls by Slack's published per-method tiers, and `chat.postMessage` at
     /// one per second per channel, before Slack has to say 429. On by default; the
     /// emulator-backed demo and tests turn it off to run at full speed.
@@ -128,7 +128,7 @@ pub(super) fn slack_config(
         responders,
         incident_leads: raw.incident_leads,
         managers,
-        status_channel: raw.status_channel,
+        status_channel: raw.status_channel.map(ChannelId::new),
         proactive_rate_limits: raw
             .proactive_rate_limits
             .unwrap_or(defaults.proactive_rate_limits),

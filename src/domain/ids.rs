@@ -98,7 +98,12 @@ impl fmt::Display for UserId {
 }
 
 /// A Slack conversation id (`C…` public, `G…`/`C…` private, `D…` a DM), as Slack gave it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Read as text through `Deref` (rendering, storing, logging); made only on purpose, with
+/// [`ChannelId::new`], so a ts or a user id cannot be passed where a channel goes.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ChannelId(String);
 
 impl ChannelId {
@@ -113,6 +118,19 @@ impl ChannelId {
     }
 }
 
+impl std::ops::Deref for ChannelId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<ChannelId> for String {
+    fn from(c: ChannelId) -> String {
+        c.0
+    }
+}
+
 impl fmt::Display for ChannelId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -120,7 +138,11 @@ impl fmt::Display for ChannelId {
 }
 
 /// A message's timestamp (`1700000000.000100`): Slack's id of a message in its channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Read as text through `Deref`, made only with [`Ts::new`] (as [`ChannelId`]).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Ts(String);
 
 impl Ts {
@@ -131,6 +153,19 @@ impl Ts {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::ops::Deref for Ts {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Ts> for String {
+    fn from(t: Ts) -> String {
+        t.0
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 pub use super::ids::IncidentId;
-use super::ids::UserId;
+use super::ids::{ChannelId, Ts, UserId};
 use super::severity::Severity;
 use super::status::Status;
 use super::timeline::EntryKind;
@@ -31,9 +31,9 @@ pub struct IncidentRecord {
     /// The channel name chosen (or being created).
     pub channel_name: String,
     /// Set once conversations.create succeeded.
-    pub channel_id: Option<String>,
+    pub channel_id: Option<ChannelId>,
     /// The pinned header message, kept current with chat.update.
-    pub header_ts: Option<String>,
+    pub header_ts: Option<Ts>,
     pub header_pinned: bool,
     pub members_invited: bool,
     /// A private incident (`/incident declare --private`, or a private incident type): its

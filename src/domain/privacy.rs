@@ -179,7 +179,7 @@ mod tests {
                 resolved_at: None,
             },
             channel_name: "inc-20261203-private".into(),
-            channel_id: Some("C0PRIV".into()),
+            channel_id: Some(crate::domain::ChannelId::new("C0PRIV")),
             header_ts: None,
             header_pinned: false,
             members_invited: false,

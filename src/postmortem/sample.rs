@@ -60,7 +60,7 @@ fn record(status: Status, resolved_at: Option<DateTime<Utc>>) -> Result<Incident
             resolved_at,
         },
         channel_name: "inc-20261121-checkout-errors".to_string(),
-        channel_id: Some("C0SAMPLE".to_string()),
+        channel_id: Some(crate::domain::ChannelId::new("C0SAMPLE")),
         header_ts: None,
         header_pinned: true,
         members_invited: true,

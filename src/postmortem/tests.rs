@@ -142,7 +142,7 @@ impl Source {
                     resolved_at: self.resolved_at,
                 },
                 channel_name: "inc-20261121-db".to_string(),
-                channel_id: Some("C1".to_string()),
+                channel_id: Some(crate::domain::ChannelId::new("C1")),
                 header_ts: None,
                 header_pinned: true,
                 members_invited: true,

@@ -36,7 +36,7 @@ use crate::domain::correlation::{correlate, Decision, JoinReason};
 use crate::domain::health_service::health_service;
 use crate::domain::routing::Route;
 use crate::domain::EntryKind;
-use crate::domain::{OutboxDestination, UserId};
+use crate::domain::{ChannelId, OutboxDestination, UserId};
 use crate::slack::render;
 use crate::slack::web::{FileUpload, SlackError};
 use crate::store::alarms::{
@@ -474,7 +474,7 @@ pub(super) async fn route_invitees(ctx: &Ctx, route: &Route) -> Result<Vec<Strin
 async fn post_alarm_graph(
     ctx: &Ctx,
     aws: &Aws,
-    channel: &str,
+    channel: &ChannelId,
     alarm: &Alarm,
 ) -> Result<Graph, Failure> {
     let mut kept = Graph {

@@ -4,7 +4,7 @@
 //! posting again after a crash ([`already_posted`]).
 
 use super::Ctx;
-use crate::domain::OutboxDestination;
+use crate::domain::{ChannelId, OutboxDestination, Ts};
 use crate::slack::web::{Outgoing, PostedMessage, SlackError};
 use crate::store::outbox::{self, NewOutgoing, Refusal};
 use crate::store::timeline::{self, NewEntry};
@@ -16,14 +16,14 @@ use crate::store::{inbox, StoreError};
 pub(crate) async fn record_and_announce(
     ctx: &Ctx,
     entry: &NewEntry,
-    notices: Vec<(String, Outgoing)>,
+    notices: Vec<(OutboxDestination, Outgoing)>,
     refusal: Option<(&str, &str)>,
     inbox_id: Option<i64>,
 ) -> Result<bool, StoreError> {
     let messages: Vec<NewOutgoing> = notices
         .into_iter()
         .map(|(destination, m)| NewOutgoing {
-            destination: OutboxDestination::from_stored(destination),
+            destination,
             text: m.text,
             blocks: m.blocks.map(|b| b.to_string()),
         })
@@ -53,13 +53,13 @@ pub(crate) async fn record_and_announce(
 /// The incident channel and, when configured, the status channel.
 pub(crate) fn channel_and_status(
     ctx: &Ctx,
-    channel: Option<&String>,
+    channel: Option<&ChannelId>,
     msg: &Outgoing,
-) -> Vec<(String, Outgoing)> {
+) -> Vec<(OutboxDestination, Outgoing)> {
     channel
         .into_iter()
         .chain(ctx.config.slack.status_channel.as_ref())
-        .map(|c| (c.clone(), msg.clone()))
+        .map(|c| (OutboxDestination::Channel(c.clone()), msg.clone()))
         .collect()
 }
 
@@ -78,12 +78,13 @@ pub(super) fn to_outbox(destination: OutboxDestination, msg: Outgoing) -> NewOut
 /// message found is adopted instead of posted again.
 pub(super) async fn post_in_war_room(
     ctx: &Ctx,
-    channel: &str,
+    channel: &ChannelId,
     msg: &Outgoing,
     may_be_there: bool,
-) -> Result<String, SlackError> {
+) -> Result<Ts, SlackError> {
     if may_be_there {
-        if let Some(ts) = already_posted(ctx, channel, chrono::DateTime::UNIX_EPOCH, msg).await? {
+        let war_room = OutboxDestination::Channel(channel.clone());
+        if let Some(ts) = already_posted(ctx, &war_room, chrono::DateTime::UNIX_EPOCH, msg).await? {
             return Ok(ts);
         }
     }
@@ -96,10 +97,10 @@ pub(super) async fn post_in_war_room(
 /// outbox (rows marked sending), the war-room header and the alarm's first post.
 pub(super) async fn already_posted(
     ctx: &Ctx,
-    destination: &str,
+    destination: &OutboxDestination,
     since: chrono::DateTime<chrono::Utc>,
     msg: &Outgoing,
-) -> Result<Option<String>, SlackError> {
+) -> Result<Option<Ts>, SlackError> {
     match ctx.web.messages_since(destination, since).await {
         Ok(messages) => {
             // Slack has the text as it was sent: fitted to its limits.

@@ -8,7 +8,7 @@ use super::authorization::Actor;
 use super::failure::Failure;
 use super::Ctx;
 use crate::domain::command;
-use crate::domain::{IncidentRecord, OutboxDestination};
+use crate::domain::{ChannelId, IncidentRecord, OutboxDestination};
 use crate::slack::inbound::{ClickedMessage, CommandInvocation};
 use crate::slack::render;
 use crate::slack::web::Outgoing;
@@ -29,7 +29,7 @@ pub(super) struct Request<'a> {
     pub response_url: Option<&'a str>,
     /// The incident channel, where a request without a `response_url` is answered (an
     /// ephemeral message only the requester sees).
-    pub channel: Option<&'a str>,
+    pub channel: Option<&'a ChannelId>,
     /// The prompt a clicked button was on, to redraw without its buttons once answered.
     pub clicked: Option<&'a ClickedMessage>,
 }

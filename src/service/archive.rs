@@ -186,7 +186,7 @@ pub(super) async fn fire_archive(ctx: &Ctx, timer: &Timer) -> Result<(), Failure
     let Some(record) = archive_target(ctx, timer).await? else {
         return drop_timer(ctx, timer).await;
     };
-    let Some(channel) = record.channel_id.as_deref() else {
+    let Some(channel) = record.channel_id.as_ref() else {
         return drop_timer(ctx, timer).await;
     };
     let text = match ctx.web.archive_channel(channel).await {

@@ -13,7 +13,7 @@ use super::Ctx;
 use crate::domain::authorization::{allowed, who_may, Action, Role, RoleSet};
 use crate::domain::privacy::Viewer;
 use crate::domain::IncidentRecord;
-use crate::domain::{Command, IncidentId, UserId};
+use crate::domain::{ChannelId, Command, IncidentId, UserId};
 use crate::slack::inbound::{ActionClick, CommandInvocation, ViewSubmission};
 use crate::slack::render_support;
 use crate::slack::web::Outgoing;
@@ -96,7 +96,7 @@ pub(crate) async fn home_viewer(ctx: &Ctx, user: &str, records: &[&IncidentRecor
     let mut member_of = Vec::new();
     if !viewer(ctx, user, []).sees_all_private() {
         for r in records.iter().filter(|r| r.private) {
-            let Some(channel) = r.channel_id.as_deref() else {
+            let Some(channel) = r.channel_id.as_ref() else {
                 continue;
             };
             match ctx.web.channel_members(channel).await {
@@ -171,7 +171,7 @@ pub(super) async fn checkpoint(
     let incident = record.as_ref().map(|r| r.incident.id);
     tracing::info!(incident = ?incident.map(|i| i.0), user = %actor.as_str(), action = action.name(), "refused");
     let refusal = refusal(ctx, action);
-    match (reply, record.as_ref().and_then(|r| r.channel_id.as_deref())) {
+    match (reply, record.as_ref().and_then(|r| r.channel_id.as_ref())) {
         (ReplyTo::Url(url), _) => {
             if let Err(e) = ctx.web.respond_ephemeral(url, &refusal).await {
                 tracing::warn!(error = %e, "could not tell the caller they may not");
@@ -343,7 +343,7 @@ fn refusal(ctx: &Ctx, action: Action) -> Outgoing {
 }
 
 /// The incident channel of the incident a form was opened for, to answer its submitter.
-pub(super) async fn form_channel(ctx: &Ctx, form: &ViewSubmission) -> Option<String> {
+pub(super) async fn form_channel(ctx: &Ctx, form: &ViewSubmission) -> Option<ChannelId> {
     let id = form_incident(form)?;
     incidents::get(ctx.store.db(), id).await.ok()?.channel_id
 }

@@ -18,7 +18,7 @@ use crate::domain::changes::{
     explain_failure, rank, summarise_history, ChangeReport, Finding, RegionChanges, Source,
     CLOUDTRAIL_DELAY, HISTORY_WINDOW,
 };
-use crate::domain::{IncidentId, IncidentRecord, OutboxDestination};
+use crate::domain::{ChannelId, IncidentId, IncidentRecord, OutboxDestination};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::{render, render_changes};
 use crate::store::inbox::InboxRow;
@@ -41,7 +41,7 @@ pub(super) async fn alarm_changes(
     ctx: &Ctx,
     aws: &Aws,
     incident: IncidentId,
-    channel: &str,
+    channel: &ChannelId,
     alarm: &Alarm,
 ) -> Result<(), Failure> {
     let key = changes::alarm_key(incident);

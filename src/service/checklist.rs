@@ -11,7 +11,7 @@ use super::answer::Request;
 use super::failure::Failure;
 use super::Ctx;
 use crate::domain::incident_type::{self, IncidentType};
-use crate::domain::{DomainError, EntryKind, IncidentRecord, UserId};
+use crate::domain::{DomainError, EntryKind, IncidentRecord, Ts, UserId};
 use crate::slack::render;
 use crate::slack::render_checklist;
 use crate::store::outbox;
@@ -134,12 +134,12 @@ async fn redraw_checklist(
     position: i64,
     message_ts: &str,
 ) {
-    let Some(channel) = record.channel_id.as_deref() else {
+    let Some(channel) = record.channel_id.as_ref() else {
         return;
     };
     let part = render_checklist::part_of(position);
     let msg = render_checklist::checklist_part(record, items, part);
-    if let Err(e) = ctx.web.update(channel, message_ts, &msg).await {
+    if let Err(e) = ctx.web.update(channel, &Ts::new(message_ts), &msg).await {
         tracing::warn!(incident = %record.incident.id, error = %e, "could not redraw the checklist");
     }
 }

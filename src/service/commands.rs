@@ -12,7 +12,7 @@ use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
 use crate::domain::privacy::update_goes_to_status_channel;
 use crate::domain::time::backdate;
-use crate::domain::OutboxDestination;
+use crate::domain::{ChannelId, OutboxDestination};
 use crate::domain::{EntryKind, IncidentRecord, Severity};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
@@ -188,7 +188,11 @@ async fn change(
     let Some(record) = super::answer::incident_here(ctx, inv).await? else {
         return Ok(());
     };
-    let channel = record.channel_id.clone().unwrap_or_default();
+    // Found by the channel the command was run in.
+    let channel = record
+        .channel_id
+        .clone()
+        .unwrap_or_else(|| ChannelId::new(inv.channel.clone()));
     // A replay after a crash: the change is on record; only redo the header.
     if timeline::exists(ctx.store.db(), &row.dedupe_key).await? {
         return super::people::refresh_header(ctx, &record).await;
@@ -230,7 +234,7 @@ async fn change(
             };
             let msg = render::status_channel_notice(&actor, b, &after);
             NewOutgoing {
-                destination: OutboxDestination::from_stored(destination.clone()),
+                destination: OutboxDestination::Channel(destination.clone()),
                 text: msg.text,
                 blocks: msg.blocks.map(|b| b.to_string()),
             }
@@ -316,12 +320,14 @@ async fn stakeholder_update(
             .channel_id
             .iter()
             .cloned()
+            .map(OutboxDestination::Channel)
             .chain(
                 ctx.config
                     .incident
                     .private_viewers
                     .iter()
-                    .map(|u| u.as_str().to_string()),
+                    .cloned()
+                    .map(OutboxDestination::Dm),
             )
             .map(|destination| (destination, msg.clone()))
             .collect()
@@ -361,7 +367,7 @@ async fn note(
     let notices = record
         .channel_id
         .iter()
-        .map(|c| (c.clone(), notice.clone()))
+        .map(|c| (OutboxDestination::Channel(c.clone()), notice.clone()))
         .collect();
     let refusal = (
         inv.response_url.as_str(),

@@ -33,7 +33,7 @@ pub(super) async fn escalation_command(
         actor,
         at: inv.at,
         response_url: Some(&inv.response_url),
-        channel: record.channel_id.as_deref(),
+        channel: record.channel_id.as_ref(),
         clicked: None,
     };
     match cmd {
@@ -69,7 +69,7 @@ pub(super) async fn handle_click(
         actor: admitted.actor,
         at: click.at,
         response_url: Some(&click.response_url),
-        channel: record.channel_id.as_deref(),
+        channel: record.channel_id.as_ref(),
         clicked: click.message.as_ref(),
     };
     match admitted.action {
@@ -133,7 +133,7 @@ pub(super) async fn handle_submission(
         actor: admitted.actor,
         at: v.at,
         response_url: None,
-        channel: record.channel_id.as_deref(),
+        channel: record.channel_id.as_ref(),
         clicked: None,
     };
     super::support::case_submitted(ctx, &req, &record, &v).await

@@ -206,7 +206,7 @@ pub(super) async fn member_joined(
     let now = ctx.clock.now();
     let by_warroom = inviter == Some(ctx.bot.user_id.as_str());
     let person = UserId::parse(user).ok().filter(|_| user != ctx.bot.user_id);
-    let (Some(person), Some(channel), false) = (person, record.channel_id.as_deref(), by_warroom)
+    let (Some(person), Some(channel), false) = (person, record.channel_id.as_ref(), by_warroom)
     else {
         return mark_row(ctx, row).await;
     };

@@ -86,15 +86,17 @@ pub(crate) async fn fire_weekly_report(ctx: &Ctx, timer: &Timer) -> Result<(), F
         .status_channel
         .iter()
         .cloned()
+        .map(OutboxDestination::Channel)
         .chain(
             ctx.config
                 .slack
                 .managers
                 .iter()
-                .map(|m| m.as_str().to_string()),
+                .cloned()
+                .map(OutboxDestination::Dm),
         )
         .map(|destination| NewOutgoing {
-            destination: OutboxDestination::from_stored(destination),
+            destination,
             text: msg.text.clone(),
             blocks: blocks.clone(),
         })
@@ -190,10 +192,10 @@ pub(crate) async fn fire_summary(ctx: &Ctx, timer: &Timer) -> Result<(), Failure
             .slack
             .status_channel
             .iter()
-            .map(|c| (c.clone(), Viewer::public()))
+            .map(|c| (OutboxDestination::Channel(c.clone()), Viewer::public()))
             .chain(ctx.config.slack.managers.iter().map(|m| {
                 (
-                    m.as_str().to_string(),
+                    OutboxDestination::Dm(m.clone()),
                     super::authorization::viewer(ctx, m.as_str(), []),
                 )
             }));
@@ -205,7 +207,7 @@ pub(crate) async fn fire_summary(ctx: &Ctx, timer: &Timer) -> Result<(), Failure
                     render_for(&viewer)
                 };
                 NewOutgoing {
-                    destination: OutboxDestination::from_stored(destination),
+                    destination,
                     text,
                     blocks,
                 }

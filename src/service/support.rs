@@ -353,7 +353,11 @@ async fn attempt_case(ctx: &Ctx, case: &SupportCase, fresh: bool) -> Result<(), 
         return Ok(());
     };
     let record = incidents::get(ctx.store.db(), case.incident_id).await?;
-    let channel = record.channel_id.clone().unwrap_or_default();
+    let channel: String = record
+        .channel_id
+        .clone()
+        .map(String::from)
+        .unwrap_or_default();
     // CreateCase has no idempotency token: after a crash or a lost answer, look for the
     // case the earlier attempt may have opened before opening another.
     let adopted = if fresh {

@@ -256,7 +256,7 @@ async fn post_once(ctx: &Ctx, row: &OutboxRow) -> Result<(), SlackError> {
         }
     }
     if let Some(since) = row.sending_since {
-        if super::announce::already_posted(ctx, row.destination.as_str(), since, &msg)
+        if super::announce::already_posted(ctx, &row.destination, since, &msg)
             .await?
             .is_some()
         {
@@ -265,7 +265,7 @@ async fn post_once(ctx: &Ctx, row: &OutboxRow) -> Result<(), SlackError> {
     }
     match &row.destination {
         OutboxDestination::Dm(user) => ctx.web.post_dm(user.as_str(), &msg).await.map(drop),
-        OutboxDestination::Channel(channel) => ctx.web.post(channel.as_str(), &msg).await.map(drop),
+        OutboxDestination::Channel(channel) => ctx.web.post(channel, &msg).await.map(drop),
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use super::failure::Failure;
 use super::Ctx;
 use crate::domain::channel_name::{channel_name, private_channel_name, with_suffix};
-use crate::domain::{IncidentId, IncidentRecord, UserId};
+use crate::domain::{ChannelId, IncidentId, IncidentRecord, UserId};
 use crate::slack::render;
 use crate::store::incidents::{self, SetUp};
 use crate::store::StoreError;
@@ -79,7 +79,7 @@ pub(super) async fn open_war_room(
 
 /// `conversations.create` with Slack's naming rules; on `name_taken`, adopt the channel if
 /// it is the one this incident created before a crash, else try `-2`, `-3`, …
-async fn create_channel(ctx: &Ctx, record: &IncidentRecord) -> Result<String, Failure> {
+async fn create_channel(ctx: &Ctx, record: &IncidentRecord) -> Result<ChannelId, Failure> {
     let id = record.incident.id;
     let base = if id.is_drill() {
         // `drill-YYYYMMDD-<route>` as first chosen (from the route, not the title).

@@ -147,7 +147,7 @@ mod tests {
                 resolved_at: None,
             },
             channel_name: "inc-leak".into(),
-            channel_id: Some("C1".into()),
+            channel_id: Some(crate::domain::ChannelId::new("C1")),
             header_ts: None,
             header_pinned: false,
             members_invited: false,

@@ -14,6 +14,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 pub use super::outgoing::Outgoing;
+use crate::domain::{ChannelId, OutboxDestination, Ts};
 use crate::lease::Gate;
 use crate::metrics::Metrics;
 
@@ -128,7 +129,7 @@ pub struct BotIdentity {
 /// A channel found by name.
 #[derive(Debug, Clone)]
 pub struct ChannelInfo {
-    pub id: String,
+    pub id: ChannelId,
     pub name: String,
     pub creator: Option<String>,
 }
@@ -156,7 +157,7 @@ impl Outgoing {
 /// A message found by [`SlackWeb::messages_since`]: who posted it and its fallback text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostedMessage {
-    pub ts: String,
+    pub ts: Ts,
     pub user: Option<String>,
     pub bot_id: Option<String>,
     pub text: String,
@@ -358,16 +359,16 @@ impl SlackWeb {
 
     /// `conversations.create`, a private channel when `private` (`groups:write`; the bot,
     /// as its creator, is a member). Returns the new channel id.
-    pub async fn create_channel(&self, name: &str, private: bool) -> Result<String, SlackError> {
+    pub async fn create_channel(&self, name: &str, private: bool) -> Result<ChannelId, SlackError> {
         let req = SlackApiConversationsCreateRequest::new(name.to_string())
             .opt_is_private(private.then_some(true));
         let r = call!(self, "conversations.create", |s| s
             .conversations_create(&req))?;
-        Ok(r.channel.id.0)
+        Ok(ChannelId::new(r.channel.id.0))
     }
 
     /// `conversations.members`: every member of a channel the bot is in (pages through).
-    pub async fn channel_members(&self, channel: &str) -> Result<Vec<String>, SlackError> {
+    pub async fn channel_members(&self, channel: &ChannelId) -> Result<Vec<String>, SlackError> {
         let mut members = Vec::new();
         let mut cursor: Option<SlackCursorId> = None;
         loop {
@@ -390,7 +391,7 @@ impl SlackWeb {
 
     /// `conversations.archive`. A channel archived already counts as done (the archive is
     /// retried after a crash between Slack's answer and its record).
-    pub async fn archive_channel(&self, channel: &str) -> Result<(), SlackError> {
+    pub async fn archive_channel(&self, channel: &ChannelId) -> Result<(), SlackError> {
         let req = SlackApiConversationsArchiveRequest::new(SlackChannelId(channel.to_string()));
         match call!(self, "conversations.archive", |s| s
             .conversations_archive(&req))
@@ -423,7 +424,7 @@ impl SlackWeb {
             let r = call!(self, "conversations.list", |s| s.conversations_list(&req))?;
             if let Some(c) = r.channels.iter().find(|c| c.name.as_deref() == Some(name)) {
                 return Ok(Some(ChannelInfo {
-                    id: c.id.0.clone(),
+                    id: ChannelId::new(c.id.0.clone()),
                     name: name.to_string(),
                     creator: c.creator.as_ref().map(|u| u.0.clone()),
                 }));
@@ -439,7 +440,7 @@ impl SlackWeb {
     }
 
     /// Invite users; users already in the channel (and the bot itself) are not an error.
-    pub async fn invite(&self, channel: &str, users: &[String]) -> Result<(), SlackError> {
+    pub async fn invite(&self, channel: &ChannelId, users: &[String]) -> Result<(), SlackError> {
         if users.is_empty() {
             return Ok(());
         }
@@ -499,7 +500,7 @@ impl SlackWeb {
     }
 
     /// `chat.postMessage`; returns the message ts.
-    pub async fn post(&self, channel: &str, msg: &Outgoing) -> Result<String, SlackError> {
+    pub async fn post(&self, channel: &ChannelId, msg: &Outgoing) -> Result<Ts, SlackError> {
         let req =
             SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), msg.content())
                 .with_unfurl_links(false)
@@ -508,10 +509,15 @@ impl SlackWeb {
         let r: SlackApiChatPostMessageResponse = call!(self, "chat.postMessage", |s| s
             .http_session_api
             .http_post("chat.postMessage", &req, pacing.as_ref()))?;
-        Ok(r.ts.0)
+        Ok(Ts::new(r.ts.0))
     }
 
-    pub async fn update(&self, channel: &str, ts: &str, msg: &Outgoing) -> Result<(), SlackError> {
+    pub async fn update(
+        &self,
+        channel: &ChannelId,
+        ts: &Ts,
+        msg: &Outgoing,
+    ) -> Result<(), SlackError> {
         let req = SlackApiChatUpdateRequest::new(
             SlackChannelId(channel.to_string()),
             msg.content(),
@@ -521,7 +527,7 @@ impl SlackWeb {
     }
 
     /// Pin a message; an already pinned message is fine.
-    pub async fn pin(&self, channel: &str, ts: &str) -> Result<(), SlackError> {
+    pub async fn pin(&self, channel: &ChannelId, ts: &Ts) -> Result<(), SlackError> {
         let req = SlackApiPinsAddRequest::new(
             SlackChannelId(channel.to_string()),
             SlackTs(ts.to_string()),
@@ -534,31 +540,31 @@ impl SlackWeb {
     }
 
     /// A direct message to `user`: `conversations.open`, then `chat.postMessage` to the IM.
-    pub async fn post_dm(&self, user: &str, msg: &Outgoing) -> Result<String, SlackError> {
+    pub async fn post_dm(&self, user: &str, msg: &Outgoing) -> Result<Ts, SlackError> {
         let req =
             SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId(user.to_string())]);
         let im = call!(self, "conversations.open", |s| s.conversations_open(&req))?;
-        self.post(&im.channel.id.0, msg).await
+        self.post(&ChannelId::new(im.channel.id.0), msg).await
     }
 
     /// Top-level messages posted in `destination` at or after `since`, newest first
-    /// (`conversations.history`, up to 2,000). `destination` is what [`SlackWeb::post`] or
-    /// [`SlackWeb::post_dm`] takes: a channel id, or a user id for the bot's DM with them.
+    /// (`conversations.history`, up to 2,000): a channel's, or the bot's DM with a person.
     /// Used to tell whether a post interrupted by a crash or a lost answer reached Slack.
     pub async fn messages_since(
         &self,
-        destination: &str,
+        destination: &OutboxDestination,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<PostedMessage>, SlackError> {
-        let channel = if destination.starts_with('U') || destination.starts_with('W') {
-            let req = SlackApiConversationsOpenRequest::new()
-                .with_users(vec![SlackUserId(destination.to_string())]);
-            call!(self, "conversations.open", |s| s.conversations_open(&req))?
-                .channel
-                .id
-                .0
-        } else {
-            destination.to_string()
+        let channel = match destination {
+            OutboxDestination::Dm(user) => {
+                let req = SlackApiConversationsOpenRequest::new()
+                    .with_users(vec![SlackUserId(user.to_string())]);
+                call!(self, "conversations.open", |s| s.conversations_open(&req))?
+                    .channel
+                    .id
+                    .0
+            }
+            OutboxDestination::Channel(c) => c.to_string(),
         };
         let oldest = format!(
             "{}.{:06}",
@@ -583,7 +589,7 @@ impl SlackWeb {
                     Some(&SLACK_TIER3_METHOD_CONFIG)
                 ))?;
             found.extend(page.messages.into_iter().map(|m| PostedMessage {
-                ts: m.ts,
+                ts: Ts::new(m.ts),
                 user: m.user,
                 bot_id: m.bot_id,
                 text: m.text,
@@ -621,7 +627,7 @@ impl SlackWeb {
     /// there is no response_url (modal submissions).
     pub async fn post_ephemeral(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         user: &str,
         msg: &Outgoing,
     ) -> Result<(), SlackError> {
@@ -655,7 +661,7 @@ impl SlackWeb {
     /// the upload URL it returns, then `files.completeUploadExternal`. Returns the file.
     pub async fn upload_file(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         file: &FileUpload,
     ) -> Result<SharedFile, SlackError> {
         let req =

@@ -7,7 +7,9 @@ use sqlx::Row;
 
 use super::timeline::{self, NewEntry};
 use super::{bad, fmt_time, parse_opt_time, parse_time, Db, StoreError, StoreResult, Tx};
-use crate::domain::{EntryKind, Incident, IncidentId, IncidentRecord, Severity, Status, UserId};
+use crate::domain::{
+    ChannelId, EntryKind, Incident, IncidentId, IncidentRecord, Severity, Status, Ts, UserId,
+};
 
 /// What is needed to open an incident.
 #[derive(Debug, Clone)]
@@ -30,9 +32,9 @@ pub enum SetUp<'a> {
     /// the call and [`SetUp::Channel`] can be recognised on retry).
     ChannelName(&'a str),
     /// conversations.create succeeded.
-    Channel(&'a str),
+    Channel(&'a ChannelId),
     /// The header message was posted.
-    Header(&'a str),
+    Header(&'a Ts),
     HeaderPinned,
     MembersInvited,
 }
@@ -63,8 +65,10 @@ pub(super) fn from_row(row: &AnyRow) -> StoreResult<IncidentRecord> {
     Ok(IncidentRecord {
         incident,
         channel_name: row.try_get("channel_name")?,
-        channel_id: row.try_get("channel_id")?,
-        header_ts: row.try_get("header_ts")?,
+        channel_id: row
+            .try_get::<Option<String>, _>("channel_id")?
+            .map(ChannelId::new),
+        header_ts: row.try_get::<Option<String>, _>("header_ts")?.map(Ts::new),
         header_pinned: row.try_get::<i64, _>("header_pinned")? != 0,
         members_invited: row.try_get::<i64, _>("members_invited")? != 0,
         private: row.try_get::<i64, _>("private")? != 0,
@@ -239,8 +243,8 @@ pub async fn set_up(tx: &mut Tx, id: IncidentId, step: SetUp<'_>) -> StoreResult
     // `column` is one of these literals, never input.
     let (column, text) = match step {
         SetUp::ChannelName(name) => ("channel_name", Some(name)),
-        SetUp::Channel(channel) => ("channel_id", Some(channel)),
-        SetUp::Header(ts) => ("header_ts", Some(ts)),
+        SetUp::Channel(channel) => ("channel_id", Some(channel.as_str())),
+        SetUp::Header(ts) => ("header_ts", Some(ts.as_str())),
         SetUp::HeaderPinned => ("header_pinned", None),
         SetUp::MembersInvited => ("members_invited", None),
     };
@@ -340,8 +344,8 @@ mod tests {
         let id = record.incident.id;
         for step in [
             SetUp::ChannelName("inc-checkout-errors-2"),
-            SetUp::Channel("C0INC"),
-            SetUp::Header("1800000000.000100"),
+            SetUp::Channel(&ChannelId::new("C0INC")),
+            SetUp::Header(&Ts::new("1800000000.000100")),
             SetUp::HeaderPinned,
             SetUp::MembersInvited,
         ] {

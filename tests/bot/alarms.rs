@@ -784,7 +784,7 @@ async fn a_route_with_a_private_type_opens_a_private_war_room() {
     let mut payroll = route("payroll", "payroll-*");
     payroll.incident_type = Some("sensitive".into());
     let _app = start_bot_adjusted(&world, &aws, vec![payroll], |c| {
-        c.slack.status_channel = Some(status.clone());
+        c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
         c.incident.types = vec![IncidentType {
             name: "sensitive".into(),
             severity: Severity::Sev2,

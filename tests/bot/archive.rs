@@ -32,7 +32,7 @@ async fn start_with_status(
     world
         .start_bot_with(Arc::new(clock.clone()), |c| {
             c.incident.archive_after = archive_after.map(|d| d.to_std().unwrap());
-            c.slack.status_channel = status.map(str::to_string);
+            c.slack.status_channel = status.map(warroom::domain::ChannelId::new);
         })
         .await
 }

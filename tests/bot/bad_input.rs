@@ -141,7 +141,7 @@ async fn an_update_that_escapes_past_slack_s_limits_is_cut_to_fit_and_kept_whole
     let status = world.bot_channel("incident-status");
     let _bot = world
         .start_bot_with(std::sync::Arc::new(warroom::clock::SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone());
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
         })
         .await;
     let channel = world.declare(ALICE, "Angle brackets").await;

@@ -413,7 +413,7 @@ async fn drills_are_nudged_as_usual_and_listed_apart_in_summaries_and_app_home()
     let bot_clock = ManualClock::new(hour);
     world.emu.set_clock(Some(hour));
     let (mut config, secrets) = config(&world, &aws);
-    config.slack.status_channel = Some(status.clone());
+    config.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
     config.summary.every = Some(std::time::Duration::from_secs(3600));
     let app = world
         .launch(

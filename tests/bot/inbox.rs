@@ -56,7 +56,7 @@ async fn an_event_a_retry_cannot_fix_is_set_aside_and_replayed_once_fixed(world:
     let status = world.bot_channel("incident-status");
     let app = world
         .start_bot_with(Arc::new(SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone())
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
         })
         .await;
     let broken = world.declare(ALICE, "Corrupt row").await;

@@ -74,7 +74,7 @@ async fn a_private_incidents_title_reaches_no_public_surface() {
     let clock = whole_hour_clock();
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
-            c.slack.status_channel = Some(status.clone());
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
             c.slack.managers = vec![
                 UserId::parse(MANAGER).unwrap(),
                 UserId::parse(CISO).unwrap(),
@@ -248,7 +248,9 @@ async fn a_private_incidents_title_reaches_no_public_surface() {
 
 async fn the_private_flag_survives_a_restart(world: World) {
     let status = world.bot_channel("incident-status");
-    let tweak = |c: &mut warroom::config::Config| c.slack.status_channel = Some(status.clone());
+    let tweak = |c: &mut warroom::config::Config| {
+        c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
+    };
     let bot = world
         .start_bot_with(Arc::new(warroom::clock::SystemClock), tweak)
         .await;

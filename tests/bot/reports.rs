@@ -467,7 +467,7 @@ async fn the_weekly_report_goes_to_the_status_channel_and_the_managers_each_mond
     let status_id = status.clone();
     let app = start(&world, &clocks.bot, &aws, |c| {
         c.alarms.enabled = false;
-        c.slack.status_channel = Some(status_id);
+        c.slack.status_channel = Some(warroom::domain::ChannelId::new(status_id));
         c.slack.managers = vec![UserId::parse(MANAGER).unwrap()];
         c.summary.every = None;
         c.summary.at = Vec::new();

@@ -66,7 +66,7 @@ async fn an_update_is_posted_in_both_places_and_recorded() {
     let status = world.bot_channel("incident-status");
     let _bot = world
         .start_bot_with(Arc::new(warroom::clock::SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone())
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
         })
         .await;
     let channel = world.declare(ALICE, "Checkout errors sev2").await;
@@ -144,7 +144,7 @@ async fn only_people_in_the_response_may_post_updates() {
     let status = world.bot_channel("incident-status");
     let _bot = world
         .start_bot_with(Arc::new(warroom::clock::SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone())
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
         })
         .await;
     let channel = world.declare(ALICE, "Search is slow").await;
@@ -183,7 +183,7 @@ async fn summaries_list_open_incidents_worst_first_and_what_was_resolved() {
     let start = warroom::clock::Clock::now(&clock);
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
-            c.slack.status_channel = Some(status.clone());
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
             c.slack.managers = vec![
                 UserId::parse(MANAGER).unwrap(),
                 UserId::parse(OTHER_MANAGER).unwrap(),
@@ -299,7 +299,7 @@ async fn a_manager_slack_rejects_is_reported_once_and_the_others_still_get_their
     let clock = whole_hour_clock();
     let bot = world
         .start_bot_with(Arc::new(clock.clone()), |c| {
-            c.slack.status_channel = Some(status.clone());
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
             c.slack.managers = vec![
                 UserId::parse("U0GHOST").unwrap(),
                 UserId::parse(MANAGER).unwrap(),
@@ -333,7 +333,7 @@ async fn a_restart_at_the_due_time_neither_skips_nor_doubles_a_summary(world: Wo
     let status = world.bot_channel("incident-status");
     let clock = whole_hour_clock();
     let tweak = |c: &mut warroom::config::Config| {
-        c.slack.status_channel = Some(status.clone());
+        c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()));
         c.summary.quiet_when_idle = false;
     };
     let bot = world.start_bot_with(Arc::new(clock.clone()), tweak).await;

@@ -291,15 +291,21 @@ async fn an_interrupted_outbox_post_is_looked_up_before_it_is_posted_again() {
     let say = |text: &str| warroom::slack::web::Outgoing::text(text);
     // An older summary with the same text as the lost one: not to be taken for it.
     world.emu.set_clock(Some(t0));
-    web.post(&status, &say("summary lost with the process"))
-        .await
-        .expect("posted as the bot");
+    web.post(
+        &warroom::domain::ChannelId::new(status.clone()),
+        &say("summary lost with the process"),
+    )
+    .await
+    .expect("posted as the bot");
     let marked = t0 + chrono::Duration::seconds(1);
     // The killed process had marked the rows, then posted these two.
     world.emu.set_clock(Some(t0 + chrono::Duration::seconds(2)));
-    web.post(&status, &say("summary that reached Slack"))
-        .await
-        .expect("posted as the bot");
+    web.post(
+        &warroom::domain::ChannelId::new(status.clone()),
+        &say("summary that reached Slack"),
+    )
+    .await
+    .expect("posted as the bot");
     web.post_dm(DAVE, &say("summary that reached the manager"))
         .await
         .expect("DM as the bot");

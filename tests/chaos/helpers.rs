@@ -69,6 +69,7 @@ pub async fn check_invariants(world: &World, store: &Store, incidents: usize) {
             r.channel_id
                 .clone()
                 .expect("every incident has its channel")
+                .to_string()
         })
         .collect();
     channels.sort();

@@ -68,7 +68,7 @@ async fn a_429_on_every_method_is_waited_out_and_nothing_is_lost() {
     let status = world.bot_channel("incident-status");
     let _bot = world
         .start_bot_with(Arc::new(SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone())
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
         })
         .await;
     for m in warroom::slack::manifest::METHODS {
@@ -127,7 +127,7 @@ async fn server_errors_and_slow_answers_are_retried_and_nothing_is_lost() {
     let status = world.bot_channel("incident-status");
     let _bot = world
         .start_bot_with(Arc::new(SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone())
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
         })
         .await;
     for (method, code) in [
@@ -241,7 +241,7 @@ async fn notices_lost_to_a_server_error_are_posted_on_retry() {
     let status = world.bot_channel("incident-status");
     let _bot = world
         .start_bot_with(Arc::new(SystemClock), |c| {
-            c.slack.status_channel = Some(status.clone())
+            c.slack.status_channel = Some(warroom::domain::ChannelId::new(status.clone()))
         })
         .await;
     let channel = world.declare(ALICE, "Lost notice").await;
