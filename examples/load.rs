@@ -25,7 +25,9 @@
 //!   message envelopes with at most `--window` unacked (the emulator serves the Web API
 //!   only): what the bot's own ingest path does once the emulator's cost is out of the way.
 //! - `memory`: figure 5. Peak RSS (`VmHWM`) idle, after `ack`+`ingest`, and for warroom with
-//!   1,000 open incidents and 1,000,000 timeline rows (filled straight into its schema).
+//!   1,000 open incidents and 1,000,000 timeline rows (filled straight into its schema);
+//!   and figure 8's resident memory (`VmRSS`, file-backed and anonymous) of an idle bot 10 s
+//!   after it connected.
 //! - `startup`: figure 6. Process spawn → Socket Mode connected (the emulator sees the
 //!   WebSocket), fresh and with the big database; binary size.
 //! - `peer`: figure 7. `ack` + `ingest` + `serial` + RSS for warroom and Bolt in one run, as
@@ -1316,6 +1318,34 @@ async fn big_db_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Re
     Ok(())
 }
 
+/// Figure 8: what an idle bot keeps resident once start-up is over (`VmRSS`, not the peak),
+/// split into file-backed (its program and libraries) and anonymous memory, 10 s after it
+/// connected. `WARROOM_STARTUP_PAGES=keep` in the driver's environment reaches the bot, for
+/// the figure without the start-up pages handed back.
+async fn settled_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::Result<()> {
+    let world = World::new().await?;
+    let db = world.db_path(&format!("settled-{run}.db"));
+    let (mut child, pid, _) = spawn_warroom(args, &world, &db, 1).await?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    rss_mib(pid, "warroom-settled")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    for (field, name) in [
+        ("VmRSS:", "warroom.rss.settled"),
+        ("RssFile:", "warroom.rss.settled_file"),
+        ("RssAnon:", "warroom.rss.settled_anon"),
+    ] {
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .ok_or_else(|| anyhow!("{field} missing"))?
+            .parse()?;
+        res.add(name, "MiB", kib / 1024.0);
+    }
+    child.kill().await?;
+    Ok(())
+}
+
 // --- scenarios ---
 
 /// Figures 1, 2 and the RSS part of 5 and 7. Each measurement gets a fresh emulator, bot and
@@ -1524,6 +1554,8 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         for run in 1..=args.runs {
             println!("== memory with a big database, run {run}");
             big_db_memory(&args, run, &mut res).await?;
+            println!("== memory of an idle bot once settled, run {run}");
+            settled_memory(&args, run, &mut res).await?;
         }
     }
     if has(Scenario::Startup) {

@@ -283,13 +283,16 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let secrets = Secrets::from_env()?;
             let shutdown = app::shutdown_signal();
             let app = App::build(config, secrets, Arc::new(SystemClock)).await?;
-            // Start-up is over: what it alone touched need not stay resident.
-            let released = crate::startup_pages::release();
-            tracing::debug!(
-                program_mib = released.program_bytes >> 20,
-                heap_trimmed = released.heap_trimmed,
-                "start-up pages handed back"
-            );
+            // Start-up is over: what it alone touched need not stay resident
+            // (`WARROOM_STARTUP_PAGES=keep` leaves it, to compare).
+            if std::env::var("WARROOM_STARTUP_PAGES").as_deref() != Ok("keep") {
+                let released = crate::startup_pages::release();
+                tracing::debug!(
+                    program_mib = released.program_bytes >> 20,
+                    heap_trimmed = released.heap_trimmed,
+                    "start-up pages handed back"
+                );
+            }
             app.run_until(shutdown).await?;
             tracing::info!("stopped");
             Ok(())
