@@ -546,7 +546,7 @@ pub fn drill_request(
     let dedupe_key = format!("cli-drill:{key}");
     let inv = crate::slack::inbound::CommandInvocation {
         user: user.as_str().to_string(),
-        channel: String::new(),
+        channel: crate::domain::ChannelId::new(""),
         text,
         response_url: String::new(),
         trigger_id: dedupe_key.clone(),

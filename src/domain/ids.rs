@@ -131,6 +131,18 @@ impl From<ChannelId> for String {
     }
 }
 
+impl PartialEq<str> for ChannelId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ChannelId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 impl fmt::Display for ChannelId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -166,6 +178,18 @@ impl std::ops::Deref for Ts {
 impl From<Ts> for String {
     fn from(t: Ts) -> String {
         t.0
+    }
+}
+
+impl PartialEq<str> for Ts {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Ts {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
     }
 }
 

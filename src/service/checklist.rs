@@ -75,7 +75,7 @@ pub(super) async fn checklist_click(
     req: &Request<'_>,
     record: &IncidentRecord,
     value: Option<&str>,
-    message_ts: &str,
+    message_ts: &Ts,
 ) -> Result<(), Failure> {
     let id = record.incident.id;
     let Some(position) = value.and_then(|v| v.parse::<i64>().ok()) else {
@@ -132,14 +132,14 @@ async fn redraw_checklist(
     record: &IncidentRecord,
     items: &[incident_type::ChecklistItem],
     position: i64,
-    message_ts: &str,
+    message_ts: &Ts,
 ) {
     let Some(channel) = record.channel_id.as_ref() else {
         return;
     };
     let part = render_checklist::part_of(position);
     let msg = render_checklist::checklist_part(record, items, part);
-    if let Err(e) = ctx.web.update(channel, &Ts::new(message_ts), &msg).await {
+    if let Err(e) = ctx.web.update(channel, message_ts, &msg).await {
         tracing::warn!(incident = %record.incident.id, error = %e, "could not redraw the checklist");
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::command::{self, Command};
 use crate::domain::incident::Change;
 use crate::domain::privacy::update_goes_to_status_channel;
 use crate::domain::time::backdate;
-use crate::domain::{ChannelId, OutboxDestination};
+use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, IncidentRecord, Severity};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
@@ -192,7 +192,7 @@ async fn change(
     let channel = record
         .channel_id
         .clone()
-        .unwrap_or_else(|| ChannelId::new(inv.channel.clone()));
+        .unwrap_or_else(|| inv.channel.clone());
     // A replay after a crash: the change is on record; only redo the header.
     if timeline::exists(ctx.store.db(), &row.dedupe_key).await? {
         return super::people::refresh_header(ctx, &record).await;

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::failure::{event_reference, Failure, ForCaller};
 use super::{Ctx, Service};
 use crate::backoff::Backoff;
-use crate::domain::OutboxDestination;
+use crate::domain::{ChannelId, OutboxDestination, Ts};
 use crate::domain::{EntryKind, IncidentId};
 use crate::slack::inbound::Inbound;
 use crate::slack::render;
@@ -125,7 +125,7 @@ impl Service {
 /// (for incident channels) and their inbox marks. All or nothing, so a crash leaves the
 /// whole run pending and its replay is a no-op for what was already written.
 async fn apply_messages(ctx: &Ctx, run: Vec<(&InboxRow, Message)>) -> Result<(), StoreError> {
-    let mut incidents: HashMap<String, Option<IncidentId>> = HashMap::new();
+    let mut incidents: HashMap<ChannelId, Option<IncidentId>> = HashMap::new();
     let mut ids = Vec::with_capacity(run.len());
     let mut outside = Vec::new();
     let mut entries = Vec::with_capacity(run.len());
@@ -154,8 +154,8 @@ async fn apply_messages(ctx: &Ctx, run: Vec<(&InboxRow, Message)>) -> Result<(),
             occurred_at: m.at,
             actor: Some(m.user),
             text: m.text,
-            slack_ts: Some(m.ts),
-            thread_ts: m.thread_ts,
+            slack_ts: Some(m.ts.into()),
+            thread_ts: m.thread_ts.map(String::from),
             key_event: false,
         });
     }
@@ -361,8 +361,8 @@ async fn handle(ctx: &Ctx, row: &InboxRow, inbound: Inbound) -> Result<Marked, F
                 occurred_at: at,
                 actor: Some(user),
                 text,
-                slack_ts: Some(ts),
-                thread_ts,
+                slack_ts: Some(ts.into()),
+                thread_ts: thread_ts.map(String::from),
                 key_event: false,
             };
             let mut tx = ctx.store.begin().await?;
@@ -438,10 +438,10 @@ const MAX_RUN: usize = 64;
 
 /// A new message, as the worker records it.
 struct Message {
-    channel: String,
+    channel: ChannelId,
     user: String,
-    ts: String,
-    thread_ts: Option<String>,
+    ts: Ts,
+    thread_ts: Option<Ts>,
     text: String,
     at: DateTime<Utc>,
 }
@@ -516,9 +516,9 @@ mod tests {
 
     fn message(ts: &str) -> Inbound {
         Inbound::Message {
-            channel: "C1".into(),
+            channel: ChannelId::new("C1"),
             user: "U1".into(),
-            ts: ts.into(),
+            ts: Ts::new(ts),
             thread_ts: None,
             text: format!("at {ts}"),
             at: Utc::now(),
@@ -528,8 +528,8 @@ mod tests {
     #[test]
     fn a_run_is_the_messages_before_anything_else_and_is_bounded() {
         let delete = Inbound::MessageDeleted {
-            channel: "C1".into(),
-            ts: "1.000001".into(),
+            channel: ChannelId::new("C1"),
+            ts: Ts::new("1.000001"),
             at: Utc::now(),
         };
         let rows = [

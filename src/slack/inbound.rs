@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::{ChannelId, Ts};
+
 /// One thing that happened in Slack that warroom acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -21,39 +23,39 @@ pub enum Inbound {
     ViewSubmitted(ViewSubmission),
     /// A person posted in a channel the bot is in.
     Message {
-        channel: String,
+        channel: ChannelId,
         user: String,
-        ts: String,
-        thread_ts: Option<String>,
+        ts: Ts,
+        thread_ts: Option<Ts>,
         text: String,
         at: DateTime<Utc>,
     },
     /// A message was edited (`message_changed`).
     MessageEdited {
-        channel: String,
-        ts: String,
+        channel: ChannelId,
+        ts: Ts,
         user: Option<String>,
         text: String,
         at: DateTime<Utc>,
     },
     /// A message was deleted (`message_deleted`).
     MessageDeleted {
-        channel: String,
-        ts: String,
+        channel: ChannelId,
+        ts: Ts,
         at: DateTime<Utc>,
     },
     /// A reaction was added to a message.
     Reaction {
-        channel: String,
-        ts: String,
+        channel: ChannelId,
+        ts: Ts,
         user: String,
         reaction: String,
         at: DateTime<Utc>,
     },
     /// A message was pinned.
     Pinned {
-        channel: String,
-        ts: String,
+        channel: ChannelId,
+        ts: Ts,
         user: String,
         at: DateTime<Utc>,
     },
@@ -62,7 +64,7 @@ pub enum Inbound {
     /// Someone joined a channel the bot is in, or was added to it (`member_joined_channel`;
     /// `inviter` is who added them). Never the bot itself.
     MemberJoined {
-        channel: String,
+        channel: ChannelId,
         user: String,
         inviter: Option<String>,
         at: DateTime<Utc>,
@@ -75,9 +77,9 @@ pub enum Inbound {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionClick {
     pub user: String,
-    pub channel: String,
+    pub channel: ChannelId,
     /// The message the button is on.
-    pub message_ts: String,
+    pub message_ts: Ts,
     pub action_id: String,
     /// The button's `value`, if it has one.
     pub value: Option<String>,
@@ -114,7 +116,7 @@ pub struct ViewSubmission {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandInvocation {
     pub user: String,
-    pub channel: String,
+    pub channel: ChannelId,
     pub text: String,
     /// Where delayed replies to the caller go (ephemeral, works in any channel).
     pub response_url: String,

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::domain::{ChannelId, Ts};
 use crate::slack::inbound::{
     ts_to_time, ActionClick, ClickedMessage, CommandInvocation, Inbound, ViewSubmission,
 };
@@ -30,7 +31,7 @@ pub fn event_callback(payload: &Value) -> Option<(String, DateTime<Utc>, &Value)
 pub fn command_invocation(payload: &Value, at: DateTime<Utc>) -> Option<CommandInvocation> {
     Some(CommandInvocation {
         user: s(payload, "user_id")?,
-        channel: s(payload, "channel_id")?,
+        channel: channel_id(payload, "channel_id")?,
         text: unescape_command_text(&s(payload, "text").unwrap_or_default()),
         response_url: s(payload, "response_url").unwrap_or_default(),
         trigger_id: s(payload, "trigger_id")?,
@@ -53,9 +54,9 @@ pub fn translate_interaction(payload: &Value, at: DateTime<Utc>) -> Vec<(String,
         if container.get("type")?.as_str()? != "message" {
             return None;
         }
-        let channel = s(container, "channel_id")
-            .or_else(|| payload.get("channel").and_then(|c| s(c, "id")))?;
-        let message_ts = s(container, "message_ts")?;
+        let channel = channel_id(container, "channel_id")
+            .or_else(|| payload.get("channel").and_then(|c| channel_id(c, "id")))?;
+        let message_ts = ts(container, "message_ts")?;
         let user = payload.get("user").and_then(|u| s(u, "id"))?;
         let trigger_id = s(payload, "trigger_id")?;
         let response_url = s(payload, "response_url").unwrap_or_default();
@@ -145,13 +146,23 @@ fn s(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A channel id field.
+fn channel_id(v: &Value, key: &str) -> Option<ChannelId> {
+    s(v, key).map(ChannelId::new)
+}
+
+/// A message ts field.
+fn ts(v: &Value, key: &str) -> Option<Ts> {
+    s(v, key).map(Ts::new)
+}
+
 /// Turn an Events API `event` object into what warroom records; `None` for events warroom
 /// does not act on (other types, the bot's own messages, the bot joining, leaves, …).
 pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<Inbound> {
     let kind = ev.get("type")?.as_str()?;
     match kind {
         "message" => {
-            let channel = s(ev, "channel")?;
+            let channel = channel_id(ev, "channel")?;
             match ev.get("subtype").and_then(Value::as_str) {
                 None | Some("thread_broadcast") | Some("file_share") | Some("me_message") => {
                     if ev.get("bot_id").is_some_and(|b| !b.is_null()) {
@@ -161,12 +172,12 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                     if user == bot_user {
                         return None;
                     }
-                    let ts = s(ev, "ts")?;
+                    let ts = self::ts(ev, "ts")?;
                     let at = ts_to_time(&ts).unwrap_or(at);
                     Some(Inbound::Message {
                         channel,
                         user,
-                        thread_ts: s(ev, "thread_ts").filter(|t| *t != ts),
+                        thread_ts: self::ts(ev, "thread_ts").filter(|t| *t != ts),
                         ts,
                         text: s(ev, "text").unwrap_or_default(),
                         at,
@@ -185,7 +196,7 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                         .unwrap_or(at);
                     Some(Inbound::MessageEdited {
                         channel,
-                        ts: s(msg, "ts")?,
+                        ts: ts(msg, "ts")?,
                         user: s(msg, "user"),
                         text: s(msg, "text").unwrap_or_default(),
                         at: edited_at,
@@ -193,7 +204,7 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                 }
                 Some("message_deleted") => Some(Inbound::MessageDeleted {
                     channel,
-                    ts: s(ev, "deleted_ts")?,
+                    ts: ts(ev, "deleted_ts")?,
                     at: s(ev, "ts").as_deref().and_then(ts_to_time).unwrap_or(at),
                 }),
                 Some(_) => None,
@@ -205,8 +216,8 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                 return None;
             }
             Some(Inbound::Reaction {
-                channel: s(item, "channel")?,
-                ts: s(item, "ts")?,
+                channel: channel_id(item, "channel")?,
+                ts: ts(item, "ts")?,
                 user: s(ev, "user")?,
                 reaction: s(ev, "reaction")?,
                 at,
@@ -214,11 +225,11 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
         }
         "pin_added" => {
             let item = ev.get("item")?;
-            let channel = s(ev, "channel_id").or_else(|| s(item, "channel"))?;
+            let channel = channel_id(ev, "channel_id").or_else(|| channel_id(item, "channel"))?;
             let ts = item
                 .get("message")
-                .and_then(|m| s(m, "ts"))
-                .or_else(|| s(item, "ts"))?;
+                .and_then(|m| ts(m, "ts"))
+                .or_else(|| ts(item, "ts"))?;
             Some(Inbound::Pinned {
                 channel,
                 ts,
@@ -232,7 +243,7 @@ pub fn translate_event(ev: &Value, bot_user: &str, at: DateTime<Utc>) -> Option<
                 return None;
             }
             Some(Inbound::MemberJoined {
-                channel: s(ev, "channel")?,
+                channel: channel_id(ev, "channel")?,
                 user,
                 inviter: s(ev, "inviter"),
                 at,
@@ -270,7 +281,7 @@ mod tests {
         assert_eq!(
             translate_event(&j, "UBOT", at()),
             Some(Inbound::MemberJoined {
-                channel: "C1".into(),
+                channel: ChannelId::new("C1"),
                 user: "U1".into(),
                 inviter: Some("UBOT".into()),
                 at: at()
