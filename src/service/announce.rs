@@ -22,11 +22,7 @@ pub(crate) async fn record_and_announce(
 ) -> Result<bool, StoreError> {
     let messages: Vec<NewOutgoing> = notices
         .into_iter()
-        .map(|(destination, m)| NewOutgoing {
-            destination,
-            text: m.text,
-            blocks: m.blocks.map(|b| b.to_string()),
-        })
+        .map(|(destination, m)| to_outbox(destination, m))
         .collect();
     let refusal = refusal.map(|(url, text)| Refusal {
         response_url: url.to_string(),

@@ -36,11 +36,10 @@ pub(super) struct Request<'a> {
 
 /// A message for the incident's channel, for the outbox (none before the channel exists).
 pub(super) fn notice_in(record: &IncidentRecord, msg: Outgoing) -> Option<NewOutgoing> {
-    record.channel_id.as_ref().map(|c| NewOutgoing {
-        destination: OutboxDestination::channel(c.clone()),
-        text: msg.text,
-        blocks: msg.blocks.map(|b| b.to_string()),
-    })
+    record
+        .channel_id
+        .as_ref()
+        .map(|c| super::announce::to_outbox(OutboxDestination::Channel(c.clone()), msg))
 }
 
 /// Answer the requester privately: through the `response_url`, or for a form, in the

@@ -20,7 +20,7 @@ use crate::domain::OutboxDestination;
 use crate::domain::{EntryKind, Incident, IncidentId, IncidentRecord, Status};
 use crate::slack::render;
 use crate::slack::render_support::answered_prompt;
-use crate::store::outbox::{self, NewOutgoing};
+use crate::store::outbox;
 use crate::store::timeline::{self, NewEntry};
 use crate::store::timers::{self, Timer};
 use crate::store::{inbox, incidents, StoreError, Tx};
@@ -167,11 +167,7 @@ pub(super) async fn fire_archive_warning(ctx: &Ctx, timer: &Timer) -> Result<(),
     let mut tx = ctx.store.begin().await?;
     if timers::claim(&mut tx, timer.id, now).await? {
         timeline::insert(&mut tx, &entry, now).await?;
-        let out = NewOutgoing {
-            destination: OutboxDestination::channel(channel),
-            text: msg.text,
-            blocks: msg.blocks.map(|b| b.to_string()),
-        };
+        let out = super::announce::to_outbox(OutboxDestination::Channel(channel), msg);
         outbox::enqueue_for_timer(&mut tx, timer.id, &out, now).await?;
     }
     tx.commit().await?;

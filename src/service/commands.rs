@@ -18,7 +18,7 @@ use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::store::inbox::InboxRow;
 use crate::store::incidents::{self, NewIncident};
-use crate::store::outbox::{self, NewOutgoing, Refusal};
+use crate::store::outbox::{self, Refusal};
 use crate::store::timeline::{self, NewEntry};
 
 /// What a declare asks for, once parsed. `private` comes from `--private` today; an
@@ -210,11 +210,7 @@ async fn change(
     // it). A notice Slack refuses for good (archived channel, bot removed) is explained
     // to the caller from there; the header and the status channel go on regardless.
     let notice = render::change_notice(&actor, &record.incident, &applied.incident, &change);
-    let notice = NewOutgoing {
-        destination: OutboxDestination::channel(channel),
-        text: notice.text,
-        blocks: notice.blocks.map(|b| b.to_string()),
-    };
+    let notice = super::announce::to_outbox(OutboxDestination::Channel(channel), notice);
     let refusal = Refusal {
         response_url: inv.response_url.clone(),
         text: "the change is recorded, but its notice could not be posted".to_string(),
@@ -233,11 +229,7 @@ async fn change(
                 ..record.clone()
             };
             let msg = render::status_channel_notice(&actor, b, &after);
-            NewOutgoing {
-                destination: OutboxDestination::Channel(destination.clone()),
-                text: msg.text,
-                blocks: msg.blocks.map(|b| b.to_string()),
-            }
+            super::announce::to_outbox(OutboxDestination::Channel(destination.clone()), msg)
         });
     // The change, its timeline entry (with the change as data) and its notices, at once:
     // a replay finds the entry and writes nothing, so nothing is announced twice.

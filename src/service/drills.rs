@@ -29,7 +29,6 @@ use crate::slack::render;
 use crate::store::drills;
 use crate::store::inbox::InboxRow;
 use crate::store::incidents::{self, NewIncident};
-use crate::store::outbox::NewOutgoing;
 use crate::store::timeline::{self, NewEntry};
 use crate::store::{Db, StoreError, Tx};
 
@@ -224,11 +223,7 @@ pub(super) async fn drill_scorecard(
     drills::set_scorecard(tx, id, &card).await?;
     if let Some(channel) = &record.channel_id {
         let msg = render::drill_scorecard(&card, &previous);
-        let out = NewOutgoing {
-            destination: OutboxDestination::channel(channel.clone()),
-            text: msg.text,
-            blocks: msg.blocks.map(|b| b.to_string()),
-        };
+        let out = super::announce::to_outbox(OutboxDestination::Channel(channel.clone()), msg);
         crate::store::outbox::enqueue(tx, &out, ctx.clock.now()).await?;
     }
     Ok(())

@@ -104,11 +104,8 @@ pub(crate) async fn fire_nudge(ctx: &Ctx, timer: &Timer) -> Result<(), Failure> 
                 thread_ts: None,
                 key_event: true,
             };
-            let message = NewOutgoing {
-                destination: OutboxDestination::channel(channel.clone()),
-                text: message.text,
-                blocks: message.blocks.map(|b| b.to_string()),
-            };
+            let message =
+                super::announce::to_outbox(OutboxDestination::Channel(channel.clone()), message);
             Some((entry, message))
         }
         _ => None,

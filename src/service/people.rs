@@ -23,7 +23,7 @@ use crate::domain::{EntryKind, IncidentRecord, UserId};
 use crate::slack::inbound::CommandInvocation;
 use crate::slack::render;
 use crate::store::inbox::InboxRow;
-use crate::store::outbox::{self, NewOutgoing, Refusal};
+use crate::store::outbox::{self, Refusal};
 use crate::store::people;
 use crate::store::timeline::{self, NewEntry};
 
@@ -291,11 +291,10 @@ pub(super) async fn assign_role(
     let detail = serde_json::to_value(&assigned.detail)
         .map_err(|e| Failure::Permanent(anyhow!("cannot serialise a change: {e}")))?;
     let notice = render::role_notice(&actor, &role, &to, record.incident.id);
-    let notice = record.channel_id.clone().map(|channel| NewOutgoing {
-        destination: OutboxDestination::channel(channel),
-        text: notice.text,
-        blocks: notice.blocks.map(|b| b.to_string()),
-    });
+    let notice = record
+        .channel_id
+        .clone()
+        .map(|channel| super::announce::to_outbox(OutboxDestination::Channel(channel), notice));
     let refusal = Refusal {
         response_url: inv.response_url.clone(),
         text: "the role is recorded, but its notice could not be posted".to_string(),

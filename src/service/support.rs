@@ -399,11 +399,7 @@ async fn attempt_case(ctx: &Ctx, case: &SupportCase, fresh: bool) -> Result<(), 
         thread_ts: None,
         key_event: true,
     };
-    let outgoing = |m: crate::slack::web::Outgoing| NewOutgoing {
-        destination: OutboxDestination::channel(channel.clone()),
-        text: m.text,
-        blocks: m.blocks.map(|b| b.to_string()),
-    };
+    let outgoing = |m| super::announce::to_outbox(OutboxDestination::channel(channel.clone()), m);
     match result {
         Ok(case_id) => {
             let display_id = match aws.describe_case(&case_id).await {
