@@ -97,107 +97,72 @@ impl fmt::Display for UserId {
     }
 }
 
-/// A Slack conversation id (`C…` public, `G…`/`C…` private, `D…` a DM), as Slack gave it.
-/// Read as text through `Deref` (rendering, storing, logging); made only on purpose, with
-/// [`ChannelId::new`], so a ts or a user id cannot be passed where a channel goes.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct ChannelId(String);
+/// A Slack id kept as the text Slack gave (never typed by a person: those are parsed by the
+/// grammar). Read as text through `Deref` (rendering, storing, logging) and compared with
+/// text; made only on purpose, with `new`, so one kind cannot be passed where another goes.
+/// Serialised as its text, so recorded JSON reads the same as before it was a type.
+macro_rules! slack_text_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl ChannelId {
-    /// A channel id from Slack or from the database (already Slack's, never typed by a
-    /// person: those are parsed by the grammar).
-    pub fn new(id: impl Into<String>) -> ChannelId {
-        ChannelId(id.into())
-    }
+        impl $name {
+            /// One from Slack or from the database.
+            pub fn new(id: impl Into<String>) -> $name {
+                $name(id.into())
+            }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl std::ops::Deref for ChannelId {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
+slack_text_id!(
+    /// A Slack conversation id (`C…` public, `G…`/`C…` private, `D…` a DM).
+    ChannelId
+);
 
-impl From<ChannelId> for String {
-    fn from(c: ChannelId) -> String {
-        c.0
-    }
-}
-
-impl PartialEq<str> for ChannelId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for ChannelId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl fmt::Display for ChannelId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A message's timestamp (`1700000000.000100`): Slack's id of a message in its channel.
-/// Read as text through `Deref`, made only with [`Ts::new`] (as [`ChannelId`]).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct Ts(String);
-
-impl Ts {
-    /// A ts from Slack or from the database.
-    pub fn new(ts: impl Into<String>) -> Ts {
-        Ts(ts.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::ops::Deref for Ts {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<Ts> for String {
-    fn from(t: Ts) -> String {
-        t.0
-    }
-}
-
-impl PartialEq<str> for Ts {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for Ts {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl fmt::Display for Ts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+slack_text_id!(
+    /// A message's timestamp (`1700000000.000100`): Slack's id of a message in its channel.
+    Ts
+);
 
 /// Where a message in the outbox goes: a channel, or a person (a direct message, opened
 /// with `conversations.open` at delivery).
