@@ -541,10 +541,16 @@ impl SlackWeb {
 
     /// A direct message to `user`: `conversations.open`, then `chat.postMessage` to the IM.
     pub async fn post_dm(&self, user: &str, msg: &Outgoing) -> Result<Ts, SlackError> {
+        let im = self.open_dm(user).await?;
+        self.post(&im, msg).await
+    }
+
+    /// The bot's IM with `user` (`conversations.open`: the same channel every time).
+    async fn open_dm(&self, user: &str) -> Result<ChannelId, SlackError> {
         let req =
             SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId(user.to_string())]);
         let im = call!(self, "conversations.open", |s| s.conversations_open(&req))?;
-        self.post(&ChannelId::new(im.channel.id.0), msg).await
+        Ok(ChannelId::new(im.channel.id.0))
     }
 
     /// Top-level messages posted in `destination` at or after `since`, newest first
@@ -556,15 +562,8 @@ impl SlackWeb {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<PostedMessage>, SlackError> {
         let channel = match destination {
-            OutboxDestination::Dm(user) => {
-                let req = SlackApiConversationsOpenRequest::new()
-                    .with_users(vec![SlackUserId(user.to_string())]);
-                call!(self, "conversations.open", |s| s.conversations_open(&req))?
-                    .channel
-                    .id
-                    .0
-            }
-            OutboxDestination::Channel(c) => c.to_string(),
+            OutboxDestination::Dm(user) => self.open_dm(user.as_str()).await?,
+            OutboxDestination::Channel(c) => c.clone(),
         };
         let oldest = format!(
             "{}.{:06}",
@@ -575,7 +574,7 @@ impl SlackWeb {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_HISTORY_PAGES {
             let params = vec![
-                ("channel", Some(channel.clone())),
+                ("channel", Some(channel.to_string())),
                 ("oldest", Some(oldest.clone())),
                 ("inclusive", Some("true".to_string())),
                 ("limit", Some("200".to_string())),
