@@ -296,19 +296,24 @@ fn rss_mib(pid: u32, label: &str) -> anyhow::Result<(f64, f64)> {
             std::fs::write(dir.join(format!("{label}-{pid}.{file}")), text)?;
         }
     }
-    let field = |name: &str| -> anyhow::Result<f64> {
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .ok_or_else(|| anyhow!("{name} missing"))?;
-        let kb: f64 = line
-            .split_whitespace()
-            .nth(1)
-            .ok_or_else(|| anyhow!("{name} empty"))?
-            .parse()?;
-        Ok(kb / 1024.0)
-    };
-    Ok((field("VmHWM:")?, field("VmRSS:")?))
+    Ok((
+        status_mib(&status, "VmHWM:")?,
+        status_mib(&status, "VmRSS:")?,
+    ))
+}
+
+/// One `kB` field of a `/proc/PID/status` text (`VmRSS:`, `RssFile:`, …), in MiB.
+fn status_mib(status: &str, name: &str) -> anyhow::Result<f64> {
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(name))
+        .ok_or_else(|| anyhow!("{name} missing"))?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .ok_or_else(|| anyhow!("{name} empty"))?
+        .parse()?;
+    Ok(kb / 1024.0)
 }
 
 /// Forget which pages the process touched (`/proc/PID/clear_refs`), so that
@@ -1327,6 +1332,7 @@ async fn settled_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::R
     let db = world.db_path(&format!("settled-{run}.db"));
     let (mut child, pid, _) = spawn_warroom(args, &world, &db, 1).await?;
     tokio::time::sleep(Duration::from_secs(10)).await;
+    // Copies status and smaps to LOAD_MEMORY_DIR when it is set.
     rss_mib(pid, "warroom-settled")?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     for (field, name) in [
@@ -1334,13 +1340,7 @@ async fn settled_memory(args: &Args, run: usize, res: &mut Results) -> anyhow::R
         ("RssFile:", "warroom.rss.settled_file"),
         ("RssAnon:", "warroom.rss.settled_anon"),
     ] {
-        let kib: f64 = status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .ok_or_else(|| anyhow!("{field} missing"))?
-            .parse()?;
-        res.add(name, "MiB", kib / 1024.0);
+        res.add(name, "MiB", status_mib(&status, field)?);
     }
     child.kill().await?;
     Ok(())

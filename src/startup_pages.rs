@@ -1,15 +1,15 @@
 //! Handing back to the kernel the memory start-up used once and an idle bot never touches
 //! again (BENCHMARKS.md, figure 8).
 //!
-//! A started bot has faulted in about 17 MiB of its own program file: the code and read-only
+//! A started bot has faulted in about 18 MiB of its own program file: the code and read-only
 //! data of configuration parsing, migrations, the TLS roots, building the SDK clients,
 //! template compilation, and the pages the kernel read around each of those faults. An
 //! idle bot runs a small fraction of that (the Socket Mode pings, the scheduler, the
 //! pollers). The pages are clean and file-backed, so the kernel would drop them under memory
 //! pressure anyway; but until then they count in the process's RSS and in its container's
 //! working set, which is what operators size replicas by. `MADV_PAGEOUT` asks the kernel to
-//! reclaim them now; whatever an event needs later is read back on its first use (a few
-//! milliseconds, once, from the page cache or the disk), and pages shared with another
+//! reclaim them now; whatever an event needs later is read back on its first use (once,
+//! from the page cache or the disk), and pages shared with another
 //! process stay where they are. The heap start-up freed goes back the same way
 //! (`malloc_trim`).
 
